@@ -1,0 +1,117 @@
+//! Authentication: password login with rate limits, sessions, logout, and API bearer tokens.
+
+use crate::actions::{ActionError, ActionResult};
+use crate::app::App;
+use crate::crypto;
+use crate::store::tenants::Tenant;
+use crate::store::tokens::ApiToken;
+use crate::store::users::User;
+
+pub const SESSION_DAYS: i64 = 7;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Same answer whether the e-mail exists or not.
+    #[error("wrong e-mail or password")]
+    BadCredentials,
+    /// The e-mail has accounts in several companies and no company was named.
+    #[error("this e-mail belongs to several companies; choose the company")]
+    TenantRequired,
+    #[error("too many attempts; try again in {0} s")]
+    RateLimited(u64),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub struct LoggedIn {
+    pub user: User,
+    /// The session cookie's value; only its hash is stored.
+    pub session_token: String,
+}
+
+/// Checks e-mail and password (of one company when `tenant_slug` is given) and opens a session.
+pub async fn login(
+    app: &App,
+    email: &str,
+    password: &str,
+    tenant_slug: Option<&str>,
+    client_ip: &str,
+) -> Result<LoggedIn, LoginError> {
+    let now = app.clock.now_ms();
+    let email = email.trim().to_lowercase();
+    let account_key = format!("{}|{email}", tenant_slug.unwrap_or(""));
+    app.login_ip_limiter
+        .hit(client_ip, now)
+        .map_err(LoginError::RateLimited)?;
+    app.login_account_limiter
+        .check(&account_key, now)
+        .map_err(LoginError::RateLimited)?;
+    let slug = tenant_slug.map(str::trim).filter(|s| !s.is_empty());
+    let candidates = crate::store::users::login_candidates(app.db.reader(), &email, slug)
+        .await
+        .map_err(anyhow::Error::from)?;
+    // Verify against every candidate (or a dummy hash) so timing does not reveal which exist.
+    let mut matches = Vec::new();
+    if candidates.is_empty() {
+        crypto::dummy_verify(password);
+    }
+    for c in candidates {
+        if crypto::verify_password(password, &c.password_hash) && c.user.active && c.tenant_active {
+            matches.push(c.user);
+        }
+    }
+    let user = match matches.len() {
+        0 => {
+            app.login_account_limiter.record(&account_key, now);
+            tracing::info!(client.ip = client_ip, "login failed");
+            return Err(LoginError::BadCredentials);
+        }
+        1 => matches.remove(0),
+        _ => return Err(LoginError::TenantRequired),
+    };
+    app.login_account_limiter.clear(&account_key);
+    let session_token = crypto::random_token(32);
+    let expires = now + SESSION_DAYS * 24 * 3_600_000;
+    crate::store::sessions::insert(
+        app.db.writer(),
+        user.tenant_id,
+        user.id,
+        &crypto::sha256_hex(&session_token),
+        now,
+        expires,
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    tracing::info!(user.id = user.id.0, tenant.id = user.tenant_id.0, "login");
+    Ok(LoggedIn {
+        user,
+        session_token,
+    })
+}
+
+/// The user and tenant of a live session cookie.
+pub async fn session_user(app: &App, session_token: &str) -> ActionResult<Option<(User, Tenant)>> {
+    let hash = crypto::sha256_hex(session_token);
+    Ok(crate::store::sessions::find(app.db.reader(), &hash, app.clock.now_ms()).await?)
+}
+
+pub async fn logout(app: &App, session_token: &str) -> ActionResult<()> {
+    crate::store::sessions::delete(app.db.writer(), &crypto::sha256_hex(session_token)).await?;
+    Ok(())
+}
+
+/// The active token for an `Authorization: Bearer` value. Records its last use at most once a
+/// minute, so reads do not turn into a write per request.
+pub async fn bearer_token(app: &App, secret: &str) -> ActionResult<ApiToken> {
+    if !secret.starts_with(crate::actions::tokens::TOKEN_PREFIX) || secret.len() > 200 {
+        return Err(ActionError::Unauthorized);
+    }
+    let token = crate::store::tokens::find_active(app.db.reader(), &crypto::sha256_hex(secret))
+        .await?
+        .ok_or(ActionError::Unauthorized)?;
+    let now = app.clock.now_ms();
+    if token.last_used_at.is_none_or(|t| t < now - 60_000) {
+        crate::store::tokens::touch(app.db.writer(), token.id, now).await?;
+    }
+    Ok(token)
+}

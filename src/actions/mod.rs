@@ -1,0 +1,121 @@
+//! Use cases shared by every entry point (web UI, REST API, command line, jobs). Each one checks
+//! who may do it, owns its transaction, writes, records audit entries and events, and commits.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod diagnostics;
+pub mod tenants;
+pub mod tokens;
+pub mod users;
+
+use crate::domain::{Role, TenantId, UserId};
+use crate::store::tokens::ApiToken;
+use crate::store::users::User;
+
+/// Why an action did not happen. Every variant carries a stable, snake_case code.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    #[error("not found")]
+    NotFound,
+    #[error("you may not do this")]
+    Forbidden,
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ActionError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        ActionError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ActionError::Invalid { code, .. } | ActionError::Conflict { code, .. } => code,
+            ActionError::NotFound => "not_found",
+            ActionError::Forbidden => "forbidden",
+            ActionError::Unauthorized => "unauthorized",
+            ActionError::RateLimited { .. } => "rate_limited",
+            ActionError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<sqlx::Error> for ActionError {
+    fn from(e: sqlx::Error) -> Self {
+        ActionError::Internal(e.into())
+    }
+}
+
+pub type ActionResult<T> = Result<T, ActionError>;
+
+/// Whether a database error is a unique-key violation (a duplicate slug, e-mail…).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+/// Who performs an action: a person, an API token, or the operator at the command line.
+#[derive(Clone, Debug)]
+pub enum Actor {
+    User(User),
+    Token(ApiToken),
+    Operator,
+}
+
+impl Actor {
+    /// The audit log's name for this actor.
+    pub fn label(&self) -> String {
+        match self {
+            Actor::User(u) => format!("user:{}", u.id),
+            Actor::Token(t) => format!("token:{}", t.id.0),
+            Actor::Operator => "operator".into(),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Actor::User(u) => Some(u.id),
+            _ => None,
+        }
+    }
+
+    /// The highest role this actor may act with inside `tenant`; `None` when it has no access.
+    fn role_in(&self, tenant: TenantId) -> Option<Role> {
+        match self {
+            Actor::Operator => Some(Role::PlatformAdmin),
+            Actor::User(u) if u.tenant_id == tenant => Some(u.role),
+            Actor::User(_) => None,
+            // Tokens manage their tenant's data as an admin would, within their scopes.
+            Actor::Token(t) if t.tenant_id == tenant => Some(Role::Admin),
+            Actor::Token(_) => None,
+        }
+    }
+
+    /// Requires the right to manage users and tokens of `tenant`. Another tenant's data answers
+    /// "not found", never "forbidden", so its existence does not leak.
+    pub fn require_admin_of(&self, tenant: TenantId) -> ActionResult<Role> {
+        match self.role_in(tenant) {
+            Some(role) if role.can_manage_tenant() => Ok(role),
+            Some(_) => Err(ActionError::Forbidden),
+            None => Err(ActionError::NotFound),
+        }
+    }
+
+    pub fn is_platform_admin(&self) -> bool {
+        match self {
+            Actor::Operator => true,
+            Actor::User(u) => u.role == Role::PlatformAdmin,
+            Actor::Token(_) => false,
+        }
+    }
+}

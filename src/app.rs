@@ -1,0 +1,132 @@
+//! The application: everything a request, a job or a command needs, built once.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::crypto::MasterKey;
+use crate::domain::ratelimit::RateLimiter;
+use crate::metrics::Metrics;
+use crate::realtime::Bus;
+use crate::store::{self, Backend, Db};
+
+pub struct App {
+    pub settings: Settings,
+    pub db: Db,
+    pub bus: Bus,
+    pub clock: Clock,
+    pub master_key: MasterKey,
+    pub metrics: Metrics,
+    /// Login attempts per client IP.
+    pub login_ip_limiter: RateLimiter,
+    /// Failed logins per account (e-mail).
+    pub login_account_limiter: RateLimiter,
+    /// Wakes idle job workers when this process enqueues a job.
+    pub jobs_wakeup: Notify,
+    /// Distinguishes this process's job leases from other instances'.
+    pub instance_id: String,
+}
+
+pub type AppState = Arc<App>;
+
+impl App {
+    /// Connects to the database, applies migrations, loads the master key and starts the bus.
+    pub async fn build(settings: Settings) -> anyhow::Result<Arc<App>> {
+        let url = settings.effective_database_url();
+        let db = Db::connect(&url, settings.db_max_connections)
+            .await
+            .with_context(|| {
+                format!(
+                    "database {} is unreachable",
+                    crate::config::redact_url(&url)
+                )
+            })?;
+        store::migrate::run(&db)
+            .await
+            .context("applying migrations")?;
+        let master_key =
+            MasterKey::load_or_create(settings.master_key.as_ref(), &settings.data_dir)?;
+        let bus = Bus::new(db.backend);
+        if db.backend == Backend::Postgres {
+            bus.spawn_pg_listener(url);
+        }
+        Ok(Arc::new(App {
+            db,
+            bus,
+            clock: Clock::system(),
+            master_key,
+            metrics: Metrics::default(),
+            login_ip_limiter: RateLimiter::new(30, 5 * 60_000),
+            login_account_limiter: RateLimiter::new(5, 15 * 60_000),
+            jobs_wakeup: Notify::new(),
+            instance_id: crate::crypto::random_token(9),
+            settings,
+        }))
+    }
+}
+
+/// Serves HTTP on `listener` and runs the job workers until `shutdown` resolves; then lets
+/// in-flight requests and jobs finish within the grace period and releases leftover leases.
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let workers = crate::jobs::spawn(app.clone(), app.settings.job_workers, stop_rx.clone());
+    let router = crate::http::router(app.clone());
+    let mut http_stop = stop_rx.clone();
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = http_stop.wait_for(|s| *s).await;
+    });
+    let server = tokio::spawn(async move { server.await });
+    shutdown.await;
+    tracing::info!("shutting down: finishing in-flight requests and jobs");
+    let _ = stop_tx.send(true);
+    let grace = Duration::from_secs(app.settings.shutdown_grace_secs);
+    let drained = tokio::time::timeout(grace, async {
+        for w in workers {
+            let _ = w.await;
+        }
+        let _ = server.await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("grace period over; stopping now");
+    }
+    crate::jobs::release_leases(&app).await;
+    app.db.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,288 @@
+//! The command line: `serve`, `migrate`, `config`, `backup`, and scriptable `admin` commands
+//! that print JSON.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use crate::actions::{self, Actor};
+use crate::app::App;
+use crate::config::{LogFormat, Settings};
+use crate::domain::ids::JobId;
+use crate::domain::{Role, Scope};
+use crate::store::Backend;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "atende",
+    version,
+    about = "Atende — omnichannel customer service in one binary"
+)]
+pub struct Cli {
+    /// Configuration file (default: ./atende.toml when it exists).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server and job workers (creates the database and first logins on first run).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the effective configuration with secrets redacted.
+    Config,
+    /// Copy the SQLite database to FILE while Atende runs (PostgreSQL: use pg_dump).
+    Backup { file: PathBuf },
+    /// Administration commands; each prints JSON.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a company (tenant).
+    CreateTenant {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        slug: String,
+    },
+    /// Create a user; prints the generated first password once.
+    CreateUser {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// agent, supervisor, admin (platform_admin only in the platform tenant).
+        #[arg(long)]
+        role: String,
+        /// Display name (default: the part of the e-mail before @).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Give a user a new random password (prints it) and end their sessions.
+    ResetPassword {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Counts an operator checks: tenants, users, jobs by state.
+    Stats {
+        /// Output JSON (the only format; accepted for scripts that pass it).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Job queue checks.
+    #[command(subcommand)]
+    Job(JobCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token; prints {"token": …} once.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: read, write, send.
+        #[arg(long, default_value = "read")]
+        scopes: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobCommand {
+    /// Enqueue a diagnostic job that writes an audit entry once (after waiting HOLD_MS).
+    Diagnostic {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        marker: String,
+        #[arg(long, default_value_t = 0)]
+        hold_ms: u64,
+    },
+    /// Show one job's state.
+    Show { id: i64 },
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Config => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&settings.redacted_json())?
+            );
+            Ok(())
+        }
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let app = App::build(settings).await?;
+            let version = crate::store::migrate::current_version(&app.db).await;
+            println!(
+                "{}",
+                json!({ "schema_version": version, "backend": app.db.backend.name() })
+            );
+            Ok(())
+        }
+        Command::Backup { file } => backup(settings, file).await,
+        Command::Admin(cmd) => {
+            let app = App::build(settings).await?;
+            let out = admin(&app, cmd).await;
+            app.db.close().await;
+            println!("{}", serde_json::to_string_pretty(&out?)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let listen = settings.listen;
+    let app = App::build(settings).await?;
+    let logins = actions::bootstrap::first_run(&app)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    let url = match &app.settings.base_url {
+        Some(base) => base.clone(),
+        None => format!("http://{local}"),
+    };
+    println!(
+        "Atende is running at {url}  (database: {})",
+        app.db.backend.name()
+    );
+    if !logins.is_empty() {
+        println!("First run — these logins were created; the passwords are shown only now:");
+        for l in &logins {
+            println!(
+                "  company {:<9} e-mail {:<20} password {}",
+                l.tenant, l.email, l.password
+            );
+        }
+    }
+    tracing::info!(address = %local, "listening");
+    crate::app::serve(app, listener, crate::app::shutdown_signal()).await
+}
+
+async fn backup(settings: Settings, file: PathBuf) -> anyhow::Result<()> {
+    let db = crate::store::Db::connect(&settings.effective_database_url(), 1).await?;
+    if db.backend == Backend::Postgres {
+        anyhow::bail!("backup of PostgreSQL: use pg_dump, e.g. `pg_dump --format=custom --file=atende.dump \"$ATENDE_DATABASE_URL\"`");
+    }
+    anyhow::ensure!(
+        !file.exists(),
+        "{} already exists; choose a new file",
+        file.display()
+    );
+    let path = file.to_str().context("backup path must be UTF-8")?;
+    crate::store::backup_sqlite(&db, path).await?;
+    println!("{}", json!({ "backup": path }));
+    Ok(())
+}
+
+async fn tenant_id(app: &App, slug: &str) -> anyhow::Result<crate::domain::TenantId> {
+    Ok(actions::tenants::find_by_slug(app, slug)
+        .await
+        .map_err(|_| anyhow::anyhow!("no company with slug {slug:?}"))?
+        .id)
+}
+
+async fn admin(app: &Arc<App>, cmd: AdminCommand) -> anyhow::Result<serde_json::Value> {
+    let op = Actor::Operator;
+    Ok(match cmd {
+        AdminCommand::CreateTenant { name, slug } => {
+            let t = actions::tenants::create_tenant(app, &op, &name, &slug).await?;
+            json!({ "id": t.id, "slug": t.slug, "name": t.name })
+        }
+        AdminCommand::CreateUser {
+            tenant,
+            email,
+            role,
+            name,
+        } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?} (agent, supervisor, admin, platform_admin)")
+            })?;
+            let tenant = tenant_id(app, &tenant).await?;
+            let name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+            let input = actions::users::CreateUser {
+                email: &email,
+                name: &name,
+                role,
+                password: None,
+            };
+            let (user, password) = actions::users::create_user(app, &op, tenant, input).await?;
+            json!({ "id": user.id, "tenant_id": user.tenant_id, "email": user.email, "name": user.name, "role": user.role, "password": password })
+        }
+        AdminCommand::ResetPassword { tenant, email } => {
+            let tenant = tenant_id(app, &tenant).await?;
+            let user = crate::store::users::find_by_email(
+                app.db.reader(),
+                tenant,
+                &email.trim().to_lowercase(),
+            )
+            .await?
+            .with_context(|| format!("no user {email} in that company"))?;
+            let password = actions::users::reset_password(app, &op, tenant, user.id).await?;
+            json!({ "id": user.id, "email": user.email, "password": password })
+        }
+        AdminCommand::Token(TokenCommand::Create {
+            tenant,
+            name,
+            scopes,
+        }) => {
+            let scopes = Scope::parse_list(&scopes).map_err(anyhow::Error::msg)?;
+            let tenant = tenant_id(app, &tenant).await?;
+            let (token, secret) =
+                actions::tokens::create_token(app, &op, tenant, &name, &scopes).await?;
+            json!({ "token": secret, "id": token.id.0, "prefix": token.prefix, "scopes": token.scopes })
+        }
+        AdminCommand::Stats { .. } => {
+            serde_json::to_value(crate::store::stats::collect(&app.db, app.clock.now_ms()).await?)?
+        }
+        AdminCommand::Job(JobCommand::Diagnostic {
+            tenant,
+            marker,
+            hold_ms,
+        }) => {
+            let tenant = tenant_id(app, &tenant).await?;
+            let id =
+                actions::diagnostics::enqueue_marker(app, &op, tenant, &marker, hold_ms).await?;
+            json!({ "job_id": id })
+        }
+        AdminCommand::Job(JobCommand::Show { id }) => {
+            let job = crate::store::jobs::get(app.db.reader(), JobId(id))
+                .await?
+                .with_context(|| format!("no job {id}"))?;
+            serde_json::to_value(job)?
+        }
+    })
+}
+
+/// Logs go to stderr, as text or JSON lines, filtered by the configured level.
+pub fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match settings.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

@@ -1,0 +1,10 @@
+//! Pure types and rules of Atende: no I/O, no database, no HTTP.
+
+pub mod access;
+pub mod ids;
+pub mod retry;
+pub mod validate;
+
+pub use access::{Role, Scope};
+pub use ids::{TenantId, UserId};
+pub mod ratelimit;

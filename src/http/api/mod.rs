@@ -1,0 +1,41 @@
+//! The REST API under `/api/v1`: bearer-token auth, JSON in and out, one error envelope.
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::{Json, Router};
+
+use crate::app::App;
+use crate::domain::Scope;
+
+use super::auth::ApiCaller;
+use super::error::ApiError;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/me", get(get_me))
+        .route("/events", get(crate::realtime::sse::api_events))
+}
+
+/// The calling token: its tenant and scopes.
+async fn get_me(
+    caller: ApiCaller,
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Scope::Read)?;
+    let tenant = crate::store::tenants::get(app.db.reader(), caller.token.tenant_id)
+        .await
+        .map_err(|e| ApiError::from(crate::actions::ActionError::from(e)))?
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the token's tenant is gone",
+            )
+        })?;
+    Ok(Json(serde_json::json!({
+        "tenant": { "id": tenant.id, "slug": tenant.slug, "name": tenant.name },
+        "token": { "id": caller.token.id.0, "name": caller.token.name, "prefix": caller.token.prefix },
+        "scopes": caller.token.scopes,
+    })))
+}

@@ -1,0 +1,50 @@
+//! The HTTP edge: the router, request metrics, body limits, errors, and the three faces —
+//! `api/` (REST JSON), `web/` (HTML pages), and the operational endpoints in `ops`.
+
+pub mod api;
+pub mod auth;
+pub mod cookies;
+pub mod error;
+pub mod ops;
+pub mod web;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+
+use crate::app::App;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/events", get(crate::realtime::sse::browser_events))
+        .nest("/api/v1", api::routes())
+        .merge(web::routes(app.clone()))
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(app.settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .with_state(app)
+}
+
+/// Counts every request by route template (never the raw path, which would explode the label set).
+async fn observe(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let response = next.run(request).await;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    app.metrics
+        .observe_request(&method, &route, response.status().as_u16(), elapsed_ms);
+    response
+}

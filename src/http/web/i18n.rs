@@ -1,0 +1,178 @@
+//! The UI's two languages: Brazilian Portuguese (default) and English.
+
+use axum::http::{header, HeaderMap};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    PtBr,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::PtBr => "pt-BR",
+            Lang::En => "en",
+        }
+    }
+
+    /// The user's saved preference, else the browser's `Accept-Language`, else pt-BR.
+    pub fn pick(preference: Option<&str>, headers: &HeaderMap) -> Lang {
+        match preference {
+            Some("en") => return Lang::En,
+            Some("pt-BR") => return Lang::PtBr,
+            _ => {}
+        }
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        Lang::from_accept_language(accept)
+    }
+
+    /// The first listed language we speak wins (browsers list them by preference).
+    pub fn from_accept_language(accept: &str) -> Lang {
+        for part in accept.split(',') {
+            let tag = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if tag.starts_with("pt") {
+                return Lang::PtBr;
+            }
+            if tag.starts_with("en") {
+                return Lang::En;
+            }
+        }
+        Lang::PtBr
+    }
+
+    /// The text for `key`; an unknown key shows itself, so a missing translation is visible.
+    pub fn t<'a>(self, key: &'a str) -> &'a str {
+        TEXTS
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, pt, en)| if self == Lang::En { *en } else { *pt })
+            .unwrap_or(key)
+    }
+}
+
+/// (key, pt-BR, en)
+const TEXTS: &[(&str, &str, &str)] = &[
+    (
+        "app.tagline",
+        "Atendimento omnichannel",
+        "Omnichannel customer service",
+    ),
+    ("nav.home", "Início", "Home"),
+    ("nav.users", "Usuários", "Users"),
+    ("nav.tokens", "Tokens de API", "API tokens"),
+    ("nav.tenants", "Empresas", "Companies"),
+    ("nav.account", "Minha conta", "My account"),
+    ("nav.logout", "Sair", "Log out"),
+    ("nav.menu", "Menu", "Menu"),
+    ("login.title", "Entrar", "Log in"),
+    ("login.email", "E-mail", "E-mail"),
+    ("login.password", "Senha", "Password"),
+    ("login.tenant", "Empresa (opcional)", "Company (optional)"),
+    ("login.submit", "Entrar", "Log in"),
+    (
+        "login.bad_credentials",
+        "E-mail ou senha incorretos.",
+        "Wrong e-mail or password.",
+    ),
+    (
+        "login.tenant_required",
+        "Este e-mail pertence a mais de uma empresa: informe a empresa.",
+        "This e-mail belongs to several companies: enter the company.",
+    ),
+    (
+        "login.rate_limited",
+        "Muitas tentativas. Aguarde alguns minutos e tente de novo.",
+        "Too many attempts. Wait a few minutes and try again.",
+    ),
+    ("home.title", "Início", "Home"),
+    ("home.welcome", "Bem-vindo(a)", "Welcome"),
+    ("home.company", "Empresa", "Company"),
+    ("home.role", "Papel", "Role"),
+    ("home.live", "Eventos ao vivo", "Live events"),
+    (
+        "home.live_empty",
+        "Nenhum evento ainda. Ações da sua equipe aparecem aqui sem recarregar a página.",
+        "No events yet. Your team's actions appear here without reloading.",
+    ),
+    (
+        "home.next",
+        "Conexões, atendimentos e a caixa de entrada chegam nas próximas versões.",
+        "Connections, tickets and the inbox arrive in the next versions.",
+    ),
+    ("live.connected", "ao vivo", "live"),
+    ("live.offline", "reconectando…", "reconnecting…"),
+    ("role.agent", "Atendente", "Agent"),
+    ("role.supervisor", "Supervisor", "Supervisor"),
+    ("role.admin", "Administrador", "Admin"),
+    (
+        "role.platform_admin",
+        "Admin da plataforma",
+        "Platform admin",
+    ),
+    ("common.save", "Salvar", "Save"),
+    ("common.create", "Criar", "Create"),
+    ("common.cancel", "Cancelar", "Cancel"),
+    ("common.name", "Nome", "Name"),
+    ("common.email", "E-mail", "E-mail"),
+    ("common.role", "Papel", "Role"),
+    ("common.status", "Situação", "Status"),
+    ("common.active", "Ativo", "Active"),
+    ("common.inactive", "Inativo", "Inactive"),
+    ("common.actions", "Ações", "Actions"),
+    ("common.edit", "Editar", "Edit"),
+    ("common.created", "Criado em", "Created"),
+    ("common.never", "nunca", "never"),
+    ("common.saved", "Alterações salvas.", "Changes saved."),
+    (
+        "error.forbidden",
+        "Você não tem permissão para isso.",
+        "You are not allowed to do this.",
+    ),
+    ("error.not_found", "Não encontrado.", "Not found."),
+    (
+        "error.csrf",
+        "O formulário expirou. Recarregue a página e tente de novo.",
+        "The form expired. Reload the page and try again.",
+    ),
+    (
+        "error.internal",
+        "Erro interno. Tente de novo; se persistir, avise o administrador.",
+        "Internal error. Try again; if it persists, tell your administrator.",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn portuguese_is_the_default_and_english_on_request() {
+        assert_eq!(Lang::from_accept_language(""), Lang::PtBr);
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language("de-DE,pt-BR;q=0.8,en;q=0.5"),
+            Lang::PtBr
+        );
+        assert_eq!(Lang::from_accept_language("fr"), Lang::PtBr);
+        assert_eq!(Lang::PtBr.t("nav.home"), "Início");
+        assert_eq!(Lang::En.t("nav.home"), "Home");
+    }
+
+    #[test]
+    fn every_key_is_unique() {
+        let mut keys: Vec<_> = TEXTS.iter().map(|(k, _, _)| *k).collect();
+        keys.sort();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(before, keys.len());
+    }
+}

@@ -1,0 +1,321 @@
+//! The web UI: server-rendered pages (askama templates), CSRF-protected form posts, embedded
+//! assets. Pages call the same actions as the API.
+
+pub mod i18n;
+mod pages;
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::de::DeserializeOwned;
+
+use crate::actions::ActionError;
+use crate::app::App;
+use crate::domain::Role;
+
+use super::auth::WebUser;
+use super::cookies;
+pub use i18n::Lang;
+
+pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", axum::routing::post(pages::logout))
+        .route("/account", get(pages::account).post(pages::update_account))
+        .route(
+            "/account/password",
+            axum::routing::post(pages::change_password),
+        )
+        .route(
+            "/admin/users",
+            get(pages::list_users).post(pages::create_user),
+        )
+        .route(
+            "/admin/users/{id}",
+            get(pages::edit_user).post(pages::update_user),
+        )
+        .route(
+            "/admin/users/{id}/reset-password",
+            axum::routing::post(pages::reset_password),
+        )
+        .route(
+            "/admin/tokens",
+            get(pages::list_tokens).post(pages::create_token),
+        )
+        .route(
+            "/admin/tokens/{id}/revoke",
+            axum::routing::post(pages::revoke_token),
+        )
+        .route(
+            "/platform/tenants",
+            get(pages::list_tenants).post(pages::create_tenant),
+        )
+        .route(
+            "/assets/app.css",
+            get(|| {
+                asset(
+                    include_str!("../../../assets/app.css"),
+                    "text/css; charset=utf-8",
+                )
+            }),
+        )
+        .route(
+            "/assets/app.js",
+            get(|| {
+                asset(
+                    include_str!("../../../assets/app.js"),
+                    "text/javascript; charset=utf-8",
+                )
+            }),
+        )
+        .layer(middleware::from_fn_with_state(app, csrf_cookie))
+}
+
+async fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The CSRF token of this browser (double-submit cookie): set on the first page view, echoed
+/// by every form as a hidden field, compared on every post.
+#[derive(Clone)]
+pub struct CsrfToken(pub String);
+
+async fn csrf_cookie(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
+    let existing = cookies::get(request.headers(), cookies::CSRF).filter(|t| t.len() >= 32);
+    let token = existing
+        .clone()
+        .unwrap_or_else(|| crate::crypto::random_token(32));
+    request.extensions_mut().insert(CsrfToken(token.clone()));
+    let mut response = next.run(request).await;
+    if existing.is_none() {
+        let cookie = cookies::set(
+            cookies::CSRF,
+            &token,
+            30 * 24 * 3600,
+            app.settings.secure_cookies(),
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    let headers = response.headers_mut();
+    // Pages are never framed (clickjacking) and never sniffed.
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"),
+    );
+    response
+}
+
+/// A form post whose hidden `csrf` field matches the browser's CSRF cookie.
+pub struct CsrfForm<T>(pub T);
+
+#[derive(serde::Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl<T: DeserializeOwned> FromRequest<Arc<App>> for CsrfForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let cookie = cookies::get(req.headers(), cookies::CSRF).unwrap_or_default();
+        let lang = Lang::pick(None, req.headers());
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            let status = e.status();
+            (
+                status,
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "payload_too_large"
+                } else {
+                    "invalid_body"
+                },
+            )
+                .into_response()
+        })?;
+        let field: CsrfField = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfField {
+            csrf: String::new(),
+        });
+        if cookie.is_empty() || !crate::crypto::constant_time_eq(&field.csrf, &cookie) {
+            return Err(
+                (StatusCode::FORBIDDEN, Html(simple_page(lang, "error.csrf"))).into_response(),
+            );
+        }
+        serde_urlencoded::from_bytes(&body)
+            .map(CsrfForm)
+            .map_err(|e| {
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("invalid form: {e}"),
+                )
+                    .into_response()
+            })
+    }
+}
+
+fn simple_page(lang: Lang, key: &str) -> String {
+    let text = askama::filters::escape(lang.t(key), askama::filters::Html)
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    format!(
+        "<!doctype html><html lang=\"{}\"><meta charset=\"utf-8\"><link rel=\"stylesheet\" href=\"/assets/app.css\"><main class=\"narrow\"><p class=\"alert error\">{text}</p><p><a href=\"/\">Atende</a></p></main></html>",
+        lang.code()
+    )
+}
+
+/// One navigation entry; only pages that exist and the user may open are listed.
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+/// What every page's layout needs: language, CSRF token, who is logged in, navigation.
+pub struct Layout {
+    pub lang: Lang,
+    pub csrf: String,
+    pub title: String,
+    pub user_name: String,
+    pub tenant_name: String,
+    pub nav: Vec<NavItem>,
+}
+
+impl Layout {
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        self.lang.t(key)
+    }
+
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    /// The layout of a logged-in page; `current` is the href of the page being shown.
+    pub fn for_user(
+        user: &WebUser,
+        headers: &HeaderMap,
+        csrf: &CsrfToken,
+        title_key: &str,
+        current: &str,
+    ) -> Layout {
+        let lang = Lang::pick(user.user.locale.as_deref(), headers);
+        let role = user.user.role;
+        let mut items: Vec<(&'static str, &'static str, bool)> = vec![
+            ("/", "nav.home", true),
+            ("/admin/users", "nav.users", role.can_manage_tenant()),
+            ("/admin/tokens", "nav.tokens", role.can_manage_tenant()),
+            (
+                "/platform/tenants",
+                "nav.tenants",
+                role == Role::PlatformAdmin,
+            ),
+            ("/account", "nav.account", true),
+        ];
+        items.retain(|(_, _, shown)| *shown);
+        let nav = items
+            .into_iter()
+            .map(|(href, key, _)| NavItem {
+                href,
+                label: lang.t(key),
+                active: href == current,
+            })
+            .collect();
+        Layout {
+            lang,
+            csrf: csrf.0.clone(),
+            title: lang.t(title_key).to_string(),
+            user_name: user.user.name.clone(),
+            tenant_name: user.tenant.name.clone(),
+            nav,
+        }
+    }
+
+    /// The layout of a page seen before login.
+    pub fn anonymous(headers: &HeaderMap, csrf: &CsrfToken, title_key: &str) -> Layout {
+        let lang = Lang::pick(None, headers);
+        Layout {
+            lang,
+            csrf: csrf.0.clone(),
+            title: lang.t(title_key).to_string(),
+            user_name: String::new(),
+            tenant_name: String::new(),
+            nav: Vec::new(),
+        }
+    }
+
+    pub fn role_label(&self, role: &Role) -> &'static str {
+        self.lang.t(match role {
+            Role::Agent => "role.agent",
+            Role::Supervisor => "role.supervisor",
+            Role::Admin => "role.admin",
+            Role::PlatformAdmin => "role.platform_admin",
+        })
+    }
+
+    /// A timestamp (Unix ms) as `dd/mm/yyyy hh:mm` UTC.
+    pub fn datetime(&self, ms: &i64) -> String {
+        chrono::DateTime::from_timestamp_millis(*ms)
+            .map(|d| d.format("%d/%m/%Y %H:%M UTC").to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Renders a template into an HTML response.
+pub fn render(t: impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+/// The message a person sees for a failed action, in their language.
+pub fn error_message(lang: Lang, e: &ActionError) -> String {
+    match e {
+        ActionError::Invalid { message, .. } | ActionError::Conflict { message, .. } => {
+            message.clone()
+        }
+        ActionError::NotFound => lang.t("error.not_found").to_string(),
+        ActionError::Forbidden | ActionError::Unauthorized => lang.t("error.forbidden").to_string(),
+        ActionError::RateLimited { .. } => lang.t("login.rate_limited").to_string(),
+        ActionError::Internal(err) => {
+            tracing::error!(error = %format!("{err:#}"), "internal error");
+            lang.t("error.internal").to_string()
+        }
+    }
+}
+
+/// The status code matching an action error, for pages re-rendered with a message.
+pub fn error_status(e: &ActionError) -> StatusCode {
+    match e {
+        ActionError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        ActionError::NotFound => StatusCode::NOT_FOUND,
+        ActionError::Forbidden | ActionError::Unauthorized => StatusCode::FORBIDDEN,
+        ActionError::Conflict { .. } => StatusCode::CONFLICT,
+        ActionError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ActionError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}

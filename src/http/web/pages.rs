@@ -1,0 +1,704 @@
+//! Page handlers: each reads the form, calls one action, and renders or redirects.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use serde::Deserialize;
+
+use super::{error_message, error_status, render, CsrfForm, CsrfToken, Layout};
+use crate::actions::auth::LoginError;
+use crate::actions::{self, ActionError};
+use crate::app::App;
+use crate::domain::ids::TokenId;
+use crate::domain::{Role, Scope, UserId};
+use crate::http::auth::WebUser;
+use crate::http::cookies;
+use crate::store::tenants::Tenant;
+use crate::store::tokens::ApiToken;
+use crate::store::users::User;
+
+// ---------- login ----------
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    error: Option<String>,
+    email: String,
+    tenant: String,
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    tenant: String,
+}
+
+pub async fn login_form(
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let layout = Layout::anonymous(&headers, &csrf, "login.title");
+    render(LoginPage {
+        layout,
+        error: None,
+        email: String::new(),
+        tenant: q.tenant,
+        next: safe_next(&q.next),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    tenant: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Response {
+    let slug = Some(form.tenant.as_str()).filter(|s| !s.trim().is_empty());
+    let result = actions::auth::login(
+        &app,
+        &form.email,
+        &form.password,
+        slug,
+        &peer.ip().to_string(),
+    )
+    .await;
+    let layout = Layout::anonymous(&headers, &csrf, "login.title");
+    let (status, key) = match result {
+        Ok(logged_in) => {
+            let cookie = cookies::set(
+                cookies::SESSION,
+                &logged_in.session_token,
+                actions::auth::SESSION_DAYS * 24 * 3600,
+                app.settings.secure_cookies(),
+            );
+            let mut response = Redirect::to(&safe_next(&form.next)).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+            return response;
+        }
+        Err(LoginError::BadCredentials) => (StatusCode::UNAUTHORIZED, "login.bad_credentials"),
+        Err(LoginError::TenantRequired) => (StatusCode::UNAUTHORIZED, "login.tenant_required"),
+        Err(LoginError::RateLimited(_)) => (StatusCode::TOO_MANY_REQUESTS, "login.rate_limited"),
+        Err(LoginError::Internal(e)) => {
+            tracing::error!(error = %format!("{e:#}"), "login failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
+        }
+    };
+    let error = Some(layout.t(key).to_string());
+    let page = LoginPage {
+        layout,
+        error,
+        email: form.email,
+        tenant: form.tenant,
+        next: safe_next(&form.next),
+    };
+    (status, render(page)).into_response()
+}
+
+/// Only same-site paths are followed after login (no open redirect).
+fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    if let Some(token) = cookies::get(&headers, cookies::SESSION) {
+        if let Err(e) = actions::auth::logout(&app, &token).await {
+            tracing::warn!(error = %e, "logout failed");
+        }
+    }
+    let mut response = Redirect::to("/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookies::clear(
+        cookies::SESSION,
+        app.settings.secure_cookies(),
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+// ---------- home ----------
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    role: Role,
+    email: String,
+}
+
+pub async fn home(
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Response {
+    let layout = Layout::for_user(&user, &headers, &csrf, "home.title", "/");
+    render(HomePage {
+        layout,
+        role: user.user.role,
+        email: user.user.email.clone(),
+    })
+}
+
+// ---------- account ----------
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    layout: Layout,
+    locale: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct NoticeQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+pub async fn account(
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    let layout = Layout::for_user(&user, &headers, &csrf, "nav.account", "/account");
+    let notice = q.saved.map(|_| layout.t("common.saved").to_string());
+    render(AccountPage {
+        layout,
+        locale: user.user.locale.clone().unwrap_or_default(),
+        notice,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct AccountForm {
+    #[serde(default)]
+    locale: String,
+}
+
+pub async fn update_account(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    CsrfForm(form): CsrfForm<AccountForm>,
+) -> Response {
+    let locale = Some(form.locale.as_str()).filter(|l| !l.is_empty());
+    match actions::users::set_locale(&app, &user.user, locale).await {
+        Ok(()) => Redirect::to("/account?saved=1").into_response(),
+        Err(e) => (error_status(&e), e.to_string()).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current: String,
+    new: String,
+}
+
+pub async fn change_password(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Response {
+    match actions::users::change_own_password(
+        &app,
+        &user.user,
+        &form.current,
+        &form.new,
+        &user.session_hash,
+    )
+    .await
+    {
+        Ok(()) => Redirect::to("/account?saved=1").into_response(),
+        Err(e) => {
+            let layout = Layout::for_user(&user, &headers, &csrf, "nav.account", "/account");
+            let error = Some(error_message(layout.lang, &e));
+            let page = AccountPage {
+                layout,
+                locale: user.user.locale.clone().unwrap_or_default(),
+                notice: None,
+                error,
+            };
+            (error_status(&e), render(page)).into_response()
+        }
+    }
+}
+
+// ---------- users ----------
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<User>,
+    grantable: Vec<Role>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+fn grantable(by: Role) -> Vec<Role> {
+    [Role::Agent, Role::Supervisor, Role::Admin]
+        .into_iter()
+        .filter(|r| by.can_grant(*r))
+        .collect()
+}
+
+async fn users_page(
+    app: &App,
+    user: &WebUser,
+    headers: &HeaderMap,
+    csrf: &CsrfToken,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let layout = Layout::for_user(user, headers, csrf, "nav.users", "/admin/users");
+    match actions::users::list_users(app, &user.actor(), user.tenant.id).await {
+        Ok(users) => render(UsersPage {
+            layout,
+            users,
+            grantable: grantable(user.user.role),
+            notice,
+            error,
+        }),
+        Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+    }
+}
+
+pub async fn list_users(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Response {
+    users_page(&app, &user, &headers, &csrf, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CreateUserForm {
+    email: String,
+    name: String,
+    role: String,
+}
+
+pub async fn create_user(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<CreateUserForm>,
+) -> Response {
+    let Some(role) = Role::parse(&form.role) else {
+        return users_page(
+            &app,
+            &user,
+            &headers,
+            &csrf,
+            None,
+            Some("invalid role".into()),
+        )
+        .await;
+    };
+    let input = actions::users::CreateUser {
+        email: &form.email,
+        name: &form.name,
+        role,
+        password: None,
+    };
+    match actions::users::create_user(&app, &user.actor(), user.tenant.id, input).await {
+        Ok((created, password)) => {
+            let lang = Layout::for_user(&user, &headers, &csrf, "nav.users", "").lang;
+            let notice = match (lang, password) {
+                (super::Lang::En, Some(p)) => format!(
+                    "{} created. First password (shown only now): {p}",
+                    created.email
+                ),
+                (_, Some(p)) => format!(
+                    "{} criado(a). Senha inicial (mostrada só agora): {p}",
+                    created.email
+                ),
+                (_, None) => created.email,
+            };
+            users_page(&app, &user, &headers, &csrf, Some(notice), None).await
+        }
+        Err(e) => {
+            let status = error_status(&e);
+            let lang = Layout::for_user(&user, &headers, &csrf, "nav.users", "").lang;
+            let page = users_page(
+                &app,
+                &user,
+                &headers,
+                &csrf,
+                None,
+                Some(error_message(lang, &e)),
+            )
+            .await;
+            (status, page).into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "user_edit.html")]
+struct UserEditPage {
+    layout: Layout,
+    target: User,
+    grantable: Vec<Role>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn edit_user(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    let layout = Layout::for_user(&user, &headers, &csrf, "nav.users", "/admin/users");
+    match actions::users::get_user(&app, &user.actor(), user.tenant.id, UserId(id)).await {
+        Ok(target) => {
+            let notice = q.saved.map(|_| layout.t("common.saved").to_string());
+            let grantable = grantable_for(user.user.role, target.role);
+            render(UserEditPage {
+                layout,
+                target,
+                grantable,
+                notice,
+                error: None,
+            })
+        }
+        Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+    }
+}
+
+/// A platform admin keeps that role; others choose among what the editor may grant.
+fn grantable_for(editor: Role, target: Role) -> Vec<Role> {
+    if target == Role::PlatformAdmin {
+        vec![Role::PlatformAdmin]
+    } else {
+        grantable(editor)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UpdateUserForm {
+    name: String,
+    role: String,
+    #[serde(default)]
+    active: Option<String>,
+}
+
+pub async fn update_user(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<UpdateUserForm>,
+) -> Response {
+    let layout = Layout::for_user(&user, &headers, &csrf, "nav.users", "/admin/users");
+    let result = match Role::parse(&form.role) {
+        Some(role) => {
+            let input = actions::users::UpdateUser {
+                name: &form.name,
+                role,
+                active: form.active.is_some(),
+            };
+            actions::users::update_user(&app, &user.actor(), user.tenant.id, UserId(id), input)
+                .await
+        }
+        None => Err(ActionError::invalid("invalid_role", "invalid role")),
+    };
+    match result {
+        Ok(_) => Redirect::to(&format!("/admin/users/{id}?saved=1")).into_response(),
+        Err(e) => {
+            let status = error_status(&e);
+            let error = Some(error_message(layout.lang, &e));
+            match actions::users::get_user(&app, &user.actor(), user.tenant.id, UserId(id)).await {
+                Ok(target) => {
+                    let grantable = grantable_for(user.user.role, target.role);
+                    (
+                        status,
+                        render(UserEditPage {
+                            layout,
+                            target,
+                            grantable,
+                            notice: None,
+                            error,
+                        }),
+                    )
+                        .into_response()
+                }
+                Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+            }
+        }
+    }
+}
+
+pub async fn reset_password(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    let layout = Layout::for_user(&user, &headers, &csrf, "nav.users", "/admin/users");
+    let result =
+        actions::users::reset_password(&app, &user.actor(), user.tenant.id, UserId(id)).await;
+    let target = actions::users::get_user(&app, &user.actor(), user.tenant.id, UserId(id)).await;
+    match (result, target) {
+        (Ok(password), Ok(target)) => {
+            let notice = Some(match layout.lang {
+                super::Lang::En => format!("New password (shown only now): {password}"),
+                super::Lang::PtBr => format!("Nova senha (mostrada só agora): {password}"),
+            });
+            let grantable = grantable_for(user.user.role, target.role);
+            render(UserEditPage {
+                layout,
+                target,
+                grantable,
+                notice,
+                error: None,
+            })
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            (error_status(&e), error_message(layout.lang, &e)).into_response()
+        }
+    }
+}
+
+// ---------- API tokens ----------
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    layout: Layout,
+    tokens: Vec<ApiToken>,
+    created_secret: Option<String>,
+    error: Option<String>,
+}
+
+impl TokensPage {
+    fn scopes(&self, t: &ApiToken) -> String {
+        Scope::join(&t.scopes)
+    }
+}
+
+async fn tokens_page(
+    app: &App,
+    user: &WebUser,
+    headers: &HeaderMap,
+    csrf: &CsrfToken,
+    created_secret: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let layout = Layout::for_user(user, headers, csrf, "nav.tokens", "/admin/tokens");
+    match actions::tokens::list_tokens(app, &user.actor(), user.tenant.id).await {
+        Ok(tokens) => render(TokensPage {
+            layout,
+            tokens,
+            created_secret,
+            error,
+        }),
+        Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+    }
+}
+
+pub async fn list_tokens(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Response {
+    tokens_page(&app, &user, &headers, &csrf, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CreateTokenForm {
+    name: String,
+    #[serde(default)]
+    read: Option<String>,
+    #[serde(default)]
+    write: Option<String>,
+    #[serde(default)]
+    send: Option<String>,
+}
+
+pub async fn create_token(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<CreateTokenForm>,
+) -> Response {
+    let scopes: Vec<Scope> = [
+        (Scope::Read, &form.read),
+        (Scope::Write, &form.write),
+        (Scope::Send, &form.send),
+    ]
+    .into_iter()
+    .filter(|(_, on)| on.is_some())
+    .map(|(s, _)| s)
+    .collect();
+    match actions::tokens::create_token(&app, &user.actor(), user.tenant.id, &form.name, &scopes)
+        .await
+    {
+        Ok((_, secret)) => tokens_page(&app, &user, &headers, &csrf, Some(secret), None).await,
+        Err(e) => {
+            let lang = super::Lang::pick(user.user.locale.as_deref(), &headers);
+            let status = error_status(&e);
+            (
+                status,
+                tokens_page(
+                    &app,
+                    &user,
+                    &headers,
+                    &csrf,
+                    None,
+                    Some(error_message(lang, &e)),
+                )
+                .await,
+            )
+                .into_response()
+        }
+    }
+}
+
+pub async fn revoke_token(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    match actions::tokens::revoke_token(&app, &user.actor(), user.tenant.id, TokenId(id)).await {
+        Ok(()) => Redirect::to("/admin/tokens").into_response(),
+        Err(e) => {
+            let lang = super::Lang::pick(user.user.locale.as_deref(), &headers);
+            (error_status(&e), error_message(lang, &e)).into_response()
+        }
+    }
+}
+
+// ---------- tenants (platform admin) ----------
+
+#[derive(Template)]
+#[template(path = "tenants.html")]
+struct TenantsPage {
+    layout: Layout,
+    tenants: Vec<Tenant>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn tenants_page(
+    app: &App,
+    user: &WebUser,
+    headers: &HeaderMap,
+    csrf: &CsrfToken,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let layout = Layout::for_user(user, headers, csrf, "nav.tenants", "/platform/tenants");
+    match actions::tenants::list_tenants(app, &user.actor()).await {
+        Ok(tenants) => render(TenantsPage {
+            layout,
+            tenants,
+            notice,
+            error,
+        }),
+        Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+    }
+}
+
+pub async fn list_tenants(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Response {
+    tenants_page(&app, &user, &headers, &csrf, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CreateTenantForm {
+    name: String,
+    slug: String,
+}
+
+pub async fn create_tenant(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<CreateTenantForm>,
+) -> Response {
+    match actions::tenants::create_tenant(&app, &user.actor(), &form.name, &form.slug).await {
+        Ok(t) => {
+            tenants_page(
+                &app,
+                &user,
+                &headers,
+                &csrf,
+                Some(format!("{} ({})", t.name, t.slug)),
+                None,
+            )
+            .await
+        }
+        Err(e) => {
+            let lang = super::Lang::pick(user.user.locale.as_deref(), &headers);
+            let status = error_status(&e);
+            (
+                status,
+                tenants_page(
+                    &app,
+                    &user,
+                    &headers,
+                    &csrf,
+                    None,
+                    Some(error_message(lang, &e)),
+                )
+                .await,
+            )
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! `diagnostic.marker`: an operator's end-to-end check of the job pipeline. It waits `hold_ms`,
+//! then writes an audit entry and completes itself in one transaction, so the entry appears
+//! exactly once however often the process dies while it runs.
+
+use serde::Deserialize;
+
+use super::JobError;
+use crate::app::App;
+use crate::store::jobs::Job;
+
+pub const KIND: &str = "diagnostic.marker";
+
+#[derive(Deserialize)]
+struct Payload {
+    marker: String,
+    #[serde(default)]
+    hold_ms: u64,
+}
+
+pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
+    let p: Payload = serde_json::from_value(job.payload.clone())
+        .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+    tokio::time::sleep(std::time::Duration::from_millis(p.hold_ms.min(600_000))).await;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    if !crate::store::jobs::complete(&mut *tx, job.id, &job.lease_token, now).await? {
+        // Another worker took the job over; it will write the marker.
+        return Ok(());
+    }
+    let details = serde_json::json!({ "job_id": job.id, "attempt": job.attempts });
+    crate::store::audit::record(
+        &mut *tx,
+        job.tenant_id,
+        "job",
+        "diagnostic.ran",
+        &p.marker,
+        &details,
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    Ok(())
+}

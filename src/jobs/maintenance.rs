@@ -1,0 +1,64 @@
+//! `maintenance.purge`: deletes expired sessions, old live events and old finished jobs. The
+//! scheduler enqueues it once per hour with a dedupe key, so several instances schedule it once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::JobError;
+use crate::app::App;
+use crate::store::jobs::{Job, NewJob};
+
+pub const KIND: &str = "maintenance.purge";
+
+const HOUR_MS: i64 = 3_600_000;
+/// Live events are kept a day: long enough for any browser to resume after a drop.
+const EVENTS_KEEP_MS: i64 = 24 * HOUR_MS;
+const DONE_JOBS_KEEP_MS: i64 = 7 * 24 * HOUR_MS;
+
+pub async fn run(app: &App, _job: &Job) -> Result<(), JobError> {
+    let now = app.clock.now_ms();
+    let w = app.db.writer();
+    let sessions = crate::store::sessions::purge_expired(w, now).await?;
+    let events = crate::store::events::purge(w, now - EVENTS_KEEP_MS).await?;
+    let jobs = crate::store::jobs::purge_done(w, now - DONE_JOBS_KEEP_MS).await?;
+    tracing::info!(sessions, events, jobs, "maintenance purge done");
+    Ok(())
+}
+
+/// Enqueues this hour's purge (idempotent across instances thanks to the dedupe key).
+pub async fn schedule(app: &App) -> anyhow::Result<()> {
+    let now = app.clock.now_ms();
+    let Some(platform) = crate::store::tenants::list(app.db.reader())
+        .await?
+        .into_iter()
+        .find(|t| t.is_platform)
+    else {
+        return Ok(());
+    };
+    let key = format!("{KIND}:{}", now / HOUR_MS);
+    let payload = serde_json::json!({});
+    let job = NewJob {
+        tenant_id: platform.id,
+        kind: KIND,
+        payload: &payload,
+        run_at: now,
+        max_attempts: 3,
+        dedupe_key: Some(&key),
+    };
+    crate::store::jobs::enqueue(app.db.writer(), job, now).await?;
+    Ok(())
+}
+
+pub async fn scheduler(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if let Err(e) = schedule(&app).await {
+            tracing::warn!(error = %e, "scheduling maintenance failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Durable jobs: the runner that claims, runs and settles them, and the periodic scheduler.
+//! One file per job kind; [`dispatch`] maps a kind to its code.
+//!
+//! A job's database effects should commit in the same transaction that marks it done
+//! ([`crate::store::jobs::complete`] with the job's lease token): if the process dies before
+//! that commit the lease expires, another worker runs the job again, and the effect still
+//! happens exactly once.
+
+pub mod diagnostic;
+pub mod maintenance;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::App;
+use crate::domain::retry::backoff;
+use crate::store::jobs::Job;
+
+/// How a job run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth another try later (network, 5xx, timeouts).
+    #[error("{0:#}")]
+    Retry(anyhow::Error),
+    /// Will never succeed; the job goes straight to `dead`.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<anyhow::Error> for JobError {
+    fn from(e: anyhow::Error) -> Self {
+        JobError::Retry(e)
+    }
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(e: sqlx::Error) -> Self {
+        JobError::Retry(e.into())
+    }
+}
+
+async fn dispatch(app: &App, job: &Job) -> Result<(), JobError> {
+    match job.kind.as_str() {
+        diagnostic::KIND => diagnostic::run(app, job).await,
+        maintenance::KIND => maintenance::run(app, job).await,
+        other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
+    }
+}
+
+static CLAIMS: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `workers` job loops and the periodic scheduler until `shutdown` turns true; in-flight
+/// jobs get the grace period, then their leases are released for another instance.
+pub fn spawn(
+    app: Arc<App>,
+    workers: usize,
+    shutdown: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let mut handles: Vec<JoinHandle<()>> = (0..workers)
+        .map(|_| tokio::spawn(worker(app.clone(), shutdown.clone())))
+        .collect();
+    if workers > 0 {
+        handles.push(tokio::spawn(maintenance::scheduler(app, shutdown)));
+    }
+    handles
+}
+
+async fn worker(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    let lease_ms = (app.settings.job_lease_secs * 1000) as i64;
+    while !*shutdown.borrow() {
+        let token = format!(
+            "{}:{}",
+            app.instance_id,
+            CLAIMS.fetch_add(1, Ordering::Relaxed)
+        );
+        let claimed =
+            crate::store::jobs::claim(&app.db, 1, app.clock.now_ms(), lease_ms, &token).await;
+        match claimed {
+            Ok(jobs) if !jobs.is_empty() => {
+                for job in jobs {
+                    run_one(&app, job).await;
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "claiming jobs failed"),
+        }
+        tokio::select! {
+            _ = app.jobs_wakeup.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+async fn run_one(app: &App, job: Job) {
+    let now = app.clock.now_ms();
+    if job.attempts > job.max_attempts {
+        // Its earlier runs all died mid-way (leases expired): stop rather than loop forever.
+        let _ = crate::store::jobs::fail(
+            app.db.writer(),
+            job.id,
+            &job.lease_token,
+            "lease expired on every attempt",
+            None,
+            now,
+        )
+        .await;
+        app.metrics.jobs_dead.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let span = tracing::info_span!("job", job.id = job.id.0, job.kind = %job.kind, job.attempt = job.attempts);
+    let _enter = span.enter();
+    let started = std::time::Instant::now();
+    let result = dispatch(app, &job).await;
+    let now = app.clock.now_ms();
+    let outcome = match result {
+        Ok(()) => {
+            // Handlers that commit effects mark the job done themselves; this is a no-op then.
+            let _ =
+                crate::store::jobs::complete(app.db.writer(), job.id, &job.lease_token, now).await;
+            app.metrics.jobs_completed.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "job done"
+            );
+            return;
+        }
+        Err(JobError::Permanent(msg)) => (msg, None),
+        Err(JobError::Retry(e)) if job.attempts >= job.max_attempts => (format!("{e:#}"), None),
+        Err(JobError::Retry(e)) => {
+            let delay = backoff(job.attempts as u32).as_millis() as i64;
+            (format!("{e:#}"), Some(now + delay))
+        }
+    };
+    let (error, retry_at) = outcome;
+    if retry_at.is_some() {
+        app.metrics.jobs_retried.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(error = %error, "job failed; will retry");
+    } else {
+        app.metrics.jobs_dead.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(error = %error, "job failed for good");
+    }
+    if let Err(e) = crate::store::jobs::fail(
+        app.db.writer(),
+        job.id,
+        &job.lease_token,
+        &error,
+        retry_at,
+        now,
+    )
+    .await
+    {
+        tracing::error!(error = %e, "recording a job failure failed; its lease will expire");
+    }
+}
+
+/// On shutdown: give back every lease this process still holds.
+pub async fn release_leases(app: &App) {
+    match crate::store::jobs::release_prefix(
+        app.db.writer(),
+        &format!("{}:", app.instance_id),
+        app.clock.now_ms(),
+    )
+    .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(released = n, "released job leases"),
+        Err(e) => tracing::warn!(error = %e, "releasing job leases failed; they will expire"),
+    }
+}

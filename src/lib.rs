@@ -1,0 +1,15 @@
+//! Atende: a self-hosted omnichannel customer-service platform in one binary.
+//! See `docs/ARCHITECTURE.md` for how the modules fit together.
+
+pub mod actions;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod http;
+pub mod jobs;
+pub mod metrics;
+pub mod realtime;
+pub mod store;

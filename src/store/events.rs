@@ -1,0 +1,95 @@
+//! The live-event log: every published event gets a row (its id is the SSE event id, so a client
+//! can resume on any instance) and, on PostgreSQL, a NOTIFY delivered at commit.
+
+use sqlx::{Any, Executor, Row};
+
+use crate::domain::ids::EventId;
+use crate::domain::TenantId;
+
+pub const NOTIFY_CHANNEL: &str = "atende_events";
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct StoredEvent {
+    pub id: EventId,
+    pub tenant_id: TenantId,
+    pub kind: String,
+    pub audience: String,
+    pub data: String,
+    pub created_at: i64,
+}
+
+pub async fn insert<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    kind: &str,
+    audience: &str,
+    data: &str,
+    now: i64,
+) -> Result<EventId, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO events (tenant_id, kind, audience, data, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(kind)
+    .bind(audience)
+    .bind(data)
+    .bind(now)
+    .fetch_one(ex)
+    .await?;
+    Ok(EventId(row.try_get(0)?))
+}
+
+/// PostgreSQL only: queue a notification that is delivered to every listener when the
+/// transaction commits (and dropped if it rolls back).
+pub async fn notify<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    payload: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(NOTIFY_CHANNEL)
+        .bind(payload)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Events of a tenant after `after` (exclusive), oldest first, for `Last-Event-ID` resume.
+pub async fn after<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    after: EventId,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, tenant_id, kind, audience, data, created_at FROM events
+         WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(tenant.0)
+    .bind(after.0)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredEvent {
+                id: EventId(r.try_get("id")?),
+                tenant_id: TenantId(r.try_get("tenant_id")?),
+                kind: r.try_get("kind")?,
+                audience: r.try_get("audience")?,
+                data: r.try_get("data")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn purge<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    before: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM events WHERE created_at < $1")
+        .bind(before)
+        .execute(ex)
+        .await?
+        .rows_affected())
+}

@@ -1,0 +1,171 @@
+//! All database access: the connection pools, migrations, and one module per aggregate.
+//!
+//! One codebase serves SQLite and PostgreSQL through sqlx's `Any` driver. SQL is written once with
+//! `$1` placeholders (both engines accept them); the few engine-specific statements branch on
+//! [`Backend`]. On SQLite every write goes through one connection (the single writer) while reads
+//! use a pool; on PostgreSQL both are the same pool.
+
+pub mod audit;
+pub mod events;
+pub mod jobs;
+pub mod migrate;
+pub mod sessions;
+pub mod stats;
+pub mod tenants;
+pub mod tokens;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+pub type Tx = Transaction<'static, Any>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub backend: Backend,
+    read: AnyPool,
+    write: AnyPool,
+}
+
+impl Db {
+    /// Opens the database named by `url`, creating a SQLite file (and its directory) if needed.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!("unsupported database URL scheme (expected sqlite: or postgres://)");
+        };
+        match backend {
+            Backend::Sqlite => {
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or(path);
+                if let Some(dir) = std::path::Path::new(path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).with_context(|| {
+                            format!("creating database directory {}", dir.display())
+                        })?;
+                    }
+                }
+                let url = if url.contains('?') {
+                    url.to_string()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                let options =
+                    AnyConnectOptions::from_str(&url).context("parsing the SQLite URL")?;
+                let write = sqlite_pool(1)
+                    .connect_with(options.clone())
+                    .await
+                    .context("opening the SQLite database")?;
+                let read = sqlite_pool(max_connections)
+                    .connect_with(options)
+                    .await
+                    .context("opening the SQLite database")?;
+                Ok(Db {
+                    backend,
+                    read,
+                    write,
+                })
+            }
+            Backend::Postgres => {
+                let options =
+                    AnyConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .context("connecting to PostgreSQL")?;
+                Ok(Db {
+                    backend,
+                    read: pool.clone(),
+                    write: pool,
+                })
+            }
+        }
+    }
+
+    /// The pool for reads.
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// The pool for writes outside a transaction (the single writer on SQLite).
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> anyhow::Result<Tx> {
+        Ok(self.write.begin().await?)
+    }
+
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+fn sqlite_pool(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // WAL lets readers run beside the writer; FULL makes a commit durable before we
+                // acknowledge it; the busy timeout covers a second process (e.g. `atende admin`).
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                Ok(())
+            })
+        })
+}
+
+/// Reads a 0/1 integer column as a bool (booleans are stored as integers on both engines).
+pub fn flag(v: i64) -> bool {
+    v != 0
+}
+
+/// A consistent copy of a live SQLite database (`VACUUM INTO` reads one snapshot).
+pub async fn backup_sqlite(db: &Db, path: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        db.backend == Backend::Sqlite,
+        "online backup is for SQLite; use pg_dump for PostgreSQL"
+    );
+    sqlx::query("VACUUM INTO $1")
+        .bind(path)
+        .execute(&db.read)
+        .await
+        .context("backing up the database")?;
+    Ok(())
+}

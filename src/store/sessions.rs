@@ -1,0 +1,115 @@
+//! Web sessions: the cookie holds a random token, the table its SHA-256.
+
+use sqlx::{Any, Executor, Row};
+
+use crate::domain::{TenantId, UserId};
+
+use super::tenants::Tenant;
+use super::users::User;
+
+pub async fn insert<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    user: UserId,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sessions (tenant_id, user_id, token_hash, created_at, expires_at, last_seen_at)
+         VALUES ($1, $2, $3, $4, $5, $4)",
+    )
+    .bind(tenant.0)
+    .bind(user.0)
+    .bind(token_hash)
+    .bind(now)
+    .bind(expires_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// The live session for this token: unexpired, its user active, its tenant active.
+pub async fn find<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<(User, Tenant)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at,
+                t.slug AS t_slug, t.name AS t_name, t.is_platform AS t_is_platform, t.created_at AS t_created_at
+         FROM sessions s
+         JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
+         JOIN tenants t ON t.id = s.tenant_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1 AND t.active = 1",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(ex)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let user = super::users::from_row(&r)?;
+    let tenant = Tenant {
+        id: user.tenant_id,
+        slug: r.try_get("t_slug")?,
+        name: r.try_get("t_name")?,
+        is_platform: super::flag(r.try_get("t_is_platform")?),
+        active: true,
+        created_at: r.try_get("t_created_at")?,
+    };
+    Ok(Some((user, tenant)))
+}
+
+pub async fn delete<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    token_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (deactivation, password reset).
+pub async fn delete_for_user<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Ends every session of a user but one (after changing one's own password).
+pub async fn delete_others<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    user: UserId,
+    keep_hash: &str,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND token_hash <> $3",
+    )
+    .bind(tenant.0)
+    .bind(user.0)
+    .bind(keep_hash)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn purge_expired<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(ex)
+        .await?
+        .rows_affected())
+}
