@@ -111,6 +111,9 @@ pub enum JobCommand {
         marker: String,
         #[arg(long, default_value_t = 0)]
         hold_ms: u64,
+        /// Make the job fail with this message on every try (checks retries and dead letters).
+        #[arg(long)]
+        fail_message: Option<String>,
     },
     /// Show one job's state.
     Show { id: i64 },

@@ -68,6 +68,8 @@ pub struct Settings {
     pub shutdown_grace_secs: u64,
     /// Database connections for readers (`ATENDE_DB_MAX_CONNECTIONS`).
     pub db_max_connections: u32,
+    /// Seconds between heartbeats on live-event streams (`ATENDE_SSE_HEARTBEAT_SECS`).
+    pub sse_heartbeat_secs: u64,
 }
 
 impl Default for Settings {
@@ -86,6 +88,7 @@ impl Default for Settings {
             job_lease_secs: 60,
             shutdown_grace_secs: 20,
             db_max_connections: 16,
+            sse_heartbeat_secs: 15,
         }
     }
 }
@@ -107,6 +110,7 @@ struct FileSettings {
     job_lease_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
     db_max_connections: Option<u32>,
+    sse_heartbeat_secs: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -199,6 +203,9 @@ impl Settings {
         if let Some(v) = f.db_max_connections {
             self.db_max_connections = v;
         }
+        if let Some(v) = f.sse_heartbeat_secs {
+            self.sse_heartbeat_secs = v;
+        }
         self.validate()
     }
 
@@ -245,6 +252,7 @@ impl Settings {
             "ATENDE_JOB_LEASE_SECS" => self.job_lease_secs = num(key, value)?,
             "ATENDE_SHUTDOWN_GRACE_SECS" => self.shutdown_grace_secs = num(key, value)?,
             "ATENDE_DB_MAX_CONNECTIONS" => self.db_max_connections = num(key, value)?,
+            "ATENDE_SSE_HEARTBEAT_SECS" => self.sse_heartbeat_secs = num(key, value)?,
             // ATENDE_CONFIG picks the file; ATENDE_TEST_* belong to the test suite.
             _ => return Ok(()),
         }
@@ -271,6 +279,9 @@ impl Settings {
         }
         if self.job_lease_secs == 0 {
             return Err(key_error("job_lease_secs", "must be at least 1"));
+        }
+        if self.sse_heartbeat_secs == 0 {
+            return Err(key_error("sse_heartbeat_secs", "must be at least 1"));
         }
         if self.db_max_connections == 0 {
             return Err(key_error("db_max_connections", "must be at least 1"));
@@ -314,6 +325,7 @@ impl Settings {
             "job_lease_secs": self.job_lease_secs,
             "shutdown_grace_secs": self.shutdown_grace_secs,
             "db_max_connections": self.db_max_connections,
+            "sse_heartbeat_secs": self.sse_heartbeat_secs,
         })
     }
 }

@@ -21,7 +21,8 @@ pub async fn enqueue_marker(
         ));
     }
     let now = app.clock.now_ms();
-    let payload = serde_json::json!({ "marker": marker, "hold_ms": hold_ms });
+    let payload =
+        serde_json::json!({ "marker": marker, "hold_ms": hold_ms, "fail_message": fail_message });
     let job = NewJob {
         tenant_id: tenant,
         kind: crate::jobs::diagnostic::KIND,

@@ -1,6 +1,7 @@
 //! `diagnostic.marker`: an operator's end-to-end check of the job pipeline. It waits `hold_ms`,
 //! then writes an audit entry and completes itself in one transaction, so the entry appears
-//! exactly once however often the process dies while it runs.
+//! exactly once however often the process dies while it runs. With `fail_message` it fails
+//! instead (a transient error), to check retries, dead letters and alerting.
 
 use serde::Deserialize;
 
@@ -15,12 +16,17 @@ struct Payload {
     marker: String,
     #[serde(default)]
     hold_ms: u64,
+    #[serde(default)]
+    fail_message: Option<String>,
 }
 
 pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     let p: Payload = serde_json::from_value(job.payload.clone())
         .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
     tokio::time::sleep(std::time::Duration::from_millis(p.hold_ms.min(600_000))).await;
+    if let Some(message) = p.fail_message {
+        return Err(JobError::Retry(anyhow::anyhow!(message)));
+    }
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
     if !crate::store::jobs::complete(&mut *tx, job.id, &job.lease_token, now).await? {
