@@ -41,17 +41,9 @@ impl App {
         let url = settings.effective_database_url();
         let db = Db::connect(&url, settings.db_max_connections)
             .await
-            .with_context(|| {
-                format!(
-                    "database {} is unreachable",
-                    crate::config::redact_url(&url)
-                )
-            })?;
-        store::migrate::run(&db)
-            .await
-            .context("applying migrations")?;
-        let master_key =
-            MasterKey::load_or_create(settings.master_key.as_ref(), &settings.data_dir)?;
+            .with_context(|| format!("database {} is unreachable", crate::config::redact_url(&url)))?;
+        store::migrate::run(&db).await.context("applying migrations")?;
+        let master_key = MasterKey::load_or_create(settings.master_key.as_ref(), &settings.data_dir)?;
         let bus = Bus::new(db.backend);
         if db.backend == Backend::Postgres {
             bus.spawn_pg_listener(url);
@@ -82,13 +74,10 @@ pub async fn serve(
     let workers = crate::jobs::spawn(app.clone(), app.settings.job_workers, stop_rx.clone());
     let router = crate::http::router(app.clone());
     let mut http_stop = stop_rx.clone();
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = http_stop.wait_for(|s| *s).await;
-    });
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = http_stop.wait_for(|s| *s).await;
+        });
     let server = tokio::spawn(async move { server.await });
     shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests and jobs");

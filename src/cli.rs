@@ -16,11 +16,7 @@ use crate::domain::{Role, Scope};
 use crate::store::Backend;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "atende",
-    version,
-    about = "Atende — omnichannel customer service in one binary"
-)]
+#[command(name = "atende", version, about = "Atende — omnichannel customer service in one binary")]
 pub struct Cli {
     /// Configuration file (default: ./atende.toml when it exists).
     #[arg(long, global = true)]
@@ -123,20 +119,14 @@ pub enum JobCommand {
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Config => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&settings.redacted_json())?
-            );
+            println!("{}", serde_json::to_string_pretty(&settings.redacted_json())?);
             Ok(())
         }
         Command::Serve => serve(settings).await,
         Command::Migrate => {
             let app = App::build(settings).await?;
             let version = crate::store::migrate::current_version(&app.db).await;
-            println!(
-                "{}",
-                json!({ "schema_version": version, "backend": app.db.backend.name() })
-            );
+            println!("{}", json!({ "schema_version": version, "backend": app.db.backend.name() }));
             Ok(())
         }
         Command::Backup { file } => backup(settings, file).await,
@@ -153,28 +143,18 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen;
     let app = App::build(settings).await?;
-    let logins = actions::bootstrap::first_run(&app)
-        .await
-        .map_err(anyhow::Error::from)?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let logins = actions::bootstrap::first_run(&app).await.map_err(anyhow::Error::from)?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     let url = match &app.settings.base_url {
         Some(base) => base.clone(),
         None => format!("http://{local}"),
     };
-    println!(
-        "Atende is running at {url}  (database: {})",
-        app.db.backend.name()
-    );
+    println!("Atende is running at {url}  (database: {})", app.db.backend.name());
     if !logins.is_empty() {
         println!("First run — these logins were created; the passwords are shown only now:");
         for l in &logins {
-            println!(
-                "  company {:<9} e-mail {:<20} password {}",
-                l.tenant, l.email, l.password
-            );
+            println!("  company {:<9} e-mail {:<20} password {}", l.tenant, l.email, l.password);
         }
     }
     tracing::info!(address = %local, "listening");
@@ -186,11 +166,7 @@ async fn backup(settings: Settings, file: PathBuf) -> anyhow::Result<()> {
     if db.backend == Backend::Postgres {
         anyhow::bail!("backup of PostgreSQL: use pg_dump, e.g. `pg_dump --format=custom --file=atende.dump \"$ATENDE_DATABASE_URL\"`");
     }
-    anyhow::ensure!(
-        !file.exists(),
-        "{} already exists; choose a new file",
-        file.display()
-    );
+    anyhow::ensure!(!file.exists(), "{} already exists; choose a new file", file.display());
     let path = file.to_str().context("backup path must be UTF-8")?;
     crate::store::backup_sqlite(&db, path).await?;
     println!("{}", json!({ "backup": path }));
@@ -211,67 +187,41 @@ async fn admin(app: &Arc<App>, cmd: AdminCommand) -> anyhow::Result<serde_json::
             let t = actions::tenants::create_tenant(app, &op, &name, &slug).await?;
             json!({ "id": t.id, "slug": t.slug, "name": t.name })
         }
-        AdminCommand::CreateUser {
-            tenant,
-            email,
-            role,
-            name,
-        } => {
-            let role = Role::parse(&role).with_context(|| {
-                format!("unknown role {role:?} (agent, supervisor, admin, platform_admin)")
-            })?;
+        AdminCommand::CreateUser { tenant, email, role, name } => {
+            let role = Role::parse(&role)
+                .with_context(|| format!("unknown role {role:?} (agent, supervisor, admin, platform_admin)"))?;
             let tenant = tenant_id(app, &tenant).await?;
-            let name =
-                name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
-            let input = actions::users::CreateUser {
-                email: &email,
-                name: &name,
-                role,
-                password: None,
-            };
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+            let input = actions::users::CreateUser { email: &email, name: &name, role, password: None };
             let (user, password) = actions::users::create_user(app, &op, tenant, input).await?;
             json!({ "id": user.id, "tenant_id": user.tenant_id, "email": user.email, "name": user.name, "role": user.role, "password": password })
         }
         AdminCommand::ResetPassword { tenant, email } => {
             let tenant = tenant_id(app, &tenant).await?;
-            let user = crate::store::users::find_by_email(
-                app.db.reader(),
-                tenant,
-                &email.trim().to_lowercase(),
-            )
-            .await?
-            .with_context(|| format!("no user {email} in that company"))?;
+            let user = crate::store::users::find_by_email(app.db.reader(), tenant, &email.trim().to_lowercase())
+                .await?
+                .with_context(|| format!("no user {email} in that company"))?;
             let password = actions::users::reset_password(app, &op, tenant, user.id).await?;
             json!({ "id": user.id, "email": user.email, "password": password })
         }
-        AdminCommand::Token(TokenCommand::Create {
-            tenant,
-            name,
-            scopes,
-        }) => {
+        AdminCommand::Token(TokenCommand::Create { tenant, name, scopes }) => {
             let scopes = Scope::parse_list(&scopes).map_err(anyhow::Error::msg)?;
             let tenant = tenant_id(app, &tenant).await?;
-            let (token, secret) =
-                actions::tokens::create_token(app, &op, tenant, &name, &scopes).await?;
+            let (token, secret) = actions::tokens::create_token(app, &op, tenant, &name, &scopes).await?;
             json!({ "token": secret, "id": token.id.0, "prefix": token.prefix, "scopes": token.scopes })
         }
         AdminCommand::Stats { .. } => {
             serde_json::to_value(crate::store::stats::collect(&app.db, app.clock.now_ms()).await?)?
         }
-        AdminCommand::Job(JobCommand::Diagnostic {
-            tenant,
-            marker,
-            hold_ms,
-        }) => {
+        AdminCommand::Job(JobCommand::Diagnostic { tenant, marker, hold_ms, fail_message }) => {
             let tenant = tenant_id(app, &tenant).await?;
-            let id =
-                actions::diagnostics::enqueue_marker(app, &op, tenant, &marker, hold_ms).await?;
+            let fail = fail_message.as_deref();
+            let id = actions::diagnostics::enqueue_marker(app, &op, tenant, &marker, hold_ms, fail).await?;
             json!({ "job_id": id })
         }
         AdminCommand::Job(JobCommand::Show { id }) => {
-            let job = crate::store::jobs::get(app.db.reader(), JobId(id))
-                .await?
-                .with_context(|| format!("no job {id}"))?;
+            let job =
+                crate::store::jobs::get(app.db.reader(), JobId(id)).await?.with_context(|| format!("no job {id}"))?;
             serde_json::to_value(job)?
         }
     })
@@ -281,9 +231,7 @@ async fn admin(app: &Arc<App>, cmd: AdminCommand) -> anyhow::Result<serde_json::
 pub fn init_logging(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match settings.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

@@ -6,10 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Wall-clock milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// The application's clock: the system time plus an offset that only tests change.
@@ -29,7 +26,6 @@ impl Clock {
 
     /// Moves this clock (and every copy of it) forward; used by tests of retries and expiry.
     pub fn advance(&self, by: Duration) {
-        self.offset_ms
-            .fetch_add(by.as_millis() as i64, Ordering::Relaxed);
+        self.offset_ms.fetch_add(by.as_millis() as i64, Ordering::Relaxed);
     }
 }

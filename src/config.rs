@@ -122,24 +122,15 @@ pub enum ConfigError {
 }
 
 fn key_error(key: &str, message: impl fmt::Display) -> ConfigError {
-    ConfigError::Key {
-        key: key.to_string(),
-        message: message.to_string(),
-    }
+    ConfigError::Key { key: key.to_string(), message: message.to_string() }
 }
 
 impl Settings {
     /// Loads defaults, then the config file (explicit path, or `./atende.toml` when present), then
     /// the environment given as key/value pairs.
-    pub fn load(
-        file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let env: Vec<(String, String)> = env.into_iter().collect();
-        let env_file = env
-            .iter()
-            .find(|(k, _)| k == "ATENDE_CONFIG")
-            .map(|(_, v)| PathBuf::from(v));
+        let env_file = env.iter().find(|(k, _)| k == "ATENDE_CONFIG").map(|(_, v)| PathBuf::from(v));
         let mut settings = Settings::default();
         let path = file.map(Path::to_path_buf).or(env_file);
         let (path, required) = match path {
@@ -147,10 +138,8 @@ impl Settings {
             None => (PathBuf::from("atende.toml"), false),
         };
         if path.exists() || required {
-            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?;
             let parsed: FileSettings = toml::from_str(&text).map_err(|e| ConfigError::File {
                 path: path.display().to_string(),
                 message: e.message().to_string(),
@@ -225,12 +214,7 @@ impl Settings {
                 self.log_format = match value.trim() {
                     "text" => LogFormat::Text,
                     "json" => LogFormat::Json,
-                    other => {
-                        return Err(key_error(
-                            key,
-                            format!("expected text or json, got {other:?}"),
-                        ))
-                    }
+                    other => return Err(key_error(key, format!("expected text or json, got {other:?}"))),
                 }
             }
             "ATENDE_LOG_LEVEL" => self.log_level = value.to_string(),
@@ -239,12 +223,7 @@ impl Settings {
                 self.demo = match value.trim() {
                     "1" | "true" | "yes" => true,
                     "0" | "false" | "no" => false,
-                    other => {
-                        return Err(key_error(
-                            key,
-                            format!("expected true or false, got {other:?}"),
-                        ))
-                    }
+                    other => return Err(key_error(key, format!("expected true or false, got {other:?}"))),
                 }
             }
             "ATENDE_MAX_BODY_BYTES" => self.max_body_bytes = num(key, value)?,
@@ -262,14 +241,8 @@ impl Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         if let Some(url) = &self.database_url {
             let url = url.expose();
-            if !(url.starts_with("sqlite:")
-                || url.starts_with("postgres://")
-                || url.starts_with("postgresql://"))
-            {
-                return Err(key_error(
-                    "database_url",
-                    "must start with sqlite:, postgres:// or postgresql://",
-                ));
+            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(key_error("database_url", "must start with sqlite:, postgres:// or postgresql://"));
             }
         }
         if let Some(base) = &self.base_url {
@@ -349,19 +322,12 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn environment_overrides_defaults() {
-        let s = Settings::load(
-            None,
-            env(&[("ATENDE_LISTEN", "0.0.0.0:9000"), ("ATENDE_DEMO", "false")]),
-        )
-        .unwrap();
+        let s = Settings::load(None, env(&[("ATENDE_LISTEN", "0.0.0.0:9000"), ("ATENDE_DEMO", "false")])).unwrap();
         assert_eq!(s.listen.port(), 9000);
         assert!(!s.demo);
         assert!(s.effective_database_url().ends_with("data/atende.db"));
@@ -384,15 +350,8 @@ mod tests {
 
     #[test]
     fn database_password_is_redacted() {
-        assert_eq!(
-            redact_url("postgres://u:hunter2@db:5432/x"),
-            "postgres://u:[redacted]@db:5432/x"
-        );
-        let s = Settings::load(
-            None,
-            env(&[("ATENDE_DATABASE_URL", "postgres://u:hunter2@h/db")]),
-        )
-        .unwrap();
+        assert_eq!(redact_url("postgres://u:hunter2@db:5432/x"), "postgres://u:[redacted]@db:5432/x");
+        let s = Settings::load(None, env(&[("ATENDE_DATABASE_URL", "postgres://u:hunter2@h/db")])).unwrap();
         assert!(!s.redacted_json().to_string().contains("hunter2"));
         assert!(!format!("{s:?}").contains("hunter2"));
     }

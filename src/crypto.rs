@@ -4,9 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -26,11 +24,7 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 /// A hash of a fixed password, verified against when no user matches so that a wrong e-mail
@@ -53,10 +47,7 @@ pub fn random_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
+    bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
 }
 
 pub fn sha256_hex(data: &str) -> String {
@@ -96,36 +87,25 @@ const SEALED_PREFIX: &str = "v1:";
 
 impl MasterKey {
     pub fn from_base64(text: &str) -> anyhow::Result<MasterKey> {
-        let bytes = STANDARD
-            .decode(text.trim())
-            .context("master key is not valid base64")?;
-        anyhow::ensure!(
-            bytes.len() == 32,
-            "master key must be 32 bytes (base64 of 32 random bytes)"
-        );
+        let bytes = STANDARD.decode(text.trim()).context("master key is not valid base64")?;
+        anyhow::ensure!(bytes.len() == 32, "master key must be 32 bytes (base64 of 32 random bytes)");
         Ok(MasterKey {
-            cipher: XChaCha20Poly1305::new_from_slice(&bytes)
-                .map_err(|_| anyhow::anyhow!("bad key length"))?,
+            cipher: XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| anyhow::anyhow!("bad key length"))?,
         })
     }
 
     /// The configured key, or the one in `data_dir/master.key`, generated there on first run
     /// (readable by the owner only).
-    pub fn load_or_create(
-        configured: Option<&Secret>,
-        data_dir: &Path,
-    ) -> anyhow::Result<MasterKey> {
+    pub fn load_or_create(configured: Option<&Secret>, data_dir: &Path) -> anyhow::Result<MasterKey> {
         if let Some(key) = configured {
             return MasterKey::from_base64(key.expose()).context("ATENDE_MASTER_KEY");
         }
         let path = data_dir.join("master.key");
         if path.exists() {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
             return MasterKey::from_base64(&text).with_context(|| format!("{}", path.display()));
         }
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("creating {}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let text = STANDARD.encode(bytes);
@@ -137,10 +117,7 @@ impl MasterKey {
     /// Encrypts a secret into `v1:<base64(nonce ‖ ciphertext)>`.
     pub fn seal(&self, plaintext: &str) -> anyhow::Result<String> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ct = self
-            .cipher
-            .encrypt(&nonce, plaintext.as_bytes())
-            .map_err(|_| anyhow::anyhow!("encryption failed"))?;
+        let ct = self.cipher.encrypt(&nonce, plaintext.as_bytes()).map_err(|_| anyhow::anyhow!("encryption failed"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(out)))
@@ -148,21 +125,15 @@ impl MasterKey {
 
     /// Decrypts what [`seal`](Self::seal) produced; fails on tampering or a different key.
     pub fn open(&self, sealed: &str) -> anyhow::Result<Secret> {
-        let body = sealed
-            .strip_prefix(SEALED_PREFIX)
-            .context("not a sealed secret")?;
-        let bytes = STANDARD
-            .decode(body)
-            .context("sealed secret is not base64")?;
+        let body = sealed.strip_prefix(SEALED_PREFIX).context("not a sealed secret")?;
+        let bytes = STANDARD.decode(body).context("sealed secret is not base64")?;
         anyhow::ensure!(bytes.len() > 24, "sealed secret too short");
         let (nonce, ct) = bytes.split_at(24);
         let pt = self
             .cipher
             .decrypt(XNonce::from_slice(nonce), ct)
             .map_err(|_| anyhow::anyhow!("secret cannot be decrypted with this master key"))?;
-        Ok(Secret::new(
-            String::from_utf8(pt).context("sealed secret is not UTF-8")?,
-        ))
+        Ok(Secret::new(String::from_utf8(pt).context("sealed secret is not UTF-8")?))
     }
 }
 

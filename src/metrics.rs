@@ -6,9 +6,7 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-const BUCKETS_MS: [f64; 12] = [
-    1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 10000.0,
-];
+const BUCKETS_MS: [f64; 12] = [1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 10000.0];
 
 #[derive(Default)]
 struct Histogram {
@@ -29,8 +27,7 @@ pub struct Metrics {
 impl Metrics {
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed_ms: f64) {
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((method.to_string(), route.to_string(), status))
-                .or_default() += 1;
+            *r.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
         }
         if let Ok(mut l) = self.latency.lock() {
             let h = l.entry(route.to_string()).or_default();
@@ -47,36 +44,41 @@ impl Metrics {
     /// Renders the Prometheus text format; `jobs_by_state` comes from the database.
     pub fn render(&self, jobs_by_state: &[(String, i64)]) -> String {
         let mut out = String::new();
-        out.push_str(
-            "# HELP atende_http_requests_total HTTP requests by method, route and status.\n",
-        );
+        out.push_str("# HELP atende_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE atende_http_requests_total counter\n");
         if let Ok(r) = self.requests.lock() {
             for ((method, route, status), n) in r.iter() {
-                let _ = writeln!(out, "atende_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}", escape(route));
+                let _ = writeln!(
+                    out,
+                    "atende_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                    escape(route)
+                );
             }
         }
-        out.push_str(
-            "# HELP atende_http_request_duration_seconds HTTP request latency by route.\n",
-        );
+        out.push_str("# HELP atende_http_request_duration_seconds HTTP request latency by route.\n");
         out.push_str("# TYPE atende_http_request_duration_seconds histogram\n");
         if let Ok(l) = self.latency.lock() {
             for (route, h) in l.iter() {
                 let route = escape(route);
                 for (i, b) in BUCKETS_MS.iter().enumerate() {
-                    let _ = writeln!(out, "atende_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{}\"}} {}", b / 1000.0, h.buckets[i]);
+                    let _ = writeln!(
+                        out,
+                        "atende_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{}\"}} {}",
+                        b / 1000.0,
+                        h.buckets[i]
+                    );
                 }
-                let _ = writeln!(out, "atende_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", h.count);
+                let _ = writeln!(
+                    out,
+                    "atende_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                    h.count
+                );
                 let _ = writeln!(
                     out,
                     "atende_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
                     h.sum_ms / 1000.0
                 );
-                let _ = writeln!(
-                    out,
-                    "atende_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                    h.count
-                );
+                let _ = writeln!(out, "atende_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
             }
         }
         out.push_str("# HELP atende_jobs Jobs in the queue by state.\n# TYPE atende_jobs gauge\n");
@@ -84,25 +86,17 @@ impl Metrics {
             let _ = writeln!(out, "atende_jobs{{state=\"{}\"}} {n}", escape(state));
         }
         out.push_str("# HELP atende_job_outcomes_total Job runs by outcome in this process.\n# TYPE atende_job_outcomes_total counter\n");
-        for (name, v) in [
-            ("completed", &self.jobs_completed),
-            ("retried", &self.jobs_retried),
-            ("dead", &self.jobs_dead),
-        ] {
-            let _ = writeln!(
-                out,
-                "atende_job_outcomes_total{{outcome=\"{name}\"}} {}",
-                v.load(Ordering::Relaxed)
-            );
+        for (name, v) in
+            [("completed", &self.jobs_completed), ("retried", &self.jobs_retried), ("dead", &self.jobs_dead)]
+        {
+            let _ = writeln!(out, "atende_job_outcomes_total{{outcome=\"{name}\"}} {}", v.load(Ordering::Relaxed));
         }
         out
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -115,12 +109,8 @@ mod tests {
         m.observe_request("GET", "/healthz", 200, 3.0);
         m.observe_request("GET", "/healthz", 200, 30.0);
         let text = m.render(&[("queued".into(), 4)]);
-        assert!(text.contains(
-            "atende_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
-        ));
-        assert!(text.contains(
-            "atende_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 1"
-        ));
+        assert!(text.contains("atende_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"));
+        assert!(text.contains("atende_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 1"));
         assert!(text.contains("atende_jobs{state=\"queued\"} 4"));
     }
 }

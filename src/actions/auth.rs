@@ -40,16 +40,11 @@ pub async fn login(
     let now = app.clock.now_ms();
     let email = email.trim().to_lowercase();
     let account_key = format!("{}|{email}", tenant_slug.unwrap_or(""));
-    app.login_ip_limiter
-        .hit(client_ip, now)
-        .map_err(LoginError::RateLimited)?;
-    app.login_account_limiter
-        .check(&account_key, now)
-        .map_err(LoginError::RateLimited)?;
+    app.login_ip_limiter.hit(client_ip, now).map_err(LoginError::RateLimited)?;
+    app.login_account_limiter.check(&account_key, now).map_err(LoginError::RateLimited)?;
     let slug = tenant_slug.map(str::trim).filter(|s| !s.is_empty());
-    let candidates = crate::store::users::login_candidates(app.db.reader(), &email, slug)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let candidates =
+        crate::store::users::login_candidates(app.db.reader(), &email, slug).await.map_err(anyhow::Error::from)?;
     // Verify against every candidate (or a dummy hash) so timing does not reveal which exist.
     let mut matches = Vec::new();
     if candidates.is_empty() {
@@ -83,10 +78,7 @@ pub async fn login(
     .await
     .map_err(anyhow::Error::from)?;
     tracing::info!(user.id = user.id.0, tenant.id = user.tenant_id.0, "login");
-    Ok(LoggedIn {
-        user,
-        session_token,
-    })
+    Ok(LoggedIn { user, session_token })
 }
 
 /// The user and tenant of a live session cookie.

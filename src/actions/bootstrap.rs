@@ -28,34 +28,14 @@ pub async fn first_run(app: &App) -> ActionResult<Vec<FirstLogin>> {
         return Ok(Vec::new());
     }
     let mut logins = Vec::new();
-    let platform =
-        crate::store::tenants::insert(&mut *tx, PLATFORM_SLUG, "Atende", true, now).await?;
+    let platform = crate::store::tenants::insert(&mut *tx, PLATFORM_SLUG, "Atende", true, now).await?;
     logins.push(
-        add_admin(
-            &mut tx,
-            platform,
-            PLATFORM_SLUG,
-            PLATFORM_ADMIN_EMAIL,
-            "Platform admin",
-            Role::PlatformAdmin,
-            now,
-        )
-        .await?,
+        add_admin(&mut tx, platform, PLATFORM_SLUG, PLATFORM_ADMIN_EMAIL, "Platform admin", Role::PlatformAdmin, now)
+            .await?,
     );
     if app.settings.demo {
         let demo = crate::store::tenants::insert(&mut *tx, DEMO_SLUG, "Demo", false, now).await?;
-        logins.push(
-            add_admin(
-                &mut tx,
-                demo,
-                DEMO_SLUG,
-                DEMO_ADMIN_EMAIL,
-                "Demo admin",
-                Role::Admin,
-                now,
-            )
-            .await?,
-        );
+        logins.push(add_admin(&mut tx, demo, DEMO_SLUG, DEMO_ADMIN_EMAIL, "Demo admin", Role::Admin, now).await?);
     }
     crate::store::audit::record(
         &mut *tx,
@@ -82,18 +62,7 @@ async fn add_admin(
 ) -> ActionResult<FirstLogin> {
     let password = crypto::random_password();
     let hash = crypto::hash_password(&password)?;
-    let user = NewUser {
-        tenant_id: tenant,
-        email,
-        name,
-        role,
-        password_hash: &hash,
-    };
+    let user = NewUser { tenant_id: tenant, email, name, role, password_hash: &hash };
     crate::store::users::insert(&mut **tx, user, now).await?;
-    Ok(FirstLogin {
-        tenant: slug.to_string(),
-        email: email.to_string(),
-        password,
-        role,
-    })
+    Ok(FirstLogin { tenant: slug.to_string(), email: email.to_string(), password, role })
 }

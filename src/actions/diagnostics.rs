@@ -6,23 +6,21 @@ use crate::domain::ids::JobId;
 use crate::domain::TenantId;
 use crate::store::jobs::NewJob;
 
+/// Enqueues a marker job; with `fail_message` it fails on every try (retries, then dead).
 pub async fn enqueue_marker(
     app: &App,
     actor: &Actor,
     tenant: TenantId,
     marker: &str,
     hold_ms: u64,
+    fail_message: Option<&str>,
 ) -> ActionResult<JobId> {
     actor.require_admin_of(tenant)?;
     if marker.is_empty() || marker.len() > 200 {
-        return Err(ActionError::invalid(
-            "invalid_marker",
-            "marker must be 1 to 200 characters",
-        ));
+        return Err(ActionError::invalid("invalid_marker", "marker must be 1 to 200 characters"));
     }
     let now = app.clock.now_ms();
-    let payload =
-        serde_json::json!({ "marker": marker, "hold_ms": hold_ms, "fail_message": fail_message });
+    let payload = serde_json::json!({ "marker": marker, "hold_ms": hold_ms, "fail_message": fail_message });
     let job = NewJob {
         tenant_id: tenant,
         kind: crate::jobs::diagnostic::KIND,

@@ -33,10 +33,7 @@ pub enum ActionError {
 
 impl ActionError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        ActionError::Invalid {
-            code,
-            message: message.into(),
-        }
+        ActionError::Invalid { code, message: message.into() }
     }
 
     pub fn code(&self) -> &'static str {

@@ -8,22 +8,14 @@ use crate::store::tenants::Tenant;
 /// Slugs that name Atende's own pages or the platform tenant.
 const RESERVED_SLUGS: &[&str] = &["platform", "admin", "api", "www", "static", "assets"];
 
-pub async fn create_tenant(
-    app: &App,
-    actor: &Actor,
-    name: &str,
-    slug: &str,
-) -> ActionResult<Tenant> {
+pub async fn create_tenant(app: &App, actor: &Actor, name: &str, slug: &str) -> ActionResult<Tenant> {
     if !actor.is_platform_admin() {
         return Err(ActionError::Forbidden);
     }
     let name = validate::name(name).map_err(|m| ActionError::invalid("invalid_name", m))?;
     let slug = validate::slug(slug).map_err(|m| ActionError::invalid("invalid_slug", m))?;
     if RESERVED_SLUGS.contains(&slug.as_str()) {
-        return Err(ActionError::invalid(
-            "invalid_slug",
-            format!("the slug {slug:?} is reserved"),
-        ));
+        return Err(ActionError::invalid("invalid_slug", format!("the slug {slug:?} is reserved")));
     }
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
@@ -38,32 +30,15 @@ pub async fn create_tenant(
         Err(e) => return Err(e.into()),
     };
     let details = serde_json::json!({ "slug": slug, "name": name });
-    crate::store::audit::record(
-        &mut *tx,
-        id,
-        &actor.label(),
-        "tenant.created",
-        &format!("tenant:{id}"),
-        &details,
-        now,
-    )
-    .await?;
+    crate::store::audit::record(&mut *tx, id, &actor.label(), "tenant.created", &format!("tenant:{id}"), &details, now)
+        .await?;
     tx.commit().await?;
     tracing::info!(tenant.id = id.0, tenant.slug = %slug, "tenant created");
-    Ok(Tenant {
-        id,
-        slug,
-        name,
-        is_platform: false,
-        active: true,
-        created_at: now,
-    })
+    Ok(Tenant { id, slug, name, is_platform: false, active: true, created_at: now })
 }
 
 pub async fn find_by_slug(app: &App, slug: &str) -> ActionResult<Tenant> {
-    crate::store::tenants::find_by_slug(app.db.reader(), slug.trim())
-        .await?
-        .ok_or(ActionError::NotFound)
+    crate::store::tenants::find_by_slug(app.db.reader(), slug.trim()).await?.ok_or(ActionError::NotFound)
 }
 
 /// Every company, for the platform admin.

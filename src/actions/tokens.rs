@@ -25,10 +25,7 @@ pub async fn create_token(
     }
     let name = validate::name(name).map_err(|m| ActionError::invalid("invalid_name", m))?;
     if scopes.is_empty() {
-        return Err(ActionError::invalid(
-            "invalid_scopes",
-            "choose at least one scope",
-        ));
+        return Err(ActionError::invalid("invalid_scopes", "choose at least one scope"));
     }
     let secret = format!("{TOKEN_PREFIX}{}", crypto::random_token(30));
     let prefix: String = secret.chars().take(12).collect();
@@ -69,21 +66,12 @@ pub async fn create_token(
     Ok((token, secret))
 }
 
-pub async fn list_tokens(
-    app: &App,
-    actor: &Actor,
-    tenant: TenantId,
-) -> ActionResult<Vec<ApiToken>> {
+pub async fn list_tokens(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Vec<ApiToken>> {
     actor.require_admin_of(tenant)?;
     Ok(crate::store::tokens::list(app.db.reader(), tenant).await?)
 }
 
-pub async fn revoke_token(
-    app: &App,
-    actor: &Actor,
-    tenant: TenantId,
-    id: TokenId,
-) -> ActionResult<()> {
+pub async fn revoke_token(app: &App, actor: &Actor, tenant: TenantId, id: TokenId) -> ActionResult<()> {
     actor.require_admin_of(tenant)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;

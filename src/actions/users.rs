@@ -26,17 +26,11 @@ pub async fn create_user(
     if !actor_role.can_grant(input.role) {
         return Err(ActionError::Forbidden);
     }
-    let t = crate::store::tenants::get(app.db.reader(), tenant)
-        .await?
-        .ok_or(ActionError::NotFound)?;
+    let t = crate::store::tenants::get(app.db.reader(), tenant).await?.ok_or(ActionError::NotFound)?;
     if input.role == Role::PlatformAdmin && !t.is_platform {
-        return Err(ActionError::invalid(
-            "invalid_role",
-            "platform admins belong to the platform tenant",
-        ));
+        return Err(ActionError::invalid("invalid_role", "platform admins belong to the platform tenant"));
     }
-    let email =
-        validate::email(input.email).map_err(|m| ActionError::invalid("invalid_email", m))?;
+    let email = validate::email(input.email).map_err(|m| ActionError::invalid("invalid_email", m))?;
     let name = validate::name(input.name).map_err(|m| ActionError::invalid("invalid_name", m))?;
     let (password, generated) = match input.password {
         Some(p) => {
@@ -51,13 +45,7 @@ pub async fn create_user(
     let hash = crypto::hash_password(&password)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
-    let new = NewUser {
-        tenant_id: tenant,
-        email: &email,
-        name: &name,
-        role: input.role,
-        password_hash: &hash,
-    };
+    let new = NewUser { tenant_id: tenant, email: &email, name: &name, role: input.role, password_hash: &hash };
     let id = match crate::store::users::insert(&mut *tx, new, now).await {
         Ok(id) => id,
         Err(e) if is_unique_violation(&e) => {
@@ -69,40 +57,14 @@ pub async fn create_user(
         Err(e) => return Err(e.into()),
     };
     let details = serde_json::json!({ "email": email, "role": input.role });
-    crate::store::audit::record(
-        &mut *tx,
-        tenant,
-        &actor.label(),
-        "user.created",
-        &format!("user:{id}"),
-        &details,
-        now,
-    )
-    .await?;
-    let data = serde_json::json!({ "user_id": id, "name": name, "role": input.role });
-    let event = app
-        .bus
-        .record(
-            &mut tx,
-            tenant,
-            "user.created",
-            Audience::MinRole(Role::Admin),
-            data,
-            now,
-        )
+    crate::store::audit::record(&mut *tx, tenant, &actor.label(), "user.created", &format!("user:{id}"), &details, now)
         .await?;
+    let data = serde_json::json!({ "user_id": id, "name": name, "role": input.role });
+    let event = app.bus.record(&mut tx, tenant, "user.created", Audience::MinRole(Role::Admin), data, now).await?;
     tx.commit().await?;
     app.bus.deliver([event]);
-    let user = User {
-        id,
-        tenant_id: tenant,
-        email,
-        name,
-        role: input.role,
-        locale: None,
-        active: true,
-        created_at: now,
-    };
+    let user =
+        User { id, tenant_id: tenant, email, name, role: input.role, locale: None, active: true, created_at: now };
     Ok((user, generated))
 }
 
@@ -111,16 +73,9 @@ pub async fn list_users(app: &App, actor: &Actor, tenant: TenantId) -> ActionRes
     Ok(crate::store::users::list(app.db.reader(), tenant).await?)
 }
 
-pub async fn get_user(
-    app: &App,
-    actor: &Actor,
-    tenant: TenantId,
-    id: UserId,
-) -> ActionResult<User> {
+pub async fn get_user(app: &App, actor: &Actor, tenant: TenantId, id: UserId) -> ActionResult<User> {
     actor.require_admin_of(tenant)?;
-    crate::store::users::get(app.db.reader(), tenant, id)
-        .await?
-        .ok_or(ActionError::NotFound)
+    crate::store::users::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)
 }
 
 pub struct UpdateUser<'a> {
@@ -138,87 +93,45 @@ pub async fn update_user(
     input: UpdateUser<'_>,
 ) -> ActionResult<User> {
     let actor_role = actor.require_admin_of(tenant)?;
-    let current = crate::store::users::get(app.db.reader(), tenant, id)
-        .await?
-        .ok_or(ActionError::NotFound)?;
+    let current = crate::store::users::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)?;
     // Nobody edits someone above them, nor promotes above themselves.
     if current.role > actor_role || !actor_role.can_grant(input.role) {
         return Err(ActionError::Forbidden);
     }
     if current.role == Role::PlatformAdmin && input.role != Role::PlatformAdmin {
-        return Err(ActionError::invalid(
-            "invalid_role",
-            "a platform admin stays a platform admin",
-        ));
+        return Err(ActionError::invalid("invalid_role", "a platform admin stays a platform admin"));
     }
     if input.role == Role::PlatformAdmin && current.role != Role::PlatformAdmin {
-        return Err(ActionError::invalid(
-            "invalid_role",
-            "platform admins belong to the platform tenant",
-        ));
+        return Err(ActionError::invalid("invalid_role", "platform admins belong to the platform tenant"));
     }
     if actor.user_id() == Some(id) && (!input.active || input.role < current.role) {
-        return Err(ActionError::invalid(
-            "cannot_demote_self",
-            "you cannot deactivate or demote yourself",
-        ));
+        return Err(ActionError::invalid("cannot_demote_self", "you cannot deactivate or demote yourself"));
     }
     let name = validate::name(input.name).map_err(|m| ActionError::invalid("invalid_name", m))?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
-    if !crate::store::users::update(&mut *tx, tenant, id, &name, input.role, input.active, now)
-        .await?
-    {
+    if !crate::store::users::update(&mut *tx, tenant, id, &name, input.role, input.active, now).await? {
         return Err(ActionError::NotFound);
     }
     let mut ended = 0;
     if !input.active {
         ended = crate::store::sessions::delete_for_user(&mut *tx, tenant, id).await?;
     }
-    let details = serde_json::json!({ "name": name, "role": input.role, "active": input.active, "sessions_ended": ended });
-    crate::store::audit::record(
-        &mut *tx,
-        tenant,
-        &actor.label(),
-        "user.updated",
-        &format!("user:{id}"),
-        &details,
-        now,
-    )
-    .await?;
-    let data = serde_json::json!({ "user_id": id, "name": name, "role": input.role, "active": input.active });
-    let event = app
-        .bus
-        .record(
-            &mut tx,
-            tenant,
-            "user.updated",
-            Audience::MinRole(Role::Admin),
-            data,
-            now,
-        )
+    let details =
+        serde_json::json!({ "name": name, "role": input.role, "active": input.active, "sessions_ended": ended });
+    crate::store::audit::record(&mut *tx, tenant, &actor.label(), "user.updated", &format!("user:{id}"), &details, now)
         .await?;
+    let data = serde_json::json!({ "user_id": id, "name": name, "role": input.role, "active": input.active });
+    let event = app.bus.record(&mut tx, tenant, "user.updated", Audience::MinRole(Role::Admin), data, now).await?;
     tx.commit().await?;
     app.bus.deliver([event]);
-    Ok(User {
-        name,
-        role: input.role,
-        active: input.active,
-        ..current
-    })
+    Ok(User { name, role: input.role, active: input.active, ..current })
 }
 
 /// Sets a new random password for a user (by an admin or the operator) and ends their sessions.
-pub async fn reset_password(
-    app: &App,
-    actor: &Actor,
-    tenant: TenantId,
-    id: UserId,
-) -> ActionResult<String> {
+pub async fn reset_password(app: &App, actor: &Actor, tenant: TenantId, id: UserId) -> ActionResult<String> {
     let actor_role = actor.require_admin_of(tenant)?;
-    let user = crate::store::users::get(app.db.reader(), tenant, id)
-        .await?
-        .ok_or(ActionError::NotFound)?;
+    let user = crate::store::users::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)?;
     if user.role > actor_role {
         return Err(ActionError::Forbidden);
     }
@@ -254,10 +167,7 @@ pub async fn change_own_password(
         .await?
         .ok_or(ActionError::NotFound)?;
     if !crypto::verify_password(current, &stored) {
-        return Err(ActionError::invalid(
-            "wrong_password",
-            "the current password is wrong",
-        ));
+        return Err(ActionError::invalid("wrong_password", "the current password is wrong"));
     }
     validate::password(new).map_err(|m| ActionError::invalid("weak_password", m))?;
     let hash = crypto::hash_password(new)?;
@@ -284,19 +194,9 @@ pub async fn change_own_password(
 pub async fn set_locale(app: &App, user: &User, locale: Option<&str>) -> ActionResult<()> {
     if let Some(l) = locale {
         if !["pt-BR", "en"].contains(&l) {
-            return Err(ActionError::invalid(
-                "invalid_locale",
-                "locale must be pt-BR or en",
-            ));
+            return Err(ActionError::invalid("invalid_locale", "locale must be pt-BR or en"));
         }
     }
-    crate::store::users::set_locale(
-        app.db.writer(),
-        user.tenant_id,
-        user.id,
-        locale,
-        app.clock.now_ms(),
-    )
-    .await?;
+    crate::store::users::set_locale(app.db.writer(), user.tenant_id, user.id, locale, app.clock.now_ms()).await?;
     Ok(())
 }

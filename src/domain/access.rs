@@ -13,12 +13,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::Agent,
-        Role::Supervisor,
-        Role::Admin,
-        Role::PlatformAdmin,
-    ];
+    pub const ALL: [Role; 4] = [Role::Agent, Role::Supervisor, Role::Admin, Role::PlatformAdmin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,8 +72,7 @@ impl Scope {
     pub fn parse_list(s: &str) -> Result<Vec<Scope>, String> {
         let mut scopes = Vec::new();
         for part in s.split(',') {
-            let scope =
-                Scope::parse(part).ok_or_else(|| format!("unknown scope {:?}", part.trim()))?;
+            let scope = Scope::parse(part).ok_or_else(|| format!("unknown scope {:?}", part.trim()))?;
             if !scopes.contains(&scope) {
                 scopes.push(scope);
             }
@@ -87,11 +81,7 @@ impl Scope {
     }
 
     pub fn join(scopes: &[Scope]) -> String {
-        scopes
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
+        scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -109,10 +99,7 @@ mod tests {
 
     #[test]
     fn scope_lists_parse_and_reject_unknown() {
-        assert_eq!(
-            Scope::parse_list("read, send,read").unwrap(),
-            vec![Scope::Read, Scope::Send]
-        );
+        assert_eq!(Scope::parse_list("read, send,read").unwrap(), vec![Scope::Read, Scope::Send]);
         assert!(Scope::parse_list("read,admin").is_err());
         assert!(Scope::parse_list("").is_err());
     }
@@ -145,10 +132,7 @@ impl Audience {
         if let Some(r) = s.strip_prefix("role:") {
             return Role::parse(r).map(Audience::MinRole);
         }
-        s.strip_prefix("user:")?
-            .parse()
-            .ok()
-            .map(|id| Audience::User(crate::domain::UserId(id)))
+        s.strip_prefix("user:")?.parse().ok().map(|id| Audience::User(crate::domain::UserId(id)))
     }
 
     /// Whether a viewer sees it: a person (role and id) or an API token (`None`, tenant-wide).
@@ -170,11 +154,7 @@ mod audience_tests {
 
     #[test]
     fn audiences_round_trip_and_filter_by_role_and_person() {
-        for a in [
-            Audience::Tenant,
-            Audience::MinRole(Role::Admin),
-            Audience::User(UserId(7)),
-        ] {
+        for a in [Audience::Tenant, Audience::MinRole(Role::Admin), Audience::User(UserId(7))] {
             assert_eq!(Audience::decode(&a.encode()), Some(a));
         }
         assert!(!Audience::MinRole(Role::Admin).admits(Some((Role::Agent, UserId(1)))));

@@ -11,11 +11,7 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(max: usize, window_ms: i64) -> Self {
-        Self {
-            max,
-            window_ms,
-            hits: Mutex::new(HashMap::new()),
-        }
+        Self { max, window_ms, hits: Mutex::new(HashMap::new()) }
     }
 
     /// `Err(seconds to wait)` when `key` already has `max` hits in the window; does not record.
@@ -53,10 +49,7 @@ impl RateLimiter {
     }
 
     pub fn clear(&self, key: &str) {
-        self.hits
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        self.hits.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 }
 

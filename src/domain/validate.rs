@@ -6,10 +6,7 @@ pub fn slug(s: &str) -> Result<String, &'static str> {
     if s.len() < 2 || s.len() > 40 {
         return Err("slug must be 2 to 40 characters");
     }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
+    if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
         return Err("slug may contain only a-z, 0-9 and -");
     }
     if s.starts_with('-') || s.ends_with('-') {
@@ -24,12 +21,7 @@ pub fn email(s: &str) -> Result<String, &'static str> {
     let Some((local, domain)) = s.split_once('@') else {
         return Err("invalid e-mail address");
     };
-    if local.is_empty()
-        || domain.len() < 3
-        || !domain.contains('.')
-        || domain.contains('@')
-        || s.len() > 254
-    {
+    if local.is_empty() || domain.len() < 3 || !domain.contains('.') || domain.contains('@') || s.len() > 254 {
         return Err("invalid e-mail address");
     }
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {

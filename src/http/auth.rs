@@ -43,28 +43,16 @@ impl ApiCaller {
 impl FromRequestParts<Arc<App>> for ApiCaller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &Arc<App>,
-    ) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let value = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let Some(secret) = value.and_then(|v| v.strip_prefix("Bearer ")) else {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing_token",
-                "send Authorization: Bearer <token>",
-            ));
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing_token", "send Authorization: Bearer <token>"));
         };
         match auth::bearer_token(app, secret.trim()).await {
             Ok(token) => Ok(ApiCaller { token }),
-            Err(ActionError::Unauthorized) => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "the token is invalid or revoked",
-            )),
+            Err(ActionError::Unauthorized) => {
+                Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "the token is invalid or revoked"))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -97,25 +85,14 @@ impl IntoResponse for LoginRedirect {
 impl FromRequestParts<Arc<App>> for WebUser {
     type Rejection = LoginRedirect;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &Arc<App>,
-    ) -> Result<Self, Self::Rejection> {
-        let next = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let redirect = || LoginRedirect(format!("/login?next={}", urlencode(next)));
         let Some(token) = cookies::get(&parts.headers, cookies::SESSION) else {
             return Err(redirect());
         };
         match auth::session_user(app, &token).await {
-            Ok(Some((user, tenant))) => Ok(WebUser {
-                user,
-                tenant,
-                session_hash: crate::crypto::sha256_hex(&token),
-            }),
+            Ok(Some((user, tenant))) => Ok(WebUser { user, tenant, session_hash: crate::crypto::sha256_hex(&token) }),
             Ok(None) => Err(redirect()),
             Err(e) => {
                 tracing::error!(error = %e, "session look-up failed");
@@ -129,9 +106,7 @@ impl FromRequestParts<Arc<App>> for WebUser {
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()

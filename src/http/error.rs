@@ -18,12 +18,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
+        Self { status, code, message: message.into(), retry_after: None }
     }
 }
 
@@ -62,12 +57,7 @@ impl From<ActionError> for ApiError {
             ActionError::RateLimited { retry_after_secs } => Some(retry_after_secs),
             _ => None,
         };
-        ApiError {
-            status,
-            code: e.code(),
-            message,
-            retry_after,
-        }
+        ApiError { status, code: e.code(), message, retry_after }
     }
 }
 
@@ -92,20 +82,12 @@ fn json_rejection(r: JsonRejection) -> ApiError {
             "unsupported_media_type",
             "send Content-Type: application/json",
         ),
-        JsonRejection::JsonDataError(e) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            e.body_text(),
-        ),
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text())
+        JsonRejection::JsonDataError(e) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.body_text())
         }
+        JsonRejection::JsonSyntaxError(e) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text()),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "request body too large",
-            )
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body too large")
         }
         other => ApiError::new(other.status(), "invalid_body", other.body_text()),
     }
@@ -116,10 +98,6 @@ pub async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
     } else {
-        (
-            StatusCode::NOT_FOUND,
-            "404 — página não encontrada / page not found",
-        )
-            .into_response()
+        (StatusCode::NOT_FOUND, "404 — página não encontrada / page not found").into_response()
     }
 }

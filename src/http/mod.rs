@@ -37,14 +37,10 @@ pub fn router(app: Arc<App>) -> Router {
 async fn observe(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let response = next.run(request).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    app.metrics
-        .observe_request(&method, &route, response.status().as_u16(), elapsed_ms);
+    app.metrics.observe_request(&method, &route, response.status().as_u16(), elapsed_ms);
     response
 }

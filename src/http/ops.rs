@@ -19,11 +19,7 @@ pub async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
     let database = app.db.ping().await;
     let version = crate::store::migrate::current_version(&app.db).await;
     let migrated = version == Some(crate::store::migrate::latest_version());
-    let status = if database && migrated {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if database && migrated { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = serde_json::json!({
         "status": if status == StatusCode::OK { "ready" } else { "not_ready" },
         "database": database,
@@ -34,11 +30,6 @@ pub async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
-    let jobs = crate::store::jobs::counts_by_state(app.db.reader())
-        .await
-        .unwrap_or_default();
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(&jobs),
-    )
+    let jobs = crate::store::jobs::counts_by_state(app.db.reader()).await.unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render(&jobs))
 }

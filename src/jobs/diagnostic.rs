@@ -21,8 +21,8 @@ struct Payload {
 }
 
 pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
-    let p: Payload = serde_json::from_value(job.payload.clone())
-        .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+    let p: Payload =
+        serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
     tokio::time::sleep(std::time::Duration::from_millis(p.hold_ms.min(600_000))).await;
     if let Some(message) = p.fail_message {
         return Err(JobError::Retry(anyhow::anyhow!(message)));
@@ -34,16 +34,7 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         return Ok(());
     }
     let details = serde_json::json!({ "job_id": job.id, "attempt": job.attempts });
-    crate::store::audit::record(
-        &mut *tx,
-        job.tenant_id,
-        "job",
-        "diagnostic.ran",
-        &p.marker,
-        &details,
-        now,
-    )
-    .await?;
+    crate::store::audit::record(&mut *tx, job.tenant_id, "job", "diagnostic.ran", &p.marker, &details, now).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     Ok(())
 }

@@ -30,11 +30,7 @@ pub async fn run(app: &App, _job: &Job) -> Result<(), JobError> {
 /// Enqueues this hour's purge (idempotent across instances thanks to the dedupe key).
 pub async fn schedule(app: &App) -> anyhow::Result<()> {
     let now = app.clock.now_ms();
-    let Some(platform) = crate::store::tenants::list(app.db.reader())
-        .await?
-        .into_iter()
-        .find(|t| t.is_platform)
-    else {
+    let Some(platform) = crate::store::tenants::list(app.db.reader()).await?.into_iter().find(|t| t.is_platform) else {
         return Ok(());
     };
     let key = format!("{KIND}:{}", now / HOUR_MS);

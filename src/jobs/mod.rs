@@ -55,14 +55,9 @@ static CLAIMS: AtomicU64 = AtomicU64::new(0);
 
 /// Runs `workers` job loops and the periodic scheduler until `shutdown` turns true; in-flight
 /// jobs get the grace period, then their leases are released for another instance.
-pub fn spawn(
-    app: Arc<App>,
-    workers: usize,
-    shutdown: watch::Receiver<bool>,
-) -> Vec<JoinHandle<()>> {
-    let mut handles: Vec<JoinHandle<()>> = (0..workers)
-        .map(|_| tokio::spawn(worker(app.clone(), shutdown.clone())))
-        .collect();
+pub fn spawn(app: Arc<App>, workers: usize, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let mut handles: Vec<JoinHandle<()>> =
+        (0..workers).map(|_| tokio::spawn(worker(app.clone(), shutdown.clone()))).collect();
     if workers > 0 {
         handles.push(tokio::spawn(maintenance::scheduler(app, shutdown)));
     }
@@ -72,13 +67,8 @@ pub fn spawn(
 async fn worker(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     let lease_ms = (app.settings.job_lease_secs * 1000) as i64;
     while !*shutdown.borrow() {
-        let token = format!(
-            "{}:{}",
-            app.instance_id,
-            CLAIMS.fetch_add(1, Ordering::Relaxed)
-        );
-        let claimed =
-            crate::store::jobs::claim(&app.db, 1, app.clock.now_ms(), lease_ms, &token).await;
+        let token = format!("{}:{}", app.instance_id, CLAIMS.fetch_add(1, Ordering::Relaxed));
+        let claimed = crate::store::jobs::claim(&app.db, 1, app.clock.now_ms(), lease_ms, &token).await;
         match claimed {
             Ok(jobs) if !jobs.is_empty() => {
                 for job in jobs {
@@ -121,13 +111,9 @@ async fn run_one(app: &App, job: Job) {
     let outcome = match result {
         Ok(()) => {
             // Handlers that commit effects mark the job done themselves; this is a no-op then.
-            let _ =
-                crate::store::jobs::complete(app.db.writer(), job.id, &job.lease_token, now).await;
+            let _ = crate::store::jobs::complete(app.db.writer(), job.id, &job.lease_token, now).await;
             app.metrics.jobs_completed.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "job done"
-            );
+            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "job done");
             return;
         }
         Err(JobError::Permanent(msg)) => (msg, None),
@@ -145,28 +131,15 @@ async fn run_one(app: &App, job: Job) {
         app.metrics.jobs_dead.fetch_add(1, Ordering::Relaxed);
         tracing::error!(error = %error, "job failed for good");
     }
-    if let Err(e) = crate::store::jobs::fail(
-        app.db.writer(),
-        job.id,
-        &job.lease_token,
-        &error,
-        retry_at,
-        now,
-    )
-    .await
-    {
+    if let Err(e) = crate::store::jobs::fail(app.db.writer(), job.id, &job.lease_token, &error, retry_at, now).await {
         tracing::error!(error = %e, "recording a job failure failed; its lease will expire");
     }
 }
 
 /// On shutdown: give back every lease this process still holds.
 pub async fn release_leases(app: &App) {
-    match crate::store::jobs::release_prefix(
-        app.db.writer(),
-        &format!("{}:", app.instance_id),
-        app.clock.now_ms(),
-    )
-    .await
+    match crate::store::jobs::release_prefix(app.db.writer(), &format!("{}:", app.instance_id), app.clock.now_ms())
+        .await
     {
         Ok(0) => {}
         Ok(n) => tracing::info!(released = n, "released job leases"),

@@ -49,14 +49,7 @@ impl Bus {
         let audience = audience.encode();
         let data = data.to_string();
         let id = store::events::insert(&mut **tx, tenant, kind, &audience, &data, now).await?;
-        let event = StoredEvent {
-            id,
-            tenant_id: tenant,
-            kind: kind.to_string(),
-            audience,
-            data,
-            created_at: now,
-        };
+        let event = StoredEvent { id, tenant_id: tenant, kind: kind.to_string(), audience, data, created_at: now };
         if self.backend == Backend::Postgres {
             store::events::notify(&mut **tx, &serde_json::to_string(&event)?).await?;
         }

@@ -33,24 +33,15 @@ struct Viewer {
 
 impl Viewer {
     fn sees(&self, e: &StoredEvent) -> bool {
-        e.tenant_id == self.tenant
-            && Audience::decode(&e.audience).is_some_and(|a| a.admits(self.person))
+        e.tenant_id == self.tenant && Audience::decode(&e.audience).is_some_and(|a| a.admits(self.person))
     }
 }
 
-type EventStream =
-    Sse<axum::response::sse::KeepAliveStream<ReceiverStream<Result<Event, Infallible>>>>;
+type EventStream = Sse<axum::response::sse::KeepAliveStream<ReceiverStream<Result<Event, Infallible>>>>;
 
 /// `GET /events` for logged-in browsers.
-pub async fn browser_events(
-    user: WebUser,
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-) -> EventStream {
-    let viewer = Viewer {
-        tenant: user.tenant.id,
-        person: Some((user.user.role, user.user.id)),
-    };
+pub async fn browser_events(user: WebUser, State(app): State<Arc<App>>, headers: HeaderMap) -> EventStream {
+    let viewer = Viewer { tenant: user.tenant.id, person: Some((user.user.role, user.user.id)) };
     stream(app, viewer, last_event_id(&headers))
 }
 
@@ -61,22 +52,12 @@ pub async fn api_events(
     headers: HeaderMap,
 ) -> Result<EventStream, ApiError> {
     caller.require(Scope::Read)?;
-    let viewer = Viewer {
-        tenant: caller.token.tenant_id,
-        person: None,
-    };
+    let viewer = Viewer { tenant: caller.token.tenant_id, person: None };
     Ok(stream(app, viewer, last_event_id(&headers)))
 }
 
 fn last_event_id(headers: &HeaderMap) -> Option<EventId> {
-    headers
-        .get("last-event-id")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-        .map(EventId)
+    headers.get("last-event-id")?.to_str().ok()?.trim().parse().ok().map(EventId)
 }
 
 fn stream(app: Arc<App>, viewer: Viewer, resume_after: Option<EventId>) -> EventStream {
@@ -84,18 +65,11 @@ fn stream(app: Arc<App>, viewer: Viewer, resume_after: Option<EventId>) -> Event
     let live = app.bus.subscribe();
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(forward(app, viewer, resume_after, live, tx));
-    Sse::new(ReceiverStream::new(rx)).keep_alive(
-        KeepAlive::new()
-            .interval(Duration::from_secs(15))
-            .text("heartbeat"),
-    )
+    Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("heartbeat"))
 }
 
 fn to_sse(e: &StoredEvent) -> Event {
-    Event::default()
-        .id(e.id.0.to_string())
-        .event(e.kind.clone())
-        .data(e.data.clone())
+    Event::default().id(e.id.0.to_string()).event(e.kind.clone()).data(e.data.clone())
 }
 
 async fn forward(
@@ -110,8 +84,7 @@ async fn forward(
     // are not filtered by "id > last": on PostgreSQL ids can commit out of order.)
     let mut replayed = std::collections::HashSet::new();
     if let Some(after) = resume_after {
-        match crate::store::events::after(app.db.reader(), viewer.tenant, after, REPLAY_LIMIT).await
-        {
+        match crate::store::events::after(app.db.reader(), viewer.tenant, after, REPLAY_LIMIT).await {
             Ok(missed) => {
                 if missed.len() as i64 == REPLAY_LIMIT && tx.send(Ok(resync())).await.is_err() {
                     return;
@@ -131,11 +104,7 @@ async fn forward(
             }
         }
     }
-    if tx
-        .send(Ok(Event::default().event("ready").data("{}")))
-        .await
-        .is_err()
-    {
+    if tx.send(Ok(Event::default().event("ready").data("{}"))).await.is_err() {
         return;
     }
     loop {

@@ -41,15 +41,8 @@ pub async fn insert<'e>(
 
 /// PostgreSQL only: queue a notification that is delivered to every listener when the
 /// transaction commits (and dropped if it rolls back).
-pub async fn notify<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    payload: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(NOTIFY_CHANNEL)
-        .bind(payload)
-        .execute(ex)
-        .await?;
+pub async fn notify<'e>(ex: impl Executor<'e, Database = Any>, payload: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)").bind(NOTIFY_CHANNEL).bind(payload).execute(ex).await?;
     Ok(())
 }
 
@@ -83,13 +76,6 @@ pub async fn after<'e>(
         .collect()
 }
 
-pub async fn purge<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    before: i64,
-) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM events WHERE created_at < $1")
-        .bind(before)
-        .execute(ex)
-        .await?
-        .rows_affected())
+pub async fn purge<'e>(ex: impl Executor<'e, Database = Any>, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM events WHERE created_at < $1").bind(before).execute(ex).await?.rows_affected())
 }

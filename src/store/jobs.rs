@@ -70,13 +70,7 @@ fn from_row(r: &AnyRow, lease_token: &str) -> Result<Job, sqlx::Error> {
 
 /// Claims up to `limit` due jobs, including running jobs whose lease expired (their worker died).
 /// PostgreSQL skips rows other instances hold; SQLite serialises through its single writer.
-pub async fn claim(
-    db: &Db,
-    limit: i64,
-    now: i64,
-    lease_ms: i64,
-    lease_token: &str,
-) -> Result<Vec<Job>, sqlx::Error> {
+pub async fn claim(db: &Db, limit: i64, now: i64, lease_ms: i64, lease_token: &str) -> Result<Vec<Job>, sqlx::Error> {
     let lock = match db.backend {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -89,13 +83,8 @@ pub async fn claim(
              ORDER BY run_at LIMIT $4 {lock})
          RETURNING id, tenant_id, kind, payload, attempts, max_attempts"
     );
-    let rows = sqlx::query(&sql)
-        .bind(now + lease_ms)
-        .bind(lease_token)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(db.writer())
-        .await?;
+    let rows =
+        sqlx::query(&sql).bind(now + lease_ms).bind(lease_token).bind(now).bind(limit).fetch_all(db.writer()).await?;
     rows.iter().map(|r| from_row(r, lease_token)).collect()
 }
 
@@ -176,14 +165,13 @@ pub struct JobRow {
     pub last_error: Option<String>,
 }
 
-pub async fn get<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    id: JobId,
-) -> Result<Option<JobRow>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, tenant_id, kind, state, attempts, max_attempts, run_at, last_error FROM jobs WHERE id = $1")
-        .bind(id.0)
-        .fetch_optional(ex)
-        .await?;
+pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, id: JobId) -> Result<Option<JobRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, tenant_id, kind, state, attempts, max_attempts, run_at, last_error FROM jobs WHERE id = $1",
+    )
+    .bind(id.0)
+    .fetch_optional(ex)
+    .await?;
     row.map(|r| {
         Ok(JobRow {
             id: JobId(r.try_get("id")?),
@@ -200,27 +188,16 @@ pub async fn get<'e>(
 }
 
 /// Job counts by state (`queued`, `running`, `done`, `dead`).
-pub async fn counts_by_state<'e>(
-    ex: impl Executor<'e, Database = Any>,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state ORDER BY state")
-        .fetch_all(ex)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
-        .collect()
+pub async fn counts_by_state<'e>(ex: impl Executor<'e, Database = Any>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state ORDER BY state").fetch_all(ex).await?;
+    rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
 }
 
 /// Deletes finished jobs older than `before` (dead jobs are kept for people to inspect).
-pub async fn purge_done<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    before: i64,
-) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("DELETE FROM jobs WHERE state = 'done' AND updated_at < $1")
-            .bind(before)
-            .execute(ex)
-            .await?
-            .rows_affected(),
-    )
+pub async fn purge_done<'e>(ex: impl Executor<'e, Database = Any>, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM jobs WHERE state = 'done' AND updated_at < $1")
+        .bind(before)
+        .execute(ex)
+        .await?
+        .rows_affected())
 }

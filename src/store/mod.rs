@@ -59,52 +59,31 @@ impl Db {
         };
         match backend {
             Backend::Sqlite => {
-                let path = url
-                    .trim_start_matches("sqlite://")
-                    .trim_start_matches("sqlite:");
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
                 let path = path.split('?').next().unwrap_or(path);
                 if let Some(dir) = std::path::Path::new(path).parent() {
                     if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).with_context(|| {
-                            format!("creating database directory {}", dir.display())
-                        })?;
+                        std::fs::create_dir_all(dir)
+                            .with_context(|| format!("creating database directory {}", dir.display()))?;
                     }
                 }
-                let url = if url.contains('?') {
-                    url.to_string()
-                } else {
-                    format!("{url}?mode=rwc")
-                };
-                let options =
-                    AnyConnectOptions::from_str(&url).context("parsing the SQLite URL")?;
-                let write = sqlite_pool(1)
-                    .connect_with(options.clone())
-                    .await
-                    .context("opening the SQLite database")?;
-                let read = sqlite_pool(max_connections)
-                    .connect_with(options)
-                    .await
-                    .context("opening the SQLite database")?;
-                Ok(Db {
-                    backend,
-                    read,
-                    write,
-                })
+                let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+                let options = AnyConnectOptions::from_str(&url).context("parsing the SQLite URL")?;
+                let write =
+                    sqlite_pool(1).connect_with(options.clone()).await.context("opening the SQLite database")?;
+                let read =
+                    sqlite_pool(max_connections).connect_with(options).await.context("opening the SQLite database")?;
+                Ok(Db { backend, read, write })
             }
             Backend::Postgres => {
-                let options =
-                    AnyConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
+                let options = AnyConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
                 let pool = AnyPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await
                     .context("connecting to PostgreSQL")?;
-                Ok(Db {
-                    backend,
-                    read: pool.clone(),
-                    write: pool,
-                })
+                Ok(Db { backend, read: pool.clone(), write: pool })
             }
         }
     }
@@ -135,20 +114,17 @@ impl Db {
 }
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new()
-        .max_connections(max)
-        .acquire_timeout(Duration::from_secs(30))
-        .after_connect(|conn, _meta| {
-            Box::pin(async move {
-                // WAL lets readers run beside the writer; FULL makes a commit durable before we
-                // acknowledge it; the busy timeout covers a second process (e.g. `atende admin`).
-                conn.execute("PRAGMA journal_mode = WAL").await?;
-                conn.execute("PRAGMA synchronous = FULL").await?;
-                conn.execute("PRAGMA busy_timeout = 10000").await?;
-                conn.execute("PRAGMA foreign_keys = ON").await?;
-                Ok(())
-            })
+    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).after_connect(|conn, _meta| {
+        Box::pin(async move {
+            // WAL lets readers run beside the writer; FULL makes a commit durable before we
+            // acknowledge it; the busy timeout covers a second process (e.g. `atende admin`).
+            conn.execute("PRAGMA journal_mode = WAL").await?;
+            conn.execute("PRAGMA synchronous = FULL").await?;
+            conn.execute("PRAGMA busy_timeout = 10000").await?;
+            conn.execute("PRAGMA foreign_keys = ON").await?;
+            Ok(())
         })
+    })
 }
 
 /// Reads a 0/1 integer column as a bool (booleans are stored as integers on both engines).
@@ -158,14 +134,7 @@ pub fn flag(v: i64) -> bool {
 
 /// A consistent copy of a live SQLite database (`VACUUM INTO` reads one snapshot).
 pub async fn backup_sqlite(db: &Db, path: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        db.backend == Backend::Sqlite,
-        "online backup is for SQLite; use pg_dump for PostgreSQL"
-    );
-    sqlx::query("VACUUM INTO $1")
-        .bind(path)
-        .execute(&db.read)
-        .await
-        .context("backing up the database")?;
+    anyhow::ensure!(db.backend == Backend::Sqlite, "online backup is for SQLite; use pg_dump for PostgreSQL");
+    sqlx::query("VACUUM INTO $1").bind(path).execute(&db.read).await.context("backing up the database")?;
     Ok(())
 }

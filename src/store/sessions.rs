@@ -60,14 +60,8 @@ pub async fn find<'e>(
     Ok(Some((user, tenant)))
 }
 
-pub async fn delete<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    token_hash: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(ex)
-        .await?;
+pub async fn delete<'e>(ex: impl Executor<'e, Database = Any>, token_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(ex).await?;
     Ok(())
 }
 
@@ -92,24 +86,15 @@ pub async fn delete_others<'e>(
     user: UserId,
     keep_hash: &str,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND token_hash <> $3",
-    )
-    .bind(tenant.0)
-    .bind(user.0)
-    .bind(keep_hash)
-    .execute(ex)
-    .await?;
+    let done = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND token_hash <> $3")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(keep_hash)
+        .execute(ex)
+        .await?;
     Ok(done.rows_affected())
 }
 
-pub async fn purge_expired<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    now: i64,
-) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(ex)
-        .await?
-        .rows_affected())
+pub async fn purge_expired<'e>(ex: impl Executor<'e, Database = Any>, now: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(ex).await?.rows_affected())
 }

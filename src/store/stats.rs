@@ -17,18 +17,14 @@ pub struct Stats {
 
 pub async fn collect(db: &Db, now: i64) -> Result<Stats, sqlx::Error> {
     let pool = db.reader();
-    let count = |sql: &'static str| async move {
-        sqlx::query(sql).fetch_one(pool).await?.try_get::<i64, _>(0)
-    };
+    let count = |sql: &'static str| async move { sqlx::query(sql).fetch_one(pool).await?.try_get::<i64, _>(0) };
     let active_sessions: i64 = sqlx::query("SELECT COUNT(*) FROM sessions WHERE expires_at > $1")
         .bind(now)
         .fetch_one(pool)
         .await?
         .try_get(0)?;
-    let mut jobs: BTreeMap<String, i64> = ["queued", "running", "done", "dead"]
-        .iter()
-        .map(|s| (s.to_string(), 0))
-        .collect();
+    let mut jobs: BTreeMap<String, i64> =
+        ["queued", "running", "done", "dead"].iter().map(|s| (s.to_string(), 0)).collect();
     for (state, n) in super::jobs::counts_by_state(pool).await? {
         jobs.insert(state, n);
     }

@@ -47,18 +47,9 @@ pub async fn insert<'e>(
     Ok(TenantId(row.try_get(0)?))
 }
 
-pub async fn get<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    id: TenantId,
-) -> Result<Option<Tenant>, sqlx::Error> {
+pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, id: TenantId) -> Result<Option<Tenant>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1");
-    sqlx::query(&sql)
-        .bind(id.0)
-        .fetch_optional(ex)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query(&sql).bind(id.0).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
 }
 
 pub async fn find_by_slug<'e>(
@@ -66,28 +57,14 @@ pub async fn find_by_slug<'e>(
     slug: &str,
 ) -> Result<Option<Tenant>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM tenants WHERE slug = $1");
-    sqlx::query(&sql)
-        .bind(slug)
-        .fetch_optional(ex)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query(&sql).bind(slug).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
 }
 
 pub async fn list<'e>(ex: impl Executor<'e, Database = Any>) -> Result<Vec<Tenant>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM tenants ORDER BY id");
-    sqlx::query(&sql)
-        .fetch_all(ex)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+    sqlx::query(&sql).fetch_all(ex).await?.iter().map(from_row).collect()
 }
 
 pub async fn count<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) FROM tenants")
-        .fetch_one(ex)
-        .await?
-        .try_get(0)
+    sqlx::query("SELECT COUNT(*) FROM tenants").fetch_one(ex).await?.try_get(0)
 }

@@ -18,8 +18,7 @@ pub struct ApiToken {
     pub revoked_at: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "k.id, k.tenant_id, k.name, k.prefix, k.scopes, k.created_at, k.last_used_at, k.revoked_at";
+const COLUMNS: &str = "k.id, k.tenant_id, k.name, k.prefix, k.scopes, k.created_at, k.last_used_at, k.revoked_at";
 
 fn from_row(r: &AnyRow) -> Result<ApiToken, sqlx::Error> {
     let scopes: String = r.try_get("scopes")?;
@@ -74,28 +73,12 @@ pub async fn find_active<'e>(
         "SELECT {COLUMNS} FROM api_tokens k JOIN tenants t ON t.id = k.tenant_id
          WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND t.active = 1"
     );
-    sqlx::query(&sql)
-        .bind(token_hash)
-        .fetch_optional(ex)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query(&sql).bind(token_hash).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
 }
 
-pub async fn list<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    tenant: TenantId,
-) -> Result<Vec<ApiToken>, sqlx::Error> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM api_tokens k WHERE k.tenant_id = $1 ORDER BY k.id DESC");
-    sqlx::query(&sql)
-        .bind(tenant.0)
-        .fetch_all(ex)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+pub async fn list<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<Vec<ApiToken>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM api_tokens k WHERE k.tenant_id = $1 ORDER BY k.id DESC");
+    sqlx::query(&sql).bind(tenant.0).fetch_all(ex).await?.iter().map(from_row).collect()
 }
 
 pub async fn get<'e>(
@@ -104,14 +87,7 @@ pub async fn get<'e>(
     id: TokenId,
 ) -> Result<Option<ApiToken>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM api_tokens k WHERE k.tenant_id = $1 AND k.id = $2");
-    sqlx::query(&sql)
-        .bind(tenant.0)
-        .bind(id.0)
-        .fetch_optional(ex)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query(&sql).bind(tenant.0).bind(id.0).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
 }
 
 /// Revokes a token of this tenant; false when there is none or it was already revoked.
@@ -121,24 +97,17 @@ pub async fn revoke<'e>(
     id: TokenId,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(tenant.0)
-        .bind(id.0)
-        .execute(ex)
-        .await?;
+    let done =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(ex)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn touch<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    id: TokenId,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id.0)
-        .execute(ex)
-        .await?;
+pub async fn touch<'e>(ex: impl Executor<'e, Database = Any>, id: TokenId, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(id.0).execute(ex).await?;
     Ok(())
 }

@@ -18,8 +18,7 @@ pub struct User {
     pub created_at: i64,
 }
 
-const COLUMNS: &str =
-    "u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at";
+const COLUMNS: &str = "u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at";
 
 pub(crate) fn from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
     let role: String = r.try_get("role")?;
@@ -28,8 +27,7 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
         tenant_id: TenantId(r.try_get("tenant_id")?),
         email: r.try_get("email")?,
         name: r.try_get("name")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
         locale: r.try_get("locale")?,
         active: super::flag(r.try_get("active")?),
         created_at: r.try_get("created_at")?,
@@ -70,14 +68,7 @@ pub async fn get<'e>(
     id: UserId,
 ) -> Result<Option<User>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.id = $2");
-    sqlx::query(&sql)
-        .bind(tenant.0)
-        .bind(id.0)
-        .fetch_optional(ex)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query(&sql).bind(tenant.0).bind(id.0).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
 }
 
 pub async fn find_by_email<'e>(
@@ -86,14 +77,7 @@ pub async fn find_by_email<'e>(
     email: &str,
 ) -> Result<Option<User>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.email = $2");
-    sqlx::query(&sql)
-        .bind(tenant.0)
-        .bind(email)
-        .fetch_optional(ex)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query(&sql).bind(tenant.0).bind(email).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
 }
 
 /// A login candidate: the user, the stored hash, and whether the tenant is active.
@@ -115,11 +99,7 @@ pub async fn login_candidates<'e>(
          FROM users u JOIN tenants t ON t.id = u.tenant_id
          WHERE u.email = $1 AND ($2 = '' OR t.slug = $2) ORDER BY u.id LIMIT 10"
     );
-    let rows = sqlx::query(&sql)
-        .bind(email)
-        .bind(tenant_slug.unwrap_or(""))
-        .fetch_all(ex)
-        .await?;
+    let rows = sqlx::query(&sql).bind(email).bind(tenant_slug.unwrap_or("")).fetch_all(ex).await?;
     rows.iter()
         .map(|r| {
             Ok(LoginCandidate {
@@ -132,18 +112,9 @@ pub async fn login_candidates<'e>(
         .collect()
 }
 
-pub async fn list<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    tenant: TenantId,
-) -> Result<Vec<User>, sqlx::Error> {
+pub async fn list<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<Vec<User>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM users u WHERE u.tenant_id = $1 ORDER BY u.name, u.id");
-    sqlx::query(&sql)
-        .bind(tenant.0)
-        .fetch_all(ex)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+    sqlx::query(&sql).bind(tenant.0).fetch_all(ex).await?.iter().map(from_row).collect()
 }
 
 pub async fn password_hash<'e>(
@@ -190,15 +161,13 @@ pub async fn set_password<'e>(
     hash: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE users SET password_hash = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-    )
-    .bind(hash)
-    .bind(now)
-    .bind(tenant.0)
-    .bind(id.0)
-    .execute(ex)
-    .await?;
+    let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
+        .bind(hash)
+        .bind(now)
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -209,14 +178,12 @@ pub async fn set_locale<'e>(
     locale: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE users SET locale = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-    )
-    .bind(locale)
-    .bind(now)
-    .bind(tenant.0)
-    .bind(id.0)
-    .execute(ex)
-    .await?;
+    let done = sqlx::query("UPDATE users SET locale = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
+        .bind(locale)
+        .bind(now)
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
     Ok(done.rows_affected() == 1)
 }

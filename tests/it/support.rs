@@ -58,23 +58,11 @@ pub fn postgres_base_url() -> Option<String> {
 
 /// Creates a fresh database on the test server; returns its URL.
 pub async fn fresh_postgres_database(base: &str) -> String {
-    let name = format!(
-        "atende_t_{}",
-        atende::crypto::random_token(9)
-            .to_lowercase()
-            .replace(['-', '_'], "x")
-    );
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(base)
-        .await
-        .expect("connect to test PostgreSQL");
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("create test database");
+    let name = format!("atende_t_{}", atende::crypto::random_token(9).to_lowercase().replace(['-', '_'], "x"));
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(base).await.expect("connect to test PostgreSQL");
+    conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
     let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
-    let query = base
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
+    let query = base.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
     format!("{prefix}/{name}{query}")
 }
 
@@ -100,8 +88,7 @@ impl TestApp {
         let database_url = match engine {
             Engine::Sqlite => None,
             Engine::Postgres => {
-                let base = postgres_base_url()
-                    .expect("PostgreSQL requested without ATENDE_TEST_DATABASE_URL");
+                let base = postgres_base_url().expect("PostgreSQL requested without ATENDE_TEST_DATABASE_URL");
                 Some(fresh_postgres_database(&base).await)
             }
         };
@@ -128,23 +115,11 @@ impl TestApp {
         settings.db_max_connections = 4;
         tweak(&mut settings);
         let app = App::build(settings).await.expect("build app");
-        let logins = actions::bootstrap::first_run(&app)
-            .await
-            .expect("first run");
-        let password = |slug: &str| {
-            logins
-                .iter()
-                .find(|l| l.tenant == slug)
-                .map(|l| l.password.clone())
-                .unwrap_or_default()
-        };
-        let logins = FirstLogins {
-            platform_password: password("platform"),
-            demo_password: password("demo"),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let logins = actions::bootstrap::first_run(&app).await.expect("first run");
+        let password =
+            |slug: &str| logins.iter().find(|l| l.tenant == slug).map(|l| l.password.clone()).unwrap_or_default();
+        let logins = FirstLogins { platform_password: password("platform"), demo_password: password("demo") };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = app.clone();
@@ -182,42 +157,25 @@ impl TestApp {
     }
 
     pub async fn demo_tenant(&self) -> TenantId {
-        actions::tenants::find_by_slug(&self.app, "demo")
-            .await
-            .expect("demo tenant")
-            .id
+        actions::tenants::find_by_slug(&self.app, "demo").await.expect("demo tenant").id
     }
 
     pub async fn create_tenant(&self, slug: &str) -> TenantId {
-        actions::tenants::create_tenant(
-            &self.app,
-            &Actor::Operator,
-            &format!("Company {slug}"),
-            slug,
-        )
-        .await
-        .expect("create tenant")
-        .id
+        actions::tenants::create_tenant(&self.app, &Actor::Operator, &format!("Company {slug}"), slug)
+            .await
+            .expect("create tenant")
+            .id
     }
 
     /// Creates a user with a known password.
-    pub async fn create_user(
-        &self,
-        tenant: TenantId,
-        email: &str,
-        role: Role,
-        password: &str,
-    ) -> User {
+    pub async fn create_user(&self, tenant: TenantId, email: &str, role: Role, password: &str) -> User {
         let input = actions::users::CreateUser {
             email,
             name: email.split('@').next().unwrap_or(email),
             role,
             password: Some(password),
         };
-        actions::users::create_user(&self.app, &Actor::Operator, tenant, input)
-            .await
-            .expect("create user")
-            .0
+        actions::users::create_user(&self.app, &Actor::Operator, tenant, input).await.expect("create user").0
     }
 
     pub async fn token(&self, tenant: TenantId, scopes: &[Scope]) -> String {
@@ -229,14 +187,7 @@ impl TestApp {
 
     /// The CSRF token the server set for this client (reads it from a login page).
     pub async fn csrf(&self, client: &reqwest::Client) -> String {
-        let html = client
-            .get(self.url("/login"))
-            .send()
-            .await
-            .expect("get /login")
-            .text()
-            .await
-            .expect("body");
+        let html = client.get(self.url("/login")).send().await.expect("get /login").text().await.expect("body");
         extract_csrf(&html)
     }
 
@@ -246,12 +197,7 @@ impl TestApp {
         let csrf = self.csrf(&client).await;
         let response = client
             .post(self.url("/login"))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("email", email),
-                ("password", password),
-                ("tenant", tenant),
-            ])
+            .form(&[("csrf", csrf.as_str()), ("email", email), ("password", password), ("tenant", tenant)])
             .send()
             .await
             .expect("post /login");
@@ -260,20 +206,13 @@ impl TestApp {
     }
 
     pub async fn login_demo_admin(&self) -> reqwest::Client {
-        self.login("admin@demo.local", &self.logins.demo_password, "demo")
-            .await
+        self.login("admin@demo.local", &self.logins.demo_password, "demo").await
     }
 
     /// Counts rows of a table matching a SQL condition (tests only).
     pub async fn count(&self, table: &str, condition: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE {condition}");
-        sqlx::Row::get::<i64, _>(
-            &sqlx::query(&sql)
-                .fetch_one(self.app.db.reader())
-                .await
-                .expect("count"),
-            0,
-        )
+        sqlx::Row::get::<i64, _>(&sqlx::query(&sql).fetch_one(self.app.db.reader()).await.expect("count"), 0)
     }
 
     pub async fn stop(mut self) {

@@ -12,9 +12,7 @@ use super::auth::ApiCaller;
 use super::error::ApiError;
 
 pub fn routes() -> Router<Arc<App>> {
-    Router::new()
-        .route("/me", get(get_me))
-        .route("/events", get(crate::realtime::sse::api_events))
+    Router::new().route("/me", get(get_me)).route("/events", get(crate::realtime::sse::api_events))
 }
 
 /// The calling token: its tenant and scopes.
@@ -27,11 +25,7 @@ async fn get_me(
         .await
         .map_err(|e| ApiError::from(crate::actions::ActionError::from(e)))?
         .ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "the token's tenant is gone",
-            )
+            ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_token", "the token's tenant is gone")
         })?;
     Ok(Json(serde_json::json!({
         "tenant": { "id": tenant.id, "slug": tenant.slug, "name": tenant.name },

@@ -23,22 +23,14 @@ impl Lang {
             Some("pt-BR") => return Lang::PtBr,
             _ => {}
         }
-        let accept = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
         Lang::from_accept_language(accept)
     }
 
     /// The first listed language we speak wins (browsers list them by preference).
     pub fn from_accept_language(accept: &str) -> Lang {
         for part in accept.split(',') {
-            let tag = part
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             if tag.starts_with("pt") {
                 return Lang::PtBr;
             }
@@ -61,11 +53,7 @@ impl Lang {
 
 /// (key, pt-BR, en)
 const TEXTS: &[(&str, &str, &str)] = &[
-    (
-        "app.tagline",
-        "Atendimento omnichannel",
-        "Omnichannel customer service",
-    ),
+    ("app.tagline", "Atendimento omnichannel", "Omnichannel customer service"),
     ("nav.home", "Início", "Home"),
     ("nav.users", "Usuários", "Users"),
     ("nav.tokens", "Tokens de API", "API tokens"),
@@ -78,11 +66,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("login.password", "Senha", "Password"),
     ("login.tenant", "Empresa (opcional)", "Company (optional)"),
     ("login.submit", "Entrar", "Log in"),
-    (
-        "login.bad_credentials",
-        "E-mail ou senha incorretos.",
-        "Wrong e-mail or password.",
-    ),
+    ("login.bad_credentials", "E-mail ou senha incorretos.", "Wrong e-mail or password."),
     (
         "login.tenant_required",
         "Este e-mail pertence a mais de uma empresa: informe a empresa.",
@@ -113,11 +97,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("role.agent", "Atendente", "Agent"),
     ("role.supervisor", "Supervisor", "Supervisor"),
     ("role.admin", "Administrador", "Admin"),
-    (
-        "role.platform_admin",
-        "Admin da plataforma",
-        "Platform admin",
-    ),
+    ("role.platform_admin", "Admin da plataforma", "Platform admin"),
     ("common.save", "Salvar", "Save"),
     ("common.create", "Criar", "Create"),
     ("common.cancel", "Cancelar", "Cancel"),
@@ -132,11 +112,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("common.created", "Criado em", "Created"),
     ("common.never", "nunca", "never"),
     ("common.saved", "Alterações salvas.", "Changes saved."),
-    (
-        "error.forbidden",
-        "Você não tem permissão para isso.",
-        "You are not allowed to do this.",
-    ),
+    ("error.forbidden", "Você não tem permissão para isso.", "You are not allowed to do this."),
     ("error.not_found", "Não encontrado.", "Not found."),
     (
         "error.csrf",
@@ -158,10 +134,7 @@ mod tests {
     fn portuguese_is_the_default_and_english_on_request() {
         assert_eq!(Lang::from_accept_language(""), Lang::PtBr);
         assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Lang::En);
-        assert_eq!(
-            Lang::from_accept_language("de-DE,pt-BR;q=0.8,en;q=0.5"),
-            Lang::PtBr
-        );
+        assert_eq!(Lang::from_accept_language("de-DE,pt-BR;q=0.8,en;q=0.5"), Lang::PtBr);
         assert_eq!(Lang::from_accept_language("fr"), Lang::PtBr);
         assert_eq!(Lang::PtBr.t("nav.home"), "Início");
         assert_eq!(Lang::En.t("nav.home"), "Home");

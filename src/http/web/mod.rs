@@ -30,64 +30,23 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", axum::routing::post(pages::logout))
         .route("/account", get(pages::account).post(pages::update_account))
-        .route(
-            "/account/password",
-            axum::routing::post(pages::change_password),
-        )
-        .route(
-            "/admin/users",
-            get(pages::list_users).post(pages::create_user),
-        )
-        .route(
-            "/admin/users/{id}",
-            get(pages::edit_user).post(pages::update_user),
-        )
-        .route(
-            "/admin/users/{id}/reset-password",
-            axum::routing::post(pages::reset_password),
-        )
-        .route(
-            "/admin/tokens",
-            get(pages::list_tokens).post(pages::create_token),
-        )
-        .route(
-            "/admin/tokens/{id}/revoke",
-            axum::routing::post(pages::revoke_token),
-        )
-        .route(
-            "/platform/tenants",
-            get(pages::list_tenants).post(pages::create_tenant),
-        )
-        .route(
-            "/assets/app.css",
-            get(|| {
-                asset(
-                    include_str!("../../../assets/app.css"),
-                    "text/css; charset=utf-8",
-                )
-            }),
-        )
+        .route("/account/password", axum::routing::post(pages::change_password))
+        .route("/admin/users", get(pages::list_users).post(pages::create_user))
+        .route("/admin/users/{id}", get(pages::edit_user).post(pages::update_user))
+        .route("/admin/users/{id}/reset-password", axum::routing::post(pages::reset_password))
+        .route("/admin/tokens", get(pages::list_tokens).post(pages::create_token))
+        .route("/admin/tokens/{id}/revoke", axum::routing::post(pages::revoke_token))
+        .route("/platform/tenants", get(pages::list_tenants).post(pages::create_tenant))
+        .route("/assets/app.css", get(|| asset(include_str!("../../../assets/app.css"), "text/css; charset=utf-8")))
         .route(
             "/assets/app.js",
-            get(|| {
-                asset(
-                    include_str!("../../../assets/app.js"),
-                    "text/javascript; charset=utf-8",
-                )
-            }),
+            get(|| asset(include_str!("../../../assets/app.js"), "text/javascript; charset=utf-8")),
         )
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }
 
 async fn asset(body: &'static str, content_type: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
 
 /// The CSRF token of this browser (double-submit cookie): set on the first page view, echoed
@@ -97,18 +56,11 @@ pub struct CsrfToken(pub String);
 
 async fn csrf_cookie(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
     let existing = cookies::get(request.headers(), cookies::CSRF).filter(|t| t.len() >= 32);
-    let token = existing
-        .clone()
-        .unwrap_or_else(|| crate::crypto::random_token(32));
+    let token = existing.clone().unwrap_or_else(|| crate::crypto::random_token(32));
     request.extensions_mut().insert(CsrfToken(token.clone()));
     let mut response = next.run(request).await;
     if existing.is_none() {
-        let cookie = cookies::set(
-            cookies::CSRF,
-            &token,
-            30 * 24 * 3600,
-            app.settings.secure_cookies(),
-        );
+        let cookie = cookies::set(cookies::CSRF, &token, 30 * 24 * 3600, app.settings.secure_cookies());
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }
@@ -116,14 +68,13 @@ async fn csrf_cookie(State(app): State<Arc<App>>, mut request: Request, next: Ne
     let headers = response.headers_mut();
     // Pages are never framed (clickjacking) and never sniffed.
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     headers.insert(
         "content-security-policy",
-        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+        ),
     );
     response
 }
@@ -145,40 +96,21 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for CsrfForm<T> {
         let lang = Lang::pick(None, req.headers());
         let body = Bytes::from_request(req, state).await.map_err(|e| {
             let status = e.status();
-            (
-                status,
-                if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "payload_too_large"
-                } else {
-                    "invalid_body"
-                },
-            )
+            (status, if status == StatusCode::PAYLOAD_TOO_LARGE { "payload_too_large" } else { "invalid_body" })
                 .into_response()
         })?;
-        let field: CsrfField = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfField {
-            csrf: String::new(),
-        });
+        let field: CsrfField = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfField { csrf: String::new() });
         if cookie.is_empty() || !crate::crypto::constant_time_eq(&field.csrf, &cookie) {
-            return Err(
-                (StatusCode::FORBIDDEN, Html(simple_page(lang, "error.csrf"))).into_response(),
-            );
+            return Err((StatusCode::FORBIDDEN, Html(simple_page(lang, "error.csrf"))).into_response());
         }
         serde_urlencoded::from_bytes(&body)
             .map(CsrfForm)
-            .map_err(|e| {
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("invalid form: {e}"),
-                )
-                    .into_response()
-            })
+            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, format!("invalid form: {e}")).into_response())
     }
 }
 
 fn simple_page(lang: Lang, key: &str) -> String {
-    let text = askama::filters::escape(lang.t(key), askama::filters::Html)
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let text = askama::filters::escape(lang.t(key), askama::filters::Html).map(|e| e.to_string()).unwrap_or_default();
     format!(
         "<!doctype html><html lang=\"{}\"><meta charset=\"utf-8\"><link rel=\"stylesheet\" href=\"/assets/app.css\"><main class=\"narrow\"><p class=\"alert error\">{text}</p><p><a href=\"/\">Atende</a></p></main></html>",
         lang.code()
@@ -212,34 +144,20 @@ impl Layout {
     }
 
     /// The layout of a logged-in page; `current` is the href of the page being shown.
-    pub fn for_user(
-        user: &WebUser,
-        headers: &HeaderMap,
-        csrf: &CsrfToken,
-        title_key: &str,
-        current: &str,
-    ) -> Layout {
+    pub fn for_user(user: &WebUser, headers: &HeaderMap, csrf: &CsrfToken, title_key: &str, current: &str) -> Layout {
         let lang = Lang::pick(user.user.locale.as_deref(), headers);
         let role = user.user.role;
         let mut items: Vec<(&'static str, &'static str, bool)> = vec![
             ("/", "nav.home", true),
             ("/admin/users", "nav.users", role.can_manage_tenant()),
             ("/admin/tokens", "nav.tokens", role.can_manage_tenant()),
-            (
-                "/platform/tenants",
-                "nav.tenants",
-                role == Role::PlatformAdmin,
-            ),
+            ("/platform/tenants", "nav.tenants", role == Role::PlatformAdmin),
             ("/account", "nav.account", true),
         ];
         items.retain(|(_, _, shown)| *shown);
         let nav = items
             .into_iter()
-            .map(|(href, key, _)| NavItem {
-                href,
-                label: lang.t(key),
-                active: href == current,
-            })
+            .map(|(href, key, _)| NavItem { href, label: lang.t(key), active: href == current })
             .collect();
         Layout {
             lang,
@@ -295,9 +213,7 @@ pub fn render(t: impl Template) -> Response {
 /// The message a person sees for a failed action, in their language.
 pub fn error_message(lang: Lang, e: &ActionError) -> String {
     match e {
-        ActionError::Invalid { message, .. } | ActionError::Conflict { message, .. } => {
-            message.clone()
-        }
+        ActionError::Invalid { message, .. } | ActionError::Conflict { message, .. } => message.clone(),
         ActionError::NotFound => lang.t("error.not_found").to_string(),
         ActionError::Forbidden | ActionError::Unauthorized => lang.t("error.forbidden").to_string(),
         ActionError::RateLimited { .. } => lang.t("login.rate_limited").to_string(),

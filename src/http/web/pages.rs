@@ -48,13 +48,7 @@ pub async fn login_form(
     Query(q): Query<LoginQuery>,
 ) -> Response {
     let layout = Layout::anonymous(&headers, &csrf, "login.title");
-    render(LoginPage {
-        layout,
-        error: None,
-        email: String::new(),
-        tenant: q.tenant,
-        next: safe_next(&q.next),
-    })
+    render(LoginPage { layout, error: None, email: String::new(), tenant: q.tenant, next: safe_next(&q.next) })
 }
 
 #[derive(Deserialize)]
@@ -75,14 +69,7 @@ pub async fn login(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Response {
     let slug = Some(form.tenant.as_str()).filter(|s| !s.trim().is_empty());
-    let result = actions::auth::login(
-        &app,
-        &form.email,
-        &form.password,
-        slug,
-        &peer.ip().to_string(),
-    )
-    .await;
+    let result = actions::auth::login(&app, &form.email, &form.password, slug, &peer.ip().to_string()).await;
     let layout = Layout::anonymous(&headers, &csrf, "login.title");
     let (status, key) = match result {
         Ok(logged_in) => {
@@ -107,13 +94,7 @@ pub async fn login(
         }
     };
     let error = Some(layout.t(key).to_string());
-    let page = LoginPage {
-        layout,
-        error,
-        email: form.email,
-        tenant: form.tenant,
-        next: safe_next(&form.next),
-    };
+    let page = LoginPage { layout, error, email: form.email, tenant: form.tenant, next: safe_next(&form.next) };
     (status, render(page)).into_response()
 }
 
@@ -129,21 +110,14 @@ fn safe_next(next: &str) -> String {
 #[derive(Deserialize)]
 pub struct EmptyForm {}
 
-pub async fn logout(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Response {
+pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
     if let Some(token) = cookies::get(&headers, cookies::SESSION) {
         if let Err(e) = actions::auth::logout(&app, &token).await {
             tracing::warn!(error = %e, "logout failed");
         }
     }
     let mut response = Redirect::to("/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookies::clear(
-        cookies::SESSION,
-        app.settings.secure_cookies(),
-    )) {
+    if let Ok(v) = HeaderValue::from_str(&cookies::clear(cookies::SESSION, app.settings.secure_cookies())) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
@@ -159,17 +133,9 @@ struct HomePage {
     email: String,
 }
 
-pub async fn home(
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-) -> Response {
+pub async fn home(user: WebUser, headers: HeaderMap, Extension(csrf): Extension<CsrfToken>) -> Response {
     let layout = Layout::for_user(&user, &headers, &csrf, "home.title", "/");
-    render(HomePage {
-        layout,
-        role: user.user.role,
-        email: user.user.email.clone(),
-    })
+    render(HomePage { layout, role: user.user.role, email: user.user.email.clone() })
 }
 
 // ---------- account ----------
@@ -197,12 +163,7 @@ pub async fn account(
 ) -> Response {
     let layout = Layout::for_user(&user, &headers, &csrf, "nav.account", "/account");
     let notice = q.saved.map(|_| layout.t("common.saved").to_string());
-    render(AccountPage {
-        layout,
-        locale: user.user.locale.clone().unwrap_or_default(),
-        notice,
-        error: None,
-    })
+    render(AccountPage { layout, locale: user.user.locale.clone().unwrap_or_default(), notice, error: None })
 }
 
 #[derive(Deserialize)]
@@ -236,25 +197,13 @@ pub async fn change_password(
     Extension(csrf): Extension<CsrfToken>,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
-    match actions::users::change_own_password(
-        &app,
-        &user.user,
-        &form.current,
-        &form.new,
-        &user.session_hash,
-    )
-    .await
-    {
+    match actions::users::change_own_password(&app, &user.user, &form.current, &form.new, &user.session_hash).await {
         Ok(()) => Redirect::to("/account?saved=1").into_response(),
         Err(e) => {
             let layout = Layout::for_user(&user, &headers, &csrf, "nav.account", "/account");
             let error = Some(error_message(layout.lang, &e));
-            let page = AccountPage {
-                layout,
-                locale: user.user.locale.clone().unwrap_or_default(),
-                notice: None,
-                error,
-            };
+            let page =
+                AccountPage { layout, locale: user.user.locale.clone().unwrap_or_default(), notice: None, error };
             (error_status(&e), render(page)).into_response()
         }
     }
@@ -273,10 +222,7 @@ struct UsersPage {
 }
 
 fn grantable(by: Role) -> Vec<Role> {
-    [Role::Agent, Role::Supervisor, Role::Admin]
-        .into_iter()
-        .filter(|r| by.can_grant(*r))
-        .collect()
+    [Role::Agent, Role::Supervisor, Role::Admin].into_iter().filter(|r| by.can_grant(*r)).collect()
 }
 
 async fn users_page(
@@ -289,13 +235,7 @@ async fn users_page(
 ) -> Response {
     let layout = Layout::for_user(user, headers, csrf, "nav.users", "/admin/users");
     match actions::users::list_users(app, &user.actor(), user.tenant.id).await {
-        Ok(users) => render(UsersPage {
-            layout,
-            users,
-            grantable: grantable(user.user.role),
-            notice,
-            error,
-        }),
+        Ok(users) => render(UsersPage { layout, users, grantable: grantable(user.user.role), notice, error }),
         Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
     }
 }
@@ -324,34 +264,17 @@ pub async fn create_user(
     CsrfForm(form): CsrfForm<CreateUserForm>,
 ) -> Response {
     let Some(role) = Role::parse(&form.role) else {
-        return users_page(
-            &app,
-            &user,
-            &headers,
-            &csrf,
-            None,
-            Some("invalid role".into()),
-        )
-        .await;
+        return users_page(&app, &user, &headers, &csrf, None, Some("invalid role".into())).await;
     };
-    let input = actions::users::CreateUser {
-        email: &form.email,
-        name: &form.name,
-        role,
-        password: None,
-    };
+    let input = actions::users::CreateUser { email: &form.email, name: &form.name, role, password: None };
     match actions::users::create_user(&app, &user.actor(), user.tenant.id, input).await {
         Ok((created, password)) => {
             let lang = Layout::for_user(&user, &headers, &csrf, "nav.users", "").lang;
             let notice = match (lang, password) {
-                (super::Lang::En, Some(p)) => format!(
-                    "{} created. First password (shown only now): {p}",
-                    created.email
-                ),
-                (_, Some(p)) => format!(
-                    "{} criado(a). Senha inicial (mostrada só agora): {p}",
-                    created.email
-                ),
+                (super::Lang::En, Some(p)) => {
+                    format!("{} created. First password (shown only now): {p}", created.email)
+                }
+                (_, Some(p)) => format!("{} criado(a). Senha inicial (mostrada só agora): {p}", created.email),
                 (_, None) => created.email,
             };
             users_page(&app, &user, &headers, &csrf, Some(notice), None).await
@@ -359,15 +282,7 @@ pub async fn create_user(
         Err(e) => {
             let status = error_status(&e);
             let lang = Layout::for_user(&user, &headers, &csrf, "nav.users", "").lang;
-            let page = users_page(
-                &app,
-                &user,
-                &headers,
-                &csrf,
-                None,
-                Some(error_message(lang, &e)),
-            )
-            .await;
+            let page = users_page(&app, &user, &headers, &csrf, None, Some(error_message(lang, &e))).await;
             (status, page).into_response()
         }
     }
@@ -396,13 +311,7 @@ pub async fn edit_user(
         Ok(target) => {
             let notice = q.saved.map(|_| layout.t("common.saved").to_string());
             let grantable = grantable_for(user.user.role, target.role);
-            render(UserEditPage {
-                layout,
-                target,
-                grantable,
-                notice,
-                error: None,
-            })
+            render(UserEditPage { layout, target, grantable, notice, error: None })
         }
         Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
     }
@@ -436,13 +345,8 @@ pub async fn update_user(
     let layout = Layout::for_user(&user, &headers, &csrf, "nav.users", "/admin/users");
     let result = match Role::parse(&form.role) {
         Some(role) => {
-            let input = actions::users::UpdateUser {
-                name: &form.name,
-                role,
-                active: form.active.is_some(),
-            };
-            actions::users::update_user(&app, &user.actor(), user.tenant.id, UserId(id), input)
-                .await
+            let input = actions::users::UpdateUser { name: &form.name, role, active: form.active.is_some() };
+            actions::users::update_user(&app, &user.actor(), user.tenant.id, UserId(id), input).await
         }
         None => Err(ActionError::invalid("invalid_role", "invalid role")),
     };
@@ -454,17 +358,7 @@ pub async fn update_user(
             match actions::users::get_user(&app, &user.actor(), user.tenant.id, UserId(id)).await {
                 Ok(target) => {
                     let grantable = grantable_for(user.user.role, target.role);
-                    (
-                        status,
-                        render(UserEditPage {
-                            layout,
-                            target,
-                            grantable,
-                            notice: None,
-                            error,
-                        }),
-                    )
-                        .into_response()
+                    (status, render(UserEditPage { layout, target, grantable, notice: None, error })).into_response()
                 }
                 Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
             }
@@ -481,8 +375,7 @@ pub async fn reset_password(
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Response {
     let layout = Layout::for_user(&user, &headers, &csrf, "nav.users", "/admin/users");
-    let result =
-        actions::users::reset_password(&app, &user.actor(), user.tenant.id, UserId(id)).await;
+    let result = actions::users::reset_password(&app, &user.actor(), user.tenant.id, UserId(id)).await;
     let target = actions::users::get_user(&app, &user.actor(), user.tenant.id, UserId(id)).await;
     match (result, target) {
         (Ok(password), Ok(target)) => {
@@ -491,17 +384,9 @@ pub async fn reset_password(
                 super::Lang::PtBr => format!("Nova senha (mostrada só agora): {password}"),
             });
             let grantable = grantable_for(user.user.role, target.role);
-            render(UserEditPage {
-                layout,
-                target,
-                grantable,
-                notice,
-                error: None,
-            })
+            render(UserEditPage { layout, target, grantable, notice, error: None })
         }
-        (Err(e), _) | (_, Err(e)) => {
-            (error_status(&e), error_message(layout.lang, &e)).into_response()
-        }
+        (Err(e), _) | (_, Err(e)) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
     }
 }
 
@@ -532,12 +417,7 @@ async fn tokens_page(
 ) -> Response {
     let layout = Layout::for_user(user, headers, csrf, "nav.tokens", "/admin/tokens");
     match actions::tokens::list_tokens(app, &user.actor(), user.tenant.id).await {
-        Ok(tokens) => render(TokensPage {
-            layout,
-            tokens,
-            created_secret,
-            error,
-        }),
+        Ok(tokens) => render(TokensPage { layout, tokens, created_secret, error }),
         Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
     }
 }
@@ -569,34 +449,17 @@ pub async fn create_token(
     Extension(csrf): Extension<CsrfToken>,
     CsrfForm(form): CsrfForm<CreateTokenForm>,
 ) -> Response {
-    let scopes: Vec<Scope> = [
-        (Scope::Read, &form.read),
-        (Scope::Write, &form.write),
-        (Scope::Send, &form.send),
-    ]
-    .into_iter()
-    .filter(|(_, on)| on.is_some())
-    .map(|(s, _)| s)
-    .collect();
-    match actions::tokens::create_token(&app, &user.actor(), user.tenant.id, &form.name, &scopes)
-        .await
-    {
+    let scopes: Vec<Scope> = [(Scope::Read, &form.read), (Scope::Write, &form.write), (Scope::Send, &form.send)]
+        .into_iter()
+        .filter(|(_, on)| on.is_some())
+        .map(|(s, _)| s)
+        .collect();
+    match actions::tokens::create_token(&app, &user.actor(), user.tenant.id, &form.name, &scopes).await {
         Ok((_, secret)) => tokens_page(&app, &user, &headers, &csrf, Some(secret), None).await,
         Err(e) => {
             let lang = super::Lang::pick(user.user.locale.as_deref(), &headers);
             let status = error_status(&e);
-            (
-                status,
-                tokens_page(
-                    &app,
-                    &user,
-                    &headers,
-                    &csrf,
-                    None,
-                    Some(error_message(lang, &e)),
-                )
-                .await,
-            )
+            (status, tokens_page(&app, &user, &headers, &csrf, None, Some(error_message(lang, &e))).await)
                 .into_response()
         }
     }
@@ -639,12 +502,7 @@ async fn tenants_page(
 ) -> Response {
     let layout = Layout::for_user(user, headers, csrf, "nav.tenants", "/platform/tenants");
     match actions::tenants::list_tenants(app, &user.actor()).await {
-        Ok(tenants) => render(TenantsPage {
-            layout,
-            tenants,
-            notice,
-            error,
-        }),
+        Ok(tenants) => render(TenantsPage { layout, tenants, notice, error }),
         Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
     }
 }
@@ -672,32 +530,11 @@ pub async fn create_tenant(
     CsrfForm(form): CsrfForm<CreateTenantForm>,
 ) -> Response {
     match actions::tenants::create_tenant(&app, &user.actor(), &form.name, &form.slug).await {
-        Ok(t) => {
-            tenants_page(
-                &app,
-                &user,
-                &headers,
-                &csrf,
-                Some(format!("{} ({})", t.name, t.slug)),
-                None,
-            )
-            .await
-        }
+        Ok(t) => tenants_page(&app, &user, &headers, &csrf, Some(format!("{} ({})", t.name, t.slug)), None).await,
         Err(e) => {
             let lang = super::Lang::pick(user.user.locale.as_deref(), &headers);
             let status = error_status(&e);
-            (
-                status,
-                tenants_page(
-                    &app,
-                    &user,
-                    &headers,
-                    &csrf,
-                    None,
-                    Some(error_message(lang, &e)),
-                )
-                .await,
-            )
+            (status, tenants_page(&app, &user, &headers, &csrf, None, Some(error_message(lang, &e))).await)
                 .into_response()
         }
     }
