@@ -24,6 +24,9 @@ pub struct FirstLogin {
 pub async fn first_run(app: &App) -> ActionResult<Vec<FirstLogin>> {
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
+    // Two instances starting together on PostgreSQL: the lock makes the second wait, then see
+    // the tenants the first created.
+    crate::store::lock_for_bootstrap(&mut tx, app.db.backend).await?;
     if crate::store::tenants::count(&mut *tx).await? > 0 {
         return Ok(Vec::new());
     }

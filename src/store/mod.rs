@@ -138,3 +138,12 @@ pub async fn backup_sqlite(db: &Db, path: &str) -> anyhow::Result<()> {
     sqlx::query("VACUUM INTO $1").bind(path).execute(&db.read).await.context("backing up the database")?;
     Ok(())
 }
+
+/// PostgreSQL: a transaction-scoped lock so only one instance runs first-run set-up at a time.
+/// SQLite needs none: its single writer already serialises the transaction.
+pub async fn lock_for_bootstrap(tx: &mut Tx, backend: Backend) -> anyhow::Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7261747)").execute(&mut **tx).await?;
+    }
+    Ok(())
+}

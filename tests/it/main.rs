@@ -1,6 +1,9 @@
 //! Atende's integration tests: one binary, every test on SQLite and, when
 //! `ATENDE_TEST_DATABASE_URL` is set, again on PostgreSQL (each on a fresh database).
 
+// Tests may unwrap: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod api;

@@ -66,6 +66,18 @@ pub async fn fresh_postgres_database(base: &str) -> String {
     format!("{prefix}/{name}{query}")
 }
 
+/// Drops a per-test database (best effort: CI also sweeps leftovers of failed tests).
+pub async fn drop_postgres_database(url: &str) {
+    let Some(base) = postgres_base_url() else { return };
+    let name = url.rsplit_once('/').map(|(_, n)| n.split('?').next().unwrap_or(n)).unwrap_or_default();
+    if !name.starts_with("atende_t_") {
+        return;
+    }
+    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&base).await {
+        let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+    }
+}
+
 pub struct FirstLogins {
     pub platform_password: String,
     pub demo_password: String,
@@ -107,12 +119,14 @@ impl TestApp {
         tweak: impl FnOnce(&mut Settings),
     ) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut settings = Settings::default();
-        settings.data_dir = dir.path().to_path_buf();
-        settings.database_url = database_url.clone().map(Secret::new);
-        settings.job_workers = 1;
-        settings.shutdown_grace_secs = 2;
-        settings.db_max_connections = 4;
+        let mut settings = Settings {
+            data_dir: dir.path().to_path_buf(),
+            database_url: database_url.clone().map(Secret::new),
+            job_workers: 1,
+            shutdown_grace_secs: 2,
+            db_max_connections: 4,
+            ..Settings::default()
+        };
         tweak(&mut settings);
         let app = App::build(settings).await.expect("build app");
         let logins = actions::bootstrap::first_run(&app).await.expect("first run");
@@ -221,6 +235,9 @@ impl TestApp {
         }
         if let Some(server) = self.server.take() {
             let _ = server.await;
+        }
+        if self.engine == Engine::Postgres {
+            drop_postgres_database(&self.database_url).await;
         }
     }
 }

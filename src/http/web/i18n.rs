@@ -42,7 +42,7 @@ impl Lang {
     }
 
     /// The text for `key`; an unknown key shows itself, so a missing translation is visible.
-    pub fn t<'a>(self, key: &'a str) -> &'a str {
+    pub fn t(self, key: &str) -> &str {
         TEXTS
             .iter()
             .find(|(k, _, _)| *k == key)
