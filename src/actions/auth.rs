@@ -39,10 +39,11 @@ pub async fn login(
 ) -> Result<LoggedIn, LoginError> {
     let now = app.clock.now_ms();
     let email = email.trim().to_lowercase();
-    let account_key = format!("{}|{email}", tenant_slug.unwrap_or(""));
+    let slug = tenant_slug.map(str::trim).filter(|s| !s.is_empty());
+    // Keyed by the company as looked up (trimmed), so re-spacing it does not reset the count.
+    let account_key = format!("{}|{email}", slug.unwrap_or(""));
     app.login_ip_limiter.hit(client_ip, now).map_err(LoginError::RateLimited)?;
     app.login_account_limiter.check(&account_key, now).map_err(LoginError::RateLimited)?;
-    let slug = tenant_slug.map(str::trim).filter(|s| !s.is_empty());
     let candidates =
         crate::store::users::login_candidates(app.db.reader(), &email, slug).await.map_err(anyhow::Error::from)?;
     // Verify against every candidate (or a dummy hash) so timing does not reveal which exist.
