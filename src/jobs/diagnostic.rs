@@ -31,7 +31,7 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     let mut tx = app.db.begin().await?;
     if !crate::store::jobs::complete(&mut *tx, job.id, &job.lease_token, now).await? {
         // Another worker took the job over; it will write the marker.
-        return Ok(());
+        return Err(JobError::LeaseLost);
     }
     let details = serde_json::json!({ "job_id": job.id, "attempt": job.attempts });
     crate::store::audit::record(&mut *tx, job.tenant_id, "job", "diagnostic.ran", &p.marker, &details, now).await?;

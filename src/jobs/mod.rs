@@ -29,6 +29,9 @@ pub enum JobError {
     /// Will never succeed; the job goes straight to `dead`.
     #[error("{0}")]
     Permanent(String),
+    /// Another worker took the job over (this run outlived its lease); nothing to record.
+    #[error("lease lost")]
+    LeaseLost,
 }
 
 impl From<anyhow::Error> for JobError {
@@ -114,6 +117,10 @@ async fn run_one(app: &App, job: Job) {
             let _ = crate::store::jobs::complete(app.db.writer(), job.id, &job.lease_token, now).await;
             app.metrics.jobs_completed.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "job done");
+            return;
+        }
+        Err(JobError::LeaseLost) => {
+            tracing::warn!("job outlived its lease; another worker owns it now");
             return;
         }
         Err(JobError::Permanent(msg)) => (msg, None),
