@@ -143,9 +143,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen;
     let app = App::build(settings).await?;
-    let logins = actions::bootstrap::first_run(&app).await.map_err(anyhow::Error::from)?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
+    // After binding: a port in use must not swallow first-run passwords that are printed once.
+    let logins = actions::bootstrap::first_run(&app).await.map_err(anyhow::Error::from)?;
     let url = match &app.settings.base_url {
         Some(base) => base.clone(),
         None => format!("http://{local}"),
