@@ -63,9 +63,10 @@ fn last_event_id(headers: &HeaderMap) -> Option<EventId> {
 fn stream(app: Arc<App>, viewer: Viewer, resume_after: Option<EventId>) -> EventStream {
     // Subscribe before reading the backlog so nothing published in between is lost.
     let live = app.bus.subscribe();
+    let heartbeat = Duration::from_secs(app.settings.sse_heartbeat_secs);
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(forward(app, viewer, resume_after, live, tx));
-    Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("heartbeat"))
+    Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat"))
 }
 
 fn to_sse(e: &StoredEvent) -> Event {
