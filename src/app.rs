@@ -46,7 +46,11 @@ impl App {
         let master_key = MasterKey::load_or_create(settings.master_key.as_ref(), &settings.data_dir)?;
         let bus = Bus::new(db.backend);
         if db.backend == Backend::Postgres {
-            bus.spawn_pg_listener(url);
+            // Wait until this instance hears events, so none published right after start is missed.
+            let listening = bus.spawn_pg_listener(url);
+            if tokio::time::timeout(Duration::from_secs(10), listening).await.is_err() {
+                tracing::warn!("the live-event listener is not connected yet; it keeps retrying");
+            }
         }
         Ok(Arc::new(App {
             db,

@@ -71,11 +71,14 @@ impl Bus {
 
     /// PostgreSQL: listens for events of every instance and rebroadcasts them here. After a lost
     /// connection, subscribers are told to resync since notifications may have been missed.
-    pub fn spawn_pg_listener(&self, url: String) {
+    /// Resolves the returned receiver once the first `LISTEN` is in place.
+    pub fn spawn_pg_listener(&self, url: String) -> tokio::sync::oneshot::Receiver<()> {
         let sender = self.sender.clone();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let mut ready = Some(ready_tx);
         tokio::spawn(async move {
             loop {
-                match listen(&url, &sender).await {
+                match listen(&url, &sender, &mut ready).await {
                     Ok(()) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, "event listener lost its connection; retrying")
@@ -85,12 +88,20 @@ impl Bus {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
+        ready_rx
     }
 }
 
-async fn listen(url: &str, sender: &broadcast::Sender<BusMessage>) -> anyhow::Result<()> {
+async fn listen(
+    url: &str,
+    sender: &broadcast::Sender<BusMessage>,
+    ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
+) -> anyhow::Result<()> {
     let mut listener = sqlx::postgres::PgListener::connect(url).await?;
     listener.listen(store::events::NOTIFY_CHANNEL).await?;
+    if let Some(ready) = ready.take() {
+        let _ = ready.send(());
+    }
     loop {
         // `try_recv` yields `None` when the connection dropped (it reconnects on the next call).
         match listener.try_recv().await? {

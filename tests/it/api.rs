@@ -1,8 +1,6 @@
 //! The REST API: bearer-token authentication, the error envelope, how token secrets are stored,
 //! and tenant isolation through the actions layer. (Live events over the API: `events.rs`.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
-
 use atende::actions::{self, ActionError, Actor};
 use atende::domain::ids::TokenId;
 use atende::domain::{Role, Scope, TenantId, UserId};

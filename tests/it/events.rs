@@ -2,8 +2,6 @@
 //! browser stream (`/events`, session cookie) — tenant isolation, role filtering, heartbeats and
 //! `Last-Event-ID` resume. On PostgreSQL the events travel through LISTEN/NOTIFY.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
-
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::Duration;

@@ -5,8 +5,6 @@
 //! Tests that drive the queue by hand (`store::jobs::claim` …) use [`manual_queue_test!`], which
 //! spawns the app without job workers so nothing races them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
