@@ -48,3 +48,13 @@ pub async fn list_tenants(app: &App, actor: &Actor) -> ActionResult<Vec<Tenant>>
     }
     Ok(crate::store::tenants::list(app.db.reader()).await?)
 }
+
+/// The tenant a person or token belongs to.
+pub async fn own_tenant(app: &App, actor: &Actor) -> ActionResult<Tenant> {
+    let id = match actor {
+        Actor::User(u) => u.tenant_id,
+        Actor::Token(t) => t.tenant_id,
+        Actor::Operator => return Err(ActionError::NotFound),
+    };
+    crate::store::tenants::get(app.db.reader(), id).await?.ok_or(ActionError::NotFound)
+}

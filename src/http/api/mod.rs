@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 
+use crate::actions;
 use crate::app::App;
 use crate::domain::Scope;
 
@@ -16,17 +18,9 @@ pub fn routes() -> Router<Arc<App>> {
 }
 
 /// The calling token: its tenant and scopes.
-async fn get_me(
-    caller: ApiCaller,
-    axum::extract::State(app): axum::extract::State<Arc<App>>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+async fn get_me(caller: ApiCaller, State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Scope::Read)?;
-    let tenant = crate::store::tenants::get(app.db.reader(), caller.token.tenant_id)
-        .await
-        .map_err(|e| ApiError::from(crate::actions::ActionError::from(e)))?
-        .ok_or_else(|| {
-            ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_token", "the token's tenant is gone")
-        })?;
+    let tenant = actions::tenants::own_tenant(&app, &caller.actor()).await?;
     Ok(Json(serde_json::json!({
         "tenant": { "id": tenant.id, "slug": tenant.slug, "name": tenant.name },
         "token": { "id": caller.token.id.0, "name": caller.token.name, "prefix": caller.token.prefix },
