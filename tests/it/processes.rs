@@ -224,6 +224,15 @@ impl Server {
     }
 }
 
+/// Waits (bounded) until the first-login lines printed by `servers` number `n`: they are printed
+/// before the server answers, but the output reader threads may lag a moment behind.
+async fn wait_first_logins(servers: &[&Server], n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while servers.iter().map(|s| first_login_lines(&s.stdout()).len()).sum::<usize>() < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The "company … e-mail … password …" lines of a first run.
 fn first_login_lines(stdout: &[String]) -> Vec<String> {
     stdout.iter().filter(|l| l.contains("e-mail") && l.contains(" password ")).cloned().collect()
@@ -304,6 +313,7 @@ async fn a_first_run_in_an_empty_directory_prints_two_logins_that_survive_a_rest
     let dir = tempfile::tempdir().expect("tempdir");
     let mut first = Server::start(dir.path(), &[]);
     first.wait_ready().await;
+    wait_first_logins(&[&first], 2).await;
     let stdout = first.stdout();
     let logins = first_login_lines(&stdout);
     assert_eq!(logins.len(), 2, "two first logins expected: {stdout:?}");
@@ -363,8 +373,9 @@ async fn killed_job_runs_exactly_once(database_url: Option<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = database_url.as_deref();
     let mut env = vec![("ATENDE_JOB_LEASE_SECS", "2".to_string())];
-    // One worker: with the 3 s hold longer than the 2 s lease, a second idle worker in the same
-    // process would take the retried job over again (a third attempt) while it still runs.
+    // One worker: the 3 s hold outlives the 2 s lease and leases are not renewed while a job
+    // runs, so a second idle worker would take the job over mid-run, again and again (observed:
+    // the two workers steal it from each other until it goes dead with no marker written).
     env.push(("ATENDE_JOB_WORKERS", "1".to_string()));
     if let Some(url) = db {
         env.push(("ATENDE_DATABASE_URL", url.to_string()));
@@ -454,6 +465,7 @@ async fn two_instances_on_one_postgres_database_bootstrap_once_and_share_live_ev
     let mut b = Server::start(dir_b.path(), &env);
     a.wait_ready().await;
     b.wait_ready().await;
+    wait_first_logins(&[&a, &b], 2).await;
 
     let (lines_a, lines_b) = (first_login_lines(&a.stdout()), first_login_lines(&b.stdout()));
     assert_eq!(
