@@ -13,7 +13,6 @@ use crate::app::App;
 use crate::config::{LogFormat, Settings};
 use crate::domain::ids::JobId;
 use crate::domain::{Role, Scope};
-use crate::store::Backend;
 
 #[derive(Parser, Debug)]
 #[command(name = "atende", version, about = "Atende — omnichannel customer service in one binary")]
@@ -163,11 +162,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn backup(settings: Settings, file: PathBuf) -> anyhow::Result<()> {
-    let db = crate::store::Db::connect(&settings.effective_database_url(), 1).await?;
-    if db.backend == Backend::Postgres {
+    let url = settings.effective_database_url();
+    // Decided from the URL alone: the advice must not depend on reaching the server.
+    if !url.starts_with("sqlite:") {
         anyhow::bail!("backup of PostgreSQL: use pg_dump, e.g. `pg_dump --format=custom --file=atende.dump \"$ATENDE_DATABASE_URL\"`");
     }
     anyhow::ensure!(!file.exists(), "{} already exists; choose a new file", file.display());
+    let db = crate::store::Db::connect(&url, 1).await?;
     let path = file.to_str().context("backup path must be UTF-8")?;
     crate::store::backup_sqlite(&db, path).await?;
     println!("{}", json!({ "backup": path }));
