@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::app::App;
 use crate::domain::retry::backoff;
@@ -107,9 +108,8 @@ async fn run_one(app: &App, job: Job) {
         return;
     }
     let span = tracing::info_span!("job", job.id = job.id.0, job.kind = %job.kind, job.attempt = job.attempts);
-    let _enter = span.enter();
     let started = std::time::Instant::now();
-    let result = dispatch(app, &job).await;
+    let result = run_with_lease_renewal(app, &job).instrument(span).await;
     let now = app.clock.now_ms();
     let outcome = match result {
         Ok(()) => {
@@ -140,6 +140,29 @@ async fn run_one(app: &App, job: Job) {
     }
     if let Err(e) = crate::store::jobs::fail(app.db.writer(), job.id, &job.lease_token, &error, retry_at, now).await {
         tracing::error!(error = %e, "recording a job failure failed; its lease will expire");
+    }
+}
+
+/// Runs the job while extending its lease every third of the lease time, so a live worker keeps
+/// a long job and only a dead worker's lease runs out.
+async fn run_with_lease_renewal(app: &App, job: &Job) -> Result<(), JobError> {
+    let lease_ms = (app.settings.job_lease_secs * 1000) as i64;
+    let mut renew = tokio::time::interval(Duration::from_millis((lease_ms / 3).max(100) as u64));
+    renew.tick().await; // the first tick is immediate; the claim just set the lease
+    let run = dispatch(app, job);
+    tokio::pin!(run);
+    loop {
+        tokio::select! {
+            result = &mut run => return result,
+            _ = renew.tick() => {
+                let until = app.clock.now_ms() + lease_ms;
+                match crate::store::jobs::extend_lease(app.db.writer(), job.id, &job.lease_token, until).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!("job lease was taken over while running"),
+                    Err(e) => tracing::warn!(error = %e, "extending the job lease failed"),
+                }
+            }
+        }
     }
 }
 

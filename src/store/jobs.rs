@@ -107,6 +107,22 @@ pub async fn complete<'e>(
     Ok(done.rows_affected() == 1)
 }
 
+/// Pushes the lease of a running job forward; false when this worker no longer holds it.
+pub async fn extend_lease<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: JobId,
+    lease_token: &str,
+    lease_until: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND state = 'running'")
+        .bind(lease_until)
+        .bind(id.0)
+        .bind(lease_token)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Records a failure: back to `queued` at `retry_at`, or `dead` when `retry_at` is `None`.
 pub async fn fail<'e>(
     ex: impl Executor<'e, Database = Any>,

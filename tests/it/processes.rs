@@ -372,11 +372,9 @@ async fn wait_job_state(dir: &Path, database_url: Option<&str>, id: i64, state: 
 async fn killed_job_runs_exactly_once(database_url: Option<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = database_url.as_deref();
-    let mut env = vec![("ATENDE_JOB_LEASE_SECS", "2".to_string())];
-    // One worker: the 3 s hold outlives the 2 s lease and leases are not renewed while a job
-    // runs, so a second idle worker would take the job over mid-run, again and again (observed:
-    // the two workers steal it from each other until it goes dead with no marker written).
-    env.push(("ATENDE_JOB_WORKERS", "1".to_string()));
+    // The 3 s hold outlives the 2 s lease: the running worker must keep renewing it, or the
+    // server's second worker would take the job over mid-run.
+    let mut env = vec![("ATENDE_JOB_LEASE_SECS", "2".to_string()), ("ATENDE_JOB_WORKERS", "2".to_string())];
     if let Some(url) = db {
         env.push(("ATENDE_DATABASE_URL", url.to_string()));
     }
