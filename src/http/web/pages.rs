@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use serde::Deserialize;
 
-use super::{error_message, error_status, render, CsrfForm, CsrfToken, Layout};
+use super::{error_message, error_status, render, CsrfForm, CsrfToken, Lang, Layout};
 use crate::actions::auth::LoginError;
 use crate::actions::{self, ActionError};
 use crate::app::App;
@@ -96,6 +96,11 @@ pub async fn login(
     let error = Some(layout.t(key).to_string());
     let page = LoginPage { layout, error, email: form.email, tenant: form.tenant, next: safe_next(&form.next) };
     (status, render(page)).into_response()
+}
+
+/// The language a logged-in person reads: their saved choice, else their browser's.
+fn user_lang(user: &WebUser, headers: &HeaderMap) -> Lang {
+    Lang::pick(user.user.locale.as_deref(), headers)
 }
 
 /// Only same-site paths are followed after login (no open redirect).
@@ -269,9 +274,9 @@ pub async fn create_user(
     let input = actions::users::CreateUser { email: &form.email, name: &form.name, role, password: None };
     match actions::users::create_user(&app, &user.actor(), user.tenant.id, input).await {
         Ok((created, password)) => {
-            let lang = Layout::for_user(&user, &headers, &csrf, "nav.users", "").lang;
+            let lang = user_lang(&user, &headers);
             let notice = match (lang, password) {
-                (super::Lang::En, Some(p)) => {
+                (Lang::En, Some(p)) => {
                     format!("{} created. First password (shown only now): {p}", created.email)
                 }
                 (_, Some(p)) => format!("{} criado(a). Senha inicial (mostrada só agora): {p}", created.email),
@@ -281,7 +286,7 @@ pub async fn create_user(
         }
         Err(e) => {
             let status = error_status(&e);
-            let lang = Layout::for_user(&user, &headers, &csrf, "nav.users", "").lang;
+            let lang = user_lang(&user, &headers);
             let page = users_page(&app, &user, &headers, &csrf, None, Some(error_message(lang, &e))).await;
             (status, page).into_response()
         }
@@ -380,8 +385,8 @@ pub async fn reset_password(
     match (result, target) {
         (Ok(password), Ok(target)) => {
             let notice = Some(match layout.lang {
-                super::Lang::En => format!("New password (shown only now): {password}"),
-                super::Lang::PtBr => format!("Nova senha (mostrada só agora): {password}"),
+                Lang::En => format!("New password (shown only now): {password}"),
+                Lang::PtBr => format!("Nova senha (mostrada só agora): {password}"),
             });
             let grantable = grantable_for(user.user.role, target.role);
             render(UserEditPage { layout, target, grantable, notice, error: None })
@@ -457,7 +462,7 @@ pub async fn create_token(
     match actions::tokens::create_token(&app, &user.actor(), user.tenant.id, &form.name, &scopes).await {
         Ok((_, secret)) => tokens_page(&app, &user, &headers, &csrf, Some(secret), None).await,
         Err(e) => {
-            let lang = super::Lang::pick(user.user.locale.as_deref(), &headers);
+            let lang = user_lang(&user, &headers);
             let status = error_status(&e);
             (status, tokens_page(&app, &user, &headers, &csrf, None, Some(error_message(lang, &e))).await)
                 .into_response()
@@ -475,7 +480,7 @@ pub async fn revoke_token(
     match actions::tokens::revoke_token(&app, &user.actor(), user.tenant.id, TokenId(id)).await {
         Ok(()) => Redirect::to("/admin/tokens").into_response(),
         Err(e) => {
-            let lang = super::Lang::pick(user.user.locale.as_deref(), &headers);
+            let lang = user_lang(&user, &headers);
             (error_status(&e), error_message(lang, &e)).into_response()
         }
     }
@@ -532,7 +537,7 @@ pub async fn create_tenant(
     match actions::tenants::create_tenant(&app, &user.actor(), &form.name, &form.slug).await {
         Ok(t) => tenants_page(&app, &user, &headers, &csrf, Some(format!("{} ({})", t.name, t.slug)), None).await,
         Err(e) => {
-            let lang = super::Lang::pick(user.user.locale.as_deref(), &headers);
+            let lang = user_lang(&user, &headers);
             let status = error_status(&e);
             (status, tenants_page(&app, &user, &headers, &csrf, None, Some(error_message(lang, &e))).await)
                 .into_response()
