@@ -1,0 +1,1 @@
+//! wa-sim: a local stand-in for Meta's WhatsApp Cloud API.

@@ -1,0 +1,3 @@
+//! The `wa-sim` binary.
+
+fn main() {}
