@@ -28,9 +28,13 @@ pub struct App {
     /// Failed logins per account (e-mail).
     pub login_account_limiter: RateLimiter,
     /// Wakes idle job workers when this process enqueues a job.
-    pub jobs_wakeup: Notify,
+    pub jobs_wakeup: Arc<Notify>,
     /// Distinguishes this process's job leases from other instances'.
     pub instance_id: String,
+    /// The group-commit writer for inbound webhook deliveries.
+    pub ingest: crate::actions::receive::Ingest,
+    /// Webhook connections with their secrets opened, briefly cached (see `hooks`).
+    pub webhook_connections: crate::http::hooks::ConnectionCache,
 }
 
 pub type AppState = Arc<App>;
@@ -45,6 +49,7 @@ impl App {
         store::migrate::run(&db).await.context("applying migrations")?;
         let master_key = MasterKey::load_or_create(settings.master_key.as_ref(), &settings.data_dir)?;
         let bus = Bus::new(db.backend);
+        let jobs_wakeup = Arc::new(Notify::new());
         if db.backend == Backend::Postgres {
             // Wait until this instance hears events, so none published right after start is missed.
             let listening = bus.spawn_pg_listener(url);
@@ -52,15 +57,20 @@ impl App {
                 tracing::warn!("the live-event listener is not connected yet; it keeps retrying");
             }
         }
+        let clock = Clock::system();
+        let ingest =
+            crate::actions::receive::Ingest::spawn(db.clone(), bus.clone(), clock.clone(), jobs_wakeup.clone());
         Ok(Arc::new(App {
+            ingest,
+            webhook_connections: Default::default(),
             db,
             bus,
-            clock: Clock::system(),
+            clock,
             master_key,
             metrics: Metrics::default(),
             login_ip_limiter: RateLimiter::new(30, 5 * 60_000),
             login_account_limiter: RateLimiter::new(5, 15 * 60_000),
-            jobs_wakeup: Notify::new(),
+            jobs_wakeup,
             instance_id: crate::crypto::random_token(9),
             settings,
         }))

@@ -25,6 +25,7 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once at start-up; size does not matter
 pub enum Command {
     /// Run the web server and job workers (creates the database and first logins on first run).
     Serve,
@@ -80,6 +81,45 @@ pub enum AdminCommand {
     /// Job queue checks.
     #[command(subcommand)]
     Job(JobCommand),
+    /// Channel connections.
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
+}
+
+#[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once at start-up; size does not matter
+pub enum ConnectionCommand {
+    /// Connect a number; prints the connection with its webhook URL and verify token.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// Only `whatsapp-cloud` for now.
+        #[arg(long, default_value = "whatsapp-cloud")]
+        kind: String,
+        #[arg(long)]
+        phone_number_id: String,
+        #[arg(long)]
+        access_token: String,
+        #[arg(long)]
+        app_secret: String,
+        #[arg(long, default_value = "")]
+        waba_id: String,
+        /// Graph API base URL (default: Meta's; the simulator's in demos and tests).
+        #[arg(long)]
+        graph_url: Option<String>,
+        #[arg(long)]
+        api_version: Option<String>,
+        /// Messages per second this number may send (default 80).
+        #[arg(long)]
+        rate: Option<i64>,
+        #[arg(long, default_value = "WhatsApp")]
+        name: String,
+    },
+    /// List a company's connections and their health.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -220,6 +260,36 @@ async fn admin(app: &Arc<App>, cmd: AdminCommand) -> anyhow::Result<serde_json::
             let fail = fail_message.as_deref();
             let id = actions::diagnostics::enqueue_marker(app, &op, tenant, &marker, hold_ms, fail).await?;
             json!({ "job_id": id })
+        }
+        AdminCommand::Connection(ConnectionCommand::Create {
+            tenant,
+            kind,
+            phone_number_id,
+            access_token,
+            app_secret,
+            waba_id,
+            graph_url,
+            api_version,
+            rate,
+            name,
+        }) => {
+            anyhow::ensure!(kind == "whatsapp-cloud", "unknown connection kind {kind:?} (supported: whatsapp-cloud)");
+            let tenant = tenant_id(app, &tenant).await?;
+            let input = actions::connections::CreateWhatsappCloud {
+                name: &name,
+                phone_number_id: &phone_number_id,
+                waba_id: &waba_id,
+                access_token: &access_token,
+                app_secret: &app_secret,
+                graph_url: graph_url.as_deref(),
+                api_version: api_version.as_deref(),
+                rate_per_sec: rate,
+            };
+            serde_json::to_value(actions::connections::create_whatsapp_cloud(app, &op, tenant, input).await?)?
+        }
+        AdminCommand::Connection(ConnectionCommand::List { tenant }) => {
+            let tenant = tenant_id(app, &tenant).await?;
+            serde_json::to_value(actions::connections::list_connections(app, &op, tenant).await?)?
         }
         AdminCommand::Job(JobCommand::Show { id }) => {
             let job =

@@ -3,7 +3,9 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod connections;
 pub mod diagnostics;
+pub mod receive;
 pub mod tenants;
 pub mod tokens;
 pub mod users;

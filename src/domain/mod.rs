@@ -2,6 +2,8 @@
 
 pub mod access;
 pub mod ids;
+pub mod message;
+pub mod phone;
 pub mod retry;
 pub mod validate;
 

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod cookies;
 pub mod error;
+pub mod hooks;
 pub mod ops;
 pub mod web;
 
@@ -25,6 +26,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/events", get(crate::realtime::sse::browser_events))
+        .route("/hooks/whatsapp/{id}", get(hooks::whatsapp::verify_webhook).post(hooks::whatsapp::receive_webhook))
         .nest("/api/v1", api::routes())
         .merge(web::routes(app.clone()))
         .fallback(error::not_found)

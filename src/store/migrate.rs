@@ -11,8 +11,10 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "foundation", sql: include_str!("migrations/0001_foundation.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "foundation", sql: include_str!("migrations/0001_foundation.sql") },
+    Migration { version: 2, name: "whatsapp", sql: include_str!("migrations/0002_whatsapp.sql") },
+];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.
 fn statements(sql: &str, backend: Backend) -> Vec<String> {

@@ -6,12 +6,16 @@
 //! use a pool; on PostgreSQL both are the same pool.
 
 pub mod audit;
+pub mod connections;
+pub mod contacts;
 pub mod events;
 pub mod jobs;
+pub mod messages;
 pub mod migrate;
 pub mod sessions;
 pub mod stats;
 pub mod tenants;
+pub mod tickets;
 pub mod tokens;
 pub mod users;
 

@@ -13,6 +13,10 @@ pub struct Stats {
     pub active_sessions: i64,
     pub api_tokens: i64,
     pub jobs: BTreeMap<String, i64>,
+    pub contacts: i64,
+    pub tickets: i64,
+    /// Messages by direction (`in`, `out`) and status.
+    pub messages: BTreeMap<String, BTreeMap<String, i64>>,
 }
 
 pub async fn collect(db: &Db, now: i64) -> Result<Stats, sqlx::Error> {
@@ -28,7 +32,14 @@ pub async fn collect(db: &Db, now: i64) -> Result<Stats, sqlx::Error> {
     for (state, n) in super::jobs::counts_by_state(pool).await? {
         jobs.insert(state, n);
     }
+    let mut messages: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for (direction, status, n) in super::messages::counts(pool).await? {
+        messages.entry(direction).or_default().insert(status, n);
+    }
     Ok(Stats {
+        contacts: super::contacts::count(pool).await?,
+        tickets: super::tickets::count(pool).await?,
+        messages,
         tenants: count("SELECT COUNT(*) FROM tenants WHERE is_platform = 0").await?,
         users: count("SELECT COUNT(*) FROM users").await?,
         active_sessions,

@@ -1,0 +1,119 @@
+//! Connections: an admin (or the operator) adds a WhatsApp Cloud API number; secrets are sealed
+//! with the master key; the webhook URL and verify token are handed back to paste into Meta.
+
+use crate::actions::{is_unique_violation, ActionError, ActionResult, Actor};
+use crate::app::App;
+use crate::channels::whatsapp_cloud::{DEFAULT_API_VERSION, DEFAULT_GRAPH_URL};
+use crate::domain::{validate, TenantId};
+use crate::store::connections::{Connection, NewConnection};
+
+pub const KIND_WHATSAPP_CLOUD: &str = "whatsapp_cloud";
+
+pub struct CreateWhatsappCloud<'a> {
+    pub name: &'a str,
+    pub phone_number_id: &'a str,
+    pub waba_id: &'a str,
+    pub access_token: &'a str,
+    pub app_secret: &'a str,
+    /// `None`: Meta's Graph API.
+    pub graph_url: Option<&'a str>,
+    pub api_version: Option<&'a str>,
+    /// Messages per second this number may send (Meta's tiers: 20, 80 by default, 1,000).
+    pub rate_per_sec: Option<i64>,
+}
+
+/// What an admin needs to finish the set-up in Meta's dashboard.
+#[derive(Debug, serde::Serialize)]
+pub struct CreatedConnection {
+    #[serde(flatten)]
+    pub connection: Connection,
+    pub webhook_url: String,
+}
+
+pub fn webhook_url(app: &App, connection_id: i64) -> String {
+    format!("{}/hooks/whatsapp/{connection_id}", app.settings.effective_base_url())
+}
+
+pub async fn create_whatsapp_cloud(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    input: CreateWhatsappCloud<'_>,
+) -> ActionResult<CreatedConnection> {
+    actor.require_admin_of(tenant)?;
+    let name = validate::name(input.name).map_err(|m| ActionError::invalid("invalid_name", m))?;
+    let phone_number_id = input.phone_number_id.trim();
+    if phone_number_id.is_empty()
+        || phone_number_id.len() > 64
+        || !phone_number_id.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(ActionError::invalid(
+            "invalid_phone_number_id",
+            "phone number id must be 1 to 64 letters or digits",
+        ));
+    }
+    if input.access_token.trim().is_empty() || input.app_secret.trim().is_empty() {
+        return Err(ActionError::invalid("missing_secret", "access token and app secret are required"));
+    }
+    let graph_url = input.graph_url.unwrap_or(DEFAULT_GRAPH_URL).trim_end_matches('/');
+    if !(graph_url.starts_with("http://") || graph_url.starts_with("https://")) {
+        return Err(ActionError::invalid("invalid_graph_url", "graph URL must start with http:// or https://"));
+    }
+    let rate = input.rate_per_sec.unwrap_or(80);
+    if !(1..=1000).contains(&rate) {
+        return Err(ActionError::invalid("invalid_rate", "rate must be between 1 and 1000 messages per second"));
+    }
+    let access = app.master_key.seal(input.access_token.trim())?;
+    let secret = app.master_key.seal(input.app_secret.trim())?;
+    let verify_token = crate::crypto::random_token(18);
+    let now = app.clock.now_ms();
+    let new = NewConnection {
+        tenant_id: tenant,
+        kind: KIND_WHATSAPP_CLOUD,
+        name: &name,
+        phone_number_id,
+        waba_id: input.waba_id.trim(),
+        access_token_sealed: &access,
+        app_secret_sealed: &secret,
+        verify_token: &verify_token,
+        graph_url,
+        api_version: input.api_version.unwrap_or(DEFAULT_API_VERSION),
+        rate_per_sec: rate,
+    };
+    let mut tx = app.db.begin().await?;
+    let id = match crate::store::connections::insert(&mut *tx, new, now).await {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(ActionError::Conflict {
+                code: "connection_exists",
+                message: "this phone number id is already connected".into(),
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let details =
+        serde_json::json!({ "kind": KIND_WHATSAPP_CLOUD, "phone_number_id": phone_number_id, "graph_url": graph_url });
+    crate::store::audit::record(
+        &mut *tx,
+        tenant,
+        &actor.label(),
+        "connection.created",
+        &format!("connection:{id}"),
+        &details,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let connection = crate::store::connections::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)?;
+    Ok(CreatedConnection { webhook_url: webhook_url(app, id), connection })
+}
+
+pub async fn list_connections(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Vec<Connection>> {
+    actor.require_admin_of(tenant)?;
+    Ok(crate::store::connections::list(app.db.reader(), tenant).await?)
+}
+
+/// The decrypted access token and app secret of a connection.
+pub fn secrets(app: &App, c: &Connection) -> anyhow::Result<(crate::config::Secret, crate::config::Secret)> {
+    Ok((app.master_key.open(&c.access_token_sealed)?, app.master_key.open(&c.app_secret_sealed)?))
+}

@@ -1,0 +1,307 @@
+//! Parses Meta's webhook deliveries. Every entry, change, message and status is read; unknown
+//! fields are ignored; unknown message types become `Unsupported` (kept, shown, never dropped).
+//! The parser never panics on any JSON.
+
+use serde_json::Value;
+
+use crate::domain::message::{DeliveryStatus, MessageKind};
+
+#[derive(Debug, Default)]
+pub struct Delivery {
+    pub messages: Vec<InboundMessage>,
+    pub statuses: Vec<StatusUpdate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InboundMessage {
+    /// The business number it was sent to (`metadata.phone_number_id`).
+    pub phone_number_id: String,
+    /// The customer's WhatsApp id (their number, digits only).
+    pub from: String,
+    pub profile_name: Option<String>,
+    /// Meta's message id (`wamid…`), the de-duplication key.
+    pub provider_id: String,
+    /// When the customer sent it, Unix milliseconds.
+    pub sent_at_ms: i64,
+    pub kind: MessageKind,
+    /// Text, caption, button title, reaction emoji, location name…
+    pub body: Option<String>,
+    pub media_id: Option<String>,
+    pub media_mime: Option<String>,
+    pub filename: Option<String>,
+    /// The message this one quotes (`context.id`), or the one a reaction/edit refers to.
+    pub refers_to: Option<String>,
+    /// The message object exactly as Meta sent it.
+    pub raw: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct StatusUpdate {
+    pub phone_number_id: String,
+    pub provider_id: String,
+    pub status: DeliveryStatus,
+    pub at_ms: i64,
+    pub recipient: Option<String>,
+    pub error_code: Option<i64>,
+    pub error_title: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("body is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+fn text(v: &Value, path: &[&str]) -> Option<String> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    match cur {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn seconds_to_ms(v: Option<String>) -> i64 {
+    v.and_then(|s| s.parse::<i64>().ok()).map(|s| s.saturating_mul(1000)).unwrap_or(0)
+}
+
+/// Reads one webhook body.
+pub fn parse(body: &[u8]) -> Result<Delivery, ParseError> {
+    let root: Value = serde_json::from_slice(body)?;
+    let mut out = Delivery::default();
+    let entries = root.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    for entry in entries {
+        let changes = entry.get("changes").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+        for change in changes {
+            let Some(value) = change.get("value") else { continue };
+            read_value(value, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+fn read_value(value: &Value, out: &mut Delivery) {
+    let phone_number_id = text(value, &["metadata", "phone_number_id"]).unwrap_or_default();
+    let contacts = value.get("contacts").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    let profile_of = |wa_id: &str| {
+        contacts
+            .iter()
+            .find(|c| text(c, &["wa_id"]).as_deref() == Some(wa_id))
+            .or(contacts.first().filter(|_| contacts.len() == 1))
+            .and_then(|c| text(c, &["profile", "name"]))
+    };
+    for m in value.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        let (Some(provider_id), Some(from)) = (text(m, &["id"]), text(m, &["from"])) else {
+            tracing::warn!("webhook message without id or sender skipped");
+            continue;
+        };
+        let mut msg = InboundMessage {
+            phone_number_id: phone_number_id.clone(),
+            profile_name: profile_of(&from),
+            from,
+            provider_id,
+            sent_at_ms: seconds_to_ms(text(m, &["timestamp"])),
+            kind: MessageKind::Unsupported,
+            body: None,
+            media_id: None,
+            media_mime: None,
+            filename: None,
+            refers_to: text(m, &["context", "id"]),
+            raw: m.clone(),
+        };
+        read_content(m, &mut msg);
+        out.messages.push(msg);
+    }
+    for s in value.get("statuses").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        let Some(provider_id) = text(s, &["id"]) else { continue };
+        let Some(status) = text(s, &["status"]).and_then(|st| DeliveryStatus::parse(&st)) else { continue };
+        if matches!(status, DeliveryStatus::Received | DeliveryStatus::Queued) {
+            continue;
+        }
+        let error = s.get("errors").and_then(Value::as_array).and_then(|e| e.first());
+        out.statuses.push(StatusUpdate {
+            phone_number_id: phone_number_id.clone(),
+            provider_id,
+            status,
+            at_ms: seconds_to_ms(text(s, &["timestamp"])),
+            recipient: text(s, &["recipient_id"]),
+            error_code: error.and_then(|e| e.get("code")).and_then(Value::as_i64),
+            error_title: error.and_then(|e| text(e, &["title"]).or_else(|| text(e, &["message"]))),
+        });
+    }
+}
+
+fn read_content(m: &Value, msg: &mut InboundMessage) {
+    let kind = text(m, &["type"]).unwrap_or_default();
+    let media = |msg: &mut InboundMessage, key: &str| {
+        msg.media_id = text(m, &[key, "id"]);
+        msg.media_mime = text(m, &[key, "mime_type"]);
+        msg.body = text(m, &[key, "caption"]);
+    };
+    match kind.as_str() {
+        "text" => {
+            msg.kind = MessageKind::Text;
+            msg.body = text(m, &["text", "body"]);
+        }
+        "image" => {
+            msg.kind = MessageKind::Image;
+            media(msg, "image");
+        }
+        "audio" => {
+            let voice = m.get("audio").and_then(|a| a.get("voice")).and_then(Value::as_bool).unwrap_or(false);
+            msg.kind = if voice { MessageKind::Voice } else { MessageKind::Audio };
+            media(msg, "audio");
+        }
+        "video" => {
+            msg.kind = MessageKind::Video;
+            media(msg, "video");
+        }
+        "document" => {
+            msg.kind = MessageKind::Document;
+            media(msg, "document");
+            msg.filename = text(m, &["document", "filename"]);
+        }
+        "sticker" => {
+            msg.kind = MessageKind::Sticker;
+            media(msg, "sticker");
+        }
+        "location" => {
+            msg.kind = MessageKind::Location;
+            msg.body = text(m, &["location", "name"]).or_else(|| text(m, &["location", "address"]));
+        }
+        "contacts" => {
+            msg.kind = MessageKind::Contacts;
+            msg.body = m
+                .get("contacts")
+                .and_then(Value::as_array)
+                .and_then(|c| c.first())
+                .and_then(|c| text(c, &["name", "formatted_name"]));
+        }
+        "interactive" => match text(m, &["interactive", "type"]).as_deref() {
+            Some("button_reply") => {
+                msg.kind = MessageKind::ButtonReply;
+                msg.body = text(m, &["interactive", "button_reply", "title"]);
+            }
+            Some("list_reply") => {
+                msg.kind = MessageKind::ListReply;
+                msg.body = text(m, &["interactive", "list_reply", "title"]);
+            }
+            _ => msg.kind = MessageKind::Unsupported,
+        },
+        "button" => {
+            msg.kind = MessageKind::TemplateButton;
+            msg.body = text(m, &["button", "text"]).or_else(|| text(m, &["button", "payload"]));
+        }
+        "reaction" => {
+            msg.kind = MessageKind::Reaction;
+            msg.body = text(m, &["reaction", "emoji"]);
+            msg.refers_to = text(m, &["reaction", "message_id"]);
+        }
+        "edit" => {
+            msg.kind = MessageKind::Edit;
+            msg.body = text(m, &["edit", "message", "text", "body"]).or_else(|| text(m, &["edit", "text", "body"]));
+            msg.refers_to = text(m, &["edit", "original_message_id"]).or(msg.refers_to.take());
+        }
+        "revoke" | "deleted" => {
+            msg.kind = MessageKind::Deletion;
+            msg.refers_to = text(m, &["revoke", "original_message_id"]).or(msg.refers_to.take());
+        }
+        _ => {
+            msg.kind = MessageKind::Unsupported;
+            msg.body = m
+                .get("errors")
+                .and_then(Value::as_array)
+                .and_then(|e| e.first())
+                .and_then(|e| text(e, &["title"]).or_else(|| text(e, &["message"])));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn envelope(value: Value) -> Vec<u8> {
+        json!({"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[{"field":"messages","value":value}]}]})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn reads_every_message_of_a_batched_delivery() {
+        let body = json!({"object":"whatsapp_business_account","entry":[
+            {"id":"W","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"P1"},
+                "contacts":[{"profile":{"name":"Ana"},"wa_id":"5511987654321"},{"profile":{"name":"Bia"},"wa_id":"5521912345678"}],
+                "messages":[
+                    {"from":"5511987654321","id":"wamid.1","timestamp":"1700000000","type":"text","text":{"body":"Oi"}},
+                    {"from":"5521912345678","id":"wamid.2","timestamp":"1700000001","type":"image","image":{"id":"M1","mime_type":"image/jpeg","caption":"foto"},"context":{"from":"X","id":"wamid.0"}}
+                ]}}]},
+            {"id":"W","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"P1"},
+                "statuses":[{"id":"wamid.9","status":"failed","timestamp":"1700000002","recipient_id":"55119","errors":[{"code":131026,"title":"Message Undeliverable"}]}]}}]}
+        ]});
+        let d = parse(body.to_string().as_bytes()).unwrap();
+        assert_eq!(d.messages.len(), 2);
+        assert_eq!(d.messages[0].profile_name.as_deref(), Some("Ana"));
+        assert_eq!(d.messages[0].body.as_deref(), Some("Oi"));
+        assert_eq!(d.messages[0].sent_at_ms, 1_700_000_000_000);
+        assert_eq!(d.messages[1].profile_name.as_deref(), Some("Bia"));
+        assert_eq!(d.messages[1].kind, MessageKind::Image);
+        assert_eq!(d.messages[1].media_id.as_deref(), Some("M1"));
+        assert_eq!(d.messages[1].refers_to.as_deref(), Some("wamid.0"));
+        assert_eq!(d.statuses.len(), 1);
+        assert_eq!(d.statuses[0].status, DeliveryStatus::Failed);
+        assert_eq!(d.statuses[0].error_code, Some(131026));
+    }
+
+    #[test]
+    fn every_documented_type_maps_to_a_kind() {
+        let cases = [
+            (json!({"type":"audio","audio":{"id":"A","voice":true}}), MessageKind::Voice),
+            (json!({"type":"audio","audio":{"id":"A"}}), MessageKind::Audio),
+            (json!({"type":"video","video":{"id":"V"}}), MessageKind::Video),
+            (json!({"type":"document","document":{"id":"D","filename":"a.pdf"}}), MessageKind::Document),
+            (json!({"type":"sticker","sticker":{"id":"S"}}), MessageKind::Sticker),
+            (
+                json!({"type":"location","location":{"latitude":1.0,"longitude":2.0,"name":"Loja"}}),
+                MessageKind::Location,
+            ),
+            (json!({"type":"contacts","contacts":[{"name":{"formatted_name":"Zé"}}]}), MessageKind::Contacts),
+            (
+                json!({"type":"interactive","interactive":{"type":"button_reply","button_reply":{"id":"b","title":"Sim"}}}),
+                MessageKind::ButtonReply,
+            ),
+            (
+                json!({"type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"l","title":"Item"}}}),
+                MessageKind::ListReply,
+            ),
+            (json!({"type":"button","button":{"payload":"p","text":"Confirmar"}}), MessageKind::TemplateButton),
+            (json!({"type":"reaction","reaction":{"message_id":"wamid.5","emoji":"👍"}}), MessageKind::Reaction),
+            (
+                json!({"type":"unsupported","errors":[{"code":131051,"title":"Message type unknown"}]}),
+                MessageKind::Unsupported,
+            ),
+            (json!({"type":"brand_new_type"}), MessageKind::Unsupported),
+        ];
+        for (mut m, kind) in cases {
+            m["from"] = json!("5511987654321");
+            m["id"] = json!("wamid.x");
+            let d = parse(&envelope(json!({"messages":[m]}))).unwrap();
+            assert_eq!(d.messages[0].kind, kind, "{:?}", d.messages[0].raw);
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_an_error_and_odd_shapes_are_ignored() {
+        assert!(parse(b"{not json").is_err());
+        for odd in
+            ["[]", "1", "null", r#"{"entry":7}"#, r#"{"entry":[{"changes":[{"value":{"messages":[{"id":3}]}}]}]}"#]
+        {
+            let d = parse(odd.as_bytes()).unwrap();
+            assert!(d.messages.is_empty() && d.statuses.is_empty(), "{odd}");
+        }
+    }
+}

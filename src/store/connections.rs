@@ -1,0 +1,198 @@
+//! Connections: one business number (later a mailbox or a widget) of a tenant. Secrets are
+//! stored sealed with the master key.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+
+use super::{Backend, Db};
+use crate::domain::TenantId;
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Connection {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub kind: String,
+    pub name: String,
+    pub phone_number_id: String,
+    pub waba_id: String,
+    #[serde(skip)]
+    pub access_token_sealed: String,
+    #[serde(skip)]
+    pub app_secret_sealed: String,
+    pub verify_token: String,
+    pub graph_url: String,
+    pub api_version: String,
+    pub rate_per_sec: i64,
+    pub active: bool,
+    pub needs_reauth: bool,
+    pub last_webhook_at: Option<i64>,
+    pub last_send_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, tenant_id, kind, name, phone_number_id, waba_id, access_token_sealed, app_secret_sealed, \
+    verify_token, graph_url, api_version, rate_per_sec, active, needs_reauth, last_webhook_at, last_send_at, \
+    last_error, last_error_at, created_at";
+
+fn from_row(r: &AnyRow) -> Result<Connection, sqlx::Error> {
+    Ok(Connection {
+        id: r.try_get("id")?,
+        tenant_id: TenantId(r.try_get("tenant_id")?),
+        kind: r.try_get("kind")?,
+        name: r.try_get("name")?,
+        phone_number_id: r.try_get("phone_number_id")?,
+        waba_id: r.try_get("waba_id")?,
+        access_token_sealed: r.try_get("access_token_sealed")?,
+        app_secret_sealed: r.try_get("app_secret_sealed")?,
+        verify_token: r.try_get("verify_token")?,
+        graph_url: r.try_get("graph_url")?,
+        api_version: r.try_get("api_version")?,
+        rate_per_sec: r.try_get("rate_per_sec")?,
+        active: super::flag(r.try_get("active")?),
+        needs_reauth: super::flag(r.try_get("needs_reauth")?),
+        last_webhook_at: r.try_get("last_webhook_at")?,
+        last_send_at: r.try_get("last_send_at")?,
+        last_error: r.try_get("last_error")?,
+        last_error_at: r.try_get("last_error_at")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub struct NewConnection<'a> {
+    pub tenant_id: TenantId,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub phone_number_id: &'a str,
+    pub waba_id: &'a str,
+    pub access_token_sealed: &'a str,
+    pub app_secret_sealed: &'a str,
+    pub verify_token: &'a str,
+    pub graph_url: &'a str,
+    pub api_version: &'a str,
+    pub rate_per_sec: i64,
+}
+
+pub async fn insert<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    c: NewConnection<'_>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO connections (tenant_id, kind, name, phone_number_id, waba_id, access_token_sealed, app_secret_sealed,
+             verify_token, graph_url, api_version, rate_per_sec, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+    )
+    .bind(c.tenant_id.0)
+    .bind(c.kind)
+    .bind(c.name)
+    .bind(c.phone_number_id)
+    .bind(c.waba_id)
+    .bind(c.access_token_sealed)
+    .bind(c.app_secret_sealed)
+    .bind(c.verify_token)
+    .bind(c.graph_url)
+    .bind(c.api_version)
+    .bind(c.rate_per_sec)
+    .bind(now)
+    .fetch_one(ex)
+    .await?;
+    row.try_get(0)
+}
+
+/// A connection by id alone: webhooks name the connection in their URL, and the row says
+/// which tenant it belongs to.
+pub async fn get_by_id<'e>(ex: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<Connection>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM connections WHERE id = $1");
+    sqlx::query(&sql).bind(id).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
+}
+
+pub async fn get<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<Connection>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND id = $2");
+    sqlx::query(&sql).bind(tenant.0).bind(id).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
+}
+
+pub async fn list<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<Vec<Connection>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 ORDER BY id");
+    sqlx::query(&sql).bind(tenant.0).fetch_all(ex).await?.iter().map(from_row).collect()
+}
+
+/// Records that a webhook arrived (health shown to admins).
+pub async fn mark_webhook<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connections SET last_webhook_at = $1 WHERE tenant_id = $2 AND id = $3")
+        .bind(now)
+        .bind(tenant.0)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Records a successful send, clearing the last error.
+pub async fn mark_send<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connections SET last_send_at = $1 WHERE tenant_id = $2 AND id = $3")
+        .bind(now)
+        .bind(tenant.0)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Records a provider error; `needs_reauth` flags an expired or revoked token.
+pub async fn mark_error<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    error: &str,
+    needs_reauth: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE connections SET last_error = $1, last_error_at = $2,
+             needs_reauth = CASE WHEN $3 = 1 THEN 1 ELSE needs_reauth END
+         WHERE tenant_id = $4 AND id = $5",
+    )
+    .bind(error)
+    .bind(now)
+    .bind(needs_reauth as i64)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Reserves the next send slot of a connection that sends `rate_per_sec` messages a second, and
+/// returns when that slot starts. Slots are handed out by the database, so several workers and
+/// several instances together never exceed the rate.
+pub async fn reserve_send_slot(db: &Db, tenant: TenantId, id: i64, now: i64) -> Result<i64, sqlx::Error> {
+    let greatest = match db.backend {
+        Backend::Sqlite => "max",
+        Backend::Postgres => "GREATEST",
+    };
+    // Slot length in microseconds keeps 80/s exact (12.5 ms); next_send_at is stored in µs.
+    let sql = format!(
+        "UPDATE connections SET next_send_at = {greatest}(next_send_at, $1 * 1000) + 1000000 / rate_per_sec
+         WHERE tenant_id = $2 AND id = $3
+         RETURNING next_send_at - 1000000 / rate_per_sec"
+    );
+    let row = sqlx::query(&sql).bind(now).bind(tenant.0).bind(id).fetch_one(db.writer()).await?;
+    let start_us: i64 = row.try_get(0)?;
+    Ok(start_us)
+}

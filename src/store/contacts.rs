@@ -1,0 +1,46 @@
+//! Contacts (customers), keyed per tenant by their phone's match key.
+
+use sqlx::{Any, Executor, Row};
+
+use crate::domain::TenantId;
+
+pub struct ContactUpsert<'a> {
+    pub tenant_id: TenantId,
+    /// Normalised digits (E.164 without `+`).
+    pub phone: &'a str,
+    pub phone_key: &'a str,
+    pub wa_id: Option<&'a str>,
+    /// Profile name; an empty one never overwrites a known name.
+    pub name: &'a str,
+}
+
+/// Finds or creates the contact with this phone key; returns its id and whether it is new.
+pub async fn upsert_by_phone<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    c: ContactUpsert<'_>,
+    now: i64,
+) -> Result<(i64, bool), sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO contacts (tenant_id, name, phone, phone_key, wa_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
+         ON CONFLICT (tenant_id, phone_key) DO UPDATE SET
+             name = CASE WHEN contacts.name = '' OR contacts.name = contacts.phone THEN excluded.name ELSE contacts.name END,
+             wa_id = COALESCE(excluded.wa_id, contacts.wa_id),
+             updated_at = excluded.updated_at
+         RETURNING id, created_at",
+    )
+    .bind(c.tenant_id.0)
+    .bind(if c.name.is_empty() { c.phone } else { c.name })
+    .bind(c.phone)
+    .bind(c.phone_key)
+    .bind(c.wa_id)
+    .bind(now)
+    .fetch_one(ex)
+    .await?;
+    let created_at: i64 = row.try_get("created_at")?;
+    Ok((row.try_get("id")?, created_at == now))
+}
+
+pub async fn count<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) FROM contacts").fetch_one(ex).await?.try_get(0)
+}

@@ -1,0 +1,363 @@
+//! Messages. `(tenant, connection, provider_id)` is unique: that key, not a check before the
+//! insert, is what makes a re-delivered webhook a no-op.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+
+use crate::domain::message::DeliveryStatus;
+use crate::domain::TenantId;
+
+pub struct NewMessage<'a> {
+    pub tenant_id: TenantId,
+    pub connection_id: i64,
+    pub ticket_id: i64,
+    pub contact_id: i64,
+    pub direction: &'a str,
+    pub provider_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub body: Option<&'a str>,
+    pub payload: &'a str,
+    pub refers_to: Option<&'a str>,
+    pub status: DeliveryStatus,
+    pub media_id: Option<&'a str>,
+    pub media_mime: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub sender_user_id: Option<i64>,
+    pub sent_at: i64,
+}
+
+/// Inserts a message; `None` when one with the same provider id (or idempotency key) exists.
+pub async fn insert<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    m: NewMessage<'_>,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO messages (tenant_id, connection_id, ticket_id, contact_id, direction, provider_id, kind, body, payload,
+             refers_to, status, status_rank, media_id, media_mime, idempotency_key, sender_user_id, sent_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+         ON CONFLICT DO NOTHING
+         RETURNING id",
+    )
+    .bind(m.tenant_id.0)
+    .bind(m.connection_id)
+    .bind(m.ticket_id)
+    .bind(m.contact_id)
+    .bind(m.direction)
+    .bind(m.provider_id)
+    .bind(m.kind)
+    .bind(m.body)
+    .bind(m.payload)
+    .bind(m.refers_to)
+    .bind(m.status.as_str())
+    .bind(m.status.rank())
+    .bind(m.media_id)
+    .bind(m.media_mime)
+    .bind(m.idempotency_key)
+    .bind(m.sender_user_id)
+    .bind(m.sent_at)
+    .bind(now)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
+/// What happened to a status update.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StatusOutcome {
+    /// The message moved forward: (message id, ticket id).
+    Applied(i64, i64),
+    /// The message already had this status or a later one.
+    Stale,
+    /// No message with this provider id (yet).
+    Unknown,
+}
+
+/// A provider's report that a message changed status.
+#[derive(Clone, Copy)]
+pub struct StatusChange<'a> {
+    pub connection_id: i64,
+    pub provider_id: &'a str,
+    pub status: DeliveryStatus,
+    pub error_code: Option<i64>,
+    pub error_title: Option<&'a str>,
+}
+
+/// Moves a message's status forward (never back; `failed` is final).
+pub async fn apply_status(
+    tx: &mut super::Tx,
+    tenant: TenantId,
+    c: &StatusChange<'_>,
+    now: i64,
+) -> Result<StatusOutcome, sqlx::Error> {
+    let StatusChange { connection_id, provider_id, status, error_code, error_title } = *c;
+    let row = sqlx::query(
+        "UPDATE messages SET status = $1, status_rank = $2, error_code = COALESCE($3, error_code),
+             error_title = COALESCE($4, error_title), updated_at = $5
+         WHERE tenant_id = $6 AND connection_id = $7 AND provider_id = $8 AND status_rank < $2
+         RETURNING id, ticket_id",
+    )
+    .bind(status.as_str())
+    .bind(status.rank())
+    .bind(error_code)
+    .bind(error_title)
+    .bind(now)
+    .bind(tenant.0)
+    .bind(connection_id)
+    .bind(provider_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(r) = row {
+        return Ok(StatusOutcome::Applied(r.try_get("id")?, r.try_get("ticket_id")?));
+    }
+    let exists = sqlx::query("SELECT 1 FROM messages WHERE tenant_id = $1 AND connection_id = $2 AND provider_id = $3")
+        .bind(tenant.0)
+        .bind(connection_id)
+        .bind(provider_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(if exists.is_some() { StatusOutcome::Stale } else { StatusOutcome::Unknown })
+}
+
+/// Keeps a status whose message is not stored yet; applied when the message appears.
+pub async fn keep_pending_status<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    c: &StatusChange<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let StatusChange { connection_id, provider_id, status, error_code, error_title } = *c;
+    sqlx::query(
+        "INSERT INTO pending_statuses (tenant_id, connection_id, provider_id, status, status_rank, error_code, error_title, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(tenant.0)
+    .bind(connection_id)
+    .bind(provider_id)
+    .bind(status.as_str())
+    .bind(status.rank())
+    .bind(error_code)
+    .bind(error_title)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub struct PendingStatus {
+    pub status: DeliveryStatus,
+    pub error_code: Option<i64>,
+    pub error_title: Option<String>,
+}
+
+/// Removes and returns the kept statuses of a message, highest rank first.
+pub async fn take_pending_statuses(
+    tx: &mut super::Tx,
+    tenant: TenantId,
+    connection_id: i64,
+    provider_id: &str,
+) -> Result<Vec<PendingStatus>, sqlx::Error> {
+    let rows = sqlx::query(
+        "DELETE FROM pending_statuses WHERE tenant_id = $1 AND connection_id = $2 AND provider_id = $3
+         RETURNING status, error_code, error_title, status_rank",
+    )
+    .bind(tenant.0)
+    .bind(connection_id)
+    .bind(provider_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out: Vec<(i64, PendingStatus)> = rows
+        .iter()
+        .filter_map(|r| {
+            let status: String = r.try_get("status").ok()?;
+            Some((
+                r.try_get("status_rank").ok()?,
+                PendingStatus {
+                    status: DeliveryStatus::parse(&status)?,
+                    error_code: r.try_get("error_code").ok()?,
+                    error_title: r.try_get("error_title").ok()?,
+                },
+            ))
+        })
+        .collect();
+    out.sort_by_key(|(rank, _)| -rank);
+    Ok(out.into_iter().map(|(_, p)| p).collect())
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub connection_id: i64,
+    pub ticket_id: i64,
+    pub contact_id: i64,
+    pub direction: String,
+    pub provider_id: Option<String>,
+    pub kind: String,
+    pub body: Option<String>,
+    pub payload: String,
+    pub refers_to: Option<String>,
+    pub status: String,
+    pub error_code: Option<i64>,
+    pub error_title: Option<String>,
+    pub media_id: Option<String>,
+    pub media_path: Option<String>,
+    pub media_mime: Option<String>,
+    pub media_size: Option<i64>,
+    pub sender_user_id: Option<i64>,
+    pub sent_at: i64,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, tenant_id, connection_id, ticket_id, contact_id, direction, provider_id, kind, body, payload, \
+    refers_to, status, error_code, error_title, media_id, media_path, media_mime, media_size, sender_user_id, sent_at, created_at";
+
+fn from_row(r: &AnyRow) -> Result<StoredMessage, sqlx::Error> {
+    Ok(StoredMessage {
+        id: r.try_get("id")?,
+        tenant_id: TenantId(r.try_get("tenant_id")?),
+        connection_id: r.try_get("connection_id")?,
+        ticket_id: r.try_get("ticket_id")?,
+        contact_id: r.try_get("contact_id")?,
+        direction: r.try_get("direction")?,
+        provider_id: r.try_get("provider_id")?,
+        kind: r.try_get("kind")?,
+        body: r.try_get("body")?,
+        payload: r.try_get("payload")?,
+        refers_to: r.try_get("refers_to")?,
+        status: r.try_get("status")?,
+        error_code: r.try_get("error_code")?,
+        error_title: r.try_get("error_title")?,
+        media_id: r.try_get("media_id")?,
+        media_path: r.try_get("media_path")?,
+        media_mime: r.try_get("media_mime")?,
+        media_size: r.try_get("media_size")?,
+        sender_user_id: r.try_get("sender_user_id")?,
+        sent_at: r.try_get("sent_at")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn get<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<StoredMessage>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND id = $2");
+    sqlx::query(&sql).bind(tenant.0).bind(id).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
+}
+
+pub async fn find_by_provider_id<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    connection_id: i64,
+    provider_id: &str,
+) -> Result<Option<StoredMessage>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND connection_id = $2 AND provider_id = $3");
+    sqlx::query(&sql)
+        .bind(tenant.0)
+        .bind(connection_id)
+        .bind(provider_id)
+        .fetch_optional(ex)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn find_by_idempotency_key<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    key: &str,
+) -> Result<Option<StoredMessage>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND idempotency_key = $2");
+    sqlx::query(&sql).bind(tenant.0).bind(key).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
+}
+
+/// Messages of a ticket, oldest first.
+pub async fn list_for_ticket<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    ticket_id: i64,
+    limit: i64,
+) -> Result<Vec<StoredMessage>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND ticket_id = $2 ORDER BY id LIMIT $3");
+    sqlx::query(&sql).bind(tenant.0).bind(ticket_id).bind(limit).fetch_all(ex).await?.iter().map(from_row).collect()
+}
+
+/// Records the provider's id for a sent message, and that it was accepted.
+pub async fn mark_sent(
+    tx: &mut super::Tx,
+    tenant: TenantId,
+    id: i64,
+    provider_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE messages SET provider_id = $1, status = 'sent', status_rank = 1, updated_at = $2
+         WHERE tenant_id = $3 AND id = $4 AND provider_id IS NULL",
+    )
+    .bind(provider_id)
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks an outbound message failed with a reason people can read.
+pub async fn mark_failed<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    code: Option<i64>,
+    title: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE messages SET status = 'failed', status_rank = 4, error_code = $1, error_title = $2, updated_at = $3
+         WHERE tenant_id = $4 AND id = $5",
+    )
+    .bind(code)
+    .bind(title)
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Stores where a fetched media file lives.
+pub async fn set_media<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    path: &str,
+    mime: &str,
+    size: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE messages SET media_path = $1, media_mime = $2, media_size = $3, updated_at = $4 WHERE tenant_id = $5 AND id = $6")
+        .bind(path)
+        .bind(mime)
+        .bind(size)
+        .bind(now)
+        .bind(tenant.0)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Message counts by direction and status, for `atende admin stats`.
+pub async fn counts<'e>(ex: impl Executor<'e, Database = Any>) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT direction, status, COUNT(*) AS n FROM messages GROUP BY direction, status ORDER BY direction, status",
+    )
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("direction")?, r.try_get("status")?, r.try_get("n")?))).collect()
+}
