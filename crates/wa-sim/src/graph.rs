@@ -29,6 +29,15 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// A Graph error: HTTP status and Meta's error body.
+pub(crate) struct GraphError(StatusCode, Value);
+
+impl IntoResponse for GraphError {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
 /// Meta's error body: `{"error":{"message","type","code","error_subcode"?,"error_data"?,"fbtrace_id"}}`.
 pub(crate) fn graph_error(
     status: StatusCode,
@@ -36,7 +45,7 @@ pub(crate) fn graph_error(
     subcode: Option<u32>,
     message: &str,
     details: Option<&str>,
-) -> Response {
+) -> GraphError {
     let mut e = json!({ "message": message, "type": "OAuthException", "code": code, "fbtrace_id": ids::alnum(27) });
     if let Some(s) = subcode {
         e["error_subcode"] = json!(s);
@@ -47,16 +56,16 @@ pub(crate) fn graph_error(
     if status.is_server_error() {
         e["is_transient"] = json!(true);
     }
-    (status, Json(json!({ "error": e }))).into_response()
+    GraphError(status, json!({ "error": e }))
 }
 
 /// `(#100) ...` invalid-parameter error (400, code 100).
-pub(crate) fn invalid(message: &str) -> Response {
+pub(crate) fn invalid(message: &str) -> GraphError {
     graph_error(StatusCode::BAD_REQUEST, 100, None, &format!("(#100) {message}"), None)
 }
 
 /// Graph's answer for an id that is not there (400, code 100, subcode 33).
-pub(crate) fn no_such_object(method: &str, id: &str) -> Response {
+pub(crate) fn no_such_object(method: &str, id: &str) -> GraphError {
     graph_error(
         StatusCode::BAD_REQUEST,
         100,
@@ -78,7 +87,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Checks the bearer token: missing → 401 code 104, wrong → 401 code 190.
-pub(crate) fn check_auth(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+pub(crate) fn check_auth(shared: &Shared, headers: &HeaderMap) -> Result<(), GraphError> {
     match bearer(headers) {
         None => Err(graph_error(
             StatusCode::UNAUTHORIZED,
@@ -103,7 +112,7 @@ fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Counts the request and applies the every-Nth faults (500, or a 30 s hang).
-pub(crate) async fn fault_gate(shared: &Shared) -> Result<(), Response> {
+pub(crate) async fn fault_gate(shared: &Shared) -> Result<(), GraphError> {
     let n = shared.graph_requests.fetch_add(1, Ordering::SeqCst) + 1;
     let faults = shared.faults();
     if let Some(every) = faults.http_5xx_every.filter(|e| *e > 0) {
@@ -131,7 +140,7 @@ fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// Validates the type-specific object of a send; returns the pricing category.
-fn validate(shared: &Shared, kind: &str, body: &Value) -> Result<String, Response> {
+fn validate(shared: &Shared, kind: &str, body: &Value) -> Result<String, GraphError> {
     let service = Ok("service".to_string());
     let obj = match body.get(kind) {
         Some(o) if o.is_object() || (kind == "contacts" && o.is_array()) => o,
@@ -307,35 +316,35 @@ async fn messages(
     body: Bytes,
 ) -> Response {
     if let Err(r) = check_auth(&shared, &headers) {
-        return r;
+        return r.into_response();
     }
     if let Err(r) = fault_gate(&shared).await {
-        return r;
+        return r.into_response();
     }
     if node != shared.cfg.phone_number_id {
-        return no_such_object("post", &node);
+        return no_such_object("post", &node).into_response();
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return invalid("Invalid parameter");
+        return invalid("Invalid parameter").into_response();
     };
     if body.get("messaging_product").and_then(Value::as_str) != Some("whatsapp") {
-        return invalid("The parameter messaging_product is required.");
+        return invalid("The parameter messaging_product is required.").into_response();
     }
     if body.get("status").is_some() {
         if body["status"] != "read" {
-            return invalid("Param status must be one of {READ}.");
+            return invalid("Param status must be one of {READ}.").into_response();
         }
         let Some(id) = str_at(&body, "message_id") else {
-            return invalid("The parameter message_id is required.");
+            return invalid("The parameter message_id is required.").into_response();
         };
         if !id.starts_with("wamid.") {
-            return invalid("Invalid parameter");
+            return invalid("Invalid parameter").into_response();
         }
         shared.mark_inbound_read(id);
         return Json(json!({ "success": true })).into_response();
     }
     let Some(to_input) = str_at(&body, "to").map(str::to_string) else {
-        return invalid("The parameter to is required.");
+        return invalid("The parameter to is required.").into_response();
     };
     let to = ids::digits(&to_input);
     if to.len() < 7 || to.len() > 15 || to_input.chars().any(|c| c.is_alphabetic()) {
@@ -345,16 +354,17 @@ async fn messages(
             None,
             "(#131009) Parameter value is not valid",
             Some("Invalid phone number: 'to' must be an E.164 phone number"),
-        );
+        )
+        .into_response();
     }
     if let Some(rt) = body.get("recipient_type") {
         if rt != "individual" {
-            return invalid("Param recipient_type must be one of {INDIVIDUAL}.");
+            return invalid("Param recipient_type must be one of {INDIVIDUAL}.").into_response();
         }
     }
     if let Some(ctx) = body.get("context") {
         if str_at(ctx, "message_id").is_none() {
-            return invalid("The parameter context['message_id'] is required.");
+            return invalid("The parameter context['message_id'] is required.").into_response();
         }
     }
     let kind = body.get("type").and_then(Value::as_str).unwrap_or("text").to_string();
@@ -365,11 +375,12 @@ async fn messages(
             None,
             "(#130429) Rate limit hit",
             Some("Cloud API message throughput has been reached."),
-        );
+        )
+        .into_response();
     }
     let category = match validate(&shared, &kind, &body) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let wamid = shared.accept_send(&to, &kind, body, &category);
     let mut message = json!({ "id": wamid });
@@ -393,13 +404,13 @@ async fn list_templates(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = check_auth(&shared, &headers) {
-        return r;
+        return r.into_response();
     }
     if let Err(r) = fault_gate(&shared).await {
-        return r;
+        return r.into_response();
     }
     if node != shared.cfg.waba_id {
-        return no_such_object("get", &node);
+        return no_such_object("get", &node).into_response();
     }
     let matches = |t: &Value, field: &str, key: &str| {
         q.get(key).is_none_or(|want| t[field].as_str().is_some_and(|v| v.eq_ignore_ascii_case(want)))

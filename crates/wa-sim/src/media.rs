@@ -105,24 +105,24 @@ pub(crate) async fn upload(
     body: Bytes,
 ) -> Response {
     if let Err(r) = check_auth(&shared, &headers) {
-        return r;
+        return r.into_response();
     }
     if let Err(r) = fault_gate(&shared).await {
-        return r;
+        return r.into_response();
     }
     if node != shared.cfg.phone_number_id {
-        return no_such_object("post", &node);
+        return no_such_object("post", &node).into_response();
     }
     let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let Some(parts) = parse_multipart(ctype, &body) else {
-        return invalid("Invalid parameter");
+        return invalid("Invalid parameter").into_response();
     };
     let field = |n: &str| parts.iter().find(|p| p.name == n);
     if field("messaging_product").map(|p| p.data.as_slice()) != Some(b"whatsapp") {
-        return invalid("The parameter messaging_product is required.");
+        return invalid("The parameter messaging_product is required.").into_response();
     }
     let Some(file) = field("file").filter(|f| f.filename.is_some()) else {
-        return invalid("The parameter file is required.");
+        return invalid("The parameter file is required.").into_response();
     };
     let mime = field("type")
         .and_then(|p| String::from_utf8(p.data.clone()).ok())
@@ -135,7 +135,7 @@ pub(crate) async fn upload(
             None,
             "(#131053) Media upload error",
             Some(&format!("Param file must be a file with one of the following types: audio/aac, audio/mp4, audio/mpeg, audio/amr, audio/ogg, text/plain, application/pdf, application/msword, image/jpeg, image/png, image/webp, video/mp4, video/3gpp, and Office documents. Received file of type '{mime}'.")),
-        );
+        ).into_response();
     };
     if file.data.is_empty() || file.data.len() > limit {
         return graph_error(
@@ -144,7 +144,8 @@ pub(crate) async fn upload(
             None,
             "(#131053) Media upload error",
             Some(&format!("File size {} is not between 1 and {limit} bytes for {mime}", file.data.len())),
-        );
+        )
+        .into_response();
     }
     let id = shared.add_media(file.data.clone(), &mime);
     Json(json!({ "id": id })).into_response()
@@ -157,10 +158,10 @@ pub(crate) async fn get_node(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = check_auth(&shared, &headers) {
-        return r;
+        return r.into_response();
     }
     if let Err(r) = fault_gate(&shared).await {
-        return r;
+        return r.into_response();
     }
     if node == shared.cfg.phone_number_id {
         return Json(json!({
@@ -179,7 +180,7 @@ pub(crate) async fn get_node(
     let mut s = shared.store();
     let Some(item) = s.media.get(&node) else {
         drop(s);
-        return no_such_object("get", &node);
+        return no_such_object("get", &node).into_response();
     };
     let reply = json!({
         "messaging_product": "whatsapp",
@@ -202,13 +203,13 @@ pub(crate) async fn delete(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = check_auth(&shared, &headers) {
-        return r;
+        return r.into_response();
     }
     if let Err(r) = fault_gate(&shared).await {
-        return r;
+        return r.into_response();
     }
     if shared.store().media.remove(&node).is_none() {
-        return no_such_object("delete", &node);
+        return no_such_object("delete", &node).into_response();
     }
     Json(json!({ "success": true })).into_response()
 }
