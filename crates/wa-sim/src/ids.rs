@@ -10,11 +10,10 @@ pub(crate) fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// A message id shaped like Meta's: `wamid.` followed by base64 text.
+/// A message id shaped like Meta's: `wamid.HBg…` followed by letters and digits (no `/` or `+`,
+/// so it is safe in paths and query strings).
 pub(crate) fn wamid() -> String {
-    let mut bytes = [0u8; 30];
-    rand::thread_rng().fill(&mut bytes[..]);
-    format!("wamid.HBgN{}", base64_std(&bytes))
+    format!("wamid.HBgN{}", alnum(48))
 }
 
 /// A numeric id like Meta's media and conversation ids (16 digits, no leading zero).

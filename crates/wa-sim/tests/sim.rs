@@ -768,3 +768,32 @@ async fn phone_page_and_its_endpoints() {
     assert!(bad["error"].is_string());
     sim.shutdown().await;
 }
+
+/// How fast the load generator itself goes against a receiver that only counts
+/// (`cargo test -p wa-sim --release -- --ignored load_generator_throughput --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a check"]
+async fn load_generator_throughput() {
+    let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let c = count.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |_body: Bytes| {
+            let c = c.clone();
+            async move {
+                c.fetch_add(1, Ordering::Relaxed);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut cfg = LoadConfig::new(&url, SECRET, "100000000000001");
+    cfg.rate_per_sec = 0;
+    cfg.duration = Duration::from_secs(3);
+    cfg.concurrency = 32;
+    let report = run_load(cfg).await.unwrap();
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+    assert_eq!(report.deliveries_acknowledged, count.load(Ordering::Relaxed));
+}
