@@ -217,6 +217,16 @@ fn describe_outbound(req: &Value) -> (String, Vec<Value>) {
     }
 }
 
+/// Ticks for the customer's own message: read by the business, acknowledged, failed, or in flight.
+fn inbound_status(r: &crate::state::InboundRecord) -> &'static str {
+    match (r.read, r.acknowledged) {
+        (true, _) => "read",
+        (false, Some(true)) => "delivered",
+        (false, Some(false)) => "failed",
+        (false, None) => "accepted",
+    }
+}
+
 /// `GET /sim/conversations/{wa_id}`: both sides of the chat, oldest first.
 async fn conversation(State(shared): State<Arc<Shared>>, Path(wa_id): Path<String>) -> Json<Value> {
     let wa_id = ids::digits(&wa_id);
@@ -228,7 +238,7 @@ async fn conversation(State(shared): State<Arc<Shared>>, Path(wa_id): Path<Strin
                 r.seq,
                 json!({
                     "direction": "in", "id": r.id, "type": r.kind, "text": r.summary,
-                    "timestamp": r.timestamp, "status": if r.read { "read" } else { "delivered" }, "buttons": [],
+                    "timestamp": r.timestamp, "status": inbound_status(r), "buttons": [],
                 }),
             ));
         }

@@ -36,6 +36,8 @@ pub(crate) struct InboundRecord {
     pub timestamp: u64,
     /// The business marked it as read.
     pub read: bool,
+    /// Whether the webhook was acknowledged with 2xx (None while in flight).
+    pub acknowledged: Option<bool>,
 }
 
 /// An uploaded (or customer-sent) media file.
@@ -364,6 +366,7 @@ impl Shared {
             summary,
             timestamp: ts,
             read: false,
+            acknowledged: None,
         });
         (id, m)
     }
@@ -383,7 +386,9 @@ impl Shared {
             vec![payload::contact(&from, profile_name)],
             vec![m],
         ));
-        let (status, attempts) = self.post_webhook(&body).await?;
+        let result = self.post_webhook(&body).await;
+        self.set_acknowledged(&[id.clone()], matches!(result, Ok((200..=299, _))));
+        let (status, attempts) = result?;
         Ok(Delivery { message_id: id, status, payload: body, attempts })
     }
 
@@ -419,8 +424,24 @@ impl Shared {
                     .collect(),
             ),
         };
-        let (status, _) = self.post_webhook(&body).await?;
+        let result = self.post_webhook(&body).await;
+        self.set_acknowledged(&ids_out, matches!(result, Ok((200..=299, _))));
+        let (status, _) = result?;
         Ok(BatchDelivery { message_ids: ids_out, status, payload: body })
+    }
+
+    fn set_acknowledged(&self, ids: &[String], ok: bool) {
+        let mut s = self.store();
+        let mut left = ids.len();
+        for r in s.inbound.iter_mut().rev() {
+            if left == 0 {
+                break;
+            }
+            if ids.contains(&r.id) {
+                r.acknowledged = Some(ok);
+                left -= 1;
+            }
+        }
     }
 
     /// The business marked `message_id` as read: it and the same customer's earlier messages are read.

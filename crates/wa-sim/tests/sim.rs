@@ -572,6 +572,13 @@ async fn receiver_status_is_reported_and_statuses_are_retried() {
     rx.answer.store(503, Ordering::SeqCst);
     let d = sim.customer_sends("5511912345678", "M", CustomerMessage::Text("x".into())).await.unwrap();
     assert_eq!(d.status, 503);
+    let conv: Value = reqwest::get(format!("{}/sim/conversations/5511912345678", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(conv["messages"][0]["status"], "failed");
     // A status webhook answered 503 is retried until acknowledged.
     let (status, _) = send_text(&sim, "5511912345678", "y").await;
     assert_eq!(status, 200);
