@@ -387,7 +387,7 @@ impl Shared {
             vec![m],
         ));
         let result = self.post_webhook(&body).await;
-        self.set_acknowledged(&[id.clone()], matches!(result, Ok((200..=299, _))));
+        self.set_acknowledged(std::slice::from_ref(&id), matches!(result, Ok((200..=299, _))));
         let (status, attempts) = result?;
         Ok(Delivery { message_id: id, status, payload: body, attempts })
     }
