@@ -1,0 +1,73 @@
+//! Identifiers and clocks in Meta's formats.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+
+/// Unix seconds now.
+pub(crate) fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// A message id shaped like Meta's: `wamid.HBg…` followed by letters and digits (no `/` or `+`,
+/// so it is safe in paths and query strings).
+pub(crate) fn wamid() -> String {
+    format!("wamid.HBgN{}", alnum(48))
+}
+
+/// A numeric id like Meta's media and conversation ids (16 digits, no leading zero).
+pub(crate) fn numeric_id() -> String {
+    let n: u64 = rand::thread_rng().gen_range(1_000_000_000_000_000..10_000_000_000_000_000);
+    n.to_string()
+}
+
+/// Random letters and digits (download tokens, fbtrace ids).
+pub(crate) fn alnum(len: usize) -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+}
+
+/// Standard base64 with padding.
+pub(crate) fn base64_std(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let idx = [(n >> 18) & 63, (n >> 12) & 63, (n >> 6) & 63, n & 63];
+        for (i, &v) in idx.iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[v as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Keeps the digits of a phone number (`+55 (11) 91234-5678` → `5511912345678`).
+pub(crate) fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        assert_eq!(base64_std(b""), "");
+        assert_eq!(base64_std(b"f"), "Zg==");
+        assert_eq!(base64_std(b"fo"), "Zm8=");
+        assert_eq!(base64_std(b"foo"), "Zm9v");
+        assert_eq!(base64_std(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn ids_have_meta_shapes() {
+        assert!(wamid().starts_with("wamid."));
+        assert_eq!(numeric_id().len(), 16);
+        assert_eq!(digits("+55 (11) 91234-5678"), "5511912345678");
+    }
+}

@@ -1,0 +1,275 @@
+//! The customer phone page (`GET /`) and its JSON endpoints under `/sim/…`.
+//!
+//! These endpoints are unauthenticated: the simulator is a loopback development tool.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::state::Shared;
+use crate::{ids, templates, CustomerMessage, Faults, MessageStatus};
+
+const PAGE_HTML: &str = include_str!("../assets/phone.html");
+const PAGE_JS: &str = include_str!("../assets/phone.js");
+const PAGE_CSS: &str = include_str!("../assets/phone.css");
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'";
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(|| async { asset("text/html; charset=utf-8", PAGE_HTML) }))
+        .route("/sim/phone.js", get(|| async { asset("text/javascript; charset=utf-8", PAGE_JS) }))
+        .route("/sim/phone.css", get(|| async { asset("text/css; charset=utf-8", PAGE_CSS) }))
+        .route("/sim/info", get(info))
+        .route("/sim/faults", get(get_faults).post(set_faults))
+        .route("/sim/webhook-url", post(set_webhook_url))
+        .route("/sim/customer/send", post(customer_send))
+        .route("/sim/customer/read", post(customer_read))
+        .route("/sim/conversations/{wa_id}", get(conversation))
+        .with_state(shared)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /sim/info`: the simulated number and where webhooks go.
+async fn info(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({
+        "phone_number_id": shared.cfg.phone_number_id,
+        "display_phone_number": shared.cfg.display_phone_number,
+        "waba_id": shared.cfg.waba_id,
+        "webhook_url": shared.webhook_url(),
+        "graph_url": shared.base_url,
+        "faults": shared.faults(),
+    }))
+}
+
+async fn get_faults(State(shared): State<Arc<Shared>>) -> Json<Faults> {
+    Json(shared.faults())
+}
+
+/// `POST /sim/faults` with a [`Faults`] JSON body.
+async fn set_faults(State(shared): State<Arc<Shared>>, Json(faults): Json<Faults>) -> Json<Faults> {
+    shared.set_faults(faults);
+    Json(shared.faults())
+}
+
+#[derive(Deserialize)]
+struct WebhookUrl {
+    url: Option<String>,
+}
+
+/// `POST /sim/webhook-url` `{"url": "..."}` (null clears it).
+async fn set_webhook_url(State(shared): State<Arc<Shared>>, Json(body): Json<WebhookUrl>) -> Json<Value> {
+    shared.set_webhook_url(body.url.filter(|u| !u.is_empty()));
+    Json(json!({ "webhook_url": shared.webhook_url() }))
+}
+
+/// What the page posts to send a customer message.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SendForm {
+    wa_id: String,
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    text: String,
+    reply_to: Option<String>,
+    id: String,
+    title: String,
+    payload: String,
+    message_id: String,
+    emoji: String,
+}
+
+fn to_message(f: &SendForm) -> Option<CustomerMessage> {
+    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Some(match f.kind.as_str() {
+        "" | "text" => match &f.reply_to {
+            Some(ctx) if !ctx.is_empty() => {
+                CustomerMessage::ReplyText { context_id: ctx.clone(), text: f.text.clone() }
+            }
+            _ => CustomerMessage::Text(f.text.clone()),
+        },
+        "image" => CustomerMessage::Image { caption: opt(&f.text) },
+        "audio" => CustomerMessage::Audio { voice: false },
+        "voice" => CustomerMessage::Audio { voice: true },
+        "video" => CustomerMessage::Video,
+        "document" => CustomerMessage::Document { filename: opt(&f.text).unwrap_or_else(|| "documento.pdf".into()) },
+        "sticker" => CustomerMessage::Sticker,
+        "location" => CustomerMessage::Location { latitude: -23.561414, longitude: -46.655881, name: opt(&f.text) },
+        "contacts" => CustomerMessage::Contacts,
+        "button_reply" => CustomerMessage::ButtonReply { id: f.id.clone(), title: f.title.clone() },
+        "list_reply" => CustomerMessage::ListReply { id: f.id.clone(), title: f.title.clone() },
+        "template_button" => CustomerMessage::TemplateButton { payload: f.payload.clone(), text: f.title.clone() },
+        "reaction" => CustomerMessage::Reaction { message_id: f.message_id.clone(), emoji: f.emoji.clone() },
+        "unsupported" => CustomerMessage::Unsupported,
+        _ => return None,
+    })
+}
+
+/// `POST /sim/customer/send`: the page's customer sends a message (it becomes a webhook).
+async fn customer_send(State(shared): State<Arc<Shared>>, Json(form): Json<SendForm>) -> Response {
+    let wa_id = ids::digits(&form.wa_id);
+    if wa_id.is_empty() {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "wa_id needs digits" }))).into_response();
+    }
+    let Some(message) = to_message(&form) else {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "unknown type" }))).into_response();
+    };
+    let name = if form.name.trim().is_empty() { "Cliente" } else { form.name.trim() };
+    match shared.customer_sends(&wa_id, name, message).await {
+        Ok(d) => Json(json!({ "message_id": d.message_id, "status": d.status })).into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, Json(json!({ "error": e.to_string() }))).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ReadForm {
+    wa_id: String,
+}
+
+/// `POST /sim/customer/read`: the customer viewed the chat; unread business messages get `read`.
+async fn customer_read(State(shared): State<Arc<Shared>>, Json(form): Json<ReadForm>) -> Json<Value> {
+    let n = shared.customer_reads(&form.wa_id).await.unwrap_or(0);
+    Json(json!({ "read": n }))
+}
+
+/// Text the customer's phone shows for a message the business sent, and the buttons it offers.
+fn describe_outbound(req: &Value) -> (String, Vec<Value>) {
+    let kind = req["type"].as_str().unwrap_or("text");
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    match kind {
+        "text" => (s(&req["text"]["body"]), vec![]),
+        "image" | "video" | "document" | "audio" | "sticker" => {
+            let o = &req[kind];
+            let label = [&o["caption"], &o["filename"], &o["link"], &o["id"]]
+                .iter()
+                .find_map(|v| v.as_str().filter(|x| !x.is_empty()))
+                .unwrap_or("")
+                .to_string();
+            (format!("[{kind}] {label}"), vec![])
+        }
+        "template" => {
+            let t = &req["template"];
+            let (name, lang) = (t["name"].as_str().unwrap_or(""), t["language"]["code"].as_str().unwrap_or(""));
+            let Some(def) = templates::find(name, lang) else { return (format!("[template {name}]"), vec![]) };
+            let comps = def["components"].as_array().cloned().unwrap_or_default();
+            let sent_comps = t["components"].as_array().cloned().unwrap_or_default();
+            let params: Vec<String> = sent_comps
+                .iter()
+                .find(|c| c["type"].as_str().is_some_and(|x| x.eq_ignore_ascii_case("body")))
+                .and_then(|c| c["parameters"].as_array())
+                .map(|ps| ps.iter().map(|p| s(&p["text"])).collect())
+                .unwrap_or_default();
+            let mut text = comps.iter().find(|c| c["type"] == "BODY").map(|c| s(&c["text"])).unwrap_or_default();
+            for (i, p) in params.iter().enumerate() {
+                text = text.replace(&format!("{{{{{}}}}}", i + 1), p);
+            }
+            let mut buttons = Vec::new();
+            for c in comps.iter().filter(|c| c["type"] == "BUTTONS") {
+                for (i, b) in c["buttons"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+                    let payload = sent_comps
+                        .iter()
+                        .find(|sc| sc["type"] == "button" && sc["index"].as_str() == Some(&i.to_string()))
+                        .and_then(|sc| sc["parameters"][0]["payload"].as_str())
+                        .map(str::to_string)
+                        .unwrap_or_else(|| s(&b["text"]));
+                    buttons.push(json!({ "kind": "template_button", "id": payload, "title": s(&b["text"]) }));
+                }
+            }
+            (text, buttons)
+        }
+        "interactive" => {
+            let i = &req["interactive"];
+            let mut buttons = Vec::new();
+            for b in i["action"]["buttons"].as_array().cloned().unwrap_or_default() {
+                buttons.push(
+                    json!({ "kind": "button_reply", "id": s(&b["reply"]["id"]), "title": s(&b["reply"]["title"]) }),
+                );
+            }
+            for section in i["action"]["sections"].as_array().cloned().unwrap_or_default() {
+                for r in section["rows"].as_array().cloned().unwrap_or_default() {
+                    buttons.push(json!({ "kind": "list_reply", "id": s(&r["id"]), "title": s(&r["title"]) }));
+                }
+            }
+            (s(&i["body"]["text"]), buttons)
+        }
+        "reaction" => (format!("[reaction] {}", s(&req["reaction"]["emoji"])), vec![]),
+        "location" => (format!("[location] {}", s(&req["location"]["name"])), vec![]),
+        "contacts" => (format!("[contact] {}", s(&req["contacts"][0]["name"]["formatted_name"])), vec![]),
+        other => (format!("[{other}]"), vec![]),
+    }
+}
+
+/// Ticks for the customer's own message: read by the business, acknowledged, failed, or in flight.
+fn inbound_status(r: &crate::state::InboundRecord) -> &'static str {
+    match (r.read, r.acknowledged) {
+        (true, _) => "read",
+        (false, Some(true)) => "delivered",
+        (false, Some(false)) => "failed",
+        (false, None) => "accepted",
+    }
+}
+
+/// `GET /sim/conversations/{wa_id}`: both sides of the chat, oldest first.
+async fn conversation(State(shared): State<Arc<Shared>>, Path(wa_id): Path<String>) -> Json<Value> {
+    let wa_id = ids::digits(&wa_id);
+    let mut items: Vec<(u64, Value)> = Vec::new();
+    {
+        let s = shared.store();
+        for r in s.inbound.iter().filter(|r| r.wa_id == wa_id) {
+            items.push((
+                r.seq,
+                json!({
+                    "direction": "in", "id": r.id, "type": r.kind, "text": r.summary,
+                    "timestamp": r.timestamp, "status": inbound_status(r), "buttons": [],
+                }),
+            ));
+        }
+        for r in s.sent.iter().filter(|r| r.msg.to == wa_id) {
+            let (text, buttons) = describe_outbound(&r.msg.request);
+            let status = if r.msg.status == MessageStatus::Accepted { "accepted" } else { r.msg.status.as_str() };
+            items.push((
+                r.seq,
+                json!({
+                    "direction": "out", "id": r.msg.id, "type": r.msg.message_type, "text": text,
+                    "timestamp": r.msg.timestamp, "status": status, "buttons": buttons,
+                    "context": r.msg.request["context"]["message_id"],
+                }),
+            ));
+        }
+    }
+    items.sort_by_key(|(seq, _)| *seq);
+    Json(json!({ "wa_id": wa_id, "messages": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_render_with_parameters_and_buttons() {
+        let req = json!({"type":"template","template":{"name":"atendimento_retorno","language":{"code":"pt_BR"},
+            "components":[{"type":"body","parameters":[{"type":"text","text":"Ana"}]}]}});
+        let (text, buttons) = describe_outbound(&req);
+        assert!(text.starts_with("Olá Ana,"));
+        assert_eq!(buttons.len(), 2);
+        assert_eq!(buttons[0]["kind"], "template_button");
+    }
+}
