@@ -38,6 +38,31 @@ pub enum Command {
     /// Administration commands; each prints JSON.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Benchmarks that print figures (see docs/PERFORMANCE.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Signed WhatsApp webhook deliveries at rising concurrency against a fresh server.
+    Ingest {
+        /// PostgreSQL URL of an empty database (default: SQLite in a temporary directory).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Seconds per concurrency step.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Concurrency steps, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [8, 32, 128])]
+        concurrency: Vec<usize>,
+        /// Messages per delivery (Meta batches several).
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Distinct customers the messages cycle through.
+        #[arg(long, default_value_t = 1000)]
+        customers: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -169,6 +194,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { file } => backup(settings, file).await,
+        Command::Bench(BenchCommand::Ingest { database_url, seconds, concurrency, batch, customers }) => {
+            crate::bench::ingest(crate::bench::IngestBench { database_url, seconds, concurrency, batch, customers })
+                .await
+        }
         Command::Admin(cmd) => {
             let app = App::build(settings).await?;
             let out = admin(&app, cmd).await;

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod bench;
 pub mod channels;
 pub mod cli;
 pub mod clock;
