@@ -219,6 +219,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         Some(base) => base.clone(),
         None => format!("http://{local}"),
     };
+    let simulator = crate::demo::start_simulator(&app, local).await?;
     println!("Atende is running at {url}  (database: {})", app.db.backend.name());
     if !logins.is_empty() {
         println!("First run — these logins were created; the passwords are shown only now:");
@@ -226,8 +227,18 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             println!("  company {:<9} e-mail {:<20} password {}", l.tenant, l.email, l.password);
         }
     }
+    if let Some(sim) = &simulator {
+        println!(
+            "Demo customer phone (WhatsApp simulator): {}/  — write as a customer of the Demo company",
+            sim.base_url()
+        );
+    }
     tracing::info!(address = %local, "listening");
-    crate::app::serve(app, listener, crate::app::shutdown_signal()).await
+    let served = crate::app::serve(app, listener, crate::app::shutdown_signal()).await;
+    if let Some(sim) = simulator {
+        sim.shutdown().await;
+    }
+    served
 }
 
 async fn backup(settings: Settings, file: PathBuf) -> anyhow::Result<()> {

@@ -196,3 +196,19 @@ pub async fn reserve_send_slot(db: &Db, tenant: TenantId, id: i64, now: i64) -> 
     let start_us: i64 = row.try_get(0)?;
     Ok(start_us)
 }
+
+/// Points a connection at another Graph base URL (the demo's simulator gets a port per run).
+pub async fn set_graph_url<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    url: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connections SET graph_url = $1 WHERE tenant_id = $2 AND id = $3")
+        .bind(url)
+        .bind(tenant.0)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! Demo mode: `atende serve` with `demo = true` runs the WhatsApp simulator in-process and wires
+//! the Demo company's connection to it, so a newcomer can write as a customer within a minute.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+
+use crate::actions::connections::{create_whatsapp_cloud, CreateWhatsappCloud};
+use crate::actions::{bootstrap, Actor};
+use crate::app::App;
+
+/// The simulated business number of the Demo company.
+pub const DEMO_PHONE_NUMBER_ID: &str = "100000000000001";
+
+/// Starts the simulator next to the server (`http_addr`) when demo mode is on and the Demo
+/// company exists; creates its connection on first run and points it at this run's simulator.
+pub async fn start_simulator(app: &App, http_addr: SocketAddr) -> anyhow::Result<Option<wa_sim::Simulator>> {
+    if !app.settings.demo {
+        return Ok(None);
+    }
+    let Some(tenant) = crate::store::tenants::find_by_slug(app.db.reader(), bootstrap::DEMO_SLUG).await? else {
+        return Ok(None);
+    };
+    let existing = crate::store::connections::list(app.db.reader(), tenant.id)
+        .await?
+        .into_iter()
+        .find(|c| c.phone_number_id == DEMO_PHONE_NUMBER_ID);
+    let connection = match existing {
+        Some(c) => c,
+        None => {
+            let input = CreateWhatsappCloud {
+                name: "WhatsApp (simulador)",
+                phone_number_id: DEMO_PHONE_NUMBER_ID,
+                waba_id: "200000000000001",
+                access_token: &crate::crypto::random_token(24),
+                app_secret: &crate::crypto::random_token(24),
+                graph_url: Some("http://127.0.0.1:9"),
+                api_version: None,
+                rate_per_sec: Some(80),
+            };
+            create_whatsapp_cloud(app, &Actor::Operator, tenant.id, input)
+                .await
+                .map_err(anyhow::Error::from)?
+                .connection
+        }
+    };
+    let (access_token, app_secret) = crate::actions::connections::secrets(app, &connection)?;
+    let host = if http_addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { http_addr.ip().to_string() };
+    let webhook_url = format!("http://{host}:{}/hooks/whatsapp/{}", http_addr.port(), connection.id);
+    // Next to the server's port when free (a stable URL for the customer phone), else any port.
+    let mut config = wa_sim::SimConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], http_addr.port().wrapping_add(1))),
+        access_token: access_token.expose().to_string(),
+        app_secret: app_secret.expose().to_string(),
+        phone_number_id: DEMO_PHONE_NUMBER_ID.to_string(),
+        webhook_url: Some(webhook_url),
+        rate_per_sec: Some(80),
+        ..wa_sim::SimConfig::default()
+    };
+    let simulator = match wa_sim::Simulator::start(config.clone()).await {
+        Ok(s) => s,
+        Err(_) => {
+            config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+            wa_sim::Simulator::start(config).await.context("starting the WhatsApp simulator")?
+        }
+    };
+    crate::store::connections::set_graph_url(app.db.writer(), tenant.id, connection.id, &simulator.base_url()).await?;
+    Ok(Some(simulator))
+}
