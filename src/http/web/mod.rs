@@ -35,6 +35,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/users/{id}", get(pages::edit_user).post(pages::update_user))
         .route("/admin/users/{id}/reset-password", axum::routing::post(pages::reset_password))
         .route("/admin/tokens", get(pages::list_tokens).post(pages::create_token))
+        .route("/admin/connections", get(pages::list_connections).post(pages::create_connection))
         .route("/admin/tokens/{id}/revoke", axum::routing::post(pages::revoke_token))
         .route("/platform/tenants", get(pages::list_tenants).post(pages::create_tenant))
         .route("/assets/app.css", get(|| asset(include_str!("../../../assets/app.css"), "text/css; charset=utf-8")))
@@ -151,6 +152,7 @@ impl Layout {
             ("/", "nav.home", true),
             ("/admin/users", "nav.users", role.can_manage_tenant()),
             ("/admin/tokens", "nav.tokens", role.can_manage_tenant()),
+            ("/admin/connections", "nav.connections", role.can_manage_tenant()),
             ("/platform/tenants", "nav.tenants", role == Role::PlatformAdmin),
             ("/account", "nav.account", true),
         ];

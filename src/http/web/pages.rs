@@ -544,3 +544,93 @@ pub async fn create_tenant(
         }
     }
 }
+
+// ---------- connections ----------
+
+pub struct ConnectionView {
+    connection: crate::store::connections::Connection,
+    webhook_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "connections.html")]
+struct ConnectionsPage {
+    layout: Layout,
+    connections: Vec<ConnectionView>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn connections_page(
+    app: &App,
+    user: &WebUser,
+    headers: &HeaderMap,
+    csrf: &CsrfToken,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let layout = Layout::for_user(user, headers, csrf, "nav.connections", "/admin/connections");
+    match actions::connections::list_connections(app, &user.actor(), user.tenant.id).await {
+        Ok(list) => {
+            let connections = list
+                .into_iter()
+                .map(|c| ConnectionView { webhook_url: actions::connections::webhook_url(app, c.id), connection: c })
+                .collect();
+            render(ConnectionsPage { layout, connections, notice, error })
+        }
+        Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+    }
+}
+
+pub async fn list_connections(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Response {
+    connections_page(&app, &user, &headers, &csrf, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CreateConnectionForm {
+    name: String,
+    phone_number_id: String,
+    #[serde(default)]
+    waba_id: String,
+    access_token: String,
+    app_secret: String,
+    #[serde(default)]
+    graph_url: String,
+    #[serde(default)]
+    rate: Option<i64>,
+}
+
+pub async fn create_connection(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<CreateConnectionForm>,
+) -> Response {
+    let input = actions::connections::CreateWhatsappCloud {
+        name: &form.name,
+        phone_number_id: &form.phone_number_id,
+        waba_id: &form.waba_id,
+        access_token: &form.access_token,
+        app_secret: &form.app_secret,
+        graph_url: Some(form.graph_url.trim()).filter(|u| !u.is_empty()),
+        api_version: None,
+        rate_per_sec: form.rate,
+    };
+    match actions::connections::create_whatsapp_cloud(&app, &user.actor(), user.tenant.id, input).await {
+        Ok(created) => {
+            let notice = Some(created.connection.name.clone());
+            connections_page(&app, &user, &headers, &csrf, notice, None).await
+        }
+        Err(e) => {
+            let status = error_status(&e);
+            let message = error_message(user_lang(&user, &headers), &e);
+            (status, connections_page(&app, &user, &headers, &csrf, None, Some(message)).await).into_response()
+        }
+    }
+}
