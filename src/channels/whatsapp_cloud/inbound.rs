@@ -304,4 +304,108 @@ mod tests {
             assert!(d.messages.is_empty() && d.statuses.is_empty(), "{odd}");
         }
     }
+
+    /// Property test: arbitrary JSON (biased towards webhook-like shapes and keys) and arbitrary
+    /// bytes never make the parser panic, and whatever it returns has ids for every item.
+    #[test]
+    fn arbitrary_input_never_panics() {
+        use rand::{Rng, SeedableRng};
+        const KEYS: &[&str] = &[
+            "object",
+            "entry",
+            "changes",
+            "value",
+            "field",
+            "metadata",
+            "phone_number_id",
+            "contacts",
+            "profile",
+            "name",
+            "wa_id",
+            "messages",
+            "statuses",
+            "from",
+            "id",
+            "timestamp",
+            "type",
+            "text",
+            "body",
+            "image",
+            "audio",
+            "voice",
+            "document",
+            "filename",
+            "location",
+            "interactive",
+            "button_reply",
+            "list_reply",
+            "title",
+            "button",
+            "payload",
+            "reaction",
+            "emoji",
+            "message_id",
+            "context",
+            "errors",
+            "code",
+            "status",
+            "recipient_id",
+            "edit",
+            "revoke",
+        ];
+        const TYPES: &[&str] = &[
+            "text",
+            "image",
+            "audio",
+            "video",
+            "document",
+            "sticker",
+            "location",
+            "contacts",
+            "interactive",
+            "button",
+            "reaction",
+            "edit",
+            "revoke",
+            "unsupported",
+            "sent",
+            "delivered",
+            "read",
+            "failed",
+        ];
+        fn value(rng: &mut rand::rngs::StdRng, depth: u32) -> Value {
+            let pick = if depth > 5 { rng.gen_range(0..5) } else { rng.gen_range(0..8) };
+            match pick {
+                0 => Value::Null,
+                1 => Value::Bool(rng.gen()),
+                2 => json!(rng.gen::<i64>()),
+                3 => json!(rng.gen::<f64>()),
+                4 => Value::String(if rng.gen_bool(0.5) {
+                    TYPES[rng.gen_range(0..TYPES.len())].to_string()
+                } else {
+                    "\u{0}é🙂".repeat(rng.gen_range(0..3))
+                }),
+                5 | 6 => {
+                    let mut map = serde_json::Map::new();
+                    for _ in 0..rng.gen_range(0..6) {
+                        map.insert(KEYS[rng.gen_range(0..KEYS.len())].to_string(), value(rng, depth + 1));
+                    }
+                    Value::Object(map)
+                }
+                _ => Value::Array((0..rng.gen_range(0..4)).map(|_| value(rng, depth + 1)).collect()),
+            }
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(20_261_122);
+        for _ in 0..20_000 {
+            let v =
+                json!({"object": "whatsapp_business_account", "entry": [{"changes": [{"value": value(&mut rng, 0)}]}]});
+            let d = parse(v.to_string().as_bytes()).unwrap();
+            // Only messages with an id and a sender come out (they are the de-duplication key and the contact).
+            assert!(d.messages.iter().all(|m| m.raw.get("id").is_some() && m.raw.get("from").is_some()));
+            let v = value(&mut rng, 0);
+            let _ = parse(v.to_string().as_bytes());
+            let bytes: Vec<u8> = (0..rng.gen_range(0..64)).map(|_| rng.gen()).collect();
+            let _ = parse(&bytes);
+        }
+    }
 }
