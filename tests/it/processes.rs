@@ -672,3 +672,121 @@ async fn backup_copies_a_running_sqlite_database_once_and_sends_postgres_users_t
     server.signal("-TERM");
     assert!(server.wait_exit(Duration::from_secs(10)).await.success());
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. SIGKILL during a webhook ingest: every acknowledged message stored exactly once
+// ---------------------------------------------------------------------------------------------
+
+const INGEST_SECRET: &str = "ingest-kill-secret";
+
+fn ingest_body(i: usize) -> String {
+    serde_json::json!({"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[{"field":"messages","value":{
+        "metadata":{"display_phone_number":"15550009","phone_number_id":"777000777"},
+        "contacts":[{"profile":{"name":format!("Cliente {}", i % 50)},"wa_id":format!("55119{:08}", 80000000 + i % 50)}],
+        "messages":[{"from":format!("55119{:08}", 80000000 + i % 50),"id":format!("wamid.KILL{i}"),"timestamp":"1700000000",
+            "type":"text","text":{"body":format!("mensagem {i}")}}]}}]}]})
+    .to_string()
+}
+
+/// Sends the given message indexes with `concurrency` requests in flight until stopped; records
+/// each index whose delivery was acknowledged (2xx).
+async fn send_until_stopped(
+    url: String,
+    indexes: Vec<usize>,
+    acked: Arc<Mutex<std::collections::HashSet<usize>>>,
+    concurrency: usize,
+) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+    let queue = Arc::new(Mutex::new(indexes));
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, queue, acked, url) = (client.clone(), queue.clone(), acked.clone(), url.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let Some(i) = queue.lock().expect("queue").pop() else { return };
+                let body = ingest_body(i);
+                let signature =
+                    format!("sha256={}", atende::crypto::hmac_sha256_hex(INGEST_SECRET.as_bytes(), body.as_bytes()));
+                match client.post(&url).header("X-Hub-Signature-256", signature).body(body).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        acked.lock().expect("acked").insert(i);
+                    }
+                    // Refused or cut off: not acknowledged, so it may or may not be stored; it is
+                    // sent again after the restart, as Meta would.
+                    _ => return,
+                }
+            }
+        }));
+    }
+    for w in workers {
+        let _ = w.await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_webhook_messages_survive_sigkill_exactly_once() {
+    use rand::Rng;
+    const TOTAL: usize = 20_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = vec![("ATENDE_JOB_WORKERS", "1".to_string())];
+    let mut server = Server::start(dir.path(), &env);
+    server.wait_ready().await;
+    let created = admin(
+        dir.path(),
+        None,
+        &[
+            "connection",
+            "create",
+            "--tenant",
+            "demo",
+            "--phone-number-id",
+            "777000777",
+            "--access-token",
+            "t",
+            "--app-secret",
+            INGEST_SECRET,
+        ],
+    )
+    .await
+    .json();
+    let connection = created["id"].as_i64().expect("connection id");
+    let acked = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let seed: u64 = rand::thread_rng().gen();
+    eprintln!("kill timing seed {seed}");
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+    for round in 0..4 {
+        let pending: Vec<usize> = {
+            let acked = acked.lock().expect("acked");
+            (0..TOTAL).filter(|i| !acked.contains(i)).collect()
+        };
+        let url = server.url(&format!("/hooks/whatsapp/{connection}"));
+        let sender = tokio::spawn(send_until_stopped(url, pending, acked.clone(), 32));
+        if round < 3 {
+            // Kill at a random moment while deliveries are in flight.
+            tokio::time::sleep(Duration::from_millis(rng.gen_range(200..1500))).await;
+            server.signal("-KILL");
+            let _ = server.wait_exit(Duration::from_secs(10)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(20), sender).await;
+            drop(server);
+            server = Server::start(dir.path(), &env);
+            server.wait_ready().await;
+        } else {
+            tokio::time::timeout(Duration::from_secs(300), sender).await.expect("last round finishes").expect("sender");
+        }
+    }
+    let acked_now = acked.lock().expect("acked").len();
+    assert_eq!(acked_now, TOTAL, "every message is acknowledged in the end");
+    // Meta re-delivers acknowledged messages too: all no-ops.
+    let again: Vec<usize> = (0..TOTAL).step_by(40).collect();
+    send_until_stopped(server.url(&format!("/hooks/whatsapp/{connection}")), again, acked.clone(), 8).await;
+
+    let url = sqlite_url(dir.path());
+    let stored = count(&url, "SELECT COUNT(*) FROM messages WHERE direction = 'in'", &[]).await;
+    let distinct = count(&url, "SELECT COUNT(DISTINCT provider_id) FROM messages WHERE direction = 'in'", &[]).await;
+    assert_eq!(distinct, TOTAL as i64, "every acknowledged message is stored");
+    assert_eq!(stored, TOTAL as i64, "and stored once");
+    let unread = count(&url, "SELECT CAST(SUM(unread_count) AS BIGINT) FROM tickets", &[]).await;
+    assert_eq!(unread, TOTAL as i64, "ticket counters match the messages");
+    server.signal("-TERM");
+    let _ = server.wait_exit(Duration::from_secs(10)).await;
+}
