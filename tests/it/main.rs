@@ -13,3 +13,4 @@ mod jobs;
 mod ops;
 mod processes;
 mod web;
+mod whatsapp_out;
