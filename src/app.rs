@@ -35,6 +35,8 @@ pub struct App {
     pub ingest: crate::actions::receive::Ingest,
     /// Webhook connections with their secrets opened, briefly cached (see `hooks`).
     pub webhook_connections: crate::http::hooks::ConnectionCache,
+    /// The Graph API client (one keep-alive pool for every WhatsApp Cloud API number).
+    pub graph: crate::channels::whatsapp_cloud::graph::Graph,
 }
 
 pub type AppState = Arc<App>;
@@ -63,6 +65,7 @@ impl App {
         Ok(Arc::new(App {
             ingest,
             webhook_connections: Default::default(),
+            graph: crate::channels::whatsapp_cloud::graph::Graph::new().context("building the Graph client")?,
             db,
             bus,
             clock,

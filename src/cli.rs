@@ -109,6 +109,33 @@ pub enum AdminCommand {
     /// Channel connections.
     #[command(subcommand)]
     Connection(ConnectionCommand),
+    /// Queue a WhatsApp message (text or template) to a phone; prints the queued message. The
+    /// running server's workers send it.
+    Send {
+        #[arg(long)]
+        tenant: String,
+        /// Connection id (see `admin connection list`).
+        #[arg(long)]
+        connection: i64,
+        /// The customer's number in international form, e.g. +5511987654321.
+        #[arg(long)]
+        to: String,
+        /// Free text (only within 24 hours of the customer's last message).
+        #[arg(long, conflicts_with = "template", required_unless_present = "template")]
+        text: Option<String>,
+        /// An approved template's name (allowed at any time).
+        #[arg(long, requires = "language")]
+        template: Option<String>,
+        /// The template's language code, e.g. pt_BR.
+        #[arg(long)]
+        language: Option<String>,
+        /// A body parameter of the template ({{1}}, {{2}}… in order); repeatable.
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// Sending again with the same key returns the first message and sends nothing.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -330,6 +357,27 @@ async fn admin(app: &Arc<App>, cmd: AdminCommand) -> anyhow::Result<serde_json::
         AdminCommand::Connection(ConnectionCommand::List { tenant }) => {
             let tenant = tenant_id(app, &tenant).await?;
             serde_json::to_value(actions::connections::list_connections(app, &op, tenant).await?)?
+        }
+        AdminCommand::Send { tenant, connection, to, text, template, language, params, idempotency_key } => {
+            use crate::domain::outbound::{template_body_parameters, OutboundContent};
+            let tenant = tenant_id(app, &tenant).await?;
+            let content = match (text, template) {
+                (Some(body), None) => OutboundContent::Text { body, preview_url: false },
+                (None, Some(name)) => OutboundContent::Template {
+                    name,
+                    language: language.context("--template needs --language")?,
+                    components: template_body_parameters(&params),
+                },
+                _ => anyhow::bail!("give either --text or --template"),
+            };
+            let request = actions::send::SendRequest {
+                tenant,
+                target: actions::send::SendTarget::Phone { connection_id: connection, phone: to },
+                content,
+                reply_to: None,
+                idempotency_key,
+            };
+            serde_json::to_value(actions::send::send_message(app, &op, request).await?)?
         }
         AdminCommand::Job(JobCommand::Show { id }) => {
             let job =

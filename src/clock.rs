@@ -24,6 +24,12 @@ impl Clock {
         now_ms() + self.offset_ms.load(Ordering::Relaxed)
     }
 
+    /// The same time in microseconds (send slots of the rate limiter are finer than 1 ms).
+    pub fn now_us(&self) -> i64 {
+        let us = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+        us + self.offset_ms.load(Ordering::Relaxed) * 1000
+    }
+
     /// Moves this clock (and every copy of it) forward; used by tests of retries and expiry.
     pub fn advance(&self, by: Duration) {
         self.offset_ms.fetch_add(by.as_millis() as i64, Ordering::Relaxed);

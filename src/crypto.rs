@@ -54,6 +54,11 @@ pub fn sha256_hex(data: &str) -> String {
     hex::encode(Sha256::digest(data.as_bytes()))
 }
 
+/// SHA-256 of raw bytes, lower-case hex (content addresses of files).
+pub fn sha256_bytes_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
 /// HMAC-SHA256 of `data` under `key`, lower-case hex.
 pub fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
     use hmac::{Hmac, Mac};

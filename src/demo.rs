@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 
 use crate::actions::connections::{create_whatsapp_cloud, CreateWhatsappCloud};
-use crate::actions::{bootstrap, Actor};
+use crate::actions::{bootstrap, ActionError, Actor};
 use crate::app::App;
 
 /// The simulated business number of the Demo company.
@@ -38,10 +38,16 @@ pub async fn start_simulator(app: &App, http_addr: SocketAddr) -> anyhow::Result
                 api_version: None,
                 rate_per_sec: Some(80),
             };
-            create_whatsapp_cloud(app, &Actor::Operator, tenant.id, input)
-                .await
-                .map_err(anyhow::Error::from)?
-                .connection
+            match create_whatsapp_cloud(app, &Actor::Operator, tenant.id, input).await {
+                Ok(created) => created.connection,
+                // Another instance starting at the same moment created it first.
+                Err(ActionError::Conflict { .. }) => crate::store::connections::list(app.db.reader(), tenant.id)
+                    .await?
+                    .into_iter()
+                    .find(|c| c.phone_number_id == DEMO_PHONE_NUMBER_ID)
+                    .context("the demo connection vanished")?,
+                Err(e) => return Err(e.into()),
+            }
         }
     };
     let (access_token, app_secret) = crate::actions::connections::secrets(app, &connection)?;

@@ -82,8 +82,10 @@ impl Metrics {
             }
         }
         out.push_str("# HELP atende_jobs Jobs in the queue by state.\n# TYPE atende_jobs gauge\n");
-        for (state, n) in jobs_by_state {
-            let _ = writeln!(out, "atende_jobs{{state=\"{}\"}} {n}", escape(state));
+        // Every state is always present, so dashboards see a zero rather than a gap.
+        for state in ["queued", "running", "done", "dead"] {
+            let n = jobs_by_state.iter().find(|(s, _)| s == state).map(|(_, n)| *n).unwrap_or(0);
+            let _ = writeln!(out, "atende_jobs{{state=\"{state}\"}} {n}");
         }
         out.push_str("# HELP atende_job_outcomes_total Job runs by outcome in this process.\n# TYPE atende_job_outcomes_total counter\n");
         for (name, v) in

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod connections;
 pub mod diagnostics;
 pub mod receive;
+pub mod send;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
@@ -107,6 +108,18 @@ impl Actor {
             Some(role) if role.can_manage_tenant() => Ok(role),
             Some(_) => Err(ActionError::Forbidden),
             None => Err(ActionError::NotFound),
+        }
+    }
+
+    /// Requires the right to talk to customers of `tenant`: any person of the tenant, or a token
+    /// with the `send` scope. Another tenant answers "not found".
+    pub fn require_sender_in(&self, tenant: TenantId) -> ActionResult<Role> {
+        match (self, self.role_in(tenant)) {
+            (_, None) => Err(ActionError::NotFound),
+            (Actor::Token(t), Some(_)) if !t.scopes.contains(&crate::domain::Scope::Send) => {
+                Err(ActionError::Forbidden)
+            }
+            (_, Some(role)) => Ok(role),
         }
     }
 

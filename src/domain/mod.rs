@@ -2,7 +2,9 @@
 
 pub mod access;
 pub mod ids;
+pub mod media;
 pub mod message;
+pub mod outbound;
 pub mod phone;
 pub mod retry;
 pub mod validate;

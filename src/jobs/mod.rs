@@ -8,6 +8,8 @@
 
 pub mod diagnostic;
 pub mod maintenance;
+pub mod whatsapp_media;
+pub mod whatsapp_send;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,6 +29,10 @@ pub enum JobError {
     /// Worth another try later (network, 5xx, timeouts).
     #[error("{0:#}")]
     Retry(anyhow::Error),
+    /// Worth another try, but not before `delay` (the job knows better than the ladder, e.g. a
+    /// provider asked to slow down for one recipient).
+    #[error("{error:#}")]
+    RetryAfter { error: anyhow::Error, delay: Duration },
     /// Will never succeed; the job goes straight to `dead`.
     #[error("{0}")]
     Permanent(String),
@@ -51,6 +57,9 @@ async fn dispatch(app: &App, job: &Job) -> Result<(), JobError> {
     match job.kind.as_str() {
         diagnostic::KIND => diagnostic::run(app, job).await,
         maintenance::KIND => maintenance::run(app, job).await,
+        whatsapp_send::KIND => whatsapp_send::run(app, job).await,
+        whatsapp_send::MARK_READ_KIND => whatsapp_send::run_mark_read(app, job).await,
+        whatsapp_media::KIND => whatsapp_media::run(app, job).await,
         other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
     }
 }
@@ -124,7 +133,10 @@ async fn run_one(app: &App, job: Job) {
             return;
         }
         Err(JobError::Permanent(msg)) => (msg, None),
-        Err(JobError::Retry(e)) if job.attempts >= job.max_attempts => (format!("{e:#}"), None),
+        Err(JobError::Retry(e) | JobError::RetryAfter { error: e, .. }) if job.attempts >= job.max_attempts => {
+            (format!("{e:#}"), None)
+        }
+        Err(JobError::RetryAfter { error, delay }) => (format!("{error:#}"), Some(now + delay.as_millis() as i64)),
         Err(JobError::Retry(e)) => {
             let delay = backoff(job.attempts as u32).as_millis() as i64;
             (format!("{e:#}"), Some(now + delay))

@@ -41,6 +41,37 @@ pub async fn upsert_by_phone<'e>(
     Ok((row.try_get("id")?, created_at == now))
 }
 
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Contact {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub phone: String,
+    pub wa_id: Option<String>,
+}
+
+pub async fn get<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<Contact>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, tenant_id, name, phone, wa_id FROM contacts WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
+    row.map(|r| {
+        Ok(Contact {
+            id: r.try_get("id")?,
+            tenant_id: TenantId(r.try_get("tenant_id")?),
+            name: r.try_get("name")?,
+            phone: r.try_get("phone")?,
+            wa_id: r.try_get("wa_id")?,
+        })
+    })
+    .transpose()
+}
+
 pub async fn count<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {
     sqlx::query("SELECT COUNT(*) FROM contacts").fetch_one(ex).await?.try_get(0)
 }

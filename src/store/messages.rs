@@ -352,6 +352,24 @@ pub async fn set_media<'e>(
     Ok(())
 }
 
+/// Records why a message's media was not fetched (too large, gone); people see the reason.
+pub async fn refuse_media<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    reason: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE messages SET error_title = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
+        .bind(reason)
+        .bind(now)
+        .bind(tenant.0)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
 /// Message counts by direction and status, for `atende admin stats`.
 pub async fn counts<'e>(ex: impl Executor<'e, Database = Any>) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
     let rows = sqlx::query(

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod connections;
 pub mod contacts;
 pub mod events;
+pub mod files;
 pub mod jobs;
 pub mod messages;
 pub mod migrate;

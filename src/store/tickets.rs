@@ -83,6 +83,61 @@ pub async fn last_inbound_at<'e>(
     Ok(row.map(|r| r.try_get::<Option<i64>, _>(0)).transpose()?.flatten())
 }
 
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Ticket {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub contact_id: i64,
+    pub connection_id: i64,
+    pub status: String,
+    pub last_inbound_at: Option<i64>,
+}
+
+pub async fn get<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<Ticket>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, tenant_id, contact_id, connection_id, status, last_inbound_at FROM tickets
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| {
+        Ok(Ticket {
+            id: r.try_get("id")?,
+            tenant_id: TenantId(r.try_get("tenant_id")?),
+            contact_id: r.try_get("contact_id")?,
+            connection_id: r.try_get("connection_id")?,
+            status: r.try_get("status")?,
+            last_inbound_at: r.try_get("last_inbound_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// After an outbound message: bump the ticket's activity.
+pub async fn record_outbound<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    ticket_id: i64,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tickets SET last_message_at = CASE WHEN last_message_at < $1 THEN $1 ELSE last_message_at END
+         WHERE tenant_id = $2 AND id = $3",
+    )
+    .bind(at)
+    .bind(tenant.0)
+    .bind(ticket_id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
 pub async fn count<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {
     sqlx::query("SELECT COUNT(*) FROM tickets").fetch_one(ex).await?.try_get(0)
 }

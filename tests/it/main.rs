@@ -15,3 +15,4 @@ mod ops;
 mod processes;
 mod web;
 mod whatsapp_in;
+mod whatsapp_out;

@@ -14,6 +14,6 @@ engine_test!(health_ready_and_metrics_answer, |t: crate::support::TestApp| async
         metrics.contains("atende_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"),
         "{metrics}"
     );
-    assert!(metrics.contains("atende_jobs{state="), "{metrics}");
+    assert!(metrics.contains("atende_jobs{state=\"dead\"} 0"), "{metrics}");
     t.stop().await;
 });

@@ -1,6 +1,7 @@
 //! The official WhatsApp Cloud API (Meta's Graph API): webhook parsing and signatures, and the
 //! Graph client for sends and media.
 
+pub mod graph;
 pub mod inbound;
 
 /// Meta's public Graph API; the demo and the tests point connections at the simulator instead.

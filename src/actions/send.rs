@@ -1,0 +1,257 @@
+//! Sending to a customer. Every send is stored `queued` and its job enqueued in the same
+//! transaction; the job (`jobs::whatsapp_send`) calls the provider, records the provider's id and
+//! moves the status on. Rules checked here, before anything reaches Meta: tenant isolation, the
+//! 24-hour customer-service window (only templates outside it), idempotency keys (a repeated
+//! request returns the first message and sends nothing more).
+
+use std::path::Path;
+
+use crate::actions::{ActionError, ActionResult, Actor};
+use crate::app::App;
+use crate::domain::access::Audience;
+use crate::domain::message::{DeliveryStatus, MessageKind};
+use crate::domain::outbound::{MediaKind, MediaSource, Outbound, OutboundContent, WINDOW_MS};
+use crate::domain::{phone, TenantId};
+use crate::store::connections::Connection;
+use crate::store::jobs::NewJob;
+use crate::store::messages::{NewMessage, StoredMessage};
+use crate::store::{self, Tx};
+
+/// Job kind that sends one outbound message (payload `{"message_id": …}`).
+pub const SEND_JOB: &str = "whatsapp.send";
+/// Job kind that marks a received message as read (payload `{"message_id": …}`).
+pub const MARK_READ_JOB: &str = "whatsapp.mark_read";
+/// Tries of a send before the message is marked failed: at once, 30 s, then doubling to an hour
+/// (about two hours in all).
+pub const SEND_MAX_ATTEMPTS: i64 = 10;
+const MARK_READ_MAX_ATTEMPTS: i64 = 5;
+const IDEMPOTENCY_KEY_MAX: usize = 200;
+
+/// Whom a message goes to.
+#[derive(Clone, Debug)]
+pub enum SendTarget {
+    /// The contact of this ticket, through the ticket's connection.
+    Ticket(i64),
+    /// A phone number through a connection; finds or creates the contact and its ticket.
+    Phone { connection_id: i64, phone: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct SendRequest {
+    pub tenant: TenantId,
+    pub target: SendTarget,
+    pub content: OutboundContent,
+    /// Provider id of the message this one quotes.
+    pub reply_to: Option<String>,
+    /// The same key again returns the first message and sends nothing.
+    pub idempotency_key: Option<String>,
+}
+
+/// Queues a message; returns it as stored (`queued`), or the earlier one with the same key.
+pub async fn send_message(app: &App, actor: &Actor, req: SendRequest) -> ActionResult<StoredMessage> {
+    let tenant = req.tenant;
+    actor.require_sender_in(tenant)?;
+    req.content.validate().map_err(|m| ActionError::invalid("invalid_message", m))?;
+    let key = match req.idempotency_key.as_deref().map(str::trim) {
+        Some("") | None => None,
+        Some(k) if k.len() > IDEMPOTENCY_KEY_MAX => {
+            return Err(ActionError::invalid("invalid_idempotency_key", "idempotency key is too long (200 at most)"))
+        }
+        Some(k) => Some(k.to_string()),
+    };
+    if let Some(k) = &key {
+        if let Some(existing) = store::messages::find_by_idempotency_key(app.db.reader(), tenant, k).await? {
+            return Ok(existing);
+        }
+    }
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let mut events = Vec::new();
+    let (connection, ticket_id, contact_id, last_inbound) = match &req.target {
+        SendTarget::Ticket(id) => {
+            let ticket = store::tickets::get(&mut *tx, tenant, *id).await?.ok_or(ActionError::NotFound)?;
+            let connection =
+                store::connections::get(&mut *tx, tenant, ticket.connection_id).await?.ok_or(ActionError::NotFound)?;
+            (connection, ticket.id, ticket.contact_id, ticket.last_inbound_at)
+        }
+        SendTarget::Phone { connection_id, phone } => {
+            let connection =
+                store::connections::get(&mut *tx, tenant, *connection_id).await?.ok_or(ActionError::NotFound)?;
+            let (ticket_id, contact_id) =
+                ticket_for_phone(app, &mut tx, tenant, &connection, phone, now, &mut events).await?;
+            let last = store::tickets::last_inbound_at(&mut *tx, tenant, ticket_id).await?;
+            (connection, ticket_id, contact_id, last)
+        }
+    };
+    check_connection(&connection)?;
+    let in_window = last_inbound.is_some_and(|at| now - at < WINDOW_MS);
+    if !in_window && !req.content.allowed_outside_window() {
+        return Err(ActionError::invalid(
+            "outside_window",
+            "the customer has not written in the last 24 hours: WhatsApp allows only an approved template now",
+        ));
+    }
+    let outbound = Outbound { content: req.content, reply_to: req.reply_to };
+    let payload = serde_json::to_string(&outbound).map_err(anyhow::Error::from)?;
+    let refers_to = match &outbound.content {
+        OutboundContent::Reaction { to_provider_id, .. } => Some(to_provider_id.as_str()),
+        _ => outbound.reply_to.as_deref(),
+    };
+    let media_mime = match &outbound.content {
+        OutboundContent::Media { source: MediaSource::File { mime, .. }, .. } => Some(mime.as_str()),
+        _ => None,
+    };
+    let summary = outbound.content.summary();
+    let new = NewMessage {
+        tenant_id: tenant,
+        connection_id: connection.id,
+        ticket_id,
+        contact_id,
+        direction: "out",
+        provider_id: None,
+        kind: outbound.content.kind(),
+        body: summary.as_deref(),
+        payload: &payload,
+        refers_to,
+        status: DeliveryStatus::Queued,
+        media_id: None,
+        media_mime,
+        idempotency_key: key.as_deref(),
+        sender_user_id: actor.user_id().map(|u| u.0),
+        sent_at: now,
+    };
+    let Some(message_id) = store::messages::insert(&mut *tx, new, now).await? else {
+        // The same key committed meanwhile (a concurrent retry of the request): return that one.
+        drop(tx);
+        let k = key.as_deref().unwrap_or_default();
+        return store::messages::find_by_idempotency_key(app.db.reader(), tenant, k).await?.ok_or_else(|| {
+            ActionError::Conflict { code: "duplicate_message", message: "this message already exists".into() }
+        });
+    };
+    let job_payload = serde_json::json!({ "message_id": message_id });
+    let dedupe = format!("send:{message_id}");
+    let job = NewJob {
+        tenant_id: tenant,
+        kind: SEND_JOB,
+        payload: &job_payload,
+        run_at: now,
+        max_attempts: SEND_MAX_ATTEMPTS,
+        dedupe_key: Some(&dedupe),
+    };
+    store::jobs::enqueue(&mut *tx, job, now).await?;
+    store::tickets::record_outbound(&mut *tx, tenant, ticket_id, now).await?;
+    let data = serde_json::json!({ "message_id": message_id, "ticket_id": ticket_id, "contact_id": contact_id, "direction": "out" });
+    events.push(app.bus.record(&mut tx, tenant, "message.created", Audience::Tenant, data, now).await?);
+    tx.commit().await?;
+    app.bus.deliver(events);
+    app.jobs_wakeup.notify_one();
+    store::messages::get(app.db.reader(), tenant, message_id).await?.ok_or(ActionError::NotFound)
+}
+
+/// The contact with this phone (created if new) and its current ticket on the connection
+/// (opened if none).
+async fn ticket_for_phone(
+    app: &App,
+    tx: &mut Tx,
+    tenant: TenantId,
+    connection: &Connection,
+    input: &str,
+    now: i64,
+    events: &mut Vec<store::events::StoredEvent>,
+) -> ActionResult<(i64, i64)> {
+    let digits = phone::normalize(input, None).ok_or_else(|| {
+        ActionError::invalid("invalid_phone", "the phone number must be in international form, e.g. +55 11 98765-4321")
+    })?;
+    let key = phone::match_key(&digits);
+    let upsert =
+        store::contacts::ContactUpsert { tenant_id: tenant, phone: &digits, phone_key: &key, wa_id: None, name: "" };
+    let (contact_id, created) = store::contacts::upsert_by_phone(&mut **tx, upsert, now).await?;
+    if created {
+        let data = serde_json::json!({ "contact_id": contact_id });
+        events.push(app.bus.record(tx, tenant, "contact.created", Audience::Tenant, data, now).await?);
+    }
+    let ticket_id = match store::tickets::find_current(&mut **tx, tenant, contact_id, connection.id).await? {
+        Some(id) => id,
+        None => {
+            let id = store::tickets::insert(&mut **tx, tenant, contact_id, connection.id, "open", now).await?;
+            let data = serde_json::json!({ "ticket_id": id, "contact_id": contact_id });
+            events.push(app.bus.record(tx, tenant, "ticket.created", Audience::Tenant, data, now).await?);
+            id
+        }
+    };
+    Ok((ticket_id, contact_id))
+}
+
+fn check_connection(c: &Connection) -> ActionResult<()> {
+    if c.kind != crate::actions::connections::KIND_WHATSAPP_CLOUD || !c.active {
+        return Err(ActionError::invalid("connection_inactive", "this connection is not active"));
+    }
+    if c.needs_reauth {
+        return Err(ActionError::invalid(
+            "connection_needs_reauth",
+            "this number's access token expired or was revoked: an admin must reconnect it before sending",
+        ));
+    }
+    Ok(())
+}
+
+/// Tells the customer their message was read (blue ticks), through a job.
+pub async fn mark_read(app: &App, actor: &Actor, tenant: TenantId, message_id: i64) -> ActionResult<()> {
+    actor.require_sender_in(tenant)?;
+    let message = store::messages::get(app.db.reader(), tenant, message_id).await?.ok_or(ActionError::NotFound)?;
+    if message.direction != "in" || message.provider_id.is_none() {
+        return Err(ActionError::invalid("not_inbound", "only a received message can be marked as read"));
+    }
+    let now = app.clock.now_ms();
+    let payload = serde_json::json!({ "message_id": message_id });
+    let dedupe = format!("read:{message_id}");
+    let job = NewJob {
+        tenant_id: tenant,
+        kind: MARK_READ_JOB,
+        payload: &payload,
+        run_at: now,
+        max_attempts: MARK_READ_MAX_ATTEMPTS,
+        dedupe_key: Some(&dedupe),
+    };
+    if store::jobs::enqueue(app.db.writer(), job, now).await?.is_some() {
+        app.jobs_wakeup.notify_one();
+    }
+    Ok(())
+}
+
+/// Stores a file people attach (content-addressed) after checking its real type and WhatsApp's
+/// size limit; returns the source to send it with (the send job uploads it to Graph).
+pub async fn store_attachment(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    kind: MediaKind,
+    data: Vec<u8>,
+) -> ActionResult<MediaSource> {
+    actor.require_sender_in(tenant)?;
+    let message_kind = match kind {
+        MediaKind::Image => MessageKind::Image,
+        MediaKind::Audio => MessageKind::Audio,
+        MediaKind::Video => MessageKind::Video,
+        MediaKind::Document => MessageKind::Document,
+        MediaKind::Sticker => MessageKind::Sticker,
+    };
+    let limit = message_kind.media_limit_bytes();
+    if data.is_empty() {
+        return Err(ActionError::invalid("empty_file", "the file is empty"));
+    }
+    if data.len() as u64 > limit {
+        return Err(ActionError::invalid(
+            "file_too_large",
+            format!("{} files may have at most {} MB", kind.as_str(), limit / (1024 * 1024)),
+        ));
+    }
+    let mime = crate::domain::media::sniff(&data, None);
+    let (_, path) = store::files::put(&app.settings.data_dir, data).await?;
+    let path = path_text(&path)?;
+    Ok(MediaSource::File { path, mime: mime.to_string() })
+}
+
+fn path_text(p: &Path) -> ActionResult<String> {
+    p.to_str().map(str::to_string).ok_or_else(|| ActionError::Internal(anyhow::anyhow!("data directory is not UTF-8")))
+}

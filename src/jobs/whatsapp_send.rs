@@ -1,0 +1,264 @@
+//! `whatsapp.send`: sends one queued message through the Graph API, and `whatsapp.mark_read`.
+//!
+//! A message whose provider id is recorded is never sent again: the id, the `sent` status, the
+//! statuses that arrived by webhook before it (kept as pending) and the job's completion commit in
+//! one transaction. Transient failures go back to the runner's ladder until the last try, which
+//! marks the message failed with the reason; permanent failures mark it failed at once. The
+//! connection's send slots (rows in the database, shared by every worker and instance) keep the
+//! configured rate.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::JobError;
+use crate::app::App;
+use crate::channels::whatsapp_cloud::graph::{Account, GraphError};
+use crate::config::Secret;
+use crate::domain::access::Audience;
+use crate::domain::message::DeliveryStatus;
+use crate::domain::outbound::{MediaSource, Outbound, OutboundContent};
+use crate::domain::retry::backoff;
+use crate::store::connections::Connection;
+use crate::store::jobs::Job;
+use crate::store::messages::{StatusChange, StatusOutcome, StoredMessage};
+use crate::store::{self};
+
+pub const KIND: &str = crate::actions::send::SEND_JOB;
+pub const MARK_READ_KIND: &str = crate::actions::send::MARK_READ_JOB;
+
+/// The least wait after Meta's 131056 (pair rate limit: about one message per 6 s to one user).
+const RECIPIENT_BACKOFF: Duration = Duration::from_secs(6);
+
+#[derive(Deserialize)]
+struct Payload {
+    message_id: i64,
+}
+
+fn payload(job: &Job) -> Result<Payload, JobError> {
+    serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent(format!("bad payload: {e}")))
+}
+
+fn account<'a>(c: &'a Connection, token: &'a Secret) -> Account<'a> {
+    Account {
+        graph_url: &c.graph_url,
+        api_version: &c.api_version,
+        phone_number_id: &c.phone_number_id,
+        access_token: token.expose(),
+    }
+}
+
+pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
+    let p = payload(job)?;
+    let tenant = job.tenant_id;
+    let Some(message) = store::messages::get(app.db.reader(), tenant, p.message_id).await? else {
+        return Ok(()); // deleted meanwhile: nothing to send
+    };
+    if message.provider_id.is_some() || message.status != DeliveryStatus::Queued.as_str() {
+        // Sent (or settled) by an earlier run: never twice.
+        return Ok(());
+    }
+    let Some(connection) = store::connections::get(app.db.reader(), tenant, message.connection_id).await? else {
+        return finish_failed(app, job, &message, None, "the connection was removed").await;
+    };
+    if !connection.active {
+        return finish_failed(app, job, &message, None, "the connection is not active").await;
+    }
+    if connection.needs_reauth {
+        let title = "the access token expired or was revoked; an admin must reconnect this number";
+        return finish_failed(app, job, &message, Some(190), title).await;
+    }
+    let Some(contact) = store::contacts::get(app.db.reader(), tenant, message.contact_id).await? else {
+        return finish_failed(app, job, &message, None, "the contact was removed").await;
+    };
+    let to = contact.wa_id.clone().unwrap_or_else(|| contact.phone.clone());
+    let Ok(mut outbound) = serde_json::from_str::<Outbound>(&message.payload) else {
+        return finish_failed(app, job, &message, None, "the stored message cannot be read").await;
+    };
+    let (token, _) = crate::actions::connections::secrets(app, &connection)?;
+    let account = account(&connection, &token);
+
+    // A file people attached is uploaded first, then sent by its media id.
+    if let OutboundContent::Media { kind, source: source @ MediaSource::File { .. }, filename, .. } =
+        &mut outbound.content
+    {
+        let MediaSource::File { path, mime } = source.clone() else { return Ok(()) };
+        let Ok(data) = store::files::read(std::path::Path::new(&path)).await else {
+            return finish_failed(app, job, &message, None, "the attached file is missing").await;
+        };
+        let name =
+            filename.clone().unwrap_or_else(|| format!("{}.{}", kind.as_str(), crate::domain::media::extension(&mime)));
+        match app.graph.upload_media(&account, data, &mime, &name).await {
+            Ok(id) => *source = MediaSource::Id(id),
+            Err(e) => return settle_error(app, job, &message, &connection, e).await,
+        }
+    }
+
+    wait_for_send_slot(app, &connection).await?;
+    let body = outbound.request_json(&to);
+    match app.graph.send_message(&account, &body).await {
+        Ok(wamid) => record_sent(app, job, &message, &connection, &wamid).await,
+        Err(e) => settle_error(app, job, &message, &connection, e).await,
+    }
+}
+
+/// Takes the connection's next send slot and sleeps until it starts.
+async fn wait_for_send_slot(app: &App, c: &Connection) -> Result<(), JobError> {
+    let slot_us = store::connections::reserve_send_slot(&app.db, c.tenant_id, c.id, app.clock.now_ms()).await?;
+    let wait_us = slot_us - app.clock.now_us();
+    if wait_us > 0 {
+        tokio::time::sleep(Duration::from_micros(wait_us as u64)).await;
+    }
+    Ok(())
+}
+
+/// Records Meta's id for the message. The send happened, so this is retried a few times before
+/// giving up: a send recorded late is better than one sent twice.
+async fn record_sent(
+    app: &App,
+    job: &Job,
+    message: &StoredMessage,
+    connection: &Connection,
+    wamid: &str,
+) -> Result<(), JobError> {
+    let mut last = None;
+    for attempt in 0..5u64 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+        }
+        match try_record_sent(app, job, message, connection, wamid).await {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), message.id = message.id, "recording a send failed; trying again");
+                last = Some(e);
+            }
+        }
+    }
+    Err(JobError::Retry(last.unwrap_or_else(|| anyhow::anyhow!("recording the send failed"))))
+}
+
+async fn try_record_sent(
+    app: &App,
+    job: &Job,
+    message: &StoredMessage,
+    connection: &Connection,
+    wamid: &str,
+) -> anyhow::Result<()> {
+    let tenant = job.tenant_id;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let mut events = Vec::new();
+    if store::messages::mark_sent(&mut tx, tenant, message.id, wamid, now).await? {
+        let data = serde_json::json!({ "message_id": message.id, "ticket_id": message.ticket_id, "status": DeliveryStatus::Sent });
+        events.push(app.bus.record(&mut tx, tenant, "message.status", Audience::Tenant, data, now).await?);
+        // Statuses Meta's webhook delivered before this transaction.
+        for pending in store::messages::take_pending_statuses(&mut tx, tenant, connection.id, wamid).await? {
+            let change = StatusChange {
+                connection_id: connection.id,
+                provider_id: wamid,
+                status: pending.status,
+                error_code: pending.error_code,
+                error_title: pending.error_title.as_deref(),
+            };
+            if let StatusOutcome::Applied(message_id, ticket_id) =
+                store::messages::apply_status(&mut tx, tenant, &change, now).await?
+            {
+                let data =
+                    serde_json::json!({ "message_id": message_id, "ticket_id": ticket_id, "status": pending.status });
+                events.push(app.bus.record(&mut tx, tenant, "message.status", Audience::Tenant, data, now).await?);
+            }
+        }
+    }
+    // If this run outlived its lease the send is still recorded: the other run then sees the id
+    // and sends nothing.
+    if !store::jobs::complete(&mut *tx, job.id, &job.lease_token, now).await? {
+        tracing::warn!(message.id = message.id, "send recorded by a run whose lease was taken over");
+    }
+    store::connections::mark_send(&mut *tx, tenant, connection.id, now).await?;
+    tx.commit().await?;
+    app.bus.deliver(events);
+    tracing::info!(message.id = message.id, connection.id = connection.id, "message sent");
+    Ok(())
+}
+
+/// What a Graph error means for the message and the job.
+async fn settle_error(
+    app: &App,
+    job: &Job,
+    message: &StoredMessage,
+    connection: &Connection,
+    e: GraphError,
+) -> Result<(), JobError> {
+    let now = app.clock.now_ms();
+    let reason = e.reason();
+    let reauth = matches!(e, GraphError::Auth { .. });
+    // The last error is shown to admins on the connection.
+    if let Err(db) =
+        store::connections::mark_error(app.db.writer(), job.tenant_id, connection.id, &reason, reauth, now).await
+    {
+        tracing::warn!(error = %db, "recording the connection's last error failed");
+    }
+    tracing::warn!(message.id = message.id, code = ?e.code(), reason = %reason, attempt = job.attempts, "send failed");
+    let last_try = job.attempts >= job.max_attempts;
+    let code = e.code();
+    match e {
+        GraphError::Transient { .. } if !last_try => Err(JobError::Retry(anyhow::anyhow!(reason))),
+        GraphError::RecipientThrottled { .. } if !last_try => {
+            let delay = backoff(job.attempts as u32).max(RECIPIENT_BACKOFF);
+            Err(JobError::RetryAfter { error: anyhow::anyhow!(reason), delay })
+        }
+        GraphError::Transient { .. } | GraphError::RecipientThrottled { .. } => {
+            let title = format!("gave up after {} tries: {reason}", job.attempts);
+            finish_failed(app, job, message, code, &title).await
+        }
+        GraphError::Permanent { .. } | GraphError::Auth { .. } => finish_failed(app, job, message, code, &reason).await,
+    }
+}
+
+/// Marks the message failed with a reason people can read, and finishes the job, in one
+/// transaction.
+async fn finish_failed(
+    app: &App,
+    job: &Job,
+    message: &StoredMessage,
+    code: Option<i64>,
+    title: &str,
+) -> Result<(), JobError> {
+    let tenant = job.tenant_id;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    if !store::jobs::complete(&mut *tx, job.id, &job.lease_token, now).await? {
+        return Err(JobError::LeaseLost);
+    }
+    store::messages::mark_failed(&mut *tx, tenant, message.id, code, title, now).await?;
+    let data = serde_json::json!({ "message_id": message.id, "ticket_id": message.ticket_id, "status": DeliveryStatus::Failed });
+    let event = app.bus.record(&mut tx, tenant, "message.status", Audience::Tenant, data, now).await?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    app.bus.deliver([event]);
+    tracing::warn!(message.id = message.id, code = ?code, reason = %title, "message failed");
+    Ok(())
+}
+
+/// `whatsapp.mark_read`: blue ticks for a received message. Failures retry; none is shown.
+pub async fn run_mark_read(app: &App, job: &Job) -> Result<(), JobError> {
+    let p = payload(job)?;
+    let tenant = job.tenant_id;
+    let Some(message) = store::messages::get(app.db.reader(), tenant, p.message_id).await? else { return Ok(()) };
+    let Some(provider_id) = message.provider_id.as_deref() else { return Ok(()) };
+    let Some(connection) = store::connections::get(app.db.reader(), tenant, message.connection_id).await? else {
+        return Ok(());
+    };
+    let (token, _) = crate::actions::connections::secrets(app, &connection)?;
+    match app.graph.mark_read(&account(&connection, &token), provider_id).await {
+        Ok(()) => Ok(()),
+        Err(e @ (GraphError::Transient { .. } | GraphError::RecipientThrottled { .. })) => {
+            Err(JobError::Retry(anyhow::anyhow!(e.reason())))
+        }
+        Err(e) => {
+            let reauth = matches!(e, GraphError::Auth { .. });
+            let now = app.clock.now_ms();
+            store::connections::mark_error(app.db.writer(), tenant, connection.id, &e.reason(), reauth, now).await?;
+            Err(JobError::Permanent(e.reason()))
+        }
+    }
+}
