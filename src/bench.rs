@@ -150,3 +150,112 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
     anyhow::ensure!(stored >= acknowledged, "acknowledged messages are missing");
     Ok(())
 }
+
+pub struct OutboundBench {
+    pub messages: usize,
+    pub rate: u32,
+    pub customers: usize,
+    pub workers: usize,
+}
+
+/// `bench outbound`: queues `messages` text replies on a connection limited to `rate`/s, against
+/// a simulator that answers 130429 to anything faster, and reports the achieved rate and any
+/// rate-limit errors. The server runs in this process (the figure of interest is the pacing, not
+/// memory); every send goes through the real job queue, Graph client and webhooks.
+pub async fn outbound(b: OutboundBench) -> anyhow::Result<()> {
+    use crate::actions::send::{send_message, SendRequest, SendTarget};
+    use crate::domain::outbound::OutboundContent;
+    let dir = std::env::temp_dir().join(format!("atende-bench-{}", crate::crypto::random_token(6)));
+    let settings = crate::config::Settings {
+        data_dir: dir.clone(),
+        job_workers: b.workers,
+        log_level: "warn".into(),
+        ..crate::config::Settings::default()
+    };
+    let app = crate::app::App::build(settings).await?;
+    crate::actions::bootstrap::first_run(&app).await.map_err(anyhow::Error::from)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::app::serve(app.clone(), listener, async move {
+        let _ = stopped.await;
+    }));
+    let tenant = crate::actions::tenants::find_by_slug(&app, crate::actions::bootstrap::DEMO_SLUG).await.map_err(anyhow::Error::from)?.id;
+    let operator = crate::actions::Actor::Operator;
+    let sim = wa_sim::Simulator::start(wa_sim::SimConfig {
+        rate_per_sec: Some(b.rate),
+        access_token: "bench-token".into(),
+        app_secret: "bench-secret".into(),
+        phone_number_id: "100000000000007".into(),
+        status_delays_ms: (50, 200, u64::MAX),
+        ..wa_sim::SimConfig::default()
+    })
+    .await?;
+    let input = crate::actions::connections::CreateWhatsappCloud {
+        name: "bench",
+        phone_number_id: "100000000000007",
+        waba_id: "",
+        access_token: "bench-token",
+        app_secret: "bench-secret",
+        graph_url: Some(&sim.base_url()),
+        api_version: None,
+        rate_per_sec: Some(i64::from(b.rate)),
+    };
+    let conn = crate::actions::connections::create_whatsapp_cloud(&app, &operator, tenant, input).await.map_err(anyhow::Error::from)?;
+    sim.set_webhook_url(format!("http://{addr}/hooks/whatsapp/{}", conn.connection.id));
+    // Customers write first: replies inside the 24-hour window. (The simulator fails numbers
+    // ending in 0000 on purpose; these never do.)
+    for n in 0..b.customers {
+        let d = sim.customer_sends(&format!("{}", 5_511_975_550_001u64 + n as u64), "Cliente", wa_sim::CustomerMessage::Text("oi".into())).await?;
+        anyhow::ensure!(d.status == 200, "the server refused a customer message ({})", d.status);
+    }
+    let tickets = crate::store::tickets::ids_for_connection(app.db.reader(), tenant, conn.connection.id).await?;
+    anyhow::ensure!(tickets.len() == b.customers, "expected {} tickets, found {}", b.customers, tickets.len());
+    println!("outbound benchmark: {} messages at {}/s over {} customers, {} job workers", b.messages, b.rate, b.customers, b.workers);
+    let queued_at = std::time::Instant::now();
+    for i in 0..b.messages {
+        let req = SendRequest {
+            tenant,
+            target: SendTarget::Ticket(tickets[i % tickets.len()]),
+            content: OutboundContent::Text { body: format!("resposta {i}"), preview_url: false },
+            reply_to: None,
+            idempotency_key: None,
+        };
+        send_message(&app, &operator, req).await.map_err(anyhow::Error::from)?;
+    }
+    println!("queued {} messages in {:.1} s", b.messages, queued_at.elapsed().as_secs_f64());
+    let deadline = std::time::Instant::now() + Duration::from_secs(b.messages as u64 / u64::from(b.rate.max(1)) + 120);
+    let outcome = loop {
+        let o = crate::store::messages::outbound_summary(app.db.reader(), tenant, conn.connection.id).await?;
+        if o.queued == 0 || std::time::Instant::now() > deadline {
+            break o;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let span_s = (outcome.last_sent_at - outcome.first_sent_at) as f64 / 1000.0;
+    // Every send the provider accepted used a slot, including those that failed later.
+    let achieved = if span_s > 0.0 { (outcome.accepted as f64 - 1.0) / span_s } else { 0.0 };
+    let retried = crate::store::jobs::count_retried(app.db.reader(), "whatsapp.send").await?;
+    let rate_errors = crate::store::connections::get(app.db.reader(), tenant, conn.connection.id)
+        .await?
+        .and_then(|c| c.last_error)
+        .is_some_and(|e| e.contains("130429"));
+    println!(
+        "sent {} (failed {}, still queued {}) in {span_s:.1} s: {achieved:.2} messages/s (target {}, deviation {:+.2} %); sends retried {retried}; 130429 seen: {rate_errors}",
+        outcome.sent,
+        outcome.failed,
+        outcome.queued,
+        b.rate,
+        (achieved / f64::from(b.rate) - 1.0) * 100.0
+    );
+    for (reason, n) in crate::store::messages::failure_reasons(app.db.reader(), tenant, conn.connection.id).await? {
+        println!("failed {n}: {reason}");
+    }
+    println!("{}", json!({ "messages": b.messages, "rate": b.rate, "sent": outcome.sent, "failed": outcome.failed, "queued": outcome.queued,
+        "seconds": span_s, "achieved_per_sec": achieved, "retried": retried, "rate_limit_errors": rate_errors }));
+    let _ = stop.send(());
+    let _ = server.await;
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

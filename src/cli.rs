@@ -63,6 +63,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         customers: usize,
     },
+    /// Queued sends against a simulator that enforces the number's rate (130429 above it).
+    Outbound {
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        /// The connection's (and the simulator's) messages per second.
+        #[arg(long, default_value_t = 80)]
+        rate: u32,
+        #[arg(long, default_value_t = 100)]
+        customers: usize,
+        /// Job workers sending in parallel.
+        #[arg(long, default_value_t = 8)]
+        workers: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -224,6 +237,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Ingest { database_url, seconds, concurrency, batch, customers }) => {
             crate::bench::ingest(crate::bench::IngestBench { database_url, seconds, concurrency, batch, customers })
                 .await
+        }
+        Command::Bench(BenchCommand::Outbound { messages, rate, customers, workers }) => {
+            crate::bench::outbound(crate::bench::OutboundBench { messages, rate, customers, workers }).await
         }
         Command::Admin(cmd) => {
             let app = App::build(settings).await?;

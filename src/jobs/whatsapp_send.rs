@@ -177,7 +177,7 @@ async fn try_record_sent(
     store::connections::mark_send(&mut *tx, tenant, connection.id, now).await?;
     tx.commit().await?;
     app.bus.deliver(events);
-    tracing::info!(message.id = message.id, connection.id = connection.id, "message sent");
+    tracing::debug!(message.id = message.id, connection.id = connection.id, "message sent");
     Ok(())
 }
 

@@ -186,11 +186,13 @@ pub async fn reserve_send_slot(db: &Db, tenant: TenantId, id: i64, now: i64) -> 
         Backend::Sqlite => "max",
         Backend::Postgres => "GREATEST",
     };
-    // Slot length in microseconds keeps 80/s exact (12.5 ms); next_send_at is stored in µs.
+    // Slots are 1.5 % longer than 1/rate (80/s → 12.69 ms): requests cross the network with a
+    // few milliseconds of jitter, and Meta counts arrivals in a sliding second, so pacing at
+    // exactly the rate would sometimes put rate + 1 sends in one second. next_send_at is in µs.
     let sql = format!(
-        "UPDATE connections SET next_send_at = {greatest}(next_send_at, $1 * 1000) + 1000000 / rate_per_sec
+        "UPDATE connections SET next_send_at = {greatest}(next_send_at, $1 * 1000) + 1015000 / rate_per_sec
          WHERE tenant_id = $2 AND id = $3
-         RETURNING next_send_at - 1000000 / rate_per_sec"
+         RETURNING next_send_at - 1015000 / rate_per_sec"
     );
     let row = sqlx::query(&sql).bind(now).bind(tenant.0).bind(id).fetch_one(db.writer()).await?;
     let start_us: i64 = row.try_get(0)?;

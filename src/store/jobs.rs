@@ -217,3 +217,8 @@ pub async fn purge_done<'e>(ex: impl Executor<'e, Database = Any>, before: i64) 
         .await?
         .rows_affected())
 }
+
+/// Jobs of a kind that needed more than one try (benchmarks: a paced sender should need none).
+pub async fn count_retried<'e>(ex: impl Executor<'e, Database = Any>, kind: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) FROM jobs WHERE kind = $1 AND attempts > 1").bind(kind).fetch_one(ex).await?.try_get(0)
+}

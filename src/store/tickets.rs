@@ -141,3 +141,13 @@ pub async fn record_outbound<'e>(
 pub async fn count<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {
     sqlx::query("SELECT COUNT(*) FROM tickets").fetch_one(ex).await?.try_get(0)
 }
+
+/// Ids of a connection's tickets, oldest first (benchmarks and tests).
+pub async fn ids_for_connection<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId, connection_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id FROM tickets WHERE tenant_id = $1 AND connection_id = $2 ORDER BY id")
+        .bind(tenant.0)
+        .bind(connection_id)
+        .fetch_all(ex)
+        .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
