@@ -118,17 +118,22 @@ impl Db {
 }
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).after_connect(|conn, _meta| {
-        Box::pin(async move {
-            // WAL lets readers run beside the writer; FULL makes a commit durable before we
-            // acknowledge it; the busy timeout covers a second process (e.g. `atende admin`).
-            conn.execute("PRAGMA journal_mode = WAL").await?;
-            conn.execute("PRAGMA synchronous = FULL").await?;
-            conn.execute("PRAGMA busy_timeout = 10000").await?;
-            conn.execute("PRAGMA foreign_keys = ON").await?;
-            Ok(())
-        })
-    })
+    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).after_connect(
+        move |conn, _meta| {
+            Box::pin(async move {
+                // WAL lets readers run beside the writer; FULL makes a commit durable before we
+                // acknowledge it; the busy timeout covers a second process (e.g. `atende admin`).
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                // Statement journals (multi-row writes) and sorts stay in memory instead of
+                // creating, writing and deleting a temporary file each time.
+                conn.execute("PRAGMA temp_store = MEMORY").await?;
+                Ok(())
+            })
+        },
+    )
 }
 
 /// Reads a 0/1 integer column as a bool (booleans are stored as integers on both engines).
