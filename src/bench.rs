@@ -180,7 +180,10 @@ pub async fn outbound(b: OutboundBench) -> anyhow::Result<()> {
     let server = tokio::spawn(crate::app::serve(app.clone(), listener, async move {
         let _ = stopped.await;
     }));
-    let tenant = crate::actions::tenants::find_by_slug(&app, crate::actions::bootstrap::DEMO_SLUG).await.map_err(anyhow::Error::from)?.id;
+    let tenant = crate::actions::tenants::find_by_slug(&app, crate::actions::bootstrap::DEMO_SLUG)
+        .await
+        .map_err(anyhow::Error::from)?
+        .id;
     let operator = crate::actions::Actor::Operator;
     let sim = wa_sim::Simulator::start(wa_sim::SimConfig {
         rate_per_sec: Some(b.rate),
@@ -201,17 +204,28 @@ pub async fn outbound(b: OutboundBench) -> anyhow::Result<()> {
         api_version: None,
         rate_per_sec: Some(i64::from(b.rate)),
     };
-    let conn = crate::actions::connections::create_whatsapp_cloud(&app, &operator, tenant, input).await.map_err(anyhow::Error::from)?;
+    let conn = crate::actions::connections::create_whatsapp_cloud(&app, &operator, tenant, input)
+        .await
+        .map_err(anyhow::Error::from)?;
     sim.set_webhook_url(format!("http://{addr}/hooks/whatsapp/{}", conn.connection.id));
     // Customers write first: replies inside the 24-hour window. (The simulator fails numbers
     // ending in 0000 on purpose; these never do.)
     for n in 0..b.customers {
-        let d = sim.customer_sends(&format!("{}", 5_511_975_550_001u64 + n as u64), "Cliente", wa_sim::CustomerMessage::Text("oi".into())).await?;
+        let d = sim
+            .customer_sends(
+                &format!("{}", 5_511_975_550_001u64 + n as u64),
+                "Cliente",
+                wa_sim::CustomerMessage::Text("oi".into()),
+            )
+            .await?;
         anyhow::ensure!(d.status == 200, "the server refused a customer message ({})", d.status);
     }
     let tickets = crate::store::tickets::ids_for_connection(app.db.reader(), tenant, conn.connection.id).await?;
     anyhow::ensure!(tickets.len() == b.customers, "expected {} tickets, found {}", b.customers, tickets.len());
-    println!("outbound benchmark: {} messages at {}/s over {} customers, {} job workers", b.messages, b.rate, b.customers, b.workers);
+    println!(
+        "outbound benchmark: {} messages at {}/s over {} customers, {} job workers",
+        b.messages, b.rate, b.customers, b.workers
+    );
     let queued_at = std::time::Instant::now();
     for i in 0..b.messages {
         let req = SendRequest {
@@ -251,8 +265,11 @@ pub async fn outbound(b: OutboundBench) -> anyhow::Result<()> {
     for (reason, n) in crate::store::messages::failure_reasons(app.db.reader(), tenant, conn.connection.id).await? {
         println!("failed {n}: {reason}");
     }
-    println!("{}", json!({ "messages": b.messages, "rate": b.rate, "sent": outcome.sent, "failed": outcome.failed, "queued": outcome.queued,
-        "seconds": span_s, "achieved_per_sec": achieved, "retried": retried, "rate_limit_errors": rate_errors }));
+    println!(
+        "{}",
+        json!({ "messages": b.messages, "rate": b.rate, "sent": outcome.sent, "failed": outcome.failed, "queued": outcome.queued,
+        "seconds": span_s, "achieved_per_sec": achieved, "retried": retried, "rate_limit_errors": rate_errors })
+    );
     let _ = stop.send(());
     let _ = server.await;
     sim.shutdown().await;

@@ -17,6 +17,54 @@ use crate::domain::TenantId;
 use crate::store::events::StoredEvent;
 use crate::store::{self, Backend, Tx};
 
+/// An event to record with [`Bus::record_many`].
+pub struct NewEvent {
+    pub tenant: TenantId,
+    pub kind: &'static str,
+    pub audience: Audience,
+    pub data: serde_json::Value,
+}
+
+/// PostgreSQL refuses a NOTIFY payload of 8000 bytes or more.
+const MAX_NOTIFY_BYTES: usize = 7900;
+
+/// Packs events into notification payloads: one event alone is its JSON object (as
+/// [`Bus::record`] sends); several are a JSON array kept under [`MAX_NOTIFY_BYTES`].
+fn notification_payloads(events: &[StoredEvent]) -> anyhow::Result<Vec<String>> {
+    let mut payloads = Vec::new();
+    let mut group: Vec<String> = Vec::new();
+    let mut group_bytes = 0;
+    let flush = |group: &mut Vec<String>, payloads: &mut Vec<String>| match group.len() {
+        0 => {}
+        1 => payloads.append(group),
+        _ => {
+            payloads.push(format!("[{}]", group.join(",")));
+            group.clear();
+        }
+    };
+    for e in events {
+        let json = serde_json::to_string(e)?;
+        // Brackets and commas: one byte per event plus one.
+        if !group.is_empty() && group_bytes + json.len() + group.len() + 2 > MAX_NOTIFY_BYTES {
+            flush(&mut group, &mut payloads);
+            group_bytes = 0;
+        }
+        group_bytes += json.len();
+        group.push(json);
+    }
+    flush(&mut group, &mut payloads);
+    Ok(payloads)
+}
+
+/// The events of one notification payload: an event object or an array of them.
+fn parse_notification(payload: &str) -> serde_json::Result<Vec<StoredEvent>> {
+    if payload.trim_start().starts_with('[') {
+        serde_json::from_str(payload)
+    } else {
+        serde_json::from_str(payload).map(|e| vec![e])
+    }
+}
+
 /// What subscribers receive: an event, or a note that some were missed and clients must resync.
 #[derive(Clone, Debug)]
 pub enum BusMessage {
@@ -54,6 +102,39 @@ impl Bus {
             store::events::notify(&mut **tx, &serde_json::to_string(&event)?).await?;
         }
         Ok(event)
+    }
+
+    /// [`Bus::record`] for many events in few statements; returns them in the order given. On
+    /// PostgreSQL the events ride as few notifications as their size allows (a JSON array per
+    /// notification, each under PostgreSQL's 8000-byte payload limit); listeners broadcast each.
+    pub async fn record_many(&self, tx: &mut Tx, events: Vec<NewEvent>, now: i64) -> anyhow::Result<Vec<StoredEvent>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encoded: Vec<(TenantId, &'static str, String, String)> =
+            events.into_iter().map(|e| (e.tenant, e.kind, e.audience.encode(), e.data.to_string())).collect();
+        let rows: Vec<store::events::NewEvent<'_>> = encoded
+            .iter()
+            .map(|(tenant, kind, audience, data)| store::events::NewEvent { tenant_id: *tenant, kind, audience, data })
+            .collect();
+        let ids = store::events::insert_many(tx, &rows, now).await?;
+        let stored: Vec<StoredEvent> = encoded
+            .into_iter()
+            .zip(ids)
+            .map(|((tenant_id, kind, audience, data), id)| StoredEvent {
+                id,
+                tenant_id,
+                kind: kind.to_string(),
+                audience,
+                data,
+                created_at: now,
+            })
+            .collect();
+        if self.backend == Backend::Postgres {
+            let payloads = notification_payloads(&stored)?;
+            store::events::notify_many(tx, &payloads).await?;
+        }
+        Ok(stored)
     }
 
     /// Delivers events after their transaction committed (PostgreSQL delivers through NOTIFY).
@@ -105,9 +186,11 @@ async fn listen(
     loop {
         // `try_recv` yields `None` when the connection dropped (it reconnects on the next call).
         match listener.try_recv().await? {
-            Some(n) => match serde_json::from_str::<StoredEvent>(n.payload()) {
-                Ok(event) => {
-                    let _ = sender.send(BusMessage::Event(Arc::new(event)));
+            Some(n) => match parse_notification(n.payload()) {
+                Ok(events) => {
+                    for event in events {
+                        let _ = sender.send(BusMessage::Event(Arc::new(event)));
+                    }
                 }
                 Err(e) => tracing::warn!(error = %e, "ignoring a malformed event notification"),
             },
@@ -115,5 +198,40 @@ async fn listen(
                 let _ = sender.send(BusMessage::Resync);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::EventId;
+
+    fn event(id: i64, data_len: usize) -> StoredEvent {
+        StoredEvent {
+            id: EventId(id),
+            tenant_id: TenantId(1),
+            kind: "message.created".into(),
+            audience: "tenant".into(),
+            data: "x".repeat(data_len),
+            created_at: 1,
+        }
+    }
+
+    #[test]
+    fn notifications_carry_every_event_once_in_order_and_stay_under_the_limit() {
+        let events: Vec<StoredEvent> = (1..=300).map(|i| event(i, (i as usize * 37) % 900)).collect();
+        let payloads = notification_payloads(&events).unwrap();
+        assert!(payloads.len() > 1);
+        assert!(payloads.iter().all(|p| p.len() < 8000));
+        let back: Vec<i64> = payloads.iter().flat_map(|p| parse_notification(p).unwrap()).map(|e| e.id.0).collect();
+        assert_eq!(back, (1..=300).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_lone_event_is_sent_as_an_object() {
+        let payloads = notification_payloads(&[event(7, 10)]).unwrap();
+        assert_eq!(payloads.len(), 1);
+        assert!(payloads[0].starts_with('{'));
+        assert_eq!(parse_notification(&payloads[0]).unwrap()[0].id.0, 7);
     }
 }

@@ -1,6 +1,6 @@
 //! Contacts (customers), keyed per tenant by their phone's match key.
 
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, AnyConnection, Executor, Row};
 
 use crate::domain::TenantId;
 
@@ -70,6 +70,60 @@ pub async fn get<'e>(
         })
     })
     .transpose()
+}
+
+/// A contact found or created by [`upsert_many`].
+#[derive(Debug, Clone)]
+pub struct UpsertedContact {
+    pub tenant_id: TenantId,
+    pub phone_key: String,
+    pub id: i64,
+    /// Created by this statement (its `created_at` is `now`).
+    pub created: bool,
+}
+
+/// [`upsert_by_phone`] for many contacts in few statements. Phone keys must be distinct per
+/// tenant (PostgreSQL refuses to update one row twice in a statement). Rows come back in no
+/// particular order: match them by tenant and phone key.
+pub async fn upsert_many(
+    conn: &mut AnyConnection,
+    contacts: &[ContactUpsert<'_>],
+    now: i64,
+) -> Result<Vec<UpsertedContact>, sqlx::Error> {
+    let mut out = Vec::with_capacity(contacts.len());
+    for chunk in contacts.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 7);
+        let sql = format!(
+            "INSERT INTO contacts (tenant_id, name, phone, phone_key, wa_id, created_at, updated_at)
+             VALUES {values}
+             ON CONFLICT (tenant_id, phone_key) DO UPDATE SET
+                 name = CASE WHEN contacts.name = '' OR contacts.name = contacts.phone THEN excluded.name ELSE contacts.name END,
+                 wa_id = COALESCE(excluded.wa_id, contacts.wa_id),
+                 updated_at = excluded.updated_at
+             RETURNING id, tenant_id, phone_key, created_at"
+        );
+        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len()));
+        for c in chunk {
+            q = q
+                .bind(c.tenant_id.0)
+                .bind(if c.name.is_empty() { c.phone } else { c.name })
+                .bind(c.phone)
+                .bind(c.phone_key)
+                .bind(c.wa_id)
+                .bind(now)
+                .bind(now);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let created_at: i64 = row.try_get("created_at")?;
+            out.push(UpsertedContact {
+                tenant_id: TenantId(row.try_get("tenant_id")?),
+                phone_key: row.try_get("phone_key")?,
+                id: row.try_get("id")?,
+                created: created_at == now,
+            });
+        }
+    }
+    Ok(out)
 }
 
 pub async fn count<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {

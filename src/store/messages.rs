@@ -2,7 +2,7 @@
 //! insert, is what makes a re-delivered webhook a no-op.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, AnyConnection, Executor, Row};
 
 use crate::domain::message::DeliveryStatus;
 use crate::domain::TenantId;
@@ -60,6 +60,69 @@ pub async fn insert<'e>(
     .fetch_optional(ex)
     .await?;
     row.map(|r| r.try_get(0)).transpose()
+}
+
+/// A row written by [`insert_many`].
+#[derive(Debug, Clone)]
+pub struct InsertedMessage {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub connection_id: i64,
+    pub provider_id: Option<String>,
+}
+
+/// [`insert`] for many messages in few statements. Returns the rows actually inserted, in no
+/// particular order; a message whose provider id (or idempotency key) is taken — by an earlier
+/// row, or by an earlier message of the same call — is left out. Match the rows by tenant,
+/// connection and provider id.
+pub async fn insert_many(
+    conn: &mut AnyConnection,
+    messages: &[NewMessage<'_>],
+    now: i64,
+) -> Result<Vec<InsertedMessage>, sqlx::Error> {
+    let mut out = Vec::with_capacity(messages.len());
+    for chunk in messages.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 19);
+        let sql = format!(
+            "INSERT INTO messages (tenant_id, connection_id, ticket_id, contact_id, direction, provider_id, kind, body, payload,
+                 refers_to, status, status_rank, media_id, media_mime, idempotency_key, sender_user_id, sent_at, created_at, updated_at)
+             VALUES {values}
+             ON CONFLICT DO NOTHING
+             RETURNING id, tenant_id, connection_id, provider_id"
+        );
+        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len()));
+        for m in chunk {
+            q = q
+                .bind(m.tenant_id.0)
+                .bind(m.connection_id)
+                .bind(m.ticket_id)
+                .bind(m.contact_id)
+                .bind(m.direction)
+                .bind(m.provider_id)
+                .bind(m.kind)
+                .bind(m.body)
+                .bind(m.payload)
+                .bind(m.refers_to)
+                .bind(m.status.as_str())
+                .bind(m.status.rank())
+                .bind(m.media_id)
+                .bind(m.media_mime)
+                .bind(m.idempotency_key)
+                .bind(m.sender_user_id)
+                .bind(m.sent_at)
+                .bind(now)
+                .bind(now);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(InsertedMessage {
+                id: row.try_get("id")?,
+                tenant_id: TenantId(row.try_get("tenant_id")?),
+                connection_id: row.try_get("connection_id")?,
+                provider_id: row.try_get("provider_id")?,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// What happened to a status update.
@@ -393,7 +456,11 @@ pub struct OutboundSummary {
     pub last_sent_at: i64,
 }
 
-pub async fn outbound_summary<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId, connection_id: i64) -> Result<OutboundSummary, sqlx::Error> {
+pub async fn outbound_summary<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    connection_id: i64,
+) -> Result<OutboundSummary, sqlx::Error> {
     let r = sqlx::query(
         "SELECT
             CAST(COALESCE(SUM(CASE WHEN provider_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS accepted,
@@ -419,7 +486,11 @@ pub async fn outbound_summary<'e>(ex: impl Executor<'e, Database = Any>, tenant:
 }
 
 /// Why outbound messages of a connection failed, most frequent first.
-pub async fn failure_reasons<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId, connection_id: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn failure_reasons<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    connection_id: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT COALESCE(error_title, '') AS reason, COUNT(*) AS n FROM messages
          WHERE tenant_id = $1 AND connection_id = $2 AND direction = 'out' AND status = 'failed'

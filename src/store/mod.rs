@@ -119,17 +119,22 @@ impl Db {
 }
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).after_connect(|conn, _meta| {
-        Box::pin(async move {
-            // WAL lets readers run beside the writer; FULL makes a commit durable before we
-            // acknowledge it; the busy timeout covers a second process (e.g. `atende admin`).
-            conn.execute("PRAGMA journal_mode = WAL").await?;
-            conn.execute("PRAGMA synchronous = FULL").await?;
-            conn.execute("PRAGMA busy_timeout = 10000").await?;
-            conn.execute("PRAGMA foreign_keys = ON").await?;
-            Ok(())
-        })
-    })
+    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).after_connect(
+        move |conn, _meta| {
+            Box::pin(async move {
+                // WAL lets readers run beside the writer; FULL makes a commit durable before we
+                // acknowledge it; the busy timeout covers a second process (e.g. `atende admin`).
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                // Statement journals (multi-row writes) and sorts stay in memory instead of
+                // creating, writing and deleting a temporary file each time.
+                conn.execute("PRAGMA temp_store = MEMORY").await?;
+                Ok(())
+            })
+        },
+    )
 }
 
 /// Reads a 0/1 integer column as a bool (booleans are stored as integers on both engines).
@@ -151,4 +156,63 @@ pub async fn lock_for_bootstrap(tx: &mut Tx, backend: Backend) -> anyhow::Result
         sqlx::query("SELECT pg_advisory_xact_lock(7261747)").execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// The most rows one multi-row statement carries. Keeps every statement well under SQLite's
+/// 32,766 bound parameters (and PostgreSQL's 65,535) for the widest row we write (19 columns).
+pub const MAX_ROWS_PER_STATEMENT: usize = 500;
+
+/// Multi-row statements of up to this many rows are kept prepared (their few shapes recur);
+/// larger ones are prepared per use, so a burst of odd batch sizes cannot fill the statement
+/// cache with large, rarely reused programs.
+const PERSISTENT_ROWS: usize = 8;
+
+/// Whether a multi-row statement of `rows` rows should stay in the prepared-statement cache.
+pub fn keep_prepared(rows: usize) -> bool {
+    rows <= PERSISTENT_ROWS
+}
+
+/// Placeholders for generated multi-row statements, whose values are bound in the order their
+/// placeholders appear. PostgreSQL gets `$1, $2, …`. SQLite gets anonymous `?`: it resolves a
+/// named or numbered parameter (`$7`) by a linear search of the statement's parameter list, at
+/// parse and again at bind, which costs O(n²) on a statement with thousands of parameters.
+pub struct Placeholders {
+    numbered: bool,
+    next: usize,
+}
+
+impl Placeholders {
+    pub fn for_connection(conn: &sqlx::AnyConnection) -> Placeholders {
+        Placeholders { numbered: conn.backend_name() != <sqlx::Sqlite as sqlx::Database>::NAME, next: 1 }
+    }
+
+    /// Appends `count` placeholders separated by commas.
+    pub fn push(&mut self, sql: &mut String, count: usize) {
+        use std::fmt::Write;
+        for i in 0..count {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            if self.numbered {
+                let _ = write!(sql, "${}", self.next);
+            } else {
+                sql.push('?');
+            }
+            self.next += 1;
+        }
+    }
+
+    /// `(…), (…), …`: `rows` tuples of `columns` placeholders.
+    pub fn rows(&mut self, rows: usize, columns: usize) -> String {
+        let mut sql = String::with_capacity(rows * columns * 5);
+        for i in 0..rows {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            self.push(&mut sql, columns);
+            sql.push(')');
+        }
+        sql
+    }
 }

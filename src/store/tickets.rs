@@ -2,7 +2,9 @@
 //! the channels need (open until closed); the inbox issue adds protocol numbers, departments,
 //! assignment and the rest.
 
-use sqlx::{Any, Executor, Row};
+use std::collections::HashMap;
+
+use sqlx::{Any, AnyConnection, Executor, Row};
 
 use crate::domain::TenantId;
 
@@ -45,28 +47,6 @@ pub async fn insert<'e>(
     .fetch_one(ex)
     .await?;
     row.try_get(0)
-}
-
-/// After inbound messages: bump activity, the unread count and the 24-hour window start.
-pub async fn record_inbound<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    tenant: TenantId,
-    ticket_id: i64,
-    new_messages: i64,
-    last_at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE tickets SET unread_count = unread_count + $1, last_message_at = $2,
-             last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $2 THEN $2 ELSE last_inbound_at END
-         WHERE tenant_id = $3 AND id = $4",
-    )
-    .bind(new_messages)
-    .bind(last_at)
-    .bind(tenant.0)
-    .bind(ticket_id)
-    .execute(ex)
-    .await?;
-    Ok(())
 }
 
 /// When the customer last wrote on this ticket (the 24-hour customer-service window).
@@ -138,12 +118,123 @@ pub async fn record_outbound<'e>(
     Ok(())
 }
 
+/// [`find_current`] for many contacts of a tenant: the current ticket of each
+/// (contact, connection) pair that has one.
+pub async fn find_current_many(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    contact_ids: &[i64],
+) -> Result<HashMap<(i64, i64), i64>, sqlx::Error> {
+    let mut out: HashMap<(i64, i64), i64> = HashMap::new();
+    for chunk in contact_ids.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let mut ph = super::Placeholders::for_connection(conn);
+        let (mut tenant_param, mut list) = (String::new(), String::with_capacity(chunk.len() * 6));
+        ph.push(&mut tenant_param, 1);
+        ph.push(&mut list, chunk.len());
+        let sql = format!(
+            "SELECT id, contact_id, connection_id FROM tickets
+             WHERE tenant_id = {tenant_param} AND contact_id IN ({list}) AND status <> 'closed'"
+        );
+        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len())).bind(tenant.0);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let id: i64 = row.try_get(0)?;
+            let current = out.entry((row.try_get(1)?, row.try_get(2)?)).or_insert(id);
+            // The newest open ticket is the current one (as `ORDER BY id DESC LIMIT 1`).
+            *current = (*current).max(id);
+        }
+    }
+    Ok(out)
+}
+
+/// A ticket to open with [`insert_many`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NewTicket {
+    pub tenant_id: TenantId,
+    pub contact_id: i64,
+    pub connection_id: i64,
+}
+
+/// [`insert`] for many tickets; returns each with its id, in no particular order. At most one
+/// ticket per (tenant, contact, connection) is expected.
+pub async fn insert_many(
+    conn: &mut AnyConnection,
+    tickets: &[NewTicket],
+    status: &str,
+    now: i64,
+) -> Result<Vec<(NewTicket, i64)>, sqlx::Error> {
+    let mut out = Vec::with_capacity(tickets.len());
+    for chunk in tickets.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 7);
+        let sql = format!(
+            "INSERT INTO tickets (tenant_id, contact_id, connection_id, status, unread_count, last_message_at, created_at)
+             VALUES {values} RETURNING id, tenant_id, contact_id, connection_id"
+        );
+        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len()));
+        for t in chunk {
+            q = q
+                .bind(t.tenant_id.0)
+                .bind(t.contact_id)
+                .bind(t.connection_id)
+                .bind(status)
+                .bind(0_i64)
+                .bind(now)
+                .bind(now);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let ticket = NewTicket {
+                tenant_id: TenantId(row.try_get("tenant_id")?),
+                contact_id: row.try_get("contact_id")?,
+                connection_id: row.try_get("connection_id")?,
+            };
+            out.push((ticket, row.try_get("id")?));
+        }
+    }
+    Ok(out)
+}
+
+/// Inbound activity of one ticket, for [`record_inbound_many`].
+#[derive(Debug, Clone, Copy)]
+pub struct InboundActivity {
+    pub tenant_id: TenantId,
+    pub ticket_id: i64,
+    pub new_messages: i64,
+    pub last_at: i64,
+}
+
+/// [`record_inbound`] for many tickets (each at most once) in few statements.
+pub async fn record_inbound_many(conn: &mut AnyConnection, activity: &[InboundActivity]) -> Result<(), sqlx::Error> {
+    for chunk in activity.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        // VALUES columns are named column1… on both engines.
+        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 4);
+        let sql = format!(
+            "UPDATE tickets SET unread_count = tickets.unread_count + v.column3, last_message_at = v.column4,
+                 last_inbound_at = CASE WHEN tickets.last_inbound_at IS NULL OR tickets.last_inbound_at < v.column4
+                     THEN v.column4 ELSE tickets.last_inbound_at END
+             FROM (VALUES {values}) AS v
+             WHERE tickets.tenant_id = v.column1 AND tickets.id = v.column2"
+        );
+        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len()));
+        for a in chunk {
+            q = q.bind(a.tenant_id.0).bind(a.ticket_id).bind(a.new_messages).bind(a.last_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 pub async fn count<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {
     sqlx::query("SELECT COUNT(*) FROM tickets").fetch_one(ex).await?.try_get(0)
 }
 
 /// Ids of a connection's tickets, oldest first (benchmarks and tests).
-pub async fn ids_for_connection<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId, connection_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn ids_for_connection<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    connection_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
     let rows = sqlx::query("SELECT id FROM tickets WHERE tenant_id = $1 AND connection_id = $2 ORDER BY id")
         .bind(tenant.0)
         .bind(connection_id)

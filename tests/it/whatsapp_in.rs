@@ -157,20 +157,29 @@ engine_test!(concurrent_deliveries_are_all_stored_exactly_once, |t: TestApp| asy
             .to_string();
             let url = t.url(&format!("/hooks/whatsapp/{}", conn.id));
             tasks.push(tokio::spawn(async move {
-                reqwest::Client::new()
+                let response = reqwest::Client::new()
                     .post(url)
                     .header("X-Hub-Signature-256", sign(SECRET, &body))
                     .body(body)
                     .send()
                     .await
-                    .unwrap()
-                    .status()
+                    .unwrap();
+                (response.status(), response.json::<Value>().await.unwrap())
             }));
         }
     }
+    let (mut stored, mut duplicates) = (0, 0);
     for task in tasks {
-        assert_eq!(task.await.unwrap(), 200);
+        let (status, summary) = task.await.unwrap();
+        assert_eq!(status, 200);
+        stored += summary["stored"].as_i64().unwrap();
+        duplicates += summary["duplicates"].as_i64().unwrap();
     }
+    // Each delivery's summary says what became of its message: stored once, else a duplicate.
+    assert_eq!((stored, duplicates), (200, 200));
+    assert_eq!(t.count("events", "kind = 'message.created'").await, 200);
+    assert_eq!(t.count("events", "kind = 'contact.created'").await, 20);
+    assert_eq!(t.count("events", "kind = 'ticket.created'").await, 20);
     assert_eq!(t.count("messages", "1=1").await, 200);
     assert_eq!(t.count("contacts", "1=1").await, 20);
     assert_eq!(t.count("tickets", "1=1").await, 20);
