@@ -103,9 +103,14 @@ impl Db {
         &self.write
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that reads first cannot wait for another process's writer (an
+    /// `atende admin` command beside the server) and fails with "database is locked".
     pub async fn begin(&self) -> anyhow::Result<Tx> {
-        Ok(self.write.begin().await?)
+        Ok(match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        })
     }
 
     pub async fn ping(&self) -> bool {
