@@ -144,7 +144,7 @@ async fn an_admin_sees_a_customer_message_arrive_live_and_markup_stays_text() {
     let sim = wa_sim::Simulator::start(wa_sim::SimConfig::default()).await.unwrap();
     let input = atende::actions::connections::CreateWhatsappCloud {
         name: "WhatsApp",
-        phone_number_id: &sim.phone_number_id().to_string(),
+        phone_number_id: sim.phone_number_id(),
         waba_id: "",
         access_token: "sim-access-token",
         app_secret: "sim-app-secret",
