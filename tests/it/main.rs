@@ -10,6 +10,7 @@ mod api;
 mod auth;
 mod connections;
 mod events;
+mod inbox;
 mod jobs;
 mod ops;
 mod processes;
