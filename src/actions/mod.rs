@@ -4,9 +4,14 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod connections;
+pub mod contacts;
+pub mod departments;
 pub mod diagnostics;
+pub mod inbox;
+pub mod quick_replies;
 pub mod receive;
 pub mod send;
+pub mod settings;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
@@ -120,6 +125,20 @@ impl Actor {
                 Err(ActionError::Forbidden)
             }
             (_, Some(role)) => Ok(role),
+        }
+    }
+
+    /// The role this actor acts with in `tenant`; another tenant answers "not found".
+    pub fn role_of(&self, tenant: TenantId) -> ActionResult<Role> {
+        self.role_in(tenant).ok_or(ActionError::NotFound)
+    }
+
+    /// Requires supervisor rights (or more) in `tenant`; another tenant answers "not found".
+    pub fn require_supervisor_of(&self, tenant: TenantId) -> ActionResult<Role> {
+        match self.role_in(tenant) {
+            Some(role) if role.sees_whole_tenant() => Ok(role),
+            Some(_) => Err(ActionError::Forbidden),
+            None => Err(ActionError::NotFound),
         }
     }
 

@@ -14,13 +14,16 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use crate::channels::whatsapp_cloud::inbound::{Delivery, InboundMessage};
 use crate::clock::Clock;
 use crate::domain::access::Audience;
-use crate::domain::message::DeliveryStatus;
+use crate::domain::inbox;
+use crate::domain::message::{DeliveryStatus, MessageKind};
 use crate::domain::{phone, TenantId};
 use crate::realtime::{Bus, NewEvent};
 use crate::store::events::StoredEvent;
 use crate::store::jobs::NewJob;
 use crate::store::messages::{NewMessage, StatusChange, StatusOutcome};
-use crate::store::tickets::{InboundActivity, NewTicket};
+use crate::store::settings::TenantSettings;
+use crate::store::ticket_events::TicketEvent;
+use crate::store::tickets::{ClosedTicket, InboundActivity, NewTicket};
 use crate::store::{self, Db};
 
 /// The most deliveries committed together.
@@ -128,6 +131,16 @@ fn finish(bus: &Bus, jobs_wakeup: &Notify, batch: Vec<Request>, written: Written
 struct TicketActivity {
     new_messages: i64,
     last_at: i64,
+    preview: String,
+}
+
+/// Which ticket a message of the batch goes to.
+enum Slot {
+    Ticket(i64),
+    /// The ticket this batch opens for the pair.
+    New(NewTicket),
+    /// Stored before (or earlier in this batch): not written again.
+    Duplicate,
 }
 
 /// One inbound message of a batch: its request, and its contact's index in the batch.
@@ -195,64 +208,180 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
         .map(|r| r.ok_or_else(|| anyhow::anyhow!("a contact upsert returned no row")))
         .collect::<anyhow::Result<_>>()?;
 
-    // Tickets: each (contact, connection)'s current one, opened where there is none.
-    let mut tickets: HashMap<NewTicket, (i64, bool)> = HashMap::new();
-    let mut wanted: Vec<NewTicket> = Vec::new();
+    // Tickets: each (contact, connection)'s current (not closed) one. A pair without one looks
+    // at its newest closed ticket: a pending CSAT answer goes to it, a message within the reopen
+    // window reopens it, anything later starts a new ticket. All of that only runs for pairs
+    // without a current ticket, so the common case costs one statement per tenant.
+    let pair_of = |item: &Item<'_>| NewTicket {
+        tenant_id: batch[item.req].tenant,
+        contact_id: contact_rows[item.contact].0,
+        connection_id: batch[item.req].connection_id,
+    };
+    let mut current: HashMap<NewTicket, i64> = HashMap::new();
     let mut contact_ids_by_tenant: HashMap<TenantId, Vec<i64>> = HashMap::new();
     let mut seen_contacts = vec![false; contacts.len()];
     for item in &items {
-        let req = &batch[item.req];
-        let t = NewTicket {
-            tenant_id: req.tenant,
-            contact_id: contact_rows[item.contact].0,
-            connection_id: req.connection_id,
-        };
-        if tickets.insert(t, (0, false)).is_none() {
-            wanted.push(t);
-        }
         if !std::mem::replace(&mut seen_contacts[item.contact], true) {
-            contact_ids_by_tenant.entry(req.tenant).or_default().push(t.contact_id);
+            contact_ids_by_tenant.entry(batch[item.req].tenant).or_default().push(contact_rows[item.contact].0);
         }
     }
     for (tenant, contact_ids) in &contact_ids_by_tenant {
         for ((contact_id, connection_id), id) in
             store::tickets::find_current_many(&mut tx, *tenant, contact_ids).await?
         {
-            let t = NewTicket { tenant_id: *tenant, contact_id, connection_id };
-            if let Some(entry) = tickets.get_mut(&t) {
-                *entry = (id, false);
+            current.insert(NewTicket { tenant_id: *tenant, contact_id, connection_id }, id);
+        }
+    }
+    let lacking: Vec<&Item<'_>> = items.iter().filter(|i| !current.contains_key(&pair_of(i))).collect();
+    let mut closed: HashMap<NewTicket, ClosedTicket> = HashMap::new();
+    let mut settings: HashMap<TenantId, TenantSettings> = HashMap::new();
+    let mut stored_before: HashSet<(TenantId, i64, String)> = HashSet::new();
+    if !lacking.is_empty() {
+        let mut by_tenant: HashMap<TenantId, Vec<i64>> = HashMap::new();
+        let mut by_connection: HashMap<(TenantId, i64), Vec<&str>> = HashMap::new();
+        for item in &lacking {
+            let pair = pair_of(item);
+            let ids = by_tenant.entry(pair.tenant_id).or_default();
+            if !ids.contains(&pair.contact_id) {
+                ids.push(pair.contact_id);
+            }
+            by_connection.entry((pair.tenant_id, pair.connection_id)).or_default().push(&item.message.provider_id);
+        }
+        for (tenant, contact_ids) in &by_tenant {
+            settings.insert(*tenant, store::settings::get(&mut *tx, *tenant).await?);
+            for ((contact_id, connection_id), t) in
+                store::tickets::latest_closed_many(&mut tx, *tenant, contact_ids).await?
+            {
+                closed.insert(NewTicket { tenant_id: *tenant, contact_id, connection_id }, t);
+            }
+        }
+        // A re-delivered message must not reopen, rate or open anything.
+        for ((tenant, connection_id), ids) in &by_connection {
+            for id in store::messages::existing_provider_ids(&mut tx, *tenant, *connection_id, ids).await? {
+                stored_before.insert((*tenant, *connection_id, id));
             }
         }
     }
-    let to_open: Vec<NewTicket> =
-        wanted.into_iter().filter(|t| tickets.get(t).is_some_and(|(id, _)| *id == 0)).collect();
-    for (t, id) in store::tickets::insert_many(&mut tx, &to_open, "waiting", now).await? {
-        tickets.insert(t, (id, true));
+    enum Pair {
+        Current(i64),
+        Closed { ticket: ClosedTicket, csat_pending: bool },
+        New,
     }
-    let ticket_of = |item: &Item<'_>| -> anyhow::Result<(i64, bool)> {
-        let req = &batch[item.req];
-        let t = NewTicket {
-            tenant_id: req.tenant,
-            contact_id: contact_rows[item.contact].0,
-            connection_id: req.connection_id,
-        };
-        match tickets.get(&t) {
-            Some(&(id, created)) if id != 0 => Ok((id, created)),
-            _ => Err(anyhow::anyhow!("a ticket insert returned no row")),
+    let mut pairs: HashMap<NewTicket, Pair> = HashMap::new();
+    let mut slots: Vec<Slot> = Vec::with_capacity(items.len());
+    let mut to_open: Vec<NewTicket> = Vec::new();
+    let mut opening: HashSet<NewTicket> = HashSet::new();
+    let mut reopened: Vec<(TenantId, ClosedTicket)> = Vec::new();
+    let mut ratings: Vec<(TenantId, i64, i64)> = Vec::new();
+    let mut seen_ids: HashSet<(TenantId, i64, &str)> = HashSet::new();
+    for item in &items {
+        let pair = pair_of(item);
+        if let Some(&id) = current.get(&pair) {
+            slots.push(Slot::Ticket(id));
+            continue;
         }
-    };
+        let m = item.message;
+        let key = (pair.tenant_id, pair.connection_id, m.provider_id.clone());
+        if stored_before.contains(&key) || !seen_ids.insert((pair.tenant_id, pair.connection_id, &m.provider_id)) {
+            slots.push(Slot::Duplicate);
+            continue;
+        }
+        let state = pairs.entry(pair).or_insert_with(|| match closed.get(&pair) {
+            Some(t) => {
+                Pair::Closed { ticket: *t, csat_pending: t.csat_requested_at.is_some() && t.csat_rating.is_none() }
+            }
+            None => Pair::New,
+        });
+        let window_ms = settings.get(&pair.tenant_id).map(|s| s.reopen_window_minutes).unwrap_or(120) * 60_000;
+        match state {
+            Pair::Current(id) => slots.push(Slot::Ticket(*id)),
+            Pair::New => slots.push(Slot::New(pair)),
+            Pair::Closed { ticket, csat_pending } => {
+                let rating = m.body.as_deref().filter(|_| m.kind == MessageKind::Text).and_then(inbox::parse_csat);
+                let asked = ticket.csat_requested_at.unwrap_or(0);
+                if let (true, Some(r), true) = (*csat_pending, rating, now - asked <= inbox::CSAT_ANSWER_WINDOW_MS) {
+                    ratings.push((pair.tenant_id, ticket.id, r));
+                    *csat_pending = false;
+                    slots.push(Slot::Ticket(ticket.id));
+                } else if now - ticket.closed_at <= window_ms {
+                    reopened.push((pair.tenant_id, *ticket));
+                    slots.push(Slot::Ticket(ticket.id));
+                    *state = Pair::Current(ticket.id);
+                } else {
+                    slots.push(Slot::New(pair));
+                    *state = Pair::New;
+                }
+            }
+        }
+        if matches!(state, Pair::New) && opening.insert(pair) {
+            to_open.push(pair);
+        }
+    }
+    // New tickets: protocols drawn per tenant (one statement each), department from the
+    // connection's default.
+    let mut opened: HashMap<NewTicket, i64> = HashMap::new();
+    let mut new_in_department: Vec<(TenantId, i64, i64)> = Vec::new();
+    if !to_open.is_empty() {
+        let mut per_tenant: HashMap<TenantId, i64> = HashMap::new();
+        let mut departments: HashMap<(TenantId, i64), Option<i64>> = HashMap::new();
+        for t in &to_open {
+            *per_tenant.entry(t.tenant_id).or_default() += 1;
+            if let std::collections::hash_map::Entry::Vacant(e) = departments.entry((t.tenant_id, t.connection_id)) {
+                e.insert(store::connections::default_department(&mut *tx, t.tenant_id, t.connection_id).await?);
+            }
+        }
+        let mut next_seq: HashMap<TenantId, (i64, i64)> = HashMap::new();
+        for (tenant, n) in per_tenant {
+            let offset = settings.get(&tenant).map(|s| s.utc_offset_minutes).unwrap_or(-180);
+            let day = inbox::local_day(now, offset);
+            next_seq.insert(tenant, (day, store::tickets::allocate_protocols(&mut *tx, tenant, day, n).await?));
+        }
+        let mut rows = Vec::with_capacity(to_open.len());
+        for t in &to_open {
+            let (day, seq) = next_seq.get_mut(&t.tenant_id).ok_or_else(|| anyhow::anyhow!("no protocol range"))?;
+            rows.push((
+                *t,
+                inbox::format_protocol(*day, *seq),
+                departments.get(&(t.tenant_id, t.connection_id)).copied().flatten(),
+            ));
+            *seq += 1;
+        }
+        let mut created_events = Vec::with_capacity(rows.len());
+        for (t, id) in store::tickets::insert_many(&mut tx, &rows, now).await? {
+            opened.insert(t, id);
+            let department = departments.get(&(t.tenant_id, t.connection_id)).copied().flatten();
+            if let Some(d) = department {
+                new_in_department.push((t.tenant_id, id, d));
+            }
+            created_events.push((t.tenant_id, id, department));
+        }
+        store::ticket_events::insert_created_many(&mut tx, &created_events, now).await?;
+    }
+    let mut item_tickets: Vec<Option<(i64, bool)>> = Vec::with_capacity(items.len());
+    for slot in &slots {
+        item_tickets.push(match slot {
+            Slot::Ticket(id) => Some((*id, false)),
+            Slot::New(pair) => {
+                Some((*opened.get(pair).ok_or_else(|| anyhow::anyhow!("a ticket insert returned no row"))?, true))
+            }
+            Slot::Duplicate => None,
+        });
+    }
 
     // Messages: one multi-row insert; a provider id already stored (or earlier in the batch) is
     // left out of the returned rows and counts as a duplicate.
     let payloads: Vec<String> = items.iter().map(|i| i.message.raw.to_string()).collect();
+    let sent_at: Vec<i64> =
+        items.iter().map(|i| if i.message.sent_at_ms > 0 { i.message.sent_at_ms } else { now }).collect();
     let mut rows = Vec::with_capacity(items.len());
-    for (item, payload) in items.iter().zip(&payloads) {
+    for (((item, payload), ticket), sent_at) in items.iter().zip(&payloads).zip(&item_tickets).zip(&sent_at) {
+        let Some((ticket_id, _)) = ticket else { continue };
         let req = &batch[item.req];
         let m = item.message;
         rows.push(NewMessage {
             tenant_id: req.tenant,
             connection_id: req.connection_id,
-            ticket_id: ticket_of(item)?.0,
+            ticket_id: *ticket_id,
             contact_id: contact_rows[item.contact].0,
             direction: "in",
             provider_id: Some(&m.provider_id),
@@ -265,7 +394,7 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
             media_mime: m.media_mime.as_deref(),
             idempotency_key: None,
             sender_user_id: None,
-            sent_at: if m.sent_at_ms > 0 { m.sent_at_ms } else { now },
+            sent_at: *sent_at,
         });
     }
     let mut inserted: HashMap<(TenantId, i64, String), i64> = HashMap::new();
@@ -288,14 +417,17 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
         connections.insert(req.connection_id, tenant);
         let summary = &mut summaries[i];
         while let Some(item) = items.get(next_item).filter(|item| item.req == i) {
-            let message = &rows[next_item];
+            let item_index = next_item;
             next_item += 1;
             let (contact_id, contact_created) = contact_rows[item.contact];
             if contact_created && !std::mem::replace(&mut announced_contacts[item.contact], true) {
                 let data = serde_json::json!({ "contact_id": contact_id });
                 events.push(NewEvent { tenant, kind: "contact.created", audience: Audience::Tenant, data });
             }
-            let (ticket_id, ticket_created) = ticket_of(item)?;
+            let Some((ticket_id, ticket_created)) = item_tickets[item_index] else {
+                summary.duplicates += 1;
+                continue;
+            };
             if ticket_created && announced_tickets.insert(ticket_id) {
                 let data = serde_json::json!({ "ticket_id": ticket_id, "contact_id": contact_id });
                 events.push(NewEvent { tenant, kind: "ticket.created", audience: Audience::Tenant, data });
@@ -307,10 +439,13 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
                 continue;
             };
             summary.stored += 1;
+            let m = item.message;
             let a = activity.entry((tenant, ticket_id)).or_default();
             a.new_messages += 1;
-            a.last_at = a.last_at.max(message.sent_at);
-            let m = item.message;
+            if sent_at[item_index] >= a.last_at {
+                a.last_at = sent_at[item_index];
+                a.preview = inbox::preview(m.kind.as_str(), m.body.as_deref());
+            }
             if m.kind.has_media() && m.media_id.is_some() {
                 let payload = serde_json::json!({ "message_id": message_id });
                 let dedupe = format!("media:{message_id}");
@@ -359,13 +494,80 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
             ticket_id,
             new_messages: a.new_messages,
             last_at: a.last_at,
+            preview: a.preview,
         })
         .collect();
     store::tickets::record_inbound_many(&mut tx, &activity).await?;
     for (connection_id, tenant) in connections {
         store::connections::mark_webhook(&mut *tx, tenant, connection_id, now).await?;
     }
+
+    // Lifecycle: reopened tickets queue again, CSAT answers are kept, and tickets that entered
+    // waiting in a distributing department are handed out (a few statements each, only when
+    // that happens).
+    let mut to_distribute = new_in_department;
+    for (tenant, t) in &reopened {
+        if store::tickets::reopen_waiting(&mut *tx, *tenant, t.id, now).await? {
+            let e = TicketEvent {
+                ticket_id: t.id,
+                kind: "reopened".into(),
+                data: serde_json::json!({ "by": "customer" }).to_string(),
+                ..Default::default()
+            };
+            store::ticket_events::insert(&mut *tx, *tenant, &e, now).await?;
+            events.push(ticket_updated(*tenant, t.id, "reopened", "waiting", t.department_id, None));
+            if let Some(d) = t.department_id {
+                to_distribute.push((*tenant, t.id, d));
+            }
+        }
+    }
+    for (tenant, id, rating) in &ratings {
+        if store::tickets::set_csat_rating(&mut *tx, *tenant, *id, *rating).await? {
+            let e = TicketEvent {
+                ticket_id: *id,
+                kind: "csat".into(),
+                data: serde_json::json!({ "rating": rating }).to_string(),
+                ..Default::default()
+            };
+            store::ticket_events::insert(&mut *tx, *tenant, &e, now).await?;
+            let data = serde_json::json!({ "ticket_id": id, "change": "csat", "rating": rating });
+            events.push(NewEvent { tenant: *tenant, kind: "ticket.updated", audience: Audience::Tenant, data });
+        }
+    }
+    let mut distributes: HashMap<(TenantId, i64), bool> = HashMap::new();
+    for (tenant, id, department) in to_distribute {
+        let on = match distributes.get(&(tenant, department)) {
+            Some(on) => *on,
+            None => {
+                let on = store::departments::get(&mut *tx, tenant, department)
+                    .await?
+                    .is_some_and(|d| d.distribution_mode != inbox::DistributionMode::Off);
+                distributes.insert((tenant, department), on);
+                on
+            }
+        };
+        if on {
+            if let Some(agent) =
+                super::inbox::distribute_in_tx(&mut tx, db.backend, tenant, id, department, now).await?
+            {
+                events.push(ticket_updated(tenant, id, "assigned", "open", Some(department), Some(agent)));
+            }
+        }
+    }
     let events = bus.record_many(&mut tx, events, now).await?;
     tx.commit().await?;
     Ok(Written { summaries, events, jobs })
+}
+
+fn ticket_updated(
+    tenant: TenantId,
+    id: i64,
+    change: &str,
+    status: &str,
+    department_id: Option<i64>,
+    assignee_id: Option<i64>,
+) -> NewEvent {
+    let data = serde_json::json!({ "ticket_id": id, "change": change, "status": status,
+        "department_id": department_id, "assignee_id": assignee_id });
+    NewEvent { tenant, kind: "ticket.updated", audience: Audience::Tenant, data }
 }

@@ -15,6 +15,8 @@ use crate::domain::{phone, TenantId};
 use crate::store::connections::Connection;
 use crate::store::jobs::NewJob;
 use crate::store::messages::{NewMessage, StoredMessage};
+use crate::store::tickets::Ticket;
+use crate::store::users::User;
 use crate::store::{self, Tx};
 
 /// Job kind that sends one outbound message (payload `{"message_id": …}`).
@@ -67,31 +69,88 @@ pub async fn send_message(app: &App, actor: &Actor, req: SendRequest) -> ActionR
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
     let mut events = Vec::new();
-    let (connection, ticket_id, contact_id, last_inbound) = match &req.target {
+    let ticket = match &req.target {
         SendTarget::Ticket(id) => {
-            let ticket = store::tickets::get(&mut *tx, tenant, *id).await?.ok_or(ActionError::NotFound)?;
-            let connection =
-                store::connections::get(&mut *tx, tenant, ticket.connection_id).await?.ok_or(ActionError::NotFound)?;
-            (connection, ticket.id, ticket.contact_id, ticket.last_inbound_at)
+            // People reply only on tickets they may see (another's ticket answers "not found").
+            let viewer = super::inbox::viewer(actor, tenant)?;
+            store::inbox::get(&mut *tx, &viewer, *id).await?.ok_or(ActionError::NotFound)?;
+            store::tickets::get(&mut *tx, tenant, *id).await?.ok_or(ActionError::NotFound)?
         }
         SendTarget::Phone { connection_id, phone } => {
             let connection =
                 store::connections::get(&mut *tx, tenant, *connection_id).await?.ok_or(ActionError::NotFound)?;
-            let (ticket_id, contact_id) =
-                ticket_for_phone(app, &mut tx, tenant, &connection, phone, now, &mut events).await?;
-            let last = store::tickets::last_inbound_at(&mut *tx, tenant, ticket_id).await?;
-            (connection, ticket_id, contact_id, last)
+            let ticket_id = ticket_for_phone(app, actor, &mut tx, tenant, &connection, phone, now, &mut events).await?;
+            store::tickets::get(&mut *tx, tenant, ticket_id).await?.ok_or(ActionError::NotFound)?
         }
     };
+    let queued = QueueMessage {
+        content: req.content,
+        reply_to: req.reply_to,
+        idempotency_key: key.as_deref(),
+        sender: match actor {
+            Actor::User(u) => Some(u),
+            _ => None,
+        },
+        sign: true,
+    };
+    let Some(message_id) = queue_on_ticket(app, &mut tx, &ticket, queued, now, &mut events).await? else {
+        // The same key committed meanwhile (a concurrent retry of the request): return that one.
+        drop(tx);
+        let k = key.as_deref().unwrap_or_default();
+        return store::messages::find_by_idempotency_key(app.db.reader(), tenant, k).await?.ok_or_else(|| {
+            ActionError::Conflict { code: "duplicate_message", message: "this message already exists".into() }
+        });
+    };
+    tx.commit().await?;
+    app.bus.deliver(events);
+    app.jobs_wakeup.notify_one();
+    store::messages::get(app.db.reader(), tenant, message_id).await?.ok_or(ActionError::NotFound)
+}
+
+/// One outbound message for [`queue_on_ticket`].
+pub(crate) struct QueueMessage<'a> {
+    pub content: OutboundContent,
+    pub reply_to: Option<String>,
+    pub idempotency_key: Option<&'a str>,
+    /// The person sending (stored as the message's agent); `None` for tokens and the system.
+    pub sender: Option<&'a User>,
+    /// Apply the agent's signature when the department or the agent enables it.
+    pub sign: bool,
+}
+
+/// Inside the caller's transaction: checks the connection and the 24-hour window, stores the
+/// message `queued` and enqueues its send job; returns `None` when the idempotency key is taken.
+/// The caller commits, then delivers `events` and wakes the workers.
+pub(crate) async fn queue_on_ticket(
+    app: &App,
+    tx: &mut Tx,
+    ticket: &Ticket,
+    m: QueueMessage<'_>,
+    now: i64,
+    events: &mut Vec<store::events::StoredEvent>,
+) -> ActionResult<Option<i64>> {
+    let tenant = ticket.tenant_id;
+    let connection =
+        store::connections::get(&mut **tx, tenant, ticket.connection_id).await?.ok_or(ActionError::NotFound)?;
     check_connection(&connection)?;
-    let in_window = last_inbound.is_some_and(|at| now - at < WINDOW_MS);
-    if !in_window && !req.content.allowed_outside_window() {
+    let in_window = ticket.last_inbound_at.is_some_and(|at| now - at < WINDOW_MS);
+    if !in_window && !m.content.allowed_outside_window() {
         return Err(ActionError::invalid(
             "outside_window",
             "the customer has not written in the last 24 hours: WhatsApp allows only an approved template now",
         ));
     }
-    let outbound = Outbound { content: req.content, reply_to: req.reply_to };
+    let mut content = m.content;
+    if let (Some(user), OutboundContent::Text { body, .. }, true) = (m.sender, &mut content, m.sign) {
+        let department_signs = match ticket.department_id {
+            Some(d) => store::departments::get(&mut **tx, tenant, d).await?.is_some_and(|d| d.sign_messages),
+            None => false,
+        };
+        if user.signature_enabled || department_signs {
+            *body = crate::domain::inbox::sign(&user.name, body);
+        }
+    }
+    let outbound = Outbound { content, reply_to: m.reply_to };
     let payload = serde_json::to_string(&outbound).map_err(anyhow::Error::from)?;
     let refers_to = match &outbound.content {
         OutboundContent::Reaction { to_provider_id, .. } => Some(to_provider_id.as_str()),
@@ -102,31 +161,27 @@ pub async fn send_message(app: &App, actor: &Actor, req: SendRequest) -> ActionR
         _ => None,
     };
     let summary = outbound.content.summary();
+    let kind = outbound.content.kind();
     let new = NewMessage {
         tenant_id: tenant,
         connection_id: connection.id,
-        ticket_id,
-        contact_id,
+        ticket_id: ticket.id,
+        contact_id: ticket.contact_id,
         direction: "out",
         provider_id: None,
-        kind: outbound.content.kind(),
+        kind,
         body: summary.as_deref(),
         payload: &payload,
         refers_to,
         status: DeliveryStatus::Queued,
         media_id: None,
         media_mime,
-        idempotency_key: key.as_deref(),
-        sender_user_id: actor.user_id().map(|u| u.0),
+        idempotency_key: m.idempotency_key,
+        sender_user_id: m.sender.map(|u| u.id.0),
         sent_at: now,
     };
-    let Some(message_id) = store::messages::insert(&mut *tx, new, now).await? else {
-        // The same key committed meanwhile (a concurrent retry of the request): return that one.
-        drop(tx);
-        let k = key.as_deref().unwrap_or_default();
-        return store::messages::find_by_idempotency_key(app.db.reader(), tenant, k).await?.ok_or_else(|| {
-            ActionError::Conflict { code: "duplicate_message", message: "this message already exists".into() }
-        });
+    let Some(message_id) = store::messages::insert(&mut **tx, new, now).await? else {
+        return Ok(None);
     };
     let job_payload = serde_json::json!({ "message_id": message_id });
     let dedupe = format!("send:{message_id}");
@@ -138,27 +193,27 @@ pub async fn send_message(app: &App, actor: &Actor, req: SendRequest) -> ActionR
         max_attempts: SEND_MAX_ATTEMPTS,
         dedupe_key: Some(&dedupe),
     };
-    store::jobs::enqueue(&mut *tx, job, now).await?;
-    store::tickets::record_outbound(&mut *tx, tenant, ticket_id, now).await?;
-    let data = serde_json::json!({ "message_id": message_id, "ticket_id": ticket_id, "contact_id": contact_id, "direction": "out" });
-    events.push(app.bus.record(&mut tx, tenant, "message.created", Audience::Tenant, data, now).await?);
-    tx.commit().await?;
-    app.bus.deliver(events);
-    app.jobs_wakeup.notify_one();
-    store::messages::get(app.db.reader(), tenant, message_id).await?.ok_or(ActionError::NotFound)
+    store::jobs::enqueue(&mut **tx, job, now).await?;
+    let preview = crate::domain::inbox::preview(kind, summary.as_deref());
+    store::tickets::record_outbound(&mut **tx, tenant, ticket.id, &preview, m.sender.is_some(), now).await?;
+    let data = serde_json::json!({ "message_id": message_id, "ticket_id": ticket.id, "contact_id": ticket.contact_id, "direction": "out" });
+    events.push(app.bus.record(tx, tenant, "message.created", Audience::Tenant, data, now).await?);
+    Ok(Some(message_id))
 }
 
 /// The contact with this phone (created if new) and its current ticket on the connection
-/// (opened if none).
+/// (opened if none: `open` and the sender's when a person sends, with a protocol number).
+#[allow(clippy::too_many_arguments)]
 async fn ticket_for_phone(
     app: &App,
+    actor: &Actor,
     tx: &mut Tx,
     tenant: TenantId,
     connection: &Connection,
     input: &str,
     now: i64,
     events: &mut Vec<store::events::StoredEvent>,
-) -> ActionResult<(i64, i64)> {
+) -> ActionResult<i64> {
     let digits = phone::normalize(input, None).ok_or_else(|| {
         ActionError::invalid("invalid_phone", "the phone number must be in international form, e.g. +55 11 98765-4321")
     })?;
@@ -173,13 +228,35 @@ async fn ticket_for_phone(
     let ticket_id = match store::tickets::find_current(&mut **tx, tenant, contact_id, connection.id).await? {
         Some(id) => id,
         None => {
-            let id = store::tickets::insert(&mut **tx, tenant, contact_id, connection.id, "open", now).await?;
+            let settings = store::settings::get(&mut **tx, tenant).await?;
+            let day = crate::domain::inbox::local_day(now, settings.utc_offset_minutes);
+            let seq = store::tickets::allocate_protocols(&mut **tx, tenant, day, 1).await?;
+            let protocol = crate::domain::inbox::format_protocol(day, seq);
+            let insert = store::tickets::TicketInsert {
+                tenant_id: tenant,
+                contact_id,
+                connection_id: connection.id,
+                status: "open",
+                protocol: &protocol,
+                department_id: connection.default_department_id,
+                assignee_id: actor.user_id().map(|u| u.0),
+            };
+            let id = store::tickets::insert(&mut **tx, insert, now).await?;
+            let event = store::ticket_events::TicketEvent {
+                ticket_id: id,
+                kind: "created".into(),
+                actor_user_id: actor.user_id().map(|u| u.0),
+                to_department_id: connection.default_department_id,
+                to_user_id: actor.user_id().map(|u| u.0),
+                ..Default::default()
+            };
+            store::ticket_events::insert(&mut **tx, tenant, &event, now).await?;
             let data = serde_json::json!({ "ticket_id": id, "contact_id": contact_id });
             events.push(app.bus.record(tx, tenant, "ticket.created", Audience::Tenant, data, now).await?);
             id
         }
     };
-    Ok((ticket_id, contact_id))
+    Ok(ticket_id)
 }
 
 fn check_connection(c: &Connection) -> ActionResult<()> {

@@ -63,8 +63,17 @@ pub async fn create_user(
     let event = app.bus.record(&mut tx, tenant, "user.created", Audience::MinRole(Role::Admin), data, now).await?;
     tx.commit().await?;
     app.bus.deliver([event]);
-    let user =
-        User { id, tenant_id: tenant, email, name, role: input.role, locale: None, active: true, created_at: now };
+    let user = User {
+        id,
+        tenant_id: tenant,
+        email,
+        name,
+        role: input.role,
+        locale: None,
+        active: true,
+        created_at: now,
+        signature_enabled: false,
+    };
     Ok((user, generated))
 }
 

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod ids;
+pub mod inbox;
 pub mod media;
 pub mod message;
 pub mod outbound;

@@ -54,7 +54,8 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     let Some(message) = store::messages::get(app.db.reader(), tenant, p.message_id).await? else {
         return Ok(()); // deleted meanwhile: nothing to send
     };
-    if message.provider_id.is_some() || message.status != DeliveryStatus::Queued.as_str() {
+    if message.direction != "out" || message.provider_id.is_some() || message.status != DeliveryStatus::Queued.as_str()
+    {
         // Sent (or settled) by an earlier run: never twice.
         return Ok(());
     }

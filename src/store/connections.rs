@@ -30,11 +30,13 @@ pub struct Connection {
     pub last_error: Option<String>,
     pub last_error_at: Option<i64>,
     pub created_at: i64,
+    /// New tickets of this connection queue in this department.
+    pub default_department_id: Option<i64>,
 }
 
 const COLUMNS: &str = "id, tenant_id, kind, name, phone_number_id, waba_id, access_token_sealed, app_secret_sealed, \
     verify_token, graph_url, api_version, rate_per_sec, active, needs_reauth, last_webhook_at, last_send_at, \
-    last_error, last_error_at, created_at";
+    last_error, last_error_at, created_at, default_department_id";
 
 fn from_row(r: &AnyRow) -> Result<Connection, sqlx::Error> {
     Ok(Connection {
@@ -57,6 +59,7 @@ fn from_row(r: &AnyRow) -> Result<Connection, sqlx::Error> {
         last_error: r.try_get("last_error")?,
         last_error_at: r.try_get("last_error_at")?,
         created_at: r.try_get("created_at")?,
+        default_department_id: r.try_get("default_department_id")?,
     })
 }
 
@@ -213,4 +216,37 @@ pub async fn set_graph_url<'e>(
         .execute(ex)
         .await?;
     Ok(())
+}
+
+pub async fn set_default_department<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    department_id: Option<i64>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE connections SET default_department_id = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+    )
+    .bind(department_id)
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The default department of a connection (`None` when it has none or does not exist).
+pub async fn default_department<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query("SELECT default_department_id FROM connections WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(|r| r.try_get::<Option<i64>, _>(0)).transpose()?.flatten())
 }

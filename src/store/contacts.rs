@@ -48,6 +48,11 @@ pub struct Contact {
     pub name: String,
     pub phone: String,
     pub wa_id: Option<String>,
+    pub email: Option<String>,
+    pub notes: String,
+    /// A JSON object of string values.
+    pub custom_fields: String,
+    pub created_at: i64,
 }
 
 pub async fn get<'e>(
@@ -55,11 +60,14 @@ pub async fn get<'e>(
     tenant: TenantId,
     id: i64,
 ) -> Result<Option<Contact>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, tenant_id, name, phone, wa_id FROM contacts WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(ex)
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, tenant_id, name, phone, wa_id, email, notes, custom_fields, created_at FROM contacts
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
     row.map(|r| {
         Ok(Contact {
             id: r.try_get("id")?,
@@ -67,9 +75,40 @@ pub async fn get<'e>(
             name: r.try_get("name")?,
             phone: r.try_get("phone")?,
             wa_id: r.try_get("wa_id")?,
+            email: r.try_get("email")?,
+            notes: r.try_get("notes")?,
+            custom_fields: r.try_get("custom_fields")?,
+            created_at: r.try_get("created_at")?,
         })
     })
     .transpose()
+}
+
+/// Edits what people may change of a contact (the phone is its identity and stays).
+#[allow(clippy::too_many_arguments)]
+pub async fn update<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    name: &str,
+    email: Option<&str>,
+    notes: &str,
+    custom_fields: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE contacts SET name = $1, email = $2, notes = $3, custom_fields = $4, updated_at = $5 WHERE tenant_id = $6 AND id = $7",
+    )
+    .bind(name)
+    .bind(email)
+    .bind(notes)
+    .bind(custom_fields)
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// A contact found or created by [`upsert_many`].

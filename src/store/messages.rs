@@ -502,3 +502,71 @@ pub async fn failure_reasons<'e>(
     .await?;
     rows.iter().map(|r| Ok((r.try_get("reason")?, r.try_get("n")?))).collect()
 }
+
+/// A page of a ticket's messages going back in time: the `limit` messages before `before_id`
+/// (the newest when `None`), returned oldest first, and whether older ones exist.
+pub async fn page_before<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    ticket_id: i64,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<StoredMessage>, bool), sqlx::Error> {
+    let limit = limit.clamp(1, 200);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND ticket_id = $2 AND id < $3 ORDER BY id DESC LIMIT $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant.0)
+        .bind(ticket_id)
+        .bind(before_id.unwrap_or(i64::MAX))
+        .bind(limit + 1)
+        .fetch_all(ex)
+        .await?;
+    let mut messages: Vec<StoredMessage> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    let more = messages.len() as i64 > limit;
+    messages.truncate(limit as usize);
+    messages.reverse();
+    Ok((messages, more))
+}
+
+/// Which of these provider ids a connection already has (re-delivered webhooks).
+pub async fn existing_provider_ids(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    connection_id: i64,
+    provider_ids: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut out = Vec::new();
+    for chunk in provider_ids.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let mut ph = super::Placeholders::for_connection(conn);
+        let (mut head, mut list) = (String::new(), String::new());
+        ph.push(&mut head, 2);
+        ph.push(&mut list, chunk.len());
+        let (t, c) = head.split_once(", ").unwrap_or(("$1", "$2"));
+        let sql = format!(
+            "SELECT provider_id FROM messages WHERE tenant_id = {t} AND connection_id = {c} AND provider_id IN ({list})"
+        );
+        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len())).bind(tenant.0).bind(connection_id);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(row.try_get(0)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The newest received message of a ticket (what "mark as read" acknowledges to WhatsApp).
+pub async fn latest_inbound<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    ticket_id: i64,
+) -> Result<Option<StoredMessage>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND ticket_id = $2 AND direction = 'in' AND provider_id IS NOT NULL
+         ORDER BY id DESC LIMIT 1"
+    );
+    sqlx::query(&sql).bind(tenant.0).bind(ticket_id).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
+}

@@ -14,6 +14,7 @@ struct Migration {
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "foundation", sql: include_str!("migrations/0001_foundation.sql") },
     Migration { version: 2, name: "whatsapp", sql: include_str!("migrations/0002_whatsapp.sql") },
+    Migration { version: 3, name: "inbox", sql: include_str!("migrations/0003_inbox.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

@@ -16,9 +16,12 @@ pub struct User {
     pub locale: Option<String>,
     pub active: bool,
     pub created_at: i64,
+    /// Outgoing text starts with `*Name:*` (whatever the department says).
+    pub signature_enabled: bool,
 }
 
-const COLUMNS: &str = "u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at";
+const COLUMNS: &str =
+    "u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at, u.signature_enabled";
 
 pub(crate) fn from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
     let role: String = r.try_get("role")?;
@@ -31,6 +34,7 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
         locale: r.try_get("locale")?,
         active: super::flag(r.try_get("active")?),
         created_at: r.try_get("created_at")?,
+        signature_enabled: super::flag(r.try_get("signature_enabled")?),
     })
 }
 
@@ -186,4 +190,55 @@ pub async fn set_locale<'e>(
         .execute(ex)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_signature<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: UserId,
+    enabled: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE users SET signature_enabled = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
+        .bind(enabled as i64)
+        .bind(now)
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a sign of life (a page load, an SSE heartbeat): distribution counts a person online
+/// for five minutes after it. Written at most every 30 s per person to spare the writer.
+pub async fn touch_presence<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: UserId,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET last_seen_at = $1 WHERE tenant_id = $2 AND id = $3 AND (last_seen_at IS NULL OR last_seen_at < $4)",
+    )
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id.0)
+    .bind(now - 30_000)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Marks a person offline at once (logout): distribution skips them.
+pub async fn clear_presence<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: UserId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET last_seen_at = NULL WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(())
 }

@@ -1,0 +1,659 @@
+//! The agent inbox: listing and opening tickets, and their lifecycle — capture, assign,
+//! transfer, close (farewell, CSAT question), reopen, mark as read, private notes, priority,
+//! tags — plus automatic distribution of waiting tickets among a department's online members.
+//!
+//! Every action checks the caller's tenant and role, reads the ticket under the visibility rule
+//! (`domain::inbox::can_see`: a ticket one may not see answers "not found"), applies the
+//! lifecycle rule, writes the ticket and its history (`ticket_events`) in one transaction, and
+//! publishes `ticket.updated` (`{ticket_id, change, status, department_id, assignee_id}`) to the
+//! whole tenant: the inbox pages re-read the ticket under the viewer's rule, so an agent who may
+//! not see it shows nothing.
+
+use crate::actions::send::{queue_on_ticket, QueueMessage};
+use crate::actions::{ActionError, ActionResult, Actor};
+use crate::app::App;
+use crate::domain::access::Audience;
+use crate::domain::inbox::{self, Priority, RuleError, TicketState, TicketStatus, Viewer};
+use crate::domain::message::DeliveryStatus;
+use crate::domain::outbound::{OutboundContent, WINDOW_MS};
+use crate::domain::{TenantId, UserId};
+use crate::store::events::StoredEvent;
+use crate::store::inbox::{Cursor, Filter, Page, Tab, TicketView};
+use crate::store::jobs::NewJob;
+use crate::store::messages::{NewMessage, StoredMessage};
+use crate::store::tags::{Tag, Target};
+use crate::store::ticket_events::TicketEvent;
+use crate::store::tickets::Ticket;
+use crate::store::{self, Backend, Tx};
+
+/// The built-in rating question when the tenant wrote none.
+pub const DEFAULT_CSAT_QUESTION: &str =
+    "Como você avalia o nosso atendimento? Responda com uma nota de 1 (ruim) a 5 (excelente).";
+const NOTE_MAX: usize = 4096;
+
+/// Who is looking, for the visibility rule. Another tenant answers "not found".
+pub fn viewer(actor: &Actor, tenant: TenantId) -> ActionResult<Viewer> {
+    let role = actor.role_of(tenant)?;
+    Ok(Viewer { tenant, user: actor.user_id(), role })
+}
+
+fn rule(e: RuleError) -> ActionError {
+    ActionError::Conflict { code: e.code(), message: e.message().into() }
+}
+
+fn state(t: &Ticket) -> TicketState {
+    TicketState {
+        status: TicketStatus::parse(&t.status).unwrap_or(TicketStatus::Waiting),
+        assignee: t.assignee_id.map(UserId),
+    }
+}
+
+fn apply(t: &mut Ticket, s: TicketState) {
+    t.status = s.status.as_str().to_string();
+    t.assignee_id = s.assignee.map(|u| u.0);
+}
+
+/// Reads a ticket for a write, locked until commit on PostgreSQL, if the viewer may see it.
+async fn load(app: &App, tx: &mut Tx, viewer: &Viewer, id: i64) -> ActionResult<Ticket> {
+    let t =
+        store::tickets::get_for_update(tx, app.db.backend, viewer.tenant, id).await?.ok_or(ActionError::NotFound)?;
+    let member_of = match viewer.user {
+        Some(u) if !viewer.sees_whole_tenant() => store::departments::of_user(&mut **tx, viewer.tenant, u.0).await?,
+        _ => Vec::new(),
+    };
+    let s = state(&t);
+    if !inbox::can_see(viewer, s.status, t.department_id, s.assignee, &member_of) {
+        return Err(ActionError::NotFound);
+    }
+    Ok(t)
+}
+
+async fn publish(
+    app: &App,
+    tx: &mut Tx,
+    t: &Ticket,
+    change: &str,
+    now: i64,
+    events: &mut Vec<StoredEvent>,
+) -> ActionResult<()> {
+    let data = serde_json::json!({ "ticket_id": t.id, "change": change, "status": t.status,
+        "department_id": t.department_id, "assignee_id": t.assignee_id });
+    events.push(app.bus.record(tx, t.tenant_id, "ticket.updated", Audience::Tenant, data, now).await?);
+    Ok(())
+}
+
+/// Commits, delivers the events, and returns the ticket as the viewer now sees it (a ticket
+/// transferred away from an agent is no longer visible to them: then it is returned as the
+/// tenant sees it, which the caller already knew).
+async fn finish(app: &App, tx: Tx, viewer: &Viewer, id: i64, events: Vec<StoredEvent>) -> ActionResult<TicketView> {
+    tx.commit().await?;
+    app.bus.deliver(events);
+    let whole = Viewer { tenant: viewer.tenant, user: None, role: crate::domain::Role::Admin };
+    store::inbox::get(app.db.reader(), &whole, id).await?.ok_or(ActionError::NotFound)
+}
+
+fn person(actor: &Actor) -> ActionResult<&crate::store::users::User> {
+    match actor {
+        Actor::User(u) => Ok(u),
+        _ => Err(ActionError::invalid("person_required", "only a person can do this")),
+    }
+}
+
+// ---------------------------------------------------------------- reads
+
+/// One page of the inbox for the caller. Agents see their own tickets and the waiting tickets
+/// of their departments (and those with no department); supervisors and admins, the tenant.
+pub async fn list_tickets(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    tab: Tab,
+    filter: &Filter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> ActionResult<Page> {
+    let viewer = viewer(actor, tenant)?;
+    if filter.search.as_deref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(ActionError::invalid("invalid_search", "search text is too long (200 characters at most)"));
+    }
+    Ok(store::inbox::list(app.db.reader(), &viewer, tab, filter, after, limit).await?)
+}
+
+/// A ticket with its tags and history.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TicketDetail {
+    pub ticket: TicketView,
+    pub tags: Vec<Tag>,
+    pub history: Vec<TicketEvent>,
+}
+
+pub async fn get_ticket(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<TicketDetail> {
+    let viewer = viewer(actor, tenant)?;
+    let ticket = store::inbox::get(app.db.reader(), &viewer, id).await?.ok_or(ActionError::NotFound)?;
+    let tags = store::tags::of(app.db.reader(), tenant, Target::Ticket(id)).await?;
+    let history = store::ticket_events::list(app.db.reader(), tenant, id).await?;
+    Ok(TicketDetail { ticket, tags, history })
+}
+
+/// A ticket's messages going back in time: the `limit` before message `before` (the newest
+/// when `None`), oldest first, and whether older ones exist.
+pub async fn list_messages(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    ticket_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> ActionResult<(Vec<StoredMessage>, bool)> {
+    let viewer = viewer(actor, tenant)?;
+    store::inbox::get(app.db.reader(), &viewer, ticket_id).await?.ok_or(ActionError::NotFound)?;
+    Ok(store::messages::page_before(app.db.reader(), tenant, ticket_id, before, limit).await?)
+}
+
+// ---------------------------------------------------------------- lifecycle
+
+/// An agent takes a waiting ticket: open, theirs.
+pub async fn capture(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<TicketView> {
+    actor.require_sender_in(tenant)?;
+    let me = person(actor)?.id;
+    let viewer = viewer(actor, tenant)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let mut t = load(app, &mut tx, &viewer, id).await?;
+    let before = state(&t);
+    let after = inbox::capture(before, me).map_err(rule)?;
+    let mut events = Vec::new();
+    if after != before {
+        apply(&mut t, after);
+        store::tickets::save_state(&mut *tx, &t).await?;
+        let e = TicketEvent {
+            ticket_id: id,
+            kind: "captured".into(),
+            actor_user_id: Some(me.0),
+            from_user_id: before.assignee.map(|u| u.0),
+            to_user_id: Some(me.0),
+            ..Default::default()
+        };
+        store::ticket_events::insert(&mut *tx, tenant, &e, now).await?;
+        publish(app, &mut tx, &t, "captured", now, &mut events).await?;
+    }
+    finish(app, tx, &viewer, id, events).await
+}
+
+/// Checks that `user` may attend tickets of `department`: an active person of the tenant and,
+/// for agents, a member of the department.
+async fn check_target(tx: &mut Tx, tenant: TenantId, user: UserId, department: Option<i64>) -> ActionResult<()> {
+    let target = store::users::get(&mut **tx, tenant, user)
+        .await?
+        .filter(|u| u.active)
+        .ok_or_else(|| ActionError::invalid("unknown_agent", "no active person with this id in this company"))?;
+    if let (crate::domain::Role::Agent, Some(d)) = (target.role, department) {
+        if !store::departments::is_member(&mut **tx, tenant, d, user.0).await? {
+            return Err(ActionError::invalid(
+                "not_in_department",
+                "this agent is not a member of the ticket's department",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A supervisor or admin gives a ticket to a person (open, theirs).
+pub async fn assign(app: &App, actor: &Actor, tenant: TenantId, id: i64, to: UserId) -> ActionResult<TicketView> {
+    actor.require_supervisor_of(tenant)?;
+    let viewer = viewer(actor, tenant)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let mut t = load(app, &mut tx, &viewer, id).await?;
+    let before = state(&t);
+    let after = inbox::assign(before, to).map_err(rule)?;
+    check_target(&mut tx, tenant, to, t.department_id).await?;
+    apply(&mut t, after);
+    store::tickets::save_state(&mut *tx, &t).await?;
+    let e = TicketEvent {
+        ticket_id: id,
+        kind: "assigned".into(),
+        actor_user_id: actor.user_id().map(|u| u.0),
+        from_user_id: before.assignee.map(|u| u.0),
+        to_user_id: Some(to.0),
+        ..Default::default()
+    };
+    store::ticket_events::insert(&mut *tx, tenant, &e, now).await?;
+    let mut events = Vec::new();
+    publish(app, &mut tx, &t, "assigned", now, &mut events).await?;
+    finish(app, tx, &viewer, id, events).await
+}
+
+/// Where a transfer goes: a department, a person, or both; with an optional note.
+#[derive(Clone, Debug, Default)]
+pub struct Transfer {
+    pub department_id: Option<i64>,
+    pub user_id: Option<UserId>,
+    pub note: Option<String>,
+}
+
+/// Moves a ticket to another department and/or person. To a person: open, theirs. Only to a
+/// department: waiting there, then handed out if the department distributes automatically.
+/// The history keeps where it came from, where it went, and the note.
+pub async fn transfer(app: &App, actor: &Actor, tenant: TenantId, id: i64, to: Transfer) -> ActionResult<TicketView> {
+    actor.require_sender_in(tenant)?;
+    let viewer = viewer(actor, tenant)?;
+    if to.department_id.is_none() && to.user_id.is_none() {
+        return Err(ActionError::invalid("invalid_transfer", "choose a department or a person to transfer to"));
+    }
+    let note = to.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
+    if note.as_ref().is_some_and(|n| n.chars().count() > NOTE_MAX) {
+        return Err(ActionError::invalid("invalid_note", "the note is too long (4096 characters at most)"));
+    }
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let mut t = load(app, &mut tx, &viewer, id).await?;
+    let before = state(&t);
+    let after = inbox::transfer(before, to.user_id).map_err(rule)?;
+    if let Some(d) = to.department_id {
+        store::departments::get(&mut *tx, tenant, d)
+            .await?
+            .ok_or_else(|| ActionError::invalid("unknown_department", "no such department in this company"))?;
+    }
+    let department = to.department_id.or(t.department_id);
+    if let Some(u) = to.user_id {
+        check_target(&mut tx, tenant, u, department).await?;
+    }
+    let from_department = t.department_id;
+    apply(&mut t, after);
+    t.department_id = department;
+    if after.status == TicketStatus::Waiting {
+        t.queued_at = Some(now);
+    }
+    store::tickets::save_state(&mut *tx, &t).await?;
+    let e = TicketEvent {
+        ticket_id: id,
+        kind: "transferred".into(),
+        actor_user_id: actor.user_id().map(|u| u.0),
+        from_department_id: from_department,
+        to_department_id: department,
+        from_user_id: before.assignee.map(|u| u.0),
+        to_user_id: to.user_id.map(|u| u.0),
+        note,
+        ..Default::default()
+    };
+    store::ticket_events::insert(&mut *tx, tenant, &e, now).await?;
+    let mut events = Vec::new();
+    if let (TicketStatus::Waiting, Some(d)) = (after.status, department) {
+        if let Some(agent) = distribute_in_tx(&mut tx, app.db.backend, tenant, id, d, now).await? {
+            t.status = TicketStatus::Open.as_str().into();
+            t.assignee_id = Some(agent);
+        }
+    }
+    publish(app, &mut tx, &t, "transferred", now, &mut events).await?;
+    finish(app, tx, &viewer, id, events).await
+}
+
+/// What to say when closing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Farewell {
+    /// Nothing.
+    #[default]
+    None,
+    /// The tenant's farewell text (nothing when it has none).
+    Default,
+    /// This text.
+    Text(String),
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Closed {
+    pub ticket: TicketView,
+    pub farewell_message_id: Option<i64>,
+    pub csat_message_id: Option<i64>,
+    /// Why the farewell or rating question was not sent (`outside_window`,
+    /// `connection_inactive`), when it was not.
+    pub not_sent: Option<&'static str>,
+}
+
+/// Closes a ticket. The farewell (variables filled, signed like any agent text) and, when the
+/// tenant enables CSAT, the rating question are queued in the same transaction, through the same
+/// path as any send; outside the 24-hour window (or on an unusable connection) they are skipped
+/// and the close still happens.
+pub async fn close(app: &App, actor: &Actor, tenant: TenantId, id: i64, farewell: Farewell) -> ActionResult<Closed> {
+    actor.require_sender_in(tenant)?;
+    let viewer = viewer(actor, tenant)?;
+    if let Farewell::Text(text) = &farewell {
+        if text.chars().count() > 4096 {
+            return Err(ActionError::invalid("invalid_farewell", "the farewell is too long (4096 characters at most)"));
+        }
+    }
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let mut t = load(app, &mut tx, &viewer, id).await?;
+    let after = inbox::close(state(&t)).map_err(rule)?;
+    let settings = store::settings::get(&mut *tx, tenant).await?;
+    let text = match farewell {
+        Farewell::None => None,
+        Farewell::Default => Some(settings.farewell.clone()),
+        Farewell::Text(text) => Some(text),
+    }
+    .map(|s| s.trim().to_string())
+    .filter(|s| !s.is_empty());
+    let mut events = Vec::new();
+    let (mut farewell_message_id, mut csat_message_id, mut not_sent) = (None, None, None);
+    if text.is_some() || settings.csat_enabled {
+        let connection = store::connections::get(&mut *tx, tenant, t.connection_id).await?;
+        let usable = connection.as_ref().is_some_and(|c| c.active && !c.needs_reauth);
+        let in_window = t.last_inbound_at.is_some_and(|at| now - at < WINDOW_MS);
+        if !usable {
+            not_sent = Some("connection_inactive");
+        } else if !in_window {
+            not_sent = Some("outside_window");
+        } else {
+            let sender = match actor {
+                Actor::User(u) => Some(u),
+                _ => None,
+            };
+            if let Some(text) = text {
+                let body = fill_for(&mut tx, &t, sender.map(|u| u.name.as_str()).unwrap_or(""), &text).await?;
+                let m = QueueMessage {
+                    content: OutboundContent::Text { body, preview_url: false },
+                    reply_to: None,
+                    idempotency_key: None,
+                    sender,
+                    sign: true,
+                };
+                farewell_message_id = queue_on_ticket(app, &mut tx, &t, m, now, &mut events).await?;
+            }
+            if settings.csat_enabled {
+                let question = if settings.csat_question.trim().is_empty() {
+                    DEFAULT_CSAT_QUESTION.to_string()
+                } else {
+                    settings.csat_question.clone()
+                };
+                let m = QueueMessage {
+                    content: OutboundContent::Text { body: question, preview_url: false },
+                    reply_to: None,
+                    idempotency_key: None,
+                    sender: None,
+                    sign: false,
+                };
+                csat_message_id = queue_on_ticket(app, &mut tx, &t, m, now, &mut events).await?;
+                t.csat_requested_at = Some(now);
+                t.csat_rating = None;
+            }
+        }
+    }
+    apply(&mut t, after);
+    t.closed_at = Some(now);
+    store::tickets::save_state(&mut *tx, &t).await?;
+    let data = serde_json::json!({ "farewell": farewell_message_id.is_some(), "csat": csat_message_id.is_some(),
+        "not_sent": not_sent });
+    let e = TicketEvent {
+        ticket_id: id,
+        kind: "closed".into(),
+        actor_user_id: actor.user_id().map(|u| u.0),
+        from_user_id: t.assignee_id,
+        data: data.to_string(),
+        ..Default::default()
+    };
+    store::ticket_events::insert(&mut *tx, tenant, &e, now).await?;
+    publish(app, &mut tx, &t, "closed", now, &mut events).await?;
+    let queued = farewell_message_id.is_some() || csat_message_id.is_some();
+    let ticket = finish(app, tx, &viewer, id, events).await?;
+    if queued {
+        app.jobs_wakeup.notify_one();
+    }
+    Ok(Closed { ticket, farewell_message_id, csat_message_id, not_sent })
+}
+
+/// Fills quick-reply variables for a ticket.
+async fn fill_for(tx: &mut Tx, t: &Ticket, agent: &str, text: &str) -> ActionResult<String> {
+    let contact = store::contacts::get(&mut **tx, t.tenant_id, t.contact_id).await?.ok_or(ActionError::NotFound)?;
+    let vars =
+        inbox::ReplyVars { nome: &contact.name, protocolo: t.protocol.as_deref().unwrap_or(""), atendente: agent };
+    Ok(inbox::fill_variables(text, &vars))
+}
+
+/// Reopens a closed ticket: open and the caller's (a token or the operator: waiting again).
+/// Refused when the contact already has a newer ticket on that connection.
+pub async fn reopen(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<TicketView> {
+    actor.require_sender_in(tenant)?;
+    let viewer = viewer(actor, tenant)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let mut t = load(app, &mut tx, &viewer, id).await?;
+    let before = state(&t);
+    let after = inbox::reopen(before, actor.user_id()).map_err(rule)?;
+    if store::tickets::find_current(&mut *tx, tenant, t.contact_id, t.connection_id).await?.is_some() {
+        return Err(ActionError::Conflict {
+            code: "ticket_superseded",
+            message: "this contact already has a ticket in progress on this number".into(),
+        });
+    }
+    apply(&mut t, after);
+    t.closed_at = None;
+    t.csat_requested_at = None;
+    t.reopened_count += 1;
+    if after.status == TicketStatus::Waiting {
+        t.queued_at = Some(now);
+    }
+    store::tickets::save_state(&mut *tx, &t).await?;
+    let e = TicketEvent {
+        ticket_id: id,
+        kind: "reopened".into(),
+        actor_user_id: actor.user_id().map(|u| u.0),
+        from_user_id: before.assignee.map(|u| u.0),
+        to_user_id: t.assignee_id,
+        ..Default::default()
+    };
+    store::ticket_events::insert(&mut *tx, tenant, &e, now).await?;
+    let mut events = Vec::new();
+    publish(app, &mut tx, &t, "reopened", now, &mut events).await?;
+    finish(app, tx, &viewer, id, events).await
+}
+
+/// Clears the unread count and tells the customer their newest message was read (blue ticks,
+/// through the mark-read job).
+pub async fn mark_read(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<()> {
+    let viewer = viewer(actor, tenant)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let mut t = load(app, &mut tx, &viewer, id).await?;
+    let latest = store::messages::latest_inbound(&mut *tx, tenant, id).await?;
+    let mut enqueued = false;
+    if let Some(m) = latest {
+        let payload = serde_json::json!({ "message_id": m.id });
+        let dedupe = format!("read:{}", m.id);
+        let job = NewJob {
+            tenant_id: tenant,
+            kind: crate::actions::send::MARK_READ_JOB,
+            payload: &payload,
+            run_at: now,
+            max_attempts: 5,
+            dedupe_key: Some(&dedupe),
+        };
+        enqueued = store::jobs::enqueue(&mut *tx, job, now).await?.is_some();
+    }
+    let mut events = Vec::new();
+    if t.unread_count != 0 {
+        t.unread_count = 0;
+        store::tickets::save_state(&mut *tx, &t).await?;
+        publish(app, &mut tx, &t, "read", now, &mut events).await?;
+    }
+    tx.commit().await?;
+    app.bus.deliver(events);
+    if enqueued {
+        app.jobs_wakeup.notify_one();
+    }
+    Ok(())
+}
+
+/// A private note on a ticket: stored as a message with direction `note`, shown to the team,
+/// never sent and never queued.
+pub async fn add_note(app: &App, actor: &Actor, tenant: TenantId, id: i64, body: &str) -> ActionResult<StoredMessage> {
+    actor.require_sender_in(tenant)?;
+    let viewer = viewer(actor, tenant)?;
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > NOTE_MAX {
+        return Err(ActionError::invalid("invalid_note", "a note has 1 to 4096 characters"));
+    }
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let t = load(app, &mut tx, &viewer, id).await?;
+    let new = NewMessage {
+        tenant_id: tenant,
+        connection_id: t.connection_id,
+        ticket_id: t.id,
+        contact_id: t.contact_id,
+        direction: "note",
+        provider_id: None,
+        kind: "text",
+        body: Some(body),
+        payload: "{}",
+        refers_to: None,
+        status: DeliveryStatus::Received,
+        media_id: None,
+        media_mime: None,
+        idempotency_key: None,
+        sender_user_id: actor.user_id().map(|u| u.0),
+        sent_at: now,
+    };
+    let message_id = store::messages::insert(&mut *tx, new, now)
+        .await?
+        .ok_or_else(|| ActionError::Internal(anyhow::anyhow!("a note insert returned no row")))?;
+    let data = serde_json::json!({ "message_id": message_id, "ticket_id": t.id, "contact_id": t.contact_id, "direction": "note" });
+    let event = app.bus.record(&mut tx, tenant, "message.created", Audience::Tenant, data, now).await?;
+    tx.commit().await?;
+    app.bus.deliver([event]);
+    store::messages::get(app.db.reader(), tenant, message_id).await?.ok_or(ActionError::NotFound)
+}
+
+pub async fn set_priority(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    id: i64,
+    priority: Priority,
+) -> ActionResult<TicketView> {
+    actor.require_sender_in(tenant)?;
+    let viewer = viewer(actor, tenant)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let mut t = load(app, &mut tx, &viewer, id).await?;
+    let mut events = Vec::new();
+    if t.priority != priority.as_str() {
+        let data = serde_json::json!({ "from": t.priority, "to": priority });
+        t.priority = priority.as_str().into();
+        store::tickets::save_state(&mut *tx, &t).await?;
+        let e = TicketEvent {
+            ticket_id: id,
+            kind: "priority".into(),
+            actor_user_id: actor.user_id().map(|u| u.0),
+            data: data.to_string(),
+            ..Default::default()
+        };
+        store::ticket_events::insert(&mut *tx, tenant, &e, now).await?;
+        publish(app, &mut tx, &t, "priority", now, &mut events).await?;
+    }
+    finish(app, tx, &viewer, id, events).await
+}
+
+/// Puts a tag on (or takes it off) a ticket the caller may see.
+pub async fn tag_ticket(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    id: i64,
+    tag_id: i64,
+    on: bool,
+) -> ActionResult<()> {
+    actor.require_sender_in(tenant)?;
+    let viewer = viewer(actor, tenant)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let t = load(app, &mut tx, &viewer, id).await?;
+    store::tags::get(&mut *tx, tenant, tag_id)
+        .await?
+        .ok_or_else(|| ActionError::invalid("unknown_tag", "no such tag in this company"))?;
+    let changed = if on {
+        store::tags::attach(&mut *tx, tenant, Target::Ticket(id), tag_id, now).await?
+    } else {
+        store::tags::detach(&mut *tx, tenant, Target::Ticket(id), tag_id).await?
+    };
+    let mut events = Vec::new();
+    if changed {
+        publish(app, &mut tx, &t, "tags", now, &mut events).await?;
+    }
+    tx.commit().await?;
+    app.bus.deliver(events);
+    Ok(())
+}
+
+/// A quick reply filled for a ticket: the ticket's department's own shortcut, else the
+/// tenant-wide one, with `{{nome}}`, `{{protocolo}}` and `{{atendente}}` filled in.
+pub async fn expand_quick_reply(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    ticket_id: i64,
+    shortcut: &str,
+) -> ActionResult<String> {
+    let viewer = viewer(actor, tenant)?;
+    let view = store::inbox::get(app.db.reader(), &viewer, ticket_id).await?.ok_or(ActionError::NotFound)?;
+    let shortcut = shortcut.trim().trim_start_matches('/').to_lowercase();
+    let reply = store::quick_replies::find(app.db.reader(), tenant, view.department_id, &shortcut)
+        .await?
+        .ok_or(ActionError::NotFound)?;
+    let agent = match actor {
+        Actor::User(u) => u.name.as_str(),
+        _ => "",
+    };
+    let vars = inbox::ReplyVars {
+        nome: &view.contact_name,
+        protocolo: view.protocol.as_deref().unwrap_or(""),
+        atendente: agent,
+    };
+    Ok(inbox::fill_variables(&reply.body, &vars))
+}
+
+// ---------------------------------------------------------------- distribution
+
+/// Hands a waiting ticket of `department` to an online member (seen in the last five minutes)
+/// by the department's mode, inside the caller's transaction; returns the agent, or `None`
+/// when the department does not distribute or nobody is online. The department's row is
+/// locked, so concurrent distributions of one department take turns on its cursor.
+pub(crate) async fn distribute_in_tx(
+    tx: &mut Tx,
+    backend: Backend,
+    tenant: TenantId,
+    ticket_id: i64,
+    department_id: i64,
+    now: i64,
+) -> anyhow::Result<Option<i64>> {
+    let Some(d) = store::departments::get_for_update(tx, backend, tenant, department_id).await? else {
+        return Ok(None);
+    };
+    if d.distribution_mode == inbox::DistributionMode::Off {
+        return Ok(None);
+    }
+    let candidates: Vec<inbox::Candidate> = store::departments::members(&mut **tx, tenant, department_id)
+        .await?
+        .into_iter()
+        .filter(|m| m.active && inbox::is_online(m.last_seen_at, now))
+        .map(|m| inbox::Candidate { user: m.user_id, open_tickets: m.open_tickets })
+        .collect();
+    let Some(agent) = inbox::pick_agent(d.distribution_mode, &candidates, d.rr_cursor) else {
+        return Ok(None);
+    };
+    if !store::tickets::assign_if_waiting(&mut **tx, tenant, ticket_id, agent).await? {
+        return Ok(None);
+    }
+    store::departments::set_cursor(&mut **tx, tenant, department_id, agent).await?;
+    let e = TicketEvent {
+        ticket_id,
+        kind: "assigned".into(),
+        to_department_id: Some(department_id),
+        to_user_id: Some(agent),
+        data: serde_json::json!({ "auto": d.distribution_mode }).to_string(),
+        ..Default::default()
+    };
+    store::ticket_events::insert(&mut **tx, tenant, &e, now).await?;
+    Ok(Some(agent))
+}

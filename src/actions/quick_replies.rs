@@ -1,0 +1,143 @@
+//! Quick replies (`/atalho`): supervisors and admins keep them, tenant-wide or per department;
+//! agents list the tenant-wide ones and those of their departments. Expansion on a ticket is
+//! `actions::inbox::expand_quick_reply`.
+
+use crate::actions::{is_unique_violation, ActionError, ActionResult, Actor};
+use crate::app::App;
+use crate::domain::TenantId;
+use crate::store::quick_replies::QuickReply;
+use crate::store::{self};
+
+#[derive(Clone, Debug)]
+pub struct QuickReplyInput {
+    /// Tenant-wide when `None`.
+    pub department_id: Option<i64>,
+    /// Typed after `/`: 1–30 of `a-z`, `0-9`, `-`, `_` (a leading `/` is dropped).
+    pub shortcut: String,
+    pub body: String,
+}
+
+fn check(input: &QuickReplyInput) -> ActionResult<(String, String)> {
+    let shortcut = input.shortcut.trim().trim_start_matches('/').to_lowercase();
+    let ok = (1..=30).contains(&shortcut.chars().count())
+        && shortcut.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !ok {
+        return Err(ActionError::invalid("invalid_shortcut", "a shortcut has 1 to 30 of a-z, 0-9, - and _"));
+    }
+    let body = input.body.trim().to_string();
+    if body.is_empty() || body.chars().count() > 4096 {
+        return Err(ActionError::invalid("invalid_body", "the text has 1 to 4096 characters"));
+    }
+    Ok((shortcut, body))
+}
+
+async fn check_department(tx: &mut store::Tx, tenant: TenantId, department: Option<i64>) -> ActionResult<()> {
+    if let Some(d) = department {
+        store::departments::get(&mut **tx, tenant, d)
+            .await?
+            .ok_or_else(|| ActionError::invalid("unknown_department", "no such department in this company"))?;
+    }
+    Ok(())
+}
+
+fn taken(shortcut: &str) -> ActionError {
+    ActionError::Conflict { code: "shortcut_taken", message: format!("/{shortcut} already exists here") }
+}
+
+pub async fn create_quick_reply(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    input: QuickReplyInput,
+) -> ActionResult<QuickReply> {
+    actor.require_supervisor_of(tenant)?;
+    let (shortcut, body) = check(&input)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    check_department(&mut tx, tenant, input.department_id).await?;
+    let id = match store::quick_replies::insert(&mut *tx, tenant, input.department_id, &shortcut, &body, now).await {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => return Err(taken(&shortcut)),
+        Err(e) => return Err(e.into()),
+    };
+    let details = serde_json::json!({ "shortcut": shortcut, "department_id": input.department_id });
+    store::audit::record(
+        &mut *tx,
+        tenant,
+        &actor.label(),
+        "quick_reply.created",
+        &format!("quick_reply:{id}"),
+        &details,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(QuickReply { id, department_id: input.department_id, shortcut, body })
+}
+
+pub async fn update_quick_reply(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    id: i64,
+    input: QuickReplyInput,
+) -> ActionResult<QuickReply> {
+    actor.require_supervisor_of(tenant)?;
+    let (shortcut, body) = check(&input)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    check_department(&mut tx, tenant, input.department_id).await?;
+    match store::quick_replies::update(&mut *tx, tenant, id, input.department_id, &shortcut, &body, now).await {
+        Ok(true) => {}
+        Ok(false) => return Err(ActionError::NotFound),
+        Err(e) if is_unique_violation(&e) => return Err(taken(&shortcut)),
+        Err(e) => return Err(e.into()),
+    }
+    let details = serde_json::json!({ "shortcut": shortcut, "department_id": input.department_id });
+    store::audit::record(
+        &mut *tx,
+        tenant,
+        &actor.label(),
+        "quick_reply.updated",
+        &format!("quick_reply:{id}"),
+        &details,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(QuickReply { id, department_id: input.department_id, shortcut, body })
+}
+
+pub async fn delete_quick_reply(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<()> {
+    actor.require_supervisor_of(tenant)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    if !store::quick_replies::delete(&mut *tx, tenant, id).await? {
+        return Err(ActionError::NotFound);
+    }
+    store::audit::record(
+        &mut *tx,
+        tenant,
+        &actor.label(),
+        "quick_reply.deleted",
+        &format!("quick_reply:{id}"),
+        &serde_json::json!({}),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The quick replies the caller may use: everything for supervisors and admins; tenant-wide
+/// ones and those of their departments for agents.
+pub async fn list_quick_replies(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Vec<QuickReply>> {
+    let role = actor.role_of(tenant)?;
+    match actor.user_id() {
+        Some(u) if !role.sees_whole_tenant() => {
+            let mine = store::departments::of_user(app.db.reader(), tenant, u.0).await?;
+            Ok(store::quick_replies::list(app.db.reader(), tenant, Some(&mine)).await?)
+        }
+        _ => Ok(store::quick_replies::list(app.db.reader(), tenant, None).await?),
+    }
+}

@@ -1,0 +1,316 @@
+//! The inbox's reads, scoped by who looks: the ticket list (tabs, filters, search, keyset
+//! pagination in last-activity order) and one ticket, both under the visibility rule of
+//! `domain::inbox::can_see`, written here as SQL so a ticket one may not see never leaves the
+//! database.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+
+use crate::domain::inbox::Viewer;
+use crate::domain::TenantId;
+
+/// The list's tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tab {
+    /// Open tickets assigned to the viewer ("Meus").
+    Mine,
+    /// Waiting tickets the viewer may see ("Em espera").
+    Waiting,
+    /// Every ticket not closed the viewer may see ("Todos"; the whole tenant for supervisors).
+    All,
+    /// Closed tickets the viewer may see ("Finalizados").
+    Closed,
+}
+
+impl Tab {
+    pub fn parse(s: &str) -> Option<Tab> {
+        match s {
+            "mine" => Some(Tab::Mine),
+            "waiting" => Some(Tab::Waiting),
+            "all" => Some(Tab::All),
+            "closed" => Some(Tab::Closed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub department_id: Option<i64>,
+    pub tag_id: Option<i64>,
+    pub connection_id: Option<i64>,
+    /// Contact name, phone, protocol or message text (substring, case-insensitive for ASCII).
+    pub search: Option<String>,
+}
+
+/// Where the next page starts: the last row of this page in list order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Cursor {
+    pub last_message_at: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    /// `1732340000000-42`, the form URLs carry.
+    pub fn encode(&self) -> String {
+        format!("{}-{}", self.last_message_at, self.id)
+    }
+
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let (at, id) = s.rsplit_once('-')?;
+        Some(Cursor { last_message_at: at.parse().ok()?, id: id.parse().ok()? })
+    }
+}
+
+/// A ticket as the inbox shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TicketView {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub protocol: Option<String>,
+    pub status: String,
+    pub priority: String,
+    pub contact_id: i64,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub connection_id: i64,
+    pub department_id: Option<i64>,
+    pub department_name: Option<String>,
+    pub department_colour: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub assignee_name: Option<String>,
+    pub unread_count: i64,
+    pub last_message_preview: Option<String>,
+    pub last_message_at: i64,
+    pub last_inbound_at: Option<i64>,
+    pub created_at: i64,
+    pub queued_at: Option<i64>,
+    pub first_agent_reply_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub csat_requested_at: Option<i64>,
+    pub csat_rating: Option<i64>,
+    pub reopened_count: i64,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Page {
+    pub tickets: Vec<TicketView>,
+    /// `None` on the last page.
+    pub next: Option<Cursor>,
+}
+
+const SELECT: &str = "SELECT t.id, t.tenant_id, t.protocol, t.status, t.priority, t.contact_id, c.name AS contact_name,
+        c.phone AS contact_phone, t.connection_id, t.department_id, d.name AS department_name,
+        d.colour AS department_colour, t.assignee_id, u.name AS assignee_name, t.unread_count, t.last_message_preview,
+        t.last_message_at, t.last_inbound_at, t.created_at, t.queued_at, t.first_agent_reply_at, t.closed_at,
+        t.csat_requested_at, t.csat_rating, t.reopened_count
+    FROM tickets t
+    JOIN contacts c ON c.tenant_id = t.tenant_id AND c.id = t.contact_id
+    LEFT JOIN departments d ON d.tenant_id = t.tenant_id AND d.id = t.department_id
+    LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.assignee_id";
+
+fn from_row(r: &AnyRow) -> Result<TicketView, sqlx::Error> {
+    Ok(TicketView {
+        id: r.try_get("id")?,
+        tenant_id: TenantId(r.try_get("tenant_id")?),
+        protocol: r.try_get("protocol")?,
+        status: r.try_get("status")?,
+        priority: r.try_get("priority")?,
+        contact_id: r.try_get("contact_id")?,
+        contact_name: r.try_get("contact_name")?,
+        contact_phone: r.try_get("contact_phone")?,
+        connection_id: r.try_get("connection_id")?,
+        department_id: r.try_get("department_id")?,
+        department_name: r.try_get("department_name")?,
+        department_colour: r.try_get("department_colour")?,
+        assignee_id: r.try_get("assignee_id")?,
+        assignee_name: r.try_get("assignee_name")?,
+        unread_count: r.try_get("unread_count")?,
+        last_message_preview: r.try_get("last_message_preview")?,
+        last_message_at: r.try_get("last_message_at")?,
+        last_inbound_at: r.try_get("last_inbound_at")?,
+        created_at: r.try_get("created_at")?,
+        queued_at: r.try_get("queued_at")?,
+        first_agent_reply_at: r.try_get("first_agent_reply_at")?,
+        closed_at: r.try_get("closed_at")?,
+        csat_requested_at: r.try_get("csat_requested_at")?,
+        csat_rating: r.try_get("csat_rating")?,
+        reopened_count: r.try_get("reopened_count")?,
+    })
+}
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// A statement and its arguments, numbered as they are added.
+struct Query {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Query {
+    fn arg(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        format!("${}", self.args.len())
+    }
+
+    fn and(&mut self, condition: &str) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(condition);
+    }
+
+    /// `WHERE t.tenant_id = … AND <visibility>`.
+    fn scoped(viewer: &Viewer) -> Query {
+        let mut q = Query { sql: format!("{SELECT} WHERE t.tenant_id = "), args: Vec::new() };
+        let tenant = q.arg(Arg::Int(viewer.tenant.0));
+        q.sql.push_str(&tenant);
+        if !viewer.sees_whole_tenant() {
+            let user = q.arg(Arg::Int(viewer.user.map(|u| u.0).unwrap_or(0)));
+            q.and(&format!(
+                "(t.assignee_id = {user} OR (t.status = 'waiting' AND (t.department_id IS NULL OR t.department_id IN
+                    (SELECT dm.department_id FROM department_members dm WHERE dm.tenant_id = {tenant} AND dm.user_id = {user}))))"
+            ));
+        }
+        q
+    }
+
+    async fn fetch_all<'e>(self, ex: impl Executor<'e, Database = Any>) -> Result<Vec<TicketView>, sqlx::Error> {
+        let mut query = sqlx::query(&self.sql);
+        for a in &self.args {
+            query = match a {
+                Arg::Int(i) => query.bind(*i),
+                Arg::Text(s) => query.bind(s.as_str()),
+            };
+        }
+        query.fetch_all(ex).await?.iter().map(from_row).collect()
+    }
+}
+
+/// `%text%` for LIKE, with `\`, `%` and `_` escaped (statements say `ESCAPE '\'`).
+fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// One page of the inbox, newest activity first. `limit` is clamped to 1–200.
+pub async fn list<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    viewer: &Viewer,
+    tab: Tab,
+    filter: &Filter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<Page, sqlx::Error> {
+    let limit = limit.clamp(1, 200);
+    let mut q = Query::scoped(viewer);
+    match tab {
+        Tab::Mine => {
+            let user = q.arg(Arg::Int(viewer.user.map(|u| u.0).unwrap_or(0)));
+            q.and(&format!("t.status = 'open' AND t.assignee_id = {user}"));
+        }
+        Tab::Waiting => q.and("t.status = 'waiting'"),
+        Tab::All => q.and("t.status <> 'closed'"),
+        Tab::Closed => q.and("t.status = 'closed'"),
+    }
+    if let Some(d) = filter.department_id {
+        let d = q.arg(Arg::Int(d));
+        q.and(&format!("t.department_id = {d}"));
+    }
+    if let Some(c) = filter.connection_id {
+        let c = q.arg(Arg::Int(c));
+        q.and(&format!("t.connection_id = {c}"));
+    }
+    if let Some(tag) = filter.tag_id {
+        let tag = q.arg(Arg::Int(tag));
+        q.and(&format!(
+            "EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.tenant_id = t.tenant_id AND tt.ticket_id = t.id AND tt.tag_id = {tag})"
+        ));
+    }
+    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let text = q.arg(Arg::Text(like_pattern(&search.to_lowercase())));
+        let digits: String = search.chars().filter(char::is_ascii_digit).collect();
+        let phone = if digits.len() >= 3 && digits.len() * 2 >= search.chars().filter(|c| !c.is_whitespace()).count() {
+            let p = q.arg(Arg::Text(like_pattern(&digits)));
+            format!(" OR c.phone LIKE {p} ESCAPE '\\'")
+        } else {
+            String::new()
+        };
+        q.and(&format!(
+            "(LOWER(c.name) LIKE {text} ESCAPE '\\' OR t.protocol LIKE {text} ESCAPE '\\'{phone}
+              OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = t.tenant_id AND m.ticket_id = t.id
+                         AND LOWER(m.body) LIKE {text} ESCAPE '\\'))"
+        ));
+    }
+    if let Some(c) = after {
+        let at = q.arg(Arg::Int(c.last_message_at));
+        let id = q.arg(Arg::Int(c.id));
+        q.and(&format!("(t.last_message_at < {at} OR (t.last_message_at = {at} AND t.id < {id}))"));
+    }
+    let n = q.arg(Arg::Int(limit + 1));
+    q.sql.push_str(&format!(" ORDER BY t.last_message_at DESC, t.id DESC LIMIT {n}"));
+    let mut tickets = q.fetch_all(ex).await?;
+    let next = if tickets.len() as i64 > limit {
+        tickets.truncate(limit as usize);
+        tickets.last().map(|t| Cursor { last_message_at: t.last_message_at, id: t.id })
+    } else {
+        None
+    };
+    Ok(Page { tickets, next })
+}
+
+/// One ticket, if the viewer may see it.
+pub async fn get<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Option<TicketView>, sqlx::Error> {
+    let mut q = Query::scoped(viewer);
+    let id = q.arg(Arg::Int(id));
+    q.and(&format!("t.id = {id}"));
+    Ok(q.fetch_all(ex).await?.into_iter().next())
+}
+
+/// Unread tickets per tab for badges: (mine, waiting) as the viewer sees them.
+pub async fn badge_counts<'e>(
+    ex: impl Executor<'e, Database = Any> + Copy,
+    viewer: &Viewer,
+) -> Result<(i64, i64), sqlx::Error> {
+    let user = viewer.user.map(|u| u.0).unwrap_or(0);
+    let mine: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM tickets WHERE tenant_id = $1 AND status = 'open' AND assignee_id = $2 AND unread_count > 0",
+    )
+    .bind(viewer.tenant.0)
+    .bind(user)
+    .fetch_one(ex)
+    .await?
+    .try_get(0)?;
+    let waiting: i64 = if viewer.sees_whole_tenant() {
+        sqlx::query("SELECT COUNT(*) FROM tickets WHERE tenant_id = $1 AND status = 'waiting'")
+            .bind(viewer.tenant.0)
+            .fetch_one(ex)
+            .await?
+            .try_get(0)?
+    } else {
+        sqlx::query(
+            "SELECT COUNT(*) FROM tickets t WHERE t.tenant_id = $1 AND t.status = 'waiting' AND (t.department_id IS NULL
+                 OR t.department_id IN (SELECT dm.department_id FROM department_members dm WHERE dm.tenant_id = $1 AND dm.user_id = $2))",
+        )
+        .bind(viewer.tenant.0)
+        .bind(user)
+        .fetch_one(ex)
+        .await?
+        .try_get(0)?
+    };
+    Ok((mine, waiting))
+}

@@ -1,0 +1,73 @@
+//! Per-tenant inbox settings; a tenant without a row has the defaults.
+
+use sqlx::{Any, Executor, Row};
+
+use crate::domain::TenantId;
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TenantSettings {
+    /// A customer writing this soon after a close reopens the ticket; later, a new one starts.
+    pub reopen_window_minutes: i64,
+    pub csat_enabled: bool,
+    /// The rating question; empty = the built-in pt-BR text.
+    pub csat_question: String,
+    /// The default farewell on close; empty = none.
+    pub farewell: String,
+    /// Offset of the tenant's local time from UTC (protocol days); Brasília by default.
+    pub utc_offset_minutes: i64,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        TenantSettings {
+            reopen_window_minutes: 120,
+            csat_enabled: false,
+            csat_question: String::new(),
+            farewell: String::new(),
+            utc_offset_minutes: -180,
+        }
+    }
+}
+
+pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<TenantSettings, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT reopen_window_minutes, csat_enabled, csat_question, farewell, utc_offset_minutes
+         FROM tenant_settings WHERE tenant_id = $1",
+    )
+    .bind(tenant.0)
+    .fetch_optional(ex)
+    .await?;
+    let Some(r) = row else { return Ok(TenantSettings::default()) };
+    Ok(TenantSettings {
+        reopen_window_minutes: r.try_get(0)?,
+        csat_enabled: super::flag(r.try_get(1)?),
+        csat_question: r.try_get(2)?,
+        farewell: r.try_get(3)?,
+        utc_offset_minutes: r.try_get(4)?,
+    })
+}
+
+pub async fn put<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    s: &TenantSettings,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO tenant_settings (tenant_id, reopen_window_minutes, csat_enabled, csat_question, farewell, utc_offset_minutes, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (tenant_id) DO UPDATE SET reopen_window_minutes = excluded.reopen_window_minutes,
+             csat_enabled = excluded.csat_enabled, csat_question = excluded.csat_question, farewell = excluded.farewell,
+             utc_offset_minutes = excluded.utc_offset_minutes, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(s.reopen_window_minutes)
+    .bind(s.csat_enabled as i64)
+    .bind(&s.csat_question)
+    .bind(&s.farewell)
+    .bind(s.utc_offset_minutes)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
