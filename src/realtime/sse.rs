@@ -19,6 +19,7 @@ use crate::domain::{Role, Scope, TenantId, UserId};
 use crate::http::auth::{ApiCaller, WebUser};
 use crate::http::error::ApiError;
 use crate::store::events::StoredEvent;
+use crate::store::users::User;
 
 /// At most this many missed events are replayed; beyond that the client is told to resync.
 const REPLAY_LIMIT: i64 = 1000;
@@ -39,10 +40,12 @@ impl Viewer {
 
 type EventStream = Sse<axum::response::sse::KeepAliveStream<ReceiverStream<Result<Event, Infallible>>>>;
 
-/// `GET /events` for logged-in browsers.
+/// `GET /events` for logged-in browsers. An open stream is also the person's presence: it is
+/// recorded now and every minute while the page is open (automatic distribution hands tickets only
+/// to people seen in the last five minutes).
 pub async fn browser_events(user: WebUser, State(app): State<Arc<App>>, headers: HeaderMap) -> EventStream {
     let viewer = Viewer { tenant: user.tenant.id, person: Some((user.user.role, user.user.id)) };
-    stream(app, viewer, last_event_id(&headers))
+    stream(app, viewer, last_event_id(&headers), Some(user.user))
 }
 
 /// `GET /api/v1/events` for integrations (token with the read scope).
@@ -53,19 +56,19 @@ pub async fn api_events(
 ) -> Result<EventStream, ApiError> {
     caller.require(Scope::Read)?;
     let viewer = Viewer { tenant: caller.token.tenant_id, person: None };
-    Ok(stream(app, viewer, last_event_id(&headers)))
+    Ok(stream(app, viewer, last_event_id(&headers), None))
 }
 
 fn last_event_id(headers: &HeaderMap) -> Option<EventId> {
     headers.get("last-event-id")?.to_str().ok()?.trim().parse().ok().map(EventId)
 }
 
-fn stream(app: Arc<App>, viewer: Viewer, resume_after: Option<EventId>) -> EventStream {
+fn stream(app: Arc<App>, viewer: Viewer, resume_after: Option<EventId>, presence: Option<User>) -> EventStream {
     // Subscribe before reading the backlog so nothing published in between is lost.
     let live = app.bus.subscribe();
     let heartbeat = Duration::from_secs(app.settings.sse_heartbeat_secs);
     let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(forward(app, viewer, resume_after, live, tx));
+    tokio::spawn(forward(app, viewer, resume_after, live, tx, presence));
     Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat"))
 }
 
@@ -79,7 +82,9 @@ async fn forward(
     resume_after: Option<EventId>,
     mut live: broadcast::Receiver<BusMessage>,
     tx: mpsc::Sender<Result<Event, Infallible>>,
+    presence: Option<User>,
 ) {
+    let mut presence_tick = tokio::time::interval(Duration::from_secs(60));
     let resync = || Event::default().event("resync").data("{}");
     // Ids replayed from the log, so the same event arriving live is not sent twice. (Live events
     // are not filtered by "id > last": on PostgreSQL ids can commit out of order.)
@@ -112,6 +117,14 @@ async fn forward(
         let message = tokio::select! {
             m = live.recv() => m,
             _ = tx.closed() => return,
+            _ = presence_tick.tick(), if presence.is_some() => {
+                if let Some(user) = &presence {
+                    if let Err(e) = crate::actions::settings::touch_presence(&app, user).await {
+                        tracing::warn!(error = %e, "recording presence failed");
+                    }
+                }
+                continue;
+            }
         };
         let out = match message {
             Ok(BusMessage::Event(e)) if viewer.sees(&e) && !replayed.remove(&e.id) => to_sse(&e),

@@ -363,3 +363,17 @@ engine_test!(the_browser_stream_without_a_session_redirects_to_login, |t: TestAp
     assert!(location.contains("next=/events") || location.contains("next=%2Fevents"), "{location}");
     t.stop().await;
 });
+
+engine_test!(an_open_browser_stream_marks_its_person_present, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let agent = t.create_user(demo, "presente@demo.com", Role::Agent, "senha-presente-1").await;
+    assert_eq!(t.count("users", &format!("id = {} AND last_seen_at IS NOT NULL", agent.id)).await, 0);
+    let browser = t.login("presente@demo.com", "senha-presente-1", "demo").await;
+    let _stream = browser_stream(&t, &browser).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while t.count("users", &format!("id = {} AND last_seen_at IS NOT NULL", agent.id)).await == 0 {
+        assert!(Instant::now() < deadline, "presence was not recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    t.stop().await;
+});
