@@ -35,7 +35,7 @@ if (status && "EventSource" in window) {
   source.addEventListener("ready", () => setLive(true));
   source.addEventListener("resync", () => show("resync", ""));
   source.onerror = () => setLive(false);
-  for (const kind of ["user.created", "user.updated"]) {
+  for (const kind of ["user.created", "user.updated", "contact.created", "ticket.created", "message.created", "message.status"]) {
     source.addEventListener(kind, (e) => show(kind, e.data));
   }
 }

@@ -49,6 +49,7 @@ impl App {
             .await
             .with_context(|| format!("database {} is unreachable", crate::config::redact_url(&url)))?;
         store::migrate::run(&db).await.context("applying migrations")?;
+        db.spawn_checkpointer();
         let master_key = MasterKey::load_or_create(settings.master_key.as_ref(), &settings.data_dir)?;
         let bus = Bus::new(db.backend);
         let jobs_wakeup = Arc::new(Notify::new());

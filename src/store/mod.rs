@@ -81,9 +81,11 @@ impl Db {
                 let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
                 let options = AnyConnectOptions::from_str(&url).context("parsing the SQLite URL")?;
                 let write =
-                    sqlite_pool(1).connect_with(options.clone()).await.context("opening the SQLite database")?;
-                let read =
-                    sqlite_pool(max_connections).connect_with(options).await.context("opening the SQLite database")?;
+                    sqlite_pool(1, true).connect_with(options.clone()).await.context("opening the SQLite database")?;
+                let read = sqlite_pool(max_connections, false)
+                    .connect_with(options)
+                    .await
+                    .context("opening the SQLite database")?;
                 Ok(Db { backend, read, write })
             }
             Backend::Postgres => {
@@ -99,6 +101,32 @@ impl Db {
         }
     }
 
+    /// SQLite: copies the WAL back into the database from a reader connection every 200 ms
+    /// (`PASSIVE`: never waits for, nor blocks, the writer), so the writer's commits are not
+    /// stalled by checkpoints. If the WAL still grows past 64 MiB (readers holding old snapshots),
+    /// a blocking checkpoint bounds it.
+    pub fn spawn_checkpointer(&self) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        let pool = self.read.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(200));
+            loop {
+                tick.tick().await;
+                if pool.is_closed() {
+                    return;
+                }
+                // Returns (busy, WAL frames, frames checkpointed).
+                let Ok(row) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await else { continue };
+                let frames: i64 = sqlx::Row::try_get(&row, 1).unwrap_or(0);
+                if frames > 16_384 {
+                    let _ = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&pool).await;
+                }
+            }
+        });
+    }
+
     /// The pool for reads.
     pub fn reader(&self) -> &AnyPool {
         &self.read
@@ -109,9 +137,14 @@ impl Db {
         &self.write
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that reads first cannot wait for another process's writer (an
+    /// `atende admin` command beside the server) and fails with "database is locked".
     pub async fn begin(&self) -> anyhow::Result<Tx> {
-        Ok(self.write.begin().await?)
+        Ok(match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        })
     }
 
     pub async fn ping(&self) -> bool {
@@ -124,7 +157,9 @@ impl Db {
     }
 }
 
-fn sqlite_pool(max: u32) -> AnyPoolOptions {
+/// The writer does not checkpoint: a checkpoint inside a commit stalls every waiting webhook.
+/// [`Db::spawn_checkpointer`] does it beside the writer instead.
+fn sqlite_pool(max: u32, writer: bool) -> AnyPoolOptions {
     AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).after_connect(
         move |conn, _meta| {
             Box::pin(async move {
@@ -137,6 +172,9 @@ fn sqlite_pool(max: u32) -> AnyPoolOptions {
                 // Statement journals (multi-row writes) and sorts stay in memory instead of
                 // creating, writing and deleting a temporary file each time.
                 conn.execute("PRAGMA temp_store = MEMORY").await?;
+                if writer {
+                    conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+                }
                 Ok(())
             })
         },

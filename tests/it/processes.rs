@@ -790,3 +790,126 @@ async fn acknowledged_webhook_messages_survive_sigkill_exactly_once() {
     server.signal("-TERM");
     let _ = server.wait_exit(Duration::from_secs(10)).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. SIGKILL during outbound sends: every queued send ends sent or failed, none twice after a
+//    recorded success
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_sends_survive_sigkill_and_none_is_resent_after_its_recorded_success() {
+    use rand::Rng;
+    const SENDS: usize = 90;
+    const CUSTOMERS: usize = 8;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Short leases: the jobs a killed server held are taken over within seconds.
+    let env = vec![
+        ("ATENDE_DEMO", "false".to_string()),
+        ("ATENDE_JOB_WORKERS", "4".to_string()),
+        ("ATENDE_JOB_LEASE_SECS", "3".to_string()),
+    ];
+    let sim = wa_sim::Simulator::start(wa_sim::SimConfig {
+        access_token: "kill-token".into(),
+        app_secret: "kill-secret".into(),
+        phone_number_id: "888000888".into(),
+        rate_per_sec: Some(60),
+        status_delays_ms: (0, u64::MAX, u64::MAX),
+        ..wa_sim::SimConfig::default()
+    })
+    .await
+    .expect("simulator");
+    let mut server = Server::start(dir.path(), &env);
+    server.wait_ready().await;
+    admin(dir.path(), None, &["create-tenant", "--name", "Acme", "--slug", "acme"]).await.json();
+    let created = admin(
+        dir.path(),
+        None,
+        &[
+            "connection",
+            "create",
+            "--tenant",
+            "acme",
+            "--phone-number-id",
+            "888000888",
+            "--access-token",
+            "kill-token",
+            "--app-secret",
+            "kill-secret",
+            "--graph-url",
+            &sim.base_url(),
+            "--rate",
+            "50",
+        ],
+    )
+    .await
+    .json();
+    let connection = created["id"].as_i64().expect("connection id");
+    sim.set_webhook_url(server.url(&format!("/hooks/whatsapp/{connection}")));
+    let customer = |n: usize| format!("{}", 5_511_966_660_001u64 + n as u64);
+    for n in 0..CUSTOMERS {
+        let d = sim
+            .customer_sends(&customer(n), "Cliente", wa_sim::CustomerMessage::Text("oi".into()))
+            .await
+            .expect("customer");
+        assert_eq!(d.status, 200);
+    }
+    // Queue every send through the command line (each one its own process and transaction).
+    let conn_arg = connection.to_string();
+    for i in 0..SENDS {
+        let to = customer(i % CUSTOMERS);
+        let text = format!("resposta {i}");
+        admin(dir.path(), None, &["send", "--tenant", "acme", "--connection", &conn_arg, "--to", &to, "--text", &text])
+            .await
+            .json();
+        // Kill the server twice while it is sending.
+        if i == SENDS / 3 || i == 2 * SENDS / 3 {
+            tokio::time::sleep(Duration::from_millis(rand::thread_rng().gen_range(50..400))).await;
+            server.signal("-KILL");
+            let _ = server.wait_exit(Duration::from_secs(10)).await;
+            drop(server);
+            server = Server::start(dir.path(), &env);
+            server.wait_ready().await;
+            sim.set_webhook_url(server.url(&format!("/hooks/whatsapp/{connection}")));
+        }
+    }
+    let url = sqlite_url(dir.path());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count(&url, "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND status = 'queued'", &[]).await > 0 {
+        assert!(Instant::now() < deadline, "sends still queued after 120 s");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let outbound = count(&url, "SELECT COUNT(*) FROM messages WHERE direction = 'out'", &[]).await;
+    assert_eq!(outbound, SENDS as i64, "every queued send is kept");
+    let failed = count(&url, "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND status = 'failed'", &[]).await;
+    let sent =
+        count(&url, "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND provider_id IS NOT NULL", &[]).await;
+    assert_eq!(sent + failed, SENDS as i64, "each send ends sent or failed");
+    // What the provider received: each text at least once if it is recorded as sent; more than
+    // once only for sends a kill interrupted between the provider's answer and our commit (at most
+    // one per job worker per kill) — never a resend after the success was recorded.
+    let received = sim.sent_messages();
+    let mut times: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for m in &received {
+        let body = m.request["text"]["body"].as_str().unwrap_or_default().to_string();
+        *times.entry(body).or_default() += 1;
+    }
+    let resent: usize = times.values().map(|n| n.saturating_sub(1)).sum();
+    assert!(resent <= 2 * 4, "at most one duplicate per worker per kill, got {resent}");
+    for i in 0..SENDS {
+        let recorded = count(
+            &url,
+            "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND body = $1 AND provider_id IS NOT NULL",
+            &[&format!("resposta {i}")],
+        )
+        .await;
+        if recorded == 1 {
+            assert!(
+                times.get(&format!("resposta {i}")).copied().unwrap_or(0) >= 1,
+                "recorded as sent but never received: {i}"
+            );
+        }
+    }
+    server.signal("-TERM");
+    let _ = server.wait_exit(Duration::from_secs(10)).await;
+    sim.shutdown().await;
+}

@@ -103,8 +103,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "home.next",
-        "Conexões, atendimentos e a caixa de entrada chegam nas próximas versões.",
-        "Connections, tickets and the inbox arrive in the next versions.",
+        "A caixa de entrada dos atendimentos chega na próxima versão; por enquanto as mensagens aparecem aqui ao vivo.",
+        "The ticket inbox arrives in the next version; for now messages show up here live.",
     ),
     ("live.connected", "ao vivo", "live"),
     ("live.offline", "reconectando…", "reconnecting…"),

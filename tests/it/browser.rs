@@ -1,0 +1,201 @@
+//! Browser tests: Debian's Chromium, headless, driven over WebDriver (chromedriver) against the
+//! real server. Screenshots go to `target/screenshots/`. Without Chromium and chromedriver
+//! installed (`apt-get install chromium chromium-driver`; CI installs them) these tests say so
+//! loudly and do not run.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{Engine, TestApp};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// chromedriver plus one browser session; both end when dropped.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Browser {
+    async fn start() -> Option<Browser> {
+        if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
+            eprintln!("!!! Chromium or chromedriver is not installed: this browser test did NOT run !!!");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap().keep();
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--lang=pt-BR", format!("--user-data-dir={}", profile.display())],
+            "prefs": {"intl.accept_languages": "pt-BR"}
+        }}}});
+        let created: Value =
+            http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let session =
+            created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
+        let mut browser = Browser { driver, base, session, http };
+        browser.size(1280, 900).await;
+        Some(browser)
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        assert!(v["value"].get("error").is_none(), "webdriver {path}: {v}");
+        v["value"].clone()
+    }
+
+    async fn size(&mut self, width: u32, height: u32) {
+        self.cmd(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
+    async fn go(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self.cmd(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        v[ELEMENT].as_str().unwrap().to_string()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Waits until `script` (an expression) is truthy.
+    async fn wait_for(&self, script: &str, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = self.js(&format!("return !!({script});")).await;
+            if v == json!(true) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+    }
+
+    async fn login(&self, app: &TestApp, email: &str, password: &str, tenant: &str) {
+        self.go(&app.url("/login")).await;
+        self.type_into("input[name=email]", email).await;
+        self.type_into("input[name=password]", password).await;
+        self.type_into("input[name=tenant]", tenant).await;
+        self.click("form button[type=submit]").await;
+        self.wait_for("document.querySelector('.mainnav')", "the logged-in layout").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sees_a_customer_message_arrive_live_and_markup_stays_text() {
+    let Some(mut b) = Browser::start().await else { return };
+    let t = TestApp::spawn(Engine::Sqlite).await;
+    let demo = t.demo_tenant().await;
+    let sim = wa_sim::Simulator::start(wa_sim::SimConfig::default()).await.unwrap();
+    let input = atende::actions::connections::CreateWhatsappCloud {
+        name: "WhatsApp",
+        phone_number_id: sim.phone_number_id(),
+        waba_id: "",
+        access_token: "sim-access-token",
+        app_secret: "sim-app-secret",
+        graph_url: Some(&sim.base_url()),
+        api_version: None,
+        rate_per_sec: None,
+    };
+    let conn =
+        atende::actions::connections::create_whatsapp_cloud(&t.app, &atende::actions::Actor::Operator, demo, input)
+            .await
+            .unwrap();
+    sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{}", conn.connection.id)));
+
+    b.login(&t, "admin@demo.local", &t.logins.demo_password.clone(), "demo").await;
+    assert_eq!(b.js("return document.documentElement.lang").await, json!("pt-BR"));
+    b.wait_for("document.getElementById('live-status').textContent === 'ao vivo'", "the live badge").await;
+    // Desktop: the navigation bar is visible without opening a menu.
+    assert_eq!(b.js("return getComputedStyle(document.querySelector('.mainnav')).display").await, json!("flex"));
+
+    let evil = "<script>alert(1)</script>";
+    sim.customer_sends("5511987654321", evil, wa_sim::CustomerMessage::Text(evil.into())).await.unwrap();
+    b.wait_for(
+        "[...document.querySelectorAll('#live-events .kind')].some(e => e.textContent === 'message.created')",
+        "the live message",
+    )
+    .await;
+    b.screenshot("home-live-desktop").await;
+
+    // A user named with markup shows as text on the users page.
+    t.create_user(demo, "evil@demo.com", atende::domain::Role::Agent, "senha-segura-123").await;
+    atende::actions::users::update_user(
+        &t.app,
+        &atende::actions::Actor::Operator,
+        demo,
+        atende::store::users::find_by_email(t.app.db.reader(), demo, "evil@demo.com").await.unwrap().unwrap().id,
+        atende::actions::users::UpdateUser { name: evil, role: atende::domain::Role::Agent, active: true },
+    )
+    .await
+    .unwrap();
+    b.go(&t.url("/admin/users")).await;
+    let cells = b.js("return [...document.querySelectorAll('td')].map(td => td.textContent)").await;
+    assert!(cells.as_array().unwrap().iter().any(|c| c.as_str().unwrap().contains(evil)), "{cells}");
+    assert_eq!(b.js("return document.querySelectorAll('td script').length").await, json!(0));
+
+    // Phone width: the menu is behind a button.
+    b.size(390, 844).await;
+    b.go(&t.url("/")).await;
+    assert_eq!(b.js("return getComputedStyle(document.querySelector('.mainnav')).display").await, json!("none"));
+    b.click("label.nav-button").await;
+    assert_eq!(b.js("return getComputedStyle(document.querySelector('.mainnav')).display").await, json!("flex"));
+    b.screenshot("home-menu-phone").await;
+    sim.shutdown().await;
+    t.stop().await;
+}
