@@ -11,6 +11,7 @@ mod auth;
 mod browser;
 mod connections;
 mod events;
+mod inbox_web;
 mod jobs;
 mod ops;
 mod processes;
