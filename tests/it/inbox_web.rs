@@ -111,7 +111,6 @@ engine_test!(an_agent_sees_the_waiting_tickets_of_their_department_and_captures_
     );
     let (_, mine) = page(&t, &ana_browser, "/inbox?tab=mine").await;
     assert!(mine.contains("Cliente Carla"), "{mine}");
-    // Capturing again someone else's ticket is refused with the rule's text.
     let (_, panel) = page(&t, &ana_browser, &format!("/inbox/{ticket}?part=panel")).await;
     assert!(panel.contains("Capturado"), "the history shows the capture: {panel}");
     t.stop().await;
@@ -142,9 +141,24 @@ engine_test!(a_reply_is_queued_and_a_private_note_is_stored_as_a_note, |t: TestA
         1
     );
     assert_eq!(t.count("jobs", "kind = 'whatsapp.send'").await, 1, "a note is never sent");
+    assert_eq!(t.count("messages", "direction = 'out'").await, 1);
     let (_, html) = page(&t, &admin, &format!("/inbox/{ticket}?part=messages")).await;
     assert!(html.contains("msg note") && html.contains("cliente VIP"), "{html}");
     assert!(html.contains("msg out") && html.contains("em que posso ajudar?"), "{html}");
+    // `/shortcut` sends the quick reply, its variables filled; an unknown one says so.
+    let input = atende::actions::quick_replies::QuickReplyInput {
+        department_id: None,
+        shortcut: "ola".into(),
+        body: "Olá {{nome}}, protocolo {{protocolo}}.".into(),
+    };
+    atende::actions::quick_replies::create_quick_reply(&t.app, &Actor::Operator, demo, input).await.unwrap();
+    let (_, composer) = page(&t, &admin, &format!("/inbox/{ticket}")).await;
+    assert!(composer.contains("<option>/ola</option>"), "{composer}");
+    assert_eq!(post_form(&t, &admin, &path, &[("body", "/ola")]).await.status(), 303);
+    assert_eq!(t.count("messages", "direction = 'out' AND body LIKE 'Olá Dora, protocolo 2%'").await, 1);
+    let unknown = post_form(&t, &admin, &path, &[("body", "/nada")]).await;
+    assert_eq!(unknown.status(), 422);
+    assert!(unknown.text().await.unwrap().contains("no quick reply with this shortcut"));
     // An empty reply shows the action's reason and changes nothing.
     let empty = post_form(&t, &admin, &path, &[("body", "   ")]).await;
     assert_eq!(empty.status(), 422);
