@@ -82,6 +82,13 @@ pub async fn list_users(app: &App, actor: &Actor, tenant: TenantId) -> ActionRes
     Ok(crate::store::users::list(app.db.reader(), tenant).await?)
 }
 
+/// Ids and names of the tenant's people, for showing who wrote a message or moved a ticket
+/// (any person of the tenant may read them; nothing else about the users).
+pub async fn names(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Vec<(UserId, String)>> {
+    actor.role_of(tenant)?;
+    Ok(crate::store::users::list(app.db.reader(), tenant).await?.into_iter().map(|u| (u.id, u.name)).collect())
+}
+
 pub async fn get_user(app: &App, actor: &Actor, tenant: TenantId, id: UserId) -> ActionResult<User> {
     actor.require_admin_of(tenant)?;
     crate::store::users::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)

@@ -69,7 +69,7 @@ engine_test!(logging_in_sets_a_protected_session_cookie_and_opens_the_home_page,
 
     let response = post_login(&t, &client, "admin@demo.local", &t.logins.demo_password, "demo").await;
     assert_eq!(response.status(), 303);
-    assert_eq!(location(&response), "/");
+    assert_eq!(location(&response), "/inbox", "the inbox is where people land");
     let cookie = session_set_cookie(&response).expect("session cookie set");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");

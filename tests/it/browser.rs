@@ -159,6 +159,7 @@ async fn an_admin_sees_a_customer_message_arrive_live_and_markup_stays_text() {
     sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{}", conn.connection.id)));
 
     b.login(&t, "admin@demo.local", &t.logins.demo_password.clone(), "demo").await;
+    b.go(&t.url("/")).await;
     assert_eq!(b.js("return document.documentElement.lang").await, json!("pt-BR"));
     b.wait_for("document.getElementById('live-status').textContent === 'ao vivo'", "the live badge").await;
     // Desktop: the navigation bar is visible without opening a menu.
@@ -196,6 +197,82 @@ async fn an_admin_sees_a_customer_message_arrive_live_and_markup_stays_text() {
     b.click("label.nav-button").await;
     assert_eq!(b.js("return getComputedStyle(document.querySelector('.mainnav')).display").await, json!("flex"));
     b.screenshot("home-menu-phone").await;
+    sim.shutdown().await;
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_sees_a_new_ticket_live_captures_it_and_replies() {
+    let Some(mut b) = Browser::start().await else { return };
+    let t = TestApp::spawn(Engine::Sqlite).await;
+    let demo = t.demo_tenant().await;
+    let sim = wa_sim::Simulator::start(wa_sim::SimConfig::default()).await.unwrap();
+    let input = atende::actions::connections::CreateWhatsappCloud {
+        name: "WhatsApp",
+        phone_number_id: sim.phone_number_id(),
+        waba_id: "",
+        access_token: "sim-access-token",
+        app_secret: "sim-app-secret",
+        graph_url: Some(&sim.base_url()),
+        api_version: None,
+        rate_per_sec: None,
+    };
+    let conn =
+        atende::actions::connections::create_whatsapp_cloud(&t.app, &atende::actions::Actor::Operator, demo, input)
+            .await
+            .unwrap();
+    sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{}", conn.connection.id)));
+    t.create_user(demo, "lia@demo.local", atende::domain::Role::Agent, "lia-password-1").await;
+
+    b.login(&t, "lia@demo.local", "lia-password-1", "demo").await;
+    assert_eq!(b.js("return location.pathname").await, json!("/inbox"), "the inbox is the landing page");
+    b.go(&t.url("/inbox?tab=waiting")).await;
+    b.wait_for("document.getElementById('live-status').textContent === 'ao vivo'", "the live badge").await;
+
+    let text = "Olá, preciso de ajuda com meu pedido";
+    sim.customer_sends("5511987654321", "Zé Cliente", wa_sim::CustomerMessage::Text(text.into())).await.unwrap();
+    b.wait_for(
+        "[...document.querySelectorAll('#ticket-list .preview')].some(e => e.textContent.includes('preciso de ajuda'))",
+        "the new ticket listed live under Em espera",
+    )
+    .await;
+    b.screenshot("inbox-waiting-desktop").await;
+
+    b.click("#ticket-list li.ticket a").await;
+    b.wait_for("document.querySelector('.conversation[data-ticket-id]')", "the conversation").await;
+    b.click("button.capture").await;
+    b.wait_for("!document.querySelector('button.capture') && document.querySelector('.status-open')", "the capture")
+        .await;
+    let reply = "Bom dia! Já vou verificar.";
+    b.type_into("form.composer textarea", &format!("{reply}\u{E007}")).await;
+    b.wait_for(
+        "[...document.querySelectorAll('.msg.out .msg-body')].some(e => e.textContent.includes('Já vou verificar'))",
+        "the reply in the conversation",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let sent = sim.sent_messages();
+        if sent.iter().any(|m| m.request["text"]["body"].as_str().is_some_and(|b| b.contains(reply))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the simulator did not receive the reply: {:?}", sent.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The tick moves on live once the simulator reports the message sent.
+    b.wait_for("document.querySelector('.msg.out .tick:not(.queued)')", "a tick past queued").await;
+    b.screenshot("inbox-conversation-desktop").await;
+
+    // Phone width: the conversation alone, with a way back to the list.
+    b.size(390, 844).await;
+    b.js("location.reload(); return true").await;
+    b.wait_for("document.querySelector('.conversation[data-ticket-id]')", "the conversation on a phone").await;
+    assert_eq!(b.js("return getComputedStyle(document.querySelector('.list-pane')).display").await, json!("none"));
+    b.screenshot("inbox-conversation-phone").await;
+    b.click(".conv-head .back").await;
+    b.wait_for("document.querySelector('.inbox:not(.has-ticket)')", "the list on a phone").await;
+    assert_eq!(b.js("return getComputedStyle(document.querySelector('.list-pane')).display").await, json!("flex"));
+    b.screenshot("inbox-list-phone").await;
     sim.shutdown().await;
     t.stop().await;
 }

@@ -12,6 +12,7 @@ mod browser;
 mod connections;
 mod events;
 mod inbox;
+mod inbox_web;
 mod jobs;
 mod ops;
 mod processes;

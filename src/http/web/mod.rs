@@ -2,6 +2,7 @@
 //! assets. Pages call the same actions as the API.
 
 pub mod i18n;
+mod inbox;
 mod pages;
 
 use std::sync::Arc;
@@ -27,6 +28,13 @@ pub use i18n::Lang;
 pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
     Router::new()
         .route("/", get(pages::home))
+        .route("/inbox", get(inbox::show_inbox))
+        .route("/inbox/{id}", get(inbox::show_ticket))
+        .route("/inbox/{id}/messages", axum::routing::post(inbox::create_message))
+        .route("/inbox/{id}/capture", axum::routing::post(inbox::capture_ticket))
+        .route("/inbox/{id}/transfer", axum::routing::post(inbox::transfer_ticket))
+        .route("/inbox/{id}/close", axum::routing::post(inbox::close_ticket))
+        .route("/inbox/{id}/reopen", axum::routing::post(inbox::reopen_ticket))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", axum::routing::post(pages::logout))
         .route("/account", get(pages::account).post(pages::update_account))
@@ -133,6 +141,8 @@ pub struct Layout {
     pub user_name: String,
     pub tenant_name: String,
     pub nav: Vec<NavItem>,
+    /// Full-width pages (the inbox) drop the reading-width limit.
+    pub wide: bool,
 }
 
 impl Layout {
@@ -149,6 +159,7 @@ impl Layout {
         let lang = Lang::pick(user.user.locale.as_deref(), headers);
         let role = user.user.role;
         let mut items: Vec<(&'static str, &'static str, bool)> = vec![
+            ("/inbox", "nav.inbox", true),
             ("/", "nav.home", true),
             ("/admin/users", "nav.users", role.can_manage_tenant()),
             ("/admin/tokens", "nav.tokens", role.can_manage_tenant()),
@@ -168,6 +179,7 @@ impl Layout {
             user_name: user.user.name.clone(),
             tenant_name: user.tenant.name.clone(),
             nav,
+            wide: false,
         }
     }
 
@@ -181,6 +193,7 @@ impl Layout {
             user_name: String::new(),
             tenant_name: String::new(),
             nav: Vec::new(),
+            wide: false,
         }
     }
 

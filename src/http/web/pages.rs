@@ -108,7 +108,7 @@ fn safe_next(next: &str) -> String {
     if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
         next.to_string()
     } else {
-        "/".to_string()
+        "/inbox".to_string()
     }
 }
 

@@ -1,0 +1,776 @@
+//! The agent inbox: the ticket list (tabs, search, department filter, keyset "more"), one
+//! conversation with its composer and side panel, and the form posts that act on a ticket. Every
+//! handler calls the inbox and send actions; the list, the messages and the panel are also served
+//! alone (`?part=list|messages|panel`) so the page's script can swap them in on live events.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Extension;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{error_message, error_status, render, CsrfForm, CsrfToken, Lang, Layout};
+use crate::actions::inbox::{Farewell, Transfer};
+use crate::actions::send::{SendRequest, SendTarget};
+use crate::actions::{self, ActionError, Actor};
+use crate::app::App;
+use crate::domain::outbound::{OutboundContent, WINDOW_MS};
+use crate::domain::{TenantId, UserId};
+use crate::http::auth::{urlencode, WebUser};
+use crate::store::departments::Department;
+use crate::store::inbox::{Cursor, Filter, Tab, TicketView};
+use crate::store::messages::StoredMessage;
+
+const PAGE: i64 = 50;
+const MESSAGES_PAGE: i64 = 50;
+
+// ---------------------------------------------------------------- views
+
+/// A ticket in the list.
+pub struct ListItem {
+    pub t: TicketView,
+    pub time: String,
+    pub href: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inbox_list.html")]
+struct ListFragment {
+    lang: Lang,
+    items: Vec<ListItem>,
+    more_href: Option<String>,
+}
+
+/// A message bubble.
+pub struct MessageView {
+    pub id: i64,
+    pub direction: String,
+    pub kind: String,
+    pub body: Option<String>,
+    pub time: String,
+    pub sent_at: i64,
+    pub agent: Option<String>,
+    pub status: String,
+    pub error_title: Option<String>,
+    /// "Image", "Document · contrato.pdf · 12 KB"… for media.
+    pub media: Option<String>,
+    pub map_url: Option<String>,
+    pub quoted: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inbox_messages.html")]
+struct MessagesFragment {
+    lang: Lang,
+    messages: Vec<MessageView>,
+    older_href: Option<String>,
+}
+
+/// A line of the ticket's history.
+pub struct HistoryLine {
+    pub time: String,
+    pub text: String,
+    pub note: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "inbox_panel.html")]
+struct PanelFragment {
+    lang: Lang,
+    csrf: String,
+    t: TicketView,
+    created: String,
+    history: Vec<HistoryLine>,
+    departments: Vec<Department>,
+    agents: Vec<(i64, String)>,
+    can_capture: bool,
+}
+
+impl PanelFragment {
+    fn status_label(&self) -> &str {
+        status_label(self.lang, &self.t.status)
+    }
+
+    fn priority_label(&self) -> &str {
+        self.lang.t(match self.t.priority.as_str() {
+            "low" => "inbox.priority.low",
+            "high" => "inbox.priority.high",
+            "urgent" => "inbox.priority.urgent",
+            _ => "inbox.priority.normal",
+        })
+    }
+}
+
+fn status_label(lang: Lang, status: &str) -> &'static str {
+    lang.t(match status {
+        "bot" => "inbox.status.bot",
+        "waiting" => "inbox.status.waiting",
+        "open" => "inbox.status.open",
+        _ => "inbox.status.closed",
+    })
+}
+
+/// The conversation part of the page.
+pub struct Conversation {
+    pub id: i64,
+    pub title: String,
+    pub status: String,
+    pub messages_html: String,
+    pub panel_html: String,
+    pub outside_window: bool,
+    pub draft: String,
+    pub error: Option<String>,
+    pub quick_replies: Vec<String>,
+}
+
+pub struct TabLink {
+    pub href: String,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    layout: Layout,
+    tabs: Vec<TabLink>,
+    tab: &'static str,
+    q: String,
+    department: Option<i64>,
+    departments: Vec<Department>,
+    list_src: String,
+    list_html: String,
+    conversation: Option<Conversation>,
+}
+
+impl InboxPage {
+    fn selected(&self, department: &i64) -> bool {
+        self.department == Some(*department)
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn tab_code(tab: Tab) -> &'static str {
+    match tab {
+        Tab::Mine => "mine",
+        Tab::Waiting => "waiting",
+        Tab::All => "all",
+        Tab::Closed => "closed",
+    }
+}
+
+/// `HH:MM` (UTC) for today, else `dd/mm HH:MM`; the page's script shows local time.
+fn short_time(ms: i64, now: i64) -> String {
+    let (Some(t), Some(n)) =
+        (chrono::DateTime::from_timestamp_millis(ms), chrono::DateTime::from_timestamp_millis(now))
+    else {
+        return String::new();
+    };
+    if t.date_naive() == n.date_naive() {
+        t.format("%H:%M").to_string()
+    } else {
+        t.format("%d/%m %H:%M").to_string()
+    }
+}
+
+fn size_text(bytes: i64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{} KB", (bytes + 1023) / 1024)
+    }
+}
+
+/// The first `{latitude, longitude}` pair anywhere in a stored payload (inbound payloads keep
+/// Meta's `location` object; outbound ones the content we sent).
+fn find_location(v: &Value) -> Option<(f64, f64)> {
+    match v {
+        Value::Object(map) => {
+            if let (Some(lat), Some(long)) =
+                (map.get("latitude").and_then(Value::as_f64), map.get("longitude").and_then(Value::as_f64))
+            {
+                return Some((lat, long));
+            }
+            map.values().find_map(find_location)
+        }
+        Value::Array(items) => items.iter().find_map(find_location),
+        _ => None,
+    }
+}
+
+fn find_filename(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(map) => map
+            .get("filename")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| map.values().find_map(find_filename)),
+        Value::Array(items) => items.iter().find_map(find_filename),
+        _ => None,
+    }
+}
+
+fn message_view(lang: Lang, m: StoredMessage, names: &HashMap<i64, String>, now: i64) -> MessageView {
+    let payload: Value = serde_json::from_str(&m.payload).unwrap_or(Value::Null);
+    let media_key = match m.kind.as_str() {
+        "image" => Some("msg.image"),
+        "audio" | "voice" => Some("msg.audio"),
+        "video" => Some("msg.video"),
+        "document" => Some("msg.document"),
+        "sticker" => Some("msg.sticker"),
+        _ => None,
+    };
+    let media = media_key.map(|key| {
+        let mut parts = vec![lang.t(key).to_string()];
+        if m.kind == "document" {
+            if let Some(name) = find_filename(&payload) {
+                parts.push(name);
+            }
+        }
+        if let Some(size) = m.media_size.filter(|s| *s > 0) {
+            parts.push(size_text(size));
+        }
+        parts.join(" · ")
+    });
+    let map_url = if m.kind == "location" {
+        find_location(&payload)
+            .map(|(lat, long)| format!("https://www.openstreetmap.org/?mlat={lat}&mlon={long}#map=16/{lat}/{long}"))
+    } else {
+        None
+    };
+    MessageView {
+        id: m.id,
+        time: short_time(m.sent_at, now),
+        sent_at: m.sent_at,
+        agent: m.sender_user_id.and_then(|u| names.get(&u).cloned()),
+        quoted: m.refers_to.is_some() && m.kind != "reaction",
+        direction: m.direction,
+        kind: m.kind,
+        body: m.body,
+        status: m.status,
+        error_title: m.error_title,
+        media,
+        map_url,
+    }
+}
+
+fn history_line(
+    lang: Lang,
+    e: &crate::store::ticket_events::TicketEvent,
+    names: &HashMap<i64, String>,
+    departments: &[Department],
+    now: i64,
+) -> HistoryLine {
+    let person = |id: Option<i64>| id.and_then(|u| names.get(&u).cloned());
+    let department = |id: Option<i64>| id.and_then(|d| departments.iter().find(|x| x.id == d).map(|x| x.name.clone()));
+    let mut text = lang.t(&format!("history.{}", e.kind)).to_string();
+    if text.starts_with("history.") {
+        text = e.kind.clone();
+    }
+    let mut extra = Vec::new();
+    if let Some(by) = person(e.actor_user_id) {
+        extra.push(format!("{} {by}", lang.t("history.by")));
+    }
+    let to = [department(e.to_department_id), person(e.to_user_id)].into_iter().flatten().collect::<Vec<_>>();
+    if !to.is_empty() && e.kind != "captured" {
+        extra.push(format!("→ {}", to.join(" / ")));
+    }
+    if !extra.is_empty() {
+        text = format!("{text} ({})", extra.join(", "));
+    }
+    HistoryLine { time: short_time(e.created_at, now), text, note: e.note.clone() }
+}
+
+async fn names(app: &App, actor: &Actor, tenant: TenantId) -> HashMap<i64, String> {
+    match actions::users::names(app, actor, tenant).await {
+        Ok(list) => list.into_iter().map(|(id, name)| (id.0, name)).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading names failed");
+            HashMap::new()
+        }
+    }
+}
+
+fn fail(lang: Lang, e: &ActionError) -> Response {
+    (error_status(e), Html(format!("<p class=\"alert error\">{}</p>", escape(&error_message(lang, e))))).into_response()
+}
+
+fn escape(s: &str) -> String {
+    askama::filters::escape(s, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------- list
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    tab: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    after: String,
+    #[serde(default)]
+    before: String,
+    #[serde(default)]
+    part: String,
+}
+
+impl ListQuery {
+    fn tab(&self) -> Tab {
+        Tab::parse(&self.tab).unwrap_or(Tab::Mine)
+    }
+
+    fn department(&self) -> Option<i64> {
+        self.department.trim().parse().ok()
+    }
+
+    /// The list's own query string (tab, search, department), for links that keep them.
+    fn list_qs(&self) -> String {
+        let mut qs = format!("tab={}", tab_code(self.tab()));
+        if !self.q.trim().is_empty() {
+            qs.push_str(&format!("&q={}", urlencode(self.q.trim())));
+        }
+        if let Some(d) = self.department() {
+            qs.push_str(&format!("&department={d}"));
+        }
+        qs
+    }
+}
+
+async fn list_html(
+    app: &App,
+    user: &WebUser,
+    lang: Lang,
+    q: &ListQuery,
+    current: Option<i64>,
+) -> Result<String, Response> {
+    let filter = Filter {
+        department_id: q.department(),
+        search: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
+        ..Default::default()
+    };
+    let after = Cursor::decode(&q.after);
+    let page = actions::inbox::list_tickets(app, &user.actor(), user.tenant.id, q.tab(), &filter, after, PAGE)
+        .await
+        .map_err(|e| fail(lang, &e))?;
+    let now = app.clock.now_ms();
+    let qs = q.list_qs();
+    let items = page
+        .tickets
+        .into_iter()
+        .map(|t| ListItem {
+            time: short_time(t.last_message_at, now),
+            href: format!("/inbox/{}?{qs}", t.id),
+            current: Some(t.id) == current,
+            t,
+        })
+        .collect();
+    let more_href = page.next.map(|c| format!("/inbox?{qs}&after={}", c.encode()));
+    ListFragment { lang, items, more_href }.render().map_err(|e| {
+        tracing::error!(error = %e, "template failed");
+        fail(lang, &ActionError::Internal(e.into()))
+    })
+}
+
+async fn page(
+    app: &App,
+    user: &WebUser,
+    headers: &HeaderMap,
+    csrf: &CsrfToken,
+    q: &ListQuery,
+    conversation: Option<Conversation>,
+) -> Response {
+    let mut layout = Layout::for_user(user, headers, csrf, "nav.inbox", "/inbox");
+    layout.wide = true;
+    if let Some(c) = &conversation {
+        layout.title = c.title.clone();
+    }
+    let lang = layout.lang;
+    let current = conversation.as_ref().map(|c| c.id);
+    let list_html = match list_html(app, user, lang, q, current).await {
+        Ok(html) => html,
+        Err(r) => return r,
+    };
+    let departments =
+        actions::departments::list_departments(app, &user.actor(), user.tenant.id).await.unwrap_or_default();
+    let tab = tab_code(q.tab());
+    let mut tabs = vec![("mine", "inbox.tab.mine"), ("waiting", "inbox.tab.waiting")];
+    if user.user.role.sees_whole_tenant() {
+        tabs.push(("all", "inbox.tab.all"));
+    }
+    tabs.push(("closed", "inbox.tab.closed"));
+    let tabs = tabs
+        .into_iter()
+        .map(|(code, key)| TabLink { href: format!("/inbox?tab={code}"), label: lang.t(key), active: code == tab })
+        .collect();
+    let list_src =
+        format!("/inbox?{}&part=list{}", q.list_qs(), current.map(|c| format!("&current={c}")).unwrap_or_default());
+    render(InboxPage {
+        layout,
+        tabs,
+        tab,
+        q: q.q.clone(),
+        department: q.department(),
+        departments,
+        list_src,
+        list_html,
+        conversation,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct CurrentQuery {
+    #[serde(default)]
+    current: Option<i64>,
+}
+
+/// `GET /inbox`: the list (or, with `part=list`, only its items).
+pub async fn show_inbox(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<ListQuery>,
+    Query(c): Query<CurrentQuery>,
+) -> Response {
+    if q.part == "list" {
+        let lang = Lang::pick(user.user.locale.as_deref(), &headers);
+        return match list_html(&app, &user, lang, &q, c.current).await {
+            Ok(html) => Html(html).into_response(),
+            Err(r) => r,
+        };
+    }
+    page(&app, &user, &headers, &csrf, &q, None).await
+}
+
+// ---------------------------------------------------------------- one ticket
+
+struct Parts {
+    messages_html: String,
+    panel_html: String,
+    ticket: TicketView,
+}
+
+async fn ticket_parts(
+    app: &App,
+    user: &WebUser,
+    lang: Lang,
+    csrf: &str,
+    id: i64,
+    q: &ListQuery,
+) -> Result<Parts, ActionError> {
+    let actor = user.actor();
+    let tenant = user.tenant.id;
+    let detail = actions::inbox::get_ticket(app, &actor, tenant, id).await?;
+    let before = q.before.trim().parse().ok();
+    let (messages, more) = actions::inbox::list_messages(app, &actor, tenant, id, before, MESSAGES_PAGE).await?;
+    let names = names(app, &actor, tenant).await;
+    let now = app.clock.now_ms();
+    let departments = actions::departments::list_departments(app, &actor, tenant).await?;
+    let older_href = match (more, messages.first()) {
+        (true, Some(first)) => Some(format!("/inbox/{id}?{}&before={}", q.list_qs(), first.id)),
+        _ => None,
+    };
+    let messages = messages.into_iter().map(|m| message_view(lang, m, &names, now)).collect();
+    let messages_html = MessagesFragment { lang, messages, older_href }.render().map_err(anyhow::Error::from)?;
+    let history = detail.history.iter().map(|e| history_line(lang, e, &names, &departments, now)).collect();
+    let mut agents: Vec<(i64, String)> = Vec::new();
+    if user.user.role.sees_whole_tenant() {
+        for d in &departments {
+            if let Ok(members) = actions::departments::list_members(app, &actor, tenant, d.id).await {
+                for m in members.into_iter().filter(|m| m.active) {
+                    if !agents.iter().any(|(id, _)| *id == m.user_id) {
+                        agents.push((m.user_id, m.name));
+                    }
+                }
+            }
+        }
+        agents.sort_by(|a, b| a.1.cmp(&b.1));
+    }
+    let t = detail.ticket;
+    let can_capture = matches!(t.status.as_str(), "waiting" | "bot");
+    let panel = PanelFragment {
+        lang,
+        csrf: csrf.to_string(),
+        created: short_time(t.created_at, now),
+        t: t.clone(),
+        history,
+        departments,
+        agents,
+        can_capture,
+    };
+    let panel_html = panel.render().map_err(anyhow::Error::from)?;
+    Ok(Parts { messages_html, panel_html, ticket: t })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn ticket_page(
+    app: &App,
+    user: &WebUser,
+    headers: &HeaderMap,
+    csrf: &CsrfToken,
+    id: i64,
+    q: &ListQuery,
+    error: Option<(ActionError, String)>,
+) -> Response {
+    let lang = Lang::pick(user.user.locale.as_deref(), headers);
+    let actor = user.actor();
+    let parts = match ticket_parts(app, user, lang, &csrf.0, id, q).await {
+        Ok(p) => p,
+        Err(e) => return fail(lang, &e),
+    };
+    // Opening a conversation reads it (unread badge, blue ticks for the customer).
+    if let Err(e) = actions::inbox::mark_read(app, &actor, user.tenant.id, id).await {
+        tracing::warn!(error = %e, ticket.id = id, "mark read failed");
+    }
+    let quick_replies = actions::quick_replies::list_quick_replies(app, &actor, user.tenant.id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| format!("/{}", r.shortcut))
+        .collect();
+    let now = app.clock.now_ms();
+    let t = &parts.ticket;
+    let outside_window = t.last_inbound_at.is_none_or(|at| now - at >= WINDOW_MS);
+    let status = error.as_ref().map(|(e, _)| error_status(e));
+    let (error, draft) = match error {
+        Some((e, draft)) => (Some(error_message(lang, &e)), draft),
+        None => (None, String::new()),
+    };
+    let conversation = Conversation {
+        id,
+        title: format!("{} · {}", t.contact_name, t.protocol.clone().unwrap_or_default()),
+        status: t.status.clone(),
+        messages_html: parts.messages_html,
+        panel_html: parts.panel_html,
+        outside_window,
+        draft,
+        error,
+        quick_replies,
+    };
+    let response = page(app, user, headers, csrf, q, Some(conversation)).await;
+    match status {
+        Some(s) => (s, response).into_response(),
+        None => response,
+    }
+}
+
+/// `GET /inbox/{ticket}`: the conversation (or, with `part=messages|panel`, only that part).
+pub async fn show_ticket(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    if q.part == "messages" || q.part == "panel" {
+        let lang = Lang::pick(user.user.locale.as_deref(), &headers);
+        return match ticket_parts(&app, &user, lang, &csrf.0, id, &q).await {
+            Ok(p) => {
+                if q.part == "messages" {
+                    if let Err(e) = actions::inbox::mark_read(&app, &user.actor(), user.tenant.id, id).await {
+                        tracing::warn!(error = %e, ticket.id = id, "mark read failed");
+                    }
+                    Html(p.messages_html).into_response()
+                } else {
+                    Html(p.panel_html).into_response()
+                }
+            }
+            Err(e) => fail(lang, &e),
+        };
+    }
+    ticket_page(&app, &user, &headers, &csrf, id, &q, None).await
+}
+
+// ---------------------------------------------------------------- posts
+
+#[derive(Deserialize)]
+pub struct MessageForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    template_name: String,
+    #[serde(default)]
+    template_language: String,
+}
+
+/// `POST /inbox/{ticket}/messages`: a reply, a private note, a quick reply (`/shortcut`) or a
+/// template.
+pub async fn create_message(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<MessageForm>,
+) -> Response {
+    let actor = user.actor();
+    let tenant = user.tenant.id;
+    let result = async {
+        if !form.template_name.trim().is_empty() {
+            let content = OutboundContent::Template {
+                name: form.template_name.trim().to_string(),
+                language: form.template_language.trim().to_string(),
+                components: Value::Null,
+            };
+            let req =
+                SendRequest { tenant, target: SendTarget::Ticket(id), content, reply_to: None, idempotency_key: None };
+            return actions::send::send_message(&app, &actor, req).await.map(|_| ());
+        }
+        let mut body = form.body.trim().to_string();
+        if body.starts_with('/') && !body.contains(char::is_whitespace) {
+            body = actions::inbox::expand_quick_reply(&app, &actor, tenant, id, &body).await.map_err(|e| match e {
+                ActionError::NotFound => {
+                    ActionError::invalid("unknown_quick_reply", "no quick reply with this shortcut")
+                }
+                e => e,
+            })?;
+        }
+        if form.note.is_some() {
+            actions::inbox::add_note(&app, &actor, tenant, id, &body).await.map(|_| ())
+        } else {
+            let content = OutboundContent::Text { body, preview_url: false };
+            let req =
+                SendRequest { tenant, target: SendTarget::Ticket(id), content, reply_to: None, idempotency_key: None };
+            actions::send::send_message(&app, &actor, req).await.map(|_| ())
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/inbox/{id}")).into_response(),
+        Err(e) => ticket_page(&app, &user, &headers, &csrf, id, &ListQuery::default(), Some((e, form.body))).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+/// After an action: back to the conversation, or to the list when it is no longer visible.
+async fn after_action(app: &App, user: &WebUser, id: i64) -> Response {
+    match actions::inbox::get_ticket(app, &user.actor(), user.tenant.id, id).await {
+        Ok(_) => Redirect::to(&format!("/inbox/{id}")).into_response(),
+        Err(_) => Redirect::to("/inbox").into_response(),
+    }
+}
+
+async fn outcome(
+    app: &App,
+    user: &WebUser,
+    headers: &HeaderMap,
+    csrf: &CsrfToken,
+    id: i64,
+    result: Result<(), ActionError>,
+) -> Response {
+    match result {
+        Ok(()) => after_action(app, user, id).await,
+        Err(e) => ticket_page(app, user, headers, csrf, id, &ListQuery::default(), Some((e, String::new()))).await,
+    }
+}
+
+pub async fn capture_ticket(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    let result = actions::inbox::capture(&app, &user.actor(), user.tenant.id, id).await.map(|_| ());
+    outcome(&app, &user, &headers, &csrf, id, result).await
+}
+
+pub async fn reopen_ticket(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    let result = actions::inbox::reopen(&app, &user.actor(), user.tenant.id, id).await.map(|_| ());
+    outcome(&app, &user, &headers, &csrf, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct TransferForm {
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    agent: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn transfer_ticket(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<TransferForm>,
+) -> Response {
+    let to = Transfer {
+        department_id: form.department.trim().parse().ok(),
+        user_id: form.agent.trim().parse().ok().map(UserId),
+        note: Some(form.note),
+    };
+    let result = actions::inbox::transfer(&app, &user.actor(), user.tenant.id, id, to).await.map(|_| ());
+    outcome(&app, &user, &headers, &csrf, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct CloseForm {
+    #[serde(default)]
+    farewell: String,
+    #[serde(default)]
+    farewell_text: String,
+}
+
+pub async fn close_ticket(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<CloseForm>,
+) -> Response {
+    let farewell = match form.farewell.as_str() {
+        "default" => Farewell::Default,
+        "text" if !form.farewell_text.trim().is_empty() => Farewell::Text(form.farewell_text),
+        _ => Farewell::None,
+    };
+    let result = actions::inbox::close(&app, &user.actor(), user.tenant.id, id, farewell).await.map(|_| ());
+    outcome(&app, &user, &headers, &csrf, id, result).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_found_in_inbound_and_outbound_payloads() {
+        let inbound = serde_json::json!({"type":"location","location":{"latitude":-23.5,"longitude":-46.6}});
+        assert_eq!(find_location(&inbound), Some((-23.5, -46.6)));
+        let outbound = serde_json::json!({"content":{"Location":{"latitude":1.0,"longitude":2.0}}});
+        assert_eq!(find_location(&outbound), Some((1.0, 2.0)));
+        assert_eq!(find_location(&serde_json::json!({})), None);
+    }
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(size_text(1), "1 KB");
+        assert_eq!(size_text(3 * 1024 * 1024), "3.0 MB");
+    }
+}

@@ -1,0 +1,208 @@
+//! The inbox pages over HTTP: who sees which ticket, capturing, replying, notes, tenant
+//! isolation and escaping of what customers write.
+
+use atende::actions::connections::{create_whatsapp_cloud, CreateWhatsappCloud};
+use atende::actions::departments::{self, DepartmentInput};
+use atende::actions::Actor;
+use atende::domain::inbox::DistributionMode;
+use atende::domain::{Role, TenantId};
+use serde_json::json;
+
+use crate::engine_test;
+use crate::support::TestApp;
+
+const SECRET: &str = "app-secret-for-tests";
+
+async fn connect(t: &TestApp, tenant: TenantId) -> i64 {
+    let input = CreateWhatsappCloud {
+        name: "WhatsApp",
+        phone_number_id: "PN1",
+        waba_id: "WABA1",
+        access_token: "token-for-tests",
+        app_secret: SECRET,
+        graph_url: Some("http://127.0.0.1:9"),
+        api_version: None,
+        rate_per_sec: None,
+    };
+    create_whatsapp_cloud(&t.app, &Actor::Operator, tenant, input).await.unwrap().connection.id
+}
+
+/// A customer writes now (signed webhook, as Meta delivers it).
+async fn customer_writes(t: &TestApp, conn: i64, from: &str, name: &str, id: &str, text: &str) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let value = json!({"metadata": {"display_phone_number": "15550001", "phone_number_id": "PN1"},
+        "contacts": [{"profile": {"name": name}, "wa_id": from}],
+        "messages": [{"from": from, "id": id, "timestamp": now, "type": "text", "text": {"body": text}}]});
+    let body = json!({"object":"whatsapp_business_account","entry":[{"id":"WABA1","changes":[{"field":"messages","value":value}]}]})
+        .to_string();
+    let signature = format!("sha256={}", atende::crypto::hmac_sha256_hex(SECRET.as_bytes(), body.as_bytes()));
+    let response = reqwest::Client::new()
+        .post(t.url(&format!("/hooks/whatsapp/{conn}")))
+        .header("X-Hub-Signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+async fn ticket_of(t: &TestApp, phone: &str) -> i64 {
+    let sql = format!("SELECT t.id FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE c.phone = '{phone}'");
+    sqlx::Row::get(&sqlx::query(&sql).fetch_one(t.app.db.reader()).await.unwrap(), 0)
+}
+
+async fn page(t: &TestApp, client: &reqwest::Client, path: &str) -> (u16, String) {
+    let r = client.get(t.url(path)).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn post_form(t: &TestApp, client: &reqwest::Client, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let csrf = t.csrf(client).await;
+    let mut form = fields.to_vec();
+    form.push(("csrf", csrf.as_str()));
+    client.post(t.url(path)).form(&form).send().await.unwrap()
+}
+
+async fn department(t: &TestApp, tenant: TenantId, name: &str) -> i64 {
+    let input = DepartmentInput {
+        name: name.into(),
+        colour: "#2563eb".into(),
+        greeting: String::new(),
+        sign_messages: false,
+        distribution_mode: DistributionMode::Off,
+    };
+    departments::create_department(&t.app, &Actor::Operator, tenant, input).await.unwrap().id
+}
+
+engine_test!(an_agent_sees_the_waiting_tickets_of_their_department_and_captures_one, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let conn = connect(&t, demo).await;
+    let sales = department(&t, demo, "Vendas").await;
+    let support = department(&t, demo, "Suporte").await;
+    departments::set_connection_department(&t.app, &Actor::Operator, demo, conn, Some(sales)).await.unwrap();
+    let ana = t.create_user(demo, "ana@demo.local", Role::Agent, "ana-password-1").await;
+    let bruno = t.create_user(demo, "bruno@demo.local", Role::Agent, "bruno-password-1").await;
+    departments::set_member(&t.app, &Actor::Operator, demo, sales, ana.id, true).await.unwrap();
+    departments::set_member(&t.app, &Actor::Operator, demo, support, bruno.id, true).await.unwrap();
+    customer_writes(&t, conn, "5511987654321", "Cliente Carla", "wamid.W1", "quero comprar").await;
+    let ticket = ticket_of(&t, "5511987654321").await;
+
+    let ana_browser = t.login("ana@demo.local", "ana-password-1", "demo").await;
+    let (status, waiting) = page(&t, &ana_browser, "/inbox?tab=waiting").await;
+    assert_eq!(status, 200);
+    assert!(waiting.contains("Cliente Carla"), "{waiting}");
+    assert!(waiting.contains("quero comprar"), "the preview is listed: {waiting}");
+    assert!(waiting.contains("Em espera") && waiting.contains("Atendimentos"), "{waiting}");
+    assert!(!waiting.contains("href=\"/inbox?tab=all\""), "agents have no Todos tab");
+    let bruno_browser = t.login("bruno@demo.local", "bruno-password-1", "demo").await;
+    let (_, other) = page(&t, &bruno_browser, "/inbox?tab=waiting").await;
+    assert!(!other.contains("Cliente Carla"), "another department's agent does not see it");
+    assert_eq!(page(&t, &bruno_browser, &format!("/inbox/{ticket}")).await.0, 404);
+
+    let (status, conversation) = page(&t, &ana_browser, &format!("/inbox/{ticket}")).await;
+    assert_eq!(status, 200);
+    assert!(conversation.contains("Capturar"), "{conversation}");
+    assert_eq!(t.count("tickets", &format!("id = {ticket} AND unread_count = 0")).await, 1, "opening reads it");
+    let captured = post_form(&t, &ana_browser, &format!("/inbox/{ticket}/capture"), &[]).await;
+    assert_eq!(captured.status(), 303);
+    assert_eq!(
+        t.count("tickets", &format!("id = {ticket} AND status = 'open' AND assignee_id = {}", ana.id.0)).await,
+        1
+    );
+    let (_, mine) = page(&t, &ana_browser, "/inbox?tab=mine").await;
+    assert!(mine.contains("Cliente Carla"), "{mine}");
+    let (_, panel) = page(&t, &ana_browser, &format!("/inbox/{ticket}?part=panel")).await;
+    assert!(panel.contains("Capturado"), "the history shows the capture: {panel}");
+    t.stop().await;
+});
+
+engine_test!(a_reply_is_queued_and_a_private_note_is_stored_as_a_note, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let conn = connect(&t, demo).await;
+    customer_writes(&t, conn, "5511987654321", "Dora", "wamid.R1", "oi").await;
+    let ticket = ticket_of(&t, "5511987654321").await;
+    let admin = t.login_demo_admin().await;
+    let path = format!("/inbox/{ticket}/messages");
+    let reply = post_form(&t, &admin, &path, &[("body", "Bom dia, em que posso ajudar?")]).await;
+    assert_eq!(reply.status(), 303);
+    assert_eq!(
+        t.count(
+            "messages",
+            &format!("ticket_id = {ticket} AND direction = 'out' AND body LIKE '%em que posso ajudar?'")
+        )
+        .await,
+        1
+    );
+    assert_eq!(t.count("jobs", "kind = 'whatsapp.send'").await, 1);
+    let note = post_form(&t, &admin, &path, &[("body", "cliente VIP"), ("note", "1")]).await;
+    assert_eq!(note.status(), 303);
+    assert_eq!(
+        t.count("messages", &format!("ticket_id = {ticket} AND direction = 'note' AND body = 'cliente VIP'")).await,
+        1
+    );
+    assert_eq!(t.count("jobs", "kind = 'whatsapp.send'").await, 1, "a note is never sent");
+    assert_eq!(t.count("messages", "direction = 'out'").await, 1);
+    let (_, html) = page(&t, &admin, &format!("/inbox/{ticket}?part=messages")).await;
+    assert!(html.contains("msg note") && html.contains("cliente VIP"), "{html}");
+    assert!(html.contains("msg out") && html.contains("em que posso ajudar?"), "{html}");
+    // `/shortcut` sends the quick reply, its variables filled; an unknown one says so.
+    let input = atende::actions::quick_replies::QuickReplyInput {
+        department_id: None,
+        shortcut: "ola".into(),
+        body: "Olá {{nome}}, protocolo {{protocolo}}.".into(),
+    };
+    atende::actions::quick_replies::create_quick_reply(&t.app, &Actor::Operator, demo, input).await.unwrap();
+    let (_, composer) = page(&t, &admin, &format!("/inbox/{ticket}")).await;
+    assert!(composer.contains("<option>/ola</option>"), "{composer}");
+    assert_eq!(post_form(&t, &admin, &path, &[("body", "/ola")]).await.status(), 303);
+    assert_eq!(t.count("messages", "direction = 'out' AND body LIKE 'Olá Dora, protocolo 2%'").await, 1);
+    let unknown = post_form(&t, &admin, &path, &[("body", "/nada")]).await;
+    assert_eq!(unknown.status(), 422);
+    assert!(unknown.text().await.unwrap().contains("no quick reply with this shortcut"));
+    // An empty reply shows the action's reason and changes nothing.
+    let empty = post_form(&t, &admin, &path, &[("body", "   ")]).await;
+    assert_eq!(empty.status(), 422);
+    assert!(empty.text().await.unwrap().contains("the message is empty"));
+    t.stop().await;
+});
+
+engine_test!(another_companys_ticket_is_not_found, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let conn = connect(&t, demo).await;
+    customer_writes(&t, conn, "5511987654321", "Eva", "wamid.T1", "oi").await;
+    let ticket = ticket_of(&t, "5511987654321").await;
+    let other = t.create_tenant("outra").await;
+    t.create_user(other, "boss@outra.local", Role::Admin, "boss-password-1").await;
+    let boss = t.login("boss@outra.local", "boss-password-1", "outra").await;
+    assert_eq!(page(&t, &boss, &format!("/inbox/{ticket}")).await.0, 404);
+    assert_eq!(page(&t, &boss, &format!("/inbox/{ticket}?part=messages")).await.0, 404);
+    let (_, list) = page(&t, &boss, "/inbox?tab=all").await;
+    assert!(!list.contains("Eva"), "{list}");
+    let posted = post_form(&t, &boss, &format!("/inbox/{ticket}/messages"), &[("body", "intruso")]).await;
+    assert_eq!(posted.status(), 404);
+    assert_eq!(post_form(&t, &boss, &format!("/inbox/{ticket}/capture"), &[]).await.status(), 404);
+    assert_eq!(t.count("messages", "direction <> 'in'").await, 0);
+    assert_eq!(t.count("tickets", "status = 'waiting'").await, 1);
+    t.stop().await;
+});
+
+engine_test!(markup_written_by_a_customer_is_shown_as_text, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let conn = connect(&t, demo).await;
+    let evil = "<script>alert(1)</script>";
+    customer_writes(&t, conn, "5511987654321", "<b>Mallory</b>", "wamid.X1", evil).await;
+    let ticket = ticket_of(&t, "5511987654321").await;
+    let admin = t.login_demo_admin().await;
+    for path in ["/inbox?tab=waiting".to_string(), format!("/inbox/{ticket}"), format!("/inbox/{ticket}?part=messages")]
+    {
+        let (status, html) = page(&t, &admin, &path).await;
+        assert_eq!(status, 200);
+        assert!(!html.contains(evil), "{path}: {html}");
+        assert!(!html.contains("<b>Mallory"), "{path}: {html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || html.contains("&#60;script&#62;"),
+            "{path}: {html}"
+        );
+    }
+    t.stop().await;
+});
