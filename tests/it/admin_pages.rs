@@ -384,5 +384,16 @@ engine_test!(markup_in_a_department_name_is_shown_as_text, |t: TestApp| async mo
         assert!(!html.contains("<script>alert(1)") && !html.contains("<b>Vendas</b>"), "{path}: {html}");
         assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{path}: {html}");
     }
+    // English on request.
+    for (path, text) in [
+        ("/admin/departments", "New department"),
+        ("/admin/quick-replies", "New quick reply"),
+        ("/admin/settings", "Reopen window (minutes)"),
+        ("/account", "Sign my messages"),
+    ] {
+        let r = admin.get(t.url(path)).header("accept-language", "en-US,en;q=0.9").send().await.unwrap();
+        let html = r.text().await.unwrap();
+        assert!(html.contains(text) && html.contains(">Departments</a>"), "{path}: {html}");
+    }
     t.stop().await;
 });
