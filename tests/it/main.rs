@@ -6,6 +6,7 @@
 
 mod support;
 
+mod admin_pages;
 mod api;
 mod auth;
 mod browser;

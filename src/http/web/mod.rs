@@ -1,6 +1,7 @@
 //! The web UI: server-rendered pages (askama templates), CSRF-protected form posts, embedded
 //! assets. Pages call the same actions as the API.
 
+mod admin;
 pub mod i18n;
 mod inbox;
 mod pages;
@@ -45,6 +46,16 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/tokens", get(pages::list_tokens).post(pages::create_token))
         .route("/admin/connections", get(pages::list_connections).post(pages::create_connection))
         .route("/admin/tokens/{id}/revoke", axum::routing::post(pages::revoke_token))
+        .route("/admin/connections/{id}/department", axum::routing::post(admin::set_connection_department))
+        .route("/admin/departments", get(admin::list_departments).post(admin::create_department))
+        .route("/admin/departments/{id}", get(admin::edit_department).post(admin::update_department))
+        .route("/admin/departments/{id}/members", axum::routing::post(admin::set_members))
+        .route("/admin/departments/{id}/delete", axum::routing::post(admin::delete_department))
+        .route("/admin/quick-replies", get(admin::list_quick_replies).post(admin::create_quick_reply))
+        .route("/admin/quick-replies/{id}", get(admin::edit_quick_reply).post(admin::update_quick_reply))
+        .route("/admin/quick-replies/{id}/delete", axum::routing::post(admin::delete_quick_reply))
+        .route("/admin/settings", get(admin::show_settings).post(admin::update_settings))
+        .route("/account/signature", axum::routing::post(admin::set_signature))
         .route("/platform/tenants", get(pages::list_tenants).post(pages::create_tenant))
         .route("/assets/app.css", get(|| asset(include_str!("../../../assets/app.css"), "text/css; charset=utf-8")))
         .route(
@@ -164,6 +175,9 @@ impl Layout {
             ("/admin/users", "nav.users", role.can_manage_tenant()),
             ("/admin/tokens", "nav.tokens", role.can_manage_tenant()),
             ("/admin/connections", "nav.connections", role.can_manage_tenant()),
+            ("/admin/departments", "nav.departments", role.can_manage_tenant()),
+            ("/admin/quick-replies", "nav.quick_replies", role.sees_whole_tenant()),
+            ("/admin/settings", "nav.settings", role.can_manage_tenant()),
             ("/platform/tenants", "nav.tenants", role == Role::PlatformAdmin),
             ("/account", "nav.account", true),
         ];
@@ -203,6 +217,15 @@ impl Layout {
             Role::Supervisor => "role.supervisor",
             Role::Admin => "role.admin",
             Role::PlatformAdmin => "role.platform_admin",
+        })
+    }
+
+    pub fn distribution_label(&self, mode: &crate::domain::inbox::DistributionMode) -> &'static str {
+        use crate::domain::inbox::DistributionMode;
+        self.lang.t(match mode {
+            DistributionMode::Off => "dept.mode.off",
+            DistributionMode::RoundRobin => "dept.mode.round_robin",
+            DistributionMode::LeastBusy => "dept.mode.least_busy",
         })
     }
 

@@ -150,6 +150,7 @@ pub async fn home(user: WebUser, headers: HeaderMap, Extension(csrf): Extension<
 struct AccountPage {
     layout: Layout,
     locale: String,
+    signature: bool,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -157,7 +158,7 @@ struct AccountPage {
 #[derive(Deserialize, Default)]
 pub struct NoticeQuery {
     #[serde(default)]
-    saved: Option<String>,
+    pub(super) saved: Option<String>,
 }
 
 pub async fn account(
@@ -168,7 +169,8 @@ pub async fn account(
 ) -> Response {
     let layout = Layout::for_user(&user, &headers, &csrf, "nav.account", "/account");
     let notice = q.saved.map(|_| layout.t("common.saved").to_string());
-    render(AccountPage { layout, locale: user.user.locale.clone().unwrap_or_default(), notice, error: None })
+    let signature = user.user.signature_enabled;
+    render(AccountPage { layout, locale: user.user.locale.clone().unwrap_or_default(), signature, notice, error: None })
 }
 
 #[derive(Deserialize)]
@@ -207,8 +209,8 @@ pub async fn change_password(
         Err(e) => {
             let layout = Layout::for_user(&user, &headers, &csrf, "nav.account", "/account");
             let error = Some(error_message(layout.lang, &e));
-            let page =
-                AccountPage { layout, locale: user.user.locale.clone().unwrap_or_default(), notice: None, error };
+            let locale = user.user.locale.clone().unwrap_or_default();
+            let page = AccountPage { layout, locale, signature: user.user.signature_enabled, notice: None, error };
             (error_status(&e), render(page)).into_response()
         }
     }
@@ -552,11 +554,18 @@ pub struct ConnectionView {
     webhook_url: String,
 }
 
+impl ConnectionView {
+    fn is_default(&self, department: &i64) -> bool {
+        self.connection.default_department_id == Some(*department)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "connections.html")]
 struct ConnectionsPage {
     layout: Layout,
     connections: Vec<ConnectionView>,
+    departments: Vec<crate::store::departments::Department>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -570,13 +579,20 @@ async fn connections_page(
     error: Option<String>,
 ) -> Response {
     let layout = Layout::for_user(user, headers, csrf, "nav.connections", "/admin/connections");
-    match actions::connections::list_connections(app, &user.actor(), user.tenant.id).await {
-        Ok(list) => {
+    let actor = user.actor();
+    let listed = async {
+        let list = actions::connections::list_connections(app, &actor, user.tenant.id).await?;
+        let departments = actions::departments::list_departments(app, &actor, user.tenant.id).await?;
+        Ok::<_, ActionError>((list, departments))
+    }
+    .await;
+    match listed {
+        Ok((list, departments)) => {
             let connections = list
                 .into_iter()
                 .map(|c| ConnectionView { webhook_url: actions::connections::webhook_url(app, c.id), connection: c })
                 .collect();
-            render(ConnectionsPage { layout, connections, notice, error })
+            render(ConnectionsPage { layout, connections, departments, notice, error })
         }
         Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
     }
@@ -587,8 +603,10 @@ pub async fn list_connections(
     user: WebUser,
     headers: HeaderMap,
     Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<NoticeQuery>,
 ) -> Response {
-    connections_page(&app, &user, &headers, &csrf, None, None).await
+    let notice = q.saved.map(|_| user_lang(&user, &headers).t("common.saved").to_string());
+    connections_page(&app, &user, &headers, &csrf, notice, None).await
 }
 
 #[derive(Deserialize)]

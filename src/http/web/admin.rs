@@ -1,0 +1,705 @@
+//! Inbox administration pages: departments (and their members), quick replies, inbox settings.
+//! Handlers only read forms and call actions; every rule lives in the actions.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use serde::Deserialize;
+
+use super::pages::{EmptyForm, NoticeQuery};
+use super::{error_message, error_status, render, CsrfForm, CsrfToken, Lang, Layout};
+use crate::actions::departments::DepartmentInput;
+use crate::actions::quick_replies::QuickReplyInput;
+use crate::actions::{self, ActionError};
+use crate::app::App;
+use crate::domain::inbox::DistributionMode;
+use crate::domain::UserId;
+use crate::http::auth::WebUser;
+use crate::store::departments::Department;
+use crate::store::quick_replies::QuickReply;
+use crate::store::settings::TenantSettings;
+use crate::store::users::User;
+
+const MODES: [DistributionMode; 3] = [DistributionMode::Off, DistributionMode::RoundRobin, DistributionMode::LeastBusy];
+
+fn lang_of(user: &WebUser, headers: &HeaderMap) -> Lang {
+    Lang::pick(user.user.locale.as_deref(), headers)
+}
+
+fn failure(lang: Lang, e: &ActionError) -> Response {
+    (error_status(e), error_message(lang, e)).into_response()
+}
+
+/// Pages are refused outright to roles that may not use them (the actions check again).
+fn require(allowed: bool) -> Result<(), ActionError> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(ActionError::Forbidden)
+    }
+}
+
+// ---------- departments ----------
+
+/// The department fields as shown in a form (what was typed, on an error).
+pub struct DepartmentForm {
+    name: String,
+    colour: String,
+    greeting: String,
+    sign_messages: bool,
+    mode: DistributionMode,
+}
+
+impl DepartmentForm {
+    fn blank() -> DepartmentForm {
+        DepartmentForm {
+            name: String::new(),
+            colour: "#2563eb".into(),
+            greeting: String::new(),
+            sign_messages: false,
+            mode: DistributionMode::Off,
+        }
+    }
+
+    fn of(d: &Department) -> DepartmentForm {
+        DepartmentForm {
+            name: d.name.clone(),
+            colour: d.colour.clone(),
+            greeting: d.greeting.clone(),
+            sign_messages: d.sign_messages,
+            mode: d.distribution_mode,
+        }
+    }
+
+    fn is_mode(&self, m: &DistributionMode) -> bool {
+        self.mode == *m
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DepartmentFields {
+    name: String,
+    #[serde(default)]
+    colour: String,
+    #[serde(default)]
+    greeting: String,
+    #[serde(default)]
+    sign_messages: Option<String>,
+    #[serde(default)]
+    distribution_mode: String,
+}
+
+impl DepartmentFields {
+    fn input(&self) -> Result<DepartmentInput, ActionError> {
+        let mode = DistributionMode::parse(&self.distribution_mode)
+            .ok_or_else(|| ActionError::invalid("invalid_distribution_mode", "unknown distribution mode"))?;
+        Ok(DepartmentInput {
+            name: self.name.clone(),
+            colour: self.colour.clone(),
+            greeting: self.greeting.clone(),
+            sign_messages: self.sign_messages.is_some(),
+            distribution_mode: mode,
+        })
+    }
+
+    fn shown(&self) -> DepartmentForm {
+        DepartmentForm {
+            name: self.name.clone(),
+            colour: self.colour.clone(),
+            greeting: self.greeting.clone(),
+            sign_messages: self.sign_messages.is_some(),
+            mode: DistributionMode::parse(&self.distribution_mode).unwrap_or(DistributionMode::Off),
+        }
+    }
+}
+
+pub struct DepartmentRow {
+    department: Department,
+    members: usize,
+}
+
+#[derive(Template)]
+#[template(path = "departments.html")]
+struct DepartmentsPage {
+    layout: Layout,
+    rows: Vec<DepartmentRow>,
+    form: DepartmentForm,
+    modes: [DistributionMode; 3],
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn departments_page(
+    app: &App,
+    user: &WebUser,
+    headers: &HeaderMap,
+    csrf: &CsrfToken,
+    form: DepartmentForm,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let layout = Layout::for_user(user, headers, csrf, "nav.departments", "/admin/departments");
+    let actor = user.actor();
+    let tenant = user.tenant.id;
+    let result = async {
+        require(user.user.role.can_manage_tenant())?;
+        let mut rows = Vec::new();
+        for department in actions::departments::list_departments(app, &actor, tenant).await? {
+            let members = actions::departments::list_members(app, &actor, tenant, department.id).await?.len();
+            rows.push(DepartmentRow { department, members });
+        }
+        Ok::<_, ActionError>(rows)
+    }
+    .await;
+    match result {
+        Ok(rows) => render(DepartmentsPage { layout, rows, form, modes: MODES, notice, error }),
+        Err(e) => failure(layout.lang, &e),
+    }
+}
+
+pub async fn list_departments(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Response {
+    departments_page(&app, &user, &headers, &csrf, DepartmentForm::blank(), None, None).await
+}
+
+pub async fn create_department(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<DepartmentFields>,
+) -> Response {
+    let result = match form.input() {
+        Ok(input) => actions::departments::create_department(&app, &user.actor(), user.tenant.id, input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(d) => Redirect::to(&format!("/admin/departments/{}?saved=1", d.id)).into_response(),
+        Err(e) => {
+            let lang = lang_of(&user, &headers);
+            let status = error_status(&e);
+            let page =
+                departments_page(&app, &user, &headers, &csrf, form.shown(), None, Some(error_message(lang, &e))).await;
+            (status, page).into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "department_edit.html")]
+struct DepartmentEditPage {
+    layout: Layout,
+    department: Department,
+    form: DepartmentForm,
+    modes: [DistributionMode; 3],
+    users: Vec<User>,
+    members: HashSet<i64>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+impl DepartmentEditPage {
+    fn is_member(&self, id: &UserId) -> bool {
+        self.members.contains(&id.0)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn department_page(
+    app: &App,
+    user: &WebUser,
+    headers: &HeaderMap,
+    csrf: &CsrfToken,
+    id: i64,
+    typed: Option<DepartmentForm>,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let layout = Layout::for_user(user, headers, csrf, "nav.departments", "/admin/departments");
+    let actor = user.actor();
+    let tenant = user.tenant.id;
+    let result = async {
+        require(user.user.role.can_manage_tenant())?;
+        let department = actions::departments::get_department(app, &actor, tenant, id).await?;
+        let members = actions::departments::list_members(app, &actor, tenant, id).await?;
+        let users = actions::users::list_users(app, &actor, tenant).await?;
+        Ok::<_, ActionError>((department, members, users))
+    }
+    .await;
+    match result {
+        Ok((department, members, users)) => {
+            let form = typed.unwrap_or_else(|| DepartmentForm::of(&department));
+            let members = members.into_iter().map(|m| m.user_id).collect();
+            render(DepartmentEditPage { layout, department, form, modes: MODES, users, members, notice, error })
+        }
+        Err(e) => failure(layout.lang, &e),
+    }
+}
+
+pub async fn edit_department(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    let notice = q.saved.map(|_| lang_of(&user, &headers).t("common.saved").to_string());
+    department_page(&app, &user, &headers, &csrf, id, None, notice, None).await
+}
+
+pub async fn update_department(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<DepartmentFields>,
+) -> Response {
+    let result = match form.input() {
+        Ok(input) => actions::departments::update_department(&app, &user.actor(), user.tenant.id, id, input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Redirect::to(&format!("/admin/departments/{id}?saved=1")).into_response(),
+        Err(ActionError::NotFound) => failure(lang_of(&user, &headers), &ActionError::NotFound),
+        Err(e) => {
+            let status = error_status(&e);
+            let error = Some(error_message(lang_of(&user, &headers), &e));
+            let page = department_page(&app, &user, &headers, &csrf, id, Some(form.shown()), None, error).await;
+            (status, page).into_response()
+        }
+    }
+}
+
+pub async fn set_members(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let wanted: HashSet<i64> =
+        fields.iter().filter(|(k, _)| k == "member").filter_map(|(_, v)| v.parse().ok()).collect();
+    let actor = user.actor();
+    let tenant = user.tenant.id;
+    let result = async {
+        let current: HashSet<i64> = actions::departments::list_members(&app, &actor, tenant, id)
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        for u in actions::users::list_users(&app, &actor, tenant).await? {
+            let member = wanted.contains(&u.id.0);
+            if member != current.contains(&u.id.0) {
+                actions::departments::set_member(&app, &actor, tenant, id, u.id, member).await?;
+            }
+        }
+        Ok::<_, ActionError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/admin/departments/{id}?saved=1")).into_response(),
+        Err(e @ (ActionError::NotFound | ActionError::Forbidden | ActionError::Unauthorized)) => {
+            failure(lang_of(&user, &headers), &e)
+        }
+        Err(e) => {
+            let status = error_status(&e);
+            let error = Some(error_message(lang_of(&user, &headers), &e));
+            (status, department_page(&app, &user, &headers, &csrf, id, None, None, error).await).into_response()
+        }
+    }
+}
+
+pub async fn delete_department(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    match actions::departments::delete_department(&app, &user.actor(), user.tenant.id, id).await {
+        Ok(()) => Redirect::to("/admin/departments").into_response(),
+        Err(e) => failure(lang_of(&user, &headers), &e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConnectionDepartmentForm {
+    #[serde(default)]
+    department_id: String,
+}
+
+/// The default department of a connection (posted from the connections page).
+pub async fn set_connection_department(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<ConnectionDepartmentForm>,
+) -> Response {
+    let department = match form.department_id.trim() {
+        "" => Ok(None),
+        s => s.parse::<i64>().map(Some).map_err(|_| ActionError::invalid("unknown_department", "unknown department")),
+    };
+    let result = match department {
+        Ok(d) => actions::departments::set_connection_department(&app, &user.actor(), user.tenant.id, id, d).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Redirect::to("/admin/connections?saved=1").into_response(),
+        Err(e) => failure(lang_of(&user, &headers), &e),
+    }
+}
+
+// ---------- quick replies ----------
+
+pub struct QuickReplyForm {
+    shortcut: String,
+    body: String,
+    department_id: Option<i64>,
+}
+
+impl QuickReplyForm {
+    fn in_department(&self, id: &i64) -> bool {
+        self.department_id == Some(*id)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct QuickReplyFields {
+    shortcut: String,
+    body: String,
+    #[serde(default)]
+    department_id: String,
+}
+
+impl QuickReplyFields {
+    fn department(&self) -> Option<i64> {
+        self.department_id.trim().parse().ok()
+    }
+
+    fn input(&self) -> Result<QuickReplyInput, ActionError> {
+        let department_id = match self.department_id.trim() {
+            "" => None,
+            s => Some(s.parse().map_err(|_| ActionError::invalid("unknown_department", "unknown department"))?),
+        };
+        Ok(QuickReplyInput { department_id, shortcut: self.shortcut.clone(), body: self.body.clone() })
+    }
+
+    fn shown(&self) -> QuickReplyForm {
+        QuickReplyForm { shortcut: self.shortcut.clone(), body: self.body.clone(), department_id: self.department() }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "quick_replies.html")]
+struct QuickRepliesPage {
+    layout: Layout,
+    replies: Vec<QuickReply>,
+    departments: Vec<Department>,
+    form: QuickReplyForm,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+impl QuickRepliesPage {
+    fn department_name(&self, id: &Option<i64>) -> String {
+        match id {
+            None => self.layout.t("qr.all_departments").to_string(),
+            Some(id) => self.departments.iter().find(|d| d.id == *id).map(|d| d.name.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+async fn quick_replies_page(
+    app: &App,
+    user: &WebUser,
+    headers: &HeaderMap,
+    csrf: &CsrfToken,
+    form: QuickReplyForm,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let layout = Layout::for_user(user, headers, csrf, "nav.quick_replies", "/admin/quick-replies");
+    let actor = user.actor();
+    let tenant = user.tenant.id;
+    let result = async {
+        require(user.user.role.sees_whole_tenant())?;
+        let replies = actions::quick_replies::list_quick_replies(app, &actor, tenant).await?;
+        let departments = actions::departments::list_departments(app, &actor, tenant).await?;
+        Ok::<_, ActionError>((replies, departments))
+    }
+    .await;
+    match result {
+        Ok((replies, departments)) => render(QuickRepliesPage { layout, replies, departments, form, notice, error }),
+        Err(e) => failure(layout.lang, &e),
+    }
+}
+
+fn blank_quick_reply() -> QuickReplyForm {
+    QuickReplyForm { shortcut: String::new(), body: String::new(), department_id: None }
+}
+
+pub async fn list_quick_replies(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    let notice = q.saved.map(|_| lang_of(&user, &headers).t("common.saved").to_string());
+    quick_replies_page(&app, &user, &headers, &csrf, blank_quick_reply(), notice, None).await
+}
+
+pub async fn create_quick_reply(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<QuickReplyFields>,
+) -> Response {
+    let result = match form.input() {
+        Ok(input) => actions::quick_replies::create_quick_reply(&app, &user.actor(), user.tenant.id, input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(q) => {
+            let notice = Some(format!("/{}", q.shortcut));
+            quick_replies_page(&app, &user, &headers, &csrf, blank_quick_reply(), notice, None).await
+        }
+        Err(e) => {
+            let status = error_status(&e);
+            let error = Some(error_message(lang_of(&user, &headers), &e));
+            (status, quick_replies_page(&app, &user, &headers, &csrf, form.shown(), None, error).await).into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "quick_reply_edit.html")]
+struct QuickReplyEditPage {
+    layout: Layout,
+    id: i64,
+    departments: Vec<Department>,
+    form: QuickReplyForm,
+    error: Option<String>,
+}
+
+async fn quick_reply_page(
+    app: &App,
+    user: &WebUser,
+    headers: &HeaderMap,
+    csrf: &CsrfToken,
+    id: i64,
+    typed: Option<QuickReplyForm>,
+    error: Option<String>,
+) -> Response {
+    let layout = Layout::for_user(user, headers, csrf, "nav.quick_replies", "/admin/quick-replies");
+    let actor = user.actor();
+    let tenant = user.tenant.id;
+    let result = async {
+        require(user.user.role.sees_whole_tenant())?;
+        let reply = actions::quick_replies::list_quick_replies(app, &actor, tenant)
+            .await?
+            .into_iter()
+            .find(|q| q.id == id)
+            .ok_or(ActionError::NotFound)?;
+        let departments = actions::departments::list_departments(app, &actor, tenant).await?;
+        Ok::<_, ActionError>((reply, departments))
+    }
+    .await;
+    match result {
+        Ok((reply, departments)) => {
+            let form = typed.unwrap_or(QuickReplyForm {
+                shortcut: reply.shortcut,
+                body: reply.body,
+                department_id: reply.department_id,
+            });
+            render(QuickReplyEditPage { layout, id, departments, form, error })
+        }
+        Err(e) => failure(layout.lang, &e),
+    }
+}
+
+pub async fn edit_quick_reply(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+) -> Response {
+    quick_reply_page(&app, &user, &headers, &csrf, id, None, None).await
+}
+
+pub async fn update_quick_reply(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<QuickReplyFields>,
+) -> Response {
+    let result = match form.input() {
+        Ok(input) => actions::quick_replies::update_quick_reply(&app, &user.actor(), user.tenant.id, id, input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Redirect::to("/admin/quick-replies?saved=1").into_response(),
+        Err(ActionError::NotFound) => failure(lang_of(&user, &headers), &ActionError::NotFound),
+        Err(e) => {
+            let status = error_status(&e);
+            let error = Some(error_message(lang_of(&user, &headers), &e));
+            (status, quick_reply_page(&app, &user, &headers, &csrf, id, Some(form.shown()), error).await)
+                .into_response()
+        }
+    }
+}
+
+pub async fn delete_quick_reply(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    match actions::quick_replies::delete_quick_reply(&app, &user.actor(), user.tenant.id, id).await {
+        Ok(()) => Redirect::to("/admin/quick-replies?saved=1").into_response(),
+        Err(e) => failure(lang_of(&user, &headers), &e),
+    }
+}
+
+// ---------- inbox settings ----------
+
+pub struct SettingsForm {
+    reopen_window_minutes: String,
+    csat_enabled: bool,
+    csat_question: String,
+    farewell: String,
+}
+
+impl SettingsForm {
+    fn of(s: &TenantSettings) -> SettingsForm {
+        SettingsForm {
+            reopen_window_minutes: s.reopen_window_minutes.to_string(),
+            csat_enabled: s.csat_enabled,
+            csat_question: s.csat_question.clone(),
+            farewell: s.farewell.clone(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    form: SettingsForm,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn show_settings(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    let layout = Layout::for_user(&user, &headers, &csrf, "nav.settings", "/admin/settings");
+    let result = async {
+        require(user.user.role.can_manage_tenant())?;
+        actions::settings::get_settings(&app, &user.actor(), user.tenant.id).await
+    }
+    .await;
+    match result {
+        Ok(s) => {
+            let notice = q.saved.map(|_| layout.t("common.saved").to_string());
+            render(SettingsPage { layout, form: SettingsForm::of(&s), notice, error: None })
+        }
+        Err(e) => failure(layout.lang, &e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SettingsFields {
+    reopen_window_minutes: String,
+    #[serde(default)]
+    csat_enabled: Option<String>,
+    #[serde(default)]
+    csat_question: String,
+    #[serde(default)]
+    farewell: String,
+}
+
+pub async fn update_settings(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<SettingsFields>,
+) -> Response {
+    let actor = user.actor();
+    let tenant = user.tenant.id;
+    let result = async {
+        let current = actions::settings::get_settings(&app, &actor, tenant).await?;
+        let reopen_window_minutes = form.reopen_window_minutes.trim().parse::<i64>().map_err(|_| {
+            ActionError::invalid("invalid_reopen_window", "the reopen window is 0 to 43,200 minutes (30 days)")
+        })?;
+        let wanted = TenantSettings {
+            reopen_window_minutes,
+            csat_enabled: form.csat_enabled.is_some(),
+            csat_question: form.csat_question.clone(),
+            farewell: form.farewell.clone(),
+            ..current
+        };
+        actions::settings::update_settings(&app, &actor, tenant, wanted).await
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to("/admin/settings?saved=1").into_response(),
+        Err(e @ (ActionError::Forbidden | ActionError::Unauthorized | ActionError::NotFound)) => {
+            failure(lang_of(&user, &headers), &e)
+        }
+        Err(e) => {
+            let layout = Layout::for_user(&user, &headers, &csrf, "nav.settings", "/admin/settings");
+            let error = Some(error_message(layout.lang, &e));
+            let typed = SettingsForm {
+                reopen_window_minutes: form.reopen_window_minutes,
+                csat_enabled: form.csat_enabled.is_some(),
+                csat_question: form.csat_question,
+                farewell: form.farewell,
+            };
+            (error_status(&e), render(SettingsPage { layout, form: typed, notice: None, error })).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignatureForm {
+    #[serde(default)]
+    signature: Option<String>,
+}
+
+/// "Sign my messages" on the account page.
+pub async fn set_signature(
+    State(app): State<Arc<App>>,
+    user: WebUser,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<SignatureForm>,
+) -> Response {
+    let enabled = form.signature.is_some();
+    match actions::settings::set_signature(&app, &user.actor(), user.tenant.id, user.user.id, enabled).await {
+        Ok(()) => Redirect::to("/account?saved=1").into_response(),
+        Err(e) => failure(lang_of(&user, &headers), &e),
+    }
+}
