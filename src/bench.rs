@@ -339,6 +339,14 @@ pub async fn inbox(b: InboxBench) -> anyhow::Result<()> {
         plan.messages as f64 / s.messages_seconds.max(1e-9)
     );
     let tenant = s.tenant;
+    let started = std::time::Instant::now();
+    let differ = crate::store::seed::verify(&app.db, tenant, plan.messages).await?;
+    anyhow::ensure!(differ == 0, "{differ} seeded tickets have a last_message_at unlike their newest message");
+    println!(
+        "checked in {:.1} s: {} messages stored, every ticket's last_message_at is its newest message's",
+        started.elapsed().as_secs_f64(),
+        plan.messages
+    );
     let mut agents = Vec::new();
     for id in &s.agents {
         let u =

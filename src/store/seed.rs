@@ -173,7 +173,7 @@ pub async fn seed(db: &Db, plan: &Plan) -> anyhow::Result<Seeded> {
                 CASE st WHEN 'waiting' THEN NULL ELSE $10 + ((i / 7) % $11) END,
                 CASE WHEN i % 50 = 0 THEN 'high' ELSE 'normal' END,
                 'Mensagem ' || CAST(cnt - 1 AS TEXT) || ' do atendimento B-' || CAST(i AS TEXT),
-                c, CASE st WHEN 'waiting' THEN NULL ELSE c + {MESSAGE_GAP_MS} END, 0
+                c, CASE WHEN st <> 'waiting' AND cnt > 1 THEN c + {MESSAGE_GAP_MS} END, 0
          FROM (SELECT n AS i, $12 + n * {TICKET_GAP_MS} AS c,
                       $13 + CASE WHEN n < $14 THEN 1 ELSE 0 END AS cnt,
                       CASE WHEN (n * 7919) % 100 < 8 THEN 'waiting' WHEN (n * 7919) % 100 < 20 THEN 'open' ELSE 'closed' END AS st
@@ -266,4 +266,24 @@ pub async fn seed(db: &Db, plan: &Plan) -> anyhow::Result<Seeded> {
         tickets_seconds,
         messages_seconds,
     })
+}
+
+/// Checks what the list relies on: the seeded message count, and every ticket's
+/// `last_message_at` equal to the time of its newest message. Returns the tickets that differ.
+pub async fn verify(db: &Db, tenant: TenantId, messages: i64) -> anyhow::Result<i64> {
+    let stored: i64 = sqlx::query("SELECT COUNT(*) FROM messages WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_one(db.reader())
+        .await?
+        .try_get(0)?;
+    anyhow::ensure!(stored == messages, "seeded {stored} messages, expected {messages}");
+    let differ: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM tickets t WHERE t.tenant_id = $1 AND t.last_message_at <>
+             (SELECT m.sent_at FROM messages m WHERE m.tenant_id = t.tenant_id AND m.ticket_id = t.id ORDER BY m.id DESC LIMIT 1)",
+    )
+    .bind(tenant.0)
+    .fetch_one(db.reader())
+    .await?
+    .try_get(0)?;
+    Ok(differ)
 }
