@@ -276,3 +276,182 @@ pub async fn outbound(b: OutboundBench) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+pub struct InboxBench {
+    pub database_url: Option<String>,
+    pub tickets: i64,
+    pub messages: i64,
+    pub contacts: i64,
+    pub samples: usize,
+    pub seconds: u64,
+    pub concurrency: usize,
+}
+
+fn percentiles(mut ms: Vec<f64>) -> (f64, f64, f64, usize) {
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms.get(((ms.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0);
+    (at(0.50), at(0.95), at(0.99), ms.len())
+}
+
+fn timed_ms(started: std::time::Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+/// `bench inbox`: seeds a fresh database with `tickets` tickets and `messages` messages, then
+/// times the inbox reads in-process (the actions the web pages and the API call, on the server's
+/// own pools): list pages per tab for an agent and a supervisor, opening a ticket (ticket with
+/// tags and history, then its newest messages), and list requests/s at `concurrency` clients.
+pub async fn inbox(b: InboxBench) -> anyhow::Result<()> {
+    use crate::actions::inbox::{get_ticket, list_messages, list_tickets};
+    use crate::store::inbox::{Filter, Tab};
+    const PAGE: i64 = 50;
+    let dir = std::env::temp_dir().join(format!("atende-bench-{}", crate::crypto::random_token(6)));
+    let settings = crate::config::Settings {
+        data_dir: dir.clone(),
+        database_url: b.database_url.clone().map(crate::config::Secret::new),
+        job_workers: 1,
+        log_level: "warn".into(),
+        db_max_connections: (b.concurrency as u32).max(16),
+        ..crate::config::Settings::default()
+    };
+    let app = crate::app::App::build(settings).await?;
+    let engine = app.db.backend.name();
+    let plan = crate::store::seed::Plan {
+        tickets: b.tickets,
+        messages: b.messages,
+        contacts: b.contacts,
+        departments: 5,
+        agents: 20,
+        now: app.clock.now_ms(),
+    };
+    println!(
+        "inbox benchmark: {engine}, seeding {} tickets, {} messages, {} contacts, 5 departments, 20 agents + 1 supervisor",
+        plan.tickets, plan.messages, plan.contacts
+    );
+    let started = std::time::Instant::now();
+    let s = crate::store::seed::seed(&app.db, &plan).await?;
+    let seed_s = started.elapsed().as_secs_f64();
+    println!(
+        "seeded in {seed_s:.1} s (contacts {:.1} s, tickets {:.1} s, messages {:.1} s: {:.0} messages/s)",
+        s.contacts_seconds,
+        s.tickets_seconds,
+        s.messages_seconds,
+        plan.messages as f64 / s.messages_seconds.max(1e-9)
+    );
+    let tenant = s.tenant;
+    let started = std::time::Instant::now();
+    let differ = crate::store::seed::verify(&app.db, tenant, plan.messages).await?;
+    anyhow::ensure!(differ == 0, "{differ} seeded tickets have a last_message_at unlike their newest message");
+    println!(
+        "checked in {:.1} s: {} messages stored, every ticket's last_message_at is its newest message's",
+        started.elapsed().as_secs_f64(),
+        plan.messages
+    );
+    let mut agents = Vec::new();
+    for id in &s.agents {
+        let u =
+            crate::store::users::get(app.db.reader(), tenant, crate::domain::UserId(*id)).await?.context("agent")?;
+        agents.push(crate::actions::Actor::User(u));
+    }
+    let supervisor = crate::actions::Actor::User(
+        crate::store::users::get(app.db.reader(), tenant, crate::domain::UserId(s.supervisor))
+            .await?
+            .context("supervisor")?,
+    );
+    let filter = Filter::default();
+    let err = anyhow::Error::from;
+
+    println!("{:<34} {:>7} {:>9} {:>9} {:>9}", "request (server time, in-process)", "n", "p50 ms", "p95 ms", "p99 ms");
+    let mut rows = Vec::new();
+    let mut report = |name: String, ms: Vec<f64>| {
+        let (p50, p95, p99, n) = percentiles(ms);
+        println!("{name:<34} {n:>7} {p50:>9.2} {p95:>9.2} {p99:>9.2}");
+        rows.push(json!({ "request": name, "n": n, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99 }));
+    };
+    let scenarios: [(&str, Tab); 6] = [
+        ("agent", Tab::Waiting),
+        ("agent", Tab::Mine),
+        ("agent", Tab::All),
+        ("agent", Tab::Closed),
+        ("supervisor", Tab::Waiting),
+        ("supervisor", Tab::All),
+    ];
+    let mut visible: Vec<(usize, i64)> = Vec::new(); // (agent index or usize::MAX, ticket)
+    for (who, tab) in scenarios {
+        let (mut first, mut next) = (Vec::new(), Vec::new());
+        for i in 0..b.samples {
+            let ai = i % agents.len();
+            let actor = if who == "agent" { &agents[ai] } else { &supervisor };
+            let t = std::time::Instant::now();
+            let mut page = list_tickets(&app, actor, tenant, tab, &filter, None, PAGE).await.map_err(err)?;
+            first.push(timed_ms(t));
+            if let Some(tk) = page.tickets.get(i % PAGE as usize) {
+                visible.push((if who == "agent" { ai } else { usize::MAX }, tk.id));
+            }
+            for _ in 0..3 {
+                let Some(cursor) = page.next else { break };
+                let t = std::time::Instant::now();
+                page = list_tickets(&app, actor, tenant, tab, &filter, Some(cursor), PAGE).await.map_err(err)?;
+                next.push(timed_ms(t));
+            }
+        }
+        report(format!("list {who} {tab:?} first page"), first);
+        report(format!("list {who} {tab:?} pages 2-4"), next);
+    }
+    let mut open = Vec::new();
+    for &(ai, id) in visible.iter().take(b.samples * 6) {
+        let actor = if ai == usize::MAX { &supervisor } else { &agents[ai] };
+        let t = std::time::Instant::now();
+        get_ticket(&app, actor, tenant, id).await.map_err(err)?;
+        let (messages, _) = list_messages(&app, actor, tenant, id, None, PAGE).await.map_err(err)?;
+        open.push(timed_ms(t));
+        anyhow::ensure!(!messages.is_empty(), "ticket {id} has no messages");
+    }
+    report("open ticket (get + messages)".into(), open);
+
+    // Throughput: `concurrency` clients each asking for first pages in a loop, rotating through
+    // agent Waiting / agent Mine / supervisor All.
+    let deadline = std::time::Instant::now() + Duration::from_secs(b.seconds);
+    let agents = std::sync::Arc::new(agents);
+    let supervisor = std::sync::Arc::new(supervisor);
+    let mut tasks = Vec::new();
+    for c in 0..b.concurrency {
+        let (app, agents, supervisor) = (app.clone(), agents.clone(), supervisor.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ms = Vec::new();
+            let mut i = c;
+            while std::time::Instant::now() < deadline {
+                let (actor, tab) = match i % 3 {
+                    0 => (&agents[i % agents.len()], Tab::Waiting),
+                    1 => (&agents[i % agents.len()], Tab::Mine),
+                    _ => (&*supervisor, Tab::All),
+                };
+                let t = std::time::Instant::now();
+                list_tickets(&app, actor, tenant, tab, &Filter::default(), None, PAGE).await.map_err(err)?;
+                ms.push(timed_ms(t));
+                i += 1;
+            }
+            anyhow::Ok(ms)
+        }));
+    }
+    let started = std::time::Instant::now();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let rps = all.len() as f64 / started.elapsed().as_secs_f64();
+    let (p50, p95, p99, n) = percentiles(all);
+    println!(
+        "throughput: {rps:.0} list requests/s at {} concurrent clients over {} s ({n} requests; p50 / p95 / p99 {p50:.2} / {p95:.2} / {p99:.2} ms)",
+        b.concurrency, b.seconds
+    );
+    println!(
+        "{}",
+        json!({ "engine": engine, "tickets": plan.tickets, "messages": plan.messages, "contacts": plan.contacts,
+        "seed_seconds": seed_s, "requests": rows, "throughput": { "concurrency": b.concurrency, "seconds": b.seconds,
+        "requests_per_sec": rps, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99 } })
+    );
+    app.db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

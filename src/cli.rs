@@ -76,6 +76,27 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         workers: usize,
     },
+    /// Seeds tickets and messages into a fresh database, then times inbox lists and opening tickets.
+    Inbox {
+        /// PostgreSQL URL of an empty database (default: SQLite in a temporary directory).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 1_000_000)]
+        tickets: i64,
+        #[arg(long, default_value_t = 10_000_000)]
+        messages: i64,
+        #[arg(long, default_value_t = 50_000)]
+        contacts: i64,
+        /// Timed samples per request kind.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+        /// Seconds of the throughput run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent clients of the throughput run.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -240,6 +261,19 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Outbound { messages, rate, customers, workers }) => {
             crate::bench::outbound(crate::bench::OutboundBench { messages, rate, customers, workers }).await
+        }
+        Command::Bench(BenchCommand::Inbox {
+            database_url,
+            tickets,
+            messages,
+            contacts,
+            samples,
+            seconds,
+            concurrency,
+        }) => {
+            let b =
+                crate::bench::InboxBench { database_url, tickets, messages, contacts, samples, seconds, concurrency };
+            crate::bench::inbox(b).await
         }
         Command::Admin(cmd) => {
             let app = App::build(settings).await?;

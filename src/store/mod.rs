@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod messages;
 pub mod migrate;
 pub mod quick_replies;
+pub mod seed;
 pub mod sessions;
 pub mod settings;
 pub mod stats;
