@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -271,5 +271,57 @@ pub fn error_status(e: &ActionError) -> StatusCode {
         ActionError::Conflict { .. } => StatusCode::CONFLICT,
         ActionError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ActionError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// What every logged-in page handler needs, taken from the request in one extractor: the app,
+/// the person, the request headers (for the language) and the browser's CSRF token.
+pub struct Page {
+    pub app: Arc<App>,
+    pub user: WebUser,
+    pub headers: HeaderMap,
+    pub csrf: CsrfToken,
+}
+
+impl FromRequestParts<Arc<App>> for Page {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &Arc<App>,
+    ) -> Result<Self, Self::Rejection> {
+        let user = WebUser::from_request_parts(parts, app).await.map_err(IntoResponse::into_response)?;
+        // The CSRF middleware covers every web route; a missing token means a route outside it.
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .cloned()
+            .ok_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
+        Ok(Page { app: app.clone(), user, headers: parts.headers.clone(), csrf })
+    }
+}
+
+impl Page {
+    /// The language this person reads: their saved choice, else their browser's.
+    pub fn lang(&self) -> Lang {
+        Lang::pick(self.user.user.locale.as_deref(), &self.headers)
+    }
+
+    /// The layout of a page titled `title_key`; `current` is its href, marked in the navigation.
+    pub fn layout(&self, title_key: &str, current: &str) -> Layout {
+        Layout::for_user(&self.user, &self.headers, &self.csrf, title_key, current)
+    }
+
+    pub fn actor(&self) -> crate::actions::Actor {
+        self.user.actor()
+    }
+
+    pub fn tenant(&self) -> crate::domain::TenantId {
+        self.user.tenant.id
+    }
+
+    /// A failed action as a bare answer: its status and its message in the person's language.
+    pub fn failure(&self, e: &ActionError) -> Response {
+        (error_status(e), error_message(self.lang(), e)).into_response()
     }
 }
