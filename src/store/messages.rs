@@ -26,39 +26,45 @@ pub struct NewMessage<'a> {
     pub sent_at: i64,
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a new message's 19 columns, in the order of the `INSERT` column lists below.
+fn bind_new<'q>(q: AnyQuery<'q>, m: &NewMessage<'q>, now: i64) -> AnyQuery<'q> {
+    q.bind(m.tenant_id.0)
+        .bind(m.connection_id)
+        .bind(m.ticket_id)
+        .bind(m.contact_id)
+        .bind(m.direction)
+        .bind(m.provider_id)
+        .bind(m.kind)
+        .bind(m.body)
+        .bind(m.payload)
+        .bind(m.refers_to)
+        .bind(m.status.as_str())
+        .bind(m.status.rank())
+        .bind(m.media_id)
+        .bind(m.media_mime)
+        .bind(m.idempotency_key)
+        .bind(m.sender_user_id)
+        .bind(m.sent_at)
+        .bind(now)
+        .bind(now)
+}
+
 /// Inserts a message; `None` when one with the same provider id (or idempotency key) exists.
 pub async fn insert<'e>(
     ex: impl Executor<'e, Database = Any>,
     m: NewMessage<'_>,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query(
+    let q = sqlx::query(
         "INSERT INTO messages (tenant_id, connection_id, ticket_id, contact_id, direction, provider_id, kind, body, payload,
              refers_to, status, status_rank, media_id, media_mime, idempotency_key, sender_user_id, sent_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
          ON CONFLICT DO NOTHING
          RETURNING id",
-    )
-    .bind(m.tenant_id.0)
-    .bind(m.connection_id)
-    .bind(m.ticket_id)
-    .bind(m.contact_id)
-    .bind(m.direction)
-    .bind(m.provider_id)
-    .bind(m.kind)
-    .bind(m.body)
-    .bind(m.payload)
-    .bind(m.refers_to)
-    .bind(m.status.as_str())
-    .bind(m.status.rank())
-    .bind(m.media_id)
-    .bind(m.media_mime)
-    .bind(m.idempotency_key)
-    .bind(m.sender_user_id)
-    .bind(m.sent_at)
-    .bind(now)
-    .fetch_optional(ex)
-    .await?;
+    );
+    let row = bind_new(q, &m, now).fetch_optional(ex).await?;
     row.map(|r| r.try_get(0)).transpose()
 }
 
@@ -92,26 +98,7 @@ pub async fn insert_many(
         );
         let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len()));
         for m in chunk {
-            q = q
-                .bind(m.tenant_id.0)
-                .bind(m.connection_id)
-                .bind(m.ticket_id)
-                .bind(m.contact_id)
-                .bind(m.direction)
-                .bind(m.provider_id)
-                .bind(m.kind)
-                .bind(m.body)
-                .bind(m.payload)
-                .bind(m.refers_to)
-                .bind(m.status.as_str())
-                .bind(m.status.rank())
-                .bind(m.media_id)
-                .bind(m.media_mime)
-                .bind(m.idempotency_key)
-                .bind(m.sender_user_id)
-                .bind(m.sent_at)
-                .bind(now)
-                .bind(now);
+            q = bind_new(q, m, now);
         }
         for row in q.fetch_all(&mut *conn).await? {
             out.push(InsertedMessage {

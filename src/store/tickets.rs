@@ -239,6 +239,33 @@ pub async fn record_outbound<'e>(
     Ok(())
 }
 
+/// `SELECT {columns} FROM tickets` of these contacts of a tenant that match `condition`, in
+/// chunks that stay under the engines' parameter limits.
+async fn select_for_contacts(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    contact_ids: &[i64],
+    columns: &str,
+    condition: &str,
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    let mut rows = Vec::new();
+    for chunk in contact_ids.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let mut ph = super::Placeholders::for_connection(conn);
+        let (mut tenant_param, mut list) = (String::new(), String::with_capacity(chunk.len() * 6));
+        ph.push(&mut tenant_param, 1);
+        ph.push(&mut list, chunk.len());
+        let sql = format!(
+            "SELECT {columns} FROM tickets WHERE tenant_id = {tenant_param} AND contact_id IN ({list}) AND {condition}"
+        );
+        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len())).bind(tenant.0);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        rows.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
+}
+
 /// [`find_current`] for many contacts of a tenant: the current ticket of each
 /// (contact, connection) pair that has one.
 pub async fn find_current_many(
@@ -247,25 +274,13 @@ pub async fn find_current_many(
     contact_ids: &[i64],
 ) -> Result<HashMap<(i64, i64), i64>, sqlx::Error> {
     let mut out: HashMap<(i64, i64), i64> = HashMap::new();
-    for chunk in contact_ids.chunks(super::MAX_ROWS_PER_STATEMENT) {
-        let mut ph = super::Placeholders::for_connection(conn);
-        let (mut tenant_param, mut list) = (String::new(), String::with_capacity(chunk.len() * 6));
-        ph.push(&mut tenant_param, 1);
-        ph.push(&mut list, chunk.len());
-        let sql = format!(
-            "SELECT id, contact_id, connection_id FROM tickets
-             WHERE tenant_id = {tenant_param} AND contact_id IN ({list}) AND status <> 'closed'"
-        );
-        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len())).bind(tenant.0);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for row in q.fetch_all(&mut *conn).await? {
-            let id: i64 = row.try_get(0)?;
-            let current = out.entry((row.try_get(1)?, row.try_get(2)?)).or_insert(id);
-            // The newest open ticket is the current one (as `ORDER BY id DESC LIMIT 1`).
-            *current = (*current).max(id);
-        }
+    for row in
+        select_for_contacts(conn, tenant, contact_ids, "id, contact_id, connection_id", "status <> 'closed'").await?
+    {
+        let id: i64 = row.try_get(0)?;
+        let current = out.entry((row.try_get(1)?, row.try_get(2)?)).or_insert(id);
+        // The newest open ticket is the current one (as `ORDER BY id DESC LIMIT 1`).
+        *current = (*current).max(id);
     }
     Ok(out)
 }
@@ -337,32 +352,19 @@ pub async fn latest_closed_many(
     contact_ids: &[i64],
 ) -> Result<HashMap<(i64, i64), ClosedTicket>, sqlx::Error> {
     let mut out: HashMap<(i64, i64), ClosedTicket> = HashMap::new();
-    for chunk in contact_ids.chunks(super::MAX_ROWS_PER_STATEMENT) {
-        let mut ph = super::Placeholders::for_connection(conn);
-        let (mut tenant_param, mut list) = (String::new(), String::with_capacity(chunk.len() * 6));
-        ph.push(&mut tenant_param, 1);
-        ph.push(&mut list, chunk.len());
-        let sql = format!(
-            "SELECT id, contact_id, connection_id, closed_at, csat_requested_at, csat_rating, department_id FROM tickets
-             WHERE tenant_id = {tenant_param} AND contact_id IN ({list}) AND status = 'closed'"
-        );
-        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len())).bind(tenant.0);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for row in q.fetch_all(&mut *conn).await? {
-            let t = ClosedTicket {
-                id: row.try_get(0)?,
-                closed_at: row.try_get::<Option<i64>, _>(3)?.unwrap_or(0),
-                csat_requested_at: row.try_get(4)?,
-                csat_rating: row.try_get(5)?,
-                department_id: row.try_get(6)?,
-            };
-            let key = (row.try_get(1)?, row.try_get(2)?);
-            let entry = out.entry(key).or_insert(t);
-            if t.id > entry.id {
-                *entry = t;
-            }
+    let columns = "id, contact_id, connection_id, closed_at, csat_requested_at, csat_rating, department_id";
+    for row in select_for_contacts(conn, tenant, contact_ids, columns, "status = 'closed'").await? {
+        let t = ClosedTicket {
+            id: row.try_get(0)?,
+            closed_at: row.try_get::<Option<i64>, _>(3)?.unwrap_or(0),
+            csat_requested_at: row.try_get(4)?,
+            csat_rating: row.try_get(5)?,
+            department_id: row.try_get(6)?,
+        };
+        let key = (row.try_get(1)?, row.try_get(2)?);
+        let entry = out.entry(key).or_insert(t);
+        if t.id > entry.id {
+            *entry = t;
         }
     }
     Ok(out)
