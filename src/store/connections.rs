@@ -141,7 +141,7 @@ pub async fn mark_webhook<'e>(
     Ok(())
 }
 
-/// Records a successful send, clearing the last error.
+/// Records a successful send (the last error stays, with its time, for people to see).
 pub async fn mark_send<'e>(
     ex: impl Executor<'e, Database = Any>,
     tenant: TenantId,
