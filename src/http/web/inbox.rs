@@ -4,24 +4,21 @@
 //! alone (`?part=list|messages|panel`) so the page's script can swap them in on live events.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Extension;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{error_message, error_status, render, CsrfForm, CsrfToken, Lang, Layout};
+use super::{error_message, error_status, render, CsrfForm, Lang, Layout, Page};
 use crate::actions::inbox::{Farewell, Transfer};
 use crate::actions::send::{SendRequest, SendTarget};
 use crate::actions::{self, ActionError, Actor};
 use crate::app::App;
 use crate::domain::outbound::{OutboundContent, WINDOW_MS};
 use crate::domain::{TenantId, UserId};
-use crate::http::auth::{urlencode, WebUser};
+use crate::http::auth::urlencode;
 use crate::store::departments::Department;
 use crate::store::inbox::{Cursor, Filter, Tab, TicketView};
 use crate::store::messages::StoredMessage;
@@ -346,20 +343,15 @@ impl ListQuery {
     }
 }
 
-async fn list_html(
-    app: &App,
-    user: &WebUser,
-    lang: Lang,
-    q: &ListQuery,
-    current: Option<i64>,
-) -> Result<String, Response> {
+async fn list_html(p: &Page, lang: Lang, q: &ListQuery, current: Option<i64>) -> Result<String, Response> {
+    let app = &*p.app;
     let filter = Filter {
         department_id: q.department(),
         search: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
         ..Default::default()
     };
     let after = Cursor::decode(&q.after);
-    let page = actions::inbox::list_tickets(app, &user.actor(), user.tenant.id, q.tab(), &filter, after, PAGE)
+    let page = actions::inbox::list_tickets(app, &p.actor(), p.tenant(), q.tab(), &filter, after, PAGE)
         .await
         .map_err(|e| fail(lang, &e))?;
     let now = app.clock.now_ms();
@@ -381,30 +373,22 @@ async fn list_html(
     })
 }
 
-async fn page(
-    app: &App,
-    user: &WebUser,
-    headers: &HeaderMap,
-    csrf: &CsrfToken,
-    q: &ListQuery,
-    conversation: Option<Conversation>,
-) -> Response {
-    let mut layout = Layout::for_user(user, headers, csrf, "nav.inbox", "/inbox");
+async fn page(p: &Page, q: &ListQuery, conversation: Option<Conversation>) -> Response {
+    let mut layout = p.layout("nav.inbox", "/inbox");
     layout.wide = true;
     if let Some(c) = &conversation {
         layout.title = c.title.clone();
     }
     let lang = layout.lang;
     let current = conversation.as_ref().map(|c| c.id);
-    let list_html = match list_html(app, user, lang, q, current).await {
+    let list_html = match list_html(p, lang, q, current).await {
         Ok(html) => html,
         Err(r) => return r,
     };
-    let departments =
-        actions::departments::list_departments(app, &user.actor(), user.tenant.id).await.unwrap_or_default();
+    let departments = actions::departments::list_departments(&p.app, &p.actor(), p.tenant()).await.unwrap_or_default();
     let tab = tab_code(q.tab());
     let mut tabs = vec![("mine", "inbox.tab.mine"), ("waiting", "inbox.tab.waiting")];
-    if user.user.role.sees_whole_tenant() {
+    if p.user.user.role.sees_whole_tenant() {
         tabs.push(("all", "inbox.tab.all"));
     }
     tabs.push(("closed", "inbox.tab.closed"));
@@ -434,22 +418,14 @@ pub struct CurrentQuery {
 }
 
 /// `GET /inbox`: the list (or, with `part=list`, only its items).
-pub async fn show_inbox(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Query(q): Query<ListQuery>,
-    Query(c): Query<CurrentQuery>,
-) -> Response {
+pub async fn show_inbox(p: Page, Query(q): Query<ListQuery>, Query(c): Query<CurrentQuery>) -> Response {
     if q.part == "list" {
-        let lang = Lang::pick(user.user.locale.as_deref(), &headers);
-        return match list_html(&app, &user, lang, &q, c.current).await {
+        return match list_html(&p, p.lang(), &q, c.current).await {
             Ok(html) => Html(html).into_response(),
             Err(r) => r,
         };
     }
-    page(&app, &user, &headers, &csrf, &q, None).await
+    page(&p, &q, None).await
 }
 
 // ---------------------------------------------------------------- one ticket
@@ -460,16 +436,10 @@ struct Parts {
     ticket: TicketView,
 }
 
-async fn ticket_parts(
-    app: &App,
-    user: &WebUser,
-    lang: Lang,
-    csrf: &str,
-    id: i64,
-    q: &ListQuery,
-) -> Result<Parts, ActionError> {
-    let actor = user.actor();
-    let tenant = user.tenant.id;
+async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Parts, ActionError> {
+    let app = &*p.app;
+    let actor = p.actor();
+    let tenant = p.tenant();
     let detail = actions::inbox::get_ticket(app, &actor, tenant, id).await?;
     let before = q.before.trim().parse().ok();
     let (messages, more) = actions::inbox::list_messages(app, &actor, tenant, id, before, MESSAGES_PAGE).await?;
@@ -484,7 +454,7 @@ async fn ticket_parts(
     let messages_html = MessagesFragment { lang, messages, older_href }.render().map_err(anyhow::Error::from)?;
     let history = detail.history.iter().map(|e| history_line(lang, e, &names, &departments, now)).collect();
     let mut agents: Vec<(i64, String)> = Vec::new();
-    if user.user.role.sees_whole_tenant() {
+    if p.user.user.role.sees_whole_tenant() {
         for d in &departments {
             if let Ok(members) = actions::departments::list_members(app, &actor, tenant, d.id).await {
                 for m in members.into_iter().filter(|m| m.active) {
@@ -500,7 +470,7 @@ async fn ticket_parts(
     let can_capture = matches!(t.status.as_str(), "waiting" | "bot");
     let panel = PanelFragment {
         lang,
-        csrf: csrf.to_string(),
+        csrf: p.csrf.0.clone(),
         created: short_time(t.created_at, now),
         t: t.clone(),
         history,
@@ -512,27 +482,19 @@ async fn ticket_parts(
     Ok(Parts { messages_html, panel_html, ticket: t })
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn ticket_page(
-    app: &App,
-    user: &WebUser,
-    headers: &HeaderMap,
-    csrf: &CsrfToken,
-    id: i64,
-    q: &ListQuery,
-    error: Option<(ActionError, String)>,
-) -> Response {
-    let lang = Lang::pick(user.user.locale.as_deref(), headers);
-    let actor = user.actor();
-    let parts = match ticket_parts(app, user, lang, &csrf.0, id, q).await {
-        Ok(p) => p,
+async fn ticket_page(p: &Page, id: i64, q: &ListQuery, error: Option<(ActionError, String)>) -> Response {
+    let app = &*p.app;
+    let lang = p.lang();
+    let actor = p.actor();
+    let parts = match ticket_parts(p, lang, id, q).await {
+        Ok(parts) => parts,
         Err(e) => return fail(lang, &e),
     };
     // Opening a conversation reads it (unread badge, blue ticks for the customer).
-    if let Err(e) = actions::inbox::mark_read(app, &actor, user.tenant.id, id).await {
+    if let Err(e) = actions::inbox::mark_read(app, &actor, p.tenant(), id).await {
         tracing::warn!(error = %e, ticket.id = id, "mark read failed");
     }
-    let quick_replies = actions::quick_replies::list_quick_replies(app, &actor, user.tenant.id)
+    let quick_replies = actions::quick_replies::list_quick_replies(app, &actor, p.tenant())
         .await
         .unwrap_or_default()
         .into_iter()
@@ -557,7 +519,7 @@ async fn ticket_page(
         error,
         quick_replies,
     };
-    let response = page(app, user, headers, csrf, q, Some(conversation)).await;
+    let response = page(p, q, Some(conversation)).await;
     match status {
         Some(s) => (s, response).into_response(),
         None => response,
@@ -565,31 +527,24 @@ async fn ticket_page(
 }
 
 /// `GET /inbox/{ticket}`: the conversation (or, with `part=messages|panel`, only that part).
-pub async fn show_ticket(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    Query(q): Query<ListQuery>,
-) -> Response {
+pub async fn show_ticket(p: Page, Path(id): Path<i64>, Query(q): Query<ListQuery>) -> Response {
     if q.part == "messages" || q.part == "panel" {
-        let lang = Lang::pick(user.user.locale.as_deref(), &headers);
-        return match ticket_parts(&app, &user, lang, &csrf.0, id, &q).await {
-            Ok(p) => {
+        let lang = p.lang();
+        return match ticket_parts(&p, lang, id, &q).await {
+            Ok(parts) => {
                 if q.part == "messages" {
-                    if let Err(e) = actions::inbox::mark_read(&app, &user.actor(), user.tenant.id, id).await {
+                    if let Err(e) = actions::inbox::mark_read(&p.app, &p.actor(), p.tenant(), id).await {
                         tracing::warn!(error = %e, ticket.id = id, "mark read failed");
                     }
-                    Html(p.messages_html).into_response()
+                    Html(parts.messages_html).into_response()
                 } else {
-                    Html(p.panel_html).into_response()
+                    Html(parts.panel_html).into_response()
                 }
             }
             Err(e) => fail(lang, &e),
         };
     }
-    ticket_page(&app, &user, &headers, &csrf, id, &q, None).await
+    ticket_page(&p, id, &q, None).await
 }
 
 // ---------------------------------------------------------------- posts
@@ -608,16 +563,10 @@ pub struct MessageForm {
 
 /// `POST /inbox/{ticket}/messages`: a reply, a private note, a quick reply (`/shortcut`) or a
 /// template.
-pub async fn create_message(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    CsrfForm(form): CsrfForm<MessageForm>,
-) -> Response {
-    let actor = user.actor();
-    let tenant = user.tenant.id;
+pub async fn create_message(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<MessageForm>) -> Response {
+    let app = &*p.app;
+    let actor = p.actor();
+    let tenant = p.tenant();
     let result = async {
         if !form.template_name.trim().is_empty() {
             let content = OutboundContent::Template {
@@ -627,11 +576,11 @@ pub async fn create_message(
             };
             let req =
                 SendRequest { tenant, target: SendTarget::Ticket(id), content, reply_to: None, idempotency_key: None };
-            return actions::send::send_message(&app, &actor, req).await.map(|_| ());
+            return actions::send::send_message(app, &actor, req).await.map(|_| ());
         }
         let mut body = form.body.trim().to_string();
         if body.starts_with('/') && !body.contains(char::is_whitespace) {
-            body = actions::inbox::expand_quick_reply(&app, &actor, tenant, id, &body).await.map_err(|e| match e {
+            body = actions::inbox::expand_quick_reply(app, &actor, tenant, id, &body).await.map_err(|e| match e {
                 ActionError::NotFound => {
                     ActionError::invalid("unknown_quick_reply", "no quick reply with this shortcut")
                 }
@@ -639,18 +588,18 @@ pub async fn create_message(
             })?;
         }
         if form.note.is_some() {
-            actions::inbox::add_note(&app, &actor, tenant, id, &body).await.map(|_| ())
+            actions::inbox::add_note(app, &actor, tenant, id, &body).await.map(|_| ())
         } else {
             let content = OutboundContent::Text { body, preview_url: false };
             let req =
                 SendRequest { tenant, target: SendTarget::Ticket(id), content, reply_to: None, idempotency_key: None };
-            actions::send::send_message(&app, &actor, req).await.map(|_| ())
+            actions::send::send_message(app, &actor, req).await.map(|_| ())
         }
     }
     .await;
     match result {
         Ok(()) => Redirect::to(&format!("/inbox/{id}")).into_response(),
-        Err(e) => ticket_page(&app, &user, &headers, &csrf, id, &ListQuery::default(), Some((e, form.body))).await,
+        Err(e) => ticket_page(&p, id, &ListQuery::default(), Some((e, form.body))).await,
     }
 }
 
@@ -658,49 +607,28 @@ pub async fn create_message(
 pub struct EmptyForm {}
 
 /// After an action: back to the conversation, or to the list when it is no longer visible.
-async fn after_action(app: &App, user: &WebUser, id: i64) -> Response {
-    match actions::inbox::get_ticket(app, &user.actor(), user.tenant.id, id).await {
+async fn after_action(p: &Page, id: i64) -> Response {
+    match actions::inbox::get_ticket(&p.app, &p.actor(), p.tenant(), id).await {
         Ok(_) => Redirect::to(&format!("/inbox/{id}")).into_response(),
         Err(_) => Redirect::to("/inbox").into_response(),
     }
 }
 
-async fn outcome(
-    app: &App,
-    user: &WebUser,
-    headers: &HeaderMap,
-    csrf: &CsrfToken,
-    id: i64,
-    result: Result<(), ActionError>,
-) -> Response {
+async fn outcome(p: &Page, id: i64, result: Result<(), ActionError>) -> Response {
     match result {
-        Ok(()) => after_action(app, user, id).await,
-        Err(e) => ticket_page(app, user, headers, csrf, id, &ListQuery::default(), Some((e, String::new()))).await,
+        Ok(()) => after_action(p, id).await,
+        Err(e) => ticket_page(p, id, &ListQuery::default(), Some((e, String::new()))).await,
     }
 }
 
-pub async fn capture_ticket(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Response {
-    let result = actions::inbox::capture(&app, &user.actor(), user.tenant.id, id).await.map(|_| ());
-    outcome(&app, &user, &headers, &csrf, id, result).await
+pub async fn capture_ticket(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
+    let result = actions::inbox::capture(&p.app, &p.actor(), p.tenant(), id).await.map(|_| ());
+    outcome(&p, id, result).await
 }
 
-pub async fn reopen_ticket(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Response {
-    let result = actions::inbox::reopen(&app, &user.actor(), user.tenant.id, id).await.map(|_| ());
-    outcome(&app, &user, &headers, &csrf, id, result).await
+pub async fn reopen_ticket(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
+    let result = actions::inbox::reopen(&p.app, &p.actor(), p.tenant(), id).await.map(|_| ());
+    outcome(&p, id, result).await
 }
 
 #[derive(Deserialize)]
@@ -713,21 +641,14 @@ pub struct TransferForm {
     note: String,
 }
 
-pub async fn transfer_ticket(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    CsrfForm(form): CsrfForm<TransferForm>,
-) -> Response {
+pub async fn transfer_ticket(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<TransferForm>) -> Response {
     let to = Transfer {
         department_id: form.department.trim().parse().ok(),
         user_id: form.agent.trim().parse().ok().map(UserId),
         note: Some(form.note),
     };
-    let result = actions::inbox::transfer(&app, &user.actor(), user.tenant.id, id, to).await.map(|_| ());
-    outcome(&app, &user, &headers, &csrf, id, result).await
+    let result = actions::inbox::transfer(&p.app, &p.actor(), p.tenant(), id, to).await.map(|_| ());
+    outcome(&p, id, result).await
 }
 
 #[derive(Deserialize)]
@@ -738,21 +659,14 @@ pub struct CloseForm {
     farewell_text: String,
 }
 
-pub async fn close_ticket(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    CsrfForm(form): CsrfForm<CloseForm>,
-) -> Response {
+pub async fn close_ticket(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<CloseForm>) -> Response {
     let farewell = match form.farewell.as_str() {
         "default" => Farewell::Default,
         "text" if !form.farewell_text.trim().is_empty() => Farewell::Text(form.farewell_text),
         _ => Farewell::None,
     };
-    let result = actions::inbox::close(&app, &user.actor(), user.tenant.id, id, farewell).await.map(|_| ());
-    outcome(&app, &user, &headers, &csrf, id, result).await
+    let result = actions::inbox::close(&p.app, &p.actor(), p.tenant(), id, farewell).await.map(|_| ());
+    outcome(&p, id, result).await
 }
 
 #[cfg(test)]
