@@ -10,13 +10,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use serde::Deserialize;
 
-use super::{error_message, error_status, render, CsrfForm, CsrfToken, Lang, Layout};
+use super::{error_message, error_status, render, CsrfForm, CsrfToken, Lang, Layout, Page};
 use crate::actions::auth::LoginError;
 use crate::actions::{self, ActionError};
 use crate::app::App;
 use crate::domain::ids::TokenId;
 use crate::domain::{Role, Scope, UserId};
-use crate::http::auth::WebUser;
 use crate::http::cookies;
 use crate::store::tenants::Tenant;
 use crate::store::tokens::ApiToken;
@@ -98,11 +97,6 @@ pub async fn login(
     (status, render(page)).into_response()
 }
 
-/// The language a logged-in person reads: their saved choice, else their browser's.
-fn user_lang(user: &WebUser, headers: &HeaderMap) -> Lang {
-    Lang::pick(user.user.locale.as_deref(), headers)
-}
-
 /// Only same-site paths are followed after login (no open redirect).
 fn safe_next(next: &str) -> String {
     if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
@@ -138,9 +132,9 @@ struct HomePage {
     email: String,
 }
 
-pub async fn home(user: WebUser, headers: HeaderMap, Extension(csrf): Extension<CsrfToken>) -> Response {
-    let layout = Layout::for_user(&user, &headers, &csrf, "home.title", "/");
-    render(HomePage { layout, role: user.user.role, email: user.user.email.clone() })
+pub async fn home(p: Page) -> Response {
+    let layout = p.layout("home.title", "/");
+    render(HomePage { layout, role: p.user.user.role, email: p.user.user.email.clone() })
 }
 
 // ---------- account ----------
@@ -161,16 +155,12 @@ pub struct NoticeQuery {
     pub(super) saved: Option<String>,
 }
 
-pub async fn account(
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Query(q): Query<NoticeQuery>,
-) -> Response {
-    let layout = Layout::for_user(&user, &headers, &csrf, "nav.account", "/account");
+pub async fn account(p: Page, Query(q): Query<NoticeQuery>) -> Response {
+    let layout = p.layout("nav.account", "/account");
     let notice = q.saved.map(|_| layout.t("common.saved").to_string());
-    let signature = user.user.signature_enabled;
-    render(AccountPage { layout, locale: user.user.locale.clone().unwrap_or_default(), signature, notice, error: None })
+    let signature = p.user.user.signature_enabled;
+    let locale = p.user.user.locale.clone().unwrap_or_default();
+    render(AccountPage { layout, locale, signature, notice, error: None })
 }
 
 #[derive(Deserialize)]
@@ -179,13 +169,9 @@ pub struct AccountForm {
     locale: String,
 }
 
-pub async fn update_account(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    CsrfForm(form): CsrfForm<AccountForm>,
-) -> Response {
+pub async fn update_account(p: Page, CsrfForm(form): CsrfForm<AccountForm>) -> Response {
     let locale = Some(form.locale.as_str()).filter(|l| !l.is_empty());
-    match actions::users::set_locale(&app, &user.user, locale).await {
+    match actions::users::set_locale(&p.app, &p.user.user, locale).await {
         Ok(()) => Redirect::to("/account?saved=1").into_response(),
         Err(e) => (error_status(&e), e.to_string()).into_response(),
     }
@@ -197,17 +183,12 @@ pub struct PasswordForm {
     new: String,
 }
 
-pub async fn change_password(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<PasswordForm>,
-) -> Response {
-    match actions::users::change_own_password(&app, &user.user, &form.current, &form.new, &user.session_hash).await {
+pub async fn change_password(p: Page, CsrfForm(form): CsrfForm<PasswordForm>) -> Response {
+    let user = &p.user;
+    match actions::users::change_own_password(&p.app, &user.user, &form.current, &form.new, &user.session_hash).await {
         Ok(()) => Redirect::to("/account?saved=1").into_response(),
         Err(e) => {
-            let layout = Layout::for_user(&user, &headers, &csrf, "nav.account", "/account");
+            let layout = p.layout("nav.account", "/account");
             let error = Some(error_message(layout.lang, &e));
             let locale = user.user.locale.clone().unwrap_or_default();
             let page = AccountPage { layout, locale, signature: user.user.signature_enabled, notice: None, error };
@@ -232,28 +213,16 @@ fn grantable(by: Role) -> Vec<Role> {
     [Role::Agent, Role::Supervisor, Role::Admin].into_iter().filter(|r| by.can_grant(*r)).collect()
 }
 
-async fn users_page(
-    app: &App,
-    user: &WebUser,
-    headers: &HeaderMap,
-    csrf: &CsrfToken,
-    notice: Option<String>,
-    error: Option<String>,
-) -> Response {
-    let layout = Layout::for_user(user, headers, csrf, "nav.users", "/admin/users");
-    match actions::users::list_users(app, &user.actor(), user.tenant.id).await {
-        Ok(users) => render(UsersPage { layout, users, grantable: grantable(user.user.role), notice, error }),
-        Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+async fn users_page(p: &Page, notice: Option<String>, error: Option<String>) -> Response {
+    let layout = p.layout("nav.users", "/admin/users");
+    match actions::users::list_users(&p.app, &p.actor(), p.tenant()).await {
+        Ok(users) => render(UsersPage { layout, users, grantable: grantable(p.user.user.role), notice, error }),
+        Err(e) => p.failure(&e),
     }
 }
 
-pub async fn list_users(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-) -> Response {
-    users_page(&app, &user, &headers, &csrf, None, None).await
+pub async fn list_users(p: Page) -> Response {
+    users_page(&p, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -263,20 +232,14 @@ pub struct CreateUserForm {
     role: String,
 }
 
-pub async fn create_user(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<CreateUserForm>,
-) -> Response {
+pub async fn create_user(p: Page, CsrfForm(form): CsrfForm<CreateUserForm>) -> Response {
     let Some(role) = Role::parse(&form.role) else {
-        return users_page(&app, &user, &headers, &csrf, None, Some("invalid role".into())).await;
+        return users_page(&p, None, Some("invalid role".into())).await;
     };
     let input = actions::users::CreateUser { email: &form.email, name: &form.name, role, password: None };
-    match actions::users::create_user(&app, &user.actor(), user.tenant.id, input).await {
+    match actions::users::create_user(&p.app, &p.actor(), p.tenant(), input).await {
         Ok((created, password)) => {
-            let lang = user_lang(&user, &headers);
+            let lang = p.lang();
             let notice = match (lang, password) {
                 (Lang::En, Some(p)) => {
                     format!("{} created. First password (shown only now): {p}", created.email)
@@ -284,12 +247,12 @@ pub async fn create_user(
                 (_, Some(p)) => format!("{} criado(a). Senha inicial (mostrada só agora): {p}", created.email),
                 (_, None) => created.email,
             };
-            users_page(&app, &user, &headers, &csrf, Some(notice), None).await
+            users_page(&p, Some(notice), None).await
         }
         Err(e) => {
             let status = error_status(&e);
-            let lang = user_lang(&user, &headers);
-            let page = users_page(&app, &user, &headers, &csrf, None, Some(error_message(lang, &e))).await;
+            let lang = p.lang();
+            let page = users_page(&p, None, Some(error_message(lang, &e))).await;
             (status, page).into_response()
         }
     }
@@ -305,22 +268,15 @@ struct UserEditPage {
     error: Option<String>,
 }
 
-pub async fn edit_user(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    Query(q): Query<NoticeQuery>,
-) -> Response {
-    let layout = Layout::for_user(&user, &headers, &csrf, "nav.users", "/admin/users");
-    match actions::users::get_user(&app, &user.actor(), user.tenant.id, UserId(id)).await {
+pub async fn edit_user(p: Page, Path(id): Path<i64>, Query(q): Query<NoticeQuery>) -> Response {
+    let layout = p.layout("nav.users", "/admin/users");
+    match actions::users::get_user(&p.app, &p.actor(), p.tenant(), UserId(id)).await {
         Ok(target) => {
             let notice = q.saved.map(|_| layout.t("common.saved").to_string());
-            let grantable = grantable_for(user.user.role, target.role);
+            let grantable = grantable_for(p.user.user.role, target.role);
             render(UserEditPage { layout, target, grantable, notice, error: None })
         }
-        Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+        Err(e) => p.failure(&e),
     }
 }
 
@@ -341,19 +297,12 @@ pub struct UpdateUserForm {
     active: Option<String>,
 }
 
-pub async fn update_user(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    CsrfForm(form): CsrfForm<UpdateUserForm>,
-) -> Response {
-    let layout = Layout::for_user(&user, &headers, &csrf, "nav.users", "/admin/users");
+pub async fn update_user(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<UpdateUserForm>) -> Response {
+    let layout = p.layout("nav.users", "/admin/users");
     let result = match Role::parse(&form.role) {
         Some(role) => {
             let input = actions::users::UpdateUser { name: &form.name, role, active: form.active.is_some() };
-            actions::users::update_user(&app, &user.actor(), user.tenant.id, UserId(id), input).await
+            actions::users::update_user(&p.app, &p.actor(), p.tenant(), UserId(id), input).await
         }
         None => Err(ActionError::invalid("invalid_role", "invalid role")),
     };
@@ -362,38 +311,31 @@ pub async fn update_user(
         Err(e) => {
             let status = error_status(&e);
             let error = Some(error_message(layout.lang, &e));
-            match actions::users::get_user(&app, &user.actor(), user.tenant.id, UserId(id)).await {
+            match actions::users::get_user(&p.app, &p.actor(), p.tenant(), UserId(id)).await {
                 Ok(target) => {
-                    let grantable = grantable_for(user.user.role, target.role);
+                    let grantable = grantable_for(p.user.user.role, target.role);
                     (status, render(UserEditPage { layout, target, grantable, notice: None, error })).into_response()
                 }
-                Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+                Err(e) => p.failure(&e),
             }
         }
     }
 }
 
-pub async fn reset_password(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Response {
-    let layout = Layout::for_user(&user, &headers, &csrf, "nav.users", "/admin/users");
-    let result = actions::users::reset_password(&app, &user.actor(), user.tenant.id, UserId(id)).await;
-    let target = actions::users::get_user(&app, &user.actor(), user.tenant.id, UserId(id)).await;
+pub async fn reset_password(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
+    let layout = p.layout("nav.users", "/admin/users");
+    let result = actions::users::reset_password(&p.app, &p.actor(), p.tenant(), UserId(id)).await;
+    let target = actions::users::get_user(&p.app, &p.actor(), p.tenant(), UserId(id)).await;
     match (result, target) {
         (Ok(password), Ok(target)) => {
             let notice = Some(match layout.lang {
                 Lang::En => format!("New password (shown only now): {password}"),
                 Lang::PtBr => format!("Nova senha (mostrada só agora): {password}"),
             });
-            let grantable = grantable_for(user.user.role, target.role);
+            let grantable = grantable_for(p.user.user.role, target.role);
             render(UserEditPage { layout, target, grantable, notice, error: None })
         }
-        (Err(e), _) | (_, Err(e)) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+        (Err(e), _) | (_, Err(e)) => p.failure(&e),
     }
 }
 
@@ -414,28 +356,16 @@ impl TokensPage {
     }
 }
 
-async fn tokens_page(
-    app: &App,
-    user: &WebUser,
-    headers: &HeaderMap,
-    csrf: &CsrfToken,
-    created_secret: Option<String>,
-    error: Option<String>,
-) -> Response {
-    let layout = Layout::for_user(user, headers, csrf, "nav.tokens", "/admin/tokens");
-    match actions::tokens::list_tokens(app, &user.actor(), user.tenant.id).await {
+async fn tokens_page(p: &Page, created_secret: Option<String>, error: Option<String>) -> Response {
+    let layout = p.layout("nav.tokens", "/admin/tokens");
+    match actions::tokens::list_tokens(&p.app, &p.actor(), p.tenant()).await {
         Ok(tokens) => render(TokensPage { layout, tokens, created_secret, error }),
-        Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+        Err(e) => p.failure(&e),
     }
 }
 
-pub async fn list_tokens(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-) -> Response {
-    tokens_page(&app, &user, &headers, &csrf, None, None).await
+pub async fn list_tokens(p: Page) -> Response {
+    tokens_page(&p, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -449,42 +379,26 @@ pub struct CreateTokenForm {
     send: Option<String>,
 }
 
-pub async fn create_token(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<CreateTokenForm>,
-) -> Response {
+pub async fn create_token(p: Page, CsrfForm(form): CsrfForm<CreateTokenForm>) -> Response {
     let scopes: Vec<Scope> = [(Scope::Read, &form.read), (Scope::Write, &form.write), (Scope::Send, &form.send)]
         .into_iter()
         .filter(|(_, on)| on.is_some())
         .map(|(s, _)| s)
         .collect();
-    match actions::tokens::create_token(&app, &user.actor(), user.tenant.id, &form.name, &scopes).await {
-        Ok((_, secret)) => tokens_page(&app, &user, &headers, &csrf, Some(secret), None).await,
+    match actions::tokens::create_token(&p.app, &p.actor(), p.tenant(), &form.name, &scopes).await {
+        Ok((_, secret)) => tokens_page(&p, Some(secret), None).await,
         Err(e) => {
-            let lang = user_lang(&user, &headers);
+            let lang = p.lang();
             let status = error_status(&e);
-            (status, tokens_page(&app, &user, &headers, &csrf, None, Some(error_message(lang, &e))).await)
-                .into_response()
+            (status, tokens_page(&p, None, Some(error_message(lang, &e))).await).into_response()
         }
     }
 }
 
-pub async fn revoke_token(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Response {
-    match actions::tokens::revoke_token(&app, &user.actor(), user.tenant.id, TokenId(id)).await {
+pub async fn revoke_token(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
+    match actions::tokens::revoke_token(&p.app, &p.actor(), p.tenant(), TokenId(id)).await {
         Ok(()) => Redirect::to("/admin/tokens").into_response(),
-        Err(e) => {
-            let lang = user_lang(&user, &headers);
-            (error_status(&e), error_message(lang, &e)).into_response()
-        }
+        Err(e) => p.failure(&e),
     }
 }
 
@@ -499,28 +413,16 @@ struct TenantsPage {
     error: Option<String>,
 }
 
-async fn tenants_page(
-    app: &App,
-    user: &WebUser,
-    headers: &HeaderMap,
-    csrf: &CsrfToken,
-    notice: Option<String>,
-    error: Option<String>,
-) -> Response {
-    let layout = Layout::for_user(user, headers, csrf, "nav.tenants", "/platform/tenants");
-    match actions::tenants::list_tenants(app, &user.actor()).await {
+async fn tenants_page(p: &Page, notice: Option<String>, error: Option<String>) -> Response {
+    let layout = p.layout("nav.tenants", "/platform/tenants");
+    match actions::tenants::list_tenants(&p.app, &p.actor()).await {
         Ok(tenants) => render(TenantsPage { layout, tenants, notice, error }),
-        Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+        Err(e) => p.failure(&e),
     }
 }
 
-pub async fn list_tenants(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-) -> Response {
-    tenants_page(&app, &user, &headers, &csrf, None, None).await
+pub async fn list_tenants(p: Page) -> Response {
+    tenants_page(&p, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -529,20 +431,13 @@ pub struct CreateTenantForm {
     slug: String,
 }
 
-pub async fn create_tenant(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<CreateTenantForm>,
-) -> Response {
-    match actions::tenants::create_tenant(&app, &user.actor(), &form.name, &form.slug).await {
-        Ok(t) => tenants_page(&app, &user, &headers, &csrf, Some(format!("{} ({})", t.name, t.slug)), None).await,
+pub async fn create_tenant(p: Page, CsrfForm(form): CsrfForm<CreateTenantForm>) -> Response {
+    match actions::tenants::create_tenant(&p.app, &p.actor(), &form.name, &form.slug).await {
+        Ok(t) => tenants_page(&p, Some(format!("{} ({})", t.name, t.slug)), None).await,
         Err(e) => {
-            let lang = user_lang(&user, &headers);
+            let lang = p.lang();
             let status = error_status(&e);
-            (status, tenants_page(&app, &user, &headers, &csrf, None, Some(error_message(lang, &e))).await)
-                .into_response()
+            (status, tenants_page(&p, None, Some(error_message(lang, &e))).await).into_response()
         }
     }
 }
@@ -570,19 +465,12 @@ struct ConnectionsPage {
     error: Option<String>,
 }
 
-async fn connections_page(
-    app: &App,
-    user: &WebUser,
-    headers: &HeaderMap,
-    csrf: &CsrfToken,
-    notice: Option<String>,
-    error: Option<String>,
-) -> Response {
-    let layout = Layout::for_user(user, headers, csrf, "nav.connections", "/admin/connections");
-    let actor = user.actor();
+async fn connections_page(p: &Page, notice: Option<String>, error: Option<String>) -> Response {
+    let layout = p.layout("nav.connections", "/admin/connections");
+    let (app, actor, tenant) = (&p.app, p.actor(), p.tenant());
     let listed = async {
-        let list = actions::connections::list_connections(app, &actor, user.tenant.id).await?;
-        let departments = actions::departments::list_departments(app, &actor, user.tenant.id).await?;
+        let list = actions::connections::list_connections(app, &actor, tenant).await?;
+        let departments = actions::departments::list_departments(app, &actor, tenant).await?;
         Ok::<_, ActionError>((list, departments))
     }
     .await;
@@ -594,19 +482,13 @@ async fn connections_page(
                 .collect();
             render(ConnectionsPage { layout, connections, departments, notice, error })
         }
-        Err(e) => (error_status(&e), error_message(layout.lang, &e)).into_response(),
+        Err(e) => p.failure(&e),
     }
 }
 
-pub async fn list_connections(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Query(q): Query<NoticeQuery>,
-) -> Response {
-    let notice = q.saved.map(|_| user_lang(&user, &headers).t("common.saved").to_string());
-    connections_page(&app, &user, &headers, &csrf, notice, None).await
+pub async fn list_connections(p: Page, Query(q): Query<NoticeQuery>) -> Response {
+    let notice = q.saved.map(|_| p.lang().t("common.saved").to_string());
+    connections_page(&p, notice, None).await
 }
 
 #[derive(Deserialize)]
@@ -623,13 +505,7 @@ pub struct CreateConnectionForm {
     rate: Option<i64>,
 }
 
-pub async fn create_connection(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<CreateConnectionForm>,
-) -> Response {
+pub async fn create_connection(p: Page, CsrfForm(form): CsrfForm<CreateConnectionForm>) -> Response {
     let input = actions::connections::CreateWhatsappCloud {
         name: &form.name,
         phone_number_id: &form.phone_number_id,
@@ -640,15 +516,15 @@ pub async fn create_connection(
         api_version: None,
         rate_per_sec: form.rate,
     };
-    match actions::connections::create_whatsapp_cloud(&app, &user.actor(), user.tenant.id, input).await {
+    match actions::connections::create_whatsapp_cloud(&p.app, &p.actor(), p.tenant(), input).await {
         Ok(created) => {
             let notice = Some(created.connection.name.clone());
-            connections_page(&app, &user, &headers, &csrf, notice, None).await
+            connections_page(&p, notice, None).await
         }
         Err(e) => {
             let status = error_status(&e);
-            let message = error_message(user_lang(&user, &headers), &e);
-            (status, connections_page(&app, &user, &headers, &csrf, None, Some(message)).await).into_response()
+            let message = error_message(p.lang(), &e);
+            (status, connections_page(&p, None, Some(message)).await).into_response()
         }
     }
 }
