@@ -2,38 +2,25 @@
 //! Handlers only read forms and call actions; every rule lives in the actions.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use serde::Deserialize;
 
 use super::pages::{EmptyForm, NoticeQuery};
-use super::{error_message, error_status, render, CsrfForm, CsrfToken, Lang, Layout};
+use super::{error_message, error_status, render, CsrfForm, Layout, Page};
 use crate::actions::departments::DepartmentInput;
 use crate::actions::quick_replies::QuickReplyInput;
 use crate::actions::{self, ActionError};
-use crate::app::App;
 use crate::domain::inbox::DistributionMode;
 use crate::domain::UserId;
-use crate::http::auth::WebUser;
 use crate::store::departments::Department;
 use crate::store::quick_replies::QuickReply;
 use crate::store::settings::TenantSettings;
 use crate::store::users::User;
 
 const MODES: [DistributionMode; 3] = [DistributionMode::Off, DistributionMode::RoundRobin, DistributionMode::LeastBusy];
-
-fn lang_of(user: &WebUser, headers: &HeaderMap) -> Lang {
-    Lang::pick(user.user.locale.as_deref(), headers)
-}
-
-fn failure(lang: Lang, e: &ActionError) -> Response {
-    (error_status(e), error_message(lang, e)).into_response()
-}
 
 /// Pages are refused outright to roles that may not use them (the actions check again).
 fn require(allowed: bool) -> Result<(), ActionError> {
@@ -134,23 +121,15 @@ struct DepartmentsPage {
     error: Option<String>,
 }
 
-async fn departments_page(
-    app: &App,
-    user: &WebUser,
-    headers: &HeaderMap,
-    csrf: &CsrfToken,
-    form: DepartmentForm,
-    notice: Option<String>,
-    error: Option<String>,
-) -> Response {
-    let layout = Layout::for_user(user, headers, csrf, "nav.departments", "/admin/departments");
-    let actor = user.actor();
-    let tenant = user.tenant.id;
+async fn departments_page(p: &Page, form: DepartmentForm, notice: Option<String>, error: Option<String>) -> Response {
+    let layout = p.layout("nav.departments", "/admin/departments");
+    let actor = p.actor();
+    let tenant = p.tenant();
     let result = async {
-        require(user.user.role.can_manage_tenant())?;
+        require(p.user.user.role.can_manage_tenant())?;
         let mut rows = Vec::new();
-        for department in actions::departments::list_departments(app, &actor, tenant).await? {
-            let members = actions::departments::list_members(app, &actor, tenant, department.id).await?.len();
+        for department in actions::departments::list_departments(&p.app, &actor, tenant).await? {
+            let members = actions::departments::list_members(&p.app, &actor, tenant, department.id).await?.len();
             rows.push(DepartmentRow { department, members });
         }
         Ok::<_, ActionError>(rows)
@@ -158,37 +137,25 @@ async fn departments_page(
     .await;
     match result {
         Ok(rows) => render(DepartmentsPage { layout, rows, form, modes: MODES, notice, error }),
-        Err(e) => failure(layout.lang, &e),
+        Err(e) => p.failure(&e),
     }
 }
 
-pub async fn list_departments(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-) -> Response {
-    departments_page(&app, &user, &headers, &csrf, DepartmentForm::blank(), None, None).await
+pub async fn list_departments(p: Page) -> Response {
+    departments_page(&p, DepartmentForm::blank(), None, None).await
 }
 
-pub async fn create_department(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<DepartmentFields>,
-) -> Response {
+pub async fn create_department(p: Page, CsrfForm(form): CsrfForm<DepartmentFields>) -> Response {
     let result = match form.input() {
-        Ok(input) => actions::departments::create_department(&app, &user.actor(), user.tenant.id, input).await,
+        Ok(input) => actions::departments::create_department(&p.app, &p.actor(), p.tenant(), input).await,
         Err(e) => Err(e),
     };
     match result {
         Ok(d) => Redirect::to(&format!("/admin/departments/{}?saved=1", d.id)).into_response(),
         Err(e) => {
-            let lang = lang_of(&user, &headers);
+            let lang = p.lang();
             let status = error_status(&e);
-            let page =
-                departments_page(&app, &user, &headers, &csrf, form.shown(), None, Some(error_message(lang, &e))).await;
+            let page = departments_page(&p, form.shown(), None, Some(error_message(lang, &e))).await;
             (status, page).into_response()
         }
     }
@@ -213,25 +180,21 @@ impl DepartmentEditPage {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn department_page(
-    app: &App,
-    user: &WebUser,
-    headers: &HeaderMap,
-    csrf: &CsrfToken,
+    p: &Page,
     id: i64,
     typed: Option<DepartmentForm>,
     notice: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let layout = Layout::for_user(user, headers, csrf, "nav.departments", "/admin/departments");
-    let actor = user.actor();
-    let tenant = user.tenant.id;
+    let layout = p.layout("nav.departments", "/admin/departments");
+    let actor = p.actor();
+    let tenant = p.tenant();
     let result = async {
-        require(user.user.role.can_manage_tenant())?;
-        let department = actions::departments::get_department(app, &actor, tenant, id).await?;
-        let members = actions::departments::list_members(app, &actor, tenant, id).await?;
-        let users = actions::users::list_users(app, &actor, tenant).await?;
+        require(p.user.user.role.can_manage_tenant())?;
+        let department = actions::departments::get_department(&p.app, &actor, tenant, id).await?;
+        let members = actions::departments::list_members(&p.app, &actor, tenant, id).await?;
+        let users = actions::users::list_users(&p.app, &actor, tenant).await?;
         Ok::<_, ActionError>((department, members, users))
     }
     .await;
@@ -241,68 +204,47 @@ async fn department_page(
             let members = members.into_iter().map(|m| m.user_id).collect();
             render(DepartmentEditPage { layout, department, form, modes: MODES, users, members, notice, error })
         }
-        Err(e) => failure(layout.lang, &e),
+        Err(e) => p.failure(&e),
     }
 }
 
-pub async fn edit_department(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    Query(q): Query<NoticeQuery>,
-) -> Response {
-    let notice = q.saved.map(|_| lang_of(&user, &headers).t("common.saved").to_string());
-    department_page(&app, &user, &headers, &csrf, id, None, notice, None).await
+pub async fn edit_department(p: Page, Path(id): Path<i64>, Query(q): Query<NoticeQuery>) -> Response {
+    let notice = q.saved.map(|_| p.lang().t("common.saved").to_string());
+    department_page(&p, id, None, notice, None).await
 }
 
-pub async fn update_department(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    CsrfForm(form): CsrfForm<DepartmentFields>,
-) -> Response {
+pub async fn update_department(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<DepartmentFields>) -> Response {
     let result = match form.input() {
-        Ok(input) => actions::departments::update_department(&app, &user.actor(), user.tenant.id, id, input).await,
+        Ok(input) => actions::departments::update_department(&p.app, &p.actor(), p.tenant(), id, input).await,
         Err(e) => Err(e),
     };
     match result {
         Ok(_) => Redirect::to(&format!("/admin/departments/{id}?saved=1")).into_response(),
-        Err(ActionError::NotFound) => failure(lang_of(&user, &headers), &ActionError::NotFound),
+        Err(ActionError::NotFound) => p.failure(&ActionError::NotFound),
         Err(e) => {
             let status = error_status(&e);
-            let error = Some(error_message(lang_of(&user, &headers), &e));
-            let page = department_page(&app, &user, &headers, &csrf, id, Some(form.shown()), None, error).await;
+            let error = Some(error_message(p.lang(), &e));
+            let page = department_page(&p, id, Some(form.shown()), None, error).await;
             (status, page).into_response()
         }
     }
 }
 
-pub async fn set_members(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
-) -> Response {
+pub async fn set_members(p: Page, Path(id): Path<i64>, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) -> Response {
     let wanted: HashSet<i64> =
         fields.iter().filter(|(k, _)| k == "member").filter_map(|(_, v)| v.parse().ok()).collect();
-    let actor = user.actor();
-    let tenant = user.tenant.id;
+    let actor = p.actor();
+    let tenant = p.tenant();
     let result = async {
-        let current: HashSet<i64> = actions::departments::list_members(&app, &actor, tenant, id)
+        let current: HashSet<i64> = actions::departments::list_members(&p.app, &actor, tenant, id)
             .await?
             .into_iter()
             .map(|m| m.user_id)
             .collect();
-        for u in actions::users::list_users(&app, &actor, tenant).await? {
+        for u in actions::users::list_users(&p.app, &actor, tenant).await? {
             let member = wanted.contains(&u.id.0);
             if member != current.contains(&u.id.0) {
-                actions::departments::set_member(&app, &actor, tenant, id, u.id, member).await?;
+                actions::departments::set_member(&p.app, &actor, tenant, id, u.id, member).await?;
             }
         }
         Ok::<_, ActionError>(())
@@ -310,27 +252,19 @@ pub async fn set_members(
     .await;
     match result {
         Ok(()) => Redirect::to(&format!("/admin/departments/{id}?saved=1")).into_response(),
-        Err(e @ (ActionError::NotFound | ActionError::Forbidden | ActionError::Unauthorized)) => {
-            failure(lang_of(&user, &headers), &e)
-        }
+        Err(e @ (ActionError::NotFound | ActionError::Forbidden | ActionError::Unauthorized)) => p.failure(&e),
         Err(e) => {
             let status = error_status(&e);
-            let error = Some(error_message(lang_of(&user, &headers), &e));
-            (status, department_page(&app, &user, &headers, &csrf, id, None, None, error).await).into_response()
+            let error = Some(error_message(p.lang(), &e));
+            (status, department_page(&p, id, None, None, error).await).into_response()
         }
     }
 }
 
-pub async fn delete_department(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Response {
-    match actions::departments::delete_department(&app, &user.actor(), user.tenant.id, id).await {
+pub async fn delete_department(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
+    match actions::departments::delete_department(&p.app, &p.actor(), p.tenant(), id).await {
         Ok(()) => Redirect::to("/admin/departments").into_response(),
-        Err(e) => failure(lang_of(&user, &headers), &e),
+        Err(e) => p.failure(&e),
     }
 }
 
@@ -342,9 +276,7 @@ pub struct ConnectionDepartmentForm {
 
 /// The default department of a connection (posted from the connections page).
 pub async fn set_connection_department(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
+    p: Page,
     Path(id): Path<i64>,
     CsrfForm(form): CsrfForm<ConnectionDepartmentForm>,
 ) -> Response {
@@ -353,12 +285,12 @@ pub async fn set_connection_department(
         s => s.parse::<i64>().map(Some).map_err(|_| ActionError::invalid("unknown_department", "unknown department")),
     };
     let result = match department {
-        Ok(d) => actions::departments::set_connection_department(&app, &user.actor(), user.tenant.id, id, d).await,
+        Ok(d) => actions::departments::set_connection_department(&p.app, &p.actor(), p.tenant(), id, d).await,
         Err(e) => Err(e),
     };
     match result {
         Ok(()) => Redirect::to("/admin/connections?saved=1").into_response(),
-        Err(e) => failure(lang_of(&user, &headers), &e),
+        Err(e) => p.failure(&e),
     }
 }
 
@@ -422,28 +354,20 @@ impl QuickRepliesPage {
     }
 }
 
-async fn quick_replies_page(
-    app: &App,
-    user: &WebUser,
-    headers: &HeaderMap,
-    csrf: &CsrfToken,
-    form: QuickReplyForm,
-    notice: Option<String>,
-    error: Option<String>,
-) -> Response {
-    let layout = Layout::for_user(user, headers, csrf, "nav.quick_replies", "/admin/quick-replies");
-    let actor = user.actor();
-    let tenant = user.tenant.id;
+async fn quick_replies_page(p: &Page, form: QuickReplyForm, notice: Option<String>, error: Option<String>) -> Response {
+    let layout = p.layout("nav.quick_replies", "/admin/quick-replies");
+    let actor = p.actor();
+    let tenant = p.tenant();
     let result = async {
-        require(user.user.role.sees_whole_tenant())?;
-        let replies = actions::quick_replies::list_quick_replies(app, &actor, tenant).await?;
-        let departments = actions::departments::list_departments(app, &actor, tenant).await?;
+        require(p.user.user.role.sees_whole_tenant())?;
+        let replies = actions::quick_replies::list_quick_replies(&p.app, &actor, tenant).await?;
+        let departments = actions::departments::list_departments(&p.app, &actor, tenant).await?;
         Ok::<_, ActionError>((replies, departments))
     }
     .await;
     match result {
         Ok((replies, departments)) => render(QuickRepliesPage { layout, replies, departments, form, notice, error }),
-        Err(e) => failure(layout.lang, &e),
+        Err(e) => p.failure(&e),
     }
 }
 
@@ -451,37 +375,25 @@ fn blank_quick_reply() -> QuickReplyForm {
     QuickReplyForm { shortcut: String::new(), body: String::new(), department_id: None }
 }
 
-pub async fn list_quick_replies(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Query(q): Query<NoticeQuery>,
-) -> Response {
-    let notice = q.saved.map(|_| lang_of(&user, &headers).t("common.saved").to_string());
-    quick_replies_page(&app, &user, &headers, &csrf, blank_quick_reply(), notice, None).await
+pub async fn list_quick_replies(p: Page, Query(q): Query<NoticeQuery>) -> Response {
+    let notice = q.saved.map(|_| p.lang().t("common.saved").to_string());
+    quick_replies_page(&p, blank_quick_reply(), notice, None).await
 }
 
-pub async fn create_quick_reply(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<QuickReplyFields>,
-) -> Response {
+pub async fn create_quick_reply(p: Page, CsrfForm(form): CsrfForm<QuickReplyFields>) -> Response {
     let result = match form.input() {
-        Ok(input) => actions::quick_replies::create_quick_reply(&app, &user.actor(), user.tenant.id, input).await,
+        Ok(input) => actions::quick_replies::create_quick_reply(&p.app, &p.actor(), p.tenant(), input).await,
         Err(e) => Err(e),
     };
     match result {
         Ok(q) => {
             let notice = Some(format!("/{}", q.shortcut));
-            quick_replies_page(&app, &user, &headers, &csrf, blank_quick_reply(), notice, None).await
+            quick_replies_page(&p, blank_quick_reply(), notice, None).await
         }
         Err(e) => {
             let status = error_status(&e);
-            let error = Some(error_message(lang_of(&user, &headers), &e));
-            (status, quick_replies_page(&app, &user, &headers, &csrf, form.shown(), None, error).await).into_response()
+            let error = Some(error_message(p.lang(), &e));
+            (status, quick_replies_page(&p, form.shown(), None, error).await).into_response()
         }
     }
 }
@@ -496,26 +408,18 @@ struct QuickReplyEditPage {
     error: Option<String>,
 }
 
-async fn quick_reply_page(
-    app: &App,
-    user: &WebUser,
-    headers: &HeaderMap,
-    csrf: &CsrfToken,
-    id: i64,
-    typed: Option<QuickReplyForm>,
-    error: Option<String>,
-) -> Response {
-    let layout = Layout::for_user(user, headers, csrf, "nav.quick_replies", "/admin/quick-replies");
-    let actor = user.actor();
-    let tenant = user.tenant.id;
+async fn quick_reply_page(p: &Page, id: i64, typed: Option<QuickReplyForm>, error: Option<String>) -> Response {
+    let layout = p.layout("nav.quick_replies", "/admin/quick-replies");
+    let actor = p.actor();
+    let tenant = p.tenant();
     let result = async {
-        require(user.user.role.sees_whole_tenant())?;
-        let reply = actions::quick_replies::list_quick_replies(app, &actor, tenant)
+        require(p.user.user.role.sees_whole_tenant())?;
+        let reply = actions::quick_replies::list_quick_replies(&p.app, &actor, tenant)
             .await?
             .into_iter()
             .find(|q| q.id == id)
             .ok_or(ActionError::NotFound)?;
-        let departments = actions::departments::list_departments(app, &actor, tenant).await?;
+        let departments = actions::departments::list_departments(&p.app, &actor, tenant).await?;
         Ok::<_, ActionError>((reply, departments))
     }
     .await;
@@ -528,54 +432,34 @@ async fn quick_reply_page(
             });
             render(QuickReplyEditPage { layout, id, departments, form, error })
         }
-        Err(e) => failure(layout.lang, &e),
+        Err(e) => p.failure(&e),
     }
 }
 
-pub async fn edit_quick_reply(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-) -> Response {
-    quick_reply_page(&app, &user, &headers, &csrf, id, None, None).await
+pub async fn edit_quick_reply(p: Page, Path(id): Path<i64>) -> Response {
+    quick_reply_page(&p, id, None, None).await
 }
 
-pub async fn update_quick_reply(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
-    CsrfForm(form): CsrfForm<QuickReplyFields>,
-) -> Response {
+pub async fn update_quick_reply(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<QuickReplyFields>) -> Response {
     let result = match form.input() {
-        Ok(input) => actions::quick_replies::update_quick_reply(&app, &user.actor(), user.tenant.id, id, input).await,
+        Ok(input) => actions::quick_replies::update_quick_reply(&p.app, &p.actor(), p.tenant(), id, input).await,
         Err(e) => Err(e),
     };
     match result {
         Ok(_) => Redirect::to("/admin/quick-replies?saved=1").into_response(),
-        Err(ActionError::NotFound) => failure(lang_of(&user, &headers), &ActionError::NotFound),
+        Err(ActionError::NotFound) => p.failure(&ActionError::NotFound),
         Err(e) => {
             let status = error_status(&e);
-            let error = Some(error_message(lang_of(&user, &headers), &e));
-            (status, quick_reply_page(&app, &user, &headers, &csrf, id, Some(form.shown()), error).await)
-                .into_response()
+            let error = Some(error_message(p.lang(), &e));
+            (status, quick_reply_page(&p, id, Some(form.shown()), error).await).into_response()
         }
     }
 }
 
-pub async fn delete_quick_reply(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Response {
-    match actions::quick_replies::delete_quick_reply(&app, &user.actor(), user.tenant.id, id).await {
+pub async fn delete_quick_reply(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
+    match actions::quick_replies::delete_quick_reply(&p.app, &p.actor(), p.tenant(), id).await {
         Ok(()) => Redirect::to("/admin/quick-replies?saved=1").into_response(),
-        Err(e) => failure(lang_of(&user, &headers), &e),
+        Err(e) => p.failure(&e),
     }
 }
 
@@ -608,17 +492,11 @@ struct SettingsPage {
     error: Option<String>,
 }
 
-pub async fn show_settings(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    Query(q): Query<NoticeQuery>,
-) -> Response {
-    let layout = Layout::for_user(&user, &headers, &csrf, "nav.settings", "/admin/settings");
+pub async fn show_settings(p: Page, Query(q): Query<NoticeQuery>) -> Response {
+    let layout = p.layout("nav.settings", "/admin/settings");
     let result = async {
-        require(user.user.role.can_manage_tenant())?;
-        actions::settings::get_settings(&app, &user.actor(), user.tenant.id).await
+        require(p.user.user.role.can_manage_tenant())?;
+        actions::settings::get_settings(&p.app, &p.actor(), p.tenant()).await
     }
     .await;
     match result {
@@ -626,7 +504,7 @@ pub async fn show_settings(
             let notice = q.saved.map(|_| layout.t("common.saved").to_string());
             render(SettingsPage { layout, form: SettingsForm::of(&s), notice, error: None })
         }
-        Err(e) => failure(layout.lang, &e),
+        Err(e) => p.failure(&e),
     }
 }
 
@@ -641,17 +519,11 @@ pub struct SettingsFields {
     farewell: String,
 }
 
-pub async fn update_settings(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<SettingsFields>,
-) -> Response {
-    let actor = user.actor();
-    let tenant = user.tenant.id;
+pub async fn update_settings(p: Page, CsrfForm(form): CsrfForm<SettingsFields>) -> Response {
+    let actor = p.actor();
+    let tenant = p.tenant();
     let result = async {
-        let current = actions::settings::get_settings(&app, &actor, tenant).await?;
+        let current = actions::settings::get_settings(&p.app, &actor, tenant).await?;
         let reopen_window_minutes = form.reopen_window_minutes.trim().parse::<i64>().map_err(|_| {
             ActionError::invalid("invalid_reopen_window", "the reopen window is 0 to 43,200 minutes (30 days)")
         })?;
@@ -662,16 +534,14 @@ pub async fn update_settings(
             farewell: form.farewell.clone(),
             ..current
         };
-        actions::settings::update_settings(&app, &actor, tenant, wanted).await
+        actions::settings::update_settings(&p.app, &actor, tenant, wanted).await
     }
     .await;
     match result {
         Ok(_) => Redirect::to("/admin/settings?saved=1").into_response(),
-        Err(e @ (ActionError::Forbidden | ActionError::Unauthorized | ActionError::NotFound)) => {
-            failure(lang_of(&user, &headers), &e)
-        }
+        Err(e @ (ActionError::Forbidden | ActionError::Unauthorized | ActionError::NotFound)) => p.failure(&e),
         Err(e) => {
-            let layout = Layout::for_user(&user, &headers, &csrf, "nav.settings", "/admin/settings");
+            let layout = p.layout("nav.settings", "/admin/settings");
             let error = Some(error_message(layout.lang, &e));
             let typed = SettingsForm {
                 reopen_window_minutes: form.reopen_window_minutes,
@@ -691,15 +561,10 @@ pub struct SignatureForm {
 }
 
 /// "Sign my messages" on the account page.
-pub async fn set_signature(
-    State(app): State<Arc<App>>,
-    user: WebUser,
-    headers: HeaderMap,
-    CsrfForm(form): CsrfForm<SignatureForm>,
-) -> Response {
+pub async fn set_signature(p: Page, CsrfForm(form): CsrfForm<SignatureForm>) -> Response {
     let enabled = form.signature.is_some();
-    match actions::settings::set_signature(&app, &user.actor(), user.tenant.id, user.user.id, enabled).await {
+    match actions::settings::set_signature(&p.app, &p.actor(), p.tenant(), p.user.user.id, enabled).await {
         Ok(()) => Redirect::to("/account?saved=1").into_response(),
-        Err(e) => failure(lang_of(&user, &headers), &e),
+        Err(e) => p.failure(&e),
     }
 }
