@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod composer;
 pub mod connections;
 pub mod contacts;
 pub mod departments;
@@ -12,6 +13,7 @@ pub mod quick_replies;
 pub mod receive;
 pub mod send;
 pub mod settings;
+pub mod tags;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
