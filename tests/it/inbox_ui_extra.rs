@@ -16,10 +16,10 @@ use crate::support::TestApp;
 
 /// A simulator wired to a new connection of `tenant`; returns it with the connection id.
 async fn simulator(t: &TestApp, tenant: TenantId, name: &str) -> (wa_sim::Simulator, i64) {
-    let sim =
-        wa_sim::Simulator::start(wa_sim::SimConfig { status_delays_ms: (50, 50, u64::MAX), ..Default::default() })
-            .await
-            .unwrap();
+    // Each connection is its own business number.
+    let phone_number_id = format!("10000000000{:04}", name.bytes().map(u32::from).sum::<u32>());
+    let config = wa_sim::SimConfig { status_delays_ms: (50, 50, u64::MAX), phone_number_id, ..Default::default() };
+    let sim = wa_sim::Simulator::start(config).await.unwrap();
     let input = atende::actions::connections::CreateWhatsappCloud {
         name,
         phone_number_id: sim.phone_number_id(),
@@ -367,8 +367,9 @@ engine_test!(reactions_show_on_their_bubble_and_agents_react_through_whatsapp, |
     assert_eq!(status, 200);
     let (_, html) = get(&t, &admin, &format!("/inbox/{ticket}?part=messages")).await;
     let bubble = html.split("class=\"msg ").find(|b| b.contains("Pedido 123")).unwrap();
-    assert!(bubble.contains("msg-reactions") && bubble.contains("❤️"), "{bubble}");
-    assert!(bubble.contains("reaction mine") && bubble.contains("👍"), "our reaction too once stored: {bubble}");
+    let shown = reactions_of(bubble);
+    assert!(shown.contains("<span class=\"reaction\" title=\"Cliente\">❤️</span>"), "{bubble}");
+    assert!(shown.contains("<span class=\"reaction mine\" title=\"Você\">👍</span>"), "ours too: {bubble}");
     assert_eq!(html.matches("class=\"msg ").count(), 1, "reactions are not bubbles: {html}");
     sim.send_raw_webhook(webhook(
         &sim,
@@ -378,10 +379,18 @@ engine_test!(reactions_show_on_their_bubble_and_agents_react_through_whatsapp, |
     .await
     .unwrap();
     let (_, html) = get(&t, &admin, &format!("/inbox/{ticket}?part=messages")).await;
-    assert!(!html.contains("❤️"), "a removed reaction is gone: {html}");
+    let shown = reactions_of(&html);
+    assert!(!shown.contains("❤️") && shown.contains("👍"), "a removed reaction is gone: {html}");
     sim.shutdown().await;
     t.stop().await;
 });
+
+/// The reactions shown on a bubble (its `msg-reactions` span).
+fn reactions_of(bubble: &str) -> String {
+    let Some(start) = bubble.find("<span class=\"msg-reactions\">") else { return String::new() };
+    let end = bubble[start..].find("</span></span>").map_or(bubble.len(), |e| start + e + 14);
+    bubble[start..end].to_string()
+}
 
 engine_test!(tags_on_tickets_follow_visibility_and_filter_the_list, |t: TestApp| async move {
     let demo = t.demo_tenant().await;
