@@ -223,6 +223,23 @@ async fn an_agent_attaches_an_image_replies_to_a_message_and_records_a_voice_not
     b.click(".record-button").await;
     let audio = sent_to_sim(&sim, "the voice note", |r| r["type"] == "audio").await;
     assert_eq!(sim_media_type(&sim, audio["audio"]["id"].as_str().unwrap()).await, "audio/ogg");
+    // The remuxed file is real Ogg Opus: Chromium's own decoder plays it back, about as long as
+    // the recording.
+    let sql = "SELECT payload FROM messages WHERE kind = 'audio'";
+    let payload: String = sqlx::Row::get(&sqlx::query(sql).fetch_one(t.app.db.reader()).await.unwrap(), 0);
+    let payload: Value = serde_json::from_str(&payload).unwrap();
+    let path = payload["content"]["source"]["file"]["path"].as_str().unwrap_or_else(|| panic!("{payload}"));
+    let ogg = std::fs::read(path).unwrap();
+    assert!(ogg.starts_with(b"OggS"));
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &ogg);
+    let seconds = b
+        .js(&format!(
+            "const bytes = Uint8Array.from(atob('{b64}'), c => c.charCodeAt(0));
+             return new OfflineAudioContext(1, 48000, 48000).decodeAudioData(bytes.buffer).then(a => a.duration, e => String(e));"
+        ))
+        .await;
+    let seconds = seconds.as_f64().unwrap_or_else(|| panic!("Chromium could not decode the Ogg: {seconds}"));
+    assert!((0.8..5.0).contains(&seconds), "{seconds} s");
 
     // Phone width: the composer's buttons stay usable.
     b.cmd(reqwest::Method::POST, "/window/rect", Some(json!({"width": 390, "height": 844}))).await;
