@@ -362,7 +362,7 @@ pub(crate) mod tests {
         let audio: Vec<_> = pages[2..].iter().flat_map(|p| p.3.clone()).collect();
         assert_eq!(audio.len(), 120);
         assert_eq!(audio[7][0], 0xFC);
-        assert_eq!(audio[7].len(), 40 + 7 % 7 + 1);
+        assert_eq!(audio[9].len(), 1 + 40 + 9 % 7, "TOC byte and the packet body");
         assert_eq!(pages.len(), 2 + 3, "50 packets a page");
         assert_eq!(pages[2].1, 50 * 960, "granule = samples up to the page's last packet");
         assert_eq!(pages.last().unwrap().1, 120 * 960);
