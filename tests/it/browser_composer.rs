@@ -253,3 +253,102 @@ async fn an_agent_attaches_an_image_replies_to_a_message_and_records_a_voice_not
     sim.shutdown().await;
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_can_be_dropped_or_pasted_and_notifications_are_asked_for_politely() {
+    let Some(b) = Browser::start().await else { return };
+    let t = TestApp::spawn(Engine::Sqlite).await;
+    let demo = t.demo_tenant().await;
+    let sim = wa_sim::Simulator::start(wa_sim::SimConfig::default()).await.unwrap();
+    let input = atende::actions::connections::CreateWhatsappCloud {
+        name: "WhatsApp",
+        phone_number_id: sim.phone_number_id(),
+        waba_id: "",
+        access_token: "sim-access-token",
+        app_secret: "sim-app-secret",
+        graph_url: Some(&sim.base_url()),
+        api_version: None,
+        rate_per_sec: None,
+    };
+    let conn = atende::actions::connections::create_whatsapp_cloud(&t.app, &atende::actions::Actor::Operator, demo, input)
+        .await
+        .unwrap();
+    sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{}", conn.connection.id)));
+    sim.customer_sends("5511911110000", "Primeira", wa_sim::CustomerMessage::Text("oi".into())).await.unwrap();
+
+    b.go(&t.url("/login")).await;
+    b.type_into("input[name=email]", "admin@demo.local").await;
+    b.type_into("input[name=password]", &t.logins.demo_password).await;
+    b.type_into("input[name=tenant]", "demo").await;
+    b.click("form button[type=submit]").await;
+    b.wait_for("document.querySelector('.mainnav')", "the logged-in layout").await;
+    b.go(&t.url("/inbox?tab=all")).await;
+    b.click("#ticket-list li.ticket a").await;
+    b.wait_for("document.querySelector('.conversation[data-ticket-id]')", "the conversation").await;
+    b.wait_for("document.getElementById('live-status').textContent === 'ao vivo'", "the live badge").await;
+
+    // Nothing is asked on page load beyond the banner; the browser's own prompt waits for a click.
+    // The Notification API is replaced by a recorder (headless Chromium shows no notifications).
+    b.js("window.__notes = []; window.__asked = 0;
+          window.Notification = class { constructor(title, o) { window.__notes.push(title + ' | ' + (o && o.body || '')); }
+            static get permission() { return window.__asked ? 'granted' : 'default'; }
+            static requestPermission() { window.__asked++; return Promise.resolve('granted'); } };
+          return true")
+        .await;
+    assert_eq!(b.js("return window.__asked").await, json!(0));
+    b.wait_for("!document.querySelector('.notify-ask').hidden", "the polite question").await;
+    b.click(".notify-enable").await;
+    b.wait_for("window.__asked === 1 && localStorage.getItem('atende.notify') === 'on'", "permission asked on click").await;
+    b.wait_for("document.querySelector('.notify-ask').hidden", "the question answered").await;
+    assert_eq!(b.js("return document.querySelector('.notify-toggle').textContent").await, json!("🔔 Notificações ligadas"));
+
+    // A new customer while another ticket is open: a notification for the waiting ticket.
+    sim.customer_sends("5511922220000", "Segunda <b>Cliente</b>", wa_sim::CustomerMessage::Text("preciso de ajuda".into()))
+        .await
+        .unwrap();
+    b.wait_for(
+        "window.__notes.some(n => n.startsWith('Novo atendimento em espera: Segunda <b>Cliente</b>'))",
+        "a notification for the new waiting ticket",
+    )
+    .await;
+    // Turned off, nothing more is notified.
+    b.click(".notify-toggle").await;
+    assert_eq!(b.js("return localStorage.getItem('atende.notify')").await, json!("off"));
+    let before = b.js("return window.__notes.length").await;
+    sim.customer_sends("5511933330000", "Terceira", wa_sim::CustomerMessage::Text("olá".into())).await.unwrap();
+    b.wait_for(
+        "[...document.querySelectorAll('#ticket-list .contact')].some(e => e.textContent === 'Terceira')",
+        "the third ticket listed",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(b.js("return window.__notes.length").await, before);
+
+    // Dropping a file on the conversation, or pasting one into the text box, attaches it.
+    b.js("const dt = new DataTransfer();
+          dt.items.add(new File([new Uint8Array([0x25,0x50,0x44,0x46,0x2d])], 'arrastado.pdf', { type: 'application/pdf' }));
+          document.querySelector('.conversation').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+          return true")
+        .await;
+    b.wait_for(
+        "document.querySelector('.attachment-name').textContent.startsWith('arrastado.pdf')",
+        "the dropped file attached",
+    )
+    .await;
+    assert_eq!(b.js("return document.querySelector('form.composer textarea').required").await, json!(false));
+    b.click(".attachment-remove").await;
+    b.wait_for("document.querySelector('.attachment-preview').hidden", "the file removed").await;
+    b.js("const dt = new DataTransfer();
+          dt.items.add(new File([new Uint8Array([0x89,0x50,0x4e,0x47])], 'colado.png', { type: 'image/png' }));
+          document.querySelector('form.composer textarea').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+          return true")
+        .await;
+    b.wait_for(
+        "document.querySelector('.attachment-name').textContent.startsWith('colado.png')",
+        "the pasted file attached",
+    )
+    .await;
+    b.screenshot("composer-notifications-desktop").await;
+    sim.shutdown().await;
+    t.stop().await;
+}
