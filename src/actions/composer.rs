@@ -283,6 +283,65 @@ pub async fn message_links(
     Ok((quoted, reactions))
 }
 
+/// A stored media file of a message, to show or download.
+pub struct MediaFile {
+    pub data: Vec<u8>,
+    pub mime: String,
+    /// The document's name, when it has one.
+    pub filename: Option<String>,
+}
+
+/// Where a message's file is on disk: the fetched file of a received one, the attached file of
+/// a sent one.
+pub fn media_location(m: &StoredMessage) -> Option<(String, String)> {
+    if let (Some(path), Some(mime)) = (&m.media_path, &m.media_mime) {
+        return Some((path.clone(), mime.clone()));
+    }
+    let outbound: crate::domain::outbound::Outbound = serde_json::from_str(&m.payload).ok()?;
+    match outbound.content {
+        OutboundContent::Media { source: MediaSource::File { path, mime }, .. } => Some((path, mime)),
+        _ => None,
+    }
+}
+
+/// The file of message `message_id` of a ticket the caller may see.
+pub async fn media_file(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    ticket_id: i64,
+    message_id: i64,
+) -> ActionResult<MediaFile> {
+    let viewer = super::inbox::viewer(actor, tenant)?;
+    store::inbox::get(app.db.reader(), &viewer, ticket_id).await?.ok_or(ActionError::NotFound)?;
+    let m = store::messages::get(app.db.reader(), tenant, message_id)
+        .await?
+        .filter(|m| m.ticket_id == ticket_id)
+        .ok_or(ActionError::NotFound)?;
+    let (path, mime) = media_location(&m).ok_or(ActionError::NotFound)?;
+    // Only files of the media store are ever served.
+    let path = std::path::PathBuf::from(path);
+    if !path.starts_with(app.settings.data_dir.join("media")) {
+        return Err(ActionError::NotFound);
+    }
+    let data = store::files::read(&path).await.map_err(|_| ActionError::NotFound)?;
+    let payload: serde_json::Value = serde_json::from_str(&m.payload).unwrap_or_default();
+    let filename = find_filename(&payload);
+    Ok(MediaFile { data, mime, filename })
+}
+
+fn find_filename(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Object(map) => map
+            .get("filename")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+            .or_else(|| map.values().find_map(find_filename)),
+        serde_json::Value::Array(items) => items.iter().find_map(find_filename),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

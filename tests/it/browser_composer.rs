@@ -187,7 +187,8 @@ async fn an_agent_attaches_an_image_replies_to_a_message_and_records_a_voice_not
     // Attach an image (the file input takes a path over WebDriver) and send it with a caption.
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("comprovante.png");
-    std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89").unwrap();
+    // An 8×8 green PNG.
+    std::fs::write(&png, b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x08\x00\x00\x00\x08\x08\x02\x00\x00\x00\x4b\x6d\x29\xdc\x00\x00\x00\x11\x49\x44\x41\x54\x78\x9c\x63\xe0\xae\x8a\xc3\x8a\x18\x86\x96\x04\x00\x18\x52\x38\xc1\x8c\xc7\x80\xf0\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82").unwrap();
     b.type_into("input.attach-input", png.to_str().unwrap()).await;
     b.wait_for("!document.querySelector('.attachment-preview').hidden", "the attachment preview").await;
     b.screenshot("composer-attachment-desktop").await;
@@ -197,8 +198,8 @@ async fn an_agent_attaches_an_image_replies_to_a_message_and_records_a_voice_not
     assert_eq!(sim_media_type(&sim, image["image"]["id"].as_str().unwrap()).await, "image/png");
     b.wait_for("document.querySelector('.attachment-preview').hidden", "the composer cleared").await;
     b.wait_for(
-        "[...document.querySelectorAll('.msg.out .msg-media')].some(e => e.textContent.includes('Imagem'))",
-        "the image bubble",
+        "[...document.querySelectorAll('.msg.out img.msg-image')].some(i => i.complete && i.naturalWidth === 8)",
+        "the image shown inline in its bubble",
     )
     .await;
 
@@ -223,6 +224,7 @@ async fn an_agent_attaches_an_image_replies_to_a_message_and_records_a_voice_not
     b.click(".record-button").await;
     let audio = sent_to_sim(&sim, "the voice note", |r| r["type"] == "audio").await;
     assert_eq!(sim_media_type(&sim, audio["audio"]["id"].as_str().unwrap()).await, "audio/ogg");
+    b.wait_for("document.querySelector('.msg.out audio.msg-audio')", "an audio player for the voice note").await;
     // The remuxed file is real Ogg Opus: Chromium's own decoder plays it back, about as long as
     // the recording.
     let sql = "SELECT payload FROM messages WHERE kind = 'audio'";
@@ -270,9 +272,10 @@ async fn files_can_be_dropped_or_pasted_and_notifications_are_asked_for_politely
         api_version: None,
         rate_per_sec: None,
     };
-    let conn = atende::actions::connections::create_whatsapp_cloud(&t.app, &atende::actions::Actor::Operator, demo, input)
-        .await
-        .unwrap();
+    let conn =
+        atende::actions::connections::create_whatsapp_cloud(&t.app, &atende::actions::Actor::Operator, demo, input)
+            .await
+            .unwrap();
     sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{}", conn.connection.id)));
     sim.customer_sends("5511911110000", "Primeira", wa_sim::CustomerMessage::Text("oi".into())).await.unwrap();
 
@@ -298,14 +301,22 @@ async fn files_can_be_dropped_or_pasted_and_notifications_are_asked_for_politely
     assert_eq!(b.js("return window.__asked").await, json!(0));
     b.wait_for("!document.querySelector('.notify-ask').hidden", "the polite question").await;
     b.click(".notify-enable").await;
-    b.wait_for("window.__asked === 1 && localStorage.getItem('atende.notify') === 'on'", "permission asked on click").await;
+    b.wait_for("window.__asked === 1 && localStorage.getItem('atende.notify') === 'on'", "permission asked on click")
+        .await;
     b.wait_for("document.querySelector('.notify-ask').hidden", "the question answered").await;
-    assert_eq!(b.js("return document.querySelector('.notify-toggle').textContent").await, json!("🔔 Notificações ligadas"));
+    assert_eq!(
+        b.js("return document.querySelector('.notify-toggle').textContent").await,
+        json!("🔔 Notificações ligadas")
+    );
 
     // A new customer while another ticket is open: a notification for the waiting ticket.
-    sim.customer_sends("5511922220000", "Segunda <b>Cliente</b>", wa_sim::CustomerMessage::Text("preciso de ajuda".into()))
-        .await
-        .unwrap();
+    sim.customer_sends(
+        "5511922220000",
+        "Segunda <b>Cliente</b>",
+        wa_sim::CustomerMessage::Text("preciso de ajuda".into()),
+    )
+    .await
+    .unwrap();
     b.wait_for(
         "window.__notes.some(n => n.startsWith('Novo atendimento em espera: Segunda <b>Cliente</b>'))",
         "a notification for the new waiting ticket",

@@ -163,6 +163,25 @@ engine_test!(attachments_are_sniffed_size_checked_and_reach_the_simulator, |t: T
     assert_eq!(sent["document"]["filename"], "contrato.pdf");
     let (_, html) = get(&t, &admin, &format!("/inbox/{ticket}?part=messages")).await;
     assert!(html.contains("Documento · contrato.pdf"), "{html}");
+    // The stored files are shown: the image inline, the document as a download.
+    let file_id = |kind: &'static str| {
+        let app = t.app.clone();
+        async move {
+            let sql = format!("SELECT id FROM messages WHERE kind = '{kind}'");
+            sqlx::Row::get::<i64, _>(&sqlx::query(&sql).fetch_one(app.db.reader()).await.unwrap(), 0)
+        }
+    };
+    let image_url = format!("/inbox/{ticket}/media/{}", file_id("image").await);
+    assert!(html.contains(&format!("<img class=\"msg-image\" src=\"{image_url}\"")), "{html}");
+    let r = admin.get(t.url(&image_url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PNG);
+    let doc_url = format!("/inbox/{ticket}/media/{}", file_id("document").await);
+    let r = admin.get(t.url(&doc_url)).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/octet-stream", "documents download, never render");
+    assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"contrato.pdf\"");
+    assert_eq!(admin.get(t.url(&format!("/inbox/{ticket}/media/999999"))).send().await.unwrap().status(), 404);
 
     // Refused: too large for an image (5 MB), a type WhatsApp does not take, empty, bad CSRF.
     let before = stored_files(&t);
@@ -231,6 +250,8 @@ engine_test!(attachments_are_sniffed_size_checked_and_reach_the_simulator, |t: T
     let ze = t.login("ze@outra.local", "ze-password-12", "outra").await;
     let (status, _) = upload(&t, &ze, ticket, ("foto.png", "image/png", PNG), &[], true).await;
     assert_eq!(status, 404);
+    assert_eq!(ze.get(t.url(&image_url)).send().await.unwrap().status(), 404, "another tenant sees no file");
+    assert_eq!(bia_browser.get(t.url(&image_url)).send().await.unwrap().status(), 404, "nor another department");
     assert_eq!(stored_files(&t), before);
     sim.shutdown().await;
     t.stop().await;

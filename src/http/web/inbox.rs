@@ -68,6 +68,16 @@ pub struct MessageView {
     pub reactions: Vec<(String, bool)>,
     /// Whether it reached WhatsApp, so it can be quoted or reacted to.
     pub can_reply: bool,
+    /// The stored file, when there is one.
+    pub file: Option<FileView>,
+}
+
+/// A message's stored file and how the bubble shows it.
+pub struct FileView {
+    pub url: String,
+    pub image: bool,
+    pub audio: bool,
+    pub video: bool,
 }
 
 /// The message a bubble quotes.
@@ -291,7 +301,14 @@ fn message_views(
                     .collect(),
                 None => Vec::new(),
             };
+            let file = actions::composer::media_location(&m).map(|(_, mime)| FileView {
+                url: format!("/inbox/{}/media/{}", m.ticket_id, m.id),
+                image: mime.starts_with("image/"),
+                audio: mime.starts_with("audio/"),
+                video: mime.starts_with("video/"),
+            });
             let mut view = message_view(lang, m, names, now);
+            view.file = file;
             view.quote = quote;
             view.reactions = on_it;
             view
@@ -336,6 +353,7 @@ fn message_view(lang: Lang, m: StoredMessage, names: &HashMap<i64, String>, now:
         quote: None,
         reactions: Vec::new(),
         can_reply: m.provider_id.is_some() && m.direction != "note",
+        file: None,
         direction: m.direction,
         kind: m.kind,
         body: m.body,
@@ -939,4 +957,35 @@ pub async fn tag_ticket(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<T
         Err(_) => Err(ActionError::invalid("unknown_tag", "no such tag in this company")),
     };
     outcome(&p, id, result).await
+}
+
+/// `GET /inbox/{ticket}/media/{message}`: a message's stored file. Images, audio and video are
+/// shown inline; anything else downloads (never rendered by the browser: the type is the sniffed
+/// one and the page's `nosniff` and CSP headers apply).
+pub async fn show_media(p: Page, Path((ticket, message)): Path<(i64, i64)>) -> Response {
+    match actions::composer::media_file(&p.app, &p.actor(), p.tenant(), ticket, message).await {
+        Ok(f) => {
+            let inline = ["image/jpeg", "image/png", "image/webp", "image/gif"].contains(&f.mime.as_str())
+                || f.mime.starts_with("audio/")
+                || f.mime.starts_with("video/");
+            let name = f
+                .filename
+                .unwrap_or_else(|| format!("arquivo.{}", crate::domain::media::extension(&f.mime)))
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' })
+                .collect::<String>();
+            let disposition = format!("{}; filename=\"{name}\"", if inline { "inline" } else { "attachment" });
+            let content_type = if inline { f.mime } else { "application/octet-stream".to_string() };
+            (
+                [
+                    (axum::http::header::CONTENT_TYPE, content_type),
+                    (axum::http::header::CONTENT_DISPOSITION, disposition),
+                    (axum::http::header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+                ],
+                f.data,
+            )
+                .into_response()
+        }
+        Err(e) => p.failure(&e),
+    }
 }

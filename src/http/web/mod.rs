@@ -45,6 +45,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
             )),
         )
         .route("/inbox/{id}/react", axum::routing::post(inbox::react))
+        .route("/inbox/{id}/media/{message}", get(inbox::show_media))
         .route("/inbox/{id}/tags", axum::routing::post(inbox::tag_ticket))
         .route("/admin/tags", get(tags::list_tags).post(tags::create_tag))
         .route("/admin/tags/{id}", axum::routing::post(tags::update_tag))
