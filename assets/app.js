@@ -60,7 +60,9 @@ async function refresh(el) {
     const stick = el === messages && nearBottom(el);
     const r = await fetch(el.dataset.src, { credentials: "same-origin", headers: { "x-fragment": "1" } });
     if (r.ok && !r.redirected) {
-      el.innerHTML = await r.text();
+      const html = await r.text();
+      if (el === messages && el.querySelector(".msg[data-id]")) mergeMessages(html);
+      else el.innerHTML = html;
       localize(el);
       if (stick) el.scrollTop = el.scrollHeight;
     }
@@ -70,6 +72,23 @@ async function refresh(el) {
     const again = pending.get(el);
     pending.delete(el);
     if (again) refresh(el);
+  }
+}
+
+// The newest page of a conversation merged into what is shown: bubbles already there are
+// replaced (ticks, reactions), new ones appended, and older pages loaded by scrolling are kept.
+function mergeMessages(html) {
+  const tpl = document.createElement("template");
+  tpl.innerHTML = html;
+  for (const fresh of tpl.content.querySelectorAll(".msg[data-id]")) {
+    const old = messages.querySelector(`.msg[data-id="${CSS.escape(fresh.dataset.id)}"]`);
+    if (old) {
+      // Keep an open reaction picker open across the swap.
+      if (old.querySelector("details[open]")) fresh.querySelector("details")?.setAttribute("open", "");
+      old.replaceWith(fresh);
+    } else {
+      messages.append(fresh);
+    }
   }
 }
 

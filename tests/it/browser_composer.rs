@@ -363,3 +363,69 @@ async fn files_can_be_dropped_or_pasted_and_notifications_are_asked_for_politely
     sim.shutdown().await;
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_messages_load_when_scrolling_up_and_stay_when_new_ones_arrive() {
+    let Some(b) = Browser::start().await else { return };
+    let t = TestApp::spawn(Engine::Sqlite).await;
+    let demo = t.demo_tenant().await;
+    let sim = wa_sim::Simulator::start(wa_sim::SimConfig::default()).await.unwrap();
+    let input = atende::actions::connections::CreateWhatsappCloud {
+        name: "WhatsApp",
+        phone_number_id: sim.phone_number_id(),
+        waba_id: "",
+        access_token: "sim-access-token",
+        app_secret: "sim-app-secret",
+        graph_url: Some(&sim.base_url()),
+        api_version: None,
+        rate_per_sec: None,
+    };
+    let conn =
+        atende::actions::connections::create_whatsapp_cloud(&t.app, &atende::actions::Actor::Operator, demo, input)
+            .await
+            .unwrap();
+    sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{}", conn.connection.id)));
+    let items = (1..=70)
+        .map(|i| {
+            ("5511944440000".to_string(), "Longa".to_string(), wa_sim::CustomerMessage::Text(format!("mensagem {i}")))
+        })
+        .collect();
+    let d = sim.customer_sends_batch(items, wa_sim::BatchShape::OneChange).await.unwrap();
+    assert_eq!(d.status, 200);
+
+    b.go(&t.url("/login")).await;
+    b.type_into("input[name=email]", "admin@demo.local").await;
+    b.type_into("input[name=password]", &t.logins.demo_password).await;
+    b.type_into("input[name=tenant]", "demo").await;
+    b.click("form button[type=submit]").await;
+    b.wait_for("document.querySelector('.mainnav')", "the logged-in layout").await;
+    b.go(&t.url("/inbox?tab=all")).await;
+    b.click("#ticket-list li.ticket a").await;
+    b.wait_for("document.querySelector('.conversation[data-ticket-id]')", "the conversation").await;
+    b.wait_for("document.getElementById('live-status').textContent === 'ao vivo'", "the live badge").await;
+    assert_eq!(b.js("return document.querySelectorAll('#messages .msg').length").await, json!(50));
+    let first = "[...document.querySelectorAll('#messages .msg-body')].some(e => e.textContent === 'mensagem 1')";
+    assert_eq!(b.js(&format!("return {first}")).await, json!(false));
+
+    b.js("document.getElementById('messages').scrollTop = 0; return true").await;
+    b.wait_for(first, "the oldest message after scrolling up").await;
+    assert_eq!(b.js("return document.querySelectorAll('#messages .msg').length").await, json!(70));
+    assert_eq!(b.js("return !!document.querySelector('#messages .older')").await, json!(false), "no more to load");
+    assert!(
+        b.js("return document.getElementById('messages').scrollTop").await.as_f64().unwrap() > 0.0,
+        "the view stays put"
+    );
+
+    // A new message is appended live; the older ones stay loaded.
+    sim.customer_sends("5511944440000", "Longa", wa_sim::CustomerMessage::Text("mensagem nova".into())).await.unwrap();
+    b.wait_for(
+        "[...document.querySelectorAll('#messages .msg-body')].some(e => e.textContent === 'mensagem nova')",
+        "the new message",
+    )
+    .await;
+    assert_eq!(b.js(&format!("return {first}")).await, json!(true));
+    assert_eq!(b.js("return document.querySelectorAll('#messages .msg').length").await, json!(71));
+    b.screenshot("inbox-older-messages-desktop").await;
+    sim.shutdown().await;
+    t.stop().await;
+}
