@@ -360,6 +360,22 @@ async fn files_can_be_dropped_or_pasted_and_notifications_are_asked_for_politely
     )
     .await;
     b.screenshot("composer-notifications-desktop").await;
+    atende::actions::contacts::create_tag(
+        &t.app,
+        &atende::actions::Actor::Operator,
+        demo,
+        "VIP <i>ouro</i>",
+        "#dc2626",
+    )
+    .await
+    .unwrap();
+    b.go(&t.url("/admin/tags")).await;
+    assert_eq!(
+        b.js("return document.querySelector('form.tag-row input[name=name]').value").await,
+        json!("VIP <i>ouro</i>")
+    );
+    b.wait_for("document.querySelector('form.tag-row')", "the Tags page").await;
+    b.screenshot("admin-tags-desktop").await;
     sim.shutdown().await;
     t.stop().await;
 }
