@@ -270,10 +270,11 @@ pub async fn message_links(
         messages.iter().filter(|m| m.kind != "reaction").filter_map(|m| m.refers_to.clone()).collect();
     let own_ids: Vec<String> = messages.iter().filter_map(|m| m.provider_id.clone()).collect();
     let mut conn = app.db.reader().acquire().await?;
-    let quoted = if quoted_ids.is_empty() {
-        Vec::new()
-    } else {
-        store::inbox_extras::quoted(&mut conn, tenant, ticket_id, &quoted_ids).await?
+    let quoted = match messages.first() {
+        Some(m) if !quoted_ids.is_empty() => {
+            store::inbox_extras::quoted(&mut conn, tenant, m.connection_id, ticket_id, &quoted_ids).await?
+        }
+        _ => Vec::new(),
     };
     let reactions = if own_ids.is_empty() {
         Vec::new()

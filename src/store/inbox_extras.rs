@@ -37,22 +37,28 @@ fn placeholders(conn: &AnyConnection, fixed: usize, n: usize) -> (Vec<String>, S
     (head.split(", ").map(str::to_string).collect(), list)
 }
 
-/// Messages of `ticket_id` with these provider ids (what a page's bubbles quote).
+/// Messages of `ticket_id` (on `connection_id`, the ticket's) with these provider ids: what a
+/// page's bubbles quote. The connection lets the unique provider-id index answer.
 pub async fn quoted(
     conn: &mut AnyConnection,
     tenant: TenantId,
+    connection_id: i64,
     ticket_id: i64,
     provider_ids: &[String],
 ) -> Result<Vec<Quoted>, sqlx::Error> {
     let mut out = Vec::new();
     for chunk in provider_ids.chunks(super::MAX_ROWS_PER_STATEMENT) {
-        let (head, list) = placeholders(conn, 2, chunk.len());
+        let (head, list) = placeholders(conn, 3, chunk.len());
         let sql = format!(
             "SELECT id, provider_id, direction, kind, body FROM messages
-             WHERE tenant_id = {} AND ticket_id = {} AND provider_id IN ({list})",
-            head[0], head[1]
+             WHERE tenant_id = {} AND connection_id = {} AND ticket_id = {} AND provider_id IN ({list})",
+            head[0], head[1], head[2]
         );
-        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len())).bind(tenant.0).bind(ticket_id);
+        let mut q = sqlx::query(&sql)
+            .persistent(super::keep_prepared(chunk.len()))
+            .bind(tenant.0)
+            .bind(connection_id)
+            .bind(ticket_id);
         for id in chunk {
             q = q.bind(id.as_str());
         }
