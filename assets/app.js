@@ -383,6 +383,9 @@ if (composer) {
   composer.addEventListener("submit", (e) => {
     if (!file) return; // text goes as a normal form post
     e.preventDefault();
+    // A private note never leaves Atende: a file attached to one is not sent to the customer.
+    const note = composer.querySelector("input[name=note]");
+    if (note && note.checked) { showError(composer.dataset.errNoteFile); return; }
     upload(file, file.name || "arquivo", text.value);
   });
 
@@ -409,6 +412,7 @@ if (composer) {
         stream.getTracks().forEach((t) => t.stop());
         recordButton.textContent = `🎤 ${recordButton.dataset.start}`;
         recordButton.classList.remove("recording");
+        recordButton.setAttribute("aria-pressed", "false");
         const blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
         const ext = (recorder.mimeType || "").includes("ogg") ? "ogg" : "webm";
         if (blob.size) upload(blob, `voz.${ext}`, "");
@@ -416,6 +420,7 @@ if (composer) {
       recorder.start(250);
       recordButton.textContent = `⏹ ${recordButton.dataset.stop}`;
       recordButton.classList.add("recording");
+      recordButton.setAttribute("aria-pressed", "true");
     });
   }
 }

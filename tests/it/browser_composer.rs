@@ -359,6 +359,15 @@ async fn files_can_be_dropped_or_pasted_and_notifications_are_asked_for_politely
         "the pasted file attached",
     )
     .await;
+    // A private note takes no file: the agent is told, nothing reaches WhatsApp.
+    b.click("form.composer input[name=note]").await;
+    b.click("form.composer button[type=submit]").await;
+    b.wait_for(
+        "!document.querySelector('.composer-error').hidden && document.querySelector('.composer-error').textContent.includes('Notas internas não levam anexos')",
+        "the note-with-file message",
+    )
+    .await;
+    assert!(sim.sent_messages().iter().all(|m| m.request["type"] != "image"), "nothing was sent");
     b.screenshot("composer-notifications-desktop").await;
     atende::actions::contacts::create_tag(
         &t.app,

@@ -153,6 +153,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("err.invalid_upload", "O envio do arquivo veio incompleto. Tente de novo.", "The upload arrived incomplete. Try again."),
     ("err.upload_failed", "Não foi possível enviar o arquivo. Tente de novo.", "The file could not be sent. Try again."),
     ("err.microphone", "Não foi possível usar o microfone.", "The microphone could not be used."),
+    ("err.note_file", "Notas internas não levam anexos: desmarque \"Nota interna\" para enviar o arquivo ao cliente.", "Private notes take no files: untick \"Private note\" to send the file to the customer."),
     ("err.invalid_caption", "A legenda pode ter no máximo 1024 caracteres.", "A caption has at most 1024 characters."),
     ("err.outside_window", "O cliente não escreve há mais de 24 horas: o WhatsApp só permite enviar um modelo aprovado.", "The customer has not written in the last 24 hours: WhatsApp allows only an approved template now."),
     ("err.unknown_message", "Mensagem não encontrada nesta conversa.", "No such message in this conversation."),
