@@ -108,13 +108,15 @@ pub async fn release<'e>(
     key: &str,
     created_at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM api_idempotency WHERE tenant_id = $1 AND token_id = $2 AND idem_key = $3 AND created_at = $4")
-        .bind(tenant.0)
-        .bind(token_id)
-        .bind(key)
-        .bind(created_at)
-        .execute(ex)
-        .await?;
+    sqlx::query(
+        "DELETE FROM api_idempotency WHERE tenant_id = $1 AND token_id = $2 AND idem_key = $3 AND created_at = $4",
+    )
+    .bind(tenant.0)
+    .bind(token_id)
+    .bind(key)
+    .bind(created_at)
+    .execute(ex)
+    .await?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -26,7 +26,8 @@ pub async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) ->
         // Keyed by the secret's hash: no database look-up before refusing a flood.
         let key = crate::crypto::sha256_hex(secret);
         if let Err(wait) = app.api_limiter.take(&key, app.clock.now_ms()) {
-            let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this token");
+            let mut e =
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this token");
             e.retry_after = Some(wait);
             return e.into_response();
         }
@@ -73,7 +74,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn nul_refused() -> Response {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", "text may not contain NUL characters").into_response()
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", "text may not contain NUL characters")
+        .into_response()
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -82,12 +84,20 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// The request's fingerprint: method, path and query, content type and body.
 fn fingerprint(request: &Request, body: &[u8]) -> String {
-    let mut input = Vec::with_capacity(body.len() + 128);
-    input.extend_from_slice(request.method().as_str().as_bytes());
-    input.push(b' ');
-    input.extend_from_slice(request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("").as_bytes());
-    input.push(b'\n');
+    // The full path (`/api/v1/…`): inside `nest` the URI has lost its prefix.
+    let uri = request.extensions().get::<OriginalUri>().map(|o| &o.0).unwrap_or(request.uri());
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
     let content_type = request.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes()).unwrap_or(b"");
+    fingerprint_of(request.method().as_str(), path, content_type, body)
+}
+
+/// [`fingerprint`] from its parts (public for tests that stage a request in flight).
+pub fn fingerprint_of(method: &str, path_and_query: &str, content_type: &[u8], body: &[u8]) -> String {
+    let mut input = Vec::with_capacity(body.len() + 128);
+    input.extend_from_slice(method.as_bytes());
+    input.push(b' ');
+    input.extend_from_slice(path_and_query.as_bytes());
+    input.push(b'\n');
     input.extend_from_slice(content_type);
     input.push(b'\n');
     input.extend_from_slice(body);

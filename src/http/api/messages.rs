@@ -128,7 +128,8 @@ async fn list_messages(
     };
     let after = decode_id_cursor(kind, q.cursor.as_deref())?;
     let (rows, more) =
-        actions::inbox::message_page(&app, &caller.actor(), caller.token.tenant_id, id, after, ascending, limit).await?;
+        actions::inbox::message_page(&app, &caller.actor(), caller.token.tenant_id, id, after, ascending, limit)
+            .await?;
     let next_cursor = if more { rows.last().map(|m| encode_cursor(kind, &m.id.to_string())) } else { None };
     Ok(Json(MessagePage { data: rows.into_iter().map(MessageOut::from).collect(), next_cursor }))
 }
@@ -219,7 +220,12 @@ fn content(input: &SendInput) -> Result<OutboundContent, ApiError> {
                 "video" => MediaKind::Video,
                 "document" => MediaKind::Document,
                 "sticker" => MediaKind::Sticker,
-                _ => return Err(invalid("invalid_media_kind", "media.kind must be image, audio, video, document or sticker")),
+                _ => {
+                    return Err(invalid(
+                        "invalid_media_kind",
+                        "media.kind must be image, audio, video, document or sticker",
+                    ))
+                }
             };
             Ok(OutboundContent::Media {
                 kind,
@@ -233,10 +239,9 @@ fn content(input: &SendInput) -> Result<OutboundContent, ApiError> {
             language: t.language.clone(),
             components: t.components.clone().map(serde_json::Value::Array).unwrap_or(serde_json::Value::Null),
         }),
-        ("text" | "media" | "template", ..) => Err(invalid(
-            "invalid_message",
-            "give exactly the part named by type: text, media or template",
-        )),
+        ("text" | "media" | "template", ..) => {
+            Err(invalid("invalid_message", "give exactly the part named by type: text, media or template"))
+        }
         _ => Err(invalid("invalid_message_type", "type must be text, media or template")),
     }
 }
@@ -275,12 +280,7 @@ async fn send_message(
             };
             SendTarget::Phone { connection_id, phone: phone.to_string() }
         }
-        _ => {
-            return Err(invalid(
-                "invalid_target",
-                "give either ticket_id, or phone (and optionally connection_id)",
-            ))
-        }
+        _ => return Err(invalid("invalid_target", "give either ticket_id, or phone (and optionally connection_id)")),
     };
     let request = SendRequest { tenant, target, content, reply_to: input.reply_to, idempotency_key: None };
     let message = actions::send::send_message(&app, &actor, request).await?;

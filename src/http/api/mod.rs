@@ -263,7 +263,13 @@ pub fn decode_id_cursor(kind: &str, cursor: Option<&str>) -> Result<Option<i64>,
 
 /// One page of a short list held in memory (departments, tags…): rows after the cursor's id,
 /// in id order, and the cursor of the next page.
-pub fn page_by_id<T>(mut rows: Vec<T>, id: impl Fn(&T) -> i64, kind: &str, after: Option<i64>, limit: i64) -> (Vec<T>, Option<String>) {
+pub fn page_by_id<T>(
+    mut rows: Vec<T>,
+    id: impl Fn(&T) -> i64,
+    kind: &str,
+    after: Option<i64>,
+    limit: i64,
+) -> (Vec<T>, Option<String>) {
     rows.sort_by_key(|r| id(r));
     let mut rows: Vec<T> = rows.into_iter().filter(|r| after.is_none_or(|a| id(r) > a)).collect();
     let more = rows.len() as i64 > limit;

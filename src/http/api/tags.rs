@@ -119,7 +119,11 @@ async fn create_tag(
 #[utoipa::path(get, path = "/tags/{id}", tag = "tags", params(("id" = i64, Path)),
     responses((status = 200, body = TagOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn get_tag(caller: ApiCaller, State(app): State<Arc<App>>, ApiPath(id): ApiPath<i64>) -> Result<Json<TagOut>, ApiError> {
+async fn get_tag(
+    caller: ApiCaller,
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<TagOut>, ApiError> {
     caller.require(Scope::Read)?;
     Ok(Json(actions::tags::get_tag(&app, &caller.actor(), caller.token.tenant_id, id).await?.into()))
 }
@@ -150,7 +154,11 @@ async fn update_tag(
     responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 429, body = ErrorBody)))]
-async fn delete_tag(caller: ApiCaller, State(app): State<Arc<App>>, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+async fn delete_tag(
+    caller: ApiCaller,
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
     caller.require(Scope::Write)?;
     actions::contacts::delete_tag(&app, &caller.actor(), caller.token.tenant_id, id).await?;
     Ok(StatusCode::NO_CONTENT)

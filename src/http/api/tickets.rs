@@ -20,7 +20,9 @@ use crate::store::inbox::{Cursor, Filter, TicketView};
 use crate::store::ticket_events::TicketEvent;
 
 use super::tags::TagOut;
-use super::{decode_cursor, encode_cursor, page_limit, parse_timestamp, timestamp, timestamp_opt, ApiPath, ApiQuery, ErrorBody};
+use super::{
+    decode_cursor, encode_cursor, page_limit, parse_timestamp, timestamp, timestamp_opt, ApiPath, ApiQuery, ErrorBody,
+};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -37,8 +39,17 @@ pub fn routes() -> Router<Arc<App>> {
 #[derive(OpenApi)]
 #[openapi(
     paths(list_tickets, get_ticket, assign_ticket, transfer_ticket, close_ticket, reopen_ticket, add_tag, remove_tag),
-    components(schemas(Ticket, TicketPage, TicketDetail, TicketHistoryEntry, AssignInput, TransferInput, CloseInput,
-        ClosedTicket, TagInput))
+    components(schemas(
+        Ticket,
+        TicketPage,
+        TicketDetail,
+        TicketHistoryEntry,
+        AssignInput,
+        TransferInput,
+        CloseInput,
+        ClosedTicket,
+        TagInput
+    ))
 )]
 pub struct TicketsApi;
 
@@ -208,8 +219,8 @@ async fn list_tickets(
         contact_id: q.contact_id,
         updated_since,
     };
-    let page = inbox_actions::list_all_tickets(&app, &caller.actor(), caller.token.tenant_id, &filter, after, limit)
-        .await?;
+    let page =
+        inbox_actions::list_all_tickets(&app, &caller.actor(), caller.token.tenant_id, &filter, after, limit).await?;
     Ok(Json(TicketPage {
         data: page.tickets.into_iter().map(Ticket::from).collect(),
         next_cursor: page.next.map(|c| encode_cursor("t", &c.encode())),

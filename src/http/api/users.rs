@@ -78,7 +78,11 @@ async fn list_users(
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = UserOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn get_user(caller: ApiCaller, State(app): State<Arc<App>>, ApiPath(id): ApiPath<i64>) -> Result<Json<UserOut>, ApiError> {
+async fn get_user(
+    caller: ApiCaller,
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<UserOut>, ApiError> {
     caller.require(Scope::Read)?;
     Ok(Json(actions::users::get_user(&app, &caller.actor(), caller.token.tenant_id, UserId(id)).await?.into()))
 }
