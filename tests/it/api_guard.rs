@@ -43,6 +43,7 @@ fn endpoints(
             Scope::Send,
         ),
         (M::GET, "/messages/1".into(), None, Scope::Read),
+        (M::POST, format!("/tickets/{ticket}/media?kind=image"), Some(json!({})), Scope::Send),
         (M::GET, "/departments".into(), None, Scope::Read),
         (M::POST, "/departments".into(), Some(json!({"name": "Novo"})), Scope::Write),
         (M::GET, format!("/departments/{department}"), None, Scope::Read),

@@ -123,7 +123,10 @@ async fn graph_send(State(g): State<Arc<Graph>>, Json(body): Json<Value>) -> Jso
 
 pub async fn spawn_graph() -> (Arc<Graph>, String) {
     let g = Arc::new(Graph::default());
-    let router = axum::Router::new().route("/{version}/{phone_id}/messages", post(graph_send)).with_state(g.clone());
+    let router = axum::Router::new()
+        .route("/{version}/{phone_id}/messages", post(graph_send))
+        .route("/{version}/{phone_id}/media", post(|| async { Json(json!({"id": "MEDIA-UPLOADED"})) }))
+        .with_state(g.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {

@@ -186,6 +186,39 @@ engine_test!(messages_are_sent_to_tickets_and_phones_and_listed_in_both_orders, 
     assert_eq!(sent.len(), 3, "{sent:?}");
     assert!(sent.iter().any(|m| m["type"] == "template" && m["template"]["name"] == "boas_vindas"), "{sent:?}");
 
+    // A file uploaded as the body is stored, sniffed and sent by the media id Graph gives it.
+    let png = [&b"\x89PNG\r\n\x1a\n"[..], &[0u8; 64][..]].concat();
+    let upload = reqwest::Client::new()
+        .post(t.url(&format!("/api/v1/tickets/{id}/media?kind=image&caption=Recibo")))
+        .bearer_auth(&c.api.token)
+        .header("content-type", "application/octet-stream")
+        .body(png)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), 202);
+    let uploaded: serde_json::Value = upload.json().await.unwrap();
+    assert_eq!(uploaded["kind"], "image");
+    assert_eq!(uploaded["media_mime"], "image/png");
+    assert_eq!(uploaded["body"], "Recibo");
+    for _ in 0..400 {
+        if c.graph.messages().len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let sent = c.graph.messages();
+    assert!(sent.iter().any(|m| m["image"]["id"] == "MEDIA-UPLOADED"), "{sent:?}");
+    let empty = reqwest::Client::new()
+        .post(t.url(&format!("/api/v1/tickets/{id}/media?kind=image")))
+        .bearer_auth(&c.api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 422);
+    assert_eq!(empty.json::<serde_json::Value>().await.unwrap()["error"]["code"], "empty_file");
+    assert_eq!(c.api.get(&format!("/tickets/{id}/media?kind=image")).await.status, 405);
+
     // Bad sends.
     c.api.post("/messages", &json!({"type": "text", "text": {"body": "x"}})).await.assert_error(422, "invalid_target");
     c.api
@@ -225,7 +258,7 @@ engine_test!(messages_are_sent_to_tickets_and_phones_and_listed_in_both_orders, 
     // Listing: newest first by default, oldest first on request, both walk the same set.
     let desc = walk(&c.api, &format!("/tickets/{id}/messages"), 2).await;
     let asc = walk(&c.api, &format!("/tickets/{id}/messages?order=asc"), 2).await;
-    assert_eq!(desc.len(), 3, "the customer's message and two replies");
+    assert_eq!(desc.len(), 4, "the customer's message and three replies");
     let mut reversed = ids(&desc);
     reversed.reverse();
     assert_eq!(ids(&asc), reversed);

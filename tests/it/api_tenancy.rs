@@ -52,6 +52,7 @@ engine_test!(a_token_of_one_company_can_neither_see_nor_change_anything_of_anoth
             (M::POST, format!("/tickets/{ticket}/tags"), Some(json!({"tag_id": tag}))),
             (M::DELETE, format!("/tickets/{ticket}/tags/{tag}"), None),
             (M::GET, format!("/messages/{message}"), None),
+            (M::POST, format!("/tickets/{ticket}/media?kind=image&caption=x"), Some(json!({"not": "a file"}))),
             (M::POST, "/messages".into(), Some(json!({"ticket_id": ticket, "type": "text", "text": {"body": "Oi"}}))),
             (
                 M::POST,

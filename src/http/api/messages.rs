@@ -28,11 +28,12 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/tickets/{id}/messages", get(list_messages))
         .route("/messages", post(send_message))
         .route("/messages/{id}", get(get_message))
+        .route("/tickets/{id}/media", post(upload_media))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_messages, send_message, get_message),
+    paths(list_messages, send_message, get_message, upload_media),
     components(schemas(MessageOut, MessagePage, SendInput, TextPart, MediaPart, TemplatePart))
 )]
 pub struct MessagesApi;
@@ -285,4 +286,61 @@ async fn send_message(
     let request = SendRequest { tenant, target, content, reply_to: input.reply_to, idempotency_key: None };
     let message = actions::send::send_message(&app, &actor, request).await?;
     Ok((StatusCode::ACCEPTED, Json(message.into())))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// `image`, `audio`, `video`, `document` or `sticker`.
+    #[param(pattern = "^(image|audio|video|document|sticker)$")]
+    pub kind: String,
+    /// Images, videos and documents only; up to 1024 characters.
+    pub caption: Option<String>,
+    /// Documents: the file name the customer sees.
+    pub filename: Option<String>,
+}
+
+/// Uploads a file (the raw bytes as the body, any content type) and sends it on a ticket: 202
+/// with the queued message. The file's real type is sniffed; WhatsApp's size limit per kind and
+/// the server's body limit apply. To send a file by link, or to a phone, use `POST /messages`.
+#[utoipa::path(post, path = "/tickets/{id}/media", tag = "messages",
+    params(("id" = i64, Path, description = "Ticket id"), UploadQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeat an upload safely")),
+    request_body(content = String, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses((status = 202, description = "Queued", body = MessageOut), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "`idempotency_in_progress`", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 422, description = "`invalid_media_kind`, `empty_file`, `file_too_large`, `invalid_message`, \
+            `outside_window`, `connection_inactive`", body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+async fn upload_media(
+    caller: ApiCaller,
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<MessageOut>), ApiError> {
+    caller.require(Scope::Send)?;
+    let (actor, tenant) = (caller.actor(), caller.token.tenant_id);
+    let kind = media_kind(&q.kind)?;
+    // The ticket first: an unknown one answers 404 before anything is stored.
+    actions::inbox::get_ticket(&app, &actor, tenant, id).await?;
+    let source = actions::send::store_attachment(&app, &actor, tenant, kind, body.to_vec()).await?;
+    let content = OutboundContent::Media { kind, source, caption: q.caption, filename: q.filename };
+    let request =
+        SendRequest { tenant, target: SendTarget::Ticket(id), content, reply_to: None, idempotency_key: None };
+    let message = actions::send::send_message(&app, &actor, request).await?;
+    Ok((StatusCode::ACCEPTED, Json(message.into())))
+}
+
+fn media_kind(s: &str) -> Result<MediaKind, ApiError> {
+    match s {
+        "image" => Ok(MediaKind::Image),
+        "audio" => Ok(MediaKind::Audio),
+        "video" => Ok(MediaKind::Video),
+        "document" => Ok(MediaKind::Document),
+        "sticker" => Ok(MediaKind::Sticker),
+        _ => Err(invalid("invalid_media_kind", "kind must be image, audio, video, document or sticker")),
+    }
 }
