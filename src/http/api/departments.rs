@@ -74,22 +74,30 @@ pub struct DepartmentPage {
 #[serde(deny_unknown_fields)]
 pub struct DepartmentCreate {
     /// 1–120 characters, unique in the company.
+    #[schema(min_length = 1, max_length = 120, pattern = "\\S")]
     pub name: String,
     /// `#rrggbb`; default `#2563eb`.
+    #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
     pub colour: Option<String>,
+    #[schema(max_length = 4096)]
     pub greeting: Option<String>,
     pub sign_messages: Option<bool>,
     /// `off` (default), `round_robin` or `least_busy`.
+    #[schema(pattern = "^(off|round_robin|least_busy)$")]
     pub distribution_mode: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepartmentUpdate {
+    #[schema(min_length = 1, max_length = 120, pattern = "\\S")]
     pub name: Option<String>,
+    #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
     pub colour: Option<String>,
+    #[schema(max_length = 4096)]
     pub greeting: Option<String>,
     pub sign_messages: Option<bool>,
+    #[schema(pattern = "^(off|round_robin|least_busy)$")]
     pub distribution_mode: Option<String>,
 }
 

@@ -59,8 +59,10 @@ pub struct QuickReplyPage {
 #[serde(deny_unknown_fields)]
 pub struct QuickReplyCreate {
     /// 1–30 of a-z, 0-9, `-` and `_` (a leading `/` is dropped).
+    #[schema(pattern = "^/?[a-zA-Z0-9_-]{1,30}$")]
     pub shortcut: String,
     /// 1–4096 characters.
+    #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
     pub body: String,
     /// Company-wide when absent.
     pub department_id: Option<i64>,
@@ -69,7 +71,9 @@ pub struct QuickReplyCreate {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuickReplyUpdate {
+    #[schema(pattern = "^/?[a-zA-Z0-9_-]{1,30}$")]
     pub shortcut: Option<String>,
+    #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
     pub body: Option<String>,
     /// A department id, or `null` to make it company-wide; absent keeps it.
     #[serde(default, deserialize_with = "double_option")]

@@ -66,15 +66,19 @@ pub struct PageQuery {
 #[serde(deny_unknown_fields)]
 pub struct TagCreate {
     /// 1–120 characters, unique in the company.
+    #[schema(min_length = 1, max_length = 120, pattern = "\\S")]
     pub name: String,
     /// `#rrggbb`; default `#64748b`.
+    #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
     pub colour: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagUpdate {
+    #[schema(min_length = 1, max_length = 120, pattern = "\\S")]
     pub name: Option<String>,
+    #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
     pub colour: Option<String>,
 }
 

@@ -279,6 +279,7 @@ pub struct TransferInput {
     /// The person to give it to (open, theirs); without one the ticket waits in the department.
     pub user_id: Option<i64>,
     /// Shown in the ticket's history (up to 4096 characters).
+    #[schema(max_length = 4096)]
     pub note: Option<String>,
 }
 
@@ -307,6 +308,7 @@ async fn transfer_ticket(
 #[serde(deny_unknown_fields)]
 pub struct CloseInput {
     /// A farewell text sent before closing (needs the `send` scope).
+    #[schema(max_length = 4096)]
     pub farewell: Option<String>,
     /// Send the company's configured farewell instead (needs the `send` scope).
     #[serde(default)]
