@@ -93,9 +93,19 @@
     return el("pre", { text: JSON.stringify(example(schema), null, 2) });
   }
 
+  /** The first sentence of an operation's summary, for its one-line heading. */
+  function shortSummary(text) {
+    const first = String(text).split(/(?<=[.:;])\s/)[0].replace(/[.:;]$/, "");
+    const node = prose(first);
+    node.className = "sum";
+    return node;
+  }
+
   function operation(path, method, op) {
     const body = el("div", { class: "body" });
-    if (op.description || op.summary) body.appendChild(prose(op.description || op.summary));
+    const text = [op.summary, op.description].filter(Boolean);
+    if (text.length === 2 && text[1].startsWith(text[0])) text.shift();
+    text.forEach((t) => body.appendChild(prose(t)));
     const secured = op.security ? op.security.some((r) => Object.keys(r).length) : true;
     body.appendChild(el("p", {}, [el("span", { class: "scope", text: secured ? "Authorization: Bearer token" : "no authentication" })]));
 
@@ -150,14 +160,14 @@
       el("summary", {}, [
         el("span", { class: "method m-" + method, text: method }),
         el("span", { class: "path", text: path }),
-        el("span", { class: "sum", text: op.summary || "" }),
+        shortSummary(op.summary || op.description || ""),
       ]),
       body,
     ]);
   }
 
   function render() {
-    document.getElementById("title").textContent = spec.info.title + " " + (spec.info.version || "");
+    document.getElementById("title").textContent = spec.info.title + (spec.info.version ? " v" + spec.info.version : "");
     document.getElementById("summary").replaceWith(prose(spec.info.description || ""));
     const byTag = new Map((spec.tags || []).map((t) => [t.name, { info: t, ops: [] }]));
     for (const [path, item] of Object.entries(spec.paths || {})) {

@@ -113,7 +113,7 @@ impl Modify for BearerAuth {
     }
 }
 
-/// `GET /api/v1/openapi.json`: the document, no authentication needed.
+/// This API's OpenAPI 3.1 document (no token needed).
 #[utoipa::path(get, path = "/openapi.json", tag = "account", security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json")))]
 async fn openapi_json() -> axum::response::Response {
@@ -124,7 +124,8 @@ async fn openapi_json() -> axum::response::Response {
     }
 }
 
-/// The SSE stream, documented here (its handler lives in `realtime::sse`).
+// The handler of the SSE stream lives in `realtime::sse`; this function only carries its docs.
+/// Live events of the company (Server-Sent Events).
 #[utoipa::path(get, path = "/events", tag = "account",
     description = "Live events of the token's company as Server-Sent Events; resume with `Last-Event-ID`.",
     responses(
