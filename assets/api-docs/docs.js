@@ -6,6 +6,15 @@
 (function () {
   const SPEC_URL = "/api/v1/openapi.json";
   const METHODS = ["get", "post", "put", "patch", "delete"];
+  // What a status means when the spec gives no description of its own.
+  const MEANING = {
+    "200": "OK", "201": "Created", "202": "Accepted (queued)", "204": "Done, no body",
+    "400": "Bad query, path or JSON", "401": "Missing or invalid token (`missing_token`, `invalid_token`)",
+    "403": "The token lacks the scope (`insufficient_scope`)", "404": "Not found — also anything of another company",
+    "409": "Conflict", "413": "Body too large (`payload_too_large`)",
+    "415": "Send `Content-Type: application/json` (`unsupported_media_type`)", "422": "Invalid input",
+    "429": "Rate limited (`rate_limited`); wait `Retry-After` seconds",
+  };
   let spec = null;
 
   function el(tag, attrs, children) {
@@ -142,7 +151,7 @@
       const cls = "status s" + status[0];
       return el("tr", {}, [
         el("td", {}, [el("span", { class: cls, text: status })]),
-        el("td", {}, [prose(r.description || "")]),
+        el("td", {}, [prose(r.description || MEANING[status] || "")]),
         el("td", {}, [schema ? el("code", { text: typeName(schema) }) : null]),
       ]);
     });
