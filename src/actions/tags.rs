@@ -1,5 +1,5 @@
-//! Renaming and recolouring tags (listing, creating, deleting and tagging contacts live in
-//! `actions::contacts`; tagging tickets in `actions::inbox`).
+//! Tags beyond what the contact screens need: reading one and changing its name or colour.
+//! (Creating, listing and deleting tags are in `actions::contacts`.)
 
 use crate::actions::{is_unique_violation, ActionError, ActionResult, Actor};
 use crate::app::App;
@@ -7,7 +7,12 @@ use crate::domain::{validate, TenantId};
 use crate::store::tags::Tag;
 use crate::store::{self};
 
-/// Renames a tag and sets its colour (supervisors and admins).
+pub async fn get_tag(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<Tag> {
+    actor.role_of(tenant)?;
+    store::tags::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)
+}
+
+/// Renames or recolours a tag (supervisors and admins); its uses stay.
 pub async fn update_tag(
     app: &App,
     actor: &Actor,
@@ -32,8 +37,8 @@ pub async fn update_tag(
         }
         Err(e) => return Err(e.into()),
     }
-    let data = serde_json::json!({ "name": name, "colour": colour });
-    store::audit::record(&mut *tx, tenant, &actor.label(), "tag.updated", &format!("tag:{id}"), &data, now).await?;
+    let details = serde_json::json!({ "name": name, "colour": colour });
+    store::audit::record(&mut *tx, tenant, &actor.label(), "tag.updated", &format!("tag:{id}"), &details, now).await?;
     tx.commit().await?;
     Ok(Tag { id, name, colour })
 }

@@ -23,7 +23,8 @@ pub async fn run(app: &App, _job: &Job) -> Result<(), JobError> {
     let sessions = crate::store::sessions::purge_expired(w, now).await?;
     let events = crate::store::events::purge(w, now - EVENTS_KEEP_MS).await?;
     let jobs = crate::store::jobs::purge_done(w, now - DONE_JOBS_KEEP_MS).await?;
-    tracing::info!(sessions, events, jobs, "maintenance purge done");
+    let idempotency_keys = crate::store::idempotency::purge_expired(w, now).await?;
+    tracing::info!(sessions, events, jobs, idempotency_keys, "maintenance purge done");
     Ok(())
 }
 

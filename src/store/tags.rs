@@ -128,7 +128,7 @@ pub async fn of<'e>(
     rows.iter().map(|r| Ok(Tag { id: r.try_get(0)?, name: r.try_get(1)?, colour: r.try_get(2)? })).collect()
 }
 
-/// Renames a tag and sets its colour; false when there is no such tag.
+/// Renames or recolours a tag; false when it does not exist.
 pub async fn update<'e>(
     ex: impl Executor<'e, Database = Any>,
     tenant: TenantId,

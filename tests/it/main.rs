@@ -8,6 +8,11 @@ mod support;
 
 mod admin_pages;
 mod api;
+mod api_guard;
+mod api_kit;
+mod api_resources;
+mod api_spec;
+mod api_tenancy;
 mod auth;
 mod browser;
 mod browser_composer;

@@ -485,6 +485,7 @@ async fn list_html(p: &Page, lang: Lang, q: &ListQuery, current: Option<i64>) ->
         tag_id: q.tag(),
         connection_id: q.connection(),
         search: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
+        ..Filter::default()
     };
     let after = Cursor::decode(&q.after);
     let page = actions::inbox::list_tickets(app, &p.actor(), p.tenant(), q.tab(), &filter, after, PAGE)
