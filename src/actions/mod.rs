@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod connections;
+pub mod contact_csv;
 pub mod contacts;
 pub mod departments;
 pub mod diagnostics;
