@@ -135,7 +135,7 @@ pub fn may_be_keyword(body: &str) -> bool {
 pub fn is_opt_out(body: &str, keywords: &[String]) -> bool {
     may_be_keyword(body) && {
         let k = keyword_form(body);
-        keywords.iter().any(|w| *w == k)
+        keywords.contains(&k)
     }
 }
 
