@@ -11,6 +11,8 @@ mod api;
 mod auth;
 mod browser;
 mod connections;
+mod contacts_api;
+mod crm;
 mod events;
 mod inbox;
 mod inbox_web;
