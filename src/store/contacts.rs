@@ -287,13 +287,29 @@ pub async fn find_by_column(
         MatchColumn::PhoneKey => "phone_key",
         MatchColumn::Email => "email",
     };
+    let postgres = conn.backend_name() != <sqlx::Sqlite as sqlx::Database>::NAME;
     for chunk in values.chunks(super::MAX_ROWS_PER_STATEMENT) {
         let mut p = super::Placeholders::for_connection(conn);
         let mut sql = format!("SELECT {COLUMNS}, phone_key FROM contacts WHERE tenant_id = ");
         p.push(&mut sql, 1);
-        sql.push_str(&format!(" AND {column} IN ("));
-        p.push(&mut sql, chunk.len());
-        sql.push_str(") ORDER BY id");
+        if postgres {
+            // A long IN list is compared row by row when PostgreSQL's statistics still say the
+            // table is small (a fresh import): joined as a VALUES list it is hashed instead.
+            sql.push_str(&format!(" AND {column} IN (SELECT k FROM (VALUES "));
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                p.push(&mut sql, 1);
+                sql.push(')');
+            }
+            sql.push_str(") AS v(k)) ORDER BY id");
+        } else {
+            sql.push_str(&format!(" AND {column} IN ("));
+            p.push(&mut sql, chunk.len());
+            sql.push_str(") ORDER BY id");
+        }
         let mut q = sqlx::query(&sql).bind(tenant.0);
         for v in chunk {
             q = q.bind(*v);
