@@ -6,6 +6,9 @@
 //! sustained messages/s, acknowledgement latency percentiles and the server's RSS, then checks
 //! that every acknowledged message is stored.
 
+mod contacts;
+pub use contacts::{run as contacts, ContactsBench};
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

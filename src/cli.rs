@@ -76,6 +76,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         workers: usize,
     },
+    /// Bulk upserts contacts through the HTTP API (calls of 1,000) and through a CSV import.
+    Contacts {
+        /// PostgreSQL URL of an empty database (default: SQLite in a temporary directory).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        contacts: usize,
+    },
     /// Seeds tickets and messages into a fresh database, then times inbox lists and opening tickets.
     Inbox {
         /// PostgreSQL URL of an empty database (default: SQLite in a temporary directory).
@@ -261,6 +269,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Outbound { messages, rate, customers, workers }) => {
             crate::bench::outbound(crate::bench::OutboundBench { messages, rate, customers, workers }).await
+        }
+        Command::Bench(BenchCommand::Contacts { database_url, contacts }) => {
+            crate::bench::contacts(crate::bench::ContactsBench { database_url, contacts }).await
         }
         Command::Bench(BenchCommand::Inbox {
             database_url,

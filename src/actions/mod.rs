@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod composer;
 pub mod connections;
+pub mod contact_csv;
 pub mod contacts;
 pub mod departments;
 pub mod diagnostics;

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use crate::channels::whatsapp_cloud::inbound::{Delivery, InboundMessage};
 use crate::clock::Clock;
 use crate::domain::access::Audience;
+use crate::domain::contacts::may_be_keyword;
 use crate::domain::inbox;
 use crate::domain::message::{DeliveryStatus, MessageKind};
 use crate::domain::{phone, TenantId};
@@ -412,6 +413,8 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
     let mut announced_tickets: HashSet<i64> = HashSet::new();
     let mut jobs = 0;
     let mut next_item = 0;
+    // Short inbound texts that may be opt-out keywords (CRM consent).
+    let mut opt_out_candidates: Vec<(TenantId, i64, &str)> = Vec::new();
     for (i, req) in batch.iter().enumerate() {
         let tenant = req.tenant;
         connections.insert(req.connection_id, tenant);
@@ -440,6 +443,9 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
             };
             summary.stored += 1;
             let m = item.message;
+            if let Some(body) = m.body.as_deref().filter(|b| m.kind == MessageKind::Text && may_be_keyword(b)) {
+                opt_out_candidates.push((tenant, contact_id, body));
+            }
             let a = activity.entry((tenant, ticket_id)).or_default();
             a.new_messages += 1;
             if sent_at[item_index] >= a.last_at {
@@ -553,6 +559,9 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
                 events.push(ticket_updated(tenant, id, "assigned", "open", Some(department), Some(agent)));
             }
         }
+    }
+    if !opt_out_candidates.is_empty() {
+        events.extend(super::contacts::apply_opt_out_keywords(db, &mut tx, &opt_out_candidates, now).await?);
     }
     let events = bus.record_many(&mut tx, events, now).await?;
     tx.commit().await?;

@@ -1,6 +1,8 @@
 //! Pure types and rules of Atende: no I/O, no database, no HTTP.
 
 pub mod access;
+pub mod contacts;
+pub mod csv;
 pub mod ids;
 pub mod inbox;
 pub mod media;

@@ -1,7 +1,12 @@
-//! Contacts (customers), keyed per tenant by their phone's match key.
+//! Contacts (customers), keyed per tenant by their phone's match key: the ingest upsert, the
+//! bulk writes of CRM sync, search, merge, custom-field keys and opt-out keyword settings.
 
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Executor, Row};
 
+use crate::domain::contacts::Consent;
 use crate::domain::TenantId;
 
 pub struct ContactUpsert<'a> {
@@ -46,13 +51,60 @@ pub struct Contact {
     pub id: i64,
     pub tenant_id: TenantId,
     pub name: String,
+    /// Normalised digits (E.164 without `+`).
     pub phone: String,
     pub wa_id: Option<String>,
     pub email: Option<String>,
     pub notes: String,
     /// A JSON object of string values.
     pub custom_fields: String,
+    /// `transactional`, `marketing_opt_in` or `opted_out`.
+    pub consent: String,
+    pub consent_at: Option<i64>,
+    pub consent_source: Option<String>,
     pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Contact {
+    pub fn consent(&self) -> Consent {
+        Consent::parse(&self.consent).unwrap_or(Consent::Transactional)
+    }
+
+    /// The custom fields as a map (string values only; anything else stored is skipped).
+    pub fn fields(&self) -> BTreeMap<String, String> {
+        parse_fields(&self.custom_fields)
+    }
+}
+
+/// A stored custom-fields object as a map of its string values.
+pub fn parse_fields(json: &str) -> BTreeMap<String, String> {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Object(m)) => {
+            m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string()))).collect()
+        }
+        _ => BTreeMap::new(),
+    }
+}
+
+const COLUMNS: &str = "id, tenant_id, name, phone, wa_id, email, notes, custom_fields, consent, consent_at, consent_source, created_at, updated_at";
+
+fn from_row(r: &AnyRow) -> Result<Contact, sqlx::Error> {
+    Ok(Contact {
+        id: r.try_get("id")?,
+        tenant_id: TenantId(r.try_get("tenant_id")?),
+        name: r.try_get("name")?,
+        phone: r.try_get("phone")?,
+        wa_id: r.try_get("wa_id")?,
+        email: r.try_get("email")?,
+        notes: r.try_get("notes")?,
+        custom_fields: r.try_get("custom_fields")?,
+        consent: r.try_get("consent")?,
+        consent_at: r.try_get("consent_at")?,
+        consent_source: r.try_get("consent_source")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
 }
 
 pub async fn get<'e>(
@@ -60,28 +112,8 @@ pub async fn get<'e>(
     tenant: TenantId,
     id: i64,
 ) -> Result<Option<Contact>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT id, tenant_id, name, phone, wa_id, email, notes, custom_fields, created_at FROM contacts
-         WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant.0)
-    .bind(id)
-    .fetch_optional(ex)
-    .await?;
-    row.map(|r| {
-        Ok(Contact {
-            id: r.try_get("id")?,
-            tenant_id: TenantId(r.try_get("tenant_id")?),
-            name: r.try_get("name")?,
-            phone: r.try_get("phone")?,
-            wa_id: r.try_get("wa_id")?,
-            email: r.try_get("email")?,
-            notes: r.try_get("notes")?,
-            custom_fields: r.try_get("custom_fields")?,
-            created_at: r.try_get("created_at")?,
-        })
-    })
-    .transpose()
+    let sql = format!("SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1 AND id = $2");
+    sqlx::query(&sql).bind(tenant.0).bind(id).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
 }
 
 /// Edits what people may change of a contact (the phone is its identity and stays).
@@ -109,6 +141,533 @@ pub async fn update<'e>(
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Records a consent with its date and source.
+pub async fn set_consent<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    consent: Consent,
+    source: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE contacts SET consent = $1, consent_at = $2, consent_source = $3, updated_at = $2 WHERE tenant_id = $4 AND id = $5",
+    )
+    .bind(consent.as_str())
+    .bind(now)
+    .bind(source)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Opts contacts out at once (an opt-out keyword arrived); those already out are left alone.
+/// Returns how many changed.
+pub async fn opt_out_many(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    ids: &[i64],
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut changed = 0;
+    for chunk in ids.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let mut p = super::Placeholders::for_connection(conn);
+        let mut sql =
+            String::from("UPDATE contacts SET consent = 'opted_out', consent_source = 'keyword', consent_at = ");
+        p.push(&mut sql, 1);
+        sql.push_str(", updated_at = ");
+        p.push(&mut sql, 1);
+        sql.push_str(" WHERE tenant_id = ");
+        p.push(&mut sql, 1);
+        sql.push_str(" AND consent <> 'opted_out' AND id IN (");
+        p.push(&mut sql, chunk.len());
+        sql.push(')');
+        let mut q = sqlx::query(&sql).bind(now).bind(now).bind(tenant.0);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        changed += q.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(changed)
+}
+
+/// A page of a tenant's contacts, optionally filtered by a search on name, phone digits or
+/// e-mail; keyset-paginated by id (`after`: the last id of the previous page).
+pub async fn list<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    search: Option<&str>,
+    after: Option<i64>,
+    newest_first: bool,
+    limit: i64,
+) -> Result<Vec<Contact>, sqlx::Error> {
+    let (cmp, order) = if newest_first { ("<", "DESC") } else { (">", "ASC") };
+    let search = search.map(str::trim).filter(|s| !s.is_empty());
+    let mut sql = format!("SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1");
+    let mut n = 1;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if after.is_some() {
+        sql.push_str(&format!(" AND id {cmp} {}", next()));
+    }
+    let mut text = None;
+    let mut digits = None;
+    if let Some(s) = search {
+        let escaped = s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let p = next();
+        sql.push_str(&format!(
+            " AND (LOWER(name) LIKE {p} ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE {p} ESCAPE '\\'"
+        ));
+        text = Some(format!("%{escaped}%"));
+        let d: String = s.chars().filter(char::is_ascii_digit).collect();
+        if !d.is_empty() {
+            sql.push_str(&format!(" OR phone LIKE {}", next()));
+            digits = Some(format!("%{d}%"));
+        }
+        sql.push(')');
+    }
+    sql.push_str(&format!(" ORDER BY id {order} LIMIT {}", next()));
+    let mut q = sqlx::query(&sql).bind(tenant.0);
+    if let Some(a) = after {
+        q = q.bind(a);
+    }
+    if let Some(t) = text {
+        q = q.bind(t);
+    }
+    if let Some(d) = digits {
+        q = q.bind(d);
+    }
+    q = q.bind(limit);
+    q.fetch_all(ex).await?.iter().map(from_row).collect()
+}
+
+/// Tag names of many contacts (for lists and exports), by contact id.
+pub async fn tag_names_of_many(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<String>>, sqlx::Error> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for chunk in ids.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let mut p = super::Placeholders::for_connection(conn);
+        let mut sql = String::from(
+            "SELECT x.contact_id, g.name FROM contact_tags x JOIN tags g ON g.tenant_id = x.tenant_id AND g.id = x.tag_id WHERE x.tenant_id = ",
+        );
+        p.push(&mut sql, 1);
+        sql.push_str(" AND x.contact_id IN (");
+        p.push(&mut sql, chunk.len());
+        sql.push_str(") ORDER BY g.name");
+        let mut q = sqlx::query(&sql).bind(tenant.0);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Contacts of a tenant (with their phone keys) whose phone key or e-mail is one of these
+/// (bulk matching).
+pub async fn find_by_column(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    column: MatchColumn,
+    values: &[&str],
+) -> Result<Vec<(Contact, String)>, sqlx::Error> {
+    let mut out = Vec::new();
+    let column = match column {
+        MatchColumn::PhoneKey => "phone_key",
+        MatchColumn::Email => "email",
+    };
+    let postgres = conn.backend_name() != <sqlx::Sqlite as sqlx::Database>::NAME;
+    for chunk in values.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let mut p = super::Placeholders::for_connection(conn);
+        let mut sql = format!("SELECT {COLUMNS}, phone_key FROM contacts WHERE tenant_id = ");
+        p.push(&mut sql, 1);
+        if postgres {
+            // A long IN list is compared row by row when PostgreSQL's statistics still say the
+            // table is small (a fresh import): joined as a VALUES list it is hashed instead.
+            sql.push_str(&format!(" AND {column} IN (SELECT k FROM (VALUES "));
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                p.push(&mut sql, 1);
+                sql.push(')');
+            }
+            sql.push_str(") AS v(k)) ORDER BY id");
+        } else {
+            sql.push_str(&format!(" AND {column} IN ("));
+            p.push(&mut sql, chunk.len());
+            sql.push_str(") ORDER BY id");
+        }
+        let mut q = sqlx::query(&sql).bind(tenant.0);
+        for v in chunk {
+            q = q.bind(*v);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.push((from_row(&r)?, r.try_get("phone_key")?));
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum MatchColumn {
+    PhoneKey,
+    Email,
+}
+
+/// The phone key of a stored contact.
+pub async fn phone_key_of(conn: &mut AnyConnection, tenant: TenantId, id: i64) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT phone_key FROM contacts WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
+/// The whole new state of a contact written by a bulk upsert (computed by the caller from what
+/// is stored and what arrived).
+pub struct FullContact<'a> {
+    pub name: &'a str,
+    pub phone: &'a str,
+    pub phone_key: &'a str,
+    pub email: Option<&'a str>,
+    pub custom_fields: &'a str,
+    pub consent: &'a str,
+    pub consent_at: Option<i64>,
+    pub consent_source: Option<&'a str>,
+}
+
+/// Writes many contacts of one tenant: new phone keys are inserted, known ones get the given
+/// state (their phone, as WhatsApp knows it, stays). Phone keys must be distinct. Returns
+/// `(phone_key, id)` pairs in no particular order.
+pub async fn write_many(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    rows: &[FullContact<'_>],
+    now: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let mut out = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 11);
+        let sql = format!(
+            "INSERT INTO contacts (tenant_id, name, phone, phone_key, email, custom_fields, consent, consent_at, consent_source, created_at, updated_at)
+             VALUES {values}
+             ON CONFLICT (tenant_id, phone_key) DO UPDATE SET
+                 name = excluded.name, email = excluded.email, custom_fields = excluded.custom_fields,
+                 consent = excluded.consent, consent_at = excluded.consent_at,
+                 consent_source = excluded.consent_source, updated_at = excluded.updated_at
+             RETURNING id, phone_key"
+        );
+        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len()));
+        for c in chunk {
+            q = q
+                .bind(tenant.0)
+                .bind(c.name)
+                .bind(c.phone)
+                .bind(c.phone_key)
+                .bind(c.email)
+                .bind(c.custom_fields)
+                .bind(c.consent)
+                .bind(c.consent_at)
+                .bind(c.consent_source)
+                .bind(now)
+                .bind(now);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push((row.try_get("phone_key")?, row.try_get("id")?));
+        }
+    }
+    Ok(out)
+}
+
+/// Ids of the tenant's tags with these names, creating the missing ones (grey).
+pub async fn ensure_tags(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    names: &[&str],
+    now: i64,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let mut out = HashMap::new();
+    for chunk in names.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 3);
+        let sql = format!(
+            "INSERT INTO tags (tenant_id, name, created_at) VALUES {values} ON CONFLICT (tenant_id, name) DO NOTHING"
+        );
+        let mut q = sqlx::query(&sql);
+        for n in chunk {
+            q = q.bind(tenant.0).bind(*n).bind(now);
+        }
+        q.execute(&mut *conn).await?;
+        let mut p = super::Placeholders::for_connection(conn);
+        let mut sql = String::from("SELECT id, name FROM tags WHERE tenant_id = ");
+        p.push(&mut sql, 1);
+        sql.push_str(" AND name IN (");
+        p.push(&mut sql, chunk.len());
+        sql.push(')');
+        let mut q = sqlx::query(&sql).bind(tenant.0);
+        for n in chunk {
+            q = q.bind(*n);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.insert(r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Puts tags on contacts (`(contact_id, tag_id)` pairs); pairs already there are left alone.
+pub async fn attach_tags_many(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    pairs: &[(i64, i64)],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for chunk in pairs.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 4);
+        let sql = format!(
+            "INSERT INTO contact_tags (tenant_id, contact_id, tag_id, created_at) VALUES {values} ON CONFLICT DO NOTHING"
+        );
+        let mut q = sqlx::query(&sql);
+        for (contact, tag) in chunk {
+            q = q.bind(tenant.0).bind(*contact).bind(*tag).bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Inserts one contact (API create); `None` when its phone key is taken.
+pub async fn insert(
+    tx: &mut super::Tx,
+    tenant: TenantId,
+    c: &FullContact<'_>,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO contacts (tenant_id, name, phone, phone_key, email, custom_fields, consent, consent_at, consent_source, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+         ON CONFLICT (tenant_id, phone_key) DO NOTHING RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(c.name)
+    .bind(c.phone)
+    .bind(c.phone_key)
+    .bind(c.email)
+    .bind(c.custom_fields)
+    .bind(c.consent)
+    .bind(c.consent_at)
+    .bind(c.consent_source)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
+/// Moves everything of contact `source` to `target` (messages, tickets, tags), then deletes
+/// `source`. The caller writes the target's merged fields.
+pub async fn move_and_delete(
+    tx: &mut super::Tx,
+    tenant: TenantId,
+    source: i64,
+    target: i64,
+) -> Result<MergeCounts, sqlx::Error> {
+    // Messages by their tickets (the messages_ticket index), before the tickets move.
+    let messages = sqlx::query(
+        "UPDATE messages SET contact_id = $1 WHERE tenant_id = $2 AND contact_id = $3
+           AND ticket_id IN (SELECT id FROM tickets WHERE tenant_id = $2 AND contact_id = $3)",
+    )
+    .bind(target)
+    .bind(tenant.0)
+    .bind(source)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    let tickets = sqlx::query("UPDATE tickets SET contact_id = $1 WHERE tenant_id = $2 AND contact_id = $3")
+        .bind(target)
+        .bind(tenant.0)
+        .bind(source)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    let tags = sqlx::query(
+        "INSERT INTO contact_tags (tenant_id, contact_id, tag_id, created_at)
+         SELECT tenant_id, $1, tag_id, created_at FROM contact_tags WHERE tenant_id = $2 AND contact_id = $3
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(target)
+    .bind(tenant.0)
+    .bind(source)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    delete_row(tx, tenant, source).await?;
+    Ok(MergeCounts { messages, tickets, tags })
+}
+
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct MergeCounts {
+    pub messages: u64,
+    pub tickets: u64,
+    pub tags: u64,
+}
+
+/// Whether any ticket belongs to the contact (a contact with history is merged, not deleted).
+pub async fn has_tickets(tx: &mut super::Tx, tenant: TenantId, id: i64) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query("SELECT 1 FROM tickets WHERE tenant_id = $1 AND contact_id = $2 LIMIT 1")
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Deletes a contact and its tags; false when there was none.
+pub async fn delete_row(tx: &mut super::Tx, tenant: TenantId, id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM contact_tags WHERE tenant_id = $1 AND contact_id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    let done = sqlx::query("DELETE FROM contacts WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Rewrites a contact's kept fields after a merge.
+#[allow(clippy::too_many_arguments)]
+pub async fn write_merged(
+    tx: &mut super::Tx,
+    tenant: TenantId,
+    id: i64,
+    email: Option<&str>,
+    wa_id: Option<&str>,
+    notes: &str,
+    custom_fields: &str,
+    consent: &str,
+    consent_at: Option<i64>,
+    consent_source: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE contacts SET email = $1, wa_id = $2, notes = $3, custom_fields = $4, consent = $5, consent_at = $6,
+             consent_source = $7, updated_at = $8 WHERE tenant_id = $9 AND id = $10",
+    )
+    .bind(email)
+    .bind(wa_id)
+    .bind(notes)
+    .bind(custom_fields)
+    .bind(consent)
+    .bind(consent_at)
+    .bind(consent_source)
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A tenant's known custom field.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FieldDef {
+    pub key: String,
+    pub label: String,
+}
+
+pub async fn list_fields<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+) -> Result<Vec<FieldDef>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT field_key, label FROM contact_fields WHERE tenant_id = $1 ORDER BY label, field_key")
+            .bind(tenant.0)
+            .fetch_all(ex)
+            .await?;
+    rows.iter().map(|r| Ok(FieldDef { key: r.try_get(0)?, label: r.try_get(1)? })).collect()
+}
+
+/// Adds a field or renames its label.
+pub async fn put_field<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    key: &str,
+    label: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO contact_fields (tenant_id, field_key, label, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant_id, field_key) DO UPDATE SET label = excluded.label",
+    )
+    .bind(tenant.0)
+    .bind(key)
+    .bind(label)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Forgets a field's definition (values on contacts stay).
+pub async fn delete_field<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    key: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM contact_fields WHERE tenant_id = $1 AND field_key = $2")
+        .bind(tenant.0)
+        .bind(key)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The tenant's opt-out keyword setting as typed (the default when never set).
+pub async fn opt_out_keywords<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+) -> Result<String, sqlx::Error> {
+    let row = sqlx::query("SELECT opt_out_keywords FROM contact_settings WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(ex)
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get(0)?,
+        None => crate::domain::contacts::DEFAULT_OPT_OUT_KEYWORDS.to_string(),
+    })
+}
+
+pub async fn put_opt_out_keywords<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    keywords: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO contact_settings (tenant_id, opt_out_keywords, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id) DO UPDATE SET opt_out_keywords = excluded.opt_out_keywords, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(keywords)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
 }
 
 /// A contact found or created by [`upsert_many`].
@@ -167,4 +726,45 @@ pub async fn upsert_many(
 
 pub async fn count<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {
     sqlx::query("SELECT COUNT(*) FROM contacts").fetch_one(ex).await?.try_get(0)
+}
+
+/// Makes a custom-field key known to the tenant (label = key) unless it is already.
+pub async fn add_field_if_missing<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    key: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO contact_fields (tenant_id, field_key, label, created_at) VALUES ($1, $2, $2, $3)
+         ON CONFLICT (tenant_id, field_key) DO NOTHING",
+    )
+    .bind(tenant.0)
+    .bind(key)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Sets a contact's tags to exactly these names (missing tags are created).
+pub async fn replace_tags(
+    tx: &mut super::Tx,
+    tenant: TenantId,
+    id: i64,
+    names: &[String],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM contact_tags WHERE tenant_id = $1 AND contact_id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let ids = ensure_tags(tx, tenant, &refs, now).await?;
+    let pairs: Vec<(i64, i64)> = ids.values().map(|&t| (id, t)).collect();
+    attach_tags_many(tx, tenant, &pairs, now).await
 }

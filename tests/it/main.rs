@@ -17,6 +17,8 @@ mod auth;
 mod browser;
 mod browser_composer;
 mod connections;
+mod contacts_api;
+mod crm;
 mod events;
 mod inbox;
 mod inbox_ui_extra;

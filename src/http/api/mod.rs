@@ -5,6 +5,7 @@
 //! Each area lives in its own file with `routes()` and an `…Api` document; this file merges them.
 
 pub mod connections;
+pub mod contacts;
 pub mod departments;
 pub mod docs;
 pub mod guard;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(quick_replies::routes())
         .merge(users::routes())
         .merge(connections::routes())
+        .merge(contacts::routes())
 }
 
 /// `/api/v1` as served: the routes behind the rate limit, the input guard and idempotency.
@@ -66,6 +68,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(quick_replies::QuickRepliesApi::openapi())
         .merge_from(users::UsersApi::openapi())
         .merge_from(connections::ConnectionsApi::openapi())
+        .merge_from(contacts::ContactsApi::openapi())
 }
 
 /// The root document: info, servers, the bearer scheme, tags, shared schemas and `/me`.
@@ -94,6 +97,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         (name = "quick_replies", description = "Canned answers agents type as /shortcut"),
         (name = "users", description = "People of the company (read only)"),
         (name = "connections", description = "WhatsApp numbers and their health (read only, no secrets)"),
+        (name = "contacts", description = "Contacts: CRUD, search, bulk upsert, merge, CSV export, consent"),
     )
 )]
 pub struct ApiDoc;

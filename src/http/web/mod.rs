@@ -2,6 +2,7 @@
 //! assets. Pages call the same actions as the API.
 
 mod admin;
+mod contacts;
 pub mod i18n;
 mod inbox;
 mod multipart;
@@ -76,6 +77,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
             "/assets/app.js",
             get(|| asset(include_str!("../../../assets/app.js"), "text/javascript; charset=utf-8")),
         )
+        .merge(contacts::routes())
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }
 
@@ -185,6 +187,7 @@ impl Layout {
         let role = user.user.role;
         let mut items: Vec<(&'static str, &'static str, bool)> = vec![
             ("/inbox", "nav.inbox", true),
+            ("/contacts", "nav.contacts", true),
             ("/", "nav.home", true),
             ("/admin/users", "nav.users", role.can_manage_tenant()),
             ("/admin/tokens", "nav.tokens", role.can_manage_tenant()),
