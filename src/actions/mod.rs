@@ -15,6 +15,7 @@ pub mod settings;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use crate::domain::{Role, TenantId, UserId};
 use crate::store::tokens::ApiToken;

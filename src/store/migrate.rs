@@ -15,6 +15,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "foundation", sql: include_str!("migrations/0001_foundation.sql") },
     Migration { version: 2, name: "whatsapp", sql: include_str!("migrations/0002_whatsapp.sql") },
     Migration { version: 3, name: "inbox", sql: include_str!("migrations/0003_inbox.sql") },
+    Migration { version: 5, name: "webhooks", sql: include_str!("migrations/0005_webhooks.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

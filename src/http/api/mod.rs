@@ -1,5 +1,7 @@
 //! The REST API under `/api/v1`: bearer-token auth, JSON in and out, one error envelope.
 
+pub mod webhooks;
+
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -14,7 +16,10 @@ use super::auth::ApiCaller;
 use super::error::ApiError;
 
 pub fn routes() -> Router<Arc<App>> {
-    Router::new().route("/me", get(get_me)).route("/events", get(crate::realtime::sse::api_events))
+    Router::new()
+        .route("/me", get(get_me))
+        .route("/events", get(crate::realtime::sse::api_events))
+        .merge(webhooks::routes())
 }
 
 /// The calling token: its tenant and scopes.
