@@ -18,5 +18,6 @@ mod jobs;
 mod ops;
 mod processes;
 mod web;
+mod webhooks;
 mod whatsapp_in;
 mod whatsapp_out;
