@@ -234,7 +234,14 @@ engine_test!(
         assert!(closed["ticket"]["closed_at"].is_string());
         assert!(got.iter().filter(|x| x.body["event"] == "ticket.updated").count() >= 1);
 
-        // The deliveries page of the API shows them delivered with the receiver's answer.
+        // The deliveries page of the API shows them delivered with the receiver's answer (the
+        // receiver answers before the attempt is recorded: wait for that).
+        for _ in 0..200 {
+            if t.count("webhook_deliveries", "state = 'delivered'").await == 5 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let (status, page) = api(&t, "GET", &format!("/webhooks/{sub}/deliveries?limit=2"), &token, None).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         assert_eq!(page["data"].as_array().unwrap().len(), 2);
@@ -475,5 +482,120 @@ engine_test!(a_repeated_fan_out_after_a_restart_creates_no_second_delivery, |t: 
     assert!(cursor >= atende::store::webhooks::max_event_id(t.app.db.reader()).await.unwrap() - 1, "{cursor}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(r.count(), 9);
+    t.stop().await;
+});
+
+engine_test!(admins_manage_webhooks_in_the_web_ui_and_see_the_dead_letter_alert, |t: TestApp| async move {
+    let tenant = t.demo_tenant().await;
+    let r = Receiver::start().await;
+    let admin = t.login_demo_admin().await;
+    let csrf = t.csrf(&admin).await;
+    let page = admin.get(t.url("/admin/webhooks")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Nova assinatura") && html.contains("message.created"), "{html}");
+
+    // Loopback is refused while private networks are not allowed, with the reason on the page.
+    let form =
+        [("csrf", csrf.as_str()), ("url", r.url.as_str()), ("events", "message.created"), ("events", "ticket.closed")];
+    let refused = admin.post(t.url("/admin/webhooks")).form(&form).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("loopback"));
+    let settings = [("csrf", csrf.as_str()), ("allow_private_networks", "1")];
+    assert_eq!(admin.post(t.url("/admin/webhook-settings")).form(&settings).send().await.unwrap().status(), 303);
+    let created = admin.post(t.url("/admin/webhooks")).form(&form).send().await.unwrap();
+    assert_eq!(created.status(), 200);
+    let html = created.text().await.unwrap();
+    let start = html.find("whsec_").expect("the secret is shown once");
+    let secret: String = html[start..].chars().take_while(|c| *c != '<').collect();
+    *r.secret.lock().unwrap() = secret.clone();
+    let subs = atende::actions::webhooks::list_subscriptions(&t.app, &Actor::Operator, tenant, 0, 10).await.unwrap();
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0].events, vec!["message.created", "ticket.closed"]);
+    let id = subs[0].id;
+    // The stored secret is sealed, not the secret itself.
+    let sealed = &subs[0].secret_sealed;
+    assert!(!sealed.contains(&secret) && sealed.starts_with("v1:"));
+    // Admins can read it again (audited).
+    let reveal = admin
+        .post(t.url(&format!("/admin/webhooks/{id}/secret")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(reveal.text().await.unwrap().contains(&secret));
+    assert_eq!(t.count("audit_log", "action = 'webhook.secret_read'").await, 1);
+
+    // A test event arrives signed, and the deliveries page lists it.
+    let sent =
+        admin.post(t.url(&format!("/admin/webhooks/{id}/test"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(sent.status(), 303);
+    let got = r.wait_for(1).await;
+    assert!(got[0].signature_valid);
+    assert_eq!(got[0].body["event"], "webhook.test");
+    let delivery_id = got[0].body["id"].as_i64().unwrap();
+    let mut html = String::new();
+    for _ in 0..100 {
+        html =
+            admin.get(t.url(&format!("/admin/webhooks/{id}/deliveries"))).send().await.unwrap().text().await.unwrap();
+        if html.contains("entregue") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(html.contains("webhook.test") && html.contains("entregue") && html.contains("200"), "{html}");
+
+    // A dead letter: the alert shows on the home and webhook pages, and a replay clears it.
+    sqlx::query("UPDATE webhook_deliveries SET state = 'dead' WHERE id = $1")
+        .bind(delivery_id)
+        .execute(t.app.db.writer())
+        .await
+        .unwrap();
+    let home = admin.get(t.url("/")).header("Accept-Language", "en").send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("webhook-dead-alert"), "{home}");
+    let list = admin.get(t.url("/admin/webhooks")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("webhook-dead-alert"));
+    let replay = admin
+        .post(t.url(&format!("/admin/webhook-deliveries/{delivery_id}/replay")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 303);
+    r.wait_for(2).await;
+    let home = admin.get(t.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(!home.contains("webhook-dead-alert"));
+    let detail = admin
+        .get(t.url(&format!("/admin/webhook-deliveries/{delivery_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(detail.contains("receiver says hi"), "{detail}");
+
+    // Agents do not see webhooks.
+    let agent_password = "correct horse battery";
+    t.create_user(tenant, "agent@demo.local", atende::domain::Role::Agent, agent_password).await;
+    let agent = t.login("agent@demo.local", agent_password, "demo").await;
+    assert_eq!(agent.get(t.url("/admin/webhooks")).send().await.unwrap().status(), 403);
+    assert_eq!(
+        agent.get(t.url(&format!("/admin/webhook-deliveries/{delivery_id}"))).send().await.unwrap().status(),
+        403
+    );
+
+    // Delete.
+    let deleted = admin
+        .post(t.url(&format!("/admin/webhooks/{id}/delete")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 303);
+    assert!(atende::actions::webhooks::list_subscriptions(&t.app, &Actor::Operator, tenant, 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
     t.stop().await;
 });
