@@ -134,9 +134,8 @@ pub async fn fan_out(app: &App, state: &mut DispatchState) -> anyhow::Result<boo
     }
     let mut slugs: HashMap<TenantId, String> = HashMap::new();
     for p in &planned {
-        if !slugs.contains_key(&p.tenant) {
-            let slug = store::tenants::get(db.reader(), p.tenant).await?.map(|t| t.slug).unwrap_or_default();
-            slugs.insert(p.tenant, slug);
+        if let std::collections::hash_map::Entry::Vacant(slot) = slugs.entry(p.tenant) {
+            slot.insert(store::tenants::get(db.reader(), p.tenant).await?.map(|t| t.slug).unwrap_or_default());
         }
     }
 
