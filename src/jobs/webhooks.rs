@@ -47,7 +47,16 @@ pub struct DispatchState {
     stored_cursor: i64,
     /// Skipped ids → when (real time, ms) they were first missed.
     gaps: BTreeMap<i64, i64>,
+    /// No subscription exists anywhere: passes only follow the end of the log, once a second.
+    idle: bool,
+    /// When (real time, ms) the bookmark was last stored.
+    stored_at: i64,
 }
+
+/// A bookmark that moved without new deliveries is stored at most this often: a restart
+/// re-reads at most this much of the log (harmlessly), and the single SQLite writer is spared
+/// a write per pass while ingest is busy.
+const CURSOR_WRITE_INTERVAL_MS: i64 = 5_000;
 
 /// Runs the fan-out until shutdown: after events are published here (bus) or once a second.
 pub async fn dispatcher(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
@@ -60,7 +69,7 @@ pub async fn dispatcher(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "webhook fan-out failed; retrying"),
         }
         tokio::select! {
-            _ = live.recv() => {
+            _ = live.recv(), if !state.idle => {
                 // Let a burst of events gather into one pass.
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 while live.try_recv().is_ok() {}
@@ -90,14 +99,17 @@ pub async fn fan_out(app: &App, state: &mut DispatchState) -> anyhow::Result<boo
         state.started = true;
     }
     let subscriptions = store::webhooks::active_subscriptions(db.reader()).await?;
-    if subscriptions.is_empty() {
+    let real_now = crate::clock::now_ms();
+    state.idle = subscriptions.is_empty();
+    if state.idle {
         // Nobody listens: skip to the end (a new subscription only wants later events).
         let max = store::webhooks::max_event_id(db.reader()).await?;
         state.gaps.clear();
         state.scanned_to = state.scanned_to.max(max);
-        if state.scanned_to > state.stored_cursor {
+        if state.scanned_to > state.stored_cursor && real_now - state.stored_at >= CURSOR_WRITE_INTERVAL_MS {
             store::webhooks::advance_cursor(db.writer(), state.scanned_to, now).await?;
             state.stored_cursor = state.scanned_to;
+            state.stored_at = real_now;
         }
         return Ok(false);
     }
@@ -111,7 +123,6 @@ pub async fn fan_out(app: &App, state: &mut DispatchState) -> anyhow::Result<boo
     let late = store::webhooks::events_with_ids(db.reader(), &gap_ids).await?;
 
     // Gaps: ids skipped in this read, minus those that showed up, minus those waited on enough.
-    let real_now = crate::clock::now_ms();
     let mut gaps = state.gaps.clone();
     let mut prev = state.scanned_to;
     for e in &fresh {
@@ -140,7 +151,8 @@ pub async fn fan_out(app: &App, state: &mut DispatchState) -> anyhow::Result<boo
     }
 
     let cursor = gaps.keys().next().map(|g| g - 1).unwrap_or(scanned_to).max(state.stored_cursor);
-    if planned.is_empty() && cursor == state.stored_cursor {
+    let cursor_due = cursor > state.stored_cursor && real_now - state.stored_at >= CURSOR_WRITE_INTERVAL_MS;
+    if planned.is_empty() && !cursor_due {
         state.scanned_to = scanned_to;
         state.gaps = gaps;
         return Ok(fresh.len() as i64 == PASS_EVENTS);
@@ -173,6 +185,7 @@ pub async fn fan_out(app: &App, state: &mut DispatchState) -> anyhow::Result<boo
     state.scanned_to = scanned_to;
     state.gaps = gaps;
     state.stored_cursor = cursor;
+    state.stored_at = real_now;
     if created > 0 {
         app.jobs_wakeup.notify_waiters();
         tracing::debug!(deliveries = created, "webhook deliveries queued");

@@ -554,3 +554,23 @@ pub async fn set_allow_private_networks<'e>(
     .await?;
     Ok(())
 }
+
+/// Deletes settled deliveries (delivered or cancelled) last touched before `before`, with their
+/// attempts; dead letters stay until someone replays them or the subscription is deleted.
+pub async fn purge_settled(db: &super::Db, before: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = db.writer().begin().await?;
+    sqlx::query(
+        "DELETE FROM webhook_attempts WHERE delivery_id IN (
+             SELECT id FROM webhook_deliveries WHERE state IN ('delivered', 'cancelled') AND updated_at < $1)",
+    )
+    .bind(before)
+    .execute(&mut *tx)
+    .await?;
+    let done =
+        sqlx::query("DELETE FROM webhook_deliveries WHERE state IN ('delivered', 'cancelled') AND updated_at < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
