@@ -599,3 +599,30 @@ engine_test!(admins_manage_webhooks_in_the_web_ui_and_see_the_dead_letter_alert,
         .is_empty());
     t.stop().await;
 });
+
+#[test]
+fn the_openapi_document_describes_every_webhook_endpoint() {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(atende::http::api::webhooks::WebhooksApi::openapi()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/webhooks", &["get", "post"][..]),
+        ("/webhooks/{id}", &["get", "patch", "delete"][..]),
+        ("/webhooks/{id}/deliveries", &["get"][..]),
+        ("/webhooks/{id}/test", &["post"][..]),
+        ("/webhook-deliveries/{id}", &["get"][..]),
+        ("/webhook-deliveries/{id}/replay", &["post"][..]),
+    ] {
+        for m in methods {
+            assert!(paths[path].get(*m).is_some(), "{m} {path} missing");
+        }
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for s in ["WebhookOut", "WebhookCreate", "WebhookCreated", "DeliveryOut", "DeliveryPage", "ErrorBody"] {
+        assert!(schemas.contains_key(s), "schema {s} missing");
+    }
+    assert_eq!(
+        paths["/webhooks"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/WebhookCreated"
+    );
+}
