@@ -234,10 +234,62 @@ engine_test!(
         assert!(closed["ticket"]["closed_at"].is_string());
         assert!(got.iter().filter(|x| x.body["event"] == "ticket.updated").count() >= 1);
 
+        // A contact edit: contact.updated with the new name.
+        let input = atende::actions::contacts::ContactInput { name: "Maria Souza".into(), ..Default::default() };
+        atende::actions::contacts::update_contact(&t.app, &Actor::Operator, tenant, contact_id, input).await.unwrap();
+        let got = r.wait_for(6).await;
+        let updated = &by_event(&got, "contact.updated").body["data"];
+        assert_eq!(updated["contact"]["name"], "Maria Souza");
+        assert_eq!(updated["contact_id"], contact_id);
+
+        // A sent message that Meta reports failed: message.status with the error.
+        let out = atende::store::messages::NewMessage {
+            tenant_id: tenant,
+            connection_id: conn,
+            ticket_id,
+            contact_id,
+            direction: "out",
+            provider_id: Some("wamid.OUT-HOOK"),
+            kind: "text",
+            body: Some("Olá!"),
+            payload: "{}",
+            refers_to: None,
+            status: atende::domain::message::DeliveryStatus::Sent,
+            media_id: None,
+            media_mime: None,
+            idempotency_key: None,
+            sender_user_id: None,
+            sent_at: t.app.clock.now_ms(),
+        };
+        let out_id =
+            atende::store::messages::insert(t.app.db.writer(), out, t.app.clock.now_ms()).await.unwrap().unwrap();
+        let value = json!({"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001","phone_number_id":"PNHOOK"},
+        "statuses":[{"id":"wamid.OUT-HOOK","status":"failed","timestamp":"1700000100","recipient_id":"5511987654321",
+            "errors":[{"code":131026,"title":"Message Undeliverable"}]}]});
+        let body = json!({"object":"whatsapp_business_account","entry":[{"id":"WABA1","changes":[{"field":"messages","value":value}]}]})
+        .to_string();
+        let signature = format!("sha256={}", atende::crypto::hmac_sha256_hex(META_SECRET.as_bytes(), body.as_bytes()));
+        let posted = reqwest::Client::new()
+            .post(t.url(&format!("/hooks/whatsapp/{conn}")))
+            .header("X-Hub-Signature-256", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 200);
+        let got = r.wait_for(7).await;
+        let status = &by_event(&got, "message.status").body["data"];
+        assert_eq!(status["message_id"], out_id);
+        assert_eq!(status["status"], "failed");
+        assert_eq!(status["message"]["error_code"], 131026);
+        assert_eq!(status["message"]["error_title"], "Message Undeliverable");
+        assert_eq!(status["message"]["ticket_id"], ticket_id);
+        assert!(got.iter().all(|x| x.signature_valid));
+
         // The deliveries page of the API shows them delivered with the receiver's answer (the
         // receiver answers before the attempt is recorded: wait for that).
         for _ in 0..200 {
-            if t.count("webhook_deliveries", "state = 'delivered'").await == 5 {
+            if t.count("webhook_deliveries", "state = 'delivered'").await == 7 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -267,7 +319,7 @@ engine_test!(
         assert_eq!(detail["attempts"][0]["response_excerpt"], "receiver says hi", "{detail}");
         assert_eq!(detail["body"]["id"], first);
         // No duplicates: exactly one delivery per (event, subscription) however often the fan-out ran.
-        assert_eq!(r.count(), 5);
+        assert_eq!(r.count(), 7);
         t.stop().await;
     }
 );
