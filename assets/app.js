@@ -60,7 +60,9 @@ async function refresh(el) {
     const stick = el === messages && nearBottom(el);
     const r = await fetch(el.dataset.src, { credentials: "same-origin", headers: { "x-fragment": "1" } });
     if (r.ok && !r.redirected) {
-      el.innerHTML = await r.text();
+      const html = await r.text();
+      if (el === messages && el.querySelector(".msg[data-id]")) mergeMessages(html);
+      else el.innerHTML = html;
       localize(el);
       if (stick) el.scrollTop = el.scrollHeight;
     }
@@ -73,14 +75,116 @@ async function refresh(el) {
   }
 }
 
+// The newest page of a conversation merged into what is shown: bubbles already there are
+// replaced (ticks, reactions), new ones appended, and older pages loaded by scrolling are kept.
+function mergeMessages(html) {
+  const tpl = document.createElement("template");
+  tpl.innerHTML = html;
+  for (const fresh of tpl.content.querySelectorAll(".msg[data-id]")) {
+    const old = messages.querySelector(`.msg[data-id="${CSS.escape(fresh.dataset.id)}"]`);
+    if (old) {
+      // Keep an open reaction picker open across the swap.
+      if (old.querySelector("details[open]")) fresh.querySelector("details")?.setAttribute("open", "");
+      old.replaceWith(fresh);
+    } else {
+      messages.append(fresh);
+    }
+  }
+}
+
 function ticketOf(e) {
   try { return JSON.parse(e.data).ticket_id; } catch (_) { return null; }
 }
 
-function notifyWaiting() {
-  if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
-  const title = document.body.dataset.notifyNew || "Atende";
-  new Notification(title);
+// ---------------------------------------------------------------- notifications
+// Asked politely (a banner with a button, never on page load), remembered per browser in
+// localStorage. A notification and a short beep (WebAudio, no audio file) for new waiting
+// tickets of my departments and new messages in my tickets, when the tab is hidden or another
+// ticket is open. The server says whether a ticket concerns me (`?part=summary`, 404 if not).
+const notifyBar = document.querySelector(".notify-bar");
+const NOTIFY_KEY = "atende.notify";
+let audio = null;
+
+function notifyOn() {
+  return localStorage.getItem(NOTIFY_KEY) === "on";
+}
+
+function beep() {
+  try {
+    audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.type = "sine";
+    osc.frequency.setValueAtTime(880, audio.currentTime);
+    osc.frequency.setValueAtTime(660, audio.currentTime + 0.12);
+    gain.gain.setValueAtTime(0.0001, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.2, audio.currentTime + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.3);
+    osc.connect(gain).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + 0.32);
+  } catch (_) { /* no audio: the notification alone */ }
+}
+
+function renderNotifyBar() {
+  if (!notifyBar) return;
+  const supported = "Notification" in window;
+  const setting = localStorage.getItem(NOTIFY_KEY);
+  notifyBar.hidden = false;
+  notifyBar.querySelector(".notify-ask").hidden = !(supported && setting === null && Notification.permission !== "denied");
+  const toggle = notifyBar.querySelector(".notify-toggle");
+  toggle.hidden = setting === null && supported && Notification.permission !== "denied";
+  const denied = supported && Notification.permission === "denied";
+  toggle.textContent = denied ? notifyBar.dataset.denied : (notifyOn() ? notifyBar.dataset.on : notifyBar.dataset.off);
+  toggle.setAttribute("aria-pressed", String(notifyOn()));
+}
+
+async function enableNotifications() {
+  if ("Notification" in window && Notification.permission === "default") {
+    try { await Notification.requestPermission(); } catch (_) { /* old API */ }
+  }
+  localStorage.setItem(NOTIFY_KEY, "on");
+  beep(); // also unlocks audio: browsers allow sound only after a gesture
+  renderNotifyBar();
+}
+
+if (notifyBar) {
+  notifyBar.querySelector(".notify-enable").addEventListener("click", enableNotifications);
+  notifyBar.querySelector(".notify-later").addEventListener("click", () => {
+    localStorage.setItem(NOTIFY_KEY, "off");
+    renderNotifyBar();
+  });
+  notifyBar.querySelector(".notify-toggle").addEventListener("click", () => {
+    if (notifyOn()) { localStorage.setItem(NOTIFY_KEY, "off"); renderNotifyBar(); } else { enableNotifications(); }
+  });
+  renderNotifyBar();
+}
+
+const notified = new Set();
+async function maybeNotify(ticketId, kind) {
+  if (!notifyOn() || !ticketId) return;
+  if (!document.hidden && ticketId === currentTicket) return;
+  let t;
+  try {
+    const r = await fetch(`/inbox/${ticketId}?part=summary`, { credentials: "same-origin", headers: { "x-fragment": "1" } });
+    if (!r.ok) return; // not a ticket of mine to see
+    t = await r.json();
+  } catch (_) { return; }
+  let title = null;
+  if (t.status === "waiting" && kind !== "message") title = notifyBar.dataset.titleWaiting;
+  else if (t.status === "waiting" && kind === "message" && !notified.has(`w${t.id}`)) title = notifyBar.dataset.titleWaiting;
+  else if (t.mine && kind === "message") title = notifyBar.dataset.titleMessage;
+  if (!title) return;
+  if (t.status === "waiting") notified.add(`w${t.id}`);
+  beep();
+  if ("Notification" in window && Notification.permission === "granted") {
+    const n = new Notification(`${title}: ${t.contact}`, { body: t.preview || "", tag: `atende-${t.id}` });
+    n.onclick = () => { window.focus(); location.href = `/inbox/${t.id}`; };
+  }
+}
+
+function eventData(e) {
+  try { return JSON.parse(e.data); } catch (_) { return {}; }
 }
 
 if (status && "EventSource" in window) {
@@ -105,6 +209,7 @@ if (status && "EventSource" in window) {
     show("message.created", e.data);
     refresh(ticketList);
     if (ticketOf(e) === currentTicket) refresh(messages);
+    if (eventData(e).direction === "in") maybeNotify(ticketOf(e), "message");
   });
   source.addEventListener("message.status", (e) => {
     if (ticketOf(e) === currentTicket) refresh(messages);
@@ -113,7 +218,8 @@ if (status && "EventSource" in window) {
     source.addEventListener(kind, (e) => {
       refresh(ticketList);
       if (ticketOf(e) === currentTicket) refresh(panel);
-      if (kind === "ticket.created") notifyWaiting();
+      const d = eventData(e);
+      if (kind === "ticket.created" || (d.status === "waiting" && d.change !== "tags")) maybeNotify(ticketOf(e), "ticket");
     });
   }
 }
@@ -141,4 +247,180 @@ if (composer) {
     });
   }
   if (!text.value) text.focus();
+}
+
+
+// ---------------------------------------------------------------- older messages on scroll
+// Scrolling to the top loads the page before the oldest bubble shown (keyset on message id) and
+// keeps the view where it was.
+let loadingOlder = false;
+async function loadOlder() {
+  const link = messages && messages.querySelector(".older a");
+  if (!link || loadingOlder) return;
+  loadingOlder = true;
+  try {
+    const url = new URL(link.href, location.href);
+    url.searchParams.set("part", "messages");
+    const r = await fetch(url, { credentials: "same-origin", headers: { "x-fragment": "1" } });
+    if (!r.ok) return;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = await r.text();
+    const before = messages.scrollHeight;
+    link.parentElement.remove();
+    const have = new Set([...messages.querySelectorAll(".msg[data-id]")].map((m) => m.dataset.id));
+    for (const m of tpl.content.querySelectorAll(".msg[data-id]")) if (have.has(m.dataset.id)) m.remove();
+    for (const empty of tpl.content.querySelectorAll("p.muted")) empty.remove();
+    localize(tpl.content);
+    messages.prepend(tpl.content);
+    messages.scrollTop += messages.scrollHeight - before;
+  } catch (_) {
+    // Offline: the next scroll tries again.
+  } finally {
+    loadingOlder = false;
+  }
+}
+if (messages) {
+  messages.addEventListener("scroll", () => { if (messages.scrollTop < 60) loadOlder(); }, { passive: true });
+  messages.addEventListener("click", (e) => {
+    const link = e.target.closest(".older a");
+    if (link) { e.preventDefault(); loadOlder(); }
+  });
+}
+
+// ---------------------------------------------------------------- confirmations
+document.addEventListener("submit", (e) => {
+  const b = e.submitter;
+  if (b && b.dataset.confirm && !window.confirm(b.dataset.confirm)) e.preventDefault();
+});
+
+// ---------------------------------------------------------------- composer: reply, files, voice
+if (composer) {
+  const text = composer.querySelector("textarea");
+  const replyTo = composer.querySelector("input[name=reply_to]");
+  const replyBox = composer.querySelector(".reply-preview");
+  const fileBox = composer.querySelector(".attachment-preview");
+  const errorBox = composer.querySelector(".composer-error");
+  const fileInput = composer.querySelector(".attach-input");
+  const recordButton = composer.querySelector(".record-button");
+  const placeholder = text.placeholder;
+  let file = null;
+
+  const showError = (msg) => { errorBox.textContent = msg; errorBox.hidden = !msg; };
+
+  function setReply(id) {
+    replyTo.value = id || "";
+    replyBox.hidden = !id;
+    if (id) {
+      const bubble = messages && messages.querySelector(`.msg[data-id="${CSS.escape(String(id))}"]`);
+      const body = bubble && (bubble.querySelector(".msg-body") || bubble.querySelector(".msg-media"));
+      replyBox.querySelector(".reply-text").textContent = body ? body.textContent.trim().slice(0, 140) : "";
+      text.focus();
+    }
+  }
+  replyBox.querySelector(".reply-cancel").addEventListener("click", () => setReply(null));
+  if (messages) {
+    messages.addEventListener("click", (e) => {
+      const b = e.target.closest("button[data-reply]");
+      if (b) setReply(b.dataset.reply);
+    });
+  }
+
+  function setFile(f) {
+    file = f || null;
+    fileBox.hidden = !file;
+    fileBox.querySelector(".attachment-name").textContent = file ? `${file.name || "arquivo"} · ${Math.max(1, Math.round(file.size / 1024))} KB` : "";
+    text.required = !file;
+    text.placeholder = file ? text.dataset.caption : placeholder;
+    showError("");
+    if (!file) fileInput.value = "";
+  }
+  fileInput.addEventListener("change", () => setFile(fileInput.files[0]));
+  fileBox.querySelector(".attachment-remove").addEventListener("click", () => setFile(null));
+  text.addEventListener("paste", (e) => {
+    const f = e.clipboardData && [...e.clipboardData.files][0];
+    if (f) { e.preventDefault(); setFile(f); }
+  });
+  const dropZone = composer.closest(".conversation") || composer;
+  dropZone.addEventListener("dragover", (e) => {
+    if (e.dataTransfer && [...e.dataTransfer.types].includes("Files")) { e.preventDefault(); dropZone.classList.add("dropping"); }
+  });
+  dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dropping"));
+  dropZone.addEventListener("drop", (e) => {
+    dropZone.classList.remove("dropping");
+    const f = e.dataTransfer && e.dataTransfer.files[0];
+    if (f) { e.preventDefault(); setFile(f); }
+  });
+
+  // Uploads a file (or a recording) with the caption and the quoted message.
+  async function upload(blob, name, caption) {
+    const form = new FormData();
+    form.append("csrf", composer.querySelector("input[name=csrf]").value);
+    form.append("caption", caption || "");
+    form.append("reply_to", replyTo.value);
+    form.append("file", blob, name);
+    const send = composer.querySelector("button[type=submit]");
+    send.disabled = true;
+    try {
+      const r = await fetch(composer.dataset.attachUrl, { method: "POST", body: form, credentials: "same-origin", headers: { "x-fragment": "1" } });
+      if (r.ok) {
+        setFile(null);
+        setReply(null);
+        text.value = "";
+        refresh(messages);
+        return;
+      }
+      if (r.status === 413) { showError(composer.dataset.errTooLarge); return; }
+      const tpl = document.createElement("template");
+      tpl.innerHTML = await r.text();
+      showError(tpl.content.textContent.trim() || composer.dataset.errUpload);
+    } catch (_) {
+      showError(composer.dataset.errUpload);
+    } finally {
+      send.disabled = false;
+    }
+  }
+
+  composer.addEventListener("submit", (e) => {
+    if (!file) return; // text goes as a normal form post
+    e.preventDefault();
+    // A private note never leaves Atende: a file attached to one is not sent to the customer.
+    const note = composer.querySelector("input[name=note]");
+    if (note && note.checked) { showError(composer.dataset.errNoteFile); return; }
+    upload(file, file.name || "arquivo", text.value);
+  });
+
+  // Voice notes: MediaRecorder; the server turns WebM into Ogg Opus for WhatsApp.
+  if (recordButton && window.MediaRecorder && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    recordButton.hidden = false;
+    let recorder = null;
+    let chunks = [];
+    recordButton.addEventListener("click", async () => {
+      if (recorder && recorder.state === "recording") { recorder.stop(); return; }
+      showError("");
+      let stream;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      } catch (_) {
+        showError(composer.dataset.errMic);
+        return;
+      }
+      const type = ["audio/ogg;codecs=opus", "audio/webm;codecs=opus", "audio/webm"].find((t) => MediaRecorder.isTypeSupported(t));
+      recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
+      chunks = [];
+      recorder.ondataavailable = (ev) => { if (ev.data.size) chunks.push(ev.data); };
+      recorder.onstop = () => {
+        stream.getTracks().forEach((t) => t.stop());
+        recordButton.textContent = `🎤 ${recordButton.dataset.start}`;
+        recordButton.classList.remove("recording");
+        recordButton.setAttribute("aria-pressed", "false");
+        const blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
+        const ext = (recorder.mimeType || "").includes("ogg") ? "ogg" : "webm";
+        if (blob.size) upload(blob, `voz.${ext}`, "");
+      };
+      recorder.start(250);
+      recordButton.textContent = `⏹ ${recordButton.dataset.stop}`;
+      recordButton.classList.add("recording");
+      recordButton.setAttribute("aria-pressed", "true");
+    });
+  }
 }

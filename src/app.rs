@@ -11,7 +11,7 @@ use tokio::sync::{watch, Notify};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::MasterKey;
-use crate::domain::ratelimit::RateLimiter;
+use crate::domain::ratelimit::{RateLimiter, TokenBuckets};
 use crate::metrics::Metrics;
 use crate::realtime::Bus;
 use crate::store::{self, Backend, Db};
@@ -27,6 +27,8 @@ pub struct App {
     pub login_ip_limiter: RateLimiter,
     /// Failed logins per account (e-mail).
     pub login_account_limiter: RateLimiter,
+    /// API requests per token (by the hash of its secret), for the per-token rate limit.
+    pub api_limiter: TokenBuckets,
     /// Wakes idle job workers when this process enqueues a job.
     pub jobs_wakeup: Arc<Notify>,
     /// Distinguishes this process's job leases from other instances'.
@@ -74,6 +76,7 @@ impl App {
             metrics: Metrics::default(),
             login_ip_limiter: RateLimiter::new(30, 5 * 60_000),
             login_account_limiter: RateLimiter::new(5, 15 * 60_000),
+            api_limiter: TokenBuckets::new(settings.api_rate_per_sec, settings.api_rate_burst),
             jobs_wakeup,
             instance_id: crate::crypto::random_token(9),
             settings,

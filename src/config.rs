@@ -70,6 +70,10 @@ pub struct Settings {
     pub db_max_connections: u32,
     /// Seconds between heartbeats on live-event streams (`ATENDE_SSE_HEARTBEAT_SECS`).
     pub sse_heartbeat_secs: u64,
+    /// Sustained API requests per second per token (`ATENDE_API_RATE_PER_SEC`).
+    pub api_rate_per_sec: u32,
+    /// Requests a token may burst above the sustained rate (`ATENDE_API_RATE_BURST`).
+    pub api_rate_burst: u32,
 }
 
 impl Default for Settings {
@@ -89,6 +93,8 @@ impl Default for Settings {
             shutdown_grace_secs: 20,
             db_max_connections: 16,
             sse_heartbeat_secs: 15,
+            api_rate_per_sec: 20,
+            api_rate_burst: 40,
         }
     }
 }
@@ -111,6 +117,8 @@ struct FileSettings {
     shutdown_grace_secs: Option<u64>,
     db_max_connections: Option<u32>,
     sse_heartbeat_secs: Option<u64>,
+    api_rate_per_sec: Option<u32>,
+    api_rate_burst: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +203,12 @@ impl Settings {
         if let Some(v) = f.sse_heartbeat_secs {
             self.sse_heartbeat_secs = v;
         }
+        if let Some(v) = f.api_rate_per_sec {
+            self.api_rate_per_sec = v;
+        }
+        if let Some(v) = f.api_rate_burst {
+            self.api_rate_burst = v;
+        }
         self.validate()
     }
 
@@ -232,6 +246,8 @@ impl Settings {
             "ATENDE_SHUTDOWN_GRACE_SECS" => self.shutdown_grace_secs = num(key, value)?,
             "ATENDE_DB_MAX_CONNECTIONS" => self.db_max_connections = num(key, value)?,
             "ATENDE_SSE_HEARTBEAT_SECS" => self.sse_heartbeat_secs = num(key, value)?,
+            "ATENDE_API_RATE_PER_SEC" => self.api_rate_per_sec = num(key, value)?,
+            "ATENDE_API_RATE_BURST" => self.api_rate_burst = num(key, value)?,
             // ATENDE_CONFIG picks the file; ATENDE_TEST_* belong to the test suite.
             _ => return Ok(()),
         }
@@ -255,6 +271,9 @@ impl Settings {
         }
         if self.sse_heartbeat_secs == 0 {
             return Err(key_error("sse_heartbeat_secs", "must be at least 1"));
+        }
+        if self.api_rate_per_sec == 0 {
+            return Err(key_error("api_rate_per_sec", "must be at least 1"));
         }
         if self.db_max_connections == 0 {
             return Err(key_error("db_max_connections", "must be at least 1"));
@@ -299,6 +318,8 @@ impl Settings {
             "shutdown_grace_secs": self.shutdown_grace_secs,
             "db_max_connections": self.db_max_connections,
             "sse_heartbeat_secs": self.sse_heartbeat_secs,
+            "api_rate_per_sec": self.api_rate_per_sec,
+            "api_rate_burst": self.api_rate_burst,
         })
     }
 }

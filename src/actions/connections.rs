@@ -117,3 +117,16 @@ pub async fn list_connections(app: &App, actor: &Actor, tenant: TenantId) -> Act
 pub fn secrets(app: &App, c: &Connection) -> anyhow::Result<(crate::config::Secret, crate::config::Secret)> {
     Ok((app.master_key.open(&c.access_token_sealed)?, app.master_key.open(&c.app_secret_sealed)?))
 }
+
+/// One connection of the tenant (its secrets stay sealed; callers never show them).
+pub async fn get_connection(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<Connection> {
+    actor.require_admin_of(tenant)?;
+    crate::store::connections::get(app.db.reader(), tenant, id).await?.ok_or(crate::actions::ActionError::NotFound)
+}
+
+/// The tenant's first WhatsApp connection (by id): where API sends to a phone go by default.
+pub async fn default_whatsapp(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Option<Connection>> {
+    actor.role_of(tenant)?;
+    let all = crate::store::connections::list(app.db.reader(), tenant).await?;
+    Ok(all.into_iter().filter(|c| c.kind == KIND_WHATSAPP_CLOUD).min_by_key(|c| c.id))
+}

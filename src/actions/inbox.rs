@@ -119,6 +119,43 @@ pub async fn list_tickets(
     Ok(store::inbox::list(app.db.reader(), &viewer, tab, filter, after, limit).await?)
 }
 
+/// One page of every ticket the caller may see, in any status (the REST API's list).
+pub async fn list_all_tickets(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    filter: &Filter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> ActionResult<Page> {
+    let viewer = viewer(actor, tenant)?;
+    Ok(store::inbox::list_all(app.db.reader(), &viewer, filter, after, limit).await?)
+}
+
+/// A ticket's messages in id order, newest first or (`ascending`) oldest first, the `limit`
+/// after message `after` in that order; and whether more follow.
+pub async fn message_page(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    ticket_id: i64,
+    after: Option<i64>,
+    ascending: bool,
+    limit: i64,
+) -> ActionResult<(Vec<StoredMessage>, bool)> {
+    let viewer = viewer(actor, tenant)?;
+    store::inbox::get(app.db.reader(), &viewer, ticket_id).await?.ok_or(ActionError::NotFound)?;
+    Ok(store::messages::page(app.db.reader(), tenant, ticket_id, after, ascending, limit).await?)
+}
+
+/// One message, if the caller may see its ticket.
+pub async fn get_message(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<StoredMessage> {
+    let viewer = viewer(actor, tenant)?;
+    let message = store::messages::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)?;
+    store::inbox::get(app.db.reader(), &viewer, message.ticket_id).await?.ok_or(ActionError::NotFound)?;
+    Ok(message)
+}
+
 /// A ticket with its tags and history.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct TicketDetail {
@@ -236,7 +273,7 @@ pub struct Transfer {
 /// department: waiting there, then handed out if the department distributes automatically.
 /// The history keeps where it came from, where it went, and the note.
 pub async fn transfer(app: &App, actor: &Actor, tenant: TenantId, id: i64, to: Transfer) -> ActionResult<TicketView> {
-    actor.require_sender_in(tenant)?;
+    actor.require_agent_in(tenant)?;
     let viewer = viewer(actor, tenant)?;
     if to.department_id.is_none() && to.user_id.is_none() {
         return Err(ActionError::invalid("invalid_transfer", "choose a department or a person to transfer to"));
@@ -316,7 +353,12 @@ pub struct Closed {
 /// path as any send; outside the 24-hour window (or on an unusable connection) they are skipped
 /// and the close still happens.
 pub async fn close(app: &App, actor: &Actor, tenant: TenantId, id: i64, farewell: Farewell) -> ActionResult<Closed> {
-    actor.require_sender_in(tenant)?;
+    // Closing is ticket work; saying goodbye is sending, which needs the right to send.
+    if farewell == Farewell::None {
+        actor.require_agent_in(tenant)?;
+    } else {
+        actor.require_sender_in(tenant)?;
+    }
     let viewer = viewer(actor, tenant)?;
     if let Farewell::Text(text) = &farewell {
         if text.chars().count() > 4096 {
@@ -414,7 +456,7 @@ async fn fill_for(tx: &mut Tx, t: &Ticket, agent: &str, text: &str) -> ActionRes
 /// Reopens a closed ticket: open and the caller's (a token or the operator: waiting again).
 /// Refused when the contact already has a newer ticket on that connection.
 pub async fn reopen(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<TicketView> {
-    actor.require_sender_in(tenant)?;
+    actor.require_agent_in(tenant)?;
     let viewer = viewer(actor, tenant)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
@@ -564,7 +606,7 @@ pub async fn tag_ticket(
     tag_id: i64,
     on: bool,
 ) -> ActionResult<()> {
-    actor.require_sender_in(tenant)?;
+    actor.require_agent_in(tenant)?;
     let viewer = viewer(actor, tenant)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;

@@ -3,15 +3,18 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod composer;
 pub mod connections;
 pub mod contacts;
 pub mod departments;
 pub mod diagnostics;
+pub mod idempotency;
 pub mod inbox;
 pub mod quick_replies;
 pub mod receive;
 pub mod send;
 pub mod settings;
+pub mod tags;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
@@ -123,6 +126,19 @@ impl Actor {
         match (self, self.role_in(tenant)) {
             (_, None) => Err(ActionError::NotFound),
             (Actor::Token(t), Some(_)) if !t.scopes.contains(&crate::domain::Scope::Send) => {
+                Err(ActionError::Forbidden)
+            }
+            (_, Some(role)) => Ok(role),
+        }
+    }
+
+    /// Requires the right to work tickets of `tenant` (transfer, tag, reopen, close without a
+    /// message): any person of the tenant, or a token with the `write` or `send` scope.
+    pub fn require_agent_in(&self, tenant: TenantId) -> ActionResult<Role> {
+        use crate::domain::Scope;
+        match (self, self.role_in(tenant)) {
+            (_, None) => Err(ActionError::NotFound),
+            (Actor::Token(t), Some(_)) if !(t.scopes.contains(&Scope::Write) || t.scopes.contains(&Scope::Send)) => {
                 Err(ActionError::Forbidden)
             }
             (_, Some(role)) => Ok(role),

@@ -141,3 +141,8 @@ pub async fn list_quick_replies(app: &App, actor: &Actor, tenant: TenantId) -> A
         _ => Ok(store::quick_replies::list(app.db.reader(), tenant, None).await?),
     }
 }
+
+/// One quick reply the caller may use (another department's answers "not found" to agents).
+pub async fn get_quick_reply(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<QuickReply> {
+    list_quick_replies(app, actor, tenant).await?.into_iter().find(|q| q.id == id).ok_or(ActionError::NotFound)
+}

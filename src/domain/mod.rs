@@ -5,6 +5,7 @@ pub mod ids;
 pub mod inbox;
 pub mod media;
 pub mod message;
+pub mod ogg_opus;
 pub mod outbound;
 pub mod phone;
 pub mod retry;

@@ -68,3 +68,57 @@ mod tests {
         assert!(rl.hit("ip", 60_001).is_ok());
     }
 }
+
+/// A token bucket per key: `rate` tokens per second refill a bucket of `burst + rate` tokens;
+/// each request takes one. Allows short bursts while holding the sustained rate.
+pub struct TokenBuckets {
+    rate_per_sec: f64,
+    capacity: f64,
+    buckets: Mutex<HashMap<String, (f64, i64)>>,
+}
+
+impl TokenBuckets {
+    pub fn new(rate_per_sec: u32, burst: u32) -> Self {
+        let rate = f64::from(rate_per_sec.max(1));
+        Self { rate_per_sec: rate, capacity: rate + f64::from(burst), buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes one token for `key` at `now` (ms); `Err(seconds until one is available)` when empty.
+    pub fn take(&self, key: &str, now: i64) -> Result<(), u64> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > 100_000 {
+            // Bound memory under a flood of distinct keys: full buckets carry no state worth keeping.
+            let (rate, capacity) = (self.rate_per_sec, self.capacity);
+            buckets.retain(|_, (tokens, at)| *tokens + (now - *at) as f64 / 1000.0 * rate < capacity);
+        }
+        let (tokens, at) = buckets.entry(key.to_string()).or_insert((self.capacity, now));
+        let elapsed = (now - *at).max(0) as f64 / 1000.0;
+        *tokens = (*tokens + elapsed * self.rate_per_sec).min(self.capacity);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait = (1.0 - *tokens) / self.rate_per_sec;
+            Err((wait.ceil() as u64).max(1))
+        }
+    }
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_allows_the_burst_then_refills_at_the_rate() {
+        let b = TokenBuckets::new(2, 3);
+        for _ in 0..5 {
+            assert!(b.take("t", 0).is_ok());
+        }
+        assert_eq!(b.take("t", 0), Err(1));
+        assert!(b.take("other", 0).is_ok());
+        // Half a second refills one token at 2/s.
+        assert!(b.take("t", 500).is_ok());
+        assert!(b.take("t", 500).is_err());
+    }
+}

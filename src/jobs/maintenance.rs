@@ -25,8 +25,9 @@ pub async fn run(app: &App, _job: &Job) -> Result<(), JobError> {
     let sessions = crate::store::sessions::purge_expired(w, now).await?;
     let events = crate::store::events::purge(w, now - EVENTS_KEEP_MS).await?;
     let jobs = crate::store::jobs::purge_done(w, now - DONE_JOBS_KEEP_MS).await?;
+    let idempotency_keys = crate::store::idempotency::purge_expired(w, now).await?;
     let webhooks = crate::store::webhooks::purge_settled(&app.db, now - WEBHOOK_DELIVERIES_KEEP_MS).await?;
-    tracing::info!(sessions, events, jobs, webhooks, "maintenance purge done");
+    tracing::info!(sessions, events, jobs, idempotency_keys, webhooks, "maintenance purge done");
     Ok(())
 }
 

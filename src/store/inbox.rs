@@ -42,6 +42,13 @@ pub struct Filter {
     pub connection_id: Option<i64>,
     /// Contact name, phone, protocol or message text (substring, case-insensitive for ASCII).
     pub search: Option<String>,
+    /// Only tickets in this status (`bot`, `waiting`, `open`, `closed`).
+    pub status: Option<crate::domain::inbox::TicketStatus>,
+    pub assignee_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    /// Only tickets with activity at or after this instant (ms): a message, or a change in
+    /// their history (assigned, transferred, closed…).
+    pub updated_since: Option<i64>,
 }
 
 /// Where the next page starts: the last row of this page in list order.
@@ -212,16 +219,58 @@ pub async fn list<'e>(
     after: Option<Cursor>,
     limit: i64,
 ) -> Result<Page, sqlx::Error> {
+    list_in(ex, viewer, Some(tab), filter, after, limit).await
+}
+
+/// [`list`] across every status (closed tickets too), as the REST API lists tickets.
+pub async fn list_all<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    viewer: &Viewer,
+    filter: &Filter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<Page, sqlx::Error> {
+    list_in(ex, viewer, None, filter, after, limit).await
+}
+
+async fn list_in<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    viewer: &Viewer,
+    tab: Option<Tab>,
+    filter: &Filter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<Page, sqlx::Error> {
     let limit = limit.clamp(1, 200);
     let mut q = Query::scoped(viewer);
     match tab {
-        Tab::Mine => {
+        None => {}
+        Some(Tab::Mine) => {
             let user = q.arg(Arg::Int(viewer.user.map(|u| u.0).unwrap_or(0)));
             q.and(&format!("t.status = 'open' AND t.assignee_id = {user}"));
         }
-        Tab::Waiting => q.and("t.status = 'waiting'"),
-        Tab::All => q.and("t.status <> 'closed'"),
-        Tab::Closed => q.and("t.status = 'closed'"),
+        Some(Tab::Waiting) => q.and("t.status = 'waiting'"),
+        Some(Tab::All) => q.and("t.status <> 'closed'"),
+        Some(Tab::Closed) => q.and("t.status = 'closed'"),
+    }
+    if let Some(status) = filter.status {
+        let s = q.arg(Arg::Text(status.as_str().to_string()));
+        q.and(&format!("t.status = {s}"));
+    }
+    if let Some(a) = filter.assignee_id {
+        let a = q.arg(Arg::Int(a));
+        q.and(&format!("t.assignee_id = {a}"));
+    }
+    if let Some(c) = filter.contact_id {
+        let c = q.arg(Arg::Int(c));
+        q.and(&format!("t.contact_id = {c}"));
+    }
+    if let Some(since) = filter.updated_since {
+        let since = q.arg(Arg::Int(since));
+        q.and(&format!(
+            "(t.last_message_at >= {since} OR t.closed_at >= {since} OR EXISTS (SELECT 1 FROM ticket_events e
+                WHERE e.tenant_id = t.tenant_id AND e.ticket_id = t.id AND e.created_at >= {since}))"
+        ));
     }
     if let Some(d) = filter.department_id {
         let d = q.arg(Arg::Int(d));

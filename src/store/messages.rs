@@ -517,6 +517,34 @@ pub async fn page_before<'e>(
     Ok((messages, more))
 }
 
+/// A ticket's messages by id, descending (newest first) or ascending, starting after message
+/// `after` in that order; `limit` clamped to 1–200; and whether more follow.
+pub async fn page<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    ticket_id: i64,
+    after: Option<i64>,
+    ascending: bool,
+    limit: i64,
+) -> Result<(Vec<StoredMessage>, bool), sqlx::Error> {
+    let limit = limit.clamp(1, 200);
+    let (cmp, order, start) = if ascending { (">", "ASC", i64::MIN) } else { ("<", "DESC", i64::MAX) };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND ticket_id = $2 AND id {cmp} $3 ORDER BY id {order} LIMIT $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant.0)
+        .bind(ticket_id)
+        .bind(after.unwrap_or(start))
+        .bind(limit + 1)
+        .fetch_all(ex)
+        .await?;
+    let mut messages: Vec<StoredMessage> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    let more = messages.len() as i64 > limit;
+    messages.truncate(limit as usize);
+    Ok((messages, more))
+}
+
 /// Which of these provider ids a connection already has (re-delivered webhooks).
 pub async fn existing_provider_ids(
     conn: &mut AnyConnection,

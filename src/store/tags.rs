@@ -127,3 +127,21 @@ pub async fn of<'e>(
     let rows = sqlx::query(&sql).bind(tenant.0).bind(id).fetch_all(ex).await?;
     rows.iter().map(|r| Ok(Tag { id: r.try_get(0)?, name: r.try_get(1)?, colour: r.try_get(2)? })).collect()
 }
+
+/// Renames or recolours a tag; false when it does not exist.
+pub async fn update<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    name: &str,
+    colour: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE tags SET name = $1, colour = $2 WHERE tenant_id = $3 AND id = $4")
+        .bind(name)
+        .bind(colour)
+        .bind(tenant.0)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

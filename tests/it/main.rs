@@ -8,11 +8,18 @@ mod support;
 
 mod admin_pages;
 mod api;
+mod api_guard;
+mod api_kit;
+mod api_resources;
+mod api_spec;
+mod api_tenancy;
 mod auth;
 mod browser;
+mod browser_composer;
 mod connections;
 mod events;
 mod inbox;
+mod inbox_ui_extra;
 mod inbox_web;
 mod jobs;
 mod ops;

@@ -18,6 +18,8 @@ use crate::app::App;
 use crate::domain::Scope;
 use crate::http::auth::ApiCaller;
 use crate::http::error::{ApiError, ApiJson};
+
+use super::ErrorBody;
 use crate::store::webhooks::{Attempt, Delivery, Subscription};
 
 pub fn routes() -> Router<Arc<App>> {
@@ -52,25 +54,10 @@ pub fn routes() -> Router<Arc<App>> {
         DeliveryOut,
         DeliveryPage,
         DeliveryDetailOut,
-        AttemptOut,
-        ErrorBody,
-        ErrorBodyDetail
+        AttemptOut
     ))
 )]
 pub struct WebhooksApi;
-
-/// The error envelope `{"error":{"code":"snake_case","message":"…"}}` (the same shape as
-/// the shared one of `api/mod.rs`; at merge this can become `use super::ErrorBody`).
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    error: ErrorBodyDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBodyDetail {
-    code: String,
-    message: String,
-}
 
 /// A webhook subscription (the secret is only in the answer that creates it).
 #[derive(Serialize, ToSchema)]
@@ -272,7 +259,7 @@ fn decode_cursor(kind: &str, q: &HashMap<String, String>) -> Result<Option<i64>,
 /// Lists the tenant's webhook subscriptions by id.
 #[utoipa::path(get, path = "/webhooks", tag = "webhooks", params(PageParams),
     responses((status = 200, body = WebhookPage), (status = 400, description = "`invalid_limit`, `invalid_cursor`", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_webhooks(
     caller: ApiCaller,
     State(app): State<Arc<App>>,
@@ -297,7 +284,7 @@ async fn list_webhooks(
         (status = 403, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, description = "`invalid_url`, `webhook_url_forbidden`, `invalid_events`, `invalid_description`, `invalid_body`",
             body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 409, description = "`idempotency_in_progress`", body = ErrorBody)))]
 async fn create_webhook(
     caller: ApiCaller,
     State(app): State<Arc<App>>,
@@ -313,7 +300,7 @@ async fn create_webhook(
 /// One subscription.
 #[utoipa::path(get, path = "/webhooks/{id}", tag = "webhooks", params(("id" = i64, Path)),
     responses((status = 200, body = WebhookOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn get_webhook(
     caller: ApiCaller,
     State(app): State<Arc<App>>,
@@ -330,7 +317,7 @@ async fn get_webhook(
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, description = "`invalid_url`, `webhook_url_forbidden`, `invalid_events`, `invalid_description`, `invalid_body`",
             body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 409, description = "`idempotency_in_progress`", body = ErrorBody)))]
 async fn update_webhook(
     caller: ApiCaller,
     State(app): State<Arc<App>>,
@@ -347,7 +334,7 @@ async fn update_webhook(
 /// Deletes a subscription; its pending deliveries stop.
 #[utoipa::path(delete, path = "/webhooks/{id}", tag = "webhooks", params(("id" = i64, Path)),
     responses((status = 204, description = "deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody), (status = 409, description = "`idempotency_in_progress`", body = ErrorBody)))]
 async fn delete_webhook(
     caller: ApiCaller,
     State(app): State<Arc<App>>,
@@ -363,7 +350,7 @@ async fn delete_webhook(
 #[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = i64, Path), PageParams),
     responses((status = 200, body = DeliveryPage), (status = 400, description = "`invalid_limit`, `invalid_cursor`", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_deliveries(
     caller: ApiCaller,
     State(app): State<Arc<App>>,
@@ -387,7 +374,7 @@ async fn list_deliveries(
 /// Queues a `webhook.test` delivery to the subscription.
 #[utoipa::path(post, path = "/webhooks/{id}/test", tag = "webhooks", params(("id" = i64, Path)),
     responses((status = 202, body = DeliveryOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody), (status = 409, description = "`idempotency_in_progress`", body = ErrorBody)))]
 async fn test_webhook(
     caller: ApiCaller,
     State(app): State<Arc<App>>,
@@ -402,7 +389,7 @@ async fn test_webhook(
 /// One delivery with its body and attempts.
 #[utoipa::path(get, path = "/webhook-deliveries/{id}", tag = "webhooks", params(("id" = i64, Path)),
     responses((status = 200, body = DeliveryDetailOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn get_delivery(
     caller: ApiCaller,
     State(app): State<Arc<App>>,
@@ -424,7 +411,7 @@ async fn get_delivery(
 #[utoipa::path(post, path = "/webhook-deliveries/{id}/replay", tag = "webhooks", params(("id" = i64, Path)),
     responses((status = 202, body = DeliveryOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "`delivery_not_replayable`", body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn replay_delivery(
     caller: ApiCaller,
     State(app): State<Arc<App>>,

@@ -21,7 +21,9 @@ use crate::domain::{TenantId, UserId};
 use crate::http::auth::urlencode;
 use crate::store::departments::Department;
 use crate::store::inbox::{Cursor, Filter, Tab, TicketView};
+use crate::store::inbox_extras::{Quoted, Reaction};
 use crate::store::messages::StoredMessage;
+use crate::store::tags::Tag;
 
 const PAGE: i64 = 50;
 const MESSAGES_PAGE: i64 = 50;
@@ -31,6 +33,7 @@ const MESSAGES_PAGE: i64 = 50;
 /// A ticket in the list.
 pub struct ListItem {
     pub t: TicketView,
+    pub tags: Vec<Tag>,
     pub time: String,
     pub href: String,
     pub current: bool,
@@ -58,15 +61,41 @@ pub struct MessageView {
     /// "Image", "Document · contrato.pdf · 12 KB"… for media.
     pub media: Option<String>,
     pub map_url: Option<String>,
+    /// Whether this one quotes another message (shown with `quote` when that one is known).
     pub quoted: bool,
+    pub quote: Option<QuoteView>,
+    /// Reactions on this message: (emoji, by the business).
+    pub reactions: Vec<(String, bool)>,
+    /// Whether it reached WhatsApp, so it can be quoted or reacted to.
+    pub can_reply: bool,
+    /// The stored file, when there is one.
+    pub file: Option<FileView>,
+}
+
+/// A message's stored file and how the bubble shows it.
+pub struct FileView {
+    pub url: String,
+    pub image: bool,
+    pub audio: bool,
+    pub video: bool,
+}
+
+/// The message a bubble quotes.
+pub struct QuoteView {
+    pub id: i64,
+    pub text: String,
+    pub mine: bool,
 }
 
 #[derive(Template)]
 #[template(path = "inbox_messages.html")]
 struct MessagesFragment {
     lang: Lang,
+    csrf: String,
+    ticket_id: i64,
     messages: Vec<MessageView>,
     older_href: Option<String>,
+    emoji: &'static [&'static str],
 }
 
 /// A line of the ticket's history.
@@ -87,6 +116,9 @@ struct PanelFragment {
     departments: Vec<Department>,
     agents: Vec<(i64, String)>,
     can_capture: bool,
+    /// The ticket's tags, and the tenant's others that can be added.
+    tags: Vec<Tag>,
+    other_tags: Vec<Tag>,
 }
 
 impl PanelFragment {
@@ -141,6 +173,10 @@ struct InboxPage {
     q: String,
     department: Option<i64>,
     departments: Vec<Department>,
+    tag: Option<i64>,
+    tags: Vec<Tag>,
+    connection: Option<i64>,
+    connections: Vec<(i64, String)>,
     list_src: String,
     list_html: String,
     conversation: Option<Conversation>,
@@ -149,6 +185,14 @@ struct InboxPage {
 impl InboxPage {
     fn selected(&self, department: &i64) -> bool {
         self.department == Some(*department)
+    }
+
+    fn tag_selected(&self, tag: &i64) -> bool {
+        self.tag == Some(*tag)
+    }
+
+    fn connection_selected(&self, connection: &i64) -> bool {
+        self.connection == Some(*connection)
     }
 }
 
@@ -214,6 +258,64 @@ fn find_filename(v: &Value) -> Option<String> {
     }
 }
 
+/// What a quote shows of a message: its text, else the name of its kind.
+fn quote_text(lang: Lang, q: &Quoted) -> String {
+    match q.body.as_deref().filter(|b| !b.trim().is_empty()) {
+        Some(b) if b.chars().count() > 140 => format!("{}…", b.chars().take(140).collect::<String>()),
+        Some(b) => b.to_string(),
+        None => match q.kind.as_str() {
+            "image" => lang.t("msg.image").to_string(),
+            "audio" | "voice" => lang.t("msg.audio").to_string(),
+            "video" => lang.t("msg.video").to_string(),
+            "document" => lang.t("msg.document").to_string(),
+            "sticker" => lang.t("msg.sticker").to_string(),
+            "location" => lang.t("msg.location").to_string(),
+            other => format!("[{other}]"),
+        },
+    }
+}
+
+/// Bubbles of a page: reactions are shown on the message they react to, not as bubbles.
+fn message_views(
+    lang: Lang,
+    messages: Vec<StoredMessage>,
+    quoted: &[Quoted],
+    reactions: &[Reaction],
+    names: &HashMap<i64, String>,
+    now: i64,
+) -> Vec<MessageView> {
+    messages
+        .into_iter()
+        .filter(|m| m.kind != "reaction")
+        .map(|m| {
+            let quote = m
+                .refers_to
+                .as_deref()
+                .and_then(|r| quoted.iter().find(|q| q.provider_id == r))
+                .map(|q| QuoteView { id: q.id, text: quote_text(lang, q), mine: q.direction == "out" });
+            let on_it: Vec<(String, bool)> = match m.provider_id.as_deref() {
+                Some(p) => reactions
+                    .iter()
+                    .filter(|r| r.refers_to == p)
+                    .map(|r| (r.emoji.clone(), r.direction == "out"))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let file = actions::composer::media_location(&m).map(|(_, mime)| FileView {
+                url: format!("/inbox/{}/media/{}", m.ticket_id, m.id),
+                image: mime.starts_with("image/"),
+                audio: mime.starts_with("audio/"),
+                video: mime.starts_with("video/"),
+            });
+            let mut view = message_view(lang, m, names, now);
+            view.file = file;
+            view.quote = quote;
+            view.reactions = on_it;
+            view
+        })
+        .collect()
+}
+
 fn message_view(lang: Lang, m: StoredMessage, names: &HashMap<i64, String>, now: i64) -> MessageView {
     let payload: Value = serde_json::from_str(&m.payload).unwrap_or(Value::Null);
     let media_key = match m.kind.as_str() {
@@ -248,6 +350,10 @@ fn message_view(lang: Lang, m: StoredMessage, names: &HashMap<i64, String>, now:
         sent_at: m.sent_at,
         agent: m.sender_user_id.and_then(|u| names.get(&u).cloned()),
         quoted: m.refers_to.is_some() && m.kind != "reaction",
+        quote: None,
+        reactions: Vec::new(),
+        can_reply: m.provider_id.is_some() && m.direction != "note",
+        file: None,
         direction: m.direction,
         kind: m.kind,
         body: m.body,
@@ -296,7 +402,18 @@ async fn names(app: &App, actor: &Actor, tenant: TenantId) -> HashMap<i64, Strin
 }
 
 fn fail(lang: Lang, e: &ActionError) -> Response {
-    (error_status(e), Html(format!("<p class=\"alert error\">{}</p>", escape(&error_message(lang, e))))).into_response()
+    (error_status(e), Html(format!("<p class=\"alert error\">{}</p>", escape(&translated_error(lang, e)))))
+        .into_response()
+}
+
+/// The message for a failed action in the person's language: the translation of its code when
+/// there is one (`err.<code>`), else the action's own message.
+pub(super) fn translated_error(lang: Lang, e: &ActionError) -> String {
+    let key = format!("err.{}", e.code());
+    match lang.t(&key) {
+        text if text != key => text.to_string(),
+        _ => error_message(lang, e),
+    }
 }
 
 fn escape(s: &str) -> String {
@@ -314,6 +431,10 @@ pub struct ListQuery {
     #[serde(default)]
     department: String,
     #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    connection: String,
+    #[serde(default)]
     after: String,
     #[serde(default)]
     before: String,
@@ -330,6 +451,14 @@ impl ListQuery {
         self.department.trim().parse().ok()
     }
 
+    fn tag(&self) -> Option<i64> {
+        self.tag.trim().parse().ok()
+    }
+
+    fn connection(&self) -> Option<i64> {
+        self.connection.trim().parse().ok()
+    }
+
     /// The list's own query string (tab, search, department), for links that keep them.
     fn list_qs(&self) -> String {
         let mut qs = format!("tab={}", tab_code(self.tab()));
@@ -339,6 +468,12 @@ impl ListQuery {
         if let Some(d) = self.department() {
             qs.push_str(&format!("&department={d}"));
         }
+        if let Some(g) = self.tag() {
+            qs.push_str(&format!("&tag={g}"));
+        }
+        if let Some(c) = self.connection() {
+            qs.push_str(&format!("&connection={c}"));
+        }
         qs
     }
 }
@@ -347,8 +482,10 @@ async fn list_html(p: &Page, lang: Lang, q: &ListQuery, current: Option<i64>) ->
     let app = &*p.app;
     let filter = Filter {
         department_id: q.department(),
+        tag_id: q.tag(),
+        connection_id: q.connection(),
         search: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
-        ..Default::default()
+        ..Filter::default()
     };
     let after = Cursor::decode(&q.after);
     let page = actions::inbox::list_tickets(app, &p.actor(), p.tenant(), q.tab(), &filter, after, PAGE)
@@ -356,10 +493,14 @@ async fn list_html(p: &Page, lang: Lang, q: &ListQuery, current: Option<i64>) ->
         .map_err(|e| fail(lang, &e))?;
     let now = app.clock.now_ms();
     let qs = q.list_qs();
+    let ids: Vec<i64> = page.tickets.iter().map(|t| t.id).collect();
+    let mut tags =
+        actions::composer::tags_of_tickets(app, &p.actor(), p.tenant(), &ids).await.map_err(|e| fail(lang, &e))?;
     let items = page
         .tickets
         .into_iter()
         .map(|t| ListItem {
+            tags: tags.remove(&t.id).unwrap_or_default(),
             time: short_time(t.last_message_at, now),
             href: format!("/inbox/{}?{qs}", t.id),
             current: Some(t.id) == current,
@@ -386,6 +527,8 @@ async fn page(p: &Page, q: &ListQuery, conversation: Option<Conversation>) -> Re
         Err(r) => return r,
     };
     let departments = actions::departments::list_departments(&p.app, &p.actor(), p.tenant()).await.unwrap_or_default();
+    let tags = actions::contacts::list_tags(&p.app, &p.actor(), p.tenant()).await.unwrap_or_default();
+    let connections = actions::composer::connection_names(&p.app, &p.actor(), p.tenant()).await.unwrap_or_default();
     let tab = tab_code(q.tab());
     let mut tabs = vec![("mine", "inbox.tab.mine"), ("waiting", "inbox.tab.waiting")];
     if p.user.user.role.sees_whole_tenant() {
@@ -405,6 +548,10 @@ async fn page(p: &Page, q: &ListQuery, conversation: Option<Conversation>) -> Re
         q: q.q.clone(),
         department: q.department(),
         departments,
+        tag: q.tag(),
+        tags,
+        connection: q.connection(),
+        connections,
         list_src,
         list_html,
         conversation,
@@ -450,8 +597,18 @@ async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Pa
         (true, Some(first)) => Some(format!("/inbox/{id}?{}&before={}", q.list_qs(), first.id)),
         _ => None,
     };
-    let messages = messages.into_iter().map(|m| message_view(lang, m, &names, now)).collect();
-    let messages_html = MessagesFragment { lang, messages, older_href }.render().map_err(anyhow::Error::from)?;
+    let (quoted, reactions) = actions::composer::message_links(app, tenant, id, &messages).await?;
+    let messages = message_views(lang, messages, &quoted, &reactions, &names, now);
+    let messages_html = MessagesFragment {
+        lang,
+        csrf: p.csrf.0.clone(),
+        ticket_id: id,
+        messages,
+        older_href,
+        emoji: actions::composer::REACTIONS,
+    }
+    .render()
+    .map_err(anyhow::Error::from)?;
     let history = detail.history.iter().map(|e| history_line(lang, e, &names, &departments, now)).collect();
     let mut agents: Vec<(i64, String)> = Vec::new();
     if p.user.user.role.sees_whole_tenant() {
@@ -468,6 +625,8 @@ async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Pa
     }
     let t = detail.ticket;
     let can_capture = matches!(t.status.as_str(), "waiting" | "bot");
+    let all_tags = actions::contacts::list_tags(app, &actor, tenant).await?;
+    let other_tags = all_tags.into_iter().filter(|g| !detail.tags.iter().any(|x| x.id == g.id)).collect();
     let panel = PanelFragment {
         lang,
         csrf: p.csrf.0.clone(),
@@ -477,6 +636,8 @@ async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Pa
         departments,
         agents,
         can_capture,
+        tags: detail.tags,
+        other_tags,
     };
     let panel_html = panel.render().map_err(anyhow::Error::from)?;
     Ok(Parts { messages_html, panel_html, ticket: t })
@@ -505,7 +666,7 @@ async fn ticket_page(p: &Page, id: i64, q: &ListQuery, error: Option<(ActionErro
     let outside_window = t.last_inbound_at.is_none_or(|at| now - at >= WINDOW_MS);
     let status = error.as_ref().map(|(e, _)| error_status(e));
     let (error, draft) = match error {
-        Some((e, draft)) => (Some(error_message(lang, &e)), draft),
+        Some((e, draft)) => (Some(translated_error(lang, &e)), draft),
         None => (None, String::new()),
     };
     let conversation = Conversation {
@@ -528,6 +689,9 @@ async fn ticket_page(p: &Page, id: i64, q: &ListQuery, error: Option<(ActionErro
 
 /// `GET /inbox/{ticket}`: the conversation (or, with `part=messages|panel`, only that part).
 pub async fn show_ticket(p: Page, Path(id): Path<i64>, Query(q): Query<ListQuery>) -> Response {
+    if q.part == "summary" {
+        return summary(&p, id).await;
+    }
     if q.part == "messages" || q.part == "panel" {
         let lang = p.lang();
         return match ticket_parts(&p, lang, id, &q).await {
@@ -559,6 +723,9 @@ pub struct MessageForm {
     template_name: String,
     #[serde(default)]
     template_language: String,
+    /// Our id of the message this reply quotes.
+    #[serde(default)]
+    reply_to: String,
 }
 
 /// `POST /inbox/{ticket}/messages`: a reply, a private note, a quick reply (`/shortcut`) or a
@@ -589,6 +756,8 @@ pub async fn create_message(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfFo
         }
         if form.note.is_some() {
             actions::inbox::add_note(app, &actor, tenant, id, &body).await.map(|_| ())
+        } else if let Ok(quoted) = form.reply_to.trim().parse::<i64>() {
+            actions::composer::send_reply(app, &actor, tenant, id, body, quoted).await.map(|_| ())
         } else {
             let content = OutboundContent::Text { body, preview_url: false };
             let req =
@@ -686,5 +855,138 @@ mod tests {
     fn sizes_read_like_people_write_them() {
         assert_eq!(size_text(1), "1 KB");
         assert_eq!(size_text(3 * 1024 * 1024), "3.0 MB");
+    }
+}
+
+// ---------------------------------------------------------------- composer extras
+
+/// `GET /inbox/{ticket}?part=summary`: what the page's script needs to decide on a notification
+/// (404 when the viewer may not see the ticket, so others' tickets never notify).
+async fn summary(p: &Page, id: i64) -> Response {
+    match actions::inbox::get_ticket(&p.app, &p.actor(), p.tenant(), id).await {
+        Ok(d) => {
+            let t = d.ticket;
+            let mine = t.assignee_id.is_some_and(|a| a == p.user.user.id.0);
+            axum::Json(serde_json::json!({
+                "id": t.id, "status": t.status, "mine": mine, "contact": t.contact_name,
+                "preview": t.last_message_preview, "unread": t.unread_count,
+            }))
+            .into_response()
+        }
+        Err(e) => p.failure(&e),
+    }
+}
+
+/// Whether the page's script posted this (it wants a bare answer, not a page).
+fn from_script(p: &Page) -> bool {
+    p.headers.contains_key("x-fragment")
+}
+
+/// `POST /inbox/{ticket}/attachments` (multipart: `csrf`, `file`, `caption`, `reply_to`): sends a
+/// file or a recorded voice note. Refused files (type, size, window) are never stored.
+pub async fn upload_attachment(p: Page, Path(id): Path<i64>, body: axum::body::Bytes) -> Response {
+    let lang = p.lang();
+    let content_type = p.headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let parts = super::multipart::boundary(content_type).and_then(|b| super::multipart::parse(&body, &b));
+    let Some(parts) = parts else {
+        return fail(lang, &ActionError::invalid("invalid_upload", "the upload is not a multipart form"));
+    };
+    let field =
+        |name: &str| parts.iter().find(|x| x.name == name).map(|x| String::from_utf8_lossy(x.data).trim().to_string());
+    let cookie = crate::http::cookies::get(&p.headers, crate::http::cookies::CSRF).unwrap_or_default();
+    let csrf = field("csrf").unwrap_or_default();
+    if cookie.is_empty() || !crate::crypto::constant_time_eq(&csrf, &cookie) {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            Html(format!("<p class=\"alert error\">{}</p>", escape(lang.t("error.csrf")))),
+        )
+            .into_response();
+    }
+    let Some(file) = parts.iter().find(|x| x.name == "file") else {
+        return fail(lang, &ActionError::invalid("empty_file", "the file is empty"));
+    };
+    let attachment = actions::composer::Attachment {
+        data: file.data.to_vec(),
+        filename: file.filename.clone(),
+        declared_mime: file.content_type.clone(),
+        caption: field("caption"),
+        reply_to: field("reply_to").and_then(|r| r.parse().ok()),
+    };
+    drop(parts);
+    drop(body);
+    let result = actions::composer::send_attachment(&p.app, &p.actor(), p.tenant(), id, attachment).await;
+    match (result, from_script(&p)) {
+        (Ok(m), true) => axum::Json(serde_json::json!({ "message_id": m.id })).into_response(),
+        (Ok(_), false) => Redirect::to(&format!("/inbox/{id}")).into_response(),
+        (Err(e), true) => fail(lang, &e),
+        (Err(e), false) => ticket_page(&p, id, &ListQuery::default(), Some((e, String::new()))).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReactForm {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    emoji: String,
+}
+
+/// `POST /inbox/{ticket}/react`: the agent reacts to a message (an empty emoji removes it).
+pub async fn react(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<ReactForm>) -> Response {
+    let result = match form.message.trim().parse::<i64>() {
+        Ok(message) => {
+            actions::composer::react(&p.app, &p.actor(), p.tenant(), id, message, &form.emoji).await.map(|_| ())
+        }
+        Err(_) => Err(ActionError::invalid("unknown_message", "no such message in this conversation")),
+    };
+    outcome(&p, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct TagForm {
+    #[serde(default)]
+    tag: String,
+    /// `1` puts the tag on, anything else takes it off.
+    #[serde(default)]
+    on: String,
+}
+
+/// `POST /inbox/{ticket}/tags`: puts a tag on the ticket or takes it off.
+pub async fn tag_ticket(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<TagForm>) -> Response {
+    let result = match form.tag.trim().parse::<i64>() {
+        Ok(tag) => actions::inbox::tag_ticket(&p.app, &p.actor(), p.tenant(), id, tag, form.on == "1").await,
+        Err(_) => Err(ActionError::invalid("unknown_tag", "no such tag in this company")),
+    };
+    outcome(&p, id, result).await
+}
+
+/// `GET /inbox/{ticket}/media/{message}`: a message's stored file. Images, audio and video are
+/// shown inline; anything else downloads (never rendered by the browser: the type is the sniffed
+/// one and the page's `nosniff` and CSP headers apply).
+pub async fn show_media(p: Page, Path((ticket, message)): Path<(i64, i64)>) -> Response {
+    match actions::composer::media_file(&p.app, &p.actor(), p.tenant(), ticket, message).await {
+        Ok(f) => {
+            let inline = ["image/jpeg", "image/png", "image/webp", "image/gif"].contains(&f.mime.as_str())
+                || f.mime.starts_with("audio/")
+                || f.mime.starts_with("video/");
+            let name = f
+                .filename
+                .unwrap_or_else(|| format!("arquivo.{}", crate::domain::media::extension(&f.mime)))
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' })
+                .collect::<String>();
+            let disposition = format!("{}; filename=\"{name}\"", if inline { "inline" } else { "attachment" });
+            let content_type = if inline { f.mime } else { "application/octet-stream".to_string() };
+            (
+                [
+                    (axum::http::header::CONTENT_TYPE, content_type),
+                    (axum::http::header::CONTENT_DISPOSITION, disposition),
+                    (axum::http::header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+                ],
+                f.data,
+            )
+                .into_response()
+        }
+        Err(e) => p.failure(&e),
     }
 }

@@ -4,7 +4,9 @@
 mod admin;
 pub mod i18n;
 mod inbox;
+mod multipart;
 mod pages;
+mod tags;
 mod webhooks;
 
 use std::sync::Arc;
@@ -37,6 +39,18 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/inbox/{id}/transfer", axum::routing::post(inbox::transfer_ticket))
         .route("/inbox/{id}/close", axum::routing::post(inbox::close_ticket))
         .route("/inbox/{id}/reopen", axum::routing::post(inbox::reopen_ticket))
+        .route(
+            "/inbox/{id}/attachments",
+            axum::routing::post(inbox::upload_attachment).layer(axum::extract::DefaultBodyLimit::max(
+                crate::actions::composer::MAX_ATTACHMENT_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/inbox/{id}/react", axum::routing::post(inbox::react))
+        .route("/inbox/{id}/media/{message}", get(inbox::show_media))
+        .route("/inbox/{id}/tags", axum::routing::post(inbox::tag_ticket))
+        .route("/admin/tags", get(tags::list_tags).post(tags::create_tag))
+        .route("/admin/tags/{id}", axum::routing::post(tags::update_tag))
+        .route("/admin/tags/{id}/delete", axum::routing::post(tags::delete_tag))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", axum::routing::post(pages::logout))
         .route("/account", get(pages::account).post(pages::update_account))
@@ -179,6 +193,7 @@ impl Layout {
             ("/admin/connections", "nav.connections", role.can_manage_tenant()),
             ("/admin/departments", "nav.departments", role.can_manage_tenant()),
             ("/admin/quick-replies", "nav.quick_replies", role.sees_whole_tenant()),
+            ("/admin/tags", "nav.tags", role.sees_whole_tenant()),
             ("/admin/settings", "nav.settings", role.can_manage_tenant()),
             ("/admin/webhooks", "nav.webhooks", role.sees_whole_tenant()),
             ("/platform/tenants", "nav.tenants", role == Role::PlatformAdmin),
