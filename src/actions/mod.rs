@@ -19,6 +19,7 @@ pub mod tags;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use crate::domain::{Role, TenantId, UserId};
 use crate::store::tokens::ApiToken;

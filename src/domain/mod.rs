@@ -12,6 +12,7 @@ pub mod outbound;
 pub mod phone;
 pub mod retry;
 pub mod validate;
+pub mod webhooks;
 
 pub use access::{Role, Scope};
 pub use ids::{TenantId, UserId};

@@ -16,6 +16,8 @@ const HOUR_MS: i64 = 3_600_000;
 /// Live events are kept a day: long enough for any browser to resume after a drop.
 const EVENTS_KEEP_MS: i64 = 24 * HOUR_MS;
 const DONE_JOBS_KEEP_MS: i64 = 7 * 24 * HOUR_MS;
+/// Delivered webhooks stay listed (with their attempts) for a month.
+const WEBHOOK_DELIVERIES_KEEP_MS: i64 = 30 * 24 * HOUR_MS;
 
 pub async fn run(app: &App, _job: &Job) -> Result<(), JobError> {
     let now = app.clock.now_ms();
@@ -24,7 +26,8 @@ pub async fn run(app: &App, _job: &Job) -> Result<(), JobError> {
     let events = crate::store::events::purge(w, now - EVENTS_KEEP_MS).await?;
     let jobs = crate::store::jobs::purge_done(w, now - DONE_JOBS_KEEP_MS).await?;
     let idempotency_keys = crate::store::idempotency::purge_expired(w, now).await?;
-    tracing::info!(sessions, events, jobs, idempotency_keys, "maintenance purge done");
+    let webhooks = crate::store::webhooks::purge_settled(&app.db, now - WEBHOOK_DELIVERIES_KEEP_MS).await?;
+    tracing::info!(sessions, events, jobs, idempotency_keys, webhooks, "maintenance purge done");
     Ok(())
 }
 

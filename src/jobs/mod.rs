@@ -8,6 +8,7 @@
 
 pub mod diagnostic;
 pub mod maintenance;
+pub mod webhooks;
 pub mod whatsapp_media;
 pub mod whatsapp_send;
 
@@ -60,6 +61,7 @@ async fn dispatch(app: &App, job: &Job) -> Result<(), JobError> {
         whatsapp_send::KIND => whatsapp_send::run(app, job).await,
         whatsapp_send::MARK_READ_KIND => whatsapp_send::run_mark_read(app, job).await,
         whatsapp_media::KIND => whatsapp_media::run(app, job).await,
+        crate::actions::webhooks::DELIVER_JOB => webhooks::run(app, job).await,
         other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
     }
 }
@@ -72,6 +74,7 @@ pub fn spawn(app: Arc<App>, workers: usize, shutdown: watch::Receiver<bool>) -> 
     let mut handles: Vec<JoinHandle<()>> =
         (0..workers).map(|_| tokio::spawn(worker(app.clone(), shutdown.clone()))).collect();
     if workers > 0 {
+        handles.push(tokio::spawn(webhooks::dispatcher(app.clone(), shutdown.clone())));
         handles.push(tokio::spawn(maintenance::scheduler(app, shutdown)));
     }
     handles

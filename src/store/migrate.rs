@@ -16,6 +16,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "whatsapp", sql: include_str!("migrations/0002_whatsapp.sql") },
     Migration { version: 3, name: "inbox", sql: include_str!("migrations/0003_inbox.sql") },
     Migration { version: 4, name: "api", sql: include_str!("migrations/0004_api.sql") },
+    Migration { version: 5, name: "webhooks", sql: include_str!("migrations/0005_webhooks.sql") },
     Migration { version: 6, name: "crm", sql: include_str!("migrations/0006_crm.sql") },
     Migration { version: 7, name: "inbox_ui", sql: include_str!("migrations/0007_inbox_ui.sql") },
 ];

@@ -28,6 +28,7 @@ pub mod ticket_events;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -27,5 +27,6 @@ mod jobs;
 mod ops;
 mod processes;
 mod web;
+mod webhooks;
 mod whatsapp_in;
 mod whatsapp_out;

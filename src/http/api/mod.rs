@@ -14,6 +14,7 @@ pub mod quick_replies;
 pub mod tags;
 pub mod tickets;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -51,6 +52,7 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(users::routes())
         .merge(connections::routes())
         .merge(contacts::routes())
+        .merge(webhooks::routes())
 }
 
 /// `/api/v1` as served: the routes behind the rate limit, the input guard and idempotency.
@@ -69,6 +71,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(users::UsersApi::openapi())
         .merge_from(connections::ConnectionsApi::openapi())
         .merge_from(contacts::ContactsApi::openapi())
+        .merge_from(webhooks::WebhooksApi::openapi())
 }
 
 /// The root document: info, servers, the bearer scheme, tags, shared schemas and `/me`.
@@ -98,6 +101,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         (name = "users", description = "People of the company (read only)"),
         (name = "connections", description = "WhatsApp numbers and their health (read only, no secrets)"),
         (name = "contacts", description = "Contacts: CRUD, search, bulk upsert, merge, CSV export, consent"),
+        (name = "webhooks", description = "Outgoing webhook subscriptions, their deliveries and replays"),
     )
 )]
 pub struct ApiDoc;

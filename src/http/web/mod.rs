@@ -8,6 +8,7 @@ mod inbox;
 mod multipart;
 mod pages;
 mod tags;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -72,6 +73,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/settings", get(admin::show_settings).post(admin::update_settings))
         .route("/account/signature", axum::routing::post(admin::set_signature))
         .route("/platform/tenants", get(pages::list_tenants).post(pages::create_tenant))
+        .merge(webhooks::routes())
         .route("/assets/app.css", get(|| asset(include_str!("../../../assets/app.css"), "text/css; charset=utf-8")))
         .route(
             "/assets/app.js",
@@ -196,6 +198,7 @@ impl Layout {
             ("/admin/quick-replies", "nav.quick_replies", role.sees_whole_tenant()),
             ("/admin/tags", "nav.tags", role.sees_whole_tenant()),
             ("/admin/settings", "nav.settings", role.can_manage_tenant()),
+            ("/admin/webhooks", "nav.webhooks", role.sees_whole_tenant()),
             ("/platform/tenants", "nav.tenants", role == Role::PlatformAdmin),
             ("/account", "nav.account", true),
         ];

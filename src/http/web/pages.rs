@@ -130,11 +130,15 @@ struct HomePage {
     layout: Layout,
     role: Role,
     email: String,
+    /// Dead-lettered webhook deliveries (supervisors and admins are alerted).
+    webhook_dead: i64,
 }
 
 pub async fn home(p: Page) -> Response {
     let layout = p.layout("home.title", "/");
-    render(HomePage { layout, role: p.user.user.role, email: p.user.user.email.clone() })
+    let dead = actions::webhooks::dead_letters(&p.app, &p.actor(), p.tenant()).await.unwrap_or_default();
+    let webhook_dead = dead.iter().map(|(_, n)| n).sum();
+    render(HomePage { layout, role: p.user.user.role, email: p.user.user.email.clone(), webhook_dead })
 }
 
 // ---------- account ----------
