@@ -10,6 +10,7 @@ mod admin_pages;
 mod api;
 mod auth;
 mod browser;
+mod browser_flow;
 mod connections;
 mod events;
 mod inbox;
