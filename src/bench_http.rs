@@ -135,8 +135,13 @@ async fn load(app: &App, f: &Arc<Fixture>, ask: Ask, concurrency: usize, seconds
     }
     let seconds = started.elapsed().as_secs_f64();
     app.metrics.set_sampling(false);
-    let server_ms =
-        app.metrics.take_samples().into_iter().filter(|(route, _)| route.starts_with("/inbox")).map(|(_, ms)| ms).collect();
+    let server_ms = app
+        .metrics
+        .take_samples()
+        .into_iter()
+        .filter(|(route, _)| route.starts_with("/inbox"))
+        .map(|(_, ms)| ms)
+        .collect();
     Ok(Outcome { requests: client_ms.len(), errors, seconds, client_ms, server_ms })
 }
 
@@ -173,7 +178,7 @@ async fn session(app: &App, tenant: TenantId, user: i64) -> anyhow::Result<Strin
 /// Background work for the second mixed run: a stream of new customers through the signed
 /// webhook (each a new waiting ticket in a round-robin department, handed to an online agent in
 /// the ingest transaction), and once a second the scans later issues add — auto-close of open
-/// tickets quiet for a day (200 per pass) and an SLA look at the oldest waiting tickets.
+/// tickets quiet for a day (50 per pass) and an SLA look at the oldest waiting tickets.
 async fn background(
     app: &Arc<App>,
     s: &Seeded,
@@ -229,7 +234,7 @@ async fn background(
             let done = sqlx::query(
                 "UPDATE tickets SET status = 'closed', closed_at = $1 WHERE tenant_id = $2 AND id IN
                      (SELECT id FROM tickets WHERE tenant_id = $2 AND status = 'open' AND last_message_at < $3
-                      ORDER BY last_message_at LIMIT 200)",
+                      ORDER BY last_message_at LIMIT 50)",
             )
             .bind(now)
             .bind(tenant.0)
@@ -253,7 +258,12 @@ async fn background(
 
 /// Runs the HTTP part on an app whose database `s` seeded; `visible` are (agent index or
 /// `None` for the supervisor, ticket) pairs seen in their lists.
-pub async fn run(app: &Arc<App>, s: &Seeded, visible: &[(Option<usize>, i64)], plan: &HttpPlan) -> anyhow::Result<serde_json::Value> {
+pub async fn run(
+    app: &Arc<App>,
+    s: &Seeded,
+    visible: &[(Option<usize>, i64)],
+    plan: &HttpPlan,
+) -> anyhow::Result<serde_json::Value> {
     let tenant = s.tenant;
     let mut agent_cookies = Vec::new();
     for a in &s.agents {
@@ -275,7 +285,8 @@ pub async fn run(app: &Arc<App>, s: &Seeded, visible: &[(Option<usize>, i64)], p
     let server = tokio::spawn(crate::app::serve(app.clone(), listener, async move {
         let _ = stopped.await;
     }));
-    let f = Arc::new(Fixture { base: base.clone(), agent_cookies, supervisor_cookie, agent_tickets, supervisor_tickets });
+    let f =
+        Arc::new(Fixture { base: base.clone(), agent_cookies, supervisor_cookie, agent_tickets, supervisor_tickets });
     println!(
         "HTTP: {} concurrent cookie clients, {} s per request kind; server time from the request middleware",
         plan.concurrency, plan.seconds

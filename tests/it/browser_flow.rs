@@ -150,9 +150,13 @@ async fn the_whole_flow(t: TestApp, phone: bool) {
 
     // A customer writes: the ticket appears on Ana's screen without a reload.
     let phone_number = "5511987654321";
-    sim.customer_sends(phone_number, "Carla Cliente", wa_sim::CustomerMessage::Text("Olá, quero trocar um produto".into()))
-        .await
-        .unwrap();
+    sim.customer_sends(
+        phone_number,
+        "Carla Cliente",
+        wa_sim::CustomerMessage::Text("Olá, quero trocar um produto".into()),
+    )
+    .await
+    .unwrap();
     ana_b
         .wait_for(
             "[...document.querySelectorAll('#ticket-list li.ticket')].some(li => li.querySelector('.contact').textContent === 'Carla Cliente' && li.querySelector('.preview').textContent.includes('quero trocar'))",
@@ -169,14 +173,24 @@ async fn the_whole_flow(t: TestApp, phone: bool) {
 
     // Ana opens it, captures it and replies with Enter.
     press(&ana_b, phone, &format!("#ticket-list li[data-ticket='{ticket}'] a")).await;
-    ana_b.wait_for(&format!("document.querySelector('.conversation[data-ticket-id=\"{ticket}\"]')"), "the conversation").await;
+    ana_b
+        .wait_for(&format!("document.querySelector('.conversation[data-ticket-id=\"{ticket}\"]')"), "the conversation")
+        .await;
     if phone {
         // One view at a time: the conversation, with a way back to the list.
-        assert_eq!(ana_b.js("return getComputedStyle(document.querySelector('.list-pane')).display").await, json!("none"));
-        assert_ne!(ana_b.js("return getComputedStyle(document.querySelector('.conv-head .back')).display").await, json!("none"));
+        assert_eq!(
+            ana_b.js("return getComputedStyle(document.querySelector('.list-pane')).display").await,
+            json!("none")
+        );
+        assert_ne!(
+            ana_b.js("return getComputedStyle(document.querySelector('.conv-head .back')).display").await,
+            json!("none")
+        );
     }
     press(&ana_b, phone, "button.capture").await;
-    ana_b.wait_for("!document.querySelector('button.capture') && document.querySelector('.status-open')", "the capture").await;
+    ana_b
+        .wait_for("!document.querySelector('button.capture') && document.querySelector('.status-open')", "the capture")
+        .await;
     let reply = "Bom dia! Já vou verificar a troca.";
     ana_b.type_into("form.composer textarea", &format!("{reply}\u{E007}")).await;
     ana_b
@@ -204,8 +218,11 @@ async fn the_whole_flow(t: TestApp, phone: bool) {
         )
         .await;
     assert_eq!(
-        t.count("tickets", &format!("id = {ticket} AND status = 'waiting' AND department_id = {support} AND assignee_id IS NULL"))
-            .await,
+        t.count(
+            "tickets",
+            &format!("id = {ticket} AND status = 'waiting' AND department_id = {support} AND assignee_id IS NULL")
+        )
+        .await,
         1
     );
     ana_b.wait_for("location.pathname === '/inbox'", "Ana back on her list").await;
@@ -215,7 +232,12 @@ async fn the_whole_flow(t: TestApp, phone: bool) {
     press(&bruno_b, phone, &format!("#ticket-list li[data-ticket='{ticket}'] a")).await;
     bruno_b.wait_for("document.querySelector('button.capture')", "Bruno's conversation").await;
     assert!(
-        bruno_b.js("return document.querySelector('.history').textContent").await.as_str().unwrap().contains("Cliente quer falar com o suporte"),
+        bruno_b
+            .js("return document.querySelector('.history').textContent")
+            .await
+            .as_str()
+            .unwrap()
+            .contains("Cliente quer falar com o suporte"),
         "the transfer note is in the history"
     );
     press(&bruno_b, phone, "button.capture").await;
@@ -231,14 +253,20 @@ async fn the_whole_flow(t: TestApp, phone: bool) {
     })
     .await;
     assert_eq!(rating, 4);
-    assert_eq!(t.count("tickets", &format!("id = {ticket} AND status = 'closed' AND assignee_id = {}", bruno.0)).await, 1);
+    assert_eq!(
+        t.count("tickets", &format!("id = {ticket} AND status = 'closed' AND assignee_id = {}", bruno.0)).await,
+        1
+    );
     // The side panel shows it live (ticket.updated), without a reload.
     bruno_b.wait_for("document.querySelector('.csat-rating')?.textContent === '4/5'", "the rating shown").await;
     bruno_b.screenshot(&shot("4-closed-rated")).await;
     if phone {
         press(&bruno_b, phone, ".conv-head .back").await;
         bruno_b.wait_for("document.querySelector('.inbox:not(.has-ticket)')", "the list again").await;
-        assert_eq!(bruno_b.js("return getComputedStyle(document.querySelector('.list-pane')).display").await, json!("flex"));
+        assert_eq!(
+            bruno_b.js("return getComputedStyle(document.querySelector('.list-pane')).display").await,
+            json!("flex")
+        );
     }
     drop((ana_b, bruno_b));
     sim.shutdown().await;
@@ -273,9 +301,14 @@ engine_test!(markup_in_a_name_and_a_message_renders_as_text, |t: TestApp| async 
         let b = &b;
         async move {
             assert!(!b.alert_open().await, "{what}: an alert opened");
-            let names = b.js("return [...document.querySelectorAll('#ticket-list .contact')].map(e => e.textContent)").await;
+            let names =
+                b.js("return [...document.querySelectorAll('#ticket-list .contact')].map(e => e.textContent)").await;
             assert_eq!(names, json!([evil]), "{what}");
-            assert_eq!(b.js("return document.querySelectorAll('main script, .inbox script').length").await, json!(0), "{what}");
+            assert_eq!(
+                b.js("return document.querySelectorAll('main script, .inbox script').length").await,
+                json!(0),
+                "{what}"
+            );
         }
     };
     check("live list").await;
