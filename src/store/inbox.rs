@@ -314,11 +314,19 @@ pub async fn list<'e>(
         let visible = arms.iter().map(|a| format!("({a})")).collect::<Vec<_>>().join(" OR ");
         format!("{SELECT} WHERE ({visible}){shared}{outer} {order} LIMIT {n}")
     } else {
-        // Each arm reads its index range in list order; the union keeps the first `n` (SQLite
-        // merges the ordered arms, PostgreSQL does a merge append), then the page is joined.
+        // Each arm reads its index range in list order; the union keeps the first `n`, then the
+        // page is joined.
+        // Each arm takes its own first `n` in index order (PostgreSQL otherwise bitmap-scans
+        // and sorts every waiting ticket of the agent's departments), then the union's first `n`.
         let keys = arms
             .iter()
-            .map(|a| format!("SELECT t.id AS k_id, t.last_message_at AS k_at FROM tickets t WHERE {a}{shared}"))
+            .enumerate()
+            .map(|(i, a)| {
+                format!(
+                    "SELECT * FROM (SELECT t.id AS k_id, t.last_message_at AS k_at FROM tickets t WHERE {a}{shared}
+                     {order} LIMIT {n}) a{i}"
+                )
+            })
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
         // `arms` bound the tenant first. `CROSS JOIN` keeps the page's keys the outer loop on
