@@ -288,6 +288,10 @@ pub struct InboxBench {
     pub samples: usize,
     pub seconds: u64,
     pub concurrency: usize,
+    /// Seconds per request kind of the HTTP part (0: no HTTP part).
+    pub http_seconds: u64,
+    /// New waiting tickets per second during the HTTP background run.
+    pub new_tickets_per_sec: u64,
 }
 
 fn percentiles(mut ms: Vec<f64>) -> (f64, f64, f64, usize) {
@@ -379,7 +383,7 @@ pub async fn inbox(b: InboxBench) -> anyhow::Result<()> {
         ("supervisor", Tab::Waiting),
         ("supervisor", Tab::All),
     ];
-    let mut visible: Vec<(usize, i64)> = Vec::new(); // (agent index or usize::MAX, ticket)
+    let mut visible: Vec<(Option<usize>, i64)> = Vec::new(); // (agent index, or None: the supervisor; ticket)
     for (who, tab) in scenarios {
         let (mut first, mut next) = (Vec::new(), Vec::new());
         for i in 0..b.samples {
@@ -389,7 +393,7 @@ pub async fn inbox(b: InboxBench) -> anyhow::Result<()> {
             let mut page = list_tickets(&app, actor, tenant, tab, &filter, None, PAGE).await.map_err(err)?;
             first.push(timed_ms(t));
             if let Some(tk) = page.tickets.get(i % PAGE as usize) {
-                visible.push((if who == "agent" { ai } else { usize::MAX }, tk.id));
+                visible.push((if who == "agent" { Some(ai) } else { None }, tk.id));
             }
             for _ in 0..3 {
                 let Some(cursor) = page.next else { break };
@@ -403,7 +407,7 @@ pub async fn inbox(b: InboxBench) -> anyhow::Result<()> {
     }
     let mut open = Vec::new();
     for &(ai, id) in visible.iter().take(b.samples * 6) {
-        let actor = if ai == usize::MAX { &supervisor } else { &agents[ai] };
+        let actor = ai.map_or(&supervisor, |a| &agents[a]);
         let t = std::time::Instant::now();
         get_ticket(&app, actor, tenant, id).await.map_err(err)?;
         let (messages, _) = list_messages(&app, actor, tenant, id, None, PAGE).await.map_err(err)?;
@@ -448,11 +452,22 @@ pub async fn inbox(b: InboxBench) -> anyhow::Result<()> {
         "throughput: {rps:.0} list requests/s at {} concurrent clients over {} s ({n} requests; p50 / p95 / p99 {p50:.2} / {p95:.2} / {p99:.2} ms)",
         b.concurrency, b.seconds
     );
+    let http = if b.http_seconds > 0 {
+        let plan = crate::bench_http::HttpPlan {
+            seconds: b.http_seconds,
+            mixed_seconds: b.seconds,
+            concurrency: b.concurrency,
+            new_tickets_per_sec: b.new_tickets_per_sec,
+        };
+        crate::bench_http::run(&app, &s, &visible, &plan).await?
+    } else {
+        serde_json::Value::Null
+    };
     println!(
         "{}",
         json!({ "engine": engine, "tickets": plan.tickets, "messages": plan.messages, "contacts": plan.contacts,
         "seed_seconds": seed_s, "requests": rows, "throughput": { "concurrency": b.concurrency, "seconds": b.seconds,
-        "requests_per_sec": rps, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99 } })
+        "requests_per_sec": rps, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99 }, "http": http })
     );
     app.db.close().await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -104,6 +104,12 @@ pub enum BenchCommand {
         /// Concurrent clients of the throughput run.
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+        /// Seconds per request kind of the HTTP part (the real server, cookie clients); 0 skips it.
+        #[arg(long, default_value_t = 5)]
+        http_seconds: u64,
+        /// New waiting tickets per second (through the webhook) during the background-work run.
+        #[arg(long, default_value_t = 20)]
+        new_tickets_per_sec: u64,
     },
 }
 
@@ -281,9 +287,20 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             samples,
             seconds,
             concurrency,
+            http_seconds,
+            new_tickets_per_sec,
         }) => {
-            let b =
-                crate::bench::InboxBench { database_url, tickets, messages, contacts, samples, seconds, concurrency };
+            let b = crate::bench::InboxBench {
+                database_url,
+                tickets,
+                messages,
+                contacts,
+                samples,
+                seconds,
+                concurrency,
+                http_seconds,
+                new_tickets_per_sec,
+            };
             crate::bench::inbox(b).await
         }
         Command::Admin(cmd) => {

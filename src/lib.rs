@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod app;
 pub mod bench;
+pub mod bench_http;
 pub mod channels;
 pub mod cli;
 pub mod clock;

@@ -22,12 +22,20 @@ pub struct Metrics {
     pub jobs_completed: AtomicU64,
     pub jobs_retried: AtomicU64,
     pub jobs_dead: AtomicU64,
+    /// `atende bench` only: every request's (route, server time in ms) while switched on.
+    sampling: std::sync::atomic::AtomicBool,
+    samples: Mutex<Vec<(String, f64)>>,
 }
 
 impl Metrics {
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed_ms: f64) {
         if let Ok(mut r) = self.requests.lock() {
             *r.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
+        }
+        if self.sampling.load(Ordering::Relaxed) {
+            if let Ok(mut s) = self.samples.lock() {
+                s.push((route.to_string(), elapsed_ms));
+            }
         }
         if let Ok(mut l) = self.latency.lock() {
             let h = l.entry(route.to_string()).or_default();
@@ -39,6 +47,16 @@ impl Metrics {
                 }
             }
         }
+    }
+
+    /// Benchmarks: starts (or stops) keeping each request's exact server time.
+    pub fn set_sampling(&self, on: bool) {
+        self.sampling.store(on, Ordering::Relaxed);
+    }
+
+    /// Benchmarks: the samples kept since the last call, emptied.
+    pub fn take_samples(&self) -> Vec<(String, f64)> {
+        self.samples.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default()
     }
 
     /// Renders the Prometheus text format; `jobs_by_state` comes from the database.

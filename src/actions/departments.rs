@@ -160,6 +160,12 @@ pub async fn list_members(app: &App, actor: &Actor, tenant: TenantId, id: i64) -
     Ok(store::departments::members(app.db.reader(), tenant, id).await?)
 }
 
+/// Whom a supervisor may transfer a ticket to: active members of any department, by name.
+pub async fn transfer_targets(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Vec<(i64, String)>> {
+    actor.require_supervisor_of(tenant)?;
+    Ok(store::departments::transfer_targets(app.db.reader(), tenant).await?)
+}
+
 /// Adds (`member: true`) or removes a person from a department.
 pub async fn set_member(
     app: &App,

@@ -495,6 +495,13 @@ pub async fn reopen(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> Acti
 /// through the mark-read job).
 pub async fn mark_read(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<()> {
     let viewer = viewer(actor, tenant)?;
+    // Nothing unread: every inbound message was already read (each one raises the count), so
+    // no write transaction — opening a conversation is mostly re-opening one, and on SQLite
+    // every write goes through the single writer.
+    let seen = store::inbox::get(app.db.reader(), &viewer, id).await?.ok_or(ActionError::NotFound)?;
+    if seen.unread_count == 0 {
+        return Ok(());
+    }
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
     let mut t = load(app, &mut tx, &viewer, id).await?;

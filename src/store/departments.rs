@@ -233,6 +233,25 @@ pub struct Member {
     pub open_tickets: i64,
 }
 
+/// Active people who belong to at least one department of the tenant, by name: whom a
+/// supervisor may transfer to. No per-person ticket counts (unlike [`members`]), so it stays
+/// cheap on a large ticket table.
+pub async fn transfer_targets<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT u.id, u.name FROM users u
+         WHERE u.tenant_id = $1 AND u.active = 1
+           AND EXISTS (SELECT 1 FROM department_members dm WHERE dm.tenant_id = u.tenant_id AND dm.user_id = u.id)
+         ORDER BY u.name, u.id",
+    )
+    .bind(tenant.0)
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("name")?))).collect()
+}
+
 pub async fn members<'e>(
     ex: impl Executor<'e, Database = Any>,
     tenant: TenantId,

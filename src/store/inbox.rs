@@ -107,15 +107,26 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
-const SELECT: &str = "SELECT t.id, t.tenant_id, t.protocol, t.status, t.priority, t.contact_id, c.name AS contact_name,
+macro_rules! columns {
+    () => {
+        "SELECT t.id, t.tenant_id, t.protocol, t.status, t.priority, t.contact_id, c.name AS contact_name,
         c.phone AS contact_phone, t.connection_id, t.department_id, d.name AS department_name,
         d.colour AS department_colour, t.assignee_id, u.name AS assignee_name, t.unread_count, t.last_message_preview,
         t.last_message_at, t.last_inbound_at, t.created_at, t.queued_at, t.first_agent_reply_at, t.closed_at,
-        t.csat_requested_at, t.csat_rating, t.reopened_count
-    FROM tickets t
-    JOIN contacts c ON c.tenant_id = t.tenant_id AND c.id = t.contact_id
+        t.csat_requested_at, t.csat_rating, t.reopened_count"
+    };
+}
+macro_rules! joins {
+    () => {
+        "JOIN contacts c ON c.tenant_id = t.tenant_id AND c.id = t.contact_id
     LEFT JOIN departments d ON d.tenant_id = t.tenant_id AND d.id = t.department_id
-    LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.assignee_id";
+    LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.assignee_id"
+    };
+}
+const SELECT: &str = concat!(columns!(), " FROM tickets t ", joins!());
+/// The same columns and joins, for a page of keys chosen first.
+const COLUMNS: &str = columns!();
+const JOINS: &str = joins!();
 
 fn from_row(r: &AnyRow) -> Result<TicketView, sqlx::Error> {
     Ok(TicketView {
@@ -210,6 +221,55 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
+/// The tab's tickets the viewer may see, as one or more conditions on `t` whose union is the
+/// answer and each of which an index reads in list order; `None` when the tab needs the general
+/// form (`Query::scoped` plus the tab's condition). Agents see their own tickets and the waiting
+/// tickets of their departments (or of none): written as one `OR`, SQLite walks the tenant's
+/// whole last-activity index and filters, so for agents each tab is split into ranges of
+/// `tickets_inbox_assignee` (their own, by status) and `tickets_inbox` (waiting), merged in order.
+fn arms(q: &mut Query, viewer: &Viewer, tab: Option<Tab>) -> Vec<String> {
+    let tenant = q.arg(Arg::Int(viewer.tenant.0));
+    let mut arms = Vec::new();
+    if viewer.sees_whole_tenant() {
+        arms.push(match tab {
+            None => format!("t.tenant_id = {tenant}"),
+            Some(Tab::Mine) => {
+                let user = q.arg(Arg::Int(viewer.user.map(|u| u.0).unwrap_or(0)));
+                format!("t.tenant_id = {tenant} AND t.status = 'open' AND t.assignee_id = {user}")
+            }
+            Some(Tab::Waiting) => format!("t.tenant_id = {tenant} AND t.status = 'waiting'"),
+            Some(Tab::All) => format!("t.tenant_id = {tenant} AND t.status <> 'closed'"),
+            Some(Tab::Closed) => format!("t.tenant_id = {tenant} AND t.status = 'closed'"),
+        });
+        return arms;
+    }
+    let user = q.arg(Arg::Int(viewer.user.map(|u| u.0).unwrap_or(0)));
+    let mine = |status: &str| format!("t.tenant_id = {tenant} AND t.assignee_id = {user} AND t.status = '{status}'");
+    let waiting = format!(
+        "t.tenant_id = {tenant} AND t.status = 'waiting' AND (t.assignee_id = {user} OR t.department_id IS NULL
+             OR t.department_id IN (SELECT dm.department_id FROM department_members dm
+                                    WHERE dm.tenant_id = {tenant} AND dm.user_id = {user}))"
+    );
+    match tab {
+        // Every status (the REST API's list): all their own, and the waiting ones they may see.
+        None => {
+            arms.push(format!("t.tenant_id = {tenant} AND t.assignee_id = {user} AND t.status <> 'waiting'"));
+            arms.push(waiting);
+        }
+        Some(Tab::Mine) => arms.push(mine("open")),
+        // A closed ticket is visible to an agent only as their own.
+        Some(Tab::Closed) => arms.push(mine("closed")),
+        Some(Tab::Waiting) => arms.push(waiting),
+        // Not closed: their own open (or with the bot) ones, and the waiting ones they may see.
+        Some(Tab::All) => {
+            arms.push(mine("open"));
+            arms.push(mine("bot"));
+            arms.push(waiting);
+        }
+    }
+    arms
+}
+
 /// One page of the inbox, newest activity first. `limit` is clamped to 1–200.
 pub async fn list<'e>(
     ex: impl Executor<'e, Database = Any>,
@@ -242,51 +302,51 @@ async fn list_in<'e>(
     limit: i64,
 ) -> Result<Page, sqlx::Error> {
     let limit = limit.clamp(1, 200);
-    let mut q = Query::scoped(viewer);
-    match tab {
-        None => {}
-        Some(Tab::Mine) => {
-            let user = q.arg(Arg::Int(viewer.user.map(|u| u.0).unwrap_or(0)));
-            q.and(&format!("t.status = 'open' AND t.assignee_id = {user}"));
-        }
-        Some(Tab::Waiting) => q.and("t.status = 'waiting'"),
-        Some(Tab::All) => q.and("t.status <> 'closed'"),
-        Some(Tab::Closed) => q.and("t.status = 'closed'"),
-    }
+    let search = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let mut q = Query { sql: String::new(), args: Vec::new() };
+    // Conditions on `t` alone that every arm shares: filters and the keyset cursor.
+    let mut shared = String::new();
+    let arms = arms(&mut q, viewer, tab);
     if let Some(status) = filter.status {
         let s = q.arg(Arg::Text(status.as_str().to_string()));
-        q.and(&format!("t.status = {s}"));
+        shared.push_str(&format!(" AND t.status = {s}"));
     }
     if let Some(a) = filter.assignee_id {
         let a = q.arg(Arg::Int(a));
-        q.and(&format!("t.assignee_id = {a}"));
+        shared.push_str(&format!(" AND t.assignee_id = {a}"));
     }
     if let Some(c) = filter.contact_id {
         let c = q.arg(Arg::Int(c));
-        q.and(&format!("t.contact_id = {c}"));
+        shared.push_str(&format!(" AND t.contact_id = {c}"));
     }
     if let Some(since) = filter.updated_since {
         let since = q.arg(Arg::Int(since));
-        q.and(&format!(
-            "(t.last_message_at >= {since} OR t.closed_at >= {since} OR EXISTS (SELECT 1 FROM ticket_events e
+        shared.push_str(&format!(
+            " AND (t.last_message_at >= {since} OR t.closed_at >= {since} OR EXISTS (SELECT 1 FROM ticket_events e
                 WHERE e.tenant_id = t.tenant_id AND e.ticket_id = t.id AND e.created_at >= {since}))"
         ));
     }
     if let Some(d) = filter.department_id {
         let d = q.arg(Arg::Int(d));
-        q.and(&format!("t.department_id = {d}"));
+        shared.push_str(&format!(" AND t.department_id = {d}"));
     }
     if let Some(c) = filter.connection_id {
         let c = q.arg(Arg::Int(c));
-        q.and(&format!("t.connection_id = {c}"));
+        shared.push_str(&format!(" AND t.connection_id = {c}"));
     }
     if let Some(tag) = filter.tag_id {
         let tag = q.arg(Arg::Int(tag));
-        q.and(&format!(
-            "EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.tenant_id = t.tenant_id AND tt.ticket_id = t.id AND tt.tag_id = {tag})"
+        shared.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.tenant_id = t.tenant_id AND tt.ticket_id = t.id AND tt.tag_id = {tag})"
         ));
     }
-    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(c) = after {
+        let at = q.arg(Arg::Int(c.last_message_at));
+        let id = q.arg(Arg::Int(c.id));
+        shared.push_str(&format!(" AND (t.last_message_at < {at} OR (t.last_message_at = {at} AND t.id < {id}))"));
+    }
+    let mut outer = String::new();
+    if let Some(search) = search {
         let text = q.arg(Arg::Text(like_pattern(&search.to_lowercase())));
         let digits: String = search.chars().filter(char::is_ascii_digit).collect();
         let phone = if digits.len() >= 3 && digits.len() * 2 >= search.chars().filter(|c| !c.is_whitespace()).count() {
@@ -295,19 +355,43 @@ async fn list_in<'e>(
         } else {
             String::new()
         };
-        q.and(&format!(
-            "(LOWER(c.name) LIKE {text} ESCAPE '\\' OR t.protocol LIKE {text} ESCAPE '\\'{phone}
+        outer = format!(
+            " AND (LOWER(c.name) LIKE {text} ESCAPE '\\' OR t.protocol LIKE {text} ESCAPE '\\'{phone}
               OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = t.tenant_id AND m.ticket_id = t.id
                          AND LOWER(m.body) LIKE {text} ESCAPE '\\'))"
-        ));
-    }
-    if let Some(c) = after {
-        let at = q.arg(Arg::Int(c.last_message_at));
-        let id = q.arg(Arg::Int(c.id));
-        q.and(&format!("(t.last_message_at < {at} OR (t.last_message_at = {at} AND t.id < {id}))"));
+        );
     }
     let n = q.arg(Arg::Int(limit + 1));
-    q.sql.push_str(&format!(" ORDER BY t.last_message_at DESC, t.id DESC LIMIT {n}"));
+    let order = "ORDER BY t.last_message_at DESC, t.id DESC";
+    q.sql = if arms.len() == 1 || search.is_some() {
+        // One range (or a search, which filters on the contact too): one statement.
+        let visible = arms.iter().map(|a| format!("({a})")).collect::<Vec<_>>().join(" OR ");
+        format!("{SELECT} WHERE ({visible}){shared}{outer} {order} LIMIT {n}")
+    } else {
+        // Each arm reads its index range in list order; the union keeps the first `n`, then the
+        // page is joined.
+        // Each arm takes its own first `n` in index order (PostgreSQL otherwise bitmap-scans
+        // and sorts every waiting ticket of the agent's departments), then the union's first `n`.
+        let keys = arms
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                format!(
+                    "SELECT * FROM (SELECT t.id AS k_id, t.last_message_at AS k_at FROM tickets t WHERE {a}{shared}
+                     {order} LIMIT {n}) a{i}"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        // `arms` bound the tenant first. `CROSS JOIN` keeps the page's keys the outer loop on
+        // SQLite (its planner otherwise walks the whole last-activity index to produce the
+        // outer order and probes the keys), and the outer order is the keys' own.
+        let tenant = "$1";
+        format!(
+            "{COLUMNS} FROM ({keys} ORDER BY k_at DESC, k_id DESC LIMIT {n}) k
+             CROSS JOIN tickets t {JOINS} WHERE t.tenant_id = {tenant} AND t.id = k.k_id ORDER BY k.k_at DESC, k.k_id DESC"
+        )
+    };
     let mut tickets = q.fetch_all(ex).await?;
     let next = if tickets.len() as i64 > limit {
         tickets.truncate(limit as usize);

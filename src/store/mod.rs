@@ -178,6 +178,12 @@ fn sqlite_pool(max: u32, writer: bool) -> AnyPoolOptions {
                 conn.execute("PRAGMA temp_store = MEMORY").await?;
                 if writer {
                     conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+                } else {
+                    // Readers map the database instead of copying each page they touch into
+                    // their own 2 MB cache with a `pread`: an inbox list touches ~150 pages
+                    // spread over a large file, and each reader connection would otherwise keep
+                    // re-reading them. Mapped pages are the kernel's page cache, shared by all.
+                    conn.execute("PRAGMA mmap_size = 4294967296").await?;
                 }
                 Ok(())
             })

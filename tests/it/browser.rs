@@ -15,7 +15,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// chromedriver plus one browser session; both end when dropped.
-struct Browser {
+pub(crate) struct Browser {
     driver: Child,
     base: String,
     session: String,
@@ -30,7 +30,13 @@ impl Drop for Browser {
 }
 
 impl Browser {
-    async fn start() -> Option<Browser> {
+    pub(crate) async fn start() -> Option<Browser> {
+        Self::start_with(None).await
+    }
+
+    /// With `phone` (width, height): Chromium's mobile emulation — that viewport, a touch
+    /// screen and a phone's user agent — instead of a desktop window.
+    pub(crate) async fn start_with(phone: Option<(u32, u32)>) -> Option<Browser> {
         if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
             eprintln!("!!! Chromium or chromedriver is not installed: this browser test did NOT run !!!");
             return None;
@@ -50,23 +56,32 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile = tempfile::tempdir().unwrap().keep();
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+        let mut options = json!({
             "binary": CHROMIUM,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
                      "--lang=pt-BR", format!("--user-data-dir={}", profile.display())],
             "prefs": {"intl.accept_languages": "pt-BR"}
-        }}}});
+        });
+        if let Some((width, height)) = phone {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": width, "height": height, "pixelRatio": 3.0, "touch": true, "mobile": true},
+                "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/150.0 Mobile Safari/537.36"
+            });
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}});
         let created: Value =
             http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
         let session =
             created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
         let mut browser = Browser { driver, base, session, http };
-        browser.size(1280, 900).await;
+        if phone.is_none() {
+            browser.size(1280, 900).await;
+        }
         Some(browser)
     }
 
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut req = self.http.request(method, url);
         if let Some(b) = body {
@@ -77,36 +92,48 @@ impl Browser {
         v["value"].clone()
     }
 
-    async fn size(&mut self, width: u32, height: u32) {
+    pub(crate) async fn size(&mut self, width: u32, height: u32) {
         self.cmd(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
     }
 
-    async fn go(&self, url: &str) {
+    pub(crate) async fn go(&self, url: &str) {
         self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let v = self.cmd(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
         v[ELEMENT].as_str().unwrap().to_string()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css).await;
         self.cmd(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let id = self.find(css).await;
         self.cmd(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
     }
 
-    async fn js(&self, script: &str) -> Value {
+    pub(crate) async fn js(&self, script: &str) -> Value {
         self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
     }
 
-    /// Waits until `script` (an expression) is truthy.
-    async fn wait_for(&self, script: &str, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+    /// Whether a JavaScript dialog (an `alert`) is open: WebDriver answers "no such alert"
+    /// as an error when none is.
+    pub(crate) async fn alert_open(&self) -> bool {
+        let url = format!("{}/session/{}/alert/text", self.base, self.session);
+        let v: Value = self.http.get(url).send().await.unwrap().json().await.unwrap();
+        v["value"].get("error").is_none()
+    }
+
+    /// Waits until `script` (an expression) is truthy, polling for up to 20 s.
+    pub(crate) async fn wait_for(&self, script: &str, what: &str) {
+        self.wait_for_secs(script, what, 20).await;
+    }
+
+    pub(crate) async fn wait_for_secs(&self, script: &str, what: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let v = self.js(&format!("return !!({script});")).await;
             if v == json!(true) {
@@ -117,7 +144,7 @@ impl Browser {
         }
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let png = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         use base64::Engine;
         let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
@@ -126,7 +153,7 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
     }
 
-    async fn login(&self, app: &TestApp, email: &str, password: &str, tenant: &str) {
+    pub(crate) async fn login(&self, app: &TestApp, email: &str, password: &str, tenant: &str) {
         self.go(&app.url("/login")).await;
         self.type_into("input[name=email]", email).await;
         self.type_into("input[name=password]", password).await;

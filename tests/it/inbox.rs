@@ -1016,3 +1016,70 @@ engine_test!(departments_tags_and_contacts_respect_roles_and_tenants, |t: TestAp
     );
     t.stop().await;
 });
+
+engine_test!(an_agents_todos_tab_merges_their_own_and_visible_waiting_tickets_page_by_page, |t: TestApp| async move {
+    let s = shop(&t).await;
+    let sales = department(&t, s.tenant, "Vendas", DistributionMode::Off, false).await;
+    let support = department(&t, s.tenant, "Suporte", DistributionMode::Off, false).await;
+    let ana = person(&t, s.tenant, "ana@demo.test", Role::Agent).await;
+    let bia = person(&t, s.tenant, "bia@demo.test", Role::Agent).await;
+    join(&t, s.tenant, sales, &ana).await;
+    join(&t, s.tenant, support, &bia).await;
+    let set_department =
+        |d: Option<i64>| departments::set_connection_department(&t.app, &Actor::Operator, s.tenant, s.conn, d);
+    say(&t, s.conn, &customer(1), "wamid.U1", "sem fila").await;
+    let loose = ticket_of(&t, &s, "wamid.U1").await;
+    set_department(Some(sales)).await.unwrap();
+    say(&t, s.conn, &customer(2), "wamid.U2", "vendas").await;
+    let waiting_sales = ticket_of(&t, &s, "wamid.U2").await;
+    say(&t, s.conn, &customer(3), "wamid.U3", "vendas, da Ana").await;
+    let anas_open = ticket_of(&t, &s, "wamid.U3").await;
+    inbox::capture(&t.app, &ana, s.tenant, anas_open).await.unwrap();
+    say(&t, s.conn, &customer(4), "wamid.U4", "vendas, fechado").await;
+    let anas_closed = ticket_of(&t, &s, "wamid.U4").await;
+    inbox::capture(&t.app, &ana, s.tenant, anas_closed).await.unwrap();
+    inbox::close(&t.app, &ana, s.tenant, anas_closed, Farewell::None).await.unwrap();
+    set_department(Some(support)).await.unwrap();
+    say(&t, s.conn, &customer(5), "wamid.U5", "suporte").await;
+    say(&t, s.conn, &customer(6), "wamid.U6", "suporte, da Bia").await;
+    let bias_open = ticket_of(&t, &s, "wamid.U6").await;
+    inbox::capture(&t.app, &bia, s.tenant, bias_open).await.unwrap();
+    // A ticket of Suporte transferred to Ana herself: hers, although not of her department.
+    say(&t, s.conn, &customer(7), "wamid.U7", "suporte, para a Ana").await;
+    let given_to_ana = ticket_of(&t, &s, "wamid.U7").await;
+    let to_ana = Transfer { user_id: Some(user(&ana).id), ..Default::default() };
+    assert_code(inbox::transfer(&t.app, &bia, s.tenant, given_to_ana, to_ana).await.unwrap_err(), "not_in_department");
+    let sup = person(&t, s.tenant, "sup@demo.test", Role::Supervisor).await;
+    join(&t, s.tenant, support, &ana).await;
+    inbox::assign(&t.app, &sup, s.tenant, given_to_ana, user(&ana).id).await.unwrap();
+    departments::set_member(&t.app, &Actor::Operator, s.tenant, support, user(&ana).id, false).await.unwrap();
+
+    // In last-activity order, as the whole-tenant list orders them.
+    let ids = [loose, waiting_sales, anas_open, given_to_ana];
+    let sql = format!(
+        "SELECT id FROM tickets WHERE id IN ({}) ORDER BY last_message_at DESC, id DESC",
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+    );
+    let expected: Vec<i64> =
+        sqlx::query(&sql).fetch_all(t.app.db.reader()).await.unwrap().iter().map(|r| sqlx::Row::get(r, 0)).collect();
+    assert_eq!(visible_ids(&t, &ana, s.tenant, Tab::All).await, expected);
+    let mut mine = visible_ids(&t, &ana, s.tenant, Tab::Mine).await;
+    mine.sort();
+    let mut own = vec![anas_open, given_to_ana];
+    own.sort();
+    assert_eq!(mine, own);
+    assert_eq!(visible_ids(&t, &ana, s.tenant, Tab::Closed).await, vec![anas_closed]);
+    // One ticket per page: the keyset cursor walks the merged ranges without gaps or repeats.
+    let (mut walked, mut after) = (Vec::new(), None);
+    loop {
+        let page = inbox::list_tickets(&t.app, &ana, s.tenant, Tab::All, &Filter::default(), after, 1).await.unwrap();
+        walked.extend(page.tickets.iter().map(|x| x.id));
+        match page.next {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+        assert!(walked.len() <= ids.len(), "the pages do not end: {walked:?}");
+    }
+    assert_eq!(walked, expected);
+    t.stop().await;
+});

@@ -16,6 +16,7 @@ mod api_tenancy;
 mod auth;
 mod browser;
 mod browser_composer;
+mod browser_flow;
 mod connections;
 mod contacts_api;
 mod crm;

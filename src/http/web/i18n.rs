@@ -96,6 +96,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("inbox.priority.normal", "Normal", "Normal"),
     ("inbox.priority.high", "Alta", "High"),
     ("inbox.priority.urgent", "Urgente", "Urgent"),
+    ("inbox.csat", "Avaliação do cliente", "Customer rating"),
     ("inbox.status.bot", "No robô", "With the bot"),
     ("inbox.status.waiting", "Em espera", "Waiting"),
     ("inbox.status.open", "Em atendimento", "Open"),

@@ -610,19 +610,11 @@ async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Pa
     .render()
     .map_err(anyhow::Error::from)?;
     let history = detail.history.iter().map(|e| history_line(lang, e, &names, &departments, now)).collect();
-    let mut agents: Vec<(i64, String)> = Vec::new();
-    if p.user.user.role.sees_whole_tenant() {
-        for d in &departments {
-            if let Ok(members) = actions::departments::list_members(app, &actor, tenant, d.id).await {
-                for m in members.into_iter().filter(|m| m.active) {
-                    if !agents.iter().any(|(id, _)| *id == m.user_id) {
-                        agents.push((m.user_id, m.name));
-                    }
-                }
-            }
-        }
-        agents.sort_by(|a, b| a.1.cmp(&b.1));
-    }
+    let agents = if p.user.user.role.sees_whole_tenant() {
+        actions::departments::transfer_targets(app, &actor, tenant).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let t = detail.ticket;
     let can_capture = matches!(t.status.as_str(), "waiting" | "bot");
     let all_tags = actions::contacts::list_tags(app, &actor, tenant).await?;

@@ -1,0 +1,337 @@
+//! `atende bench inbox`, HTTP part: the real server on the seeded database, logged-in cookie
+//! clients asking for what the inbox page asks for (list fragments per tab, the full page,
+//! opening a ticket), at a fixed concurrency, with server time taken from the request
+//! middleware's own clock (`metrics`), then the mixed list load again while background work runs
+//! (new waiting tickets arriving through the webhook and handed out by round-robin, and an
+//! auto-close / SLA scan every second).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::app::App;
+use crate::domain::{TenantId, UserId};
+use crate::store::seed::Seeded;
+
+pub struct HttpPlan {
+    /// Seconds per request kind.
+    pub seconds: u64,
+    /// Seconds of the mixed list runs (without and with background work).
+    pub mixed_seconds: u64,
+    pub concurrency: usize,
+    /// New customers (so new waiting tickets) per second during the background run.
+    pub new_tickets_per_sec: u64,
+}
+
+/// Who a client is: an agent (index into the seeded agents) or the supervisor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Agent,
+    Supervisor,
+}
+
+/// What a client asks for.
+#[derive(Clone, Copy, Debug)]
+enum Ask {
+    List(Who, &'static str),
+    Page(Who, &'static str),
+    Open(Who),
+    Messages(Who),
+    /// Agent "Em espera", agent "Meus", supervisor "Todos" in turn (the throughput figure).
+    Mixed,
+}
+
+impl Ask {
+    fn name(self) -> String {
+        let who = |w: Who| if w == Who::Agent { "agent" } else { "supervisor" };
+        match self {
+            Ask::List(w, tab) => format!("GET /inbox?tab={tab}&part=list ({})", who(w)),
+            Ask::Page(w, tab) => format!("GET /inbox?tab={tab} page ({})", who(w)),
+            Ask::Open(w) => format!("GET /inbox/{{id}} page ({})", who(w)),
+            Ask::Messages(w) => format!("GET /inbox/{{id}}?part=messages ({})", who(w)),
+            Ask::Mixed => "mixed list fragments".into(),
+        }
+    }
+}
+
+fn percentiles(mut ms: Vec<f64>) -> (f64, f64, f64, usize) {
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms.get(((ms.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0);
+    (at(0.50), at(0.95), at(0.99), ms.len())
+}
+
+struct Fixture {
+    base: String,
+    /// One cookie per agent, then the supervisor's.
+    agent_cookies: Vec<String>,
+    supervisor_cookie: String,
+    /// Tickets each agent may open (same index as the agents), and the supervisor's.
+    agent_tickets: Vec<Vec<i64>>,
+    supervisor_tickets: Vec<i64>,
+}
+
+struct Outcome {
+    requests: usize,
+    errors: usize,
+    seconds: f64,
+    client_ms: Vec<f64>,
+    server_ms: Vec<f64>,
+}
+
+/// `concurrency` clients doing `ask` until the deadline; each client keeps its connection.
+async fn load(app: &App, f: &Arc<Fixture>, ask: Ask, concurrency: usize, seconds: u64) -> anyhow::Result<Outcome> {
+    app.metrics.take_samples();
+    app.metrics.set_sampling(true);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..concurrency {
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::builder().no_proxy().tcp_nodelay(true).pool_max_idle_per_host(1).build()?;
+            let (mut ms, mut errors) = (Vec::new(), 0usize);
+            let mut i = c;
+            while Instant::now() < deadline {
+                let agent = i % f.agent_cookies.len();
+                let (who, path) = match ask {
+                    Ask::List(w, tab) => (w, format!("/inbox?tab={tab}&part=list")),
+                    Ask::Page(w, tab) => (w, format!("/inbox?tab={tab}")),
+                    Ask::Open(w) | Ask::Messages(w) => {
+                        let list = if w == Who::Agent { &f.agent_tickets[agent] } else { &f.supervisor_tickets };
+                        let Some(id) = list.get((i / f.agent_cookies.len()) % list.len().max(1)) else {
+                            anyhow::bail!("no ticket to open");
+                        };
+                        let part = if matches!(ask, Ask::Messages(_)) { "?part=messages" } else { "" };
+                        (w, format!("/inbox/{id}{part}"))
+                    }
+                    Ask::Mixed => match i % 3 {
+                        0 => (Who::Agent, "/inbox?tab=waiting&part=list".to_string()),
+                        1 => (Who::Agent, "/inbox?tab=mine&part=list".to_string()),
+                        _ => (Who::Supervisor, "/inbox?tab=all&part=list".to_string()),
+                    },
+                };
+                let cookie = if who == Who::Agent { &f.agent_cookies[agent] } else { &f.supervisor_cookie };
+                let t = Instant::now();
+                let ok = match http.get(format!("{}{path}", f.base)).header("cookie", cookie).send().await {
+                    Ok(r) => r.status() == 200 && r.bytes().await.is_ok_and(|b| b.len() > 20),
+                    Err(_) => false,
+                };
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                if !ok {
+                    errors += 1;
+                }
+                i += 1;
+            }
+            anyhow::Ok((ms, errors))
+        }));
+    }
+    let (mut client_ms, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (ms, e) = t.await??;
+        client_ms.extend(ms);
+        errors += e;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    app.metrics.set_sampling(false);
+    let server_ms = app
+        .metrics
+        .take_samples()
+        .into_iter()
+        .filter(|(route, _)| route.starts_with("/inbox"))
+        .map(|(_, ms)| ms)
+        .collect();
+    Ok(Outcome { requests: client_ms.len(), errors, seconds, client_ms, server_ms })
+}
+
+fn print_header() {
+    println!(
+        "{:<44} {:>8} {:>7} {:>6} {:>22} {:>22}",
+        "request (HTTP)", "n", "req/s", "errors", "server p50/p95/p99 ms", "client p50/p95/p99 ms"
+    );
+}
+
+fn report(name: &str, o: Outcome) -> (serde_json::Value, f64) {
+    let rps = o.requests as f64 / o.seconds.max(1e-9);
+    let (s50, s95, s99, _) = percentiles(o.server_ms);
+    let (c50, c95, c99, n) = percentiles(o.client_ms);
+    println!(
+        "{name:<44} {n:>8} {rps:>7.0} {:>6} {:>22} {:>22}",
+        o.errors,
+        format!("{s50:.2} / {s95:.2} / {s99:.2}"),
+        format!("{c50:.2} / {c95:.2} / {c99:.2}")
+    );
+    let v = json!({ "request": name, "n": n, "requests_per_sec": rps, "errors": o.errors,
+        "server_ms": { "p50": s50, "p95": s95, "p99": s99 }, "client_ms": { "p50": c50, "p95": c95, "p99": c99 } });
+    (v, s99)
+}
+
+async fn session(app: &App, tenant: TenantId, user: i64) -> anyhow::Result<String> {
+    let token = crate::crypto::random_token(32);
+    let now = app.clock.now_ms();
+    let hash = crate::crypto::sha256_hex(&token);
+    crate::store::sessions::insert(app.db.writer(), tenant, UserId(user), &hash, now, now + 86_400_000).await?;
+    Ok(format!("{}={token}", crate::http::cookies::SESSION))
+}
+
+/// Background work for the second mixed run: a stream of new customers through the signed
+/// webhook (each a new waiting ticket in a round-robin department, handed to an online agent in
+/// the ingest transaction), and once a second the scans later issues add — auto-close of open
+/// tickets quiet for a day (50 per pass) and an SLA look at the oldest waiting tickets.
+async fn background(
+    app: &Arc<App>,
+    s: &Seeded,
+    base: &str,
+    rate: u64,
+    seconds: u64,
+) -> anyhow::Result<(tokio::task::JoinHandle<anyhow::Result<wa_sim::LoadReport>>, tokio::task::JoinHandle<u64>)> {
+    use crate::actions::Actor;
+    let tenant = s.tenant;
+    let secret = "bench-inbox-secret";
+    let input = crate::actions::connections::CreateWhatsappCloud {
+        name: "bench-inbound",
+        phone_number_id: "100000000000043",
+        waba_id: "",
+        access_token: "bench",
+        app_secret: secret,
+        graph_url: Some("http://127.0.0.1:9"),
+        api_version: None,
+        rate_per_sec: None,
+    };
+    let conn = crate::actions::connections::create_whatsapp_cloud(app, &Actor::Operator, tenant, input)
+        .await
+        .map_err(anyhow::Error::from)?
+        .connection
+        .id;
+    let department = *s.departments.first().context("a department")?;
+    crate::actions::departments::set_connection_department(app, &Actor::Operator, tenant, conn, Some(department))
+        .await
+        .map_err(anyhow::Error::from)?;
+    sqlx::query("UPDATE departments SET distribution_mode = 'round_robin' WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .execute(app.db.writer())
+        .await?;
+    let now = app.clock.now_ms();
+    for a in &s.agents {
+        crate::store::users::touch_presence(app.db.writer(), tenant, UserId(*a), now).await?;
+    }
+    let mut cfg = wa_sim::LoadConfig::new(&format!("{base}/hooks/whatsapp/{conn}"), secret, "100000000000043");
+    cfg.customers = 1_000_000;
+    cfg.rate_per_sec = rate;
+    cfg.duration = Duration::from_secs(seconds);
+    cfg.concurrency = 4;
+    cfg.messages_per_delivery = 1;
+    let inbound = tokio::spawn(async move { wa_sim::run_load(cfg).await });
+    let app = app.clone();
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let scans = tokio::spawn(async move {
+        let mut closed = 0u64;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        while Instant::now() < until {
+            tick.tick().await;
+            let now = app.clock.now_ms();
+            let done = sqlx::query(
+                "UPDATE tickets SET status = 'closed', closed_at = $1 WHERE tenant_id = $2 AND id IN
+                     (SELECT id FROM tickets WHERE tenant_id = $2 AND status = 'open' AND last_message_at < $3
+                      ORDER BY last_message_at LIMIT 50)",
+            )
+            .bind(now)
+            .bind(tenant.0)
+            .bind(now - 86_400_000)
+            .execute(app.db.writer())
+            .await;
+            closed += done.map(|d| d.rows_affected()).unwrap_or(0);
+            let _ = sqlx::query(
+                "SELECT id, queued_at FROM tickets WHERE tenant_id = $1 AND status = 'waiting' AND last_message_at < $2
+                 ORDER BY last_message_at LIMIT 200",
+            )
+            .bind(tenant.0)
+            .bind(now - 1_800_000)
+            .fetch_all(app.db.reader())
+            .await;
+        }
+        closed
+    });
+    Ok((inbound, scans))
+}
+
+/// Runs the HTTP part on an app whose database `s` seeded; `visible` are (agent index or
+/// `None` for the supervisor, ticket) pairs seen in their lists.
+pub async fn run(
+    app: &Arc<App>,
+    s: &Seeded,
+    visible: &[(Option<usize>, i64)],
+    plan: &HttpPlan,
+) -> anyhow::Result<serde_json::Value> {
+    let tenant = s.tenant;
+    let mut agent_cookies = Vec::new();
+    for a in &s.agents {
+        agent_cookies.push(session(app, tenant, *a).await?);
+    }
+    let supervisor_cookie = session(app, tenant, s.supervisor).await?;
+    let mut agent_tickets = vec![Vec::new(); s.agents.len()];
+    let mut supervisor_tickets = Vec::new();
+    for (who, id) in visible {
+        match who {
+            Some(a) => agent_tickets[*a].push(*id),
+            None => supervisor_tickets.push(*id),
+        }
+    }
+    anyhow::ensure!(agent_tickets.iter().all(|t| !t.is_empty()), "every agent needs a ticket to open");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::app::serve(app.clone(), listener, async move {
+        let _ = stopped.await;
+    }));
+    let f =
+        Arc::new(Fixture { base: base.clone(), agent_cookies, supervisor_cookie, agent_tickets, supervisor_tickets });
+    println!(
+        "HTTP: {} concurrent cookie clients, {} s per request kind; server time from the request middleware",
+        plan.concurrency, plan.seconds
+    );
+    print_header();
+    let asks = [
+        Ask::List(Who::Agent, "waiting"),
+        Ask::List(Who::Agent, "mine"),
+        Ask::List(Who::Agent, "closed"),
+        Ask::List(Who::Supervisor, "waiting"),
+        Ask::List(Who::Supervisor, "all"),
+        Ask::List(Who::Supervisor, "closed"),
+        Ask::Page(Who::Agent, "waiting"),
+        Ask::Open(Who::Agent),
+        Ask::Open(Who::Supervisor),
+        Ask::Messages(Who::Agent),
+    ];
+    let mut rows = Vec::new();
+    for ask in asks {
+        let o = load(app, &f, ask, plan.concurrency, plan.seconds).await?;
+        rows.push(report(&ask.name(), o).0);
+    }
+    println!("mixed list load ({} s), then the same with background work:", plan.mixed_seconds);
+    let quiet = load(app, &f, Ask::Mixed, plan.concurrency, plan.mixed_seconds).await?;
+    let (quiet_row, quiet_p99) = report("mixed list fragments, quiet", quiet);
+    let (inbound, scans) = background(app, s, &base, plan.new_tickets_per_sec, plan.mixed_seconds + 1).await?;
+    let busy = load(app, &f, Ask::Mixed, plan.concurrency, plan.mixed_seconds).await?;
+    let (busy_row, busy_p99) = report("mixed list fragments, background work", busy);
+    let inbound = inbound.await??;
+    let closed = scans.await?;
+    let assigned: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM ticket_events WHERE tenant_id = $1 AND kind = 'assigned' AND actor_user_id IS NULL",
+    )
+    .bind(tenant.0)
+    .fetch_one(app.db.reader())
+    .await
+    .map(|r| sqlx::Row::try_get(&r, 0))??;
+    let change = (busy_p99 / quiet_p99.max(1e-9) - 1.0) * 100.0;
+    println!(
+        "background: {} inbound messages acknowledged ({:.0}/s, p99 ack {:.1} ms), {assigned} tickets auto-assigned, {closed} auto-closed; server p99 change {change:+.1} %",
+        inbound.messages_acknowledged, inbound.achieved_msgs_per_sec, inbound.latency.p99_ms
+    );
+    let _ = stop.send(());
+    server.await??;
+    Ok(json!({ "requests": rows, "mixed_quiet": quiet_row, "mixed_background": busy_row,
+        "background": { "inbound_acknowledged": inbound.messages_acknowledged, "auto_assigned": assigned,
+        "auto_closed": closed }, "p99_change_percent": change }))
+}
