@@ -203,6 +203,25 @@ pub async fn lock_for_bootstrap(tx: &mut Tx, backend: Backend) -> anyhow::Result
     Ok(())
 }
 
+/// Whether this connection is SQLite's.
+pub fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME
+}
+
+/// SQLite only, inside a write transaction (`BEGIN IMMEDIATE`: no other writer until it ends):
+/// the first id the next rows of `table` may take. `AUTOINCREMENT` ids never repeat, even
+/// after deletes, so this is past both the table's largest id and the largest ever drawn.
+/// Writing ids chosen this way lets a multi-row insert skip `RETURNING`, whose rows each cross
+/// from SQLite's worker thread one by one.
+pub async fn sqlite_next_id(conn: &mut sqlx::AnyConnection, table: &'static str) -> Result<i64, sqlx::Error> {
+    use sqlx::Row;
+    let sql = format!(
+        "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0),
+                    COALESCE((SELECT max(id) FROM {table}), 0)) + 1"
+    );
+    sqlx::query(&sql).fetch_one(&mut *conn).await?.try_get(0)
+}
+
 /// The most rows one multi-row statement carries. Keeps every statement well under SQLite's
 /// 32,766 bound parameters (and PostgreSQL's 65,535) for the widest row we write (19 columns).
 pub const MAX_ROWS_PER_STATEMENT: usize = 500;

@@ -149,7 +149,11 @@ impl Shared {
     pub(crate) fn outside_service_window(&self, wa_id: &str) -> bool {
         let now = self.now_secs();
         let s = self.store();
-        s.inbound.iter().rev().find(|r| r.wa_id == wa_id).is_some_and(|r| now.saturating_sub(r.timestamp) > SERVICE_WINDOW_SECS)
+        s.inbound
+            .iter()
+            .rev()
+            .find(|r| r.wa_id == wa_id)
+            .is_some_and(|r| now.saturating_sub(r.timestamp) > SERVICE_WINDOW_SECS)
     }
 
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
