@@ -586,11 +586,15 @@ async fn admin_connection_set_token_replaces_the_token_and_clears_needs_reauth()
     let url = sqlite_url(d);
     {
         let pool = sqlx::SqlitePool::connect(&url).await.expect("open SQLite");
-        sqlx::query("UPDATE connections SET needs_reauth = 1").execute(&pool).await.expect("flag");
+        sqlx::query("UPDATE connections SET needs_reauth = 1 WHERE phone_number_id = '444000444'")
+            .execute(&pool)
+            .await
+            .expect("flag");
         pool.close().await;
     }
     let listed = admin(d, None, &["connection", "list", "--tenant", "demo"]).await.json();
-    assert_eq!(listed[0]["needs_reauth"], true, "{listed}");
+    let ours = listed.as_array().and_then(|l| l.iter().find(|c| c["phone_number_id"] == "444000444")).cloned();
+    assert_eq!(ours.map(|c| c["needs_reauth"].clone()), Some(serde_json::json!(true)), "{listed}");
 
     let missing =
         admin(d, None, &["connection", "set-token", "--tenant", "demo", "--id", "999", "--access-token", "x"]).await;
@@ -598,7 +602,11 @@ async fn admin_connection_set_token_replaces_the_token_and_clears_needs_reauth()
     let empty =
         admin(d, None, &["connection", "set-token", "--tenant", "demo", "--id", &id, "--access-token", " "]).await;
     assert!(!empty.status.success(), "an empty token must fail: {}", empty.stdout);
-    assert_eq!(count(&url, "SELECT COUNT(*) FROM connections WHERE needs_reauth = 1", &[]).await, 1);
+    assert_eq!(
+        count(&url, "SELECT COUNT(*) FROM connections WHERE needs_reauth = 1 AND phone_number_id = $1", &["444000444"])
+            .await,
+        1
+    );
 
     let set = ["connection", "set-token", "--tenant", "demo", "--id", &id, "--access-token", "EAAG-new"];
     let out = admin(d, None, &set).await;
@@ -606,7 +614,11 @@ async fn admin_connection_set_token_replaces_the_token_and_clears_needs_reauth()
     assert_eq!(updated["needs_reauth"], false, "{updated}");
     assert_eq!(updated["id"].as_i64().map(|i| i.to_string()), Some(id.clone()));
     assert!(!out.stdout.contains("EAAG-new"), "the token is never printed: {}", out.stdout);
-    assert_eq!(count(&url, "SELECT COUNT(*) FROM connections WHERE needs_reauth = 1", &[]).await, 0);
+    assert_eq!(
+        count(&url, "SELECT COUNT(*) FROM connections WHERE needs_reauth = 1 AND phone_number_id = $1", &["444000444"])
+            .await,
+        0
+    );
     assert_eq!(
         count(&url, "SELECT COUNT(*) FROM audit_log WHERE action = $1", &["connection.secrets_updated"]).await,
         1
