@@ -122,6 +122,12 @@ impl Db {
                 let Ok(row) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await else { continue };
                 let frames: i64 = sqlx::Row::try_get(&row, 1).unwrap_or(0);
                 if frames > 16_384 {
+                    // Under sustained writes the WAL never finishes a passive checkpoint between
+                    // commits, so it never starts over by itself. A RESTART makes it, but blocks
+                    // the writer while it copies what is left: copy the bulk first with another
+                    // PASSIVE (blocking no one), so the RESTART only copies the few commits made
+                    // meanwhile and the writer waits milliseconds rather than the whole backlog.
+                    let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
                     let _ = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&pool).await;
                 }
             }
