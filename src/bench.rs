@@ -116,8 +116,8 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
             phone_number_id,
             "--access-token",
             "bench",
-            "--app-secret",
-            &secret,
+            // `=`: a random secret may start with `-`, which would read as an option.
+            &format!("--app-secret={secret}"),
         ],
     )
     .await?;
