@@ -54,6 +54,26 @@ fn command(dir: &Path, port: u16, database_url: &Option<String>) -> anyhow::Resu
     Ok(c)
 }
 
+/// CPU seconds (user + system) a process has used: `/proc/<pid>/stat` fields 14 and 15.
+fn cpu_secs(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // The command name may hold spaces; fields are counted after its closing parenthesis.
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // Linux reports these in clock ticks of 1/100 s on every platform this runs on.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Bytes a process caused to be written to storage (`/proc/<pid>/io` `write_bytes`).
+fn written_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()
+        .and_then(|io| io.lines().find_map(|l| l.strip_prefix("write_bytes:").map(|v| v.trim().to_string())))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 fn rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -99,8 +119,8 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
             phone_number_id,
             "--access-token",
             "bench",
-            "--app-secret",
-            &secret,
+            // `=`: a random secret may start with `-`, which would read as an option.
+            &format!("--app-secret={secret}"),
         ],
     )
     .await?;
@@ -115,8 +135,18 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
         server.child.id()
     );
     println!(
-        "{:>11} {:>12} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "concurrency", "messages/s", "acked", "errors", "p50 ms", "p95 ms", "p99 ms", "RSS MB"
+        "{:>11} {:>12} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10}",
+        "concurrency",
+        "messages/s",
+        "acked",
+        "errors",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "RSS MB",
+        "server CPU",
+        "loadgen CPU",
+        "disk MB/s"
     );
     let mut acknowledged = 0u64;
     let mut results = Vec::new();
@@ -127,19 +157,27 @@ pub async fn ingest(b: IngestBench) -> anyhow::Result<()> {
         cfg.duration = Duration::from_secs(b.seconds);
         cfg.concurrency = concurrency;
         cfg.messages_per_delivery = b.batch;
+        let pid = server.child.id();
+        let (server_cpu, bench_cpu, written) = (cpu_secs(&pid.to_string()), cpu_secs("self"), written_bytes(pid));
         let report = wa_sim::run_load(cfg).await?;
-        let rss_mb = rss_kb(server.child.id()).unwrap_or(0) as f64 / 1024.0;
+        let wall = report.elapsed_secs.max(1e-9);
+        // Cores used on average over the step (2.0 = both cores of this machine busy).
+        let server_cores = (cpu_secs(&pid.to_string()) - server_cpu) / wall;
+        let loadgen_cores = (cpu_secs("self") - bench_cpu) / wall;
+        let disk_mb_s = written_bytes(pid).saturating_sub(written) as f64 / wall / 1e6;
+        let rss_mb = rss_kb(pid).unwrap_or(0) as f64 / 1024.0;
         acknowledged += report.messages_acknowledged;
         let errors: u64 = report.errors_by_status.values().sum();
         println!(
-            "{concurrency:>11} {:>12.0} {:>10} {errors:>9} {:>9.2} {:>9.2} {:>9.2} {rss_mb:>9.1}",
+            "{concurrency:>11} {:>12.0} {:>10} {errors:>9} {:>9.2} {:>9.2} {:>9.2} {rss_mb:>9.1} {server_cores:>10.2} {loadgen_cores:>10.2} {disk_mb_s:>10.1}",
             report.achieved_msgs_per_sec,
             report.messages_acknowledged,
             report.latency.p50_ms,
             report.latency.p95_ms,
             report.latency.p99_ms
         );
-        results.push(json!({ "concurrency": concurrency, "rss_mb": rss_mb, "report": report }));
+        results.push(json!({ "concurrency": concurrency, "rss_mb": rss_mb, "server_cores": server_cores,
+            "loadgen_cores": loadgen_cores, "disk_write_mb_per_s": disk_mb_s, "report": report }));
     }
     let stats = admin_json(&dir, port, &db, &["stats", "--json"]).await?;
     let stored = stats["messages"]["in"]["received"].as_u64().unwrap_or(0);

@@ -215,6 +215,19 @@ pub enum ConnectionCommand {
         #[arg(long, default_value = "WhatsApp")]
         name: String,
     },
+    /// Replace a connection's access token (and optionally its app secret) after Meta's token
+    /// expired or was revoked; clears "needs re-authentication". Prints the connection.
+    SetToken {
+        #[arg(long)]
+        tenant: String,
+        /// The connection's id (as printed by `create` and `list`).
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        access_token: String,
+        #[arg(long)]
+        app_secret: Option<String>,
+    },
     /// List a company's connections and their health.
     List {
         #[arg(long)]
@@ -431,6 +444,13 @@ async fn admin(app: &Arc<App>, cmd: AdminCommand) -> anyhow::Result<serde_json::
                 rate_per_sec: rate,
             };
             serde_json::to_value(actions::connections::create_whatsapp_cloud(app, &op, tenant, input).await?)?
+        }
+        AdminCommand::Connection(ConnectionCommand::SetToken { tenant, id, access_token, app_secret }) => {
+            let tenant = tenant_id(app, &tenant).await?;
+            let updated =
+                actions::connections::update_secrets(app, &op, tenant, id, &access_token, app_secret.as_deref())
+                    .await?;
+            serde_json::to_value(updated)?
         }
         AdminCommand::Connection(ConnectionCommand::List { tenant }) => {
             let tenant = tenant_id(app, &tenant).await?;

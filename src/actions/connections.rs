@@ -130,3 +130,43 @@ pub async fn default_whatsapp(app: &App, actor: &Actor, tenant: TenantId) -> Act
     let all = crate::store::connections::list(app.db.reader(), tenant).await?;
     Ok(all.into_iter().filter(|c| c.kind == KIND_WHATSAPP_CLOUD).min_by_key(|c| c.id))
 }
+
+/// A new access token (and optionally a new app secret) for a connection, after Meta's token
+/// expired or was revoked. Clears the re-authentication flag; the webhook's cached secret is
+/// dropped so a new app secret takes effect at once.
+pub async fn update_secrets(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    id: i64,
+    access_token: &str,
+    app_secret: Option<&str>,
+) -> ActionResult<Connection> {
+    actor.require_admin_of(tenant)?;
+    let access_token = access_token.trim();
+    if access_token.is_empty() {
+        return Err(ActionError::invalid("missing_secret", "the access token is required"));
+    }
+    let app_secret = app_secret.map(str::trim).filter(|s| !s.is_empty());
+    let access = app.master_key.seal(access_token)?;
+    let secret = app_secret.map(|s| app.master_key.seal(s)).transpose()?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    if !crate::store::connections::set_secrets(&mut *tx, tenant, id, &access, secret.as_deref(), now).await? {
+        return Err(ActionError::NotFound);
+    }
+    let details = serde_json::json!({ "access_token": true, "app_secret": secret.is_some() });
+    crate::store::audit::record(
+        &mut *tx,
+        tenant,
+        &actor.label(),
+        "connection.secrets_updated",
+        &format!("connection:{id}"),
+        &details,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    app.webhook_connections.forget(id);
+    crate::store::connections::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)
+}

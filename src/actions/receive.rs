@@ -187,7 +187,9 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
 
     let mut tx = db.begin().await?;
 
-    // Contacts: (id, created by this batch).
+    // Contacts: (id, created by this batch). One read finds the known ones; only new contacts
+    // and those the upsert would change (a name or WhatsApp id to fill) are written, so a
+    // returning sender costs no contact row write.
     let upserts: Vec<store::contacts::ContactUpsert<'_>> = contacts
         .iter()
         .map(|c| store::contacts::ContactUpsert {
@@ -199,9 +201,26 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
         })
         .collect();
     let mut contact_rows: Vec<Option<(i64, bool)>> = vec![None; contacts.len()];
-    for u in store::contacts::upsert_many(&mut tx, &upserts, now).await? {
-        if let Some(&i) = contact_index.get(&(u.tenant_id, u.phone_key)) {
-            contact_rows[i] = Some((u.id, u.created));
+    let mut keys_by_tenant: HashMap<TenantId, Vec<&str>> = HashMap::new();
+    for c in &contacts {
+        keys_by_tenant.entry(c.tenant).or_default().push(&c.key);
+    }
+    for (tenant, keys) in &keys_by_tenant {
+        for known in store::contacts::find_by_phone_keys(&mut tx, *tenant, keys).await? {
+            if let Some(&i) = contact_index.get(&(*tenant, known.phone_key.clone())) {
+                if !store::contacts::upsert_would_change(&known, &upserts[i]) {
+                    contact_rows[i] = Some((known.id, false));
+                }
+            }
+        }
+    }
+    let to_write: Vec<store::contacts::ContactUpsert<'_>> =
+        upserts.iter().zip(&contact_rows).filter(|(_, row)| row.is_none()).map(|(u, _)| *u).collect();
+    if !to_write.is_empty() {
+        for u in store::contacts::upsert_many(&mut tx, &to_write, now).await? {
+            if let Some(&i) = contact_index.get(&(u.tenant_id, u.phone_key)) {
+                contact_rows[i] = Some((u.id, u.created));
+            }
         }
     }
     let contact_rows: Vec<(i64, bool)> = contact_rows
@@ -371,11 +390,10 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
 
     // Messages: one multi-row insert; a provider id already stored (or earlier in the batch) is
     // left out of the returned rows and counts as a duplicate.
-    let payloads: Vec<String> = items.iter().map(|i| i.message.raw.to_string()).collect();
     let sent_at: Vec<i64> =
         items.iter().map(|i| if i.message.sent_at_ms > 0 { i.message.sent_at_ms } else { now }).collect();
     let mut rows = Vec::with_capacity(items.len());
-    for (((item, payload), ticket), sent_at) in items.iter().zip(&payloads).zip(&item_tickets).zip(&sent_at) {
+    for ((item, ticket), sent_at) in items.iter().zip(&item_tickets).zip(&sent_at) {
         let Some((ticket_id, _)) = ticket else { continue };
         let req = &batch[item.req];
         let m = item.message;
@@ -388,7 +406,7 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
             provider_id: Some(&m.provider_id),
             kind: m.kind.as_str(),
             body: m.body.as_deref(),
-            payload,
+            payload: &m.raw,
             refers_to: m.refers_to.as_deref(),
             status: DeliveryStatus::Received,
             media_id: m.media_id.as_deref(),

@@ -69,6 +69,7 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
             };
         }
     };
+    super::whatsapp_send::clear_reauth_after_success(app, &connection).await?;
     let declared = info.mime_type.as_deref().or(message.media_mime.as_deref());
     let mime = crate::domain::media::sniff(&data, declared);
     let size = data.len() as i64;

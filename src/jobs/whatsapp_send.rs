@@ -175,7 +175,7 @@ async fn try_record_sent(
     if !store::jobs::complete(&mut *tx, job.id, &job.lease_token, now).await? {
         tracing::warn!(message.id = message.id, "send recorded by a run whose lease was taken over");
     }
-    store::connections::mark_send(&mut *tx, tenant, connection.id, now).await?;
+    store::connections::mark_send(&mut *tx, tenant, connection.id, &connection.access_token_sealed, now).await?;
     tx.commit().await?;
     app.bus.deliver(events);
     tracing::debug!(message.id = message.id, connection.id = connection.id, "message sent");
@@ -251,7 +251,7 @@ pub async fn run_mark_read(app: &App, job: &Job) -> Result<(), JobError> {
     };
     let (token, _) = crate::actions::connections::secrets(app, &connection)?;
     match app.graph.mark_read(&account(&connection, &token), provider_id).await {
-        Ok(()) => Ok(()),
+        Ok(()) => clear_reauth_after_success(app, &connection).await,
         Err(e @ (GraphError::Transient { .. } | GraphError::RecipientThrottled { .. })) => {
             Err(JobError::Retry(anyhow::anyhow!(e.reason())))
         }
@@ -262,4 +262,21 @@ pub async fn run_mark_read(app: &App, job: &Job) -> Result<(), JobError> {
             Err(JobError::Permanent(e.reason()))
         }
     }
+}
+
+/// A Graph call just succeeded with the connection's current token: a re-authentication flag
+/// (raised by an earlier 190) no longer holds.
+pub(crate) async fn clear_reauth_after_success(app: &App, connection: &Connection) -> Result<(), JobError> {
+    if connection.needs_reauth
+        && store::connections::clear_reauth(
+            app.db.writer(),
+            connection.tenant_id,
+            connection.id,
+            &connection.access_token_sealed,
+        )
+        .await?
+    {
+        tracing::info!(connection.id = connection.id, "the access token works again; re-authentication flag cleared");
+    }
+    Ok(())
 }

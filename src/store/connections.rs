@@ -141,20 +141,73 @@ pub async fn mark_webhook<'e>(
     Ok(())
 }
 
-/// Records a successful send (the last error stays, with its time, for people to see).
+/// Records a successful send (the last error stays, with its time, for people to see). The send
+/// proves the token it used works: if that token is still the connection's, a re-authentication
+/// flag is cleared (a flag raised after a newer token failed stays).
 pub async fn mark_send<'e>(
     ex: impl Executor<'e, Database = Any>,
     tenant: TenantId,
     id: i64,
+    access_token_sealed: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE connections SET last_send_at = $1 WHERE tenant_id = $2 AND id = $3")
-        .bind(now)
-        .bind(tenant.0)
-        .bind(id)
-        .execute(ex)
-        .await?;
+    sqlx::query(
+        "UPDATE connections SET last_send_at = $1,
+             needs_reauth = CASE WHEN access_token_sealed = $2 THEN 0 ELSE needs_reauth END
+         WHERE tenant_id = $3 AND id = $4",
+    )
+    .bind(now)
+    .bind(access_token_sealed)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(ex)
+    .await?;
     Ok(())
+}
+
+/// Clears the re-authentication flag after a Graph call succeeded with `access_token_sealed`,
+/// if that is still the connection's token. Returns whether the flag was cleared.
+pub async fn clear_reauth<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    access_token_sealed: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE connections SET needs_reauth = 0
+         WHERE tenant_id = $1 AND id = $2 AND needs_reauth = 1 AND access_token_sealed = $3",
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .bind(access_token_sealed)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces a connection's access token (and, when given, its app secret) and clears the
+/// re-authentication flag: an admin reconnected the number.
+pub async fn set_secrets<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    access_token_sealed: &str,
+    app_secret_sealed: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE connections SET access_token_sealed = $1, app_secret_sealed = COALESCE($2, app_secret_sealed),
+             needs_reauth = 0, updated_at = $3
+         WHERE tenant_id = $4 AND id = $5",
+    )
+    .bind(access_token_sealed)
+    .bind(app_secret_sealed)
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Records a provider error; `needs_reauth` flags an expired or revoked token.

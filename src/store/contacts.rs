@@ -9,6 +9,7 @@ use sqlx::{Any, AnyConnection, Executor, Row};
 use crate::domain::contacts::Consent;
 use crate::domain::TenantId;
 
+#[derive(Clone, Copy)]
 pub struct ContactUpsert<'a> {
     pub tenant_id: TenantId,
     /// Normalised digits (E.164 without `+`).
@@ -678,6 +679,59 @@ pub struct UpsertedContact {
     pub id: i64,
     /// Created by this statement (its `created_at` is `now`).
     pub created: bool,
+}
+
+/// What the ingest writer needs to know of an existing contact.
+#[derive(Debug, Clone)]
+pub struct KnownContact {
+    pub id: i64,
+    pub phone_key: String,
+    pub name: String,
+    pub phone: String,
+    pub wa_id: Option<String>,
+}
+
+/// The contacts of a tenant with these phone keys (one read; rows in no particular order).
+pub async fn find_by_phone_keys(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    phone_keys: &[&str],
+) -> Result<Vec<KnownContact>, sqlx::Error> {
+    let mut out = Vec::with_capacity(phone_keys.len());
+    for chunk in phone_keys.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let mut ph = super::Placeholders::for_connection(conn);
+        let (mut tenant_param, mut list) = (String::new(), String::with_capacity(chunk.len() * 6));
+        ph.push(&mut tenant_param, 1);
+        ph.push(&mut list, chunk.len());
+        let sql = format!(
+            "SELECT id, phone_key, name, phone, wa_id FROM contacts WHERE tenant_id = {tenant_param} AND phone_key IN ({list})"
+        );
+        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len())).bind(tenant.0);
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(KnownContact {
+                id: row.try_get("id")?,
+                phone_key: row.try_get("phone_key")?,
+                name: row.try_get("name")?,
+                phone: row.try_get("phone")?,
+                wa_id: row.try_get("wa_id")?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Whether [`upsert_many`] of `upsert` would change this existing contact: it fills a missing
+/// name (or one that is just the phone) and sets the WhatsApp id it was given, nothing else.
+pub fn upsert_would_change(known: &KnownContact, upsert: &ContactUpsert<'_>) -> bool {
+    let name = if upsert.name.is_empty() { upsert.phone } else { upsert.name };
+    let wa_id = upsert.wa_id;
+    let name_fills = (known.name.is_empty() || known.name == known.phone) && name != known.name;
+    // The newest WhatsApp id wins (a Brazilian number may arrive with or without its 9th digit).
+    let wa_id_fills = wa_id.is_some() && known.wa_id.as_deref() != wa_id;
+    name_fills || wa_id_fills
 }
 
 /// [`upsert_by_phone`] for many contacts in few statements. Phone keys must be distinct per

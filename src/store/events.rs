@@ -54,6 +54,23 @@ pub async fn insert_many(
     now: i64,
 ) -> Result<Vec<EventId>, sqlx::Error> {
     let mut out = Vec::with_capacity(events.len());
+    if super::is_sqlite(conn) {
+        // Ids chosen inside the write transaction (see `sqlite_next_id`): no RETURNING rows.
+        // They keep increasing in commit order, which SSE replay and tailers rely on.
+        let mut next_id = super::sqlite_next_id(conn, "events").await?;
+        for chunk in events.chunks(super::MAX_ROWS_PER_STATEMENT) {
+            let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 6);
+            let sql = format!("INSERT INTO events (id, tenant_id, kind, audience, data, created_at) VALUES {values}");
+            let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len()));
+            for e in chunk {
+                q = q.bind(next_id).bind(e.tenant_id.0).bind(e.kind).bind(e.audience).bind(e.data).bind(now);
+                out.push(EventId(next_id));
+                next_id += 1;
+            }
+            q.execute(&mut *conn).await?;
+        }
+        return Ok(out);
+    }
     for chunk in events.chunks(super::MAX_ROWS_PER_STATEMENT) {
         let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 5);
         let sql =

@@ -86,6 +86,9 @@ pub async fn insert_many(
     messages: &[NewMessage<'_>],
     now: i64,
 ) -> Result<Vec<InsertedMessage>, sqlx::Error> {
+    if super::is_sqlite(conn) && messages.iter().all(|m| m.provider_id.is_some() && m.idempotency_key.is_none()) {
+        return insert_many_sqlite(conn, messages, now).await;
+    }
     let mut out = Vec::with_capacity(messages.len());
     for chunk in messages.chunks(super::MAX_ROWS_PER_STATEMENT) {
         let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 19);
@@ -108,6 +111,67 @@ pub async fn insert_many(
                 provider_id: row.try_get("provider_id")?,
             });
         }
+    }
+    Ok(out)
+}
+
+/// [`insert_many`] on SQLite for messages that all have a provider id and no idempotency key
+/// (what webhooks deliver), inside the writer's transaction: one read finds the provider ids
+/// already stored, the rest get ids past the table's largest and are inserted without
+/// `RETURNING`. The transaction holds SQLite's write lock, so nothing can take an id or a
+/// provider id between the read and the insert (if something did, the insert would fail and
+/// the batch with it, never store a duplicate).
+async fn insert_many_sqlite(
+    conn: &mut AnyConnection,
+    messages: &[NewMessage<'_>],
+    now: i64,
+) -> Result<Vec<InsertedMessage>, sqlx::Error> {
+    use std::collections::{HashMap, HashSet};
+    let mut by_connection: HashMap<(TenantId, i64), Vec<&str>> = HashMap::new();
+    for m in messages {
+        if let Some(p) = m.provider_id {
+            by_connection.entry((m.tenant_id, m.connection_id)).or_default().push(p);
+        }
+    }
+    let mut taken: HashSet<(TenantId, i64, String)> = HashSet::new();
+    for ((tenant, connection_id), ids) in &by_connection {
+        for id in existing_provider_ids(conn, *tenant, *connection_id, ids).await? {
+            taken.insert((*tenant, *connection_id, id));
+        }
+    }
+    let mut seen: HashSet<(TenantId, i64, &str)> = HashSet::new();
+    let fresh: Vec<&NewMessage<'_>> = messages
+        .iter()
+        .filter(|m| {
+            let p = m.provider_id.unwrap_or("");
+            !taken.contains(&(m.tenant_id, m.connection_id, p.to_string()))
+                && seen.insert((m.tenant_id, m.connection_id, p))
+        })
+        .collect();
+    let mut out = Vec::with_capacity(fresh.len());
+    if fresh.is_empty() {
+        return Ok(out);
+    }
+    let mut next_id = super::sqlite_next_id(conn, "messages").await?;
+    for chunk in fresh.chunks(super::MAX_ROWS_PER_STATEMENT) {
+        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 20);
+        let sql = format!(
+            "INSERT INTO messages (id, tenant_id, connection_id, ticket_id, contact_id, direction, provider_id, kind, body, payload,
+                 refers_to, status, status_rank, media_id, media_mime, idempotency_key, sender_user_id, sent_at, created_at, updated_at)
+             VALUES {values}"
+        );
+        let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len()));
+        for m in chunk {
+            q = bind_new(q.bind(next_id), m, now);
+            out.push(InsertedMessage {
+                id: next_id,
+                tenant_id: m.tenant_id,
+                connection_id: m.connection_id,
+                provider_id: m.provider_id.map(str::to_string),
+            });
+            next_id += 1;
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(out)
 }

@@ -125,6 +125,12 @@ impl Db {
                 let Ok(row) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await else { continue };
                 let frames: i64 = sqlx::Row::try_get(&row, 1).unwrap_or(0);
                 if frames > 16_384 {
+                    // Under sustained writes the WAL never finishes a passive checkpoint between
+                    // commits, so it never starts over by itself. A RESTART makes it, but blocks
+                    // the writer while it copies what is left: copy the bulk first with another
+                    // PASSIVE (blocking no one), so the RESTART only copies the few commits made
+                    // meanwhile and the writer waits milliseconds rather than the whole backlog.
+                    let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
                     let _ = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&pool).await;
                 }
             }
@@ -210,6 +216,25 @@ pub async fn lock_for_bootstrap(tx: &mut Tx, backend: Backend) -> anyhow::Result
         sqlx::query("SELECT pg_advisory_xact_lock(7261747)").execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Whether this connection is SQLite's.
+pub fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME
+}
+
+/// SQLite only, inside a write transaction (`BEGIN IMMEDIATE`: no other writer until it ends):
+/// the first id the next rows of `table` may take. `AUTOINCREMENT` ids never repeat, even
+/// after deletes, so this is past both the table's largest id and the largest ever drawn.
+/// Writing ids chosen this way lets a multi-row insert skip `RETURNING`, whose rows each cross
+/// from SQLite's worker thread one by one.
+pub async fn sqlite_next_id(conn: &mut sqlx::AnyConnection, table: &'static str) -> Result<i64, sqlx::Error> {
+    use sqlx::Row;
+    let sql = format!(
+        "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0),
+                    COALESCE((SELECT max(id) FROM {table}), 0)) + 1"
+    );
+    sqlx::query(&sql).fetch_one(&mut *conn).await?.try_get(0)
 }
 
 /// The most rows one multi-row statement carries. Keeps every statement well under SQLite's

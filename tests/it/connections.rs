@@ -71,3 +71,57 @@ engine_test!(agents_cannot_open_or_create_connections, |t: TestApp| async move {
     assert_eq!(t.count("connections", "1=1").await, 0);
     t.stop().await;
 });
+
+engine_test!(an_admin_enters_a_new_token_on_the_page_and_needs_reauth_clears, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let input = atende::actions::connections::CreateWhatsappCloud {
+        name: "Vendas",
+        phone_number_id: "555000222",
+        waba_id: "",
+        access_token: "EAAG-old-token",
+        app_secret: "old-app-secret",
+        graph_url: Some("http://127.0.0.1:9"),
+        api_version: None,
+        rate_per_sec: None,
+    };
+    let op = atende::actions::Actor::Operator;
+    let id = atende::actions::connections::create_whatsapp_cloud(&t.app, &op, demo, input).await.unwrap().connection.id;
+    let now = t.app.clock.now_ms();
+    atende::store::connections::mark_error(t.app.db.writer(), demo, id, "expired", true, now).await.unwrap();
+
+    let browser = t.login_demo_admin().await;
+    let page = browser.get(t.url("/admin/connections")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("O token de acesso expirou"), "the flag is shown");
+    assert!(page.contains(&format!("/admin/connections/{id}/token")), "with a form to enter a new token");
+    let csrf = extract_csrf(&page);
+
+    // An empty token is refused with a message; nothing changes.
+    let form = [("csrf", csrf.as_str()), ("access_token", " "), ("app_secret", "")];
+    let r = browser.post(t.url(&format!("/admin/connections/{id}/token"))).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(t.count("connections", "needs_reauth = 1").await, 1);
+
+    let form = [("csrf", csrf.as_str()), ("access_token", "EAAG-new-token"), ("app_secret", "new-app-secret")];
+    let r = browser.post(t.url(&format!("/admin/connections/{id}/token"))).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/admin/connections?saved=1");
+    let c = atende::store::connections::get(t.app.db.reader(), demo, id).await.unwrap().unwrap();
+    assert!(!c.needs_reauth);
+    let (token, secret) = atende::actions::connections::secrets(&t.app, &c).unwrap();
+    assert_eq!((token.expose(), secret.expose()), ("EAAG-new-token", "new-app-secret"));
+    let page = browser.get(t.url("/admin/connections?saved=1")).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("O token de acesso expirou"));
+    assert!(!page.contains("EAAG-new-token") && !page.contains("new-app-secret"), "secrets never shown");
+
+    // An agent cannot.
+    t.create_user(demo, "agente@demo.com", Role::Agent, "senha-do-agente-1").await;
+    let agent = t.login("agente@demo.com", "senha-do-agente-1", "demo").await;
+    let home = agent.get(t.url("/")).send().await.unwrap().text().await.unwrap();
+    let csrf = extract_csrf(&home);
+    let form = [("csrf", csrf.as_str()), ("access_token", "EAAG-agent"), ("app_secret", "")];
+    let r = agent.post(t.url(&format!("/admin/connections/{id}/token"))).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let c = atende::store::connections::get(t.app.db.reader(), demo, id).await.unwrap().unwrap();
+    assert_eq!(atende::actions::connections::secrets(&t.app, &c).unwrap().0.expose(), "EAAG-new-token");
+    t.stop().await;
+});

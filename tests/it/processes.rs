@@ -574,6 +574,61 @@ async fn admin_commands_create_tenants_users_and_tokens_and_refuse_bad_input() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_connection_set_token_replaces_the_token_and_clears_needs_reauth() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let mut server = Server::start(d, &[]);
+    server.wait_ready().await;
+    let args = ["connection", "create", "--tenant", "demo", "--phone-number-id", "444000444"];
+    let created =
+        admin(d, None, &[&args[..], &["--access-token", "EAAG-old", "--app-secret", "s1"]].concat()).await.json();
+    let id = created["id"].as_i64().expect("connection id").to_string();
+    let url = sqlite_url(d);
+    {
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("open SQLite");
+        sqlx::query("UPDATE connections SET needs_reauth = 1 WHERE phone_number_id = '444000444'")
+            .execute(&pool)
+            .await
+            .expect("flag");
+        pool.close().await;
+    }
+    let listed = admin(d, None, &["connection", "list", "--tenant", "demo"]).await.json();
+    let ours = listed.as_array().and_then(|l| l.iter().find(|c| c["phone_number_id"] == "444000444")).cloned();
+    assert_eq!(ours.map(|c| c["needs_reauth"].clone()), Some(serde_json::json!(true)), "{listed}");
+
+    let missing =
+        admin(d, None, &["connection", "set-token", "--tenant", "demo", "--id", "999", "--access-token", "x"]).await;
+    assert!(!missing.status.success(), "an unknown connection must fail: {}", missing.stdout);
+    let empty =
+        admin(d, None, &["connection", "set-token", "--tenant", "demo", "--id", &id, "--access-token", " "]).await;
+    assert!(!empty.status.success(), "an empty token must fail: {}", empty.stdout);
+    assert_eq!(
+        count(&url, "SELECT COUNT(*) FROM connections WHERE needs_reauth = 1 AND phone_number_id = $1", &["444000444"])
+            .await,
+        1
+    );
+
+    let set = ["connection", "set-token", "--tenant", "demo", "--id", &id, "--access-token", "EAAG-new"];
+    let out = admin(d, None, &set).await;
+    let updated = out.json();
+    assert_eq!(updated["needs_reauth"], false, "{updated}");
+    assert_eq!(updated["id"].as_i64().map(|i| i.to_string()), Some(id.clone()));
+    assert!(!out.stdout.contains("EAAG-new"), "the token is never printed: {}", out.stdout);
+    assert_eq!(
+        count(&url, "SELECT COUNT(*) FROM connections WHERE needs_reauth = 1 AND phone_number_id = $1", &["444000444"])
+            .await,
+        0
+    );
+    assert_eq!(
+        count(&url, "SELECT COUNT(*) FROM audit_log WHERE action = $1", &["connection.secrets_updated"]).await,
+        1
+    );
+
+    server.signal("-TERM");
+    assert!(server.wait_exit(Duration::from_secs(10)).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn atende_config_never_prints_the_database_password() {
     let dir = tempfile::tempdir().expect("tempdir");
     let env = [("ATENDE_DATABASE_URL", "postgres://u:hunter2@127.0.0.1:1/x".to_string())];

@@ -5,6 +5,7 @@ use atende::actions::connections::{create_whatsapp_cloud, CreateWhatsappCloud};
 use atende::actions::Actor;
 use atende::domain::TenantId;
 use serde_json::{json, Value};
+use sqlx::Row;
 
 use crate::engine_test;
 use crate::support::TestApp;
@@ -321,5 +322,42 @@ engine_test!(an_inbound_message_reaches_the_tenants_live_stream_only, |t: TestAp
     // The other tenant's stream stays quiet.
     let quiet = tokio::time::timeout(std::time::Duration::from_millis(700), theirs.next()).await;
     assert!(quiet.is_err(), "another tenant saw: {quiet:?}");
+    t.stop().await;
+});
+
+engine_test!(ids_of_ingested_messages_and_events_never_repeat_after_deletes, |t: TestApp| async move {
+    // On SQLite the writer picks ids itself inside its transaction: they must stay past every id
+    // ever used (as AUTOINCREMENT promises), or a live-stream client could skip a new event.
+    let conn = connect(&t, t.demo_tenant().await, "PN1").await;
+    let value = json!({"metadata": meta("PN1"), "messages":[
+        text_message("5511987654321","wamid.R1","um"), text_message("5511987654321","wamid.R1","um de novo"),
+        text_message("5511987654322","wamid.R2","dois")]});
+    let first = deliver(&t, conn.id, value).await;
+    assert_eq!((first["stored"].as_i64(), first["duplicates"].as_i64()), (Some(2), Some(1)), "{first}");
+    let max = |table: &'static str| {
+        let db = t.app.db.reader().clone();
+        async move {
+            sqlx::query(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}"))
+                .fetch_one(&db)
+                .await
+                .unwrap()
+                .get::<i64, _>(0)
+        }
+    };
+    let (message_max, event_max) = (max("messages").await, max("events").await);
+    assert!(message_max > 0 && event_max > 0);
+    sqlx::query("DELETE FROM messages WHERE provider_id = 'wamid.R2'").execute(t.app.db.writer()).await.unwrap();
+    sqlx::query("DELETE FROM events").execute(t.app.db.writer()).await.unwrap();
+
+    let value = json!({"metadata": meta("PN1"), "messages":[text_message("5511987654322","wamid.R3","três")]});
+    assert_eq!(deliver(&t, conn.id, value).await["stored"], 1);
+    let id: i64 = sqlx::query("SELECT id FROM messages WHERE provider_id = 'wamid.R3'")
+        .fetch_one(t.app.db.reader())
+        .await
+        .unwrap()
+        .get(0);
+    assert!(id > message_max, "message id {id} reuses one at or below {message_max}");
+    let min_event: i64 = sqlx::query("SELECT MIN(id) FROM events").fetch_one(t.app.db.reader()).await.unwrap().get(0);
+    assert!(min_event > event_max, "event id {min_event} reuses one at or below {event_max}");
     t.stop().await;
 });

@@ -904,3 +904,126 @@ fn walk_files(dir: &std::path::Path) -> usize {
         .map(|entries| entries.flatten().map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { 1 }).sum())
         .unwrap_or(0)
 }
+
+// ---------------------------------------------------------------- re-authentication
+
+engine_test!(a_new_access_token_clears_needs_reauth_and_sends_go_through_again, |t: TestApp| async move {
+    let fake = spawn_fake().await;
+    let demo = t.demo_tenant().await;
+    let base = fake.base.lock().unwrap().clone();
+    let input = actions::connections::CreateWhatsappCloud {
+        name: "Loja",
+        phone_number_id: PHONE_NUMBER_ID,
+        waba_id: "WABA1",
+        access_token: "EAAG-revoked-token",
+        app_secret: APP_SECRET,
+        graph_url: Some(&base),
+        api_version: Some("v21.0"),
+        rate_per_sec: None,
+    };
+    let conn =
+        actions::connections::create_whatsapp_cloud(&t.app, &Actor::Operator, demo, input).await.unwrap().connection.id;
+    let m = send_and_settle(&t, demo, conn).await;
+    assert_eq!((m.status.as_str(), m.error_code), ("failed", Some(190)));
+    let c = atende::store::connections::get(t.app.db.reader(), demo, conn).await.unwrap().unwrap();
+    assert!(c.needs_reauth);
+
+    // An agent may not change it; an empty token is refused; another tenant's id is not found.
+    let agent = t.create_user(demo, "agente@demo.test", Role::Agent, "senha-do-agente-1").await;
+    let e = actions::connections::update_secrets(&t.app, &Actor::User(agent), demo, conn, TOKEN, None).await;
+    assert!(matches!(e, Err(ActionError::Forbidden)), "{e:?}");
+    let e = actions::connections::update_secrets(&t.app, &Actor::Operator, demo, conn, "  ", None).await.unwrap_err();
+    assert_invalid(e, "missing_secret");
+    let other = t.create_tenant("outra").await;
+    let e = actions::connections::update_secrets(&t.app, &Actor::Operator, other, conn, TOKEN, None).await;
+    assert!(matches!(e, Err(ActionError::NotFound)), "{e:?}");
+    assert!(atende::store::connections::get(t.app.db.reader(), demo, conn).await.unwrap().unwrap().needs_reauth);
+
+    let updated =
+        actions::connections::update_secrets(&t.app, &Actor::Operator, demo, conn, TOKEN, None).await.unwrap();
+    assert!(!updated.needs_reauth);
+    let (token, secret) = actions::connections::secrets(&t.app, &updated).unwrap();
+    assert_eq!((token.expose(), secret.expose()), (TOKEN, APP_SECRET), "the app secret is kept when not given");
+    assert_eq!(t.count("audit_log", "action = 'connection.secrets_updated'").await, 1);
+
+    let m = send_and_settle(&t, demo, conn).await;
+    assert_eq!(m.status, "sent", "{m:?}");
+    assert_eq!(fake.sends().last().unwrap().auth.as_deref(), Some(format!("Bearer {TOKEN}").as_str()));
+    t.stop().await;
+});
+
+engine_test!(a_graph_call_that_succeeds_with_the_current_token_clears_needs_reauth, |t: TestApp| async move {
+    let fake = spawn_fake().await;
+    let demo = t.demo_tenant().await;
+    let conn = connect(&t, &fake, demo, PHONE_NUMBER_ID, None).await;
+    let now = t.app.clock.now_ms();
+    atende::store::connections::mark_error(t.app.db.writer(), demo, conn, "token expired", true, now).await.unwrap();
+    let c = atende::store::connections::get(t.app.db.reader(), demo, conn).await.unwrap().unwrap();
+    assert!(c.needs_reauth);
+    // A success with a token that is no longer the connection's proves nothing.
+    let stale = t.app.master_key.seal("EAAG-an-older-token").unwrap();
+    assert!(!atende::store::connections::clear_reauth(t.app.db.writer(), demo, conn, &stale).await.unwrap());
+    assert!(atende::store::connections::get(t.app.db.reader(), demo, conn).await.unwrap().unwrap().needs_reauth);
+
+    // The media fetch still calls Graph with the current token, and it works.
+    fake.media
+        .lock()
+        .unwrap()
+        .insert("MEDIA9".into(), FakeMedia { data: jpeg(3_000), mime: "image/jpeg", report_size: true });
+    receive_image(&t, conn, "wamid.IMG9", "MEDIA9").await;
+    let id = inbound(&t, demo, conn, "wamid.IMG9").await.id;
+    wait_message(&t, demo, id, "fetched", |m| m.media_path.is_some()).await;
+    let deadline = Instant::now() + WAIT;
+    while atende::store::connections::get(t.app.db.reader(), demo, conn).await.unwrap().unwrap().needs_reauth {
+        assert!(Instant::now() < deadline, "the flag stayed after a successful Graph call");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And sends are accepted again.
+    let m = send_and_settle(&t, demo, conn).await;
+    assert_eq!(m.status, "sent", "{m:?}");
+    t.stop().await;
+});
+
+engine_test!(metas_131047_from_the_simulator_fails_a_late_free_text_once_without_retry, |t: TestApp| async move {
+    // Atende's clock says the customer wrote a minute ago; the simulator's (Meta's) says 25 hours:
+    // Atende's own window check passes, Meta accepts the send and then fails it with 131047.
+    let sim = wa_sim::Simulator::start(wa_sim::SimConfig {
+        access_token: TOKEN.into(),
+        app_secret: APP_SECRET.into(),
+        phone_number_id: "1098777".into(),
+        status_delays_ms: (50, u64::MAX, u64::MAX),
+        ..wa_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let demo = t.demo_tenant().await;
+    let input = actions::connections::CreateWhatsappCloud {
+        name: "Loja",
+        phone_number_id: "1098777",
+        waba_id: "",
+        access_token: TOKEN,
+        app_secret: APP_SECRET,
+        graph_url: Some(&sim.base_url()),
+        api_version: None,
+        rate_per_sec: None,
+    };
+    let conn =
+        actions::connections::create_whatsapp_cloud(&t.app, &Actor::Operator, demo, input).await.unwrap().connection.id;
+    sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{conn}")));
+    let d = sim.customer_sends(CUSTOMER, "Ana", wa_sim::CustomerMessage::Text("oi".into())).await.unwrap();
+    assert_eq!(d.status, 200);
+    sim.advance_clock(Duration::from_secs(25 * 3600));
+
+    let m = send_ok(&t, to_phone(demo, conn, text("Ainda precisa de ajuda?"))).await;
+    let m = wait_message(&t, demo, m.id, "failed", |m| m.status == "failed").await;
+    assert_eq!(m.error_code, Some(131047), "{m:?}");
+    assert_eq!(m.error_title.as_deref(), Some("Re-engagement message"));
+    assert!(m.provider_id.is_some(), "Meta accepted it first: {m:?}");
+    wait_job(&t, &format!("send:{}", m.id), "done", |j| j.0 == "done" && j.1 == 1).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let sent: Vec<_> = sim.sent_messages().into_iter().filter(|s| s.to == CUSTOMER).collect();
+    assert_eq!(sent.len(), 1, "sent once, never retried: {sent:?}");
+    assert_eq!(message(&t, demo, m.id).await.status, "failed", "failed is final");
+    sim.shutdown().await;
+    t.stop().await;
+});

@@ -358,6 +358,13 @@ impl Simulator {
 
     /// Messages the business sent (what Atende called Graph with), oldest first, newest last,
     /// with their current status.
+    /// Moves the simulator's clock forward: webhook timestamps and Meta's 24-hour customer-service
+    /// window follow it (a free-form send more than 24 hours after the customer's last message
+    /// is accepted, then fails with a 131047 status, as Meta does).
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.shared.advance_clock(by);
+    }
+
     pub fn sent_messages(&self) -> Vec<SentMessage> {
         self.shared.sent_messages()
     }

@@ -46,8 +46,3 @@ pub(crate) fn statuses_change(display_phone_number: &str, phone_number_id: &str,
 pub(crate) fn contact(wa_id: &str, profile_name: &str) -> Value {
     json!({ "profile": { "name": profile_name }, "wa_id": wa_id })
 }
-
-/// A text message as it appears in `messages[]`.
-pub(crate) fn text_message(from: &str, id: &str, timestamp: u64, body: &str) -> Value {
-    json!({ "from": from, "id": id, "timestamp": timestamp.to_string(), "type": "text", "text": { "body": body } })
-}

@@ -2,7 +2,7 @@
 //! webhook sender with its status machinery.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use crate::ids::{self, now_secs};
+use crate::ids;
 use crate::payload;
 use crate::samples;
 use crate::{
@@ -24,7 +24,21 @@ pub(crate) struct SentRecord {
     pub msg: SentMessage,
     /// Pricing category (`service`, `utility`, `marketing`, `authentication`).
     pub category: String,
+    /// Why Meta will fail it after accepting it, if it will.
+    pub failure: Option<Failure>,
 }
+
+/// A send Meta accepts and then fails with a `failed` status webhook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// 131026: the number cannot receive messages (the simulator's numbers ending in 0000).
+    Undeliverable,
+    /// 131047: free-form message more than 24 hours after the customer's last message.
+    ReEngagement,
+}
+
+/// Meta's customer-service window: free-form messages up to 24 hours after the customer's last.
+const SERVICE_WINDOW_SECS: u64 = 24 * 60 * 60;
 
 /// A customer message, for the phone page.
 pub(crate) struct InboundRecord {
@@ -90,6 +104,8 @@ pub(crate) struct Shared {
     pub graph_requests: AtomicU64,
     /// 5xx faults served (alternates code 2 and 1).
     pub faults_served: AtomicU64,
+    /// Seconds the simulator's clock runs ahead of the real one (tests move it forward).
+    clock_offset_secs: AtomicU64,
     client: reqwest::Client,
     shutdown: watch::Receiver<bool>,
 }
@@ -111,9 +127,33 @@ impl Shared {
             store: Mutex::new(Store::default()),
             graph_requests: AtomicU64::new(0),
             faults_served: AtomicU64::new(0),
+            clock_offset_secs: AtomicU64::new(0),
             client,
             shutdown,
         })
+    }
+
+    /// Unix seconds on the simulator's clock: webhook timestamps and the 24-hour window.
+    pub(crate) fn now_secs(&self) -> u64 {
+        ids::now_secs() + self.clock_offset_secs.load(Ordering::Relaxed)
+    }
+
+    /// Moves the simulator's clock forward (never back).
+    pub(crate) fn advance_clock(&self, by: Duration) {
+        self.clock_offset_secs.fetch_add(by.as_secs(), Ordering::Relaxed);
+    }
+
+    /// True when `wa_id` wrote to the business and its last message is more than 24 hours old
+    /// on the simulator's clock. A number that never wrote through the simulator is not judged:
+    /// the simulator cannot know its history (Atende's tests also post raw webhooks).
+    pub(crate) fn outside_service_window(&self, wa_id: &str) -> bool {
+        let now = self.now_secs();
+        let s = self.store();
+        s.inbound
+            .iter()
+            .rev()
+            .find(|r| r.wa_id == wa_id)
+            .is_some_and(|r| now.saturating_sub(r.timestamp) > SERVICE_WINDOW_SECS)
     }
 
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
@@ -259,7 +299,7 @@ impl Shared {
     /// page, and returns `(wamid, json)`.
     pub(crate) fn build_customer_message(&self, from: &str, msg: &CustomerMessage) -> (String, Value) {
         let id = ids::wamid();
-        let ts = now_secs();
+        let ts = self.now_secs();
         let mut m = json!({ "from": from, "id": id, "timestamp": ts.to_string() });
         let (kind, summary): (&str, String) = match msg {
             CustomerMessage::Text(body) => {
@@ -458,14 +498,27 @@ impl Shared {
     // ---- business messages and their statuses ---------------------------------------------
 
     /// Records an accepted send and starts its status webhooks. Returns the wamid.
+    ///
+    /// Like Meta, the simulator accepts a free-form message outside the customer's 24-hour window
+    /// (an id comes back) and then fails it with a 131047 status webhook; numbers ending in 0000
+    /// fail with 131026.
     pub(crate) fn accept_send(self: &Arc<Self>, to: &str, kind: &str, request: Value, category: &str) -> String {
         let id = ids::wamid();
+        let failure = if to.ends_with("0000") {
+            Some(Failure::Undeliverable)
+        } else if kind != "template" && self.outside_service_window(to) {
+            Some(Failure::ReEngagement)
+        } else {
+            None
+        };
+        let timestamp = self.now_secs();
         {
             let mut s = self.store();
             let seq = s.next_seq();
             s.sent.push(SentRecord {
                 seq,
                 category: category.to_string(),
+                failure,
                 msg: SentMessage {
                     id: id.clone(),
                     to: to.to_string(),
@@ -473,18 +526,18 @@ impl Shared {
                     request,
                     status: MessageStatus::Accepted,
                     status_history: Vec::new(),
-                    timestamp: now_secs(),
+                    timestamp,
                 },
             });
         }
         let shared = self.clone();
-        let (wamid, to) = (id.clone(), to.to_string());
-        tokio::spawn(async move { shared.run_statuses(wamid, to).await });
+        let wamid = id.clone();
+        tokio::spawn(async move { shared.run_statuses(wamid, failure).await });
         id
     }
 
     fn conversation_for(&self, recipient: &str, origin: &str) -> (String, u64, String) {
-        let now = now_secs();
+        let now = self.now_secs();
         let mut s = self.store();
         let c = s.conversations.entry(recipient.to_string()).or_insert_with(|| Conversation {
             id: ids::alnum(32).to_lowercase(),
@@ -498,7 +551,15 @@ impl Shared {
     }
 
     /// One `statuses[]` element as Meta sends it.
-    fn status_json(&self, wamid: &str, status: MessageStatus, ts: u64, recipient: &str, category: &str) -> Value {
+    fn status_json(
+        &self,
+        wamid: &str,
+        status: MessageStatus,
+        ts: u64,
+        recipient: &str,
+        category: &str,
+        failure: Option<Failure>,
+    ) -> Value {
         let mut v = json!({
             "id": wamid,
             "status": status.as_str(),
@@ -522,11 +583,23 @@ impl Shared {
                 });
             }
             MessageStatus::Failed => {
+                let (code, title, details) = match failure.unwrap_or(Failure::Undeliverable) {
+                    Failure::Undeliverable => (
+                        131026,
+                        "Message Undeliverable",
+                        "Message Undeliverable: the recipient is not a WhatsApp user or cannot receive this message.",
+                    ),
+                    Failure::ReEngagement => (
+                        131047,
+                        "Re-engagement message",
+                        "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+                    ),
+                };
                 v["errors"] = json!([{
-                    "code": 131026,
-                    "title": "Message Undeliverable",
-                    "message": "Message Undeliverable",
-                    "error_data": { "details": "Message Undeliverable: the recipient is not a WhatsApp user or cannot receive this message." },
+                    "code": code,
+                    "title": title,
+                    "message": title,
+                    "error_data": { "details": details },
                     "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
                 }]);
             }
@@ -537,16 +610,16 @@ impl Shared {
 
     /// Records and POSTs one status webhook for a business message.
     async fn emit_status(&self, wamid: &str, status: MessageStatus, ts: u64) {
-        let (recipient, category) = {
+        let (recipient, category, failure) = {
             let mut s = self.store();
             let Some(r) = s.sent.iter_mut().find(|r| r.msg.id == wamid) else { return };
             r.msg.status_history.push(status);
             if status == MessageStatus::Failed || (r.msg.status != MessageStatus::Failed && status > r.msg.status) {
                 r.msg.status = status;
             }
-            (r.msg.to.clone(), r.category.clone())
+            (r.msg.to.clone(), r.category.clone(), r.failure)
         };
-        let status_v = self.status_json(wamid, status, ts, &recipient, &category);
+        let status_v = self.status_json(wamid, status, ts, &recipient, &category, failure);
         let body = self.envelope_one_change(payload::statuses_change(
             &self.cfg.display_phone_number,
             &self.cfg.phone_number_id,
@@ -559,12 +632,12 @@ impl Shared {
         self.store().sent.iter().find(|r| r.msg.id == wamid).map(|r| r.msg.status)
     }
 
-    async fn run_statuses(self: Arc<Self>, wamid: String, to: String) {
+    async fn run_statuses(self: Arc<Self>, wamid: String, failure: Option<Failure>) {
         let (d_sent, d_delivered, d_read) = self.cfg.status_delays_ms;
-        let start = now_secs();
-        if to.ends_with("0000") {
+        let start = self.now_secs();
+        if failure.is_some() {
             if d_sent != u64::MAX && self.sleep_or_shutdown(Duration::from_millis(d_sent)).await {
-                self.emit_status(&wamid, MessageStatus::Failed, now_secs()).await;
+                self.emit_status(&wamid, MessageStatus::Failed, self.now_secs()).await;
             }
             return;
         }
@@ -598,7 +671,7 @@ impl Shared {
             if self.current_status(&wamid).is_some_and(|s| s >= status) {
                 continue;
             }
-            self.emit_status(&wamid, status, now_secs()).await;
+            self.emit_status(&wamid, status, self.now_secs()).await;
         }
     }
 
@@ -613,7 +686,7 @@ impl Shared {
             .map(|r| r.msg.id.clone())
             .collect();
         for id in &pending {
-            self.emit_status(id, MessageStatus::Read, now_secs()).await;
+            self.emit_status(id, MessageStatus::Read, self.now_secs()).await;
         }
         Ok(pending.len())
     }

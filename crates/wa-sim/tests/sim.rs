@@ -804,3 +804,58 @@ async fn load_generator_throughput() {
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
     assert_eq!(report.deliveries_acknowledged, count.load(Ordering::Relaxed));
 }
+
+#[tokio::test]
+async fn free_form_more_than_24_hours_after_the_customer_wrote_fails_with_131047() {
+    let (sim, rx) = start().await;
+    let customer = "5511955554444";
+    sim.customer_sends(customer, "Ana", CustomerMessage::Text("oi".into())).await.unwrap();
+    rx.wait_for(1).await;
+
+    // Inside the window: accepted and delivered normally.
+    let (status, inside) = send_text(&sim, customer, "dentro da janela").await;
+    assert_eq!(status, 200, "{inside}");
+
+    // 24 h + 1 min later on the simulator's clock: accepted with an id, then failed by webhook.
+    sim.advance_clock(Duration::from_secs(24 * 3600 + 60));
+    let (status, outside) = send_text(&sim, customer, "fora da janela").await;
+    assert_eq!(status, 200, "{outside}");
+    let outside_id = outside["messages"][0]["id"].as_str().unwrap().to_string();
+    let template = json!({"messaging_product":"whatsapp","to":customer,"type":"template",
+        "template":{"name":"hello_world","language":{"code":"en_US"}}});
+    let (status, tpl) = post_json(&messages_url(&sim), Some(TOKEN), template).await;
+    assert_eq!(status, 200, "{tpl}");
+    let tpl_id = tpl["messages"][0]["id"].as_str().unwrap().to_string();
+    // A number that never wrote through the simulator is not judged.
+    let (status, _) = send_text(&sim, "5511955550001", "sem histórico").await;
+    assert_eq!(status, 200);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let failed = loop {
+        let found = rx.statuses().into_iter().find(|(id, st, _)| id == &outside_id && st == "failed");
+        if let Some(f) = found {
+            break f;
+        }
+        assert!(Instant::now() < deadline, "no failed status for the late free-form message");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let error = &failed.2["errors"][0];
+    assert_eq!(error["code"], 131047);
+    assert_eq!(error["title"], "Re-engagement message");
+    assert_eq!(error["message"], "Re-engagement message");
+    assert!(error["error_data"]["details"].as_str().unwrap().contains("24 hours"), "{error}");
+    assert_eq!(failed.2["recipient_id"], customer);
+    // Its timestamp is on the simulator's clock.
+    let ts: u64 = failed.2["timestamp"].as_str().unwrap().parse().unwrap();
+    let real = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(ts >= real + 24 * 3600, "{ts} vs {real}");
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let by_id = |id: &str| sim.sent_messages().into_iter().find(|m| m.id == id).unwrap();
+    assert_eq!(by_id(&outside_id).status, MessageStatus::Failed);
+    assert_eq!(by_id(&outside_id).status_history, vec![MessageStatus::Failed], "no sent/delivered before failing");
+    assert_ne!(by_id(&tpl_id).status, MessageStatus::Failed, "templates are allowed outside the window");
+    let inside_id = inside["messages"][0]["id"].as_str().unwrap();
+    assert_ne!(by_id(inside_id).status, MessageStatus::Failed);
+    sim.shutdown().await;
+}

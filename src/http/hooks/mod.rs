@@ -30,6 +30,11 @@ impl ConnectionCache {
         entries.get(&id).filter(|c| now - c.fetched_at < CACHE_MS).cloned()
     }
 
+    /// Drops a connection's cached secrets (they were changed).
+    pub fn forget(&self, id: i64) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
+
     fn put(&self, connection: Connection, app_secret: Secret, now: i64) -> Arc<CachedConnection> {
         let cached = Arc::new(CachedConnection { connection, app_secret, fetched_at: now });
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());

@@ -294,6 +294,26 @@ pub async fn set_connection_department(
     }
 }
 
+#[derive(Deserialize)]
+pub struct ConnectionTokenForm {
+    access_token: String,
+    #[serde(default)]
+    app_secret: String,
+}
+
+/// A new access token (and optionally app secret) for a connection: clears "needs re-authentication".
+pub async fn set_connection_token(
+    p: Page,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<ConnectionTokenForm>,
+) -> Response {
+    let secret = Some(form.app_secret.as_str()).filter(|s| !s.trim().is_empty());
+    match actions::connections::update_secrets(&p.app, &p.actor(), p.tenant(), id, &form.access_token, secret).await {
+        Ok(_) => Redirect::to("/admin/connections?saved=1").into_response(),
+        Err(e) => p.failure(&e),
+    }
+}
+
 // ---------- quick replies ----------
 
 pub struct QuickReplyForm {

@@ -63,6 +63,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/connections", get(pages::list_connections).post(pages::create_connection))
         .route("/admin/tokens/{id}/revoke", axum::routing::post(pages::revoke_token))
         .route("/admin/connections/{id}/department", axum::routing::post(admin::set_connection_department))
+        .route("/admin/connections/{id}/token", axum::routing::post(admin::set_connection_token))
         .route("/admin/departments", get(admin::list_departments).post(admin::create_department))
         .route("/admin/departments/{id}", get(admin::edit_department).post(admin::update_department))
         .route("/admin/departments/{id}/members", axum::routing::post(admin::set_members))
