@@ -83,8 +83,16 @@ pub async fn send_message(app: &App, actor: &Actor, req: SendRequest) -> ActionR
             store::tickets::get(&mut *tx, tenant, ticket_id).await?.ok_or(ActionError::NotFound)?
         }
     };
+    let mut content = req.content;
+    if matches!(actor, Actor::Token(_)) {
+        // API sends fill `{{nome}}`, `{{telefone}}`, `{{email}}` and custom fields from the
+        // recipient (people's quick replies fill their own before they reach here).
+        let contact = store::contacts::get(&mut *tx, tenant, ticket.contact_id).await?.ok_or(ActionError::NotFound)?;
+        content.map_texts(&|text| super::contacts::fill_template(text, &contact));
+        content.validate().map_err(|m| ActionError::invalid("invalid_message", m))?;
+    }
     let queued = QueueMessage {
-        content: req.content,
+        content,
         reply_to: req.reply_to,
         idempotency_key: key.as_deref(),
         sender: match actor {

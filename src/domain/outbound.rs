@@ -100,6 +100,31 @@ const TEXT_MAX: usize = 4096;
 const CAPTION_MAX: usize = 1024;
 
 impl OutboundContent {
+    /// Applies `fill` to every text the customer reads: a text's body, a media caption, and the
+    /// `text` values of a template's parameters (how `{{campo}}` variables reach API sends).
+    pub fn map_texts(&mut self, fill: &dyn Fn(&str) -> String) {
+        fn walk(v: &mut Value, fill: &dyn Fn(&str) -> String) {
+            match v {
+                Value::Array(items) => items.iter_mut().for_each(|i| walk(i, fill)),
+                Value::Object(map) => {
+                    for (k, v) in map.iter_mut() {
+                        match v {
+                            Value::String(text) if k == "text" => *text = fill(text),
+                            _ => walk(v, fill),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        match self {
+            OutboundContent::Text { body, .. } => *body = fill(body),
+            OutboundContent::Media { caption: Some(c), .. } => *c = fill(c),
+            OutboundContent::Template { components, .. } => walk(components, fill),
+            _ => {}
+        }
+    }
+
     /// The message kind stored with it (the same names inbound messages use).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -315,6 +340,23 @@ pub fn interactive_list(body: &str, button: &str, sections: &[(String, Vec<ListR
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_texts_reaches_bodies_captions_and_template_parameter_texts_only() {
+        let upper = |t: &str| t.to_uppercase();
+        let mut text = OutboundContent::Text { body: "oi".into(), preview_url: false };
+        text.map_texts(&upper);
+        assert_eq!(text, OutboundContent::Text { body: "OI".into(), preview_url: false });
+        let mut template = OutboundContent::Template {
+            name: "pedido".into(),
+            language: "pt_BR".into(),
+            components: json!([{"type": "body", "parameters": [{"type": "text", "text": "ana"}]}]),
+        };
+        template.map_texts(&upper);
+        let OutboundContent::Template { name, components, .. } = template else { unreachable!() };
+        assert_eq!(name, "pedido", "the template's name is not a customer text");
+        assert_eq!(components, json!([{"type": "body", "parameters": [{"type": "text", "text": "ANA"}]}]));
+    }
 
     fn out(content: OutboundContent) -> Outbound {
         Outbound { content, reply_to: None }

@@ -400,3 +400,43 @@ engine_test!(pagination_walks_every_list_without_duplicates_or_misses, |t: TestA
     c.api.get(&format!("/departments?cursor={cursor}")).await.assert_error(400, "invalid_cursor");
     t.stop().await;
 });
+
+engine_test!(api_sends_fill_contact_variables_in_texts_captions_and_template_parameters, |t: TestApp| async move {
+    let c = company(&t, Some("acme")).await;
+    let id = ticket_from(&t, &c, &customer(5), "Oi").await;
+    let contact = c.api.get(&format!("/tickets/{id}")).await.assert_ok(200)["contact_id"].as_i64().unwrap();
+    c.api
+        .patch(&format!("/contacts/{contact}"), &json!({"name": "Maria", "custom_fields": {"pedido": "A-17"}}))
+        .await
+        .assert_ok(200);
+
+    let text = c
+        .api
+        .post(
+            "/messages",
+            &json!({"ticket_id": id, "type": "text", "text": {"body": "Olá {{nome}}, pedido {{pedido}}{{falta}}."}}),
+        )
+        .await;
+    assert_eq!(text.assert_ok(202)["body"], "Olá Maria, pedido A-17.");
+    let template = c
+        .api
+        .post(
+            "/messages",
+            &json!({"ticket_id": id, "type": "template", "template": {"name": "pedido", "language": "pt_BR",
+                "components": [{"type": "body", "parameters": [{"type": "text", "text": "{{nome}}"}]}]}}),
+        )
+        .await;
+    template.assert_ok(202);
+    for _ in 0..400 {
+        if c.graph.messages().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let sent = c.graph.messages();
+    assert!(sent.iter().any(|m| m["text"]["body"] == "Olá Maria, pedido A-17."), "{sent:?}");
+    assert!(
+        sent.iter().any(|m| m["template"]["components"][0]["parameters"][0]["text"] == "Maria"),
+        "the template parameter is filled from the contact: {sent:?}"
+    );
+});
