@@ -81,7 +81,17 @@ struct Outcome {
 }
 
 /// `concurrency` clients doing `ask` until the deadline; each client keeps its connection.
-async fn load(app: &App, f: &Arc<Fixture>, ask: Ask, concurrency: usize, seconds: u64) -> anyhow::Result<Outcome> {
+/// Runs `concurrency` clients for `seconds`: back to back (`pace` `None`, the saturating
+/// closed loop), or together at `pace` requests/s, each latency counted from the moment its
+/// request was due so a stall is not hidden by the client waiting it out.
+async fn load(
+    app: &App,
+    f: &Arc<Fixture>,
+    ask: Ask,
+    concurrency: usize,
+    seconds: u64,
+    pace: Option<f64>,
+) -> anyhow::Result<Outcome> {
     app.metrics.take_samples();
     app.metrics.set_sampling(true);
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -93,7 +103,20 @@ async fn load(app: &App, f: &Arc<Fixture>, ask: Ask, concurrency: usize, seconds
             let http = reqwest::Client::builder().no_proxy().tcp_nodelay(true).pool_max_idle_per_host(1).build()?;
             let (mut ms, mut errors) = (Vec::new(), 0usize);
             let mut i = c;
+            let mut ticks = pace.map(|rate| {
+                let every = Duration::from_secs_f64(concurrency as f64 / rate.max(1.0));
+                let mut t = tokio::time::interval_at(
+                    tokio::time::Instant::now() + every.mul_f64(c as f64 / concurrency as f64),
+                    every,
+                );
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                t
+            });
             while Instant::now() < deadline {
+                let due = match ticks.as_mut() {
+                    Some(t) => t.tick().await.into_std(),
+                    None => Instant::now(),
+                };
                 let agent = i % f.agent_cookies.len();
                 let (who, path) = match ask {
                     Ask::List(w, tab) => (w, format!("/inbox?tab={tab}&part=list")),
@@ -113,12 +136,11 @@ async fn load(app: &App, f: &Arc<Fixture>, ask: Ask, concurrency: usize, seconds
                     },
                 };
                 let cookie = if who == Who::Agent { &f.agent_cookies[agent] } else { &f.supervisor_cookie };
-                let t = Instant::now();
                 let ok = match http.get(format!("{}{path}", f.base)).header("cookie", cookie).send().await {
                     Ok(r) => r.status() == 200 && r.bytes().await.is_ok_and(|b| b.len() > 20),
                     Err(_) => false,
                 };
-                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                ms.push(due.elapsed().as_secs_f64() * 1000.0);
                 if !ok {
                     errors += 1;
                 }
@@ -306,15 +328,23 @@ pub async fn run(
     ];
     let mut rows = Vec::new();
     for ask in asks {
-        let o = load(app, &f, ask, plan.concurrency, plan.seconds).await?;
+        let o = load(app, &f, ask, plan.concurrency, plan.seconds, None).await?;
         rows.push(report(&ask.name(), o).0);
     }
     println!("mixed list load ({} s), then the same with background work:", plan.mixed_seconds);
-    let quiet = load(app, &f, Ask::Mixed, plan.concurrency, plan.mixed_seconds).await?;
+    let quiet = load(app, &f, Ask::Mixed, plan.concurrency, plan.mixed_seconds, None).await?;
+    // Half of what the saturating loop reached: a busy but not overloaded server, where the
+    // p99 shows whether background work stalls requests rather than merely sharing the CPU.
+    let pace = quiet.requests as f64 / quiet.seconds / 2.0;
     let (quiet_row, quiet_p99) = report("mixed list fragments, quiet", quiet);
-    let (inbound, scans) = background(app, s, &base, plan.new_tickets_per_sec, plan.mixed_seconds + 1).await?;
-    let busy = load(app, &f, Ask::Mixed, plan.concurrency, plan.mixed_seconds).await?;
+    let paced_name = format!("mixed at {pace:.0} req/s, quiet");
+    let paced = load(app, &f, Ask::Mixed, plan.concurrency, plan.mixed_seconds, Some(pace)).await?;
+    let (paced_row, paced_p99) = report(&paced_name, paced);
+    let (inbound, scans) = background(app, s, &base, plan.new_tickets_per_sec, 2 * plan.mixed_seconds + 1).await?;
+    let busy = load(app, &f, Ask::Mixed, plan.concurrency, plan.mixed_seconds, None).await?;
     let (busy_row, busy_p99) = report("mixed list fragments, background work", busy);
+    let busy_paced = load(app, &f, Ask::Mixed, plan.concurrency, plan.mixed_seconds, Some(pace)).await?;
+    let (busy_paced_row, busy_paced_p99) = report(&format!("mixed at {pace:.0} req/s, background work"), busy_paced);
     let inbound = inbound.await??;
     let closed = scans.await?;
     let assigned: i64 = sqlx::query(
@@ -325,13 +355,15 @@ pub async fn run(
     .await
     .map(|r| sqlx::Row::try_get(&r, 0))??;
     let change = (busy_p99 / quiet_p99.max(1e-9) - 1.0) * 100.0;
+    let paced_change = (busy_paced_p99 / paced_p99.max(1e-9) - 1.0) * 100.0;
     println!(
-        "background: {} inbound messages acknowledged ({:.0}/s, p99 ack {:.1} ms), {assigned} tickets auto-assigned, {closed} auto-closed; server p99 change {change:+.1} %",
+        "background: {} inbound messages acknowledged ({:.0}/s, p99 ack {:.1} ms), {assigned} tickets auto-assigned, {closed} auto-closed; server p99 change {change:+.1} % saturated, {paced_change:+.1} % at {pace:.0} req/s",
         inbound.messages_acknowledged, inbound.achieved_msgs_per_sec, inbound.latency.p99_ms
     );
     let _ = stop.send(());
     server.await??;
     Ok(json!({ "requests": rows, "mixed_quiet": quiet_row, "mixed_background": busy_row,
+        "paced_quiet": paced_row, "paced_background": busy_paced_row, "paced_p99_change_percent": paced_change,
         "background": { "inbound_acknowledged": inbound.messages_acknowledged, "auto_assigned": assigned,
         "auto_closed": closed }, "p99_change_percent": change }))
 }
