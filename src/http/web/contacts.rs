@@ -302,37 +302,10 @@ pub async fn import_form(p: Page) -> Response {
 /// One part of a multipart body: field name, file name, bytes.
 type Part<'a> = (String, Option<String>, &'a [u8]);
 
-/// A `multipart/form-data` body's parts: (field name, file name, bytes). Small and strict:
-/// enough for one file input and a few text fields.
+/// A `multipart/form-data` body's parts: (field name, file name, bytes).
 fn multipart_parts<'a>(content_type: &str, body: &'a [u8]) -> Option<Vec<Part<'a>>> {
-    let boundary = content_type.split(';').map(str::trim).find_map(|p| p.strip_prefix("boundary="))?.trim_matches('"');
-    let delimiter = format!("--{boundary}");
-    let delimiter = delimiter.as_bytes();
-    let mut parts = Vec::new();
-    let mut rest = body;
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
-    let start = find(rest, delimiter)?;
-    rest = &rest[start + delimiter.len()..];
-    loop {
-        if rest.starts_with(b"--") {
-            return Some(parts);
-        }
-        rest = rest.strip_prefix(b"\r\n")?;
-        let head_end = find(rest, b"\r\n\r\n")?;
-        let head = std::str::from_utf8(&rest[..head_end]).ok()?;
-        rest = &rest[head_end + 4..];
-        let end = find(rest, &[b"\r\n", delimiter].concat())?;
-        let data = &rest[..end];
-        rest = &rest[end + 2 + delimiter.len()..];
-        let disposition = head.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))?;
-        let param = |name: &str| {
-            disposition
-                .split(';')
-                .map(str::trim)
-                .find_map(|p| p.strip_prefix(&format!("{name}=")).map(|v| v.trim_matches('"').to_string()))
-        };
-        parts.push((param("name")?, param("filename"), data));
-    }
+    let boundary = super::multipart::boundary(content_type)?;
+    Some(super::multipart::parse(body, &boundary)?.into_iter().map(|p| (p.name, p.filename, p.data)).collect())
 }
 
 /// Upload: checks the CSRF field, keeps the file, shows the preview and the mapping form.
