@@ -60,6 +60,8 @@ impl Browser {
             "binary": CHROMIUM,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     // A granted fake microphone, for the composer's voice notes.
+                     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                      "--lang=pt-BR", format!("--user-data-dir={}", profile.display())],
             "prefs": {"intl.accept_languages": "pt-BR"}
         });

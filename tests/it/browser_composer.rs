@@ -5,124 +5,12 @@
 //! simulator as `audio/ogg`. Screenshots go to `target/screenshots/`. Without Chromium and
 //! chromedriver this says so loudly and does not run.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::browser::Browser;
 use crate::support::{Engine, TestApp};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-/// chromedriver and one session with a fake microphone; both end when dropped.
-struct Browser {
-    driver: Child,
-    base: String,
-    session: String,
-    http: reqwest::Client,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-impl Browser {
-    async fn start() -> Option<Browser> {
-        if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
-            eprintln!("!!! Chromium or chromedriver is not installed: this browser test did NOT run !!!");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while http.get(format!("{base}/status")).send().await.is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let profile = tempfile::tempdir().unwrap().keep();
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                     "--lang=pt-BR", format!("--user-data-dir={}", profile.display())],
-            "prefs": {"intl.accept_languages": "pt-BR"}
-        }}}});
-        let created: Value =
-            http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
-        let session =
-            created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
-        let browser = Browser { driver, base, session, http };
-        browser.cmd(reqwest::Method::POST, "/window/rect", Some(json!({"width": 1280, "height": 900}))).await;
-        Some(browser)
-    }
-
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/session/{}{path}", self.base, self.session);
-        let mut req = self.http.request(method, url);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let v: Value = req.send().await.unwrap().json().await.unwrap();
-        assert!(v["value"].get("error").is_none(), "webdriver {path}: {v}");
-        v["value"].clone()
-    }
-
-    async fn go(&self, url: &str) {
-        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
-    }
-
-    async fn find(&self, css: &str) -> String {
-        let v = self.cmd(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
-        v[ELEMENT].as_str().unwrap().to_string()
-    }
-
-    async fn type_into(&self, css: &str, text: &str) {
-        let id = self.find(css).await;
-        self.cmd(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
-    }
-
-    async fn click(&self, css: &str) {
-        let id = self.find(css).await;
-        self.cmd(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
-    }
-
-    async fn js(&self, script: &str) -> Value {
-        self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
-    }
-
-    async fn wait_for(&self, script: &str, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if self.js(&format!("return !!({script});")).await == json!(true) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn screenshot(&self, name: &str) {
-        let png = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
-        use base64::Engine;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
-    }
-}
 
 async fn sent_to_sim(sim: &wa_sim::Simulator, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
