@@ -682,12 +682,18 @@ pub(crate) async fn distribute_in_tx(
     if d.distribution_mode == inbox::DistributionMode::Off {
         return Ok(None);
     }
-    let candidates: Vec<inbox::Candidate> = store::departments::members(&mut **tx, tenant, department_id)
-        .await?
-        .into_iter()
-        .filter(|m| m.active && inbox::is_online(m.last_seen_at, now))
-        .map(|m| inbox::Candidate { user: m.user_id, open_tickets: m.open_tickets })
-        .collect();
+    let online =
+        store::departments::online_members(&mut **tx, tenant, department_id, now - inbox::ONLINE_WINDOW_MS).await?;
+    let mut candidates = Vec::with_capacity(online.len());
+    for user in online {
+        let open_tickets = match d.distribution_mode {
+            inbox::DistributionMode::LeastBusy => {
+                store::departments::open_tickets_capped(&mut **tx, tenant, user, inbox::LEAST_BUSY_COUNT_CAP).await?
+            }
+            _ => 0,
+        };
+        candidates.push(inbox::Candidate { user, open_tickets });
+    }
     let Some(agent) = inbox::pick_agent(d.distribution_mode, &candidates, d.rr_cursor) else {
         return Ok(None);
     };

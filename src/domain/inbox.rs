@@ -9,6 +9,10 @@ use crate::domain::{Role, TenantId, UserId};
 /// How long after their last sign of life an agent still counts as online for distribution.
 pub const ONLINE_WINDOW_MS: i64 = 5 * 60 * 1000;
 
+/// Least-busy distribution counts each candidate's open tickets up to this many: past it,
+/// agents count as equally busy and take turns.
+pub const LEAST_BUSY_COUNT_CAP: i64 = 1000;
+
 /// A CSAT answer counts only this long after the question was asked (WhatsApp's own window).
 pub const CSAT_ANSWER_WINDOW_MS: i64 = 24 * 3600 * 1000;
 

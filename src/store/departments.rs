@@ -233,6 +233,47 @@ pub struct Member {
     pub open_tickets: i64,
 }
 
+/// Active members of a department seen since `seen_since` (the online ones): whom automatic
+/// distribution may hand a ticket to. Runs inside the ingest transaction, so it counts nothing.
+pub async fn online_members<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    department_id: i64,
+    seen_since: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT u.id FROM department_members dm JOIN users u ON u.tenant_id = dm.tenant_id AND u.id = dm.user_id
+         WHERE dm.tenant_id = $1 AND dm.department_id = $2 AND u.active = 1 AND u.last_seen_at >= $3 ORDER BY u.id",
+    )
+    .bind(tenant.0)
+    .bind(department_id)
+    .bind(seen_since)
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// How many open tickets `user` attends, counted up to `cap`: least-busy distribution only
+/// needs to compare small numbers, and an uncapped count would walk every open ticket of a
+/// busy agent inside the ingest transaction.
+pub async fn open_tickets_capped<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    user: i64,
+    cap: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM tickets
+             WHERE tenant_id = $1 AND assignee_id = $2 AND status = 'open' LIMIT $3) AS open_tickets",
+    )
+    .bind(tenant.0)
+    .bind(user)
+    .bind(cap)
+    .fetch_one(ex)
+    .await?
+    .try_get(0)
+}
+
 /// Active people who belong to at least one department of the tenant, by name: whom a
 /// supervisor may transfer to. No per-person ticket counts (unlike [`members`]), so it stays
 /// cheap on a large ticket table.

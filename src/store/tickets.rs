@@ -254,8 +254,12 @@ async fn select_for_contacts(
         let (mut tenant_param, mut list) = (String::new(), String::with_capacity(chunk.len() * 6));
         ph.push(&mut tenant_param, 1);
         ph.push(&mut list, chunk.len());
+        // SQLite keeps no statistics here, so for `status = 'closed'` its planner would walk the
+        // (tenant, status, …) inbox index through every closed ticket of the tenant (25 ms per
+        // webhook with 100,000 tickets) rather than look up the few contacts.
+        let index = if super::is_sqlite(conn) { "INDEXED BY tickets_contact" } else { "" };
         let sql = format!(
-            "SELECT {columns} FROM tickets WHERE tenant_id = {tenant_param} AND contact_id IN ({list}) AND {condition}"
+            "SELECT {columns} FROM tickets {index} WHERE tenant_id = {tenant_param} AND contact_id IN ({list}) AND {condition}"
         );
         let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len())).bind(tenant.0);
         for id in chunk {

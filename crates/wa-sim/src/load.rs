@@ -25,8 +25,10 @@ pub struct LoadConfig {
     pub display_phone_number: String,
     /// Webhook `entry[].id`.
     pub waba_id: String,
-    /// Distinct customers (wa_ids `5511900000000` + n) the messages cycle through.
+    /// Distinct customers (wa_ids `5511900000000` + `first_customer` + n) the messages cycle through.
     pub customers: usize,
+    /// Offset of the first customer: runs with different offsets write as different people.
+    pub first_customer: u64,
     /// Target messages per second (0: as fast as the concurrency allows).
     pub rate_per_sec: u64,
     /// How long to send for (the run also stops after `rate_per_sec × duration` messages).
@@ -50,6 +52,7 @@ impl LoadConfig {
             display_phone_number: "15550000001".into(),
             waba_id: "200000000000001".into(),
             customers: 100,
+            first_customer: 0,
             rate_per_sec: 1000,
             duration: Duration::from_secs(5),
             concurrency: 32,
@@ -129,7 +132,7 @@ fn delivery_body(cfg: &LoadConfig, run: &str, index: u64) -> Vec<u8> {
     for j in 0..batch {
         let seq = index * batch + j;
         let n = seq % customers;
-        let wa_id = 5_511_900_000_000u64 + n;
+        let wa_id = 5_511_900_000_000u64 + cfg.first_customer + n;
         if j > 0 {
             contacts.push(',');
             messages.push(',');
