@@ -330,6 +330,8 @@ pub struct InboxBench {
     pub http_seconds: u64,
     /// New waiting tickets per second during the HTTP background run.
     pub new_tickets_per_sec: u64,
+    /// Tickets the auto-close stand-in closes per second during the HTTP background run.
+    pub auto_close_per_sec: u64,
 }
 
 fn percentiles(mut ms: Vec<f64>) -> (f64, f64, f64, usize) {
@@ -496,6 +498,7 @@ pub async fn inbox(b: InboxBench) -> anyhow::Result<()> {
             mixed_seconds: b.seconds,
             concurrency: b.concurrency,
             new_tickets_per_sec: b.new_tickets_per_sec,
+            auto_close_per_sec: b.auto_close_per_sec,
         };
         crate::bench_http::run(&app, &s, &visible, &plan).await?
     } else {

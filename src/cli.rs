@@ -110,6 +110,10 @@ pub enum BenchCommand {
         /// New waiting tickets per second (through the webhook) during the background-work run.
         #[arg(long, default_value_t = 20)]
         new_tickets_per_sec: u64,
+        /// Open tickets the auto-close stand-in closes per second during the background work
+        /// (default: as many as new tickets arrive, the steady state; more drains a backlog).
+        #[arg(long, default_value_t = 20)]
+        auto_close_per_sec: u64,
     },
 }
 
@@ -302,6 +306,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             concurrency,
             http_seconds,
             new_tickets_per_sec,
+            auto_close_per_sec,
         }) => {
             let b = crate::bench::InboxBench {
                 database_url,
@@ -313,6 +318,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 concurrency,
                 http_seconds,
                 new_tickets_per_sec,
+                auto_close_per_sec,
             };
             crate::bench::inbox(b).await
         }
