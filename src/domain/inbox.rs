@@ -309,11 +309,6 @@ pub fn preview(kind: &str, body: Option<&str>) -> String {
     }
 }
 
-/// Whether an agent seen at `last_seen_at` counts as online at `now`.
-pub fn is_online(last_seen_at: Option<i64>, now: i64) -> bool {
-    last_seen_at.is_some_and(|at| now - at <= ONLINE_WINDOW_MS)
-}
-
 /// A member who may receive a ticket: user id and the open tickets they attend now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Candidate {
@@ -452,8 +447,5 @@ mod tests {
         assert_eq!(pick_agent(DistributionMode::LeastBusy, &tied, 1), Some(2));
         assert_eq!(pick_agent(DistributionMode::Off, &all, 0), None);
         assert_eq!(pick_agent(DistributionMode::RoundRobin, &[], 0), None);
-        assert!(is_online(Some(1000), 1000 + ONLINE_WINDOW_MS));
-        assert!(!is_online(Some(1000), 1001 + ONLINE_WINDOW_MS));
-        assert!(!is_online(None, 0));
     }
 }
