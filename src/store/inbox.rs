@@ -362,7 +362,15 @@ async fn list_in<'e>(
         );
     }
     let n = q.arg(Arg::Int(limit + 1));
-    let order = "ORDER BY t.last_message_at DESC, t.id DESC";
+    // A contact's tickets are few: find them by contact and sort them. Ordering by the bare
+    // column lets SQLite (no statistics) walk the tenant's whole last-activity index instead,
+    // looking for that contact's tickets (33 ms at 100,000 tickets); the unary `+` keeps any
+    // index from serving the order, on both engines.
+    let order = if filter.contact_id.is_some() {
+        "ORDER BY +t.last_message_at DESC, t.id DESC"
+    } else {
+        "ORDER BY t.last_message_at DESC, t.id DESC"
+    };
     q.sql = if arms.len() == 1 || search.is_some() {
         // One range (or a search, which filters on the contact too): one statement.
         let visible = arms.iter().map(|a| format!("({a})")).collect::<Vec<_>>().join(" OR ");
