@@ -328,9 +328,9 @@ pub struct InboxBench {
     pub concurrency: usize,
     /// Seconds per request kind of the HTTP part (0: no HTTP part).
     pub http_seconds: u64,
-    /// New waiting tickets per second during the HTTP background run.
+    /// New waiting tickets per second in the HTTP inbound and background phases.
     pub new_tickets_per_sec: u64,
-    /// Tickets the auto-close stand-in closes per second during the HTTP background run.
+    /// Tickets the auto-close stand-in closes per second in the HTTP background phases.
     pub auto_close_per_sec: u64,
 }
 

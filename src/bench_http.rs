@@ -19,10 +19,10 @@ use crate::store::seed::Seeded;
 pub struct HttpPlan {
     /// Seconds per request kind.
     pub seconds: u64,
-    /// Seconds of the mixed list runs (without and with background work).
+    /// Seconds of the saturating mixed list run (which sets the pace of the phases).
     pub mixed_seconds: u64,
     pub concurrency: usize,
-    /// New customers (so new waiting tickets) per second during the background run.
+    /// New customers (so new waiting tickets) per second in the inbound and background phases.
     pub new_tickets_per_sec: u64,
     /// Open tickets the auto-close stand-in closes per second (one pass a second).
     pub auto_close_per_sec: u64,

@@ -107,7 +107,7 @@ pub enum BenchCommand {
         /// Seconds per request kind of the HTTP part (the real server, cookie clients); 0 skips it.
         #[arg(long, default_value_t = 5)]
         http_seconds: u64,
-        /// New waiting tickets per second (through the webhook) during the background-work run.
+        /// New waiting tickets per second (through the webhook) in the inbound and background phases.
         #[arg(long, default_value_t = 20)]
         new_tickets_per_sec: u64,
         /// Open tickets the auto-close stand-in closes per second during the background work
