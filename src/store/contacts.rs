@@ -351,6 +351,22 @@ pub struct FullContact<'a> {
     pub consent_source: Option<&'a str>,
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the tenant and a contact's columns, in `INSERT INTO contacts (tenant_id, name, …,
+/// consent_source, …)` order.
+fn bind_full<'q>(q: AnyQuery<'q>, tenant: TenantId, c: &FullContact<'q>) -> AnyQuery<'q> {
+    q.bind(tenant.0)
+        .bind(c.name)
+        .bind(c.phone)
+        .bind(c.phone_key)
+        .bind(c.email)
+        .bind(c.custom_fields)
+        .bind(c.consent)
+        .bind(c.consent_at)
+        .bind(c.consent_source)
+}
+
 /// Writes many contacts of one tenant: new phone keys are inserted, known ones get the given
 /// state (their phone, as WhatsApp knows it, stays). Phone keys must be distinct. Returns
 /// `(phone_key, id)` pairs in no particular order.
@@ -374,18 +390,7 @@ pub async fn write_many(
         );
         let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len()));
         for c in chunk {
-            q = q
-                .bind(tenant.0)
-                .bind(c.name)
-                .bind(c.phone)
-                .bind(c.phone_key)
-                .bind(c.email)
-                .bind(c.custom_fields)
-                .bind(c.consent)
-                .bind(c.consent_at)
-                .bind(c.consent_source)
-                .bind(now)
-                .bind(now);
+            q = bind_full(q, tenant, c).bind(now).bind(now);
         }
         for row in q.fetch_all(&mut *conn).await? {
             out.push((row.try_get("phone_key")?, row.try_get("id")?));
@@ -457,23 +462,12 @@ pub async fn insert(
     c: &FullContact<'_>,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query(
+    let q = sqlx::query(
         "INSERT INTO contacts (tenant_id, name, phone, phone_key, email, custom_fields, consent, consent_at, consent_source, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
          ON CONFLICT (tenant_id, phone_key) DO NOTHING RETURNING id",
-    )
-    .bind(tenant.0)
-    .bind(c.name)
-    .bind(c.phone)
-    .bind(c.phone_key)
-    .bind(c.email)
-    .bind(c.custom_fields)
-    .bind(c.consent)
-    .bind(c.consent_at)
-    .bind(c.consent_source)
-    .bind(now)
-    .fetch_optional(&mut **tx)
-    .await?;
+    );
+    let row = bind_full(q, tenant, c).bind(now).fetch_optional(&mut **tx).await?;
     row.map(|r| r.try_get(0)).transpose()
 }
 

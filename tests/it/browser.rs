@@ -165,33 +165,12 @@ impl Browser {
     }
 }
 
-/// A simulator wired to a new connection of `tenant` (Graph calls to it, webhooks to `t`).
-async fn connect_simulator(t: &TestApp, tenant: atende::domain::TenantId) -> wa_sim::Simulator {
-    let sim = wa_sim::Simulator::start(wa_sim::SimConfig::default()).await.unwrap();
-    let input = atende::actions::connections::CreateWhatsappCloud {
-        name: "WhatsApp",
-        phone_number_id: sim.phone_number_id(),
-        waba_id: "",
-        access_token: "sim-access-token",
-        app_secret: "sim-app-secret",
-        graph_url: Some(&sim.base_url()),
-        api_version: None,
-        rate_per_sec: None,
-    };
-    let conn =
-        atende::actions::connections::create_whatsapp_cloud(&t.app, &atende::actions::Actor::Operator, tenant, input)
-            .await
-            .unwrap();
-    sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{}", conn.connection.id)));
-    sim
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_sees_a_customer_message_arrive_live_and_markup_stays_text() {
     let Some(mut b) = Browser::start().await else { return };
     let t = TestApp::spawn(Engine::Sqlite).await;
     let demo = t.demo_tenant().await;
-    let sim = connect_simulator(&t, demo).await;
+    let (sim, _) = t.simulator(demo).await;
 
     b.login(&t, "admin@demo.local", &t.logins.demo_password.clone(), "demo").await;
     b.go(&t.url("/")).await;
@@ -241,7 +220,7 @@ async fn an_agent_sees_a_new_ticket_live_captures_it_and_replies() {
     let Some(mut b) = Browser::start().await else { return };
     let t = TestApp::spawn(Engine::Sqlite).await;
     let demo = t.demo_tenant().await;
-    let sim = connect_simulator(&t, demo).await;
+    let (sim, _) = t.simulator(demo).await;
     t.create_user(demo, "lia@demo.local", atende::domain::Role::Agent, "lia-password-1").await;
 
     b.login(&t, "lia@demo.local", "lia-password-1", "demo").await;

@@ -5,58 +5,19 @@
 //! simulator as `audio/ogg`. Screenshots go to `target/screenshots/`. Without Chromium and
 //! chromedriver this says so loudly and does not run.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::browser::Browser;
-use crate::support::{Engine, TestApp};
-
-async fn sent_to_sim(sim: &wa_sim::Simulator, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(m) = sim.sent_messages().into_iter().find(|m| pick(&m.request)) {
-            return m.request;
-        }
-        assert!(Instant::now() < deadline, "the simulator did not receive {what}: {:?}", sim.sent_messages());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn sim_media_type(sim: &wa_sim::Simulator, media_id: &str) -> String {
-    let v: Value = reqwest::Client::new()
-        .get(format!("{}/v21.0/{media_id}", sim.base_url()))
-        .bearer_auth("sim-access-token")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["mime_type"].as_str().unwrap_or_default().to_string()
-}
+use crate::support::{sent_to_sim, sim_media_type, Engine, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_attaches_an_image_replies_to_a_message_and_records_a_voice_note() {
     let Some(b) = Browser::start().await else { return };
     let t = TestApp::spawn(Engine::Sqlite).await;
     let demo = t.demo_tenant().await;
-    let sim = wa_sim::Simulator::start(wa_sim::SimConfig::default()).await.unwrap();
-    let input = atende::actions::connections::CreateWhatsappCloud {
-        name: "WhatsApp",
-        phone_number_id: sim.phone_number_id(),
-        waba_id: "",
-        access_token: "sim-access-token",
-        app_secret: "sim-app-secret",
-        graph_url: Some(&sim.base_url()),
-        api_version: None,
-        rate_per_sec: None,
-    };
-    let conn =
-        atende::actions::connections::create_whatsapp_cloud(&t.app, &atende::actions::Actor::Operator, demo, input)
-            .await
-            .unwrap();
-    sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{}", conn.connection.id)));
+    let (sim, _) = t.simulator(demo).await;
     let asked = sim
         .customer_sends("5511987654321", "Rita", wa_sim::CustomerMessage::Text("Vocês entregam no sábado?".into()))
         .await
@@ -149,22 +110,7 @@ async fn files_can_be_dropped_or_pasted_and_notifications_are_asked_for_politely
     let Some(b) = Browser::start().await else { return };
     let t = TestApp::spawn(Engine::Sqlite).await;
     let demo = t.demo_tenant().await;
-    let sim = wa_sim::Simulator::start(wa_sim::SimConfig::default()).await.unwrap();
-    let input = atende::actions::connections::CreateWhatsappCloud {
-        name: "WhatsApp",
-        phone_number_id: sim.phone_number_id(),
-        waba_id: "",
-        access_token: "sim-access-token",
-        app_secret: "sim-app-secret",
-        graph_url: Some(&sim.base_url()),
-        api_version: None,
-        rate_per_sec: None,
-    };
-    let conn =
-        atende::actions::connections::create_whatsapp_cloud(&t.app, &atende::actions::Actor::Operator, demo, input)
-            .await
-            .unwrap();
-    sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{}", conn.connection.id)));
+    let (sim, _) = t.simulator(demo).await;
     sim.customer_sends("5511911110000", "Primeira", wa_sim::CustomerMessage::Text("oi".into())).await.unwrap();
 
     b.go(&t.url("/login")).await;
@@ -282,22 +228,7 @@ async fn older_messages_load_when_scrolling_up_and_stay_when_new_ones_arrive() {
     let Some(b) = Browser::start().await else { return };
     let t = TestApp::spawn(Engine::Sqlite).await;
     let demo = t.demo_tenant().await;
-    let sim = wa_sim::Simulator::start(wa_sim::SimConfig::default()).await.unwrap();
-    let input = atende::actions::connections::CreateWhatsappCloud {
-        name: "WhatsApp",
-        phone_number_id: sim.phone_number_id(),
-        waba_id: "",
-        access_token: "sim-access-token",
-        app_secret: "sim-app-secret",
-        graph_url: Some(&sim.base_url()),
-        api_version: None,
-        rate_per_sec: None,
-    };
-    let conn =
-        atende::actions::connections::create_whatsapp_cloud(&t.app, &atende::actions::Actor::Operator, demo, input)
-            .await
-            .unwrap();
-    sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{}", conn.connection.id)));
+    let (sim, _) = t.simulator(demo).await;
     let items = (1..=70)
         .map(|i| {
             ("5511944440000".to_string(), "Longa".to_string(), wa_sim::CustomerMessage::Text(format!("mensagem {i}")))

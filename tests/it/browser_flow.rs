@@ -22,28 +22,6 @@ const PHONE: (u32, u32) = (390, 844);
 /// One browser flow at a time: two Chromiums per flow are already a lot for two cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A simulator wired to a new connection of `tenant`; returns it and the connection's id.
-async fn connect_simulator(t: &TestApp, tenant: TenantId) -> (wa_sim::Simulator, i64) {
-    let sim = wa_sim::Simulator::start(wa_sim::SimConfig::default()).await.unwrap();
-    let input = atende::actions::connections::CreateWhatsappCloud {
-        name: "WhatsApp",
-        phone_number_id: sim.phone_number_id(),
-        waba_id: "",
-        access_token: "sim-access-token",
-        app_secret: "sim-app-secret",
-        graph_url: Some(&sim.base_url()),
-        api_version: None,
-        rate_per_sec: None,
-    };
-    let conn = atende::actions::connections::create_whatsapp_cloud(&t.app, &Actor::Operator, tenant, input)
-        .await
-        .unwrap()
-        .connection
-        .id;
-    sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{conn}")));
-    (sim, conn)
-}
-
 async fn department(t: &TestApp, tenant: TenantId, name: &str, sign: bool) -> i64 {
     let input = DepartmentInput {
         name: name.into(),
@@ -127,7 +105,7 @@ async fn the_whole_flow(t: TestApp, phone: bool) {
     };
     let shot = |name: &str| format!("flow-{}-{name}", if phone { "phone" } else { "desktop" });
     let demo = t.demo_tenant().await;
-    let (sim, conn) = connect_simulator(&t, demo).await;
+    let (sim, conn) = t.simulator(demo).await;
     let sales = department(&t, demo, "Vendas", true).await;
     let support = department(&t, demo, "Suporte", false).await;
     departments::set_connection_department(&t.app, &Actor::Operator, demo, conn, Some(sales)).await.unwrap();
@@ -288,7 +266,7 @@ engine_test!(markup_in_a_name_and_a_message_renders_as_text, |t: TestApp| async 
         return;
     };
     let demo = t.demo_tenant().await;
-    let (sim, _) = connect_simulator(&t, demo).await;
+    let (sim, _) = t.simulator(demo).await;
     b.login(&t, "admin@demo.local", &t.logins.demo_password.clone(), "demo").await;
     b.go(&t.url("/inbox?tab=waiting")).await;
     b.wait_for("document.getElementById('live-status').textContent === 'ao vivo'", "the live badge").await;

@@ -8,7 +8,6 @@ use atende::actions::contacts::{self, ContactRow};
 use atende::actions::Actor;
 use atende::domain::TenantId;
 use atende::store;
-use serde_json::{json, Value};
 
 use crate::engine_test;
 use crate::support::{extract_csrf, TestApp};
@@ -31,31 +30,7 @@ async fn connect(t: &TestApp, tenant: TenantId) -> i64 {
 
 /// One signed webhook delivery of text messages: (from, wamid, text).
 async fn deliver(t: &TestApp, conn: i64, messages: &[(&str, &str, &str)]) {
-    let now_secs = (t.app.clock.now_ms() / 1000).to_string();
-    let contacts: Vec<Value> =
-        messages.iter().map(|(p, _, _)| json!({"profile": {"name": format!("Cliente {p}")}, "wa_id": p})).collect();
-    let msgs: Vec<Value> = messages
-        .iter()
-        .map(
-            |(p, id, text)| json!({"from": p, "id": id, "timestamp": now_secs, "type": "text", "text": {"body": text}}),
-        )
-        .collect();
-    let body =
-        json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{"field": "messages",
-        "value": {"messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "5511900000000", "phone_number_id": "PNCRM"},
-            "contacts": contacts, "messages": msgs}}]}]})
-        .to_string();
-    let signature = format!("sha256={}", atende::crypto::hmac_sha256_hex(SECRET.as_bytes(), body.as_bytes()));
-    let answer = reqwest::Client::new()
-        .post(t.url(&format!("/hooks/whatsapp/{conn}")))
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200, "webhook refused: {}", answer.text().await.unwrap());
+    t.deliver_texts(conn, "PNCRM", SECRET, messages).await;
 }
 
 async fn contact_by_phone(t: &TestApp, tenant: TenantId, digits: &str) -> store::contacts::Contact {

@@ -100,31 +100,9 @@ fn customer(i: usize) -> String {
 
 /// Customers write (one signed webhook delivery): (phone, wamid, text) each.
 async fn deliver(t: &TestApp, conn: i64, messages: &[(String, String, String)]) {
-    let now_secs = (t.app.clock.now_ms() / 1000).to_string();
-    let contacts: Vec<Value> =
-        messages.iter().map(|(p, _, _)| json!({"profile": {"name": format!("Cliente {p}")}, "wa_id": p})).collect();
-    let msgs: Vec<Value> = messages
-        .iter()
-        .map(
-            |(p, id, text)| json!({"from": p, "id": id, "timestamp": now_secs, "type": "text", "text": {"body": text}}),
-        )
-        .collect();
-    let body =
-        json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{"field": "messages",
-        "value": {"messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "5511900000000", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": contacts, "messages": msgs}}]}]})
-        .to_string();
-    let signature = format!("sha256={}", atende::crypto::hmac_sha256_hex(SECRET.as_bytes(), body.as_bytes()));
-    let answer = reqwest::Client::new()
-        .post(t.url(&format!("/hooks/whatsapp/{conn}")))
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200, "webhook refused: {}", answer.text().await.unwrap());
+    let texts: Vec<(&str, &str, &str)> =
+        messages.iter().map(|(p, id, text)| (p.as_str(), id.as_str(), text.as_str())).collect();
+    t.deliver_texts(conn, PHONE_NUMBER_ID, SECRET, &texts).await;
 }
 
 async fn say(t: &TestApp, conn: i64, phone: &str, wamid: &str, text: &str) {

@@ -5,38 +5,20 @@
 
 use std::time::{Duration, Instant};
 
-use atende::actions::departments::{self, DepartmentInput};
+use atende::actions::departments;
 use atende::actions::Actor;
-use atende::domain::inbox::DistributionMode;
 use atende::domain::{Role, TenantId};
 use serde_json::{json, Value};
 
 use crate::engine_test;
-use crate::support::TestApp;
+use crate::support::{sent_to_sim, sim_media_type, TestApp};
 
 /// A simulator wired to a new connection of `tenant`; returns it with the connection id.
 async fn simulator(t: &TestApp, tenant: TenantId, name: &str) -> (wa_sim::Simulator, i64) {
     // Each connection is its own business number.
     let phone_number_id = format!("10000000000{:04}", name.bytes().map(u32::from).sum::<u32>());
     let config = wa_sim::SimConfig { status_delays_ms: (50, 50, u64::MAX), phone_number_id, ..Default::default() };
-    let sim = wa_sim::Simulator::start(config).await.unwrap();
-    let input = atende::actions::connections::CreateWhatsappCloud {
-        name,
-        phone_number_id: sim.phone_number_id(),
-        waba_id: "",
-        access_token: "sim-access-token",
-        app_secret: "sim-app-secret",
-        graph_url: Some(&sim.base_url()),
-        api_version: None,
-        rate_per_sec: None,
-    };
-    let conn = atende::actions::connections::create_whatsapp_cloud(&t.app, &Actor::Operator, tenant, input)
-        .await
-        .unwrap()
-        .connection
-        .id;
-    sim.set_webhook_url(t.url(&format!("/hooks/whatsapp/{conn}")));
-    (sim, conn)
+    t.simulator_with(tenant, name, config).await
 }
 
 async fn ticket_of(t: &TestApp, phone: &str) -> i64 {
@@ -99,32 +81,6 @@ async fn upload(
         .await
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
-}
-
-/// Waits until the simulator received a message matching `pick`.
-async fn sent_to_sim(sim: &wa_sim::Simulator, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(m) = sim.sent_messages().into_iter().find(|m| pick(&m.request)) {
-            return m.request;
-        }
-        assert!(Instant::now() < deadline, "the simulator did not receive {what}: {:?}", sim.sent_messages());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The type the simulator stored for an uploaded media id.
-async fn sim_media_type(sim: &wa_sim::Simulator, media_id: &str) -> String {
-    let v: Value = reqwest::Client::new()
-        .get(format!("{}/v21.0/{media_id}", sim.base_url()))
-        .bearer_auth("sim-access-token")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["mime_type"].as_str().unwrap_or_default().to_string()
 }
 
 fn stored_files(t: &TestApp) -> usize {
@@ -206,36 +162,8 @@ engine_test!(attachments_are_sniffed_size_checked_and_reach_the_simulator, |t: T
     assert_eq!(t.count("messages", "direction = 'out'").await, messages_before);
 
     // Another department's agent cannot upload to the ticket; another tenant neither.
-    let sales = departments::create_department(
-        &t.app,
-        &Actor::Operator,
-        demo,
-        DepartmentInput {
-            name: "Vendas".into(),
-            colour: "#2563eb".into(),
-            greeting: String::new(),
-            sign_messages: false,
-            distribution_mode: DistributionMode::Off,
-        },
-    )
-    .await
-    .unwrap()
-    .id;
-    let support = departments::create_department(
-        &t.app,
-        &Actor::Operator,
-        demo,
-        DepartmentInput {
-            name: "Suporte".into(),
-            colour: "#16a34a".into(),
-            greeting: String::new(),
-            sign_messages: false,
-            distribution_mode: DistributionMode::Off,
-        },
-    )
-    .await
-    .unwrap()
-    .id;
+    let sales = t.department(demo, "Vendas").await;
+    let support = t.department(demo, "Suporte").await;
     sqlx::query(&format!("UPDATE tickets SET department_id = {sales}, status = 'waiting' WHERE id = {ticket}"))
         .execute(t.app.db.writer())
         .await
@@ -487,36 +415,8 @@ engine_test!(tags_on_tickets_follow_visibility_and_filter_the_list, |t: TestApp|
     assert!(!by_conn.contains("Duda Outra") && by_conn.contains("Ana Tag"), "{by_conn}");
 
     // An agent of another department: no Tags page, no tagging of a ticket they cannot see.
-    let support = departments::create_department(
-        &t.app,
-        &Actor::Operator,
-        demo,
-        DepartmentInput {
-            name: "Suporte".into(),
-            colour: "#16a34a".into(),
-            greeting: String::new(),
-            sign_messages: false,
-            distribution_mode: DistributionMode::Off,
-        },
-    )
-    .await
-    .unwrap()
-    .id;
-    let sales = departments::create_department(
-        &t.app,
-        &Actor::Operator,
-        demo,
-        DepartmentInput {
-            name: "Vendas".into(),
-            colour: "#2563eb".into(),
-            greeting: String::new(),
-            sign_messages: false,
-            distribution_mode: DistributionMode::Off,
-        },
-    )
-    .await
-    .unwrap()
-    .id;
+    let support = t.department(demo, "Suporte").await;
+    let sales = t.department(demo, "Vendas").await;
     sqlx::query(&format!("UPDATE tickets SET department_id = {sales}, status = 'waiting'"))
         .execute(t.app.db.writer())
         .await

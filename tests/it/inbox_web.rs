@@ -2,9 +2,8 @@
 //! isolation and escaping of what customers write.
 
 use atende::actions::connections::{create_whatsapp_cloud, CreateWhatsappCloud};
-use atende::actions::departments::{self, DepartmentInput};
+use atende::actions::departments;
 use atende::actions::Actor;
-use atende::domain::inbox::DistributionMode;
 use atende::domain::{Role, TenantId};
 use serde_json::json;
 
@@ -63,22 +62,11 @@ async fn post_form(t: &TestApp, client: &reqwest::Client, path: &str, fields: &[
     client.post(t.url(path)).form(&form).send().await.unwrap()
 }
 
-async fn department(t: &TestApp, tenant: TenantId, name: &str) -> i64 {
-    let input = DepartmentInput {
-        name: name.into(),
-        colour: "#2563eb".into(),
-        greeting: String::new(),
-        sign_messages: false,
-        distribution_mode: DistributionMode::Off,
-    };
-    departments::create_department(&t.app, &Actor::Operator, tenant, input).await.unwrap().id
-}
-
 engine_test!(an_agent_sees_the_waiting_tickets_of_their_department_and_captures_one, |t: TestApp| async move {
     let demo = t.demo_tenant().await;
     let conn = connect(&t, demo).await;
-    let sales = department(&t, demo, "Vendas").await;
-    let support = department(&t, demo, "Suporte").await;
+    let sales = t.department(demo, "Vendas").await;
+    let support = t.department(demo, "Suporte").await;
     departments::set_connection_department(&t.app, &Actor::Operator, demo, conn, Some(sales)).await.unwrap();
     let ana = t.create_user(demo, "ana@demo.local", Role::Agent, "ana-password-1").await;
     let bruno = t.create_user(demo, "bruno@demo.local", Role::Agent, "bruno-password-1").await;

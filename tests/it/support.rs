@@ -229,6 +229,90 @@ impl TestApp {
         sqlx::Row::get::<i64, _>(&sqlx::query(&sql).fetch_one(self.app.db.reader()).await.expect("count"), 0)
     }
 
+    /// Customers write: one webhook delivery of text messages `(phone, wamid, text)` to
+    /// connection `conn` (business number `phone_number_id`), signed with `app_secret`, as
+    /// Meta sends them; asserts it is acknowledged.
+    pub async fn deliver_texts(
+        &self,
+        conn: i64,
+        phone_number_id: &str,
+        app_secret: &str,
+        messages: &[(&str, &str, &str)],
+    ) {
+        use serde_json::{json, Value};
+        let now_secs = (self.app.clock.now_ms() / 1000).to_string();
+        let contacts: Vec<Value> =
+            messages.iter().map(|(p, _, _)| json!({"profile": {"name": format!("Cliente {p}")}, "wa_id": p})).collect();
+        let msgs: Vec<Value> = messages
+            .iter()
+            .map(|(p, id, text)| json!({"from": p, "id": id, "timestamp": now_secs, "type": "text", "text": {"body": text}}))
+            .collect();
+        let body =
+            json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{"field": "messages",
+            "value": {"messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "5511900000000", "phone_number_id": phone_number_id},
+                "contacts": contacts, "messages": msgs}}]}]})
+            .to_string();
+        let signature = format!("sha256={}", atende::crypto::hmac_sha256_hex(app_secret.as_bytes(), body.as_bytes()));
+        let answer = reqwest::Client::new()
+            .post(self.url(&format!("/hooks/whatsapp/{conn}")))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signature)
+            .body(body)
+            .send()
+            .await
+            .expect("deliver the webhook");
+        assert_eq!(answer.status(), 200, "webhook refused: {}", answer.text().await.unwrap_or_default());
+    }
+
+    /// A department `name` of `tenant` that neither signs messages nor distributes tickets.
+    pub async fn department(&self, tenant: TenantId, name: &str) -> i64 {
+        let input = actions::departments::DepartmentInput {
+            name: name.into(),
+            colour: "#2563eb".into(),
+            greeting: String::new(),
+            sign_messages: false,
+            distribution_mode: atende::domain::inbox::DistributionMode::Off,
+        };
+        actions::departments::create_department(&self.app, &Actor::Operator, tenant, input)
+            .await
+            .expect("create a department")
+            .id
+    }
+
+    /// A WhatsApp simulator started with `config`, wired to a new connection `name` of `tenant`
+    /// (Graph calls go to the simulator, its webhooks come here); returns it and the connection id.
+    pub async fn simulator_with(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        config: wa_sim::SimConfig,
+    ) -> (wa_sim::Simulator, i64) {
+        let sim = wa_sim::Simulator::start(config).await.expect("start the simulator");
+        let input = actions::connections::CreateWhatsappCloud {
+            name,
+            phone_number_id: sim.phone_number_id(),
+            waba_id: "",
+            access_token: "sim-access-token",
+            app_secret: "sim-app-secret",
+            graph_url: Some(&sim.base_url()),
+            api_version: None,
+            rate_per_sec: None,
+        };
+        let conn = actions::connections::create_whatsapp_cloud(&self.app, &Actor::Operator, tenant, input)
+            .await
+            .expect("create the simulator's connection")
+            .connection
+            .id;
+        sim.set_webhook_url(self.url(&format!("/hooks/whatsapp/{conn}")));
+        (sim, conn)
+    }
+
+    /// [`TestApp::simulator_with`] the simulator's defaults, as connection "WhatsApp".
+    pub async fn simulator(&self, tenant: TenantId) -> (wa_sim::Simulator, i64) {
+        self.simulator_with(tenant, "WhatsApp", wa_sim::SimConfig::default()).await
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -248,4 +332,38 @@ pub fn extract_csrf(html: &str) -> String {
     let start = html.find(marker).expect("page has a csrf field") + marker.len();
     let end = html[start..].find('"').expect("csrf value ends") + start;
     html[start..end].to_string()
+}
+
+/// Waits (up to 20 s) until the simulator received a Graph message matching `pick`.
+pub async fn sent_to_sim(
+    sim: &wa_sim::Simulator,
+    what: &str,
+    pick: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(m) = sim.sent_messages().into_iter().find(|m| pick(&m.request)) {
+            return m.request;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the simulator did not receive {what}: {:?}",
+            sim.sent_messages()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The type the simulator stored for an uploaded media id.
+pub async fn sim_media_type(sim: &wa_sim::Simulator, media_id: &str) -> String {
+    let v: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/v21.0/{media_id}", sim.base_url()))
+        .bearer_auth("sim-access-token")
+        .send()
+        .await
+        .expect("ask the simulator")
+        .json()
+        .await
+        .expect("the simulator's JSON");
+    v["mime_type"].as_str().unwrap_or_default().to_string()
 }
