@@ -12,6 +12,14 @@ use serde_json::{json, Value};
 use crate::browser::Browser;
 use crate::support::{sent_to_sim, sim_media_type, Engine, TestApp};
 
+/// Logs the demo admin in and opens the first ticket of "Todos".
+async fn open_first_ticket_as_admin(b: &Browser, t: &TestApp) {
+    b.login(t, "admin@demo.local", &t.logins.demo_password, "demo").await;
+    b.go(&t.url("/inbox?tab=all")).await;
+    b.click("#ticket-list li.ticket a").await;
+    b.wait_for("document.querySelector('.conversation[data-ticket-id]')", "the conversation").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_attaches_an_image_replies_to_a_message_and_records_a_voice_note() {
     let Some(b) = Browser::start().await else { return };
@@ -23,15 +31,7 @@ async fn an_agent_attaches_an_image_replies_to_a_message_and_records_a_voice_not
         .await
         .unwrap();
 
-    b.go(&t.url("/login")).await;
-    b.type_into("input[name=email]", "admin@demo.local").await;
-    b.type_into("input[name=password]", &t.logins.demo_password).await;
-    b.type_into("input[name=tenant]", "demo").await;
-    b.click("form button[type=submit]").await;
-    b.wait_for("document.querySelector('.mainnav')", "the logged-in layout").await;
-    b.go(&t.url("/inbox?tab=all")).await;
-    b.click("#ticket-list li.ticket a").await;
-    b.wait_for("document.querySelector('.conversation[data-ticket-id]')", "the conversation").await;
+    open_first_ticket_as_admin(&b, &t).await;
 
     // Attach an image (the file input takes a path over WebDriver) and send it with a caption.
     let dir = tempfile::tempdir().unwrap();
@@ -113,15 +113,7 @@ async fn files_can_be_dropped_or_pasted_and_notifications_are_asked_for_politely
     let (sim, _) = t.simulator(demo).await;
     sim.customer_sends("5511911110000", "Primeira", wa_sim::CustomerMessage::Text("oi".into())).await.unwrap();
 
-    b.go(&t.url("/login")).await;
-    b.type_into("input[name=email]", "admin@demo.local").await;
-    b.type_into("input[name=password]", &t.logins.demo_password).await;
-    b.type_into("input[name=tenant]", "demo").await;
-    b.click("form button[type=submit]").await;
-    b.wait_for("document.querySelector('.mainnav')", "the logged-in layout").await;
-    b.go(&t.url("/inbox?tab=all")).await;
-    b.click("#ticket-list li.ticket a").await;
-    b.wait_for("document.querySelector('.conversation[data-ticket-id]')", "the conversation").await;
+    open_first_ticket_as_admin(&b, &t).await;
     b.wait_for("document.getElementById('live-status').textContent === 'ao vivo'", "the live badge").await;
 
     // Nothing is asked on page load beyond the banner; the browser's own prompt waits for a click.
@@ -237,15 +229,7 @@ async fn older_messages_load_when_scrolling_up_and_stay_when_new_ones_arrive() {
     let d = sim.customer_sends_batch(items, wa_sim::BatchShape::OneChange).await.unwrap();
     assert_eq!(d.status, 200);
 
-    b.go(&t.url("/login")).await;
-    b.type_into("input[name=email]", "admin@demo.local").await;
-    b.type_into("input[name=password]", &t.logins.demo_password).await;
-    b.type_into("input[name=tenant]", "demo").await;
-    b.click("form button[type=submit]").await;
-    b.wait_for("document.querySelector('.mainnav')", "the logged-in layout").await;
-    b.go(&t.url("/inbox?tab=all")).await;
-    b.click("#ticket-list li.ticket a").await;
-    b.wait_for("document.querySelector('.conversation[data-ticket-id]')", "the conversation").await;
+    open_first_ticket_as_admin(&b, &t).await;
     b.wait_for("document.getElementById('live-status').textContent === 'ao vivo'", "the live badge").await;
     assert_eq!(b.js("return document.querySelectorAll('#messages .msg').length").await, json!(50));
     let first = "[...document.querySelectorAll('#messages .msg-body')].some(e => e.textContent === 'mensagem 1')";
