@@ -74,6 +74,11 @@ pub struct Settings {
     pub api_rate_per_sec: u32,
     /// Requests a token may burst above the sustained rate (`ATENDE_API_RATE_BURST`).
     pub api_rate_burst: u32,
+    /// Whether outbound calls a company configures (webhook receivers, provider URLs, media
+    /// downloads) may reach loopback, private and link-local addresses
+    /// (`ATENDE_ALLOW_PRIVATE_NETWORKS`, default false). An operator's setting: no company admin
+    /// can change it.
+    pub allow_private_networks: bool,
 }
 
 impl Default for Settings {
@@ -95,6 +100,7 @@ impl Default for Settings {
             sse_heartbeat_secs: 15,
             api_rate_per_sec: 20,
             api_rate_burst: 40,
+            allow_private_networks: false,
         }
     }
 }
@@ -119,6 +125,7 @@ struct FileSettings {
     sse_heartbeat_secs: Option<u64>,
     api_rate_per_sec: Option<u32>,
     api_rate_burst: Option<u32>,
+    allow_private_networks: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -209,10 +216,20 @@ impl Settings {
         if let Some(v) = f.api_rate_burst {
             self.api_rate_burst = v;
         }
+        if let Some(v) = f.allow_private_networks {
+            self.allow_private_networks = v;
+        }
         self.validate()
     }
 
     fn apply_env(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        fn boolean(key: &str, value: &str) -> Result<bool, ConfigError> {
+            match value.trim() {
+                "1" | "true" | "yes" => Ok(true),
+                "0" | "false" | "no" => Ok(false),
+                other => Err(key_error(key, format!("expected true or false, got {other:?}"))),
+            }
+        }
         fn num<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigError>
         where
             T::Err: fmt::Display,
@@ -233,13 +250,8 @@ impl Settings {
             }
             "ATENDE_LOG_LEVEL" => self.log_level = value.to_string(),
             "ATENDE_MASTER_KEY" => self.master_key = Some(Secret::new(value)),
-            "ATENDE_DEMO" => {
-                self.demo = match value.trim() {
-                    "1" | "true" | "yes" => true,
-                    "0" | "false" | "no" => false,
-                    other => return Err(key_error(key, format!("expected true or false, got {other:?}"))),
-                }
-            }
+            "ATENDE_DEMO" => self.demo = boolean(key, value)?,
+            "ATENDE_ALLOW_PRIVATE_NETWORKS" => self.allow_private_networks = boolean(key, value)?,
             "ATENDE_MAX_BODY_BYTES" => self.max_body_bytes = num(key, value)?,
             "ATENDE_JOB_WORKERS" => self.job_workers = num(key, value)?,
             "ATENDE_JOB_LEASE_SECS" => self.job_lease_secs = num(key, value)?,
@@ -320,6 +332,7 @@ impl Settings {
             "sse_heartbeat_secs": self.sse_heartbeat_secs,
             "api_rate_per_sec": self.api_rate_per_sec,
             "api_rate_burst": self.api_rate_burst,
+            "allow_private_networks": self.allow_private_networks,
         })
     }
 }

@@ -154,12 +154,11 @@ pub async fn send_attachment(
     } else if filename.is_none() {
         filename = Some(format!("documento.{}", media::extension(mime)));
     }
-    let (_, path) = store::files::put(&app.settings.data_dir, data).await?;
-    let path = path.to_str().map(str::to_string).ok_or_else(|| anyhow::anyhow!("data directory is not UTF-8"))?;
+    let sha256 = store::files::put(&app.settings.data_dir, data).await?;
     let takes_caption = kind != MediaKind::Audio;
     let content = OutboundContent::Media {
         kind,
-        source: MediaSource::File { path, mime: mime.to_string() },
+        source: MediaSource::Stored { sha256, mime: mime.to_string() },
         caption: caption.clone().filter(|_| takes_caption),
         filename,
     };
@@ -292,15 +291,19 @@ pub struct MediaFile {
     pub filename: Option<String>,
 }
 
-/// Where a message's file is on disk: the fetched file of a received one, the attached file of
-/// a sent one.
+/// The media-store name and type of a message's file: the fetched file of a received one (the
+/// column the media job wrote), the attached file of a sent one (the payload Atende wrote). A
+/// received message's payload came from outside and is never read for a file.
 pub fn media_location(m: &StoredMessage) -> Option<(String, String)> {
-    if let (Some(path), Some(mime)) = (&m.media_path, &m.media_mime) {
-        return Some((path.clone(), mime.clone()));
+    if let (Some(reference), Some(mime)) = (&m.media_path, &m.media_mime) {
+        return crate::domain::media::name_of(reference).map(|name| (name.to_string(), mime.clone()));
+    }
+    if m.direction != "out" {
+        return None;
     }
     let outbound: crate::domain::outbound::Outbound = serde_json::from_str(&m.payload).ok()?;
     match outbound.content {
-        OutboundContent::Media { source: MediaSource::File { path, mime }, .. } => Some((path, mime)),
+        OutboundContent::Media { source: MediaSource::Stored { sha256, mime }, .. } => Some((sha256, mime)),
         _ => None,
     }
 }
@@ -319,13 +322,8 @@ pub async fn media_file(
         .await?
         .filter(|m| m.ticket_id == ticket_id)
         .ok_or(ActionError::NotFound)?;
-    let (path, mime) = media_location(&m).ok_or(ActionError::NotFound)?;
-    // Only files of the media store are ever served.
-    let path = std::path::PathBuf::from(path);
-    if !path.starts_with(app.settings.data_dir.join("media")) {
-        return Err(ActionError::NotFound);
-    }
-    let data = store::files::read(&path).await.map_err(|_| ActionError::NotFound)?;
+    let (name, mime) = media_location(&m).ok_or(ActionError::NotFound)?;
+    let data = store::files::read(&app.settings.data_dir, &name).await.map_err(|_| ActionError::NotFound)?;
     let payload: serde_json::Value = serde_json::from_str(&m.payload).unwrap_or_default();
     let filename = find_filename(&payload);
     Ok(MediaFile { data, mime, filename })

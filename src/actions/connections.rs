@@ -55,10 +55,9 @@ pub async fn create_whatsapp_cloud(
     if input.access_token.trim().is_empty() || input.app_secret.trim().is_empty() {
         return Err(ActionError::invalid("missing_secret", "access token and app secret are required"));
     }
-    let graph_url = input.graph_url.unwrap_or(DEFAULT_GRAPH_URL).trim_end_matches('/');
-    if !(graph_url.starts_with("http://") || graph_url.starts_with("https://")) {
-        return Err(ActionError::invalid("invalid_graph_url", "graph URL must start with http:// or https://"));
-    }
+    let graph_url =
+        input.graph_url.map(str::trim).filter(|u| !u.is_empty()).unwrap_or(DEFAULT_GRAPH_URL).trim_end_matches('/');
+    let graph_url_trusted = check_graph_url(app, actor, graph_url).await?;
     let rate = input.rate_per_sec.unwrap_or(80);
     if !(1..=1000).contains(&rate) {
         return Err(ActionError::invalid("invalid_rate", "rate must be between 1 and 1000 messages per second"));
@@ -77,6 +76,7 @@ pub async fn create_whatsapp_cloud(
         app_secret_sealed: &secret,
         verify_token: &verify_token,
         graph_url,
+        graph_url_trusted,
         api_version: input.api_version.unwrap_or(DEFAULT_API_VERSION),
         rate_per_sec: rate,
     };
@@ -169,4 +169,24 @@ pub async fn update_secrets(
     tx.commit().await?;
     app.webhook_connections.forget(id);
     crate::store::connections::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)
+}
+
+/// Checks a connection's Graph base URL; answers whether it is trusted (reached without the
+/// network guard). Meta's own and any URL the operator sets are; one a company admin typed must
+/// lead to a public address now (unless the operator allows private networks) and meets the guard
+/// again on every call, so a name that later resolves inside the network gets nowhere.
+async fn check_graph_url(app: &App, actor: &Actor, graph_url: &str) -> ActionResult<bool> {
+    use crate::channels::guard::{self, UrlProblem};
+    let url = guard::parse_url(graph_url).map_err(|p| ActionError::invalid("invalid_graph_url", p.to_string()))?;
+    if graph_url == DEFAULT_GRAPH_URL || actor.is_platform_admin() {
+        return Ok(true);
+    }
+    if !app.settings.allow_private_networks {
+        guard::check_destination(&url, false).await.map_err(|p| match p {
+            UrlProblem::Forbidden(m) => ActionError::invalid("forbidden_graph_url", m),
+            UrlProblem::Unresolvable(m) => ActionError::invalid("unresolvable_graph_url", m),
+            UrlProblem::Invalid(m) => ActionError::invalid("invalid_graph_url", m),
+        })?;
+    }
+    Ok(false)
 }

@@ -775,6 +775,9 @@ pub async fn list_contacts(
     limit: i64,
 ) -> ActionResult<ContactPage> {
     actor.role_of(tenant)?;
+    if let Some(text) = search {
+        crate::domain::validate::search(text).map_err(|m| ActionError::invalid("invalid_search", m))?;
+    }
     let limit = limit.clamp(1, 1000);
     let mut contacts = store::contacts::list(app.db.reader(), tenant, search, after, newest_first, limit + 1).await?;
     let more = contacts.len() as i64 > limit;

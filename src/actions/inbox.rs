@@ -113,8 +113,8 @@ pub async fn list_tickets(
     limit: i64,
 ) -> ActionResult<Page> {
     let viewer = viewer(actor, tenant)?;
-    if filter.search.as_deref().is_some_and(|s| s.chars().count() > 200) {
-        return Err(ActionError::invalid("invalid_search", "search text is too long (200 characters at most)"));
+    if let Some(text) = filter.search.as_deref() {
+        crate::domain::validate::search(text).map_err(|m| ActionError::invalid("invalid_search", m))?;
     }
     Ok(store::inbox::list(app.db.reader(), &viewer, tab, filter, after, limit).await?)
 }

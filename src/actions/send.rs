@@ -4,8 +4,6 @@
 //! 24-hour customer-service window (only templates outside it), idempotency keys (a repeated
 //! request returns the first message and sends nothing more).
 
-use std::path::Path;
-
 use crate::actions::{ActionError, ActionResult, Actor};
 use crate::app::App;
 use crate::domain::access::Audience;
@@ -165,7 +163,7 @@ pub(crate) async fn queue_on_ticket(
         _ => outbound.reply_to.as_deref(),
     };
     let media_mime = match &outbound.content {
-        OutboundContent::Media { source: MediaSource::File { mime, .. }, .. } => Some(mime.as_str()),
+        OutboundContent::Media { source: MediaSource::Stored { mime, .. }, .. } => Some(mime.as_str()),
         _ => None,
     };
     let summary = outbound.content.summary();
@@ -332,11 +330,6 @@ pub async fn store_attachment(
         ));
     }
     let mime = crate::domain::media::sniff(&data, None);
-    let (_, path) = store::files::put(&app.settings.data_dir, data).await?;
-    let path = path_text(&path)?;
-    Ok(MediaSource::File { path, mime: mime.to_string() })
-}
-
-fn path_text(p: &Path) -> ActionResult<String> {
-    p.to_str().map(str::to_string).ok_or_else(|| ActionError::Internal(anyhow::anyhow!("data directory is not UTF-8")))
+    let sha256 = store::files::put(&app.settings.data_dir, data).await?;
+    Ok(MediaSource::Stored { sha256, mime: mime.to_string() })
 }

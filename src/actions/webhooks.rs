@@ -51,7 +51,7 @@ fn url_error(p: UrlProblem) -> ActionError {
 /// public addresses.
 async fn checked_url(app: &App, tenant: TenantId, url: &str) -> ActionResult<String> {
     let parsed = http::parse_url(url).map_err(url_error)?;
-    let allow_private = store::webhooks::allow_private_networks(app.db.reader(), tenant).await?;
+    let allow_private = private_networks_allowed(app, tenant).await?;
     http::check_destination(&parsed, allow_private).await.map_err(url_error)?;
     Ok(parsed.to_string())
 }
@@ -206,14 +206,31 @@ pub async fn reveal_secret(app: &App, actor: &Actor, tenant: TenantId, id: i64) 
     Ok(secret.expose().to_string())
 }
 
-/// Whether webhooks of the tenant may reach private, loopback and link-local addresses.
+/// Whether webhooks of the tenant may reach private, loopback and link-local addresses: the
+/// operator allows it for every company (`allow_private_networks`) or the platform admin did for
+/// this one. No company admin can change it.
 pub async fn allow_private_networks(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<bool> {
-    actor.require_supervisor_of(tenant)?;
-    Ok(store::webhooks::allow_private_networks(app.db.reader(), tenant).await?)
+    if !actor.is_platform_admin() {
+        actor.require_supervisor_of(tenant)?;
+    }
+    Ok(private_networks_allowed(app, tenant).await?)
 }
 
+/// [`allow_private_networks`] for the server's own use (deliveries, checks), without an actor.
+pub(crate) async fn private_networks_allowed(app: &App, tenant: TenantId) -> Result<bool, sqlx::Error> {
+    if app.settings.allow_private_networks {
+        return Ok(true);
+    }
+    store::webhooks::allow_private_networks(app.db.reader(), tenant).await
+}
+
+/// The platform admin lets one company's webhooks reach private networks (or stops it).
 pub async fn set_allow_private_networks(app: &App, actor: &Actor, tenant: TenantId, allow: bool) -> ActionResult<()> {
-    actor.require_admin_of(tenant)?;
+    if !actor.is_platform_admin() {
+        actor.role_of(tenant)?;
+        return Err(ActionError::Forbidden);
+    }
+    store::tenants::get(app.db.reader(), tenant).await?.ok_or(ActionError::NotFound)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
     store::webhooks::set_allow_private_networks(&mut *tx, tenant, allow, now).await?;

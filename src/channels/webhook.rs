@@ -1,120 +1,17 @@
-//! Outgoing webhook HTTP: one signed POST per try, through a client whose DNS resolver refuses
-//! private destinations. The connection goes to exactly the addresses that were checked, so a
-//! name that resolves to a public address when checked and a private one later (DNS
-//! rebinding) cannot slip through.
+//! Outgoing webhook HTTP: one signed POST per try, through the network guard
+//! ([`super::guard`]) unless the operator allows private networks.
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Instant;
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::Url;
-
-use crate::domain::webhooks::{forbidden_reason, REQUEST_TIMEOUT};
+pub use super::guard::{check_destination, parse_url, UrlProblem};
+use crate::domain::webhooks::REQUEST_TIMEOUT;
 
 /// The User-Agent of every webhook request.
 pub const USER_AGENT: &str = concat!("Atende-Webhooks/", env!("CARGO_PKG_VERSION"));
 
 /// How much of a response body is kept with the attempt.
 const EXCERPT_BYTES: usize = 512;
-
-/// Why a URL cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UrlProblem {
-    /// Not an http(s) URL with a host (or carries credentials).
-    Invalid(String),
-    /// Reaches a private, loopback, link-local… address while those are not allowed.
-    Forbidden(String),
-    /// The host name does not resolve.
-    Unresolvable(String),
-}
-
-impl std::fmt::Display for UrlProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            UrlProblem::Invalid(m) | UrlProblem::Forbidden(m) | UrlProblem::Unresolvable(m) => f.write_str(m),
-        }
-    }
-}
-
-/// Parses a subscription URL: http or https, a host, no user name or password, at most 2,000
-/// characters.
-pub fn parse_url(text: &str) -> Result<Url, UrlProblem> {
-    let text = text.trim();
-    if text.len() > 2000 {
-        return Err(UrlProblem::Invalid("the URL is longer than 2,000 characters".into()));
-    }
-    let url = Url::parse(text).map_err(|e| UrlProblem::Invalid(format!("not a valid URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(UrlProblem::Invalid("only http and https URLs are allowed".into()));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(UrlProblem::Invalid("the URL has no host".into()));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(UrlProblem::Invalid("the URL must not carry a user name or password".into()));
-    }
-    Ok(url)
-}
-
-fn check_ip(host: &str, ip: IpAddr) -> Result<(), UrlProblem> {
-    match forbidden_reason(ip) {
-        Some(why) => Err(UrlProblem::Forbidden(format!(
-            "{host} is a {why} ({ip}); enable \"allow private networks\" in the webhook settings to use it"
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// The addresses `host` resolves to, every one of them allowed; refused when any is not (a
-/// name that also points inside the network is not trusted with the others).
-pub async fn resolve_checked(host: &str, port: u16, allow_private: bool) -> Result<Vec<SocketAddr>, UrlProblem> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        if !allow_private {
-            check_ip(host, ip)?;
-        }
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
-        .await
-        .map_err(|e| UrlProblem::Unresolvable(format!("{host} does not resolve: {e}")))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(UrlProblem::Unresolvable(format!("{host} does not resolve")));
-    }
-    if !allow_private {
-        for a in &addrs {
-            check_ip(host, a.ip())?;
-        }
-    }
-    Ok(addrs)
-}
-
-/// Checks where a URL leads: its host must resolve, and to allowed addresses only.
-pub async fn check_destination(url: &Url, allow_private: bool) -> Result<(), UrlProblem> {
-    let host = url.host_str().ok_or_else(|| UrlProblem::Invalid("the URL has no host".into()))?;
-    let port = url.port_or_known_default().unwrap_or(80);
-    resolve_checked(host, port, allow_private).await.map(|_| ())
-}
-
-/// reqwest's resolver for the guarded client: resolves and checks in one step, and hands the
-/// connector only checked addresses.
-struct GuardedResolver;
-
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().to_string();
-        Box::pin(async move {
-            match resolve_checked(&host, 0, false).await {
-                Ok(addrs) => Ok(Box::new(addrs.into_iter()) as Addrs),
-                Err(p) => {
-                    Err(Box::new(std::io::Error::other(p.to_string())) as Box<dyn std::error::Error + Send + Sync>)
-                }
-            }
-        })
-    }
-}
 
 struct Clients {
     guarded: reqwest::Client,
@@ -126,9 +23,6 @@ fn builder() -> reqwest::ClientBuilder {
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(REQUEST_TIMEOUT)
         .user_agent(USER_AGENT)
-        // A redirect is an answer that is not 2xx; following it could lead anywhere.
-        .redirect(reqwest::redirect::Policy::none())
-        // A proxy would resolve the name itself, past the guard.
         .no_proxy()
         .pool_idle_timeout(std::time::Duration::from_secs(30))
 }
@@ -137,8 +31,12 @@ fn clients() -> Result<&'static Clients, String> {
     static CLIENTS: OnceLock<Result<Clients, String>> = OnceLock::new();
     CLIENTS
         .get_or_init(|| {
-            let guarded = builder().dns_resolver(Arc::new(GuardedResolver)).build().map_err(|e| e.to_string())?;
-            let open = builder().build().map_err(|e| e.to_string())?;
+            // A redirect is an answer that is not 2xx; following it could lead anywhere.
+            let guarded = super::guard::guarded(builder(), 0)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| e.to_string())?;
+            let open = builder().redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
             Ok(Clients { guarded, open })
         })
         .as_ref()
@@ -181,13 +79,8 @@ pub async fn post(r: Request<'_>) -> Outcome {
     };
     // IP literals never reach a resolver: check them here.
     if !r.allow_private {
-        if let Some(host) = url.host_str() {
-            let bare = host.trim_start_matches('[').trim_end_matches(']');
-            if let Ok(ip) = bare.parse::<IpAddr>() {
-                if let Err(p) = check_ip(host, ip) {
-                    return failed(p.to_string(), None);
-                }
-            }
+        if let Err(p) = super::guard::check_literal(&url) {
+            return failed(p.to_string(), None);
         }
     }
     let clients = match clients() {
@@ -254,37 +147,4 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_http_urls_with_a_host_and_no_credentials_are_accepted() {
-        assert!(parse_url("https://example.com/hook").is_ok());
-        assert!(parse_url("http://127.0.0.1:8080/x").is_ok());
-        assert!(matches!(parse_url("ftp://example.com"), Err(UrlProblem::Invalid(_))));
-        assert!(matches!(parse_url("file:///etc/passwd"), Err(UrlProblem::Invalid(_))));
-        assert!(matches!(parse_url("https://user:pw@example.com"), Err(UrlProblem::Invalid(_))));
-        assert!(matches!(parse_url("not a url"), Err(UrlProblem::Invalid(_))));
-    }
-
-    #[tokio::test]
-    async fn literal_private_addresses_are_refused_unless_allowed() {
-        for url in [
-            "http://127.0.0.1/",
-            "http://10.0.0.8/",
-            "http://169.254.169.254/",
-            "http://[::1]/",
-            "http://[::ffff:127.0.0.1]/",
-        ] {
-            let u = parse_url(url).unwrap();
-            assert!(matches!(check_destination(&u, false).await, Err(UrlProblem::Forbidden(_))), "{url}");
-            assert!(check_destination(&u, true).await.is_ok(), "{url}");
-        }
-        // `localhost` resolves to loopback: refused by name too.
-        let u = parse_url("http://localhost:9/").unwrap();
-        assert!(matches!(check_destination(&u, false).await, Err(UrlProblem::Forbidden(_))));
-    }
 }

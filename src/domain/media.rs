@@ -118,9 +118,34 @@ pub fn extension(mime: &str) -> &'static str {
     }
 }
 
+/// Whether `name` names a file of the media store: a SHA-256 in lowercase hex, nothing else.
+pub fn is_media_name(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The media name a stored reference holds: the name itself, or the last component of the full
+/// path that rows written before names were used hold; `None` for anything else.
+pub fn name_of(reference: &str) -> Option<&str> {
+    let name = reference.rsplit('/').next().unwrap_or(reference);
+    is_media_name(name).then_some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_names_are_bare_hashes() {
+        let sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+        assert!(is_media_name(sha));
+        assert!(!is_media_name(&sha.to_uppercase()));
+        assert!(!is_media_name(&sha[1..]));
+        assert_eq!(name_of(&format!("./data/media/2c/{sha}")), Some(sha));
+        assert_eq!(name_of(sha), Some(sha));
+        assert_eq!(name_of("./data/media/../master.key"), None);
+        assert_eq!(name_of(&format!("{sha}/..")), None);
+        assert_eq!(name_of("../../../etc/passwd"), None);
+    }
 
     #[test]
     fn images_are_told_apart_by_their_magic_bytes() {

@@ -44,8 +44,24 @@ pub enum MediaSource {
     Link(String),
     /// A media id already uploaded to Graph.
     Id(String),
-    /// A file Atende stores (content-addressed); the send job uploads it to Graph first.
-    File { path: String, mime: String },
+    /// A file in Atende's media store, named by its SHA-256 (the store resolves the name); the
+    /// send job uploads it to Graph first. Rows written before names were used say `file` and
+    /// hold the full path: only its last component is read, and only if it is a hash.
+    #[serde(alias = "file")]
+    Stored {
+        #[serde(alias = "path", deserialize_with = "media_name")]
+        sha256: String,
+        mime: String,
+    },
+}
+
+/// Reads a stored file's reference as a bare media name (64 lowercase hex digits), refusing
+/// anything else, so a stored payload can never name a file outside the media store.
+fn media_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let reference = String::deserialize(d)?;
+    super::media::name_of(&reference)
+        .map(str::to_string)
+        .ok_or_else(|| serde::de::Error::custom("a stored file is named by its SHA-256"))
 }
 
 /// One outbound message's content.
@@ -173,7 +189,7 @@ impl OutboundContent {
                         return Err("a media link must be an http(s) URL".into())
                     }
                     MediaSource::Id(id) if id.trim().is_empty() => return Err("the media id is empty".into()),
-                    MediaSource::File { path, mime } if path.is_empty() || mime.is_empty() => {
+                    MediaSource::Stored { sha256, mime } if sha256.is_empty() || mime.is_empty() => {
                         return Err("the media file is missing".into())
                     }
                     _ => {}
@@ -241,7 +257,7 @@ impl Outbound {
                     MediaSource::Id(id) => {
                         m.insert("id".into(), json!(id));
                     }
-                    MediaSource::File { .. } => {}
+                    MediaSource::Stored { .. } => {}
                 }
                 if let Some(c) = caption.as_ref().filter(|_| kind.takes_caption()) {
                     m.insert("caption".into(), json!(c));
@@ -479,7 +495,7 @@ mod tests {
         let m = Outbound {
             content: OutboundContent::Media {
                 kind: MediaKind::Video,
-                source: MediaSource::File { path: "/d/ab/abc".into(), mime: "video/mp4".into() },
+                source: MediaSource::Stored { sha256: "ab".repeat(32), mime: "video/mp4".into() },
                 caption: None,
                 filename: None,
             },

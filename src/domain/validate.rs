@@ -43,6 +43,18 @@ pub fn password(s: &str) -> Result<(), &'static str> {
 }
 
 /// Display names: 1–120 characters after trimming, no control characters.
+/// Longest search text accepted anywhere: longer ones are a mistake or an attack (SQLite's LIKE
+/// refuses very long patterns as "too complex").
+pub const SEARCH_MAX_CHARS: usize = 200;
+
+/// A search text: at most [`SEARCH_MAX_CHARS`] characters.
+pub fn search(s: &str) -> Result<(), &'static str> {
+    if s.chars().count() > SEARCH_MAX_CHARS {
+        return Err("search text is too long (200 characters at most)");
+    }
+    Ok(())
+}
+
 pub fn name(s: &str) -> Result<String, &'static str> {
     let s = s.trim();
     if s.is_empty() || s.chars().count() > 120 || s.chars().any(char::is_control) {

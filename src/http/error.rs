@@ -1,6 +1,7 @@
 //! Errors at the edge: one JSON envelope for the API, `{"error":{"code":…,"message":…}}`.
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -61,36 +62,69 @@ impl From<ActionError> for ApiError {
     }
 }
 
-/// `axum::Json` with malformed, mistyped or oversized bodies answered in the error envelope.
+/// A JSON body with malformed, mistyped or oversized bodies answered in the error envelope:
+/// 415 without a JSON content type, 413 over the body limit, 400 `malformed_json` when the bytes
+/// are not JSON at all, 422 `invalid_body` when they are JSON of the wrong shape.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        if !is_json(req.headers()) {
+            return Err(unsupported_media_type());
         }
+        let body = Bytes::from_request(req, state).await.map_err(body_rejection)?;
+        parse_json(&body).map(ApiJson)
     }
 }
 
-fn json_rejection(r: JsonRejection) -> ApiError {
-    match r {
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send Content-Type: application/json",
-        ),
-        JsonRejection::JsonDataError(e) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.body_text())
+/// A body that may be empty (then `T::default()`); when it is not, it must be JSON, sent as JSON.
+pub struct OptionalApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json(req.headers());
+        let body = Bytes::from_request(req, state).await.map_err(body_rejection)?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalApiJson(T::default()));
         }
-        JsonRejection::JsonSyntaxError(e) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text()),
-        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body too large")
+        if !json {
+            return Err(unsupported_media_type());
         }
-        other => ApiError::new(other.status(), "invalid_body", other.body_text()),
+        parse_json(&body).map(OptionalApiJson)
     }
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json")
+}
+
+/// `application/json`, or any `application/…+json`, parameters aside.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn body_rejection(e: BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body too large")
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.body_text())
+    }
+}
+
+/// Syntax first: bytes that are not JSON are `malformed_json` whatever they hold, even when a
+/// member before the error is unknown (a shape error would otherwise be reported first).
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))
 }
 
 /// Unknown paths: JSON under `/api/`, a plain page elsewhere.

@@ -263,7 +263,7 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
             return Ok(());
         }
     };
-    let allow_private = store::webhooks::allow_private_networks(app.db.reader(), tenant).await?;
+    let allow_private = crate::actions::webhooks::private_networks_allowed(app, tenant).await?;
     let started = app.clock.now_ms();
     let signature = signature_header(secret.expose(), started.div_euclid(1000), &d.body);
     let outcome = http::post(http::Request {

@@ -38,12 +38,7 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         return Ok(());
     };
     let (token, _) = crate::actions::connections::secrets(app, &connection)?;
-    let account = Account {
-        graph_url: &connection.graph_url,
-        api_version: &connection.api_version,
-        phone_number_id: &connection.phone_number_id,
-        access_token: token.expose(),
-    };
+    let account = super::whatsapp_send::account(app, &connection, &token);
     let kind: MessageKind =
         serde_json::from_value(serde_json::Value::String(message.kind.clone())).unwrap_or(MessageKind::Document);
     let limit = kind.media_limit_bytes();
@@ -73,19 +68,18 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     let declared = info.mime_type.as_deref().or(message.media_mime.as_deref());
     let mime = crate::domain::media::sniff(&data, declared);
     let size = data.len() as i64;
-    let (sha, path) = store::files::put(&app.settings.data_dir, data).await?;
+    let sha = store::files::put(&app.settings.data_dir, data).await?;
     if let Some(expected) = info.sha256.as_deref().filter(|s| s.len() == 64) {
         if expected != sha {
             return Err(JobError::Retry(anyhow::anyhow!("the downloaded file does not match Graph's SHA-256")));
         }
     }
-    let path = path.to_str().ok_or_else(|| JobError::Permanent("data directory is not UTF-8".into()))?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
     if !store::jobs::complete(&mut *tx, job.id, &job.lease_token, now).await? {
         return Err(JobError::LeaseLost);
     }
-    store::messages::set_media(&mut *tx, tenant, message.id, path, mime, size, now).await?;
+    store::messages::set_media(&mut *tx, tenant, message.id, &sha, mime, size, now).await?;
     let data = serde_json::json!({ "message_id": message.id, "ticket_id": message.ticket_id });
     let event = app.bus.record(&mut tx, tenant, "message.media", Audience::Tenant, data, now).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;

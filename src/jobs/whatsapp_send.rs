@@ -39,12 +39,15 @@ fn payload(job: &Job) -> Result<Payload, JobError> {
     serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent(format!("bad payload: {e}")))
 }
 
-fn account<'a>(c: &'a Connection, token: &'a Secret) -> Account<'a> {
+/// How to reach a connection's Graph API; calls pass the network guard unless its URL is trusted
+/// or the operator allows private networks.
+pub(super) fn account<'a>(app: &App, c: &'a Connection, token: &'a Secret) -> Account<'a> {
     Account {
         graph_url: &c.graph_url,
         api_version: &c.api_version,
         phone_number_id: &c.phone_number_id,
         access_token: token.expose(),
+        guarded: !(c.graph_url_trusted || app.settings.allow_private_networks),
     }
 }
 
@@ -77,14 +80,14 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         return finish_failed(app, job, &message, None, "the stored message cannot be read").await;
     };
     let (token, _) = crate::actions::connections::secrets(app, &connection)?;
-    let account = account(&connection, &token);
+    let account = account(app, &connection, &token);
 
     // A file people attached is uploaded first, then sent by its media id.
-    if let OutboundContent::Media { kind, source: source @ MediaSource::File { .. }, filename, .. } =
+    if let OutboundContent::Media { kind, source: source @ MediaSource::Stored { .. }, filename, .. } =
         &mut outbound.content
     {
-        let MediaSource::File { path, mime } = source.clone() else { return Ok(()) };
-        let Ok(data) = store::files::read(std::path::Path::new(&path)).await else {
+        let MediaSource::Stored { sha256, mime } = source.clone() else { return Ok(()) };
+        let Ok(data) = store::files::read(&app.settings.data_dir, &sha256).await else {
             return finish_failed(app, job, &message, None, "the attached file is missing").await;
         };
         let name =
@@ -250,7 +253,7 @@ pub async fn run_mark_read(app: &App, job: &Job) -> Result<(), JobError> {
         return Ok(());
     };
     let (token, _) = crate::actions::connections::secrets(app, &connection)?;
-    match app.graph.mark_read(&account(&connection, &token), provider_id).await {
+    match app.graph.mark_read(&account(app, &connection, &token), provider_id).await {
         Ok(()) => clear_reauth_after_success(app, &connection).await,
         Err(e @ (GraphError::Transient { .. } | GraphError::RecipientThrottled { .. })) => {
             Err(JobError::Retry(anyhow::anyhow!(e.reason())))

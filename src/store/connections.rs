@@ -21,6 +21,8 @@ pub struct Connection {
     pub app_secret_sealed: String,
     pub verify_token: String,
     pub graph_url: String,
+    /// Set by the operator (or Meta's own): calls skip the network guard.
+    pub graph_url_trusted: bool,
     pub api_version: String,
     pub rate_per_sec: i64,
     pub active: bool,
@@ -35,7 +37,7 @@ pub struct Connection {
 }
 
 const COLUMNS: &str = "id, tenant_id, kind, name, phone_number_id, waba_id, access_token_sealed, app_secret_sealed, \
-    verify_token, graph_url, api_version, rate_per_sec, active, needs_reauth, last_webhook_at, last_send_at, \
+    verify_token, graph_url, graph_url_trusted, api_version, rate_per_sec, active, needs_reauth, last_webhook_at, last_send_at, \
     last_error, last_error_at, created_at, default_department_id";
 
 fn from_row(r: &AnyRow) -> Result<Connection, sqlx::Error> {
@@ -50,6 +52,7 @@ fn from_row(r: &AnyRow) -> Result<Connection, sqlx::Error> {
         app_secret_sealed: r.try_get("app_secret_sealed")?,
         verify_token: r.try_get("verify_token")?,
         graph_url: r.try_get("graph_url")?,
+        graph_url_trusted: super::flag(r.try_get("graph_url_trusted")?),
         api_version: r.try_get("api_version")?,
         rate_per_sec: r.try_get("rate_per_sec")?,
         active: super::flag(r.try_get("active")?),
@@ -73,6 +76,7 @@ pub struct NewConnection<'a> {
     pub app_secret_sealed: &'a str,
     pub verify_token: &'a str,
     pub graph_url: &'a str,
+    pub graph_url_trusted: bool,
     pub api_version: &'a str,
     pub rate_per_sec: i64,
 }
@@ -84,8 +88,8 @@ pub async fn insert<'e>(
 ) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
         "INSERT INTO connections (tenant_id, kind, name, phone_number_id, waba_id, access_token_sealed, app_secret_sealed,
-             verify_token, graph_url, api_version, rate_per_sec, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+             verify_token, graph_url, graph_url_trusted, api_version, rate_per_sec, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
     )
     .bind(c.tenant_id.0)
     .bind(c.kind)
@@ -96,6 +100,7 @@ pub async fn insert<'e>(
     .bind(c.app_secret_sealed)
     .bind(c.verify_token)
     .bind(c.graph_url)
+    .bind(i64::from(c.graph_url_trusted))
     .bind(c.api_version)
     .bind(c.rate_per_sec)
     .bind(now)
@@ -255,14 +260,15 @@ pub async fn reserve_send_slot(db: &Db, tenant: TenantId, id: i64, now: i64) -> 
     Ok(start_us)
 }
 
-/// Points a connection at another Graph base URL (the demo's simulator gets a port per run).
+/// Points a connection at another Graph base URL the operator trusts (the demo's simulator gets a
+/// port per run).
 pub async fn set_graph_url<'e>(
     ex: impl Executor<'e, Database = Any>,
     tenant: TenantId,
     id: i64,
     url: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE connections SET graph_url = $1 WHERE tenant_id = $2 AND id = $3")
+    sqlx::query("UPDATE connections SET graph_url = $1, graph_url_trusted = 1 WHERE tenant_id = $2 AND id = $3")
         .bind(url)
         .bind(tenant.0)
         .bind(id)

@@ -445,18 +445,20 @@ pub async fn mark_failed<'e>(
     Ok(())
 }
 
-/// Stores where a fetched media file lives.
+/// Records a fetched media file by its media-store name (its SHA-256). The column is called
+/// `media_path` for history: rows from before names were used hold a full path, read back by its
+/// last component only.
 pub async fn set_media<'e>(
     ex: impl Executor<'e, Database = Any>,
     tenant: TenantId,
     id: i64,
-    path: &str,
+    media_name: &str,
     mime: &str,
     size: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE messages SET media_path = $1, media_mime = $2, media_size = $3, updated_at = $4 WHERE tenant_id = $5 AND id = $6")
-        .bind(path)
+        .bind(media_name)
         .bind(mime)
         .bind(size)
         .bind(now)

@@ -73,8 +73,8 @@ pub async fn seed(db: &Db, plan: &Plan) -> anyhow::Result<Seeded> {
     let tenant = crate::store::tenants::insert(&mut *tx, &format!("bench-{now}"), "Bench", false, now).await?;
     let connection_id: i64 = sqlx::query(
         "INSERT INTO connections (tenant_id, kind, name, phone_number_id, access_token_sealed, app_secret_sealed,
-             verify_token, graph_url, api_version, rate_per_sec, created_at, updated_at)
-         VALUES ($1, 'whatsapp-cloud', 'Bench', '100000000000042', 'x', 'x', 'x', 'http://127.0.0.1:9', 'v21.0', 80, $2, $2)
+             verify_token, graph_url, graph_url_trusted, api_version, rate_per_sec, created_at, updated_at)
+         VALUES ($1, 'whatsapp-cloud', 'Bench', '100000000000042', 'x', 'x', 'x', 'http://127.0.0.1:9', 1, 'v21.0', 80, $2, $2)
          RETURNING id",
     )
     .bind(tenant.0)

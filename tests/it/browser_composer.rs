@@ -79,8 +79,8 @@ async fn an_agent_attaches_an_image_replies_to_a_message_and_records_a_voice_not
     let sql = "SELECT payload FROM messages WHERE kind = 'audio'";
     let payload: String = sqlx::Row::get(&sqlx::query(sql).fetch_one(t.app.db.reader()).await.unwrap(), 0);
     let payload: Value = serde_json::from_str(&payload).unwrap();
-    let path = payload["content"]["source"]["file"]["path"].as_str().unwrap_or_else(|| panic!("{payload}"));
-    let ogg = std::fs::read(path).unwrap();
+    let sha = payload["content"]["source"]["stored"]["sha256"].as_str().unwrap_or_else(|| panic!("{payload}"));
+    let ogg = std::fs::read(t.dir.path().join("media").join(&sha[..2]).join(sha)).unwrap();
     assert!(ogg.starts_with(b"OggS"));
     let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &ogg);
     let seconds = b

@@ -16,7 +16,7 @@ engine_test!(an_admin_connects_a_number_and_sees_its_webhook_url_but_never_its_s
         ("waba_id", "WABA9"),
         ("access_token", "EAAG-super-secret-token"),
         ("app_secret", "app-secret-value-123"),
-        ("graph_url", "http://127.0.0.1:9"),
+        ("graph_url", ""),
         ("rate", "20"),
     ];
     let response = browser.post(t.url("/admin/connections")).form(&form).send().await.unwrap();
@@ -46,6 +46,8 @@ engine_test!(an_admin_connects_a_number_and_sees_its_webhook_url_but_never_its_s
         0
     );
     assert_eq!(t.count("connections", "rate_per_sec = 20 AND access_token_sealed LIKE 'v1:%'").await, 1);
+    // No Graph URL typed: Meta's own, trusted.
+    assert_eq!(t.count("connections", "graph_url = 'https://graph.facebook.com' AND graph_url_trusted = 1").await, 1);
     // A duplicate number is refused with a message, nothing added.
     let page = browser.get(t.url("/admin/connections")).send().await.unwrap().text().await.unwrap();
     let mut again = form;

@@ -553,8 +553,17 @@ engine_test!(admins_manage_webhooks_in_the_web_ui_and_see_the_dead_letter_alert,
     let refused = admin.post(t.url("/admin/webhooks")).form(&form).send().await.unwrap();
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("loopback"));
-    let settings = [("csrf", csrf.as_str()), ("allow_private_networks", "1")];
-    assert_eq!(admin.post(t.url("/admin/webhook-settings")).form(&settings).send().await.unwrap().status(), 303);
+    // Only the platform admin lets this company reach private networks.
+    let platform = t.login("admin@atende.local", &t.logins.platform_password, "platform").await;
+    let platform_csrf = t.csrf(&platform).await;
+    let allow = [("csrf", platform_csrf.as_str()), ("allow", "1")];
+    let answer = platform
+        .post(t.url(&format!("/platform/tenants/{}/private-networks", tenant.0)))
+        .form(&allow)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303);
     let created = admin.post(t.url("/admin/webhooks")).form(&form).send().await.unwrap();
     assert_eq!(created.status(), 200);
     let html = created.text().await.unwrap();

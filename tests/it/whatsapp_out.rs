@@ -770,7 +770,7 @@ engine_test!(an_attached_file_is_uploaded_then_sent_by_its_media_id, |t: TestApp
     receive_text(&t, conn, "wamid.IN1").await;
     let pdf = b"%PDF-1.4\n% fake boleto\n".to_vec();
     let source = send::store_attachment(&t.app, &Actor::Operator, demo, MediaKind::Document, pdf).await.unwrap();
-    assert!(matches!(&source, MediaSource::File { mime, .. } if mime == "application/pdf"), "{source:?}");
+    assert!(matches!(&source, MediaSource::Stored { mime, .. } if mime == "application/pdf"), "{source:?}");
     let content = OutboundContent::Media {
         kind: MediaKind::Document,
         source,
@@ -826,7 +826,7 @@ engine_test!(a_received_image_is_fetched_with_the_bearer_and_stored_by_its_hash,
     let m = wait_message(&t, demo, id, "fetched", |m| m.media_path.is_some()).await;
     let sha = atende::crypto::sha256_bytes_hex(&data);
     let expected = t.dir.path().join("media").join(&sha[..2]).join(&sha);
-    assert_eq!(m.media_path.as_deref(), Some(expected.to_str().unwrap()));
+    assert_eq!(m.media_path.as_deref(), Some(sha.as_str()), "the row names the file by its hash, never a path");
     assert_eq!(std::fs::read(&expected).unwrap(), data);
     assert_eq!(m.media_mime.as_deref(), Some("image/jpeg"));
     assert_eq!(m.media_size, Some(20_000));

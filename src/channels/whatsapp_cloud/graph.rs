@@ -3,8 +3,10 @@
 //! so the caller knows whether to retry (transient), slow down for one recipient, give up with a
 //! reason people can read, or ask an admin to reconnect the number (expired token).
 //!
-//! One `reqwest::Client` (keep-alive pool) serves every connection; the access token goes in the
-//! `Authorization` header and never into a log line or error text.
+//! Two `reqwest::Client`s (keep-alive pools) serve every connection: the guarded one (the
+//! network guard of [`crate::channels::guard`]) for Graph URLs a company chose, the open one for
+//! the operator's. The access token goes in the `Authorization` header and never into a log line
+//! or error text.
 
 use std::time::Duration;
 
@@ -22,6 +24,9 @@ pub struct Account<'a> {
     pub api_version: &'a str,
     pub phone_number_id: &'a str,
     pub access_token: &'a str,
+    /// Calls (and the media downloads they lead to) must pass the network guard: the Graph URL
+    /// is not the operator's and the operator does not allow private networks.
+    pub guarded: bool,
 }
 
 impl Account<'_> {
@@ -86,25 +91,47 @@ pub enum DownloadError {
 
 #[derive(Clone)]
 pub struct Graph {
-    http: reqwest::Client,
+    open: reqwest::Client,
+    guarded: reqwest::Client,
 }
 
 impl Graph {
     pub fn new() -> anyhow::Result<Graph> {
-        let http = reqwest::Client::builder()
-            .timeout(CALL_TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_keepalive(Duration::from_secs(60))
-            .user_agent(concat!("atende/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Graph { http })
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(CALL_TIMEOUT)
+                .connect_timeout(Duration::from_secs(5))
+                .pool_idle_timeout(Duration::from_secs(90))
+                .tcp_keepalive(Duration::from_secs(60))
+                .user_agent(concat!("atende/", env!("CARGO_PKG_VERSION")))
+        };
+        let open = builder().build()?;
+        let guarded = crate::channels::guard::guarded(builder(), 5).build()?;
+        Ok(Graph { open, guarded })
+    }
+
+    /// A request to `url` with the client the account calls for; a guarded account's URL must
+    /// be http(s) and not an IP literal the guard refuses (names meet the guard's resolver).
+    fn request(
+        &self,
+        a: &Account<'_>,
+        method: reqwest::Method,
+        url: &str,
+    ) -> Result<reqwest::RequestBuilder, GraphError> {
+        if !a.guarded {
+            return Ok(self.open.request(method, url).bearer_auth(a.access_token));
+        }
+        let refused =
+            |why: String| GraphError::Permanent { code: None, title: format!("refused by the network guard: {why}") };
+        let parsed = crate::channels::guard::parse_url(url).map_err(|p| refused(p.to_string()))?;
+        crate::channels::guard::check_literal(&parsed).map_err(|p| refused(p.to_string()))?;
+        Ok(self.guarded.request(method, parsed).bearer_auth(a.access_token))
     }
 
     /// `POST /{phone-number-id}/messages`; returns the message id (`wamid…`).
     pub async fn send_message(&self, a: &Account<'_>, body: &Value) -> Result<String, GraphError> {
         let url = a.url(&format!("{}/messages", a.phone_number_id));
-        let response = self.http.post(url).bearer_auth(a.access_token).json(body).send().await.map_err(network)?;
+        let response = self.request(a, reqwest::Method::POST, &url)?.json(body).send().await.map_err(network)?;
         let value = json_or_error(response).await?;
         value
             .get("messages")
@@ -123,7 +150,7 @@ impl Graph {
     pub async fn mark_read(&self, a: &Account<'_>, provider_id: &str) -> Result<(), GraphError> {
         let url = a.url(&format!("{}/messages", a.phone_number_id));
         let body = json!({ "messaging_product": "whatsapp", "status": "read", "message_id": provider_id });
-        let response = self.http.post(url).bearer_auth(a.access_token).json(&body).send().await.map_err(network)?;
+        let response = self.request(a, reqwest::Method::POST, &url)?.json(&body).send().await.map_err(network)?;
         json_or_error(response).await.map(|_| ())
     }
 
@@ -131,10 +158,8 @@ impl Graph {
     pub async fn media_info(&self, a: &Account<'_>, media_id: &str) -> Result<MediaInfo, GraphError> {
         let url = a.url(media_id);
         let response = self
-            .http
-            .get(url)
+            .request(a, reqwest::Method::GET, &url)?
             .query(&[("phone_number_id", a.phone_number_id)])
-            .bearer_auth(a.access_token)
             .send()
             .await
             .map_err(network)?;
@@ -160,7 +185,7 @@ impl Graph {
     /// is refused as soon as it passes the limit, without reading the rest.
     pub async fn download(&self, a: &Account<'_>, url: &str, limit: u64) -> Result<Vec<u8>, DownloadError> {
         let mut response =
-            self.http.get(url).bearer_auth(a.access_token).timeout(FILE_TIMEOUT).send().await.map_err(network)?;
+            self.request(a, reqwest::Method::GET, url)?.timeout(FILE_TIMEOUT).send().await.map_err(network)?;
         let status = response.status().as_u16();
         if matches!(status, 401 | 403 | 404 | 410) {
             return Err(DownloadError::Expired(status));
@@ -194,9 +219,7 @@ impl Graph {
         let boundary = format!("atende-{}", crate::crypto::random_token(12));
         let (content_type, body) = multipart(&boundary, &data, mime, filename);
         let response = self
-            .http
-            .post(url)
-            .bearer_auth(a.access_token)
+            .request(a, reqwest::Method::POST, &url)?
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(body)
             .timeout(FILE_TIMEOUT)

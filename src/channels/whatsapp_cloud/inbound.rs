@@ -31,8 +31,9 @@ pub struct InboundMessage {
     pub filename: Option<String>,
     /// The message this one quotes (`context.id`), or the one a reaction/edit refers to.
     pub refers_to: Option<String>,
-    /// The message object as Meta sent it, as JSON text (serialised here, in the request's task,
-    /// rather than in the single ingest writer).
+    /// The message object as Meta sent it, reduced to the members Meta documents (see
+    /// [`stored_form`]), as JSON text (serialised here, in the request's task, rather than in the
+    /// single ingest writer).
     pub raw: String,
 }
 
@@ -69,9 +70,27 @@ fn seconds_to_ms(v: Option<String>) -> i64 {
     v.and_then(|s| s.parse::<i64>().ok()).map(|s| s.saturating_mul(1000)).unwrap_or(0)
 }
 
+/// Removes NUL characters from every string (keys included): PostgreSQL refuses them in text,
+/// and no person writes one. Only allocates when a NUL is there.
+fn strip_nul(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Array(items) => items.iter_mut().for_each(strip_nul),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                let entries = std::mem::take(map);
+                map.extend(entries.into_iter().map(|(k, v)| (k.replace('\0', ""), v)));
+            }
+            map.values_mut().for_each(strip_nul);
+        }
+        _ => {}
+    }
+}
+
 /// Reads one webhook body.
 pub fn parse(body: &[u8]) -> Result<Delivery, ParseError> {
-    let root: Value = serde_json::from_slice(body)?;
+    let mut root: Value = serde_json::from_slice(body)?;
+    strip_nul(&mut root);
     let mut out = Delivery::default();
     let entries = root.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
     for entry in entries {
@@ -111,7 +130,7 @@ fn read_value(value: &Value, out: &mut Delivery) {
             media_mime: None,
             filename: None,
             refers_to: text(m, &["context", "id"]),
-            raw: m.to_string(),
+            raw: stored_form(m).to_string(),
         };
         read_content(m, &mut msg);
         out.messages.push(msg);
@@ -133,6 +152,38 @@ fn read_value(value: &Value, out: &mut Delivery) {
             error_title: error.and_then(|e| text(e, &["title"]).or_else(|| text(e, &["message"]))),
         });
     }
+}
+
+/// Members of a message object that Meta documents for every type.
+const COMMON_MEMBERS: &[&str] = &["from", "id", "timestamp", "type", "context", "errors", "referral", "identity"];
+
+/// Message types Meta documents; a message keeps the one member named by its type.
+const TYPE_MEMBERS: &[&str] = &[
+    "text",
+    "image",
+    "audio",
+    "video",
+    "document",
+    "sticker",
+    "location",
+    "contacts",
+    "interactive",
+    "button",
+    "reaction",
+    "edit",
+    "revoke",
+    "order",
+    "system",
+    "unsupported",
+];
+
+/// The message object as stored: only documented members, so a sender cannot smuggle our own
+/// structures (or anything else) into a stored payload that readers later look at.
+fn stored_form(m: &Value) -> Value {
+    let Some(object) = m.as_object() else { return Value::Null };
+    let kind = object.get("type").and_then(Value::as_str).unwrap_or_default();
+    let keep = |key: &str| COMMON_MEMBERS.contains(&key) || (key == kind && TYPE_MEMBERS.contains(&key));
+    Value::Object(object.iter().filter(|(k, _)| keep(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
 fn read_content(m: &Value, msg: &mut InboundMessage) {
@@ -230,6 +281,34 @@ mod tests {
         json!({"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[{"field":"messages","value":value}]}]})
             .to_string()
             .into_bytes()
+    }
+
+    #[test]
+    fn nul_characters_are_removed_everywhere() {
+        let m = json!({"from":"55\u{0}11","id":"w\u{0}1","type":"text","text":{"body":"o\u{0}i"},"context":{"id\u{0}":"x"}});
+        let d = parse(&envelope(json!({"contacts":[{"profile":{"name":"A\u{0}na"},"wa_id":"5511"}],"messages":[m]})))
+            .unwrap();
+        let msg = &d.messages[0];
+        assert_eq!((msg.from.as_str(), msg.provider_id.as_str(), msg.body.as_deref()), ("5511", "w1", Some("oi")));
+        assert_eq!(msg.profile_name.as_deref(), Some("Ana"));
+        assert!(!msg.raw.contains("\\u0000"), "{}", msg.raw);
+    }
+
+    #[test]
+    fn stored_payloads_keep_only_documented_members() {
+        let smuggled = json!({"from":"5511987654321","id":"wamid.X","timestamp":"1","type":"text","text":{"body":"oi"},
+            "content":{"type":"media","kind":"document","source":{"file":{"path":"../master.key","mime":"application/pdf"}}},
+            "image":{"id":"M"}});
+        let d = parse(&envelope(json!({"metadata":{"phone_number_id":"P"},"messages":[smuggled]}))).unwrap();
+        let stored: Value = serde_json::from_str(&d.messages[0].raw).unwrap();
+        assert_eq!(
+            stored,
+            json!({"from":"5511987654321","id":"wamid.X","timestamp":"1","type":"text","text":{"body":"oi"}})
+        );
+        let odd = json!({"from":"1","id":"w","type":"content","content":{"type":"media"}});
+        let d = parse(&envelope(json!({"messages":[odd]}))).unwrap();
+        let stored: Value = serde_json::from_str(&d.messages[0].raw).unwrap();
+        assert!(stored.get("content").is_none(), "an undocumented type keeps no member of its name: {stored}");
     }
 
     #[test]

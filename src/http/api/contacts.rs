@@ -176,7 +176,7 @@ async fn out_with_tags(app: &App, actor: &Actor, tenant: TenantId, c: Contact) -
         (status = 400, description = "invalid_cursor", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "insufficient_scope", body = ErrorBody),
-        (status = 422, description = "invalid_limit", body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 422, description = "invalid_limit, invalid_search", body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn list_contacts(
     caller: ApiCaller,
     State(app): State<Arc<App>>,

@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::domain::inbox::TicketStatus;
 use crate::domain::{Scope, UserId};
 use crate::http::auth::ApiCaller;
-use crate::http::error::{ApiError, ApiJson};
+use crate::http::error::{ApiError, ApiJson, OptionalApiJson};
 use crate::store::inbox::{Cursor, Filter, TicketView};
 use crate::store::ticket_events::TicketEvent;
 
@@ -336,10 +336,9 @@ async fn close_ticket(
     caller: ApiCaller,
     State(app): State<Arc<App>>,
     ApiPath(id): ApiPath<i64>,
-    body: axum::body::Bytes,
+    OptionalApiJson(input): OptionalApiJson<CloseInput>,
 ) -> Result<Json<ClosedTicket>, ApiError> {
     caller.require(Scope::Write)?;
-    let input: CloseInput = optional_json(&body)?;
     let farewell = match (input.farewell, input.default_farewell) {
         (Some(text), _) => Farewell::Text(text),
         (None, true) => Farewell::Default,
@@ -355,20 +354,6 @@ async fn close_ticket(
         csat_message_id: c.csat_message_id,
         not_sent: c.not_sent.map(str::to_string),
     }))
-}
-
-/// A JSON body that may be absent (empty): then the type's default.
-fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string())
-        } else {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string())
-        }
-    })
 }
 
 /// Reopens a closed ticket: it waits in its department again.

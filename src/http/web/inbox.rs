@@ -402,20 +402,11 @@ async fn names(app: &App, actor: &Actor, tenant: TenantId) -> HashMap<i64, Strin
 }
 
 fn fail(lang: Lang, e: &ActionError) -> Response {
-    (error_status(e), Html(format!("<p class=\"alert error\">{}</p>", escape(&translated_error(lang, e)))))
-        .into_response()
+    (error_status(e), Html(format!("<p class=\"alert error\">{}</p>", escape(&error_message(lang, e))))).into_response()
 }
 
 /// The message for a failed action in the person's language: the translation of its code when
 /// there is one (`err.<code>`), else the action's own message.
-pub(super) fn translated_error(lang: Lang, e: &ActionError) -> String {
-    let key = format!("err.{}", e.code());
-    match lang.t(&key) {
-        text if text != key => text.to_string(),
-        _ => error_message(lang, e),
-    }
-}
-
 fn escape(s: &str) -> String {
     askama::filters::escape(s, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default()
 }
@@ -658,7 +649,7 @@ async fn ticket_page(p: &Page, id: i64, q: &ListQuery, error: Option<(ActionErro
     let outside_window = t.last_inbound_at.is_none_or(|at| now - at >= WINDOW_MS);
     let status = error.as_ref().map(|(e, _)| error_status(e));
     let (error, draft) = match error {
-        Some((e, draft)) => (Some(translated_error(lang, &e)), draft),
+        Some((e, draft)) => (Some(error_message(lang, &e)), draft),
         None => (None, String::new()),
     };
     let conversation = Conversation {

@@ -74,6 +74,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/settings", get(admin::show_settings).post(admin::update_settings))
         .route("/account/signature", axum::routing::post(admin::set_signature))
         .route("/platform/tenants", get(pages::list_tenants).post(pages::create_tenant))
+        .route("/platform/tenants/{id}/private-networks", axum::routing::post(pages::set_private_networks))
         .merge(webhooks::routes())
         .route("/assets/app.css", get(|| asset(include_str!("../../../assets/app.css"), "text/css; charset=utf-8")))
         .route(
@@ -273,7 +274,14 @@ pub fn render(t: impl Template) -> Response {
 /// The message a person sees for a failed action, in their language.
 pub fn error_message(lang: Lang, e: &ActionError) -> String {
     match e {
-        ActionError::Invalid { message, .. } | ActionError::Conflict { message, .. } => message.clone(),
+        // The translation of the stable code (`err.<code>`) when there is one.
+        ActionError::Invalid { message, .. } | ActionError::Conflict { message, .. } => {
+            let key = format!("err.{}", e.code());
+            match lang.t(&key) {
+                text if text != key => text.to_string(),
+                _ => message.clone(),
+            }
+        }
         ActionError::NotFound => lang.t("error.not_found").to_string(),
         ActionError::Forbidden | ActionError::Unauthorized => lang.t("error.forbidden").to_string(),
         ActionError::RateLimited { .. } => lang.t("login.rate_limited").to_string(),

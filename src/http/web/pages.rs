@@ -15,7 +15,7 @@ use crate::actions::auth::LoginError;
 use crate::actions::{self, ActionError};
 use crate::app::App;
 use crate::domain::ids::TokenId;
-use crate::domain::{Role, Scope, UserId};
+use crate::domain::{Role, Scope, TenantId, UserId};
 use crate::http::cookies;
 use crate::store::tenants::Tenant;
 use crate::store::tokens::ApiToken;
@@ -412,15 +412,43 @@ pub async fn revoke_token(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<Em
 #[template(path = "tenants.html")]
 struct TenantsPage {
     layout: Layout,
-    tenants: Vec<Tenant>,
+    /// Each company with whether its webhooks may reach private networks.
+    tenants: Vec<(Tenant, bool)>,
     notice: Option<String>,
     error: Option<String>,
 }
 
 async fn tenants_page(p: &Page, notice: Option<String>, error: Option<String>) -> Response {
     let layout = p.layout("nav.tenants", "/platform/tenants");
-    match actions::tenants::list_tenants(&p.app, &p.actor()).await {
+    let actor = p.actor();
+    let rows = async {
+        let mut rows = Vec::new();
+        for t in actions::tenants::list_tenants(&p.app, &actor).await? {
+            let private = actions::webhooks::allow_private_networks(&p.app, &actor, t.id).await?;
+            rows.push((t, private));
+        }
+        Ok::<_, ActionError>(rows)
+    };
+    match rows.await {
         Ok(tenants) => render(TenantsPage { layout, tenants, notice, error }),
+        Err(e) => p.failure(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PrivateNetworksForm {
+    allow: String,
+}
+
+/// The platform admin lets a company's webhooks reach private networks, or stops it.
+pub async fn set_private_networks(
+    p: Page,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<PrivateNetworksForm>,
+) -> Response {
+    let allow = form.allow == "1";
+    match actions::webhooks::set_allow_private_networks(&p.app, &p.actor(), TenantId(id), allow).await {
+        Ok(()) => Redirect::to("/platform/tenants").into_response(),
         Err(e) => p.failure(&e),
     }
 }

@@ -47,7 +47,7 @@ pub struct TagFields {
 }
 
 async fn failed(p: &Page, e: ActionError, typed: (String, String)) -> Response {
-    let message = super::inbox::translated_error(p.lang(), &e);
+    let message = super::error_message(p.lang(), &e);
     (error_status(&e), tags_page(p, typed, None, Some(message)).await).into_response()
 }
 

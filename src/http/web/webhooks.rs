@@ -22,7 +22,6 @@ use crate::store::webhooks::{Attempt, Delivery, Subscription};
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/admin/webhooks", get(list).post(create))
-        .route("/admin/webhook-settings", post(update_settings))
         .route("/admin/webhooks/{id}", get(edit).post(update))
         .route("/admin/webhooks/{id}/delete", post(delete))
         .route("/admin/webhooks/{id}/secret", post(reveal_secret))
@@ -153,14 +152,6 @@ async fn create(p: Page, CsrfForm(pairs): CsrfForm<Vec<(String, String)>>) -> Re
                 Err(e) => p.failure(&e),
             }
         }
-    }
-}
-
-async fn update_settings(p: Page, CsrfForm(pairs): CsrfForm<Vec<(String, String)>>) -> Response {
-    let allow = pairs.iter().any(|(n, _)| n == "allow_private_networks");
-    match hooks::set_allow_private_networks(&p.app, &p.actor(), p.tenant(), allow).await {
-        Ok(()) => Redirect::to("/admin/webhooks?saved=1").into_response(),
-        Err(e) => p.failure(&e),
     }
 }
 
