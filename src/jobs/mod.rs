@@ -40,6 +40,9 @@ pub enum JobError {
     /// Another worker took the job over (this run outlived its lease); nothing to record.
     #[error("lease lost")]
     LeaseLost,
+    /// The process is shutting down and the run was stopped; its lease is released.
+    #[error("interrupted by shutdown")]
+    Interrupted,
 }
 
 impl From<anyhow::Error> for JobError {
@@ -84,11 +87,12 @@ async fn worker(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     let lease_ms = (app.settings.job_lease_secs * 1000) as i64;
     while !*shutdown.borrow() {
         let token = format!("{}:{}", app.instance_id, CLAIMS.fetch_add(1, Ordering::Relaxed));
-        let claimed = crate::store::jobs::claim(&app.db, 1, app.clock.now_ms(), lease_ms, &token).await;
+        // One job per claim: a batch would wait its turn on a lease nobody renews.
+        let claimed = crate::store::jobs::claim(&app.db, 1, app.clock.now_ms(), lease_clock(), lease_ms, &token).await;
         match claimed {
             Ok(jobs) if !jobs.is_empty() => {
                 for job in jobs {
-                    run_one(&app, job).await;
+                    run_one(&app, job, &shutdown).await;
                 }
                 continue;
             }
@@ -103,7 +107,7 @@ async fn worker(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-async fn run_one(app: &App, job: Job) {
+async fn run_one(app: &App, job: Job, shutdown: &watch::Receiver<bool>) {
     let now = app.clock.now_ms();
     if job.attempts > job.max_attempts {
         // Its earlier runs all died mid-way (leases expired): stop rather than loop forever.
@@ -121,7 +125,7 @@ async fn run_one(app: &App, job: Job) {
     }
     let span = tracing::info_span!("job", job.id = job.id.0, job.kind = %job.kind, job.attempt = job.attempts);
     let started = std::time::Instant::now();
-    let result = run_with_lease_renewal(app, &job).instrument(span).await;
+    let result = run_with_lease_renewal(app, &job, shutdown).instrument(span).await;
     let now = app.clock.now_ms();
     let outcome = match result {
         Ok(()) => {
@@ -135,6 +139,7 @@ async fn run_one(app: &App, job: Job) {
             tracing::warn!("job outlived its lease; another worker owns it now");
             return;
         }
+        Err(JobError::Interrupted) => return,
         Err(JobError::Permanent(msg)) => (msg, None),
         Err(JobError::Retry(e) | JobError::RetryAfter { error: e, .. }) if job.attempts >= job.max_attempts => {
             (format!("{e:#}"), None)
@@ -158,27 +163,73 @@ async fn run_one(app: &App, job: Job) {
     }
 }
 
+/// Real time in milliseconds, the clock of leases (see [`crate::store::jobs::claim`]): the
+/// application's clock is moved forward by tests, and a lease read on it would expire under a
+/// job that is still running.
+fn lease_clock() -> i64 {
+    crate::clock::now_ms()
+}
+
 /// Runs the job while extending its lease every third of the lease time, so a live worker keeps
 /// a long job and only a dead worker's lease runs out.
-async fn run_with_lease_renewal(app: &App, job: &Job) -> Result<(), JobError> {
+///
+/// On shutdown the run gets the grace period less a margin, then is dropped (as a crash would
+/// end it): the process releases its leases right after the grace period, and a run still
+/// going then would overlap with the instance that claims the released job.
+async fn run_with_lease_renewal(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Result<(), JobError> {
     let lease_ms = (app.settings.job_lease_secs * 1000) as i64;
     let mut renew = tokio::time::interval(Duration::from_millis((lease_ms / 3).max(100) as u64));
     renew.tick().await; // the first tick is immediate; the claim just set the lease
+    let grace = Duration::from_secs(app.settings.shutdown_grace_secs);
+    let cut_off = grace.saturating_sub(Duration::from_millis(500).min(grace / 4));
+    let mut shutdown = shutdown.clone();
+    let stopping = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+        tokio::time::sleep(cut_off).await;
+    };
+    tokio::pin!(stopping);
     let run = dispatch(app, job);
     tokio::pin!(run);
+    let mut held = true;
     loop {
         tokio::select! {
-            result = &mut run => return result,
-            _ = renew.tick() => {
-                let until = app.clock.now_ms() + lease_ms;
+            result = &mut run => {
+                // Settling is fenced by the lease token anyway; this only keeps a run that was
+                // taken over from being counted as completed.
+                return if held { result } else { Err(JobError::LeaseLost) };
+            }
+            _ = &mut stopping => {
+                tracing::warn!("shutdown grace period over; the job is interrupted and its lease released");
+                return Err(JobError::Interrupted);
+            }
+            _ = renew.tick(), if held => {
+                let until = lease_clock() + lease_ms;
                 match crate::store::jobs::extend_lease(app.db.writer(), job.id, &job.lease_token, until).await {
                     Ok(true) => {}
-                    Ok(false) => tracing::warn!("job lease was taken over while running"),
+                    Ok(false) => {
+                        held = false;
+                        tracing::warn!("job lease was taken over while running");
+                    }
                     Err(e) => tracing::warn!(error = %e, "extending the job lease failed"),
                 }
             }
         }
     }
+}
+
+/// Checks, just before a job does something it cannot take back (a send, a POST), that this
+/// run still holds the job, and pushes the lease forward. False: another worker owns the job
+/// now, and this run must stop without an effect.
+pub async fn still_holds(app: &App, job: &Job) -> Result<bool, JobError> {
+    let until = lease_clock() + (app.settings.job_lease_secs * 1000) as i64;
+    Ok(crate::store::jobs::extend_lease(app.db.writer(), job.id, &job.lease_token, until).await?)
+}
+
+/// The same check inside the transaction that records a job's effects: the job row stays
+/// locked until commit, so the effects of a run that lost its lease are never written.
+pub async fn still_holds_in(app: &App, tx: &mut crate::store::Tx, job: &Job) -> Result<bool, JobError> {
+    let until = lease_clock() + (app.settings.job_lease_secs * 1000) as i64;
+    Ok(crate::store::jobs::extend_lease(&mut **tx, job.id, &job.lease_token, until).await?)
 }
 
 /// On shutdown: give back every lease this process still holds.

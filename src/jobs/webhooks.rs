@@ -264,6 +264,10 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         }
     };
     let allow_private = crate::actions::webhooks::private_networks_allowed(app, tenant).await?;
+    // A run that stalled past its lease (another worker runs the job now) must not POST too.
+    if !super::still_holds(app, job).await? {
+        return Err(JobError::LeaseLost);
+    }
     let started = app.clock.now_ms();
     let signature = signature_header(secret.expose(), started.div_euclid(1000), &d.body);
     let outcome = http::post(http::Request {
@@ -287,7 +291,8 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         }
     };
     let attempt = Attempt {
-        attempt: d.attempts + 1,
+        // Numbered by the database when recorded (a number read before the POST could repeat).
+        attempt: 0,
         started_at: started,
         outcome: if outcome.delivered { "delivered" } else { "failed" }.into(),
         status_code: outcome.status_code,
@@ -296,6 +301,12 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         response_excerpt: outcome.response_excerpt.clone(),
     };
     let mut tx = app.db.begin().await?;
+    // Fenced by the lease: if another worker took the job over while this POST was out, its
+    // run owns the delivery's state and this one records nothing (the receiver de-duplicates
+    // by delivery id).
+    if !super::still_holds_in(app, &mut tx, job).await? {
+        return Err(JobError::LeaseLost);
+    }
     if !store::webhooks::record_attempt(&mut tx, tenant, id, job.id.0, &attempt, state, window_start, next, now).await?
     {
         return Ok(());

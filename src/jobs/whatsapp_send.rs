@@ -99,11 +99,26 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     }
 
     wait_for_send_slot(app, &connection).await?;
+    // Checked again at the last moment (the upload and the slot wait take time): a run that
+    // lost its lease, or whose message another run sent and recorded meanwhile, sends nothing.
+    if !super::still_holds(app, job).await? {
+        return Err(JobError::LeaseLost);
+    }
+    if !still_unsent(app, &message).await? {
+        return Ok(());
+    }
     let body = outbound.request_json(&to);
     match app.graph.send_message(&account, &body).await {
         Ok(wamid) => record_sent(app, job, &message, &connection, &wamid).await,
         Err(e) => settle_error(app, job, &message, &connection, e).await,
     }
+}
+
+/// The message is still queued without a provider id, read from the writer (which sees every
+/// commit, a recorded send included).
+async fn still_unsent(app: &App, message: &StoredMessage) -> Result<bool, JobError> {
+    let now = store::messages::get(app.db.writer(), message.tenant_id, message.id).await?;
+    Ok(now.is_some_and(|m| m.provider_id.is_none() && m.status == DeliveryStatus::Queued.as_str()))
 }
 
 /// Takes the connection's next send slot and sleeps until it starts.

@@ -69,22 +69,49 @@ fn from_row(r: &AnyRow, lease_token: &str) -> Result<Job, sqlx::Error> {
 }
 
 /// Claims up to `limit` due jobs, including running jobs whose lease expired (their worker died).
-/// PostgreSQL skips rows other instances hold; SQLite serialises through its single writer.
-pub async fn claim(db: &Db, limit: i64, now: i64, lease_ms: i64, lease_token: &str) -> Result<Vec<Job>, sqlx::Error> {
-    let lock = match db.backend {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
+///
+/// Two clocks: `now` (the application's clock, which tests move forward) decides which queued
+/// jobs are due; `lease_now` (real time) decides which leases ran out and where the new one ends.
+/// A lease measures how long a worker has been silent, so a test clock jumping an hour ahead
+/// must not expire the lease of a job that is still running and being renewed.
+///
+/// PostgreSQL: the candidates are picked once, in a materialised CTE that locks them with
+/// `SKIP LOCKED`, and the UPDATE re-checks the claim condition on the row it writes. A plain
+/// `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` leaves it to the planner
+/// whether the subquery runs once, and its UPDATE writes whatever id the subquery produced
+/// without asking whether the row is still claimable. SQLite serialises through its single
+/// writer, so the same statement without the lock clause is atomic there.
+pub async fn claim(
+    db: &Db,
+    limit: i64,
+    now: i64,
+    lease_now: i64,
+    lease_ms: i64,
+    lease_token: &str,
+) -> Result<Vec<Job>, sqlx::Error> {
+    let (materialized, lock) = match db.backend {
+        Backend::Postgres => ("MATERIALIZED", "FOR UPDATE SKIP LOCKED"),
+        Backend::Sqlite => ("", ""),
     };
     let sql = format!(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, lease_token = $2, updated_at = $3
-         WHERE id IN (
+        "WITH picked AS {materialized} (
              SELECT id FROM jobs
-             WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND lease_until < $3)
+             WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND lease_until < $5)
              ORDER BY run_at LIMIT $4 {lock})
-         RETURNING id, tenant_id, kind, payload, attempts, max_attempts"
+         UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, lease_token = $2, updated_at = $3
+         FROM picked
+         WHERE jobs.id = picked.id
+           AND ((jobs.state = 'queued' AND jobs.run_at <= $3) OR (jobs.state = 'running' AND jobs.lease_until < $5))
+         RETURNING jobs.id, jobs.tenant_id, jobs.kind, jobs.payload, jobs.attempts, jobs.max_attempts"
     );
-    let rows =
-        sqlx::query(&sql).bind(now + lease_ms).bind(lease_token).bind(now).bind(limit).fetch_all(db.writer()).await?;
+    let rows = sqlx::query(&sql)
+        .bind(lease_now + lease_ms)
+        .bind(lease_token)
+        .bind(now)
+        .bind(limit)
+        .bind(lease_now)
+        .fetch_all(db.writer())
+        .await?;
     rows.iter().map(|r| from_row(r, lease_token)).collect()
 }
 
@@ -107,7 +134,10 @@ pub async fn complete<'e>(
     Ok(done.rows_affected() == 1)
 }
 
-/// Pushes the lease of a running job forward; false when this worker no longer holds it.
+/// Pushes the lease of a running job forward (to `lease_until`, real time); false when this
+/// claim no longer holds it. Inside a transaction it is also the fence for a job's effects: the
+/// UPDATE locks the job row until commit, so the job cannot be claimed again meanwhile, and a
+/// run that lost its lease learns so before it writes anything.
 pub async fn extend_lease<'e>(
     ex: impl Executor<'e, Database = Any>,
     id: JobId,

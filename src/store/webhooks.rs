@@ -299,6 +299,8 @@ pub struct Attempt {
 
 /// Records a try and the delivery's new state in the caller's transaction; `false` (nothing
 /// written) when job `job_id` no longer carries the delivery (a replay handed it to a new job).
+/// The try's number is the delivery's counter after the database incremented it, not
+/// `a.attempt`: a number computed from an earlier read repeats when two runs overlap.
 #[allow(clippy::too_many_arguments)]
 pub async fn record_attempt(
     tx: &mut super::Tx,
@@ -316,7 +318,8 @@ pub async fn record_attempt(
         "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, window_attempts = window_attempts + 1,
              window_started_at = $2, next_attempt_at = $3, last_attempt_at = $4, last_status_code = $5,
              last_latency_ms = $6, last_error = $7, delivered_at = COALESCE($8, delivered_at), updated_at = $9
-         WHERE tenant_id = $10 AND id = $11 AND job_id = $12",
+         WHERE tenant_id = $10 AND id = $11 AND job_id = $12
+         RETURNING attempts",
     )
     .bind(state)
     .bind(window_started_at)
@@ -330,18 +333,19 @@ pub async fn record_attempt(
     .bind(tenant.0)
     .bind(delivery_id)
     .bind(job_id)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    if done.rows_affected() != 1 {
+    let Some(row) = done else {
         return Ok(false);
-    }
+    };
+    let number: i64 = row.try_get(0)?;
     sqlx::query(
         "INSERT INTO webhook_attempts (tenant_id, delivery_id, attempt, started_at, outcome, status_code, latency_ms, error, response_excerpt)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(tenant.0)
     .bind(delivery_id)
-    .bind(a.attempt)
+    .bind(number)
     .bind(a.started_at)
     .bind(&a.outcome)
     .bind(a.status_code)

@@ -228,11 +228,11 @@ engine_test!(a_job_whose_lease_expired_on_every_attempt_is_declared_dead, |t: Te
         dedupe_key: None,
     };
     let id = jobs::enqueue(t.app.db.writer(), job_in, now).await.unwrap().unwrap();
-    let claimed = jobs::claim(&t.app.db, 10, later, 1_000, "dead-worker:1").await.unwrap();
+    // Leases run on real time: the dead worker's runs out a second from now.
+    let claimed = jobs::claim(&t.app.db, 10, later, atende::clock::now_ms(), 1_000, "dead-worker:1").await.unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id]);
 
     // The dead worker's lease runs out; the live worker takes the job over (attempt 2 of 1).
-    t.app.clock.advance(Duration::from_secs(62));
     let row = wait_for(&t, id, "dead", |j| j.state == "dead").await;
     assert_eq!(row.attempts, 2);
     assert_eq!(row.last_error.as_deref(), Some("lease expired on every attempt"));
@@ -289,7 +289,7 @@ manual_queue_test!(a_job_enqueued_in_a_rolled_back_transaction_never_exists, |t:
         jobs::enqueue(&mut *tx, new_job(), now).await.unwrap().expect("enqueued in the transaction");
     }
     assert_eq!(t.count("jobs", "1 = 1").await, 0);
-    assert!(jobs::claim(&t.app.db, 10, now + 1, 1_000, "w:1").await.unwrap().is_empty());
+    assert!(jobs::claim(&t.app.db, 10, now + 1, now + 1, 1_000, "w:1").await.unwrap().is_empty());
 
     // Nor does the rolled-back job hold on to its dedupe key.
     let id = jobs::enqueue(t.app.db.writer(), new_job(), now).await.unwrap();
@@ -303,18 +303,18 @@ manual_queue_test!(an_expired_lease_lets_another_worker_reclaim_and_fences_the_o
     let id = enqueue_marker_raw(&t, demo, "lease").await;
     let now = t.app.clock.now_ms();
 
-    let first = jobs::claim(&t.app.db, 1, now, 1_000, "dead-worker:1").await.unwrap();
+    let first = jobs::claim(&t.app.db, 1, now, now, 1_000, "dead-worker:1").await.unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!((first[0].id, first[0].attempts), (id, 1));
     assert_eq!(first[0].lease_token, "dead-worker:1");
     assert_eq!(job(&t, id).await.state, "running");
 
     // Still leased half-way through.
-    assert!(jobs::claim(&t.app.db, 1, now + 500, 1_000, "worker-b:1").await.unwrap().is_empty());
+    assert!(jobs::claim(&t.app.db, 1, now + 500, now + 500, 1_000, "worker-b:1").await.unwrap().is_empty());
     assert_eq!(lease_token_of(&t, id).await.as_deref(), Some("dead-worker:1"));
 
     // After the lease ran out, another worker takes it over.
-    let second = jobs::claim(&t.app.db, 1, now + 1_500, 1_000, "worker-b:2").await.unwrap();
+    let second = jobs::claim(&t.app.db, 1, now + 1_500, now + 1_500, 1_000, "worker-b:2").await.unwrap();
     assert_eq!(second.len(), 1);
     assert_eq!((second[0].id, second[0].attempts), (id, 2));
     assert_eq!(second[0].lease_token, "worker-b:2");
@@ -328,7 +328,7 @@ manual_queue_test!(an_expired_lease_lets_another_worker_reclaim_and_fences_the_o
     assert_eq!((row.state.as_str(), row.attempts), ("done", 2));
     assert_eq!(lease_token_of(&t, id).await, None);
     // A done job is not claimed again, however late.
-    assert!(jobs::claim(&t.app.db, 1, now + 3_600_000, 1_000, "worker-c:1").await.unwrap().is_empty());
+    assert!(jobs::claim(&t.app.db, 1, now + 3_600_000, now + 3_600_000, 1_000, "worker-c:1").await.unwrap().is_empty());
     t.stop().await;
 });
 
@@ -339,19 +339,28 @@ manual_queue_test!(
         let mine = enqueue_marker_raw(&t, demo, "mine").await;
         let now = t.app.clock.now_ms();
         // A first, failed try, so "unchanged" means 1 and not merely 0.
-        let tried = jobs::claim(&t.app.db, 1, now, 60_000, "inst-x:0").await.unwrap();
+        let tried = jobs::claim(&t.app.db, 1, now, now, 60_000, "inst-x:0").await.unwrap();
         assert_eq!(tried.len(), 1);
         assert!(jobs::fail(t.app.db.writer(), mine, "inst-x:0", "flaky", Some(now), now).await.unwrap());
         let before = job(&t, mine).await;
         assert_eq!((before.state.as_str(), before.attempts), ("queued", 1));
 
-        let claimed = jobs::claim(&t.app.db, 1, now, 60_000, "inst-x:1").await.unwrap();
+        let claimed = jobs::claim(&t.app.db, 1, now, now, 60_000, "inst-x:1").await.unwrap();
         assert_eq!(claimed.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(), vec![(mine, 2)]);
         // Jobs of other instances, one with a name that merely starts the same way.
         let theirs = enqueue_marker_raw(&t, demo, "theirs").await;
-        assert_eq!(jobs::claim(&t.app.db, 1, t.app.clock.now_ms(), 60_000, "inst-xy:1").await.unwrap()[0].id, theirs);
+        assert_eq!(
+            jobs::claim(&t.app.db, 1, t.app.clock.now_ms(), t.app.clock.now_ms(), 60_000, "inst-xy:1").await.unwrap()
+                [0]
+            .id,
+            theirs
+        );
         let other = enqueue_marker_raw(&t, demo, "other").await;
-        assert_eq!(jobs::claim(&t.app.db, 1, t.app.clock.now_ms(), 60_000, "inst-y:1").await.unwrap()[0].id, other);
+        assert_eq!(
+            jobs::claim(&t.app.db, 1, t.app.clock.now_ms(), t.app.clock.now_ms(), 60_000, "inst-y:1").await.unwrap()[0]
+                .id,
+            other
+        );
 
         let released = jobs::release_prefix(t.app.db.writer(), "inst-x:", now + 10).await.unwrap();
         assert_eq!(released, 1);
@@ -363,7 +372,7 @@ manual_queue_test!(
         }
         // The released job is immediately claimable again, and the old lease cannot settle it.
         assert!(!jobs::complete(t.app.db.writer(), mine, "inst-x:1", now + 20).await.unwrap());
-        let again = jobs::claim(&t.app.db, 5, now + 20, 60_000, "inst-z:1").await.unwrap();
+        let again = jobs::claim(&t.app.db, 5, now + 20, now + 20, 60_000, "inst-z:1").await.unwrap();
         assert_eq!(again.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(), vec![(mine, 2)]);
         t.stop().await;
     }
@@ -388,7 +397,7 @@ manual_queue_test!(concurrent_workers_never_claim_the_same_job, |t: TestApp| asy
             let mut got = Vec::new();
             for round in 0.. {
                 let token = format!("worker-{w}:{round}");
-                let batch = jobs::claim(&db, 5, now, 60_000, &token).await.expect("claim");
+                let batch = jobs::claim(&db, 5, now, now, 60_000, &token).await.expect("claim");
                 if batch.is_empty() {
                     break;
                 }
@@ -425,7 +434,7 @@ manual_queue_test!(stats_count_jobs_by_state, |t: TestApp| async move {
     let ids: Vec<JobId> =
         enqueue_markers(&t, demo, &["done-1", "done-2", "dead-1", "running-1", "running-2", "running-3"]).await;
     let now = t.app.clock.now_ms();
-    let claimed = jobs::claim(&t.app.db, 6, now, 60_000, "w:1").await.unwrap();
+    let claimed = jobs::claim(&t.app.db, 6, now, now, 60_000, "w:1").await.unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<HashSet<_>>(), ids.iter().copied().collect());
     assert!(jobs::complete(t.app.db.writer(), ids[0], "w:1", now).await.unwrap());
     assert!(jobs::complete(t.app.db.writer(), ids[1], "w:1", now).await.unwrap());

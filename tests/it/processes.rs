@@ -102,7 +102,7 @@ async fn run(mut cmd: Command) -> Output {
 }
 
 /// A running `atende serve`; killed (SIGKILL) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     port: u16,
     stdout: Arc<Mutex<Vec<String>>>,
@@ -119,7 +119,7 @@ impl Drop for Server {
 
 impl Server {
     /// Starts `atende serve` in `dir` with these extra variables (data dir and port are set here).
-    fn start(dir: &Path, env: &[(&str, String)]) -> Server {
+    pub(crate) fn start(dir: &Path, env: &[(&str, String)]) -> Server {
         let port = free_port();
         let mut cmd = atende(dir, env);
         cmd.arg("serve")
@@ -151,12 +151,12 @@ impl Server {
         self.stdout.lock().expect("lock").clone()
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.stderr.lock().expect("lock").join("\n")
     }
 
     /// Waits until the process has printed "Atende is running at …" and answers /readyz.
-    async fn wait_ready(&mut self) {
+    pub(crate) async fn wait_ready(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
         let running = format!("Atende is running at http://127.0.0.1:{}", self.port);
         let client = reqwest::Client::new();
@@ -189,14 +189,14 @@ impl Server {
         }
     }
 
-    fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let status = Command::new("kill").args([signal, &self.pid()]).status().expect("run kill");
         assert!(status.success(), "kill {signal} failed");
     }
 
     /// Waits for the process to exit; panics after `timeout`. Returns its status once the output
     /// readers have collected everything it printed.
-    async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+    pub(crate) async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         let deadline = Instant::now() + timeout;
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -264,7 +264,7 @@ async fn web_login(server: &Server, email: &str, password: &str, tenant: &str) -
 }
 
 /// `SELECT COUNT(*) …` straight on the database (SQLite file or PostgreSQL URL).
-async fn count(database_url: &str, sql: &str, bind: &[&str]) -> i64 {
+pub(crate) async fn count(database_url: &str, sql: &str, bind: &[&str]) -> i64 {
     if database_url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(database_url).await.expect("connect PostgreSQL");
         let mut q = sqlx::query(sql);

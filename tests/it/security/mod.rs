@@ -3,6 +3,7 @@
 
 mod files;
 mod input;
+mod jobs;
 mod ssrf;
 
 use atende::domain::{Role, TenantId};
