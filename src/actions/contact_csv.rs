@@ -16,6 +16,8 @@ use crate::store;
 const PREVIEW_ROWS: usize = 5;
 /// Characters of a cell shown in a preview (the import reads the whole cell).
 const PREVIEW_CELL_CHARS: usize = 200;
+/// The largest file one import takes.
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 /// The most data rows one import takes.
 pub const MAX_IMPORT_ROWS: usize = 200_000;
 /// The most columns a file may have. Contacts have a handful of fields; the cap keeps the

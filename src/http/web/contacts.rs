@@ -336,10 +336,25 @@ fn multipart_parts<'a>(content_type: &str, body: &'a [u8]) -> Option<Vec<Part<'a
 }
 
 /// Upload: checks the CSRF field, keeps the file, shows the preview and the mapping form.
-pub async fn import_upload(p: Page, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn import_upload(
+    p: Page,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     if !p.user.user.role.sees_whole_tenant() {
         return p.failure(&ActionError::Forbidden);
     }
+    let body = match body {
+        Ok(body) => body,
+        // Too big for the upload limit: said in the person's language, by the file field.
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let mut page = import_page(&p);
+            let mib = (contact_csv::MAX_FILE_BYTES / (1024 * 1024)).to_string();
+            page.file_error = Some(("file_too_large", p.lang().t("contacts.import.too_large").replace("{max}", &mib)));
+            return (StatusCode::PAYLOAD_TOO_LARGE, render(page)).into_response();
+        }
+        Err(e) => return e.into_response(),
+    };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let Some(parts) = multipart_parts(content_type, &body) else {
         return (StatusCode::BAD_REQUEST, p.lang().t("contacts.import.no_file")).into_response();
@@ -579,14 +594,17 @@ pub async fn delete_field(
 }
 
 /// The routes of these pages (merged into the web router). The upload takes files up to
-/// 64 MiB, above the general body limit.
+/// [`contact_csv::MAX_FILE_BYTES`] (and a little for the form around it), above the general
+/// body limit.
 pub fn routes() -> axum::Router<Arc<App>> {
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/contacts", get(list))
         .route(
             "/contacts/import",
-            get(import_form).post(import_upload).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
+            get(import_form)
+                .post(import_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(contact_csv::MAX_FILE_BYTES + 64 * 1024)),
         )
         .route("/contacts/import/{token}", post(import_run))
         .route("/contacts/import/{token}/rejected.csv", get(import_rejected))

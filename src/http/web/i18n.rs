@@ -379,6 +379,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "The file has too many rows: at most {max} per file. Split it and upload the parts.",
     ),
     ("contacts.import.empty_file", "O arquivo está vazio.", "The file is empty."),
+    (
+        "contacts.import.too_large",
+        "O arquivo passa de {max} MiB. Divida-o e envie as partes.",
+        "The file is over {max} MiB. Split it and upload the parts.",
+    ),
     ("contacts.keywords", "Palavras de descadastro (opt-out)", "Opt-out keywords"),
     ("contacts.keywords_hint", "Separadas por vírgula. Uma mensagem igual a uma delas (sem diferenciar maiúsculas ou acentos) descadastra o contato na hora.", "Comma-separated. A message equal to one of them (ignoring case and accents) opts the contact out at once."),
     ("contacts.fields", "Campos personalizados conhecidos", "Known custom fields"),

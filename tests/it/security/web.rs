@@ -124,6 +124,16 @@ engine_test!(a_csv_with_4000_header_columns_is_refused_quickly_with_a_4xx, |t: T
     t.stop().await;
 });
 
+engine_test!(a_csv_over_the_upload_limit_is_refused_with_a_translated_413, |t: TestApp| async move {
+    let browser = t.login_demo_admin().await;
+    let file = vec![b'x'; atende::actions::contact_csv::MAX_FILE_BYTES + 128 * 1024];
+    let (status, html, _) = upload(&t, &browser, &file).await;
+    assert_eq!(status, 413);
+    assert!(html.contains("data-error-code=\"file_too_large\""), "{html}");
+    assert!(html.contains("O arquivo passa de 64 MiB."), "{html}");
+    t.stop().await;
+});
+
 // ---------- the redirect after login ----------
 
 engine_test!(login_next_with_a_tab_cannot_redirect_off_site, |t: TestApp| async move {
