@@ -23,10 +23,13 @@ pub struct App {
     pub clock: Clock,
     pub master_key: MasterKey,
     pub metrics: Metrics,
-    /// Login attempts per client IP.
+    /// Failed logins per client address (any account).
     pub login_ip_limiter: RateLimiter,
-    /// Failed logins per account (e-mail).
+    /// Failed logins per account from one address: locks that address out of that account.
     pub login_account_limiter: RateLimiter,
+    /// Failed logins per account from anywhere: only slows attempts down (see `actions::auth`),
+    /// so a stranger cannot lock the owner out.
+    pub login_account_failures: RateLimiter,
     /// API requests per token (by the hash of its secret), for the per-token rate limit.
     pub api_limiter: TokenBuckets,
     /// Wakes idle job workers when this process enqueues a job.
@@ -76,6 +79,7 @@ impl App {
             metrics: Metrics::default(),
             login_ip_limiter: RateLimiter::new(30, 5 * 60_000),
             login_account_limiter: RateLimiter::new(5, 15 * 60_000),
+            login_account_failures: RateLimiter::new(usize::MAX, 15 * 60_000),
             api_limiter: TokenBuckets::new(settings.api_rate_per_sec, settings.api_rate_burst),
             jobs_wakeup,
             instance_id: crate::crypto::random_token(9),

@@ -79,6 +79,9 @@ pub struct Settings {
     /// (`ATENDE_ALLOW_PRIVATE_NETWORKS`, default false). An operator's setting: no company admin
     /// can change it.
     pub allow_private_networks: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`ATENDE_TRUSTED_PROXIES`:
+    /// addresses or CIDR networks, comma-separated); empty by default, so the header is ignored.
+    pub trusted_proxies: Vec<crate::domain::netaddr::IpNet>,
 }
 
 impl Default for Settings {
@@ -101,6 +104,7 @@ impl Default for Settings {
             api_rate_per_sec: 20,
             api_rate_burst: 40,
             allow_private_networks: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -126,6 +130,7 @@ struct FileSettings {
     api_rate_per_sec: Option<u32>,
     api_rate_burst: Option<u32>,
     allow_private_networks: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -219,6 +224,10 @@ impl Settings {
         if let Some(v) = f.allow_private_networks {
             self.allow_private_networks = v;
         }
+        if let Some(v) = f.trusted_proxies {
+            self.trusted_proxies =
+                v.iter().map(|n| n.parse()).collect::<Result<_, _>>().map_err(|e| key_error("trusted_proxies", e))?;
+        }
         self.validate()
     }
 
@@ -260,6 +269,9 @@ impl Settings {
             "ATENDE_SSE_HEARTBEAT_SECS" => self.sse_heartbeat_secs = num(key, value)?,
             "ATENDE_API_RATE_PER_SEC" => self.api_rate_per_sec = num(key, value)?,
             "ATENDE_API_RATE_BURST" => self.api_rate_burst = num(key, value)?,
+            "ATENDE_TRUSTED_PROXIES" => {
+                self.trusted_proxies = crate::domain::netaddr::parse_list(value).map_err(|e| key_error(key, e))?
+            }
             // ATENDE_CONFIG picks the file; ATENDE_TEST_* belong to the test suite.
             _ => return Ok(()),
         }
@@ -333,6 +345,7 @@ impl Settings {
             "api_rate_per_sec": self.api_rate_per_sec,
             "api_rate_burst": self.api_rate_burst,
             "allow_private_networks": self.allow_private_networks,
+            "trusted_proxies": self.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
         })
     }
 }
@@ -380,6 +393,20 @@ mod tests {
         std::fs::write(&path, "listne = \"1.2.3.4:5\"\n").unwrap();
         let err = Settings::load(Some(&path), env(&[])).unwrap_err();
         assert!(err.to_string().contains("listne"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_file_and_the_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("atende.toml");
+        std::fs::write(&path, "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
+        let s = Settings::load(Some(&path), env(&[])).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2);
+        let s = Settings::load(Some(&path), env(&[("ATENDE_TRUSTED_PROXIES", "192.168.1.1")])).unwrap();
+        assert_eq!(s.trusted_proxies, vec!["192.168.1.1".parse().unwrap()]);
+        let err = Settings::load(None, env(&[("ATENDE_TRUSTED_PROXIES", "10.0.0.0/40")])).unwrap_err();
+        assert!(err.to_string().contains("ATENDE_TRUSTED_PROXIES"), "{err}");
+        assert!(Settings::default().trusted_proxies.is_empty());
     }
 
     #[test]

@@ -9,6 +9,26 @@ use crate::store::users::User;
 
 pub const SESSION_DAYS: i64 = 7;
 
+/// Failed logins of one account (from anywhere, in the limiter's window) answered at full
+/// speed: the owner's own typos.
+const FREE_FAILURES: usize = 10;
+/// The pause before checking a password once an account has more failures than that: it
+/// doubles with each failure from this, up to [`MAX_BACKOFF_MS`].
+const FIRST_BACKOFF_MS: u64 = 250;
+const MAX_BACKOFF_MS: u64 = 3_000;
+
+/// How long to pause a login attempt on an account that failed `failures` times lately. A
+/// pause, never a refusal: a stranger guessing from many addresses slows the owner's login by
+/// a few seconds at most, but cannot lock the owner out.
+fn backoff_ms(failures: usize) -> u64 {
+    let over = failures.saturating_sub(FREE_FAILURES);
+    if over == 0 {
+        return 0;
+    }
+    let doublings = u32::try_from(over - 1).unwrap_or(u32::MAX).min(16);
+    (FIRST_BACKOFF_MS << doublings).min(MAX_BACKOFF_MS)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     /// Same answer whether the e-mail exists or not.
@@ -30,6 +50,11 @@ pub struct LoggedIn {
 }
 
 /// Checks e-mail and password (of one company when `tenant_slug` is given) and opens a session.
+///
+/// Only failures count. A client address gets a number of failures over all accounts, and
+/// a number per account: past that, that address is refused for that account (429 with the
+/// wait) while the owner, from another address, still logs in. Failures of an account from
+/// every address together only slow its attempts down ([`backoff_ms`]).
 pub async fn login(
     app: &App,
     email: &str,
@@ -42,30 +67,23 @@ pub async fn login(
     let slug = tenant_slug.map(str::trim).filter(|s| !s.is_empty());
     // Keyed by the company as looked up (trimmed), so re-spacing it does not reset the count.
     let account_key = format!("{}|{email}", slug.unwrap_or(""));
+    let pair_key = format!("{client_ip}|{account_key}");
+    // Each attempt takes its place in the limits before the password is checked (so parallel
+    // guesses cannot all slip past the check); one that does not fail gives it back.
     app.login_ip_limiter.hit(client_ip, now).map_err(LoginError::RateLimited)?;
-    app.login_account_limiter.check(&account_key, now).map_err(LoginError::RateLimited)?;
-    let candidates =
-        crate::store::users::login_candidates(app.db.reader(), &email, slug).await.map_err(anyhow::Error::from)?;
-    // Verify against every candidate (or a dummy hash) so timing does not reveal which exist.
-    let mut matches = Vec::new();
-    if candidates.is_empty() {
-        crypto::dummy_verify(password);
+    if let Err(wait) = app.login_account_limiter.hit(&pair_key, now) {
+        app.login_ip_limiter.forgive(client_ip, now);
+        return Err(LoginError::RateLimited(wait));
     }
-    for c in candidates {
-        if crypto::verify_password(password, &c.password_hash) && c.user.active && c.tenant_active {
-            matches.push(c.user);
-        }
+    let result = check_password(app, &email, password, slug, now, &account_key, client_ip).await;
+    if !matches!(result, Err(LoginError::BadCredentials)) {
+        app.login_ip_limiter.forgive(client_ip, now);
+        app.login_account_limiter.forgive(&pair_key, now);
     }
-    let user = match matches.len() {
-        0 => {
-            app.login_account_limiter.record(&account_key, now);
-            tracing::info!(client.ip = client_ip, "login failed");
-            return Err(LoginError::BadCredentials);
-        }
-        1 => matches.remove(0),
-        _ => return Err(LoginError::TenantRequired),
-    };
-    app.login_account_limiter.clear(&account_key);
+    let user = result?;
+    // The owner is back: their earlier typos from this address are forgiven. Failures from
+    // elsewhere keep slowing the account down until they age out.
+    app.login_account_limiter.clear(&pair_key);
     let session_token = crypto::random_token(32);
     let expires = now + SESSION_DAYS * 24 * 3_600_000;
     crate::store::sessions::insert(
@@ -80,6 +98,44 @@ pub async fn login(
     .map_err(anyhow::Error::from)?;
     tracing::info!(user.id = user.id.0, tenant.id = user.tenant_id.0, "login");
     Ok(LoggedIn { user, session_token })
+}
+
+/// The one user whose password this is, after the pause the account's recent failures call
+/// for; a failure is recorded against the account.
+async fn check_password(
+    app: &App,
+    email: &str,
+    password: &str,
+    slug: Option<&str>,
+    now: i64,
+    account_key: &str,
+    client_ip: &str,
+) -> Result<User, LoginError> {
+    let pause = backoff_ms(app.login_account_failures.count(account_key, now));
+    if pause > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+    }
+    let candidates =
+        crate::store::users::login_candidates(app.db.reader(), email, slug).await.map_err(anyhow::Error::from)?;
+    // Verify against every candidate (or a dummy hash) so timing does not reveal which exist.
+    let mut matches = Vec::new();
+    if candidates.is_empty() {
+        crypto::dummy_verify(password);
+    }
+    for c in candidates {
+        if crypto::verify_password(password, &c.password_hash) && c.user.active && c.tenant_active {
+            matches.push(c.user);
+        }
+    }
+    match matches.len() {
+        0 => {
+            app.login_account_failures.record(account_key, now);
+            tracing::info!(client.ip = client_ip, "login failed");
+            Err(LoginError::BadCredentials)
+        }
+        1 => Ok(matches.remove(0)),
+        _ => Err(LoginError::TenantRequired),
+    }
 }
 
 /// The user and tenant of a live session cookie.
@@ -107,4 +163,18 @@ pub async fn bearer_token(app: &App, secret: &str) -> ActionResult<ApiToken> {
         crate::store::tokens::touch(app.db.writer(), token.id, now).await?;
     }
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pause_grows_with_failures_and_stays_short() {
+        assert_eq!(backoff_ms(0), 0);
+        assert_eq!(backoff_ms(FREE_FAILURES), 0);
+        assert_eq!(backoff_ms(FREE_FAILURES + 1), FIRST_BACKOFF_MS);
+        assert_eq!(backoff_ms(FREE_FAILURES + 2), 2 * FIRST_BACKOFF_MS);
+        assert_eq!(backoff_ms(1_000_000), MAX_BACKOFF_MS);
+    }
 }

@@ -14,8 +14,43 @@ use crate::store;
 
 /// Rows shown in a preview.
 const PREVIEW_ROWS: usize = 5;
+/// Characters of a cell shown in a preview (the import reads the whole cell).
+const PREVIEW_CELL_CHARS: usize = 200;
+/// The largest file one import takes.
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 /// The most data rows one import takes.
 pub const MAX_IMPORT_ROWS: usize = 200_000;
+/// The most columns a file may have. Contacts have a handful of fields; the cap keeps the
+/// preview page (a mapping choice per column) small whatever the upload.
+pub const MAX_COLUMNS: usize = 200;
+
+fn too_many_columns(width: usize) -> ActionError {
+    ActionError::invalid(
+        "too_many_columns",
+        format!("the file has {width} columns; at most {MAX_COLUMNS} are accepted"),
+    )
+}
+
+fn too_many_rows() -> ActionError {
+    ActionError::invalid("too_many_rows", format!("at most {MAX_IMPORT_ROWS} rows per file"))
+}
+
+/// The header of a file: trimmed names, refused when wider than [`MAX_COLUMNS`].
+fn read_header(reader: &mut Reader<'_>) -> ActionResult<Vec<String>> {
+    let header = reader.next().ok_or_else(|| ActionError::invalid("empty_file", "the file has no rows"))?;
+    if reader.width > MAX_COLUMNS {
+        return Err(too_many_columns(reader.width));
+    }
+    Ok(header.into_iter().map(|c| c.trim().to_string()).collect())
+}
+
+/// A cell as the preview shows it: at most [`PREVIEW_CELL_CHARS`] characters.
+fn preview_cell(cell: String) -> String {
+    match cell.char_indices().nth(PREVIEW_CELL_CHARS) {
+        Some((cut, _)) => format!("{}…", &cell[..cut]),
+        None => cell,
+    }
+}
 
 /// What a column of the file becomes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,22 +124,25 @@ pub struct CsvPreview {
     pub guessed: Vec<ColumnTarget>,
 }
 
-/// Reads a file's encoding, separator, header and first rows; suggests a mapping.
+/// Reads a file's encoding, separator, header and first rows; suggests a mapping. Refuses a
+/// file the import would refuse for its size (`too_many_columns`, `too_many_rows`), so nobody
+/// maps columns for nothing. The preview's rows are cut to the header's width and its cells to
+/// a readable length, so the page grows with the header, never with the data.
 pub fn preview(bytes: &[u8]) -> ActionResult<CsvPreview> {
     let (text, encoding) = decode(bytes);
     let separator = detect_separator(&text);
-    let mut reader = Reader::new(&text, separator);
-    let headers: Vec<String> = reader
-        .next()
-        .map(|h| h.into_iter().map(|c| c.trim().to_string()).collect())
-        .ok_or_else(|| ActionError::invalid("empty_file", "the file has no rows"))?;
+    let mut reader = Reader::new(&text, separator).with_max_fields(MAX_COLUMNS + 1);
+    let headers = read_header(&mut reader)?;
     let mut rows = Vec::new();
     let mut total_rows = 0;
     for r in reader {
         if rows.len() < PREVIEW_ROWS {
-            rows.push(r);
+            rows.push(r.into_iter().take(headers.len()).map(preview_cell).collect());
         }
         total_rows += 1;
+        if total_rows > MAX_IMPORT_ROWS {
+            return Err(too_many_rows());
+        }
     }
     let guessed = headers.iter().map(|h| ColumnTarget::guess(h)).collect();
     Ok(CsvPreview { encoding, separator, headers, rows, total_rows, guessed })
@@ -161,11 +199,10 @@ pub async fn import(
     actor.require_supervisor_of(tenant)?;
     let (text, _) = decode(bytes);
     let separator = detect_separator(&text);
-    let mut reader = Reader::new(&text, separator);
-    let headers: Vec<String> = reader
-        .next()
-        .map(|h| h.into_iter().map(|c| c.trim().to_string()).collect())
-        .ok_or_else(|| ActionError::invalid("empty_file", "the file has no rows"))?;
+    // A row wider than the header is rejected anyway; keeping one cell more than the cap is
+    // enough to tell, and bounds what a rejected row holds.
+    let mut reader = Reader::new(&text, separator).with_max_fields(MAX_COLUMNS + 1);
+    let headers = read_header(&mut reader)?;
     if mapping.len() != headers.len() {
         return Err(ActionError::invalid("invalid_mapping", "the mapping does not match the file's columns"));
     }
@@ -177,18 +214,18 @@ pub async fn import(
     let mut batch_lines: Vec<(usize, Vec<String>)> = Vec::with_capacity(MAX_BULK);
     loop {
         let next = reader.next();
-        let line = reader.line;
+        let (line, width) = (reader.line, reader.width);
         let last = next.is_none();
         if let Some(cells) = next {
             report.rows += 1;
             if report.rows > MAX_IMPORT_ROWS {
-                return Err(ActionError::invalid("too_many_rows", format!("at most {MAX_IMPORT_ROWS} rows per file")));
+                return Err(too_many_rows());
             }
-            if cells.len() != headers.len() {
+            if width != headers.len() {
                 report.rejected.push(RejectedRow {
                     line,
                     code: "wrong_column_count",
-                    message: format!("{} columns where the header has {}", cells.len(), headers.len()),
+                    message: format!("{width} columns where the header has {}", headers.len()),
                     cells,
                 });
             } else {
@@ -347,5 +384,16 @@ mod tests {
         assert_eq!(p.rows[0], vec!["João", "(11) 98765-4321", "São Paulo"]);
         assert_eq!(p.total_rows, 2);
         assert_eq!(p.guessed[2], ColumnTarget::Field("cidade".into()));
+    }
+
+    #[test]
+    fn a_preview_refuses_a_wide_header_and_cuts_wide_rows_and_long_cells() {
+        let wide: Vec<String> = (0..=MAX_COLUMNS).map(|i| format!("c{i}")).collect();
+        let e = preview(wide.join(";").as_bytes()).unwrap_err();
+        assert_eq!(e.code(), "too_many_columns");
+        let row = format!("nome;telefone\n{};{};extra;extra\n", "a".repeat(1000), "1");
+        let p = preview(row.as_bytes()).unwrap();
+        assert_eq!(p.rows[0].len(), 2);
+        assert_eq!(p.rows[0][0].chars().count(), PREVIEW_CELL_CHARS + 1);
     }
 }

@@ -83,14 +83,25 @@ pub struct Reader<'a> {
     text: &'a str,
     pos: usize,
     separator: char,
+    /// Fields kept per record; the rest are counted but dropped.
+    max_fields: usize,
     /// 1-based line where the last returned record started (for error reports).
     pub line: usize,
+    /// How many fields the last returned record had, including dropped ones.
+    pub width: usize,
     next_line: usize,
 }
 
 impl<'a> Reader<'a> {
     pub fn new(text: &'a str, separator: char) -> Reader<'a> {
-        Reader { text, pos: 0, separator, line: 0, next_line: 1 }
+        Reader { text, pos: 0, separator, max_fields: usize::MAX, line: 0, width: 0, next_line: 1 }
+    }
+
+    /// Keeps at most `max` fields of a record (at least one), so a line of a million separators
+    /// costs a counter, not a million strings; [`Reader::width`] still tells the real count.
+    pub fn with_max_fields(mut self, max: usize) -> Reader<'a> {
+        self.max_fields = max.max(1);
+        self
     }
 }
 
@@ -104,6 +115,7 @@ impl Iterator for Reader<'_> {
             }
             self.line = self.next_line;
             let mut fields = Vec::new();
+            let mut width = 0;
             let mut field = String::new();
             let mut quoted = false;
             let mut was_quoted = false;
@@ -128,7 +140,12 @@ impl Iterator for Reader<'_> {
                     quoted = true;
                     was_quoted = true;
                 } else if c == self.separator {
-                    fields.push(std::mem::take(&mut field));
+                    width += 1;
+                    if fields.len() < self.max_fields {
+                        fields.push(std::mem::take(&mut field));
+                    } else {
+                        field.clear();
+                    }
                     was_quoted = false;
                 } else if c == '\n' || c == '\r' {
                     if c == '\r' && matches!(chars.peek(), Some((_, '\n'))) {
@@ -144,10 +161,14 @@ impl Iterator for Reader<'_> {
                 }
             }
             self.pos += consumed;
-            fields.push(field);
-            if fields.len() == 1 && fields[0].trim().is_empty() && !was_quoted {
+            width += 1;
+            if width == 1 && field.trim().is_empty() && !was_quoted {
                 continue;
             }
+            if fields.len() < self.max_fields {
+                fields.push(field);
+            }
+            self.width = width;
             return Some(fields);
         }
     }
@@ -220,6 +241,17 @@ mod tests {
         assert_eq!(r.next().unwrap(), vec!["1", "", "3"]);
         assert_eq!(r.line, 5);
         assert_eq!(r.next().unwrap(), vec!["last", "row"]);
+        assert_eq!(r.next(), None);
+    }
+
+    #[test]
+    fn a_capped_reader_counts_the_fields_it_drops() {
+        let text = format!("{}\nx;y\n", ";".repeat(9_999));
+        let mut r = Reader::new(&text, ';').with_max_fields(3);
+        assert_eq!(r.next().unwrap(), vec!["", "", ""]);
+        assert_eq!(r.width, 10_000);
+        assert_eq!(r.next().unwrap(), vec!["x", "y"]);
+        assert_eq!(r.width, 2);
         assert_eq!(r.next(), None);
     }
 

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod inbox;
 pub mod media;
 pub mod message;
+pub mod netaddr;
 pub mod ogg_opus;
 pub mod outbound;
 pub mod phone;

@@ -31,6 +31,18 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Hits of `key` still inside the window at `now`.
+    pub fn count(&self, key: &str, now: i64) -> usize {
+        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(q) = hits.get_mut(key) else {
+            return 0;
+        };
+        while q.front().is_some_and(|t| *t <= now - self.window_ms) {
+            q.pop_front();
+        }
+        q.len()
+    }
+
     pub fn record(&self, key: &str, now: i64) {
         let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
         if hits.len() > 100_000 {
@@ -46,6 +58,18 @@ impl RateLimiter {
         self.check(key, now)?;
         self.record(key, now);
         Ok(())
+    }
+
+    /// Takes back one hit recorded at `at` (an attempt that turned out not to count). Checking
+    /// with [`RateLimiter::hit`] first and forgiving afterwards keeps concurrent attempts from
+    /// all passing the check before any is recorded.
+    pub fn forgive(&self, key: &str, at: i64) {
+        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(q) = hits.get_mut(key) {
+            if let Some(i) = q.iter().rposition(|t| *t == at) {
+                q.remove(i);
+            }
+        }
     }
 
     pub fn clear(&self, key: &str) {
@@ -66,6 +90,18 @@ mod tests {
         assert_eq!(rl.hit("ip", 10), Err(60));
         assert!(rl.hit("other", 10).is_ok());
         assert!(rl.hit("ip", 60_001).is_ok());
+    }
+
+    #[test]
+    fn counts_only_the_hits_inside_the_window() {
+        let rl = RateLimiter::new(3, 1000);
+        assert_eq!(rl.count("k", 0), 0);
+        rl.record("k", 0);
+        rl.record("k", 500);
+        assert_eq!(rl.count("k", 900), 2);
+        assert_eq!(rl.count("k", 1200), 1);
+        rl.forgive("k", 500);
+        assert_eq!(rl.count("k", 1200), 0);
     }
 }
 

@@ -33,7 +33,21 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(app.settings.max_body_bytes))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .layer(middleware::from_fn_with_state(app.clone(), strict_transport))
         .with_state(app)
+}
+
+/// Behind HTTPS (the base URL says so) browsers are told to never use plain HTTP for a year,
+/// so a network attacker cannot strip TLS from a later visit.
+async fn strict_transport(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if app.settings.secure_cookies() {
+        response.headers_mut().insert(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 /// Counts every request by route template (never the raw path, which would explode the label set).

@@ -30,12 +30,16 @@ async fn stylesheet() -> impl IntoResponse {
     asset(include_str!("../../../assets/api-docs/docs.css"), "text/css; charset=utf-8")
 }
 
+/// The docs get the web pages' protections: our own code only, never framed.
 fn asset(body: &'static str, content_type: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "no-cache"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CONTENT_SECURITY_POLICY, crate::http::web::CONTENT_SECURITY_POLICY),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "same-origin"),
         ],
         body,
     )

@@ -246,8 +246,14 @@ pub async fn merge(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<MergeF
 struct ImportPage {
     layout: Layout,
     error: Option<String>,
+    /// Why the uploaded file was refused: its stable code and the message shown by the field.
+    file_error: Option<(&'static str, String)>,
     preview: Option<(String, CsvPreview)>,
+    /// The targets every column offers (fixed ones and the tenant's custom fields).
     targets: Vec<(String, String)>,
+    /// Per column: the new custom field its header suggests, when the tenant lacks it. Only
+    /// the column's own suggestion is offered, so the page grows linearly with the columns.
+    new_fields: Vec<Option<(String, String)>>,
     report: Option<(String, ImportReport)>,
 }
 
@@ -262,6 +268,10 @@ impl ImportPage {
 
     fn selected(&self, guessed: &ColumnTarget, value: &str) -> bool {
         guessed.form_value() == value
+    }
+
+    fn new_field(&self, column: &usize) -> Option<&(String, String)> {
+        self.new_fields.get(*column).and_then(Option::as_ref)
     }
 }
 
@@ -286,9 +296,26 @@ fn import_page(p: &Page) -> ImportPage {
     ImportPage {
         layout: p.layout("contacts.import", "/contacts"),
         error: None,
+        file_error: None,
         preview: None,
         targets: vec![],
+        new_fields: vec![],
         report: None,
+    }
+}
+
+/// A refused file in the reader's language (the action's own message is English).
+fn import_error_text(p: &Page, e: &ActionError) -> String {
+    let lang = p.lang();
+    match e.code() {
+        "too_many_columns" => {
+            lang.t("contacts.import.too_many_columns").replace("{max}", &contact_csv::MAX_COLUMNS.to_string())
+        }
+        "too_many_rows" => {
+            lang.t("contacts.import.too_many_rows").replace("{max}", &contact_csv::MAX_IMPORT_ROWS.to_string())
+        }
+        "empty_file" => lang.t("contacts.import.empty_file").to_string(),
+        _ => error_message(lang, e),
     }
 }
 
@@ -309,10 +336,25 @@ fn multipart_parts<'a>(content_type: &str, body: &'a [u8]) -> Option<Vec<Part<'a
 }
 
 /// Upload: checks the CSRF field, keeps the file, shows the preview and the mapping form.
-pub async fn import_upload(p: Page, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn import_upload(
+    p: Page,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     if !p.user.user.role.sees_whole_tenant() {
         return p.failure(&ActionError::Forbidden);
     }
+    let body = match body {
+        Ok(body) => body,
+        // Too big for the upload limit: said in the person's language, by the file field.
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let mut page = import_page(&p);
+            let mib = (contact_csv::MAX_FILE_BYTES / (1024 * 1024)).to_string();
+            page.file_error = Some(("file_too_large", p.lang().t("contacts.import.too_large").replace("{max}", &mib)));
+            return (StatusCode::PAYLOAD_TOO_LARGE, render(page)).into_response();
+        }
+        Err(e) => return e.into_response(),
+    };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let Some(parts) = multipart_parts(content_type, &body) else {
         return (StatusCode::BAD_REQUEST, p.lang().t("contacts.import.no_file")).into_response();
@@ -324,13 +366,13 @@ pub async fn import_upload(p: Page, headers: HeaderMap, body: Bytes) -> Response
     let mut page = import_page(&p);
     let file = parts.iter().find(|(n, _, d)| n == "file" && !d.is_empty()).map(|(_, _, d)| *d);
     let Some(file) = file else {
-        page.error = Some(p.lang().t("contacts.import.no_file").to_string());
+        page.file_error = Some(("no_file", p.lang().t("contacts.import.no_file").to_string()));
         return (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response();
     };
     let preview = match contact_csv::preview(file) {
         Ok(preview) => preview,
         Err(e) => {
-            page.error = Some(error_message(p.lang(), &e));
+            page.file_error = Some((e.code(), import_error_text(&p, &e)));
             return (error_status(&e), render(page)).into_response();
         }
     };
@@ -348,16 +390,19 @@ pub async fn import_upload(p: Page, headers: HeaderMap, body: Bytes) -> Response
         return p.failure(&ActionError::Internal(anyhow::anyhow!("keeping the uploaded file: {e}")));
     }
     match import_targets(&p).await {
-        Ok(mut targets) => {
-            // Columns guessed as new custom fields are offered too.
-            for g in &preview.guessed {
-                if let ColumnTarget::Field(k) = g {
-                    let v = g.form_value();
-                    if !targets.iter().any(|(t, _)| *t == v) {
-                        targets.push((v, format!("{}: {k}", p.lang().t("contacts.import.field"))));
+        Ok(targets) => {
+            // A column guessed as a new custom field offers that field too.
+            let known: std::collections::HashSet<&str> = targets.iter().map(|(v, _)| v.as_str()).collect();
+            page.new_fields = preview
+                .guessed
+                .iter()
+                .map(|g| match g {
+                    ColumnTarget::Field(k) if !known.contains(g.form_value().as_str()) => {
+                        Some((g.form_value(), format!("{}: {k}", p.lang().t("contacts.import.field"))))
                     }
-                }
-            }
+                    _ => None,
+                })
+                .collect();
             page.targets = targets;
         }
         Err(e) => return p.failure(&e),
@@ -401,12 +446,13 @@ pub async fn import_run(
         return (StatusCode::NOT_FOUND, render(page)).into_response();
     };
     let mut mapping = Vec::new();
-    for i in 0.. {
+    // One past the cap is enough for the import to refuse a wider mapping.
+    for i in 0..=contact_csv::MAX_COLUMNS {
         let Some(v) = form.get(&format!("col{i}")) else { break };
         match ColumnTarget::from_form(v) {
             Ok(t) => mapping.push(t),
             Err(e) => {
-                page.error = Some(error_message(p.lang(), &e));
+                page.error = Some(import_error_text(&p, &e));
                 return (error_status(&e), render(page)).into_response();
             }
         }
@@ -425,7 +471,7 @@ pub async fn import_run(
             render(page)
         }
         Err(e) => {
-            page.error = Some(error_message(p.lang(), &e));
+            page.error = Some(import_error_text(&p, &e));
             (error_status(&e), render(page)).into_response()
         }
     }
@@ -548,14 +594,17 @@ pub async fn delete_field(
 }
 
 /// The routes of these pages (merged into the web router). The upload takes files up to
-/// 64 MiB, above the general body limit.
+/// [`contact_csv::MAX_FILE_BYTES`] (and a little for the form around it), above the general
+/// body limit.
 pub fn routes() -> axum::Router<Arc<App>> {
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/contacts", get(list))
         .route(
             "/contacts/import",
-            get(import_form).post(import_upload).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
+            get(import_form)
+                .post(import_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(contact_csv::MAX_FILE_BYTES + 64 * 1024)),
         )
         .route("/contacts/import/{token}", post(import_run))
         .route("/contacts/import/{token}/rejected.csv", get(import_rejected))

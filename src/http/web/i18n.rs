@@ -372,6 +372,22 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("contacts.import.download", "Baixar as linhas com erro (CSV)", "Download the rows with errors (CSV)"),
     ("contacts.import.expired", "O arquivo enviado expirou; envie de novo.", "The uploaded file expired; upload it again."),
     ("contacts.import.no_file", "Escolha um arquivo CSV.", "Choose a CSV file."),
+    (
+        "contacts.import.too_many_columns",
+        "O arquivo tem colunas demais: no máximo {max}. Remova as colunas que não são de contatos e envie de novo.",
+        "The file has too many columns: at most {max}. Remove the columns that are not about contacts and upload it again.",
+    ),
+    (
+        "contacts.import.too_many_rows",
+        "O arquivo tem linhas demais: no máximo {max} por arquivo. Divida-o e envie as partes.",
+        "The file has too many rows: at most {max} per file. Split it and upload the parts.",
+    ),
+    ("contacts.import.empty_file", "O arquivo está vazio.", "The file is empty."),
+    (
+        "contacts.import.too_large",
+        "O arquivo passa de {max} MiB. Divida-o e envie as partes.",
+        "The file is over {max} MiB. Split it and upload the parts.",
+    ),
     ("contacts.keywords", "Palavras de descadastro (opt-out)", "Opt-out keywords"),
     ("contacts.keywords_hint", "Separadas por vírgula. Uma mensagem igual a uma delas (sem diferenciar maiúsculas ou acentos) descadastra o contato na hora.", "Comma-separated. A message equal to one of them (ignoring case and accents) opts the contact out at once."),
     ("contacts.fields", "Campos personalizados conhecidos", "Known custom fields"),

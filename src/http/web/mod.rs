@@ -99,24 +99,47 @@ async fn csrf_cookie(State(app): State<Arc<App>>, mut request: Request, next: Ne
     let token = existing.clone().unwrap_or_else(|| crate::crypto::random_token(32));
     request.extensions_mut().insert(CsrfToken(token.clone()));
     let mut response = next.run(request).await;
-    if existing.is_none() {
-        let cookie = cookies::set(cookies::CSRF, &token, 30 * 24 * 3600, app.settings.secure_cookies());
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
+    // A handler that rotated the token (login) has set the cookie already.
+    if existing.is_none() && !sets_cookie(&response, cookies::CSRF) {
+        set_csrf_cookie(&mut response, &token, app.settings.secure_cookies());
     }
     let headers = response.headers_mut();
     // Pages are never framed (clickjacking) and never sniffed.
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
-        ),
-    );
+    headers.insert("content-security-policy", HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    // Logged-in pages show customers' data: no shared or back-button cache may keep a copy
+    // after logout. Handlers that chose a policy (assets, media) keep theirs.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
+}
+
+/// Our pages load only our own scripts, styles and images, and are never framed.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
+
+fn set_csrf_cookie(response: &mut Response, token: &str, secure: bool) {
+    let cookie = cookies::set(cookies::CSRF, token, 30 * 24 * 3600, secure);
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn sets_cookie(response: &Response, name: &str) -> bool {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().strip_prefix(name.as_bytes()).is_some_and(|rest| rest.starts_with(b"=")))
+}
+
+/// Gives the browser a fresh CSRF token. Called at login: a token planted before login (by a
+/// sibling subdomain or a man in the middle on plain HTTP) must not stay valid for the session.
+pub fn rotate_csrf(response: &mut Response, secure: bool) {
+    set_csrf_cookie(response, &crate::crypto::random_token(32), secure);
 }
 
 /// A form post whose hidden `csrf` field matches the browser's CSRF cookie.

@@ -68,8 +68,11 @@ pub async fn login(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Response {
     let slug = Some(form.tenant.as_str()).filter(|s| !s.trim().is_empty());
-    let result = actions::auth::login(&app, &form.email, &form.password, slug, &peer.ip().to_string()).await;
+    let forwarded_for = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    let client = crate::domain::netaddr::client_ip(peer.ip(), forwarded_for, &app.settings.trusted_proxies);
+    let result = actions::auth::login(&app, &form.email, &form.password, slug, &client.to_string()).await;
     let layout = Layout::anonymous(&headers, &csrf, "login.title");
+    let mut retry_after = None;
     let (status, key) = match result {
         Ok(logged_in) => {
             let cookie = cookies::set(
@@ -82,11 +85,15 @@ pub async fn login(
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().append(header::SET_COOKIE, v);
             }
+            super::rotate_csrf(&mut response, app.settings.secure_cookies());
             return response;
         }
         Err(LoginError::BadCredentials) => (StatusCode::UNAUTHORIZED, "login.bad_credentials"),
         Err(LoginError::TenantRequired) => (StatusCode::UNAUTHORIZED, "login.tenant_required"),
-        Err(LoginError::RateLimited(_)) => (StatusCode::TOO_MANY_REQUESTS, "login.rate_limited"),
+        Err(LoginError::RateLimited(secs)) => {
+            retry_after = Some(secs);
+            (StatusCode::TOO_MANY_REQUESTS, "login.rate_limited")
+        }
         Err(LoginError::Internal(e)) => {
             tracing::error!(error = %format!("{e:#}"), "login failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
@@ -94,12 +101,22 @@ pub async fn login(
     };
     let error = Some(layout.t(key).to_string());
     let page = LoginPage { layout, error, email: form.email, tenant: form.tenant, next: safe_next(&form.next) };
-    (status, render(page)).into_response()
+    let mut response = (status, render(page)).into_response();
+    if let Some(secs) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
 }
 
-/// Only same-site paths are followed after login (no open redirect).
+/// Only same-site paths are followed after login (no open redirect): one `/`, then anything but
+/// `/` or `\` (which browsers read as another host), and only visible ASCII, because browsers
+/// drop tabs and line breaks from a `Location` (`/\t/evil` becomes `//evil`) and a line break
+/// cannot go into a header at all. Anything else lands on the inbox.
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    let bytes = next.as_bytes();
+    let one_slash = bytes.first() == Some(&b'/') && !matches!(bytes.get(1), Some(b'/' | b'\\'));
+    let visible_ascii = bytes.iter().all(|b| (0x21..=0x7e).contains(b));
+    if one_slash && visible_ascii && !next.contains('\\') {
         next.to_string()
     } else {
         "/inbox".to_string()
@@ -557,6 +574,33 @@ pub async fn create_connection(p: Page, CsrfForm(form): CsrfForm<CreateConnectio
             let status = error_status(&e);
             let message = error_message(p.lang(), &e);
             (status, connections_page(&p, None, Some(message)).await).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_same_site_paths_are_followed_after_login() {
+        for ok in ["/", "/inbox", "/inbox/7?tab=all", "/contacts?q=jo%C3%A3o"] {
+            assert_eq!(safe_next(ok), ok);
+        }
+        for bad in [
+            "",
+            "inbox",
+            "//evil.example/",
+            "/\\evil.example/",
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/inbox\r\nSet-Cookie: x=1",
+            "/ /evil.example/",
+            "/a\\b",
+            "/caf\u{e9}",
+            "https://evil.example/",
+        ] {
+            assert_eq!(safe_next(bad), "/inbox", "{bad:?}");
         }
     }
 }

@@ -5,6 +5,7 @@ mod files;
 mod input;
 mod jobs;
 mod ssrf;
+mod web;
 
 use atende::domain::{Role, TenantId};
 
