@@ -27,6 +27,7 @@ mod inbox_web;
 mod jobs;
 mod ops;
 mod processes;
+mod security;
 mod web;
 mod webhooks;
 mod whatsapp_in;
