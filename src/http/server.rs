@@ -60,7 +60,7 @@ the server is at its connection limit; try again shortly";
 /// requests finish and returns when every connection is closed. Dropping the future (after the
 /// shutdown grace) closes the connections that are left.
 pub async fn run(listener: TcpListener, router: Router, limits: Limits, mut stop: watch::Receiver<bool>) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let slots = Arc::new(Semaphore::new(limits.max_connections.min(Semaphore::MAX_PERMITS)));
     let refusing = Arc::new(Semaphore::new(REFUSING_AT_ONCE));
     let mut connections = JoinSet::new();
     loop {
@@ -277,18 +277,33 @@ impl AsyncWrite for Watched {
 /// since the rest of the body was never read.
 pub struct DeadlineBody {
     inner: Incoming,
-    deadline: Pin<Box<Sleep>>,
+    deadline: Instant,
+    /// Armed the first time the body is not ready: most requests have none, or all of it at once.
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl DeadlineBody {
     fn new(inner: Incoming, timeout: Duration) -> Self {
-        Self { inner, deadline: Box::pin(tokio::time::sleep(timeout)) }
+        Self { inner, deadline: Instant::now() + timeout, timer: None }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("the request body did not arrive in time")]
 pub struct BodyTimedOut;
+
+/// Whether reading a body failed because of [`BodyTimedOut`] (somewhere in the error's chain),
+/// so handlers can answer 408 rather than blame the body.
+pub fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<BodyTimedOut>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
 
 impl Body for DeadlineBody {
     type Data = Bytes;
@@ -298,7 +313,9 @@ impl Body for DeadlineBody {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
-        if self.deadline.as_mut().poll(cx).is_ready() {
+        let deadline = self.deadline;
+        let timer = self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Some(Err(Box::new(BodyTimedOut))));
         }
         Poll::Pending
