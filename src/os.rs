@@ -92,6 +92,8 @@ mod tests {
         let soft = raise_open_file_limit().unwrap();
         let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
-        assert_eq!(soft, limit.rlim_cur as u64);
+        #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux but not everywhere
+        let current = limit.rlim_cur as u64;
+        assert_eq!(soft, current);
     }
 }
