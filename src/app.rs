@@ -49,6 +49,8 @@ pub type AppState = Arc<App>;
 impl App {
     /// Connects to the database, applies migrations, loads the master key and starts the bus.
     pub async fn build(settings: Settings) -> anyhow::Result<Arc<App>> {
+        // Before the first file (database, master key) is created.
+        crate::os::private_umask();
         let url = settings.effective_database_url();
         let db = Db::connect(&url, settings.db_max_connections)
             .await
@@ -95,15 +97,26 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    crate::os::private_umask();
+    let open_files = crate::os::raise_open_file_limit();
+    let max_connections = crate::os::connection_cap(app.settings.max_connections, open_files);
+    if max_connections < app.settings.max_connections {
+        tracing::warn!(
+            configured = app.settings.max_connections,
+            open_file_limit = open_files,
+            "max_connections lowered to {max_connections}: the open-file limit cannot hold more"
+        );
+    }
+    let limits = crate::http::server::Limits {
+        max_connections,
+        header_timeout: Duration::from_secs(app.settings.header_timeout_secs),
+        body_timeout: Duration::from_secs(app.settings.body_timeout_secs),
+        idle_timeout: Duration::from_secs(app.settings.idle_timeout_secs),
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = crate::jobs::spawn(app.clone(), app.settings.job_workers, stop_rx.clone());
     let router = crate::http::router(app.clone());
-    let mut http_stop = stop_rx.clone();
-    let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = http_stop.wait_for(|s| *s).await;
-        });
-    let server = tokio::spawn(async move { server.await });
+    let mut server = tokio::spawn(crate::http::server::run(listener, router, limits, stop_rx.clone()));
     shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests and jobs");
     let _ = stop_tx.send(true);
@@ -112,11 +125,13 @@ pub async fn serve(
         for w in workers {
             let _ = w.await;
         }
-        let _ = server.await;
+        let _ = (&mut server).await;
     })
     .await;
     if drained.is_err() {
         tracing::warn!("grace period over; stopping now");
+        // Closes the connections still open (event streams never end by themselves).
+        server.abort();
     }
     crate::jobs::release_leases(&app).await;
     app.db.close().await;

@@ -273,6 +273,8 @@ pub enum JobCommand {
 
 /// Runs the parsed command; returns the process exit code.
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    // Every command may create files (database, backup, media): private to this user.
+    crate::os::private_umask();
     match cli.command {
         Command::Config => {
             println!("{}", serde_json::to_string_pretty(&settings.redacted_json())?);

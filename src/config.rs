@@ -82,6 +82,17 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` names the client (`ATENDE_TRUSTED_PROXIES`:
     /// addresses or CIDR networks, comma-separated); empty by default, so the header is ignored.
     pub trusted_proxies: Vec<crate::domain::netaddr::IpNet>,
+    /// Concurrent HTTP connections served; more are answered 503 and closed
+    /// (`ATENDE_MAX_CONNECTIONS`). Lowered at start to what the open-file limit allows.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's head once the server waits for one
+    /// (`ATENDE_HEADER_TIMEOUT_SECS`); also how long an idle keep-alive connection stays open.
+    pub header_timeout_secs: u64,
+    /// Seconds a request's body has to arrive in full, counted from its head (`ATENDE_BODY_TIMEOUT_SECS`).
+    pub body_timeout_secs: u64,
+    /// Seconds without a byte in either direction after which a connection is closed, while no
+    /// handler is working on it (`ATENDE_IDLE_TIMEOUT_SECS`); must exceed the SSE heartbeat.
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -105,6 +116,10 @@ impl Default for Settings {
             api_rate_burst: 40,
             allow_private_networks: false,
             trusted_proxies: Vec::new(),
+            max_connections: 10_000,
+            header_timeout_secs: 30,
+            body_timeout_secs: 300,
+            idle_timeout_secs: 60,
         }
     }
 }
@@ -131,6 +146,10 @@ struct FileSettings {
     api_rate_burst: Option<u32>,
     allow_private_networks: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
+    max_connections: Option<usize>,
+    header_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +188,7 @@ impl Settings {
         for (key, value) in env {
             settings.apply_env(&key, &value)?;
         }
+        settings.validate_together()?;
         Ok(settings)
     }
 
@@ -228,6 +248,18 @@ impl Settings {
             self.trusted_proxies =
                 v.iter().map(|n| n.parse()).collect::<Result<_, _>>().map_err(|e| key_error("trusted_proxies", e))?;
         }
+        if let Some(v) = f.max_connections {
+            self.max_connections = v;
+        }
+        if let Some(v) = f.header_timeout_secs {
+            self.header_timeout_secs = v;
+        }
+        if let Some(v) = f.body_timeout_secs {
+            self.body_timeout_secs = v;
+        }
+        if let Some(v) = f.idle_timeout_secs {
+            self.idle_timeout_secs = v;
+        }
         self.validate()
     }
 
@@ -272,6 +304,10 @@ impl Settings {
             "ATENDE_TRUSTED_PROXIES" => {
                 self.trusted_proxies = crate::domain::netaddr::parse_list(value).map_err(|e| key_error(key, e))?
             }
+            "ATENDE_MAX_CONNECTIONS" => self.max_connections = num(key, value)?,
+            "ATENDE_HEADER_TIMEOUT_SECS" => self.header_timeout_secs = num(key, value)?,
+            "ATENDE_BODY_TIMEOUT_SECS" => self.body_timeout_secs = num(key, value)?,
+            "ATENDE_IDLE_TIMEOUT_SECS" => self.idle_timeout_secs = num(key, value)?,
             // ATENDE_CONFIG picks the file; ATENDE_TEST_* belong to the test suite.
             _ => return Ok(()),
         }
@@ -301,6 +337,27 @@ impl Settings {
         }
         if self.db_max_connections == 0 {
             return Err(key_error("db_max_connections", "must be at least 1"));
+        }
+        if self.max_connections == 0 {
+            return Err(key_error("max_connections", "must be at least 1"));
+        }
+        for (key, secs) in [
+            ("header_timeout_secs", self.header_timeout_secs),
+            ("body_timeout_secs", self.body_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+        ] {
+            if secs == 0 {
+                return Err(key_error(key, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Rules between keys, checked once everything is loaded (environment order is arbitrary).
+    fn validate_together(&self) -> Result<(), ConfigError> {
+        // Live-event streams are quiet between heartbeats; a shorter idle timeout would cut them.
+        if self.idle_timeout_secs <= self.sse_heartbeat_secs {
+            return Err(key_error("idle_timeout_secs", "must be longer than sse_heartbeat_secs"));
         }
         Ok(())
     }
@@ -346,6 +403,10 @@ impl Settings {
             "api_rate_burst": self.api_rate_burst,
             "allow_private_networks": self.allow_private_networks,
             "trusted_proxies": self.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "max_connections": self.max_connections,
+            "header_timeout_secs": self.header_timeout_secs,
+            "body_timeout_secs": self.body_timeout_secs,
+            "idle_timeout_secs": self.idle_timeout_secs,
         })
     }
 }
@@ -407,6 +468,26 @@ mod tests {
         let err = Settings::load(None, env(&[("ATENDE_TRUSTED_PROXIES", "10.0.0.0/40")])).unwrap_err();
         assert!(err.to_string().contains("ATENDE_TRUSTED_PROXIES"), "{err}");
         assert!(Settings::default().trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn connection_limits_load_from_the_environment_and_the_idle_timeout_outlasts_heartbeats() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("ATENDE_MAX_CONNECTIONS", "50"),
+                ("ATENDE_HEADER_TIMEOUT_SECS", "5"),
+                ("ATENDE_IDLE_TIMEOUT_SECS", "40"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((s.max_connections, s.header_timeout_secs, s.idle_timeout_secs), (50, 5, 40));
+        // The order of variables does not matter; only the final combination is checked.
+        let err = Settings::load(None, env(&[("ATENDE_IDLE_TIMEOUT_SECS", "10")])).unwrap_err();
+        assert!(err.to_string().contains("idle_timeout_secs"), "{err}");
+        assert!(Settings::load(None, env(&[("ATENDE_SSE_HEARTBEAT_SECS", "90"), ("ATENDE_IDLE_TIMEOUT_SECS", "120")]))
+            .is_ok());
+        assert!(Settings::load(None, env(&[("ATENDE_BODY_TIMEOUT_SECS", "0")])).is_err());
     }
 
     #[test]

@@ -15,5 +15,6 @@ pub mod domain;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+pub mod os;
 pub mod realtime;
 pub mod store;

@@ -3,6 +3,9 @@
 use crate::actions::{ActionError, ActionResult};
 use crate::app::App;
 use crate::crypto;
+use crate::domain::access::Audience;
+use crate::domain::{TenantId, UserId};
+use crate::store::events::StoredEvent;
 use crate::store::tenants::Tenant;
 use crate::store::tokens::ApiToken;
 use crate::store::users::User;
@@ -144,9 +147,33 @@ pub async fn session_user(app: &App, session_token: &str) -> ActionResult<Option
     Ok(crate::store::sessions::find(app.db.reader(), &hash, app.clock.now_ms()).await?)
 }
 
+/// Ends a session; its live-event streams hear [`SESSIONS_ENDED`] and close.
 pub async fn logout(app: &App, session_token: &str) -> ActionResult<()> {
-    crate::store::sessions::delete(app.db.writer(), &crypto::sha256_hex(session_token)).await?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let mut events = Vec::new();
+    if let Some((tenant, user)) = crate::store::sessions::delete(&mut *tx, &crypto::sha256_hex(session_token)).await? {
+        events.push(sessions_ended(app, &mut tx, tenant, user, now).await?);
+    }
+    tx.commit().await?;
+    app.bus.deliver(events);
     Ok(())
+}
+
+/// The live event that tells a person's event streams to check their session again (logout,
+/// password reset or change); only that person's browsers receive it.
+pub const SESSIONS_ENDED: &str = "session.ended";
+
+/// Records [`SESSIONS_ENDED`] for `user` in the transaction that ended sessions.
+pub async fn sessions_ended(
+    app: &App,
+    tx: &mut crate::store::Tx,
+    tenant: TenantId,
+    user: UserId,
+    now: i64,
+) -> ActionResult<StoredEvent> {
+    let data = serde_json::json!({ "user_id": user });
+    Ok(app.bus.record(tx, tenant, SESSIONS_ENDED, Audience::User(user), data, now).await?)
 }
 
 /// The active token for an `Authorization: Bearer` value. Records its last use at most once a

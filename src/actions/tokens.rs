@@ -3,8 +3,9 @@
 use crate::actions::{ActionError, ActionResult, Actor};
 use crate::app::App;
 use crate::crypto;
+use crate::domain::access::Audience;
 use crate::domain::ids::TokenId;
-use crate::domain::{validate, Scope, TenantId};
+use crate::domain::{validate, Role, Scope, TenantId};
 use crate::store::tokens::{ApiToken, NewToken};
 
 /// Visible start of every token, so leaked tokens are easy to find with secret scanners.
@@ -88,6 +89,10 @@ pub async fn revoke_token(app: &App, actor: &Actor, tenant: TenantId, id: TokenI
         now,
     )
     .await?;
+    // Streams of that token hear it and close.
+    let data = serde_json::json!({ "token_id": id.0 });
+    let event = app.bus.record(&mut tx, tenant, "token.revoked", Audience::MinRole(Role::Admin), data, now).await?;
     tx.commit().await?;
+    app.bus.deliver([event]);
     Ok(())
 }

@@ -167,7 +167,9 @@ pub async fn reset_password(app: &App, actor: &Actor, tenant: TenantId, id: User
         now,
     )
     .await?;
+    let event = crate::actions::auth::sessions_ended(app, &mut tx, tenant, id, now).await?;
     tx.commit().await?;
+    app.bus.deliver([event]);
     Ok(password)
 }
 
@@ -202,7 +204,9 @@ pub async fn change_own_password(
         now,
     )
     .await?;
+    let event = crate::actions::auth::sessions_ended(app, &mut tx, user.tenant_id, user.id, now).await?;
     tx.commit().await?;
+    app.bus.deliver([event]);
     Ok(())
 }
 

@@ -1,5 +1,6 @@
-//! The HTTP edge: the router, request metrics, body limits, errors, and the three faces —
-//! `api/` (REST JSON), `web/` (HTML pages), and the operational endpoints in `ops`.
+//! The HTTP edge: the server (connection limits and timeouts), the router, request metrics, body
+//! limits, errors, and the three faces — `api/` (REST JSON), `web/` (HTML pages), and the
+//! operational endpoints in `ops`.
 
 pub mod api;
 pub mod auth;
@@ -7,6 +8,7 @@ pub mod cookies;
 pub mod error;
 pub mod hooks;
 pub mod ops;
+pub mod server;
 pub mod web;
 
 use std::sync::Arc;

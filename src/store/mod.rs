@@ -30,6 +30,7 @@ pub mod tokens;
 pub mod users;
 pub mod webhooks;
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -76,7 +77,7 @@ impl Db {
             Backend::Sqlite => {
                 let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
                 let path = path.split('?').next().unwrap_or(path);
-                if let Some(dir) = std::path::Path::new(path).parent() {
+                if let Some(dir) = Path::new(path).parent() {
                     if !dir.as_os_str().is_empty() {
                         std::fs::create_dir_all(dir)
                             .with_context(|| format!("creating database directory {}", dir.display()))?;
@@ -86,6 +87,9 @@ impl Db {
                 let options = AnyConnectOptions::from_str(&url).context("parsing the SQLite URL")?;
                 let write =
                     sqlite_pool(1, true).connect_with(options.clone()).await.context("opening the SQLite database")?;
+                // Created private under the process umask; narrows a file an older version left 0644.
+                let (wal, shm) = (format!("{path}-wal"), format!("{path}-shm"));
+                crate::os::make_private(&[Path::new(path), Path::new(&wal), Path::new(&shm)]);
                 let read = sqlite_pool(max_connections, false)
                     .connect_with(options)
                     .await

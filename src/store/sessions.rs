@@ -60,9 +60,16 @@ pub async fn find<'e>(
     Ok(Some((user, tenant)))
 }
 
-pub async fn delete<'e>(ex: impl Executor<'e, Database = Any>, token_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(ex).await?;
-    Ok(())
+/// Ends one session; returns whose it was (none when it was already gone).
+pub async fn delete<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    token_hash: &str,
+) -> Result<Option<(TenantId, UserId)>, sqlx::Error> {
+    let row = sqlx::query("DELETE FROM sessions WHERE token_hash = $1 RETURNING tenant_id, user_id")
+        .bind(token_hash)
+        .fetch_optional(ex)
+        .await?;
+    row.map(|r| Ok((TenantId(r.try_get(0)?), UserId(r.try_get(1)?)))).transpose()
 }
 
 /// Ends every session of a user (deactivation, password reset).

@@ -497,3 +497,58 @@ pub async fn assign_if_waiting<'e>(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// What the visibility rule needs of a ticket: status, department and assignee.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Visibility {
+    pub status: String,
+    pub department_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+}
+
+fn visibility_from_row(r: &sqlx::any::AnyRow) -> Result<Visibility, sqlx::Error> {
+    Ok(Visibility {
+        status: r.try_get("status")?,
+        department_id: r.try_get("department_id")?,
+        assignee_id: r.try_get("assignee_id")?,
+    })
+}
+
+/// [`Visibility`] of one ticket (live-event streams filter agents' events by it).
+pub async fn visibility<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<Visibility>, sqlx::Error> {
+    sqlx::query("SELECT status, department_id, assignee_id FROM tickets WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_optional(ex)
+        .await?
+        .as_ref()
+        .map(visibility_from_row)
+        .transpose()
+}
+
+/// The newest `limit` tickets in progress that an agent may see — their own, and the waiting
+/// ones of their departments or of none (`store::inbox`'s rule) — with their [`Visibility`].
+pub async fn visible_to_agent<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    user_id: i64,
+    limit: i64,
+) -> Result<Vec<(i64, Visibility)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT t.id, t.status, t.department_id, t.assignee_id FROM tickets t
+         WHERE t.tenant_id = $1 AND t.status <> 'closed' AND (t.assignee_id = $2 OR (t.status = 'waiting'
+           AND (t.department_id IS NULL OR t.department_id IN
+             (SELECT dm.department_id FROM department_members dm WHERE dm.tenant_id = $1 AND dm.user_id = $2))))
+         ORDER BY t.id DESC LIMIT $3",
+    )
+    .bind(tenant.0)
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, visibility_from_row(r)?))).collect()
+}

@@ -42,6 +42,14 @@ pub async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) ->
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, app.settings.max_body_bytes).await {
         Ok(b) => b,
+        Err(e) if crate::http::server::is_body_timeout(&e) => {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request body did not arrive in time",
+            )
+            .into_response()
+        }
         Err(_) => {
             return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body too large")
                 .into_response()
