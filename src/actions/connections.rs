@@ -1,9 +1,12 @@
 //! Connections: an admin (or the operator) adds a WhatsApp Cloud API number; secrets are sealed
 //! with the master key; the webhook URL and verify token are handed back to paste into Meta.
 
+use std::sync::Arc;
+
 use crate::actions::{is_unique_violation, ActionError, ActionResult, Actor};
 use crate::app::App;
 use crate::channels::whatsapp_cloud::{DEFAULT_API_VERSION, DEFAULT_GRAPH_URL};
+use crate::config::Secret;
 use crate::domain::{validate, TenantId};
 use crate::store::connections::{Connection, NewConnection};
 
@@ -167,7 +170,7 @@ pub async fn update_secrets(
     )
     .await?;
     tx.commit().await?;
-    app.webhook_connections.forget(id);
+    app.connections.forget(id);
     crate::store::connections::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)
 }
 
@@ -189,4 +192,15 @@ async fn check_graph_url(app: &App, actor: &Actor, graph_url: &str) -> ActionRes
         })?;
     }
     Ok(false)
+}
+
+/// The active WhatsApp Cloud connection an inbound webhook names, with its app secret opened to
+/// check the delivery's signature; `None` for an unknown, inactive or other kind of connection.
+pub async fn for_webhook(app: &App, id: i64) -> ActionResult<Option<(Arc<Connection>, Secret)>> {
+    let Some(c) = app.connections.get_by_id(&app.db, id, app.clock.now_ms()).await? else { return Ok(None) };
+    if !c.active || c.kind != KIND_WHATSAPP_CLOUD {
+        return Ok(None);
+    }
+    let (_, app_secret) = secrets(app, &c)?;
+    Ok(Some((c, app_secret)))
 }

@@ -5,6 +5,7 @@ pub mod contacts;
 pub mod csv;
 pub mod ids;
 pub mod inbox;
+pub mod jobs;
 pub mod media;
 pub mod message;
 pub mod netaddr;

@@ -24,9 +24,6 @@ use crate::store::jobs::Job;
 use crate::store::messages::{StatusChange, StatusOutcome, StoredMessage};
 use crate::store::{self};
 
-pub const KIND: &str = crate::actions::send::SEND_JOB;
-pub const MARK_READ_KIND: &str = crate::actions::send::MARK_READ_JOB;
-
 /// The least wait after Meta's 131056 (pair rate limit: about one message per 6 s to one user).
 const RECIPIENT_BACKOFF: Duration = Duration::from_secs(6);
 
@@ -98,15 +95,17 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         }
     }
 
-    wait_for_send_slot(app, &connection).await?;
-    // Checked again at the last moment (the upload and the slot wait take time): a run that
-    // lost its lease, or whose message another run sent and recorded meanwhile, sends nothing.
+    // Checked again late (the upload takes time): a run that lost its lease, or whose message
+    // another run sent and recorded meanwhile, sends nothing. Before the slot, not after it: the
+    // checks read from the database, and their varying latency between slot and call would
+    // bunch sends past the connection's rate.
     if !super::still_holds(app, job).await? {
         return Err(JobError::LeaseLost);
     }
     if !still_unsent(app, &message).await? {
         return Ok(());
     }
+    wait_for_send_slot(app, &connection).await?;
     let body = outbound.request_json(&to);
     match app.graph.send_message(&account, &body).await {
         Ok(wamid) => record_sent(app, job, &message, &connection, &wamid).await,

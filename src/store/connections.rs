@@ -1,6 +1,9 @@
 //! Connections: one business number (later a mailbox or a widget) of a tenant. Secrets are
 //! stored sealed with the master key.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
@@ -308,4 +311,39 @@ pub async fn default_department<'e>(
         .fetch_optional(ex)
         .await?;
     Ok(row.map(|r| r.try_get::<Option<i64>, _>(0)).transpose()?.flatten())
+}
+
+/// How long a looked-up connection is reused: webhooks arrive in bursts, and a changed setting
+/// takes effect within this time (at once where the action that changes it calls `forget`).
+const CACHE_MS: i64 = 5_000;
+
+/// Connections by id, briefly cached for inbound webhooks (rows only: secrets are opened per
+/// request, which costs microseconds and keeps no opened secret in memory).
+#[derive(Default)]
+pub struct ConnectionCache {
+    entries: Mutex<HashMap<i64, (Arc<Connection>, i64)>>,
+}
+
+impl ConnectionCache {
+    /// The connection, from the cache when fetched less than [`CACHE_MS`] ago.
+    pub async fn get_by_id(&self, db: &Db, id: i64, now: i64) -> Result<Option<Arc<Connection>>, sqlx::Error> {
+        if let Some((c, at)) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            if now - at < CACHE_MS {
+                return Ok(Some(c.clone()));
+            }
+        }
+        let Some(c) = get_by_id(db.reader(), id).await? else { return Ok(None) };
+        let c = Arc::new(c);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() > 10_000 {
+            entries.clear();
+        }
+        entries.insert(id, (c.clone(), now));
+        Ok(Some(c))
+    }
+
+    /// Drops a connection from the cache (it was changed).
+    pub fn forget(&self, id: i64) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
 }

@@ -138,7 +138,7 @@ impl TestApp {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = app.clone();
         let server = tokio::spawn(async move {
-            let _ = atende::app::serve(serving, listener, async move {
+            let _ = atende::server::serve(serving, listener, async move {
                 let _ = stopped.await;
             })
             .await;
