@@ -290,6 +290,7 @@ pub(crate) async fn clear_reauth_after_success(app: &App, connection: &Connectio
             connection.tenant_id,
             connection.id,
             &connection.access_token_sealed,
+            app.clock.now_ms(),
         )
         .await?
     {
