@@ -10,7 +10,11 @@ engine_test!(an_admin_connects_a_number_and_sees_its_webhook_url_but_never_its_s
     let page = browser.get(t.url("/admin/connections")).send().await.unwrap().text().await.unwrap();
     let csrf = extract_csrf(&page);
     // The form comes with the step-by-step guide to Meta's dashboard, in Portuguese.
-    assert!(page.contains("id=\"cloud-api-guide\"") && page.contains("passo a passo") && page.contains("token de verificação"));
+    assert!(
+        page.contains("id=\"cloud-api-guide\"")
+            && page.contains("passo a passo")
+            && page.contains("token de verificação")
+    );
     let form = [
         ("csrf", csrf.as_str()),
         ("name", "Vendas"),
