@@ -190,12 +190,13 @@ pub enum CustomerMessage {
     },
 }
 
-/// A customer as WhatsApp shows them to the business: with a number, a username, or both. With a
-/// username Meta withholds the number, so webhooks name them by user id and username only; the
-/// same person keeps one user id whichever of the two they write with.
+/// A customer as WhatsApp shows them to the business: with a number, a username, or both (Meta
+/// shows a username user's number only while it is in the business's contact book). Without a
+/// number, webhooks name them by user id and username only; the same person keeps one user id
+/// whichever they write with.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Customer {
-    /// Their number (digits), if the simulator may know it.
+    /// Their number (digits), when Meta shows it.
     pub phone: Option<String>,
     /// Their WhatsApp username (without `@`), if they have one.
     pub username: Option<String>,
@@ -359,9 +360,9 @@ impl Simulator {
         self.shared.customer_sends(from_wa_id, profile_name, message).await
     }
 
-    /// A [`Customer`] sends a message: a customer with a username arrives without a number (only
-    /// `from_user_id`, `contacts[].user_id` and `contacts[].profile.username`), as Meta sends
-    /// them. Fails for a customer with neither number nor username.
+    /// A [`Customer`] sends a message: one without a number arrives with only `from_user_id`,
+    /// `contacts[].user_id` and `contacts[].profile.username`, as Meta sends them. Fails for a
+    /// customer with neither number nor username.
     pub async fn customer_sends_as(&self, customer: &Customer, message: CustomerMessage) -> anyhow::Result<Delivery> {
         let phone = customer.phone.as_deref().map(ids::digits).filter(|p| !p.is_empty());
         let username = customer.username.as_deref().map(|u| u.trim_start_matches('@')).filter(|u| !u.is_empty());

@@ -378,13 +378,18 @@ impl Shared {
 
     /// Builds one `messages[]` element for `msg` (storing its media), records it for the phone
     /// page, and returns `(wamid, json)`.
-    /// A user who shows a username has no `from` (Meta withholds the number); every message
-    /// names its sender's user id in `from_user_id`.
-    pub(crate) fn build_customer_message(&self, user: &SimUser, msg: &CustomerMessage) -> (String, Value) {
+    /// `from` is the number Meta shows (none for a user who shows a username and is not in the
+    /// business's contact book); every message names its sender's user id in `from_user_id`.
+    pub(crate) fn build_customer_message(
+        &self,
+        user: &SimUser,
+        shown_phone: Option<&str>,
+        msg: &CustomerMessage,
+    ) -> (String, Value) {
         let id = ids::wamid();
         let ts = self.now_secs();
         let mut m = json!({ "id": id, "timestamp": ts.to_string() });
-        if let Some(phone) = user.phone.as_ref().filter(|_| user.username.is_none()) {
+        if let Some(phone) = shown_phone {
             m["from"] = json!(phone);
         }
         m["from_user_id"] = json!(user.user_id);
@@ -511,8 +516,9 @@ impl Shared {
         self.customer_sends_as(Some(&from), None, profile_name, message).await
     }
 
-    /// A customer with a number and/or a username sends a message. With a username Meta shows
-    /// no number: the webhook names them by user id (and username) only.
+    /// A customer sends a message, shown with the number given (Meta shows a username user's
+    /// number only while it is in the business's contact book): without one, the webhook names
+    /// them by user id (and username) only.
     pub(crate) async fn customer_sends_as(
         &self,
         phone: Option<&str>,
@@ -522,12 +528,11 @@ impl Shared {
     ) -> anyhow::Result<Delivery> {
         anyhow::ensure!(phone.is_some() || username.is_some(), "wa-sim: a customer needs a number or a username");
         let user = self.user(phone, username);
-        let (id, m) = self.build_customer_message(&user, &message);
-        let shown_phone = user.phone.as_deref().filter(|_| user.username.is_none());
+        let (id, m) = self.build_customer_message(&user, phone, &message);
         let body = self.envelope_one_change(payload::messages_change(
             &self.cfg.display_phone_number,
             &self.cfg.phone_number_id,
-            vec![payload::contact(shown_phone, &user.user_id, profile_name, user.username.as_deref())],
+            vec![payload::contact(phone, &user.user_id, profile_name, user.username.as_deref())],
             vec![m],
         ));
         let result = self.post_webhook(&body).await;
@@ -547,9 +552,9 @@ impl Shared {
         for (from, name, msg) in &items {
             let from = ids::digits(from);
             let user = self.user(Some(&from), None);
-            let (id, m) = self.build_customer_message(&user, msg);
+            let (id, m) = self.build_customer_message(&user, Some(&from), msg);
             ids_out.push(id);
-            parts.push((payload::contact(Some(&from), &user.user_id, name, None), m));
+            parts.push((payload::contact(Some(&from), &user.user_id, name, user.username.as_deref()), m));
         }
         let body = match shape {
             BatchShape::OneChange => {

@@ -897,11 +897,14 @@ async fn a_username_only_customer_arrives_without_a_number_and_keeps_their_user_
     assert_eq!(c["user_id"], d.user_id.as_str());
     assert_eq!(c["profile"], json!({"name":"Ana","username":"ana.souza"}));
 
-    // The same person, now also known by number: same user id, and still no number shown.
+    // The same person, now with their number shown too: same user id, both in the webhook.
     let with_phone = wa_sim::Customer { phone: Some("5511955554444".into()), ..ana.clone() };
     let again = sim.customer_sends_as(&with_phone, CustomerMessage::Text("meu número".into())).await.unwrap();
     assert_eq!(again.user_id, d.user_id);
     assert_eq!(sim.user_id_of_phone("5511955554444"), d.user_id);
+    assert_eq!(only_message(&again)["from"], "5511955554444");
+    assert_eq!(only_contact(&again)["wa_id"], "5511955554444");
+    assert_eq!(only_contact(&again)["profile"]["username"], "ana.souza");
     assert!(sim.customer_sends_as(&wa_sim::Customer::default(), CustomerMessage::Text("x".into())).await.is_err());
     sim.shutdown().await;
 }
