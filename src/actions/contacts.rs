@@ -832,9 +832,10 @@ pub struct MergeReport {
     pub moved: MergeCounts,
 }
 
-/// Merges contact `source` into `target`: tickets, messages and tags move; custom fields keep
-/// the target's values and fill gaps from the source; e-mail and WhatsApp id likewise; notes
-/// are joined with a line naming the source (its phone, which the target does not take);
+/// Merges contact `source` into `target`: tickets, messages, tags and identities move; custom
+/// fields keep the target's values and fill gaps from the source; e-mail, WhatsApp id and
+/// WhatsApp username likewise; notes are joined with a line naming the source (its phone,
+/// which the target does not take);
 /// consent becomes the more restrictive of the two (with that one's date and source). The
 /// source is deleted; the audit entry keeps a full copy of it.
 pub async fn merge_contacts(
@@ -1144,5 +1145,8 @@ pub(crate) async fn merge_in_tx(
         now,
     )
     .await?;
+    if let (None, Some(username)) = (&into.username, &from.username) {
+        store::contacts::set_username(&mut **tx, tenant, target, username, now).await?;
+    }
     Ok(Some((from, moved)))
 }
