@@ -229,3 +229,37 @@ engine_test!(callback_data_in_a_status_names_a_send_whose_answer_was_not_recorde
     sim.shutdown().await;
     t.stop().await;
 });
+
+engine_test!(migration_0009_gives_existing_contacts_their_phone_and_whatsapp_identities, |t: TestApp| async move {
+    use sqlx::Executor;
+    let demo = t.demo_tenant().await;
+    // Back to schema 8, with contacts as 0008 knew them (one without a WhatsApp id).
+    let db = &t.app.db;
+    for stmt in [
+        "DROP TABLE contact_identities",
+        "ALTER TABLE contacts DROP COLUMN username",
+        "DELETE FROM schema_migrations WHERE version = 9",
+    ] {
+        db.writer().execute(stmt).await.unwrap();
+    }
+    for (phone, key, wa_id) in
+        [("5511987654321", "11987654321", "'5511987654321'"), ("5521912345678", "21912345678", "NULL")]
+    {
+        let sql = format!(
+            "INSERT INTO contacts (tenant_id, name, phone, phone_key, wa_id, created_at, updated_at)
+             VALUES ({}, 'C', '{phone}', '{key}', {wa_id}, 1, 1)",
+            demo.0
+        );
+        db.writer().execute(sql.as_str()).await.unwrap();
+    }
+    assert_eq!(atende::store::migrate::run(db).await.unwrap(), [9]);
+    let first = one_i64(&t, "SELECT id FROM contacts WHERE phone = '5511987654321'").await;
+    let second = one_i64(&t, "SELECT id FROM contacts WHERE phone = '5521912345678'").await;
+    assert_eq!(
+        identities_of(&t, first).await,
+        [("phone".to_string(), "+5511987654321".to_string()), ("whatsapp".to_string(), "5511987654321".to_string())]
+    );
+    assert_eq!(identities_of(&t, second).await, [("phone".to_string(), "+5521912345678".to_string())]);
+    assert_eq!(t.count("contacts", "username IS NULL").await, 2);
+    t.stop().await;
+});
