@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use atende::domain::TenantId;
+use atende::domain::{Scope, TenantId};
 use serde_json::{json, Value};
 use sqlx::Row;
 use wa_sim::{Customer, CustomerMessage};
@@ -80,6 +80,19 @@ engine_test!(a_username_only_customer_is_stored_shown_and_answered_by_user_id, |
     assert!(page.contains("@ana.souza") && page.contains("Ana Souza"), "{page}");
     let found = admin.get(t.url("/inbox?tab=waiting&q=ana.souza")).send().await.unwrap().text().await.unwrap();
     assert!(found.contains(&format!("data-ticket=\"{ticket}\"")), "a search finds her by username: {found}");
+
+    // The API shows her without a phone, with her username.
+    let token = t.token(demo, &[Scope::Read]).await;
+    let api: Value = reqwest::Client::new()
+        .get(t.url(&format!("/api/v1/contacts/{contact}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((api["phone"].as_str(), api["username"].as_str()), (Some(""), Some("ana.souza")), "{api}");
 
     // The agent's reply goes to her user id as `recipient`, with our callback data.
     assert_eq!(post_form(&t, &admin, &format!("/inbox/{ticket}/messages"), &[("body", "Olá, Ana!")]).await, 303);
