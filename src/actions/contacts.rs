@@ -1146,7 +1146,7 @@ pub(crate) async fn merge_in_tx(
     )
     .await?;
     if let (None, Some(username)) = (&into.username, &from.username) {
-        store::contacts::set_username(&mut **tx, tenant, target, username, now).await?;
+        store::contacts::refresh_whatsapp(&mut **tx, tenant, target, Some(username), None, now).await?;
     }
     Ok(Some((from, moved)))
 }

@@ -209,7 +209,8 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
     let mut by_user: HashMap<(TenantId, &str), usize> = HashMap::new();
     let mut absorbs: Vec<Absorb<'_>> = Vec::new();
     let mut absorbing: HashSet<usize> = HashSet::new();
-    let mut usernames: Vec<(TenantId, i64, &str)> = Vec::new();
+    // Contacts found by user id whose username or WhatsApp id changed: (tenant, id, username, wa_id).
+    let mut refreshes: Vec<(TenantId, i64, Option<&str>, Option<&str>)> = Vec::new();
     for (i, req) in batch.iter().enumerate() {
         for m in &req.delivery.messages {
             let digits = m.from.as_deref().and_then(|f| phone::normalize(f, None));
@@ -229,9 +230,15 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
                         (None, Some(d)) => phone::match_key(d),
                         (None, None) => store::contacts::user_key(user_id.unwrap_or_default()),
                     };
-                    if let (Some(k), Some(name)) = (known, m.username.as_deref()) {
-                        if k.username.as_deref() != Some(name) {
-                            usernames.push((req.tenant, k.contact_id, name));
+                    if let Some(k) = known {
+                        let username = m.username.as_deref().filter(|u| k.username.as_deref() != Some(u));
+                        // Only a wa_id of the number the contact has (the user id wins over another one).
+                        let wa_id = m.from.as_deref().filter(|w| {
+                            k.wa_id.as_deref() != Some(w)
+                                && digits.as_deref().is_some_and(|d| phone::match_key(d) == k.phone_key)
+                        });
+                        if username.is_some() || wa_id.is_some() {
+                            refreshes.push((req.tenant, k.contact_id, username, wa_id));
                         }
                     }
                     let c = *contact_index.entry((req.tenant, key.clone())).or_insert_with(|| {
@@ -308,8 +315,8 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
         .into_iter()
         .map(|r| r.ok_or_else(|| anyhow::anyhow!("a contact upsert returned no row")))
         .collect::<anyhow::Result<_>>()?;
-    for (tenant, id, name) in &usernames {
-        store::contacts::set_username(&mut *tx, *tenant, *id, name, now).await?;
+    for (tenant, id, username, wa_id) in &refreshes {
+        store::contacts::refresh_whatsapp(&mut *tx, *tenant, *id, *username, *wa_id, now).await?;
     }
     // Identities the batch met for the first time: user ids, and the phone of new contacts.
     let phones: Vec<Option<String>> = contacts

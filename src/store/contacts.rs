@@ -847,21 +847,28 @@ pub async fn attach_phone(
     Ok(done.rows_affected() == 1)
 }
 
-/// Records a contact's new WhatsApp username (people may change it).
-pub async fn set_username<'e>(
+/// Records what WhatsApp now says of a contact found by its user id: a new username (people
+/// change it) and the newest WhatsApp id of its number (a Brazilian number may arrive with or
+/// without its ninth digit). `None` keeps what is stored.
+pub async fn refresh_whatsapp<'e>(
     ex: impl Executor<'e, Database = Any>,
     tenant: TenantId,
     id: i64,
-    username: &str,
+    username: Option<&str>,
+    wa_id: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE contacts SET username = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
-        .bind(username)
-        .bind(now)
-        .bind(tenant.0)
-        .bind(id)
-        .execute(ex)
-        .await?;
+    sqlx::query(
+        "UPDATE contacts SET username = COALESCE($1, username), wa_id = COALESCE($2, wa_id), updated_at = $3
+         WHERE tenant_id = $4 AND id = $5",
+    )
+    .bind(username)
+    .bind(wa_id)
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(ex)
+    .await?;
     Ok(())
 }
 

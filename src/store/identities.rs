@@ -13,8 +13,9 @@ pub struct IdentityMatch {
     pub contact_id: i64,
     /// The contact's phone key ([`super::contacts::user_key`] when it has no phone).
     pub phone_key: String,
-    /// The contact's WhatsApp username.
+    /// The contact's WhatsApp username and WhatsApp id.
     pub username: Option<String>,
+    pub wa_id: Option<String>,
 }
 
 /// The identities of one kind among `values` in a tenant, with their contacts (one read per
@@ -29,7 +30,7 @@ pub async fn find_many(
     for chunk in values.chunks(super::MAX_ROWS_PER_STATEMENT) {
         let mut p = super::Placeholders::for_connection(conn);
         let mut sql = String::from(
-            "SELECT i.value, i.contact_id, c.phone_key, c.username FROM contact_identities i
+            "SELECT i.value, i.contact_id, c.phone_key, c.username, c.wa_id FROM contact_identities i
              JOIN contacts c ON c.tenant_id = i.tenant_id AND c.id = i.contact_id
              WHERE i.tenant_id = ",
         );
@@ -49,6 +50,7 @@ pub async fn find_many(
                 contact_id: r.try_get("contact_id")?,
                 phone_key: r.try_get("phone_key")?,
                 username: r.try_get("username")?,
+                wa_id: r.try_get("wa_id")?,
             });
         }
     }

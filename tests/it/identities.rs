@@ -40,6 +40,21 @@ async fn post_form(t: &TestApp, client: &reqwest::Client, path: &str, fields: &[
     client.post(t.url(path)).form(&form).send().await.unwrap().status().as_u16()
 }
 
+/// POSTs a webhook body signed as the simulator's connection; returns the ingest summary.
+async fn post_signed(t: &TestApp, conn: i64, body: Value) -> Value {
+    let body = body.to_string();
+    let signature = format!("sha256={}", atende::crypto::hmac_sha256_hex(b"sim-app-secret", body.as_bytes()));
+    let r = reqwest::Client::new()
+        .post(t.url(&format!("/hooks/whatsapp/{conn}")))
+        .header("x-hub-signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
 async fn wait_status(t: &TestApp, message: i64, status: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let sql = format!("SELECT status FROM messages WHERE id = {message}");
@@ -117,29 +132,38 @@ engine_test!(the_same_person_with_a_phone_later_stays_one_contact, |t: TestApp| 
 
     // Her number shows now: it is attached to the contact found by user id.
     let second =
-        sim.customer_sends_as(&ana(Some("5511955554444")), CustomerMessage::Text("com número".into())).await.unwrap();
+        sim.customer_sends_as(&ana(Some("5511987654321")), CustomerMessage::Text("com número".into())).await.unwrap();
     assert_eq!(second.user_id, first.user_id);
     assert_eq!(t.count("contacts", "1 = 1").await, 1, "no duplicate contact");
-    assert_eq!(t.count("contacts", &format!("id = {contact} AND phone = '5511955554444'")).await, 1);
+    assert_eq!(t.count("contacts", &format!("id = {contact} AND phone = '5511987654321'")).await, 1);
     assert_eq!(
         identities_of(&t, contact).await,
         [
-            ("phone".to_string(), "+5511955554444".to_string()),
-            ("whatsapp".to_string(), "5511955554444".to_string()),
+            ("phone".to_string(), "+5511987654321".to_string()),
+            ("whatsapp".to_string(), "5511987654321".to_string()),
             ("whatsapp_user".to_string(), first.user_id.clone()),
         ]
     );
     assert_eq!(t.count("messages", &format!("contact_id = {contact} AND direction = 'in'")).await, 2);
     // By number alone (an older payload without user id) she is still the same contact.
-    t.deliver_texts(
-        second_conn(&t).await,
-        sim.phone_number_id(),
-        "sim-app-secret",
-        &[("5511955554444", "wamid.OLD1", "só número")],
-    )
-    .await;
+    let conn = second_conn(&t).await;
+    t.deliver_texts(conn, sim.phone_number_id(), "sim-app-secret", &[("5511987654321", "wamid.OLD1", "só número")])
+        .await;
     assert_eq!(t.count("contacts", "1 = 1").await, 1);
     assert_eq!(t.count("messages", &format!("contact_id = {contact} AND body = 'só número'")).await, 1);
+    // A new username, and her number's WhatsApp id without the ninth digit: both are kept on
+    // the contact her user id names.
+    let body = json!({"object":"whatsapp_business_account","entry":[{"id":"W","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550000001","phone_number_id":sim.phone_number_id()},
+        "contacts":[{"profile":{"name":"Ana Souza","username":"ana.nova"},"wa_id":"551187654321","user_id":first.user_id}],
+        "messages":[{"from":"551187654321","from_user_id":first.user_id,"id":"wamid.NEW1","timestamp":"1700000000",
+            "type":"text","text":{"body":"novo nome"}}]}}]}]});
+    assert_eq!(post_signed(&t, conn, body).await["stored"], 1);
+    assert_eq!(t.count("contacts", "1 = 1").await, 1);
+    assert_eq!(
+        t.count("contacts", &format!("id = {contact} AND username = 'ana.nova' AND wa_id = '551187654321'")).await,
+        1
+    );
     sim.shutdown().await;
     t.stop().await;
 });
@@ -216,15 +240,7 @@ engine_test!(callback_data_in_a_status_names_a_send_whose_answer_was_not_recorde
             "statuses":[{"id":wamid,"status":"delivered","timestamp":"1700000100","recipient_id":"5511987654321",
                 "recipient_user_id":"BR.1","biz_opaque_callback_data":data}]}}]}]})
     };
-    let post = |body: Value| {
-        let body = body.to_string();
-        let signature = format!("sha256={}", atende::crypto::hmac_sha256_hex(b"sim-app-secret", body.as_bytes()));
-        let url = t.url(&format!("/hooks/whatsapp/{conn}"));
-        async move {
-            let r = reqwest::Client::new().post(url).header("x-hub-signature-256", signature).body(body).send().await;
-            r.unwrap().json::<Value>().await.unwrap()
-        }
-    };
+    let post = |body: Value| post_signed(&t, conn, body);
     // Someone else's callback data names nothing of ours: the status waits, as before.
     let other = post(status("wamid.ELSE", &format!("crm:{id}"))).await;
     assert_eq!((other["statuses_applied"].as_i64(), other["statuses_kept"].as_i64()), (Some(0), Some(1)));
