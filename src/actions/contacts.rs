@@ -488,6 +488,8 @@ pub async fn upsert_many(
         .collect();
     let ids: HashMap<String, i64> =
         store::contacts::write_many(&mut tx, tenant, &writes, now).await?.into_iter().collect();
+    let written: Vec<i64> = ids.values().copied().collect();
+    store::identities::sync_phone_identities(&mut tx, tenant, &written, now).await?;
 
     // Field keys become known to the tenant (labels default to the key).
     for k in &field_keys {
@@ -592,6 +594,7 @@ pub async fn create_contact(
             message: "a contact with this phone already exists (the 9th digit does not tell numbers apart)".into(),
         });
     };
+    store::identities::sync_phone_identities(&mut tx, tenant, &[id], now).await?;
     for k in c.fields.keys() {
         store::contacts::add_field_if_missing(&mut *tx, tenant, k, now).await?;
     }
@@ -829,9 +832,10 @@ pub struct MergeReport {
     pub moved: MergeCounts,
 }
 
-/// Merges contact `source` into `target`: tickets, messages and tags move; custom fields keep
-/// the target's values and fill gaps from the source; e-mail and WhatsApp id likewise; notes
-/// are joined with a line naming the source (its phone, which the target does not take);
+/// Merges contact `source` into `target`: tickets, messages, tags and identities move; custom
+/// fields keep the target's values and fill gaps from the source; e-mail, WhatsApp id and
+/// WhatsApp username likewise; notes are joined with a line naming the source (its phone,
+/// which the target does not take);
 /// consent becomes the more restrictive of the two (with that one's date and source). The
 /// source is deleted; the audit entry keeps a full copy of it.
 pub async fn merge_contacts(
@@ -847,48 +851,7 @@ pub async fn merge_contacts(
     }
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
-    let into = store::contacts::get(&mut *tx, tenant, target).await?.ok_or(ActionError::NotFound)?;
-    let from = store::contacts::get(&mut *tx, tenant, source).await?.ok_or(ActionError::NotFound)?;
-    let mut fields = from.fields();
-    fields.extend(into.fields());
-    let email = into.email.clone().or_else(|| from.email.clone());
-    let wa_id = into.wa_id.clone().or_else(|| from.wa_id.clone());
-    let mut notes = into.notes.clone();
-    let mut trail = format!("— merged from contact #{} ({}, +{}", from.id, from.name, from.phone);
-    if let Some(e) = &from.email {
-        trail.push_str(&format!(", {e}"));
-    }
-    trail.push(')');
-    for part in [from.notes.as_str(), trail.as_str()] {
-        if !part.trim().is_empty() {
-            if !notes.is_empty() {
-                notes.push_str("\n\n");
-            }
-            notes.push_str(part.trim());
-        }
-    }
-    let keep_source_consent = Consent::most_restrictive(into.consent(), from.consent()) != into.consent();
-    let (consent, consent_at, consent_source) = if keep_source_consent {
-        (from.consent(), from.consent_at, from.consent_source.clone())
-    } else {
-        (into.consent(), into.consent_at, into.consent_source.clone())
-    };
-    let moved = store::contacts::move_and_delete(&mut tx, tenant, source, target).await?;
-    let fields_json = serde_json::to_string(&fields).map_err(anyhow::Error::from)?;
-    store::contacts::write_merged(
-        &mut tx,
-        tenant,
-        target,
-        email.as_deref(),
-        wa_id.as_deref(),
-        &notes,
-        &fields_json,
-        consent.as_str(),
-        consent_at,
-        consent_source.as_deref(),
-        now,
-    )
-    .await?;
+    let (from, moved) = merge_in_tx(&mut tx, tenant, source, target, now).await?.ok_or(ActionError::NotFound)?;
     store::audit::record(
         &mut *tx,
         tenant,
@@ -1123,4 +1086,67 @@ pub async fn apply_opt_out_keywords(
         }
     }
     Ok(events)
+}
+
+/// The data part of a merge (see [`merge_contacts`]) inside the caller's transaction; the
+/// inbound writer also calls it when a WhatsApp user id and a phone turn out to be one person.
+/// Returns the source as it was and what moved, or `None` when either contact does not exist.
+pub(crate) async fn merge_in_tx(
+    tx: &mut Tx,
+    tenant: TenantId,
+    source: i64,
+    target: i64,
+    now: i64,
+) -> anyhow::Result<Option<(Contact, MergeCounts)>> {
+    let Some(into) = store::contacts::get(&mut **tx, tenant, target).await? else { return Ok(None) };
+    let Some(from) = store::contacts::get(&mut **tx, tenant, source).await? else { return Ok(None) };
+    let mut fields = from.fields();
+    fields.extend(into.fields());
+    let email = into.email.clone().or_else(|| from.email.clone());
+    let wa_id = into.wa_id.clone().or_else(|| from.wa_id.clone());
+    let mut notes = into.notes.clone();
+    let address = match (&from.username, from.phone.is_empty()) {
+        (_, false) => format!("+{}", from.phone),
+        (Some(u), true) => format!("@{u}"),
+        (None, true) => "WhatsApp".to_string(),
+    };
+    let mut trail = format!("— merged from contact #{} ({}, {address}", from.id, from.name);
+    if let Some(e) = &from.email {
+        trail.push_str(&format!(", {e}"));
+    }
+    trail.push(')');
+    for part in [from.notes.as_str(), trail.as_str()] {
+        if !part.trim().is_empty() {
+            if !notes.is_empty() {
+                notes.push_str("\n\n");
+            }
+            notes.push_str(part.trim());
+        }
+    }
+    let keep_source_consent = Consent::most_restrictive(into.consent(), from.consent()) != into.consent();
+    let (consent, consent_at, consent_source) = if keep_source_consent {
+        (from.consent(), from.consent_at, from.consent_source.clone())
+    } else {
+        (into.consent(), into.consent_at, into.consent_source.clone())
+    };
+    let moved = store::contacts::move_and_delete(tx, tenant, source, target).await?;
+    let fields_json = serde_json::to_string(&fields)?;
+    store::contacts::write_merged(
+        tx,
+        tenant,
+        target,
+        email.as_deref(),
+        wa_id.as_deref(),
+        &notes,
+        &fields_json,
+        consent.as_str(),
+        consent_at,
+        consent_source.as_deref(),
+        now,
+    )
+    .await?;
+    if let (None, Some(username)) = (&into.username, &from.username) {
+        store::contacts::refresh_whatsapp(&mut **tx, tenant, target, Some(username), None, now).await?;
+    }
+    Ok(Some((from, moved)))
 }

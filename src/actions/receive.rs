@@ -14,12 +14,13 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use crate::channels::whatsapp_cloud::inbound::{Delivery, InboundMessage};
 use crate::clock::Clock;
 use crate::domain::access::Audience;
-use crate::domain::contacts::may_be_keyword;
-use crate::domain::inbox;
+use crate::domain::contacts::{may_be_keyword, IdentityKind};
 use crate::domain::message::{DeliveryStatus, MessageKind};
+use crate::domain::{inbox, outbound};
 use crate::domain::{phone, TenantId};
 use crate::realtime::{Bus, NewEvent};
 use crate::store::events::StoredEvent;
+use crate::store::identities::{IdentityMatch, NewIdentity};
 use crate::store::jobs::NewJob;
 use crate::store::messages::{NewMessage, StatusChange, StatusOutcome};
 use crate::store::settings::TenantSettings;
@@ -154,9 +155,27 @@ struct Item<'a> {
 /// A contact the batch writes to, described by its first message.
 struct BatchContact<'a> {
     tenant: TenantId,
+    /// Normalised digits; empty for a customer known only by their WhatsApp user id.
     digits: String,
+    /// The phone key (a [`store::contacts::user_key`] without a phone); `#id` for a contact
+    /// already found by its user id.
     key: String,
     first: &'a InboundMessage,
+    /// The first user id the batch saw for it.
+    user_id: Option<&'a str>,
+    /// Found by a stored user-id identity: its row is not looked up or upserted again.
+    resolved: Option<i64>,
+    /// It has no phone (yet).
+    phoneless: bool,
+}
+
+/// A phone that arrived for a contact known only by user id: the same person now shows both,
+/// so the phone is attached to it, or, when another contact has that phone, the two are merged.
+struct Absorb<'a> {
+    contact: usize,
+    digits: String,
+    key: String,
+    wa_id: Option<&'a str>,
 }
 
 /// Writes a batch with a few multi-row statements per step (contacts, tickets, messages, ticket
@@ -164,45 +183,114 @@ struct BatchContact<'a> {
 async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::Result<Written> {
     let now = clock.now_ms();
     let mut summaries = vec![IngestSummary::default(); batch.len()];
+    let mut tx = db.begin().await?;
+    let mut events: Vec<NewEvent> = Vec::new();
 
-    // Numbers first: one contact per (tenant, phone key), described by its first message.
+    // User ids first (one read per tenant): a known one names its contact, whatever phone comes
+    // with it, and costs no contact read or write.
+    let mut user_ids: HashMap<TenantId, HashSet<&str>> = HashMap::new();
+    for req in batch {
+        for u in req.delivery.messages.iter().filter_map(|m| m.user_id.as_deref()) {
+            user_ids.entry(req.tenant).or_default().insert(u);
+        }
+    }
+    let mut known_users: HashMap<TenantId, HashMap<String, IdentityMatch>> = HashMap::new();
+    for (tenant, ids) in &user_ids {
+        let ids: Vec<&str> = ids.iter().copied().collect();
+        let found = store::identities::find_many(&mut tx, *tenant, IdentityKind::WhatsAppUser, &ids).await?;
+        known_users.insert(*tenant, found.into_iter().map(|i| (i.value.clone(), i)).collect());
+    }
+
+    // Then one contact per person: per user id, else per (tenant, phone key), described by its
+    // first message.
     let mut items: Vec<Item<'_>> = Vec::new();
     let mut contacts: Vec<BatchContact<'_>> = Vec::new();
     let mut contact_index: HashMap<(TenantId, String), usize> = HashMap::new();
+    let mut by_user: HashMap<(TenantId, &str), usize> = HashMap::new();
+    let mut absorbs: Vec<Absorb<'_>> = Vec::new();
+    let mut absorbing: HashSet<usize> = HashSet::new();
+    // Contacts found by user id whose username or WhatsApp id changed: (tenant, id, username, wa_id).
+    let mut refreshes: Vec<(TenantId, i64, Option<&str>, Option<&str>)> = Vec::new();
     for (i, req) in batch.iter().enumerate() {
         for m in &req.delivery.messages {
-            let Some(digits) = phone::normalize(&m.from, None) else {
+            let digits = m.from.as_deref().and_then(|f| phone::normalize(f, None));
+            let user_id = m.user_id.as_deref();
+            if digits.is_none() && user_id.is_none() {
                 tracing::warn!(provider_id = %m.provider_id, "message from an invalid number skipped");
                 summaries[i].skipped += 1;
                 continue;
+            }
+            let seen = user_id.and_then(|u| by_user.get(&(req.tenant, u)).copied());
+            let contact = match seen {
+                Some(c) => c,
+                None => {
+                    let known = user_id.and_then(|u| known_users.get(&req.tenant).and_then(|k| k.get(u)));
+                    let key = match (known, &digits) {
+                        (Some(k), _) => format!("#{}", k.contact_id),
+                        (None, Some(d)) => phone::match_key(d),
+                        (None, None) => store::contacts::user_key(user_id.unwrap_or_default()),
+                    };
+                    if let Some(k) = known {
+                        let username = m.username.as_deref().filter(|u| k.username.as_deref() != Some(u));
+                        // Only a wa_id of the number the contact has (the user id wins over another one).
+                        let wa_id = m.from.as_deref().filter(|w| {
+                            k.wa_id.as_deref() != Some(w)
+                                && digits.as_deref().is_some_and(|d| phone::match_key(d) == k.phone_key)
+                        });
+                        if username.is_some() || wa_id.is_some() {
+                            refreshes.push((req.tenant, k.contact_id, username, wa_id));
+                        }
+                    }
+                    let c = *contact_index.entry((req.tenant, key.clone())).or_insert_with(|| {
+                        contacts.push(BatchContact {
+                            tenant: req.tenant,
+                            digits: if known.is_some() { String::new() } else { digits.clone().unwrap_or_default() },
+                            phoneless: known.map_or(digits.is_none(), |k| store::contacts::is_user_key(&k.phone_key)),
+                            key,
+                            first: m,
+                            user_id,
+                            resolved: known.map(|k| k.contact_id),
+                        });
+                        contacts.len() - 1
+                    });
+                    if let Some(u) = user_id {
+                        by_user.insert((req.tenant, u), c);
+                    }
+                    c
+                }
             };
-            let key = phone::match_key(&digits);
-            let contact = *contact_index.entry((req.tenant, key.clone())).or_insert_with(|| {
-                contacts.push(BatchContact { tenant: req.tenant, digits, key, first: m });
-                contacts.len() - 1
-            });
+            if let (true, Some(d)) = (contacts[contact].phoneless, &digits) {
+                if absorbing.insert(contact) {
+                    absorbs.push(Absorb {
+                        contact,
+                        key: phone::match_key(d),
+                        digits: d.clone(),
+                        wa_id: m.from.as_deref(),
+                    });
+                }
+            }
             items.push(Item { req: i, message: m, contact });
         }
     }
 
-    let mut tx = db.begin().await?;
-
     // Contacts: (id, created by this batch). One read finds the known ones; only new contacts
-    // and those the upsert would change (a name or WhatsApp id to fill) are written, so a
-    // returning sender costs no contact row write.
+    // and those the upsert would change (a name, WhatsApp id or username to fill) are written,
+    // so a returning sender costs no contact row write.
     let upserts: Vec<store::contacts::ContactUpsert<'_>> = contacts
         .iter()
         .map(|c| store::contacts::ContactUpsert {
             tenant_id: c.tenant,
             phone: &c.digits,
             phone_key: &c.key,
-            wa_id: Some(&c.first.from),
+            wa_id: c.first.from.as_deref().filter(|_| !c.digits.is_empty()),
             name: c.first.profile_name.as_deref().unwrap_or(""),
+            username: c.first.username.as_deref(),
         })
         .collect();
-    let mut contact_rows: Vec<Option<(i64, bool)>> = vec![None; contacts.len()];
+    let mut contact_rows: Vec<Option<(i64, bool)>> =
+        contacts.iter().map(|c| c.resolved.map(|id| (id, false))).collect();
     let mut keys_by_tenant: HashMap<TenantId, Vec<&str>> = HashMap::new();
-    for c in &contacts {
+    for c in contacts.iter().filter(|c| c.resolved.is_none()) {
         keys_by_tenant.entry(c.tenant).or_default().push(&c.key);
     }
     for (tenant, keys) in &keys_by_tenant {
@@ -223,10 +311,41 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
             }
         }
     }
-    let contact_rows: Vec<(i64, bool)> = contact_rows
+    let mut contact_rows: Vec<(i64, bool)> = contact_rows
         .into_iter()
         .map(|r| r.ok_or_else(|| anyhow::anyhow!("a contact upsert returned no row")))
         .collect::<anyhow::Result<_>>()?;
+    for (tenant, id, username, wa_id) in &refreshes {
+        store::contacts::refresh_whatsapp(&mut *tx, *tenant, *id, *username, *wa_id, now).await?;
+    }
+    // Identities the batch met for the first time: user ids, and the phone of new contacts.
+    let phones: Vec<Option<String>> = contacts
+        .iter()
+        .zip(&contact_rows)
+        .map(|(c, (_, created))| (*created && !c.digits.is_empty()).then(|| format!("+{}", c.digits)))
+        .collect();
+    let mut identities = Vec::new();
+    for ((c, (id, _)), e164) in contacts.iter().zip(&contact_rows).zip(&phones) {
+        if c.resolved.is_some() {
+            continue;
+        }
+        let identity = |kind, value| NewIdentity { tenant_id: c.tenant, contact_id: *id, kind, value };
+        if let Some(u) = c.user_id {
+            identities.push(identity(IdentityKind::WhatsAppUser, u));
+        }
+        if let Some(e164) = e164 {
+            identities.push(identity(IdentityKind::Phone, e164));
+            if let Some(wa_id) = c.first.from.as_deref() {
+                identities.push(identity(IdentityKind::WhatsApp, wa_id));
+            }
+        }
+    }
+    if !identities.is_empty() {
+        store::identities::insert_many(&mut tx, &identities, now).await?;
+    }
+    if !absorbs.is_empty() {
+        absorb_phones(&mut tx, &contacts, &mut contact_rows, &absorbs, &mut events, now).await?;
+    }
 
     // Tickets: each (contact, connection)'s current (not closed) one. A pair without one looks
     // at its newest closed ticket: a pending CSAT answer goes to it, a message within the reopen
@@ -424,7 +543,6 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
     }
 
     // In delivery order: summaries, ticket activity, media jobs, events, statuses.
-    let mut events: Vec<NewEvent> = Vec::new();
     let mut activity: HashMap<(TenantId, i64), TicketActivity> = HashMap::new();
     let mut connections: HashMap<i64, TenantId> = HashMap::new();
     let mut announced_contacts = vec![false; contacts.len()];
@@ -495,7 +613,19 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
                 error_code: s.error_code,
                 error_title: s.error_title.as_deref(),
             };
-            match store::messages::apply_status(&mut tx, tenant, &change, now).await? {
+            let mut outcome = store::messages::apply_status(&mut tx, tenant, &change, now).await?;
+            if let (StatusOutcome::Unknown, Some(ours)) =
+                (&outcome, s.callback_data.as_deref().and_then(outbound::parse_callback_data))
+            {
+                // Our callback data names the message: Meta accepted it, so its wamid is known
+                // now even though the send's answer is not recorded (or was lost).
+                if store::messages::adopt_provider_id(&mut tx, tenant, req.connection_id, ours, &s.provider_id, now)
+                    .await?
+                {
+                    outcome = store::messages::apply_status(&mut tx, tenant, &change, now).await?;
+                }
+            }
+            match outcome {
                 StatusOutcome::Applied(message_id, ticket_id) => {
                     summary.statuses_applied += 1;
                     let data =
@@ -584,6 +714,59 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
     let events = bus.record_many(&mut tx, events, now).await?;
     tx.commit().await?;
     Ok(Written { summaries, events, jobs })
+}
+
+/// Gives contacts known only by user id the phone that arrived with it ([`Absorb`]), or merges
+/// them into the contact that already has that phone; the batch's rows then name the survivor.
+async fn absorb_phones(
+    tx: &mut store::Tx,
+    contacts: &[BatchContact<'_>],
+    contact_rows: &mut [(i64, bool)],
+    absorbs: &[Absorb<'_>],
+    events: &mut Vec<NewEvent>,
+    now: i64,
+) -> anyhow::Result<()> {
+    let mut keys_by_tenant: HashMap<TenantId, Vec<&str>> = HashMap::new();
+    for a in absorbs {
+        keys_by_tenant.entry(contacts[a.contact].tenant).or_default().push(&a.key);
+    }
+    let mut with_phone: HashMap<(TenantId, String), i64> = HashMap::new();
+    for (tenant, keys) in &keys_by_tenant {
+        for known in store::contacts::find_by_phone_keys(tx, *tenant, keys).await? {
+            with_phone.insert((*tenant, known.phone_key), known.id);
+        }
+    }
+    for a in absorbs {
+        let tenant = contacts[a.contact].tenant;
+        let source = contact_rows[a.contact].0;
+        match with_phone.get(&(tenant, a.key.clone())) {
+            Some(&target) if target != source => {
+                let Some((from, moved)) = super::contacts::merge_in_tx(tx, tenant, source, target, now).await? else {
+                    continue;
+                };
+                let details = serde_json::json!({ "from": from, "moved": moved, "reason": "same WhatsApp user" });
+                let subject = format!("contact:{target}");
+                store::audit::record(&mut **tx, tenant, "channel:whatsapp", "contact.merged", &subject, &details, now)
+                    .await?;
+                for row in contact_rows.iter_mut().filter(|r| r.0 == source) {
+                    *row = (target, false);
+                }
+                let data = serde_json::json!({ "contact_id": target, "merged_from": source });
+                events.push(NewEvent { tenant, kind: "contact.updated", audience: Audience::Tenant, data });
+                let data = serde_json::json!({ "contact_id": source, "merged_into": target });
+                events.push(NewEvent { tenant, kind: "contact.deleted", audience: Audience::Tenant, data });
+            }
+            Some(_) => {}
+            None => {
+                if store::contacts::attach_phone(tx, tenant, source, &a.digits, &a.key, a.wa_id, now).await? {
+                    store::identities::sync_phone_identities(tx, tenant, &[source], now).await?;
+                    let data = serde_json::json!({ "contact_id": source });
+                    events.push(NewEvent { tenant, kind: "contact.updated", audience: Audience::Tenant, data });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn ticket_updated(

@@ -221,10 +221,17 @@ async fn ticket_for_phone(
         ActionError::invalid("invalid_phone", "the phone number must be in international form, e.g. +55 11 98765-4321")
     })?;
     let key = phone::match_key(&digits);
-    let upsert =
-        store::contacts::ContactUpsert { tenant_id: tenant, phone: &digits, phone_key: &key, wa_id: None, name: "" };
+    let upsert = store::contacts::ContactUpsert {
+        tenant_id: tenant,
+        phone: &digits,
+        phone_key: &key,
+        wa_id: None,
+        name: "",
+        username: None,
+    };
     let (contact_id, created) = store::contacts::upsert_by_phone(&mut **tx, upsert, now).await?;
     if created {
+        store::identities::sync_phone_identities(tx, tenant, &[contact_id], now).await?;
         let data = serde_json::json!({ "contact_id": contact_id });
         events.push(app.bus.record(tx, tenant, "contact.created", Audience::Tenant, data, now).await?);
     }

@@ -4,6 +4,31 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+/// What an identity of a contact is: each names at most one contact per tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IdentityKind {
+    /// A phone number in E.164 (`+5511987654321`).
+    Phone,
+    /// WhatsApp's id for a phone (`wa_id`, digits as Meta sends them).
+    WhatsApp,
+    /// WhatsApp's business-scoped user id (`BR.1502576394655843`): stable for a person and
+    /// this business, and the only address of a customer who shows a username instead of a number.
+    WhatsAppUser,
+    /// An e-mail address.
+    Email,
+}
+
+impl IdentityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityKind::Phone => "phone",
+            IdentityKind::WhatsApp => "whatsapp",
+            IdentityKind::WhatsAppUser => "whatsapp_user",
+            IdentityKind::Email => "email",
+        }
+    }
+}
+
 /// What a contact agreed to receive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

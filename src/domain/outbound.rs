@@ -8,6 +8,34 @@ use serde_json::{json, Map, Value};
 /// The customer-service window: free-form messages only within 24 h of the customer's last one.
 pub const WINDOW_MS: i64 = 24 * 3600 * 1000;
 
+/// Who a message goes to: a phone (WhatsApp id), or, for a customer who shows a username
+/// instead of a number, their business-scoped user id (sent as `recipient`, not `to`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recipient<'a> {
+    Phone(&'a str),
+    UserId(&'a str),
+}
+
+impl<'a> From<&'a str> for Recipient<'a> {
+    fn from(phone: &'a str) -> Self {
+        Recipient::Phone(phone)
+    }
+}
+
+/// Meta's limit for `biz_opaque_callback_data`.
+pub const CALLBACK_DATA_MAX: usize = 512;
+
+/// The `biz_opaque_callback_data` an outbound message carries: Meta echoes it in every status
+/// of the message, so a status names our message even before its `wamid` is recorded.
+pub fn callback_data(message_id: i64) -> String {
+    format!("atende:{message_id}")
+}
+
+/// The message id in a [`callback_data`] value (anything else — another sender's data — is not ours).
+pub fn parse_callback_data(data: &str) -> Option<i64> {
+    data.strip_prefix("atende:")?.parse().ok().filter(|id: &i64| *id > 0)
+}
+
 /// Kinds of media Meta accepts in a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -236,14 +264,21 @@ impl OutboundContent {
 }
 
 impl Outbound {
-    /// Meta's request body sending this message to `to` (the recipient's WhatsApp id).
+    /// Meta's request body sending this message to `to`, with `callback_data` as
+    /// `biz_opaque_callback_data` (at most [`CALLBACK_DATA_MAX`] characters; longer is left out).
     /// A file source must have been replaced by its uploaded media id first; if not, it is sent
     /// as an id-less object and Meta refuses it with a parameter error.
-    pub fn request_json(&self, to: &str) -> Value {
+    pub fn request_json(&self, to: Recipient<'_>, callback_data: Option<&str>) -> Value {
         let mut body = Map::new();
         body.insert("messaging_product".into(), json!("whatsapp"));
         body.insert("recipient_type".into(), json!("individual"));
-        body.insert("to".into(), json!(to));
+        match to {
+            Recipient::Phone(phone) => body.insert("to".into(), json!(phone)),
+            Recipient::UserId(user_id) => body.insert("recipient".into(), json!(user_id)),
+        };
+        if let Some(data) = callback_data.filter(|d| d.chars().count() <= CALLBACK_DATA_MAX) {
+            body.insert("biz_opaque_callback_data".into(), json!(data));
+        }
         let (kind, object) = match &self.content {
             OutboundContent::Text { body, preview_url } => {
                 ("text", json!({ "body": body, "preview_url": preview_url }))
@@ -383,10 +418,25 @@ mod tests {
         let mut m = out(OutboundContent::Text { body: "Olá!".into(), preview_url: false });
         m.reply_to = Some("wamid.IN1".into());
         assert_eq!(
-            m.request_json("5511987654321"),
+            m.request_json("5511987654321".into(), None),
             json!({"messaging_product":"whatsapp","recipient_type":"individual","to":"5511987654321",
                    "type":"text","text":{"body":"Olá!","preview_url":false},"context":{"message_id":"wamid.IN1"}})
         );
+    }
+
+    #[test]
+    fn a_user_id_goes_as_recipient_and_callback_data_rides_along() {
+        let m = out(OutboundContent::Text { body: "Oi".into(), preview_url: false });
+        let j = m.request_json(Recipient::UserId("BR.1502576394655843"), Some(&callback_data(42)));
+        assert_eq!(j["recipient"], "BR.1502576394655843");
+        assert!(j.get("to").is_none(), "a user-id send names no phone: {j}");
+        assert_eq!(j["biz_opaque_callback_data"], "atende:42");
+        assert_eq!(parse_callback_data("atende:42"), Some(42));
+        for other in ["atende:", "atende:-1", "other:42", "{\"a\":1}"] {
+            assert_eq!(parse_callback_data(other), None, "{other}");
+        }
+        let long = "x".repeat(CALLBACK_DATA_MAX + 1);
+        assert!(m.request_json("551".into(), Some(&long)).get("biz_opaque_callback_data").is_none());
     }
 
     #[test]
@@ -397,7 +447,7 @@ mod tests {
             caption: Some("foto".into()),
             filename: Some("ignored.jpg".into()),
         });
-        let j = image.request_json("551");
+        let j = image.request_json("551".into(), None);
         assert_eq!(j["type"], "image");
         assert_eq!(j["image"], json!({"link":"https://x.test/a.jpg","caption":"foto"}));
         let doc = out(OutboundContent::Media {
@@ -406,14 +456,14 @@ mod tests {
             caption: None,
             filename: Some("boleto.pdf".into()),
         });
-        assert_eq!(doc.request_json("551")["document"], json!({"id":"MID","filename":"boleto.pdf"}));
+        assert_eq!(doc.request_json("551".into(), None)["document"], json!({"id":"MID","filename":"boleto.pdf"}));
         let audio = out(OutboundContent::Media {
             kind: MediaKind::Audio,
             source: MediaSource::Id("A".into()),
             caption: None,
             filename: None,
         });
-        assert_eq!(audio.request_json("551")["audio"], json!({"id":"A"}));
+        assert_eq!(audio.request_json("551".into(), None)["audio"], json!({"id":"A"}));
     }
 
     #[test]
@@ -421,13 +471,13 @@ mod tests {
         let components = template_body_parameters(&["Ana".into(), "42".into()]);
         let t = out(OutboundContent::Template { name: "pedido".into(), language: "pt_BR".into(), components });
         assert_eq!(
-            t.request_json("551")["template"],
+            t.request_json("551".into(), None)["template"],
             json!({"name":"pedido","language":{"code":"pt_BR"},"components":[{"type":"body","parameters":[
                 {"type":"text","text":"Ana"},{"type":"text","text":"42"}]}]})
         );
         let bare =
             out(OutboundContent::Template { name: "oi".into(), language: "en_US".into(), components: Value::Null });
-        assert_eq!(bare.request_json("551")["template"], json!({"name":"oi","language":{"code":"en_US"}}));
+        assert_eq!(bare.request_json("551".into(), None)["template"], json!({"name":"oi","language":{"code":"en_US"}}));
         assert!(bare.content.allowed_outside_window());
     }
 
@@ -435,7 +485,7 @@ mod tests {
     fn interactive_buttons_and_lists_follow_meta_shapes() {
         let b = interactive_buttons("Confirma?", &[("y".into(), "Sim".into()), ("n".into(), "Não".into())]).unwrap();
         let m = out(OutboundContent::Interactive { interactive: b });
-        let j = m.request_json("551");
+        let j = m.request_json("551".into(), None);
         assert_eq!(j["type"], "interactive");
         assert_eq!(j["interactive"]["action"]["buttons"][1], json!({"type":"reply","reply":{"id":"n","title":"Não"}}));
         assert!(m.content.validate().is_ok());
@@ -450,7 +500,7 @@ mod tests {
     fn reactions_name_their_message_and_never_quote() {
         let mut m = out(OutboundContent::Reaction { to_provider_id: "wamid.X".into(), emoji: "👍".into() });
         m.reply_to = Some("wamid.X".into());
-        let j = m.request_json("551");
+        let j = m.request_json("551".into(), None);
         assert_eq!(j["reaction"], json!({"message_id":"wamid.X","emoji":"👍"}));
         assert!(j.get("context").is_none());
     }
@@ -463,7 +513,10 @@ mod tests {
             name: Some("Loja".into()),
             address: None,
         });
-        assert_eq!(m.request_json("551")["location"], json!({"latitude":-23.5,"longitude":-46.6,"name":"Loja"}));
+        assert_eq!(
+            m.request_json("551".into(), None)["location"],
+            json!({"latitude":-23.5,"longitude":-46.6,"name":"Loja"})
+        );
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub fn normalize(input: &str, default_country: Option<&str>) -> Option<String> {
 
 /// E.164 form (`+5511987654321`) of normalised digits.
 pub fn e164(digits: &str) -> String {
+    // A contact known only by its WhatsApp user id has no phone: no `+` alone either.
+    if digits.is_empty() {
+        return String::new();
+    }
     format!("+{digits}")
 }
 

@@ -15,8 +15,9 @@ use super::JobError;
 use crate::app::App;
 use crate::channels::whatsapp_cloud::graph::{Account, GraphError};
 use crate::config::Secret;
+use crate::domain::contacts::IdentityKind;
 use crate::domain::message::DeliveryStatus;
-use crate::domain::outbound::{MediaSource, Outbound, OutboundContent};
+use crate::domain::outbound::{callback_data, MediaSource, Outbound, OutboundContent, Recipient};
 use crate::domain::retry::backoff;
 use crate::store::connections::Connection;
 use crate::store::jobs::Job;
@@ -71,7 +72,21 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     let Some(contact) = store::contacts::get(app.db.reader(), tenant, message.contact_id).await? else {
         return finish_failed(app, job, &message, None, "the contact was removed").await;
     };
-    let to = contact.wa_id.clone().unwrap_or_else(|| contact.phone.clone());
+    // A customer who shows a username instead of a number has no phone: Meta takes their
+    // business-scoped user id as `recipient`.
+    let user_id = if contact.phone.is_empty() {
+        store::identities::value_of(app.db.reader(), tenant, contact.id, IdentityKind::WhatsAppUser).await?
+    } else {
+        None
+    };
+    let phone = contact.wa_id.clone().unwrap_or_else(|| contact.phone.clone());
+    let to = match &user_id {
+        Some(u) => Recipient::UserId(u),
+        None if phone.is_empty() => {
+            return finish_failed(app, job, &message, None, "the contact has no WhatsApp address").await
+        }
+        None => Recipient::Phone(&phone),
+    };
     let Ok(mut outbound) = serde_json::from_str::<Outbound>(&message.payload) else {
         return finish_failed(app, job, &message, None, "the stored message cannot be read").await;
     };
@@ -105,7 +120,7 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         return Ok(());
     }
     wait_for_send_slot(app, &connection).await?;
-    let body = outbound.request_json(&to);
+    let body = outbound.request_json(to, Some(&callback_data(message.id)));
     match app.graph.send_message(&account, &body).await {
         Ok(wamid) => record_sent(app, job, &message, &connection, &wamid).await,
         Err(e) => settle_error(app, job, &message, &connection, e).await,

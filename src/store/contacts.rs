@@ -1,5 +1,9 @@
 //! Contacts (customers), keyed per tenant by their phone's match key: the ingest upsert, the
 //! bulk writes of CRM sync, search, merge, custom-field keys and opt-out keyword settings.
+//! A WhatsApp customer who shows a username instead of a number has no phone: such a contact
+//! is stored with an empty phone and the key [`user_key`] of its business-scoped user id, so the
+//! unique key and the ingest upsert work unchanged; its user id is also one of its identities
+//! (`store::identities`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,6 +22,30 @@ pub struct ContactUpsert<'a> {
     pub wa_id: Option<&'a str>,
     /// Profile name; an empty one never overwrites a known name.
     pub name: &'a str,
+    /// WhatsApp username, when the customer has one (a newer one replaces it).
+    pub username: Option<&'a str>,
+}
+
+/// The phone key of a contact known only by its WhatsApp user id. Real phone keys are digits,
+/// so this never meets one.
+pub fn user_key(user_id: &str) -> String {
+    format!("user:{user_id}")
+}
+
+/// Whether a phone key is a [`user_key`] (the contact has no phone).
+pub fn is_user_key(phone_key: &str) -> bool {
+    phone_key.starts_with("user:")
+}
+
+impl ContactUpsert<'_> {
+    /// The name a new contact gets: the profile name, else the username, else the phone.
+    fn display_name(&self) -> &str {
+        if !self.name.is_empty() {
+            self.name
+        } else {
+            self.username.filter(|u| !u.is_empty()).unwrap_or(self.phone)
+        }
+    }
 }
 
 /// Finds or creates the contact with this phone key; returns its id and whether it is new.
@@ -27,19 +55,21 @@ pub async fn upsert_by_phone<'e>(
     now: i64,
 ) -> Result<(i64, bool), sqlx::Error> {
     let row = sqlx::query(
-        "INSERT INTO contacts (tenant_id, name, phone, phone_key, wa_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6)
+        "INSERT INTO contacts (tenant_id, name, phone, phone_key, wa_id, username, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
          ON CONFLICT (tenant_id, phone_key) DO UPDATE SET
              name = CASE WHEN contacts.name = '' OR contacts.name = contacts.phone THEN excluded.name ELSE contacts.name END,
              wa_id = COALESCE(excluded.wa_id, contacts.wa_id),
+             username = COALESCE(excluded.username, contacts.username),
              updated_at = excluded.updated_at
          RETURNING id, created_at",
     )
     .bind(c.tenant_id.0)
-    .bind(if c.name.is_empty() { c.phone } else { c.name })
+    .bind(c.display_name())
     .bind(c.phone)
     .bind(c.phone_key)
     .bind(c.wa_id)
+    .bind(c.username)
     .bind(now)
     .fetch_one(ex)
     .await?;
@@ -55,6 +85,8 @@ pub struct Contact {
     /// Normalised digits (E.164 without `+`).
     pub phone: String,
     pub wa_id: Option<String>,
+    /// WhatsApp username (display only; the user id in `contact_identities` is the identity).
+    pub username: Option<String>,
     pub email: Option<String>,
     pub notes: String,
     /// A JSON object of string values.
@@ -88,7 +120,7 @@ pub fn parse_fields(json: &str) -> BTreeMap<String, String> {
     }
 }
 
-const COLUMNS: &str = "id, tenant_id, name, phone, wa_id, email, notes, custom_fields, consent, consent_at, consent_source, created_at, updated_at";
+const COLUMNS: &str = "id, tenant_id, name, phone, wa_id, username, email, notes, custom_fields, consent, consent_at, consent_source, created_at, updated_at";
 
 fn from_row(r: &AnyRow) -> Result<Contact, sqlx::Error> {
     Ok(Contact {
@@ -97,6 +129,7 @@ fn from_row(r: &AnyRow) -> Result<Contact, sqlx::Error> {
         name: r.try_get("name")?,
         phone: r.try_get("phone")?,
         wa_id: r.try_get("wa_id")?,
+        username: r.try_get("username")?,
         email: r.try_get("email")?,
         notes: r.try_get("notes")?,
         custom_fields: r.try_get("custom_fields")?,
@@ -508,6 +541,13 @@ pub async fn move_and_delete(
     .execute(&mut **tx)
     .await?
     .rows_affected();
+    // An identity is unique per tenant, so none of the source's can already be the target's.
+    sqlx::query("UPDATE contact_identities SET contact_id = $1 WHERE tenant_id = $2 AND contact_id = $3")
+        .bind(target)
+        .bind(tenant.0)
+        .bind(source)
+        .execute(&mut **tx)
+        .await?;
     delete_row(tx, tenant, source).await?;
     Ok(MergeCounts { messages, tickets, tags })
 }
@@ -529,13 +569,15 @@ pub async fn has_tickets(tx: &mut super::Tx, tenant: TenantId, id: i64) -> Resul
     Ok(row.is_some())
 }
 
-/// Deletes a contact and its tags; false when there was none.
+/// Deletes a contact, its tags and its identities; false when there was none.
 pub async fn delete_row(tx: &mut super::Tx, tenant: TenantId, id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query("DELETE FROM contact_tags WHERE tenant_id = $1 AND contact_id = $2")
-        .bind(tenant.0)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    for table in ["contact_tags", "contact_identities"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1 AND contact_id = $2"))
+            .bind(tenant.0)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
     let done = sqlx::query("DELETE FROM contacts WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id)
@@ -683,6 +725,7 @@ pub struct KnownContact {
     pub name: String,
     pub phone: String,
     pub wa_id: Option<String>,
+    pub username: Option<String>,
 }
 
 /// The contacts of a tenant with these phone keys (one read; rows in no particular order).
@@ -698,7 +741,7 @@ pub async fn find_by_phone_keys(
         ph.push(&mut tenant_param, 1);
         ph.push(&mut list, chunk.len());
         let sql = format!(
-            "SELECT id, phone_key, name, phone, wa_id FROM contacts WHERE tenant_id = {tenant_param} AND phone_key IN ({list})"
+            "SELECT id, phone_key, name, phone, wa_id, username FROM contacts WHERE tenant_id = {tenant_param} AND phone_key IN ({list})"
         );
         let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len())).bind(tenant.0);
         for k in chunk {
@@ -711,6 +754,7 @@ pub async fn find_by_phone_keys(
                 name: row.try_get("name")?,
                 phone: row.try_get("phone")?,
                 wa_id: row.try_get("wa_id")?,
+                username: row.try_get("username")?,
             });
         }
     }
@@ -718,14 +762,16 @@ pub async fn find_by_phone_keys(
 }
 
 /// Whether [`upsert_many`] of `upsert` would change this existing contact: it fills a missing
-/// name (or one that is just the phone) and sets the WhatsApp id it was given, nothing else.
+/// name (or one that is just the phone) and sets the WhatsApp id and username it was given,
+/// nothing else.
 pub fn upsert_would_change(known: &KnownContact, upsert: &ContactUpsert<'_>) -> bool {
-    let name = if upsert.name.is_empty() { upsert.phone } else { upsert.name };
+    let name = upsert.display_name();
     let wa_id = upsert.wa_id;
     let name_fills = (known.name.is_empty() || known.name == known.phone) && name != known.name;
     // The newest WhatsApp id wins (a Brazilian number may arrive with or without its 9th digit).
     let wa_id_fills = wa_id.is_some() && known.wa_id.as_deref() != wa_id;
-    name_fills || wa_id_fills
+    let username_changes = upsert.username.is_some() && known.username.as_deref() != upsert.username;
+    name_fills || wa_id_fills || username_changes
 }
 
 /// [`upsert_by_phone`] for many contacts in few statements. Phone keys must be distinct per
@@ -738,13 +784,14 @@ pub async fn upsert_many(
 ) -> Result<Vec<UpsertedContact>, sqlx::Error> {
     let mut out = Vec::with_capacity(contacts.len());
     for chunk in contacts.chunks(super::MAX_ROWS_PER_STATEMENT) {
-        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 7);
+        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 8);
         let sql = format!(
-            "INSERT INTO contacts (tenant_id, name, phone, phone_key, wa_id, created_at, updated_at)
+            "INSERT INTO contacts (tenant_id, name, phone, phone_key, wa_id, username, created_at, updated_at)
              VALUES {values}
              ON CONFLICT (tenant_id, phone_key) DO UPDATE SET
                  name = CASE WHEN contacts.name = '' OR contacts.name = contacts.phone THEN excluded.name ELSE contacts.name END,
                  wa_id = COALESCE(excluded.wa_id, contacts.wa_id),
+                 username = COALESCE(excluded.username, contacts.username),
                  updated_at = excluded.updated_at
              RETURNING id, tenant_id, phone_key, created_at"
         );
@@ -752,10 +799,11 @@ pub async fn upsert_many(
         for c in chunk {
             q = q
                 .bind(c.tenant_id.0)
-                .bind(if c.name.is_empty() { c.phone } else { c.name })
+                .bind(c.display_name())
                 .bind(c.phone)
                 .bind(c.phone_key)
                 .bind(c.wa_id)
+                .bind(c.username)
                 .bind(now)
                 .bind(now);
         }
@@ -770,6 +818,58 @@ pub async fn upsert_many(
         }
     }
     Ok(out)
+}
+
+/// Gives a contact known only by its WhatsApp user id the phone it turned out to have (the
+/// same person wrote with both); false when the contact has a phone already.
+pub async fn attach_phone(
+    tx: &mut super::Tx,
+    tenant: TenantId,
+    id: i64,
+    phone: &str,
+    phone_key: &str,
+    wa_id: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE contacts SET phone = $1, phone_key = $2, wa_id = COALESCE($3, wa_id),
+             name = CASE WHEN name = '' THEN $1 ELSE name END, updated_at = $4
+         WHERE tenant_id = $5 AND id = $6 AND phone = ''",
+    )
+    .bind(phone)
+    .bind(phone_key)
+    .bind(wa_id)
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records what WhatsApp now says of a contact found by its user id: a new username (people
+/// change it) and the newest WhatsApp id of its number (a Brazilian number may arrive with or
+/// without its ninth digit). `None` keeps what is stored.
+pub async fn refresh_whatsapp<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    username: Option<&str>,
+    wa_id: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE contacts SET username = COALESCE($1, username), wa_id = COALESCE($2, wa_id), updated_at = $3
+         WHERE tenant_id = $4 AND id = $5",
+    )
+    .bind(username)
+    .bind(wa_id)
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(())
 }
 
 pub async fn count<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {

@@ -80,7 +80,10 @@ pub struct TicketView {
     pub priority: String,
     pub contact_id: i64,
     pub contact_name: String,
+    /// Empty for a customer known only by their WhatsApp user id.
     pub contact_phone: String,
+    /// The customer's WhatsApp username, when they show one.
+    pub contact_username: Option<String>,
     pub connection_id: i64,
     pub department_id: Option<i64>,
     pub department_name: Option<String>,
@@ -110,7 +113,7 @@ pub struct Page {
 macro_rules! columns {
     () => {
         "SELECT t.id, t.tenant_id, t.protocol, t.status, t.priority, t.contact_id, c.name AS contact_name,
-        c.phone AS contact_phone, t.connection_id, t.department_id, d.name AS department_name,
+        c.phone AS contact_phone, c.username AS contact_username, t.connection_id, t.department_id, d.name AS department_name,
         d.colour AS department_colour, t.assignee_id, u.name AS assignee_name, t.unread_count, t.last_message_preview,
         t.last_message_at, t.last_inbound_at, t.created_at, t.queued_at, t.first_agent_reply_at, t.closed_at,
         t.csat_requested_at, t.csat_rating, t.reopened_count"
@@ -138,6 +141,7 @@ fn from_row(r: &AnyRow) -> Result<TicketView, sqlx::Error> {
         contact_id: r.try_get("contact_id")?,
         contact_name: r.try_get("contact_name")?,
         contact_phone: r.try_get("contact_phone")?,
+        contact_username: r.try_get("contact_username")?,
         connection_id: r.try_get("connection_id")?,
         department_id: r.try_get("department_id")?,
         department_name: r.try_get("department_name")?,
@@ -356,7 +360,8 @@ async fn list_in<'e>(
             String::new()
         };
         outer = format!(
-            " AND (LOWER(c.name) LIKE {text} ESCAPE '\\' OR t.protocol LIKE {text} ESCAPE '\\'{phone}
+            " AND (LOWER(c.name) LIKE {text} ESCAPE '\\' OR LOWER(COALESCE(c.username, '')) LIKE {text} ESCAPE '\\'
+              OR t.protocol LIKE {text} ESCAPE '\\'{phone}
               OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = t.tenant_id AND m.ticket_id = t.id
                          AND LOWER(m.body) LIKE {text} ESCAPE '\\'))"
         );

@@ -422,6 +422,31 @@ pub async fn mark_sent(
     Ok(done.rows_affected() == 1)
 }
 
+/// Records the `wamid` a status webhook reports for our outbound message `id` (named by its
+/// callback data) when the send's own answer has not been recorded: Meta accepted it, so it is
+/// `sent`, and a send job that lost Graph's answer sees the id and never sends it again.
+pub async fn adopt_provider_id(
+    tx: &mut super::Tx,
+    tenant: TenantId,
+    connection_id: i64,
+    id: i64,
+    provider_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE messages SET provider_id = $1, status = 'sent', status_rank = 1, sent_at = $2, updated_at = $2
+         WHERE tenant_id = $3 AND connection_id = $4 AND id = $5 AND direction = 'out' AND provider_id IS NULL",
+    )
+    .bind(provider_id)
+    .bind(now)
+    .bind(tenant.0)
+    .bind(connection_id)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Marks an outbound message failed with a reason people can read.
 pub async fn mark_failed<'e>(
     ex: impl Executor<'e, Database = Any>,

@@ -12,6 +12,7 @@ pub mod departments;
 pub mod events;
 pub mod files;
 pub mod idempotency;
+pub mod identities;
 pub mod inbox;
 pub mod inbox_extras;
 pub mod jobs;

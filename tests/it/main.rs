@@ -21,6 +21,7 @@ mod connections;
 mod contacts_api;
 mod crm;
 mod events;
+mod identities;
 mod inbox;
 mod inbox_ui_extra;
 mod inbox_web;

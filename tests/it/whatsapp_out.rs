@@ -405,7 +405,7 @@ engine_test!(a_text_reply_is_queued_then_sent_with_the_bearer_and_metas_json, |t
         calls[0].body,
         json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER, "type": "text",
             "text": {"body": "Olá, Ana! Como posso ajudar?", "preview_url": false},
-            "context": {"message_id": "wamid.IN1"}})
+            "context": {"message_id": "wamid.IN1"}, "biz_opaque_callback_data": format!("atende:{}", queued.id)})
     );
     wait_job(&t, &format!("send:{}", queued.id), "done", |j| j.0 == "done").await;
     let c = atende::store::connections::get(t.app.db.reader(), demo, conn).await.unwrap().unwrap();

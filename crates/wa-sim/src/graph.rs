@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::state::Shared;
+use crate::state::{SendTo, Shared};
 use crate::{ids, media, templates};
 
 /// How long a request hangs with [`crate::Faults::timeout_every`].
@@ -343,19 +343,42 @@ async fn messages(
         shared.mark_inbound_read(id);
         return Json(json!({ "success": true })).into_response();
     }
-    let Some(to_input) = str_at(&body, "to").map(str::to_string) else {
-        return invalid("The parameter to is required.").into_response();
+    // `to` (a number) wins over `recipient` (a business-scoped user id) when both are given.
+    let (input, to) = match (str_at(&body, "to"), str_at(&body, "recipient")) {
+        (Some(input), _) => {
+            let to = ids::digits(input);
+            if to.len() < 7 || to.len() > 15 || input.chars().any(|c| c.is_alphabetic()) {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    131009,
+                    None,
+                    "(#131009) Parameter value is not valid",
+                    Some("Invalid phone number: 'to' must be an E.164 phone number"),
+                )
+                .into_response();
+            }
+            (input.to_string(), SendTo::Phone(to))
+        }
+        (None, Some(recipient)) => {
+            if !ids::is_user_id(recipient) {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    131009,
+                    None,
+                    "(#131009) Parameter value is not valid",
+                    Some("Invalid recipient: 'recipient' must be a business-scoped user ID"),
+                )
+                .into_response();
+            }
+            (recipient.to_string(), SendTo::UserId(recipient.to_string()))
+        }
+        (None, None) => return invalid("The parameter to is required.").into_response(),
     };
-    let to = ids::digits(&to_input);
-    if to.len() < 7 || to.len() > 15 || to_input.chars().any(|c| c.is_alphabetic()) {
-        return graph_error(
-            StatusCode::BAD_REQUEST,
-            131009,
-            None,
-            "(#131009) Parameter value is not valid",
-            Some("Invalid phone number: 'to' must be an E.164 phone number"),
-        )
-        .into_response();
+    if let Some(data) = body.get("biz_opaque_callback_data") {
+        if data.as_str().is_none_or(|d| d.chars().count() > 512) {
+            return invalid("Param biz_opaque_callback_data must be a string of at most 512 characters.")
+                .into_response();
+        }
     }
     if let Some(rt) = body.get("recipient_type") {
         if rt != "individual" {
@@ -383,13 +406,18 @@ async fn messages(
         Err(r) => return r.into_response(),
     };
     let wamid = shared.accept_send(&to, &kind, body, &category);
+    // Meta answers with `wa_id` for a send to a number and `user_id` for one to a user id.
+    let contact = match &to {
+        SendTo::Phone(digits) => json!({ "input": input, "wa_id": digits }),
+        SendTo::UserId(user_id) => json!({ "input": input, "user_id": user_id }),
+    };
     let mut message = json!({ "id": wamid });
     if kind == "template" {
         message["message_status"] = json!("accepted");
     }
     Json(json!({
         "messaging_product": "whatsapp",
-        "contacts": [{ "input": to_input, "wa_id": to }],
+        "contacts": [contact],
         "messages": [message],
     }))
     .into_response()

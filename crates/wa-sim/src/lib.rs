@@ -6,6 +6,12 @@
 //! `X-Hub-Signature-256`, to a configurable URL: customer messages (every type) and the
 //! `sent` → `delivered` → `read` (or `failed`) statuses of what the business sent.
 //!
+//! Like Meta since 2026, every customer has a business-scoped user id (`from_user_id`,
+//! `contacts[].user_id`, `recipient_user_id` in statuses); a customer who shows a username
+//! ([`Simulator::customer_sends_as`] with a [`Customer`] without a number) arrives with no number
+//! at all, and sends may address them with `"recipient": "<user id>"` instead of `"to"`. The
+//! `biz_opaque_callback_data` of a send is echoed in each of its statuses.
+//!
 //! It also serves a "customer phone" page on `/` to chat with the business by hand, can inject
 //! faults (duplicate deliveries, out-of-order statuses, 5xx, hangs, expired media URLs) and has a
 //! load mode ([`run_load`]) that floods a webhook receiver with signed customer messages.
@@ -184,11 +190,27 @@ pub enum CustomerMessage {
     },
 }
 
+/// A customer as WhatsApp shows them to the business: with a number, a username, or both (Meta
+/// shows a username user's number only while it is in the business's contact book). Without a
+/// number, webhooks name them by user id and username only; the same person keeps one user id
+/// whichever they write with.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Customer {
+    /// Their number (digits), when Meta shows it.
+    pub phone: Option<String>,
+    /// Their WhatsApp username (without `@`), if they have one.
+    pub username: Option<String>,
+    /// Their profile name.
+    pub profile_name: String,
+}
+
 /// What happened when a customer message was delivered as a webhook.
 #[derive(Clone, Debug)]
 pub struct Delivery {
     /// The customer message's wamid (`messages[0].id`).
     pub message_id: String,
+    /// The sender's business-scoped user id (`messages[0].from_user_id`).
+    pub user_id: String,
     /// The HTTP status the webhook receiver answered (the first answer when deliveries are duplicated).
     pub status: u16,
     /// The webhook body that was POSTed.
@@ -253,8 +275,12 @@ impl MessageStatus {
 pub struct SentMessage {
     /// The wamid Graph answered with.
     pub id: String,
-    /// The recipient's wa_id (digits of `to`).
+    /// The recipient's wa_id (digits of `to`); for a send by `recipient`, the user's number
+    /// when the simulator knows it and they show no username, else the user id.
     pub to: String,
+    /// The recipient's business-scoped user id (the `recipient` of the request, or the user id
+    /// of the number); `None` only for messages recorded before user ids existed.
+    pub user_id: Option<String>,
     /// The message `type` (`text`, `template`, `image`, …).
     pub message_type: String,
     /// The JSON body Atende posted.
@@ -332,6 +358,21 @@ impl Simulator {
         message: CustomerMessage,
     ) -> anyhow::Result<Delivery> {
         self.shared.customer_sends(from_wa_id, profile_name, message).await
+    }
+
+    /// A [`Customer`] sends a message: one without a number arrives with only `from_user_id`,
+    /// `contacts[].user_id` and `contacts[].profile.username`, as Meta sends them. Fails for a
+    /// customer with neither number nor username.
+    pub async fn customer_sends_as(&self, customer: &Customer, message: CustomerMessage) -> anyhow::Result<Delivery> {
+        let phone = customer.phone.as_deref().map(ids::digits).filter(|p| !p.is_empty());
+        let username = customer.username.as_deref().map(|u| u.trim_start_matches('@')).filter(|u| !u.is_empty());
+        self.shared.customer_sends_as(phone.as_deref(), username, &customer.profile_name, message).await
+    }
+
+    /// The business-scoped user id of a number (the simulator gives one to every number the
+    /// first time it sees it).
+    pub fn user_id_of_phone(&self, phone: &str) -> String {
+        self.shared.user(Some(&ids::digits(phone)), None).user_id
     }
 
     /// Several customer messages in one webhook delivery (Meta batches under load).

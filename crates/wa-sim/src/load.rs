@@ -137,10 +137,12 @@ fn delivery_body(cfg: &LoadConfig, run: &str, index: u64) -> Vec<u8> {
             contacts.push(',');
             messages.push(',');
         }
-        let _ = write!(contacts, r#"{{"profile":{{"name":"Cliente {n}"}},"wa_id":"{wa_id}"}}"#);
+        // The user id the simulator's own webhooks give this number (Meta sends one with every message).
+        let user_id = ids::user_id(&cfg.waba_id, "BR", &wa_id.to_string());
+        let _ = write!(contacts, r#"{{"profile":{{"name":"Cliente {n}"}},"wa_id":"{wa_id}","user_id":"{user_id}"}}"#);
         let _ = write!(
             messages,
-            r#"{{"from":"{wa_id}","id":"wamid.HBgN{run}{seq:016}","timestamp":"{ts}","type":"text","text":{{"body":"Mensagem de carga {seq} do cliente {n}"}}}}"#
+            r#"{{"from":"{wa_id}","from_user_id":"{user_id}","id":"wamid.HBgN{run}{seq:016}","timestamp":"{ts}","type":"text","text":{{"body":"Mensagem de carga {seq} do cliente {n}"}}}}"#
         );
     }
     format!(
@@ -371,6 +373,9 @@ mod tests {
         assert_eq!(messages.len(), 3);
         assert_eq!(messages[0]["id"], "wamid.HBgNRUN0000000000000015");
         assert_eq!(messages[0]["from"], "5511900000001");
+        let user_id = messages[0]["from_user_id"].as_str().unwrap();
+        assert!(ids::is_user_id(user_id), "{user_id}");
+        assert_eq!(value["contacts"][0]["user_id"], user_id);
         assert_eq!(messages[0]["text"]["body"], "Mensagem de carga 15 do cliente 1");
         assert_eq!(value["contacts"][1]["wa_id"], "5511900000000");
         assert_eq!(value["contacts"][1]["profile"]["name"], "Cliente 0");

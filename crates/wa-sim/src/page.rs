@@ -85,6 +85,8 @@ async fn set_webhook_url(State(shared): State<Arc<Shared>>, Json(body): Json<Web
 #[serde(default)]
 struct SendForm {
     wa_id: String,
+    /// A username: the customer shows it instead of their number (which may be empty).
+    username: String,
     name: String,
     #[serde(rename = "type")]
     kind: String,
@@ -126,15 +128,19 @@ fn to_message(f: &SendForm) -> Option<CustomerMessage> {
 /// `POST /sim/customer/send`: the page's customer sends a message (it becomes a webhook).
 async fn customer_send(State(shared): State<Arc<Shared>>, Json(form): Json<SendForm>) -> Response {
     let wa_id = ids::digits(&form.wa_id);
-    if wa_id.is_empty() {
-        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "wa_id needs digits" }))).into_response();
+    let username = form.username.trim().trim_start_matches('@');
+    if wa_id.is_empty() && username.is_empty() {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "wa_id needs digits (or give a username)" })))
+            .into_response();
     }
     let Some(message) = to_message(&form) else {
         return (StatusCode::BAD_REQUEST, Json(json!({ "error": "unknown type" }))).into_response();
     };
     let name = if form.name.trim().is_empty() { "Cliente" } else { form.name.trim() };
-    match shared.customer_sends(&wa_id, name, message).await {
-        Ok(d) => Json(json!({ "message_id": d.message_id, "status": d.status })).into_response(),
+    let phone = (!wa_id.is_empty()).then_some(wa_id.as_str());
+    let username = (!username.is_empty()).then_some(username);
+    match shared.customer_sends_as(phone, username, name, message).await {
+        Ok(d) => Json(json!({ "message_id": d.message_id, "user_id": d.user_id, "status": d.status })).into_response(),
         Err(e) => (StatusCode::BAD_GATEWAY, Json(json!({ "error": e.to_string() }))).into_response(),
     }
 }
@@ -229,7 +235,8 @@ fn inbound_status(r: &crate::state::InboundRecord) -> &'static str {
 
 /// `GET /sim/conversations/{wa_id}`: both sides of the chat, oldest first.
 async fn conversation(State(shared): State<Arc<Shared>>, Path(wa_id): Path<String>) -> Json<Value> {
-    let wa_id = ids::digits(&wa_id);
+    // A customer who shows a username is named by their user id.
+    let wa_id = if ids::is_user_id(&wa_id) { wa_id } else { ids::digits(&wa_id) };
     let mut items: Vec<(u64, Value)> = Vec::new();
     {
         let s = shared.store();

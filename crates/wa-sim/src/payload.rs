@@ -42,7 +42,17 @@ pub(crate) fn statuses_change(display_phone_number: &str, phone_number_id: &str,
     })
 }
 
-/// The `contacts[]` element naming a sender.
-pub(crate) fn contact(wa_id: &str, profile_name: &str) -> Value {
-    json!({ "profile": { "name": profile_name }, "wa_id": wa_id })
+/// The `contacts[]` element naming a sender: their business-scoped user id always, their
+/// number (`wa_id`) unless they show a username instead, and the username when they have one.
+pub(crate) fn contact(wa_id: Option<&str>, user_id: &str, profile_name: &str, username: Option<&str>) -> Value {
+    let mut profile = json!({ "name": profile_name });
+    if let Some(u) = username {
+        profile["username"] = json!(u);
+    }
+    let mut c = json!({ "profile": profile });
+    if let Some(w) = wa_id {
+        c["wa_id"] = json!(w);
+    }
+    c["user_id"] = json!(user_id);
+    c
 }

@@ -26,6 +26,27 @@ pub(crate) struct SentRecord {
     pub category: String,
     /// Why Meta will fail it after accepting it, if it will.
     pub failure: Option<Failure>,
+    /// The number statuses name as `recipient_id` (absent when sent by user id to someone who
+    /// shows a username instead of a number).
+    pub recipient_phone: Option<String>,
+    /// `biz_opaque_callback_data` of the request, echoed in every status.
+    pub callback: Option<String>,
+}
+
+/// A WhatsApp user the simulator knows: their business-scoped user id, and their number and
+/// username when they have them.
+#[derive(Clone, Debug)]
+pub(crate) struct SimUser {
+    pub user_id: String,
+    pub phone: Option<String>,
+    pub username: Option<String>,
+}
+
+impl SimUser {
+    /// How the phone page and [`SentMessage::to`] name the chat: the number, else the user id.
+    pub(crate) fn address(&self) -> String {
+        self.phone.clone().unwrap_or_else(|| self.user_id.clone())
+    }
 }
 
 /// A send Meta accepts and then fails with a `failed` status webhook.
@@ -37,13 +58,30 @@ pub(crate) enum Failure {
     ReEngagement,
 }
 
+/// Who a send addresses: `to` (a number, digits) or `recipient` (a business-scoped user id).
+pub(crate) enum SendTo {
+    Phone(String),
+    UserId(String),
+}
+
+/// What a status webhook says about its message's recipient.
+struct StatusSource {
+    recipient_phone: Option<String>,
+    user_id: String,
+    callback: Option<String>,
+    category: String,
+    failure: Option<Failure>,
+}
+
 /// Meta's customer-service window: free-form messages up to 24 hours after the customer's last.
 const SERVICE_WINDOW_SECS: u64 = 24 * 60 * 60;
 
 /// A customer message, for the phone page.
 pub(crate) struct InboundRecord {
     pub seq: u64,
+    /// The customer's number, or their user id when they show a username instead.
     pub wa_id: String,
+    pub user_id: String,
     pub id: String,
     pub kind: String,
     pub summary: String,
@@ -84,6 +122,10 @@ pub(crate) struct Store {
     pub downloads: HashMap<String, Download>,
     send_times: VecDeque<Instant>,
     conversations: HashMap<String, Conversation>,
+    /// Known users by user id, and the user ids of numbers and usernames.
+    users: HashMap<String, SimUser>,
+    user_by_phone: HashMap<String, String>,
+    user_by_username: HashMap<String, String>,
 }
 
 impl Store {
@@ -143,16 +185,55 @@ impl Shared {
         self.clock_offset_secs.fetch_add(by.as_secs(), Ordering::Relaxed);
     }
 
-    /// True when `wa_id` wrote to the business and its last message is more than 24 hours old
-    /// on the simulator's clock. A number that never wrote through the simulator is not judged:
-    /// the simulator cannot know its history (Atende's tests also post raw webhooks).
-    pub(crate) fn outside_service_window(&self, wa_id: &str) -> bool {
+    /// The user with this number and/or username, registered with a new user id the first time
+    /// (the same person keeps one user id; a username-only user who later shares a number
+    /// keeps theirs and gains the number).
+    pub(crate) fn user(&self, phone: Option<&str>, username: Option<&str>) -> SimUser {
+        let mut s = self.store();
+        let known = username
+            .and_then(|u| s.user_by_username.get(u))
+            .or_else(|| phone.and_then(|p| s.user_by_phone.get(p)))
+            .cloned();
+        let user_id = known.unwrap_or_else(|| {
+            let seed = username.map(|u| format!("@{u}")).or(phone.map(str::to_string)).unwrap_or_default();
+            ids::user_id(&self.cfg.waba_id, phone.map_or("BR", ids::country_of), &seed)
+        });
+        let user = s.users.entry(user_id.clone()).or_insert_with(|| SimUser {
+            user_id: user_id.clone(),
+            phone: None,
+            username: None,
+        });
+        if user.phone.is_none() {
+            user.phone = phone.map(str::to_string);
+        }
+        if user.username.is_none() {
+            user.username = username.map(str::to_string);
+        }
+        let user = user.clone();
+        if let Some(p) = &user.phone {
+            s.user_by_phone.insert(p.clone(), user_id.clone());
+        }
+        if let Some(u) = &user.username {
+            s.user_by_username.insert(u.clone(), user_id);
+        }
+        user
+    }
+
+    /// The user with this user id, if the simulator knows them.
+    pub(crate) fn user_by_id(&self, user_id: &str) -> Option<SimUser> {
+        self.store().users.get(user_id).cloned()
+    }
+
+    /// True when the user wrote to the business and their last message is more than 24 hours
+    /// old on the simulator's clock. A user who never wrote through the simulator is not
+    /// judged: the simulator cannot know their history (Atende's tests also post raw webhooks).
+    pub(crate) fn outside_service_window(&self, user_id: &str) -> bool {
         let now = self.now_secs();
         let s = self.store();
         s.inbound
             .iter()
             .rev()
-            .find(|r| r.wa_id == wa_id)
+            .find(|r| r.user_id == user_id)
             .is_some_and(|r| now.saturating_sub(r.timestamp) > SERVICE_WINDOW_SECS)
     }
 
@@ -274,13 +355,13 @@ impl Shared {
 
     // ---- customer messages ----------------------------------------------------------------
 
-    /// The wamid of the newest business message of `kind` sent to `wa_id`.
-    fn last_sent_of_kind(&self, wa_id: &str, kind: &str) -> Option<String> {
+    /// The wamid of the newest business message of `kind` sent to the user.
+    fn last_sent_of_kind(&self, user_id: &str, kind: &str) -> Option<String> {
         self.store()
             .sent
             .iter()
             .rev()
-            .find(|r| r.msg.to == wa_id && r.msg.message_type == kind)
+            .find(|r| r.msg.user_id.as_deref() == Some(user_id) && r.msg.message_type == kind)
             .map(|r| r.msg.id.clone())
     }
 
@@ -297,10 +378,22 @@ impl Shared {
 
     /// Builds one `messages[]` element for `msg` (storing its media), records it for the phone
     /// page, and returns `(wamid, json)`.
-    pub(crate) fn build_customer_message(&self, from: &str, msg: &CustomerMessage) -> (String, Value) {
+    /// `from` is the number Meta shows (none for a user who shows a username and is not in the
+    /// business's contact book); every message names its sender's user id in `from_user_id`.
+    pub(crate) fn build_customer_message(
+        &self,
+        user: &SimUser,
+        shown_phone: Option<&str>,
+        msg: &CustomerMessage,
+    ) -> (String, Value) {
         let id = ids::wamid();
         let ts = self.now_secs();
-        let mut m = json!({ "from": from, "id": id, "timestamp": ts.to_string() });
+        let mut m = json!({ "id": id, "timestamp": ts.to_string() });
+        if let Some(phone) = shown_phone {
+            m["from"] = json!(phone);
+        }
+        m["from_user_id"] = json!(user.user_id);
+        let from = user.user_id.as_str();
         let (kind, summary): (&str, String) = match msg {
             CustomerMessage::Text(body) => {
                 m["text"] = json!({ "body": body });
@@ -400,7 +493,8 @@ impl Shared {
         let seq = s.next_seq();
         s.inbound.push(InboundRecord {
             seq,
-            wa_id: from.to_string(),
+            wa_id: user.address(),
+            user_id: user.user_id.clone(),
             id: id.clone(),
             kind: kind.to_string(),
             summary,
@@ -419,17 +513,32 @@ impl Shared {
     ) -> anyhow::Result<Delivery> {
         let from = ids::digits(from_wa_id);
         anyhow::ensure!(!from.is_empty(), "wa-sim: the customer's wa_id has no digits");
-        let (id, m) = self.build_customer_message(&from, &message);
+        self.customer_sends_as(Some(&from), None, profile_name, message).await
+    }
+
+    /// A customer sends a message, shown with the number given (Meta shows a username user's
+    /// number only while it is in the business's contact book): without one, the webhook names
+    /// them by user id (and username) only.
+    pub(crate) async fn customer_sends_as(
+        &self,
+        phone: Option<&str>,
+        username: Option<&str>,
+        profile_name: &str,
+        message: CustomerMessage,
+    ) -> anyhow::Result<Delivery> {
+        anyhow::ensure!(phone.is_some() || username.is_some(), "wa-sim: a customer needs a number or a username");
+        let user = self.user(phone, username);
+        let (id, m) = self.build_customer_message(&user, phone, &message);
         let body = self.envelope_one_change(payload::messages_change(
             &self.cfg.display_phone_number,
             &self.cfg.phone_number_id,
-            vec![payload::contact(&from, profile_name)],
+            vec![payload::contact(phone, &user.user_id, profile_name, user.username.as_deref())],
             vec![m],
         ));
         let result = self.post_webhook(&body).await;
         self.set_acknowledged(std::slice::from_ref(&id), matches!(result, Ok((200..=299, _))));
         let (status, attempts) = result?;
-        Ok(Delivery { message_id: id, status, payload: body, attempts })
+        Ok(Delivery { message_id: id, user_id: user.user_id, status, payload: body, attempts })
     }
 
     pub(crate) async fn customer_sends_batch(
@@ -442,9 +551,10 @@ impl Shared {
         let mut parts = Vec::new();
         for (from, name, msg) in &items {
             let from = ids::digits(from);
-            let (id, m) = self.build_customer_message(&from, msg);
+            let user = self.user(Some(&from), None);
+            let (id, m) = self.build_customer_message(&user, Some(&from), msg);
             ids_out.push(id);
-            parts.push((payload::contact(&from, name), m));
+            parts.push((payload::contact(Some(&from), &user.user_id, name, user.username.as_deref()), m));
         }
         let body = match shape {
             BatchShape::OneChange => {
@@ -488,8 +598,8 @@ impl Shared {
     pub(crate) fn mark_inbound_read(&self, message_id: &str) -> bool {
         let mut s = self.store();
         let Some(pos) = s.inbound.iter().position(|r| r.id == message_id) else { return false };
-        let wa_id = s.inbound[pos].wa_id.clone();
-        for r in s.inbound[..=pos].iter_mut().filter(|r| r.wa_id == wa_id) {
+        let user_id = s.inbound[pos].user_id.clone();
+        for r in s.inbound[..=pos].iter_mut().filter(|r| r.user_id == user_id) {
             r.read = true;
         }
         true
@@ -500,17 +610,36 @@ impl Shared {
     /// Records an accepted send and starts its status webhooks. Returns the wamid.
     ///
     /// Like Meta, the simulator accepts a free-form message outside the customer's 24-hour window
-    /// (an id comes back) and then fails it with a 131047 status webhook; numbers ending in 0000
-    /// fail with 131026.
-    pub(crate) fn accept_send(self: &Arc<Self>, to: &str, kind: &str, request: Value, category: &str) -> String {
+    /// (an id comes back) and then fails it with a 131047 status webhook; numbers ending in 0000,
+    /// and user ids nobody has, fail with 131026.
+    pub(crate) fn accept_send(self: &Arc<Self>, to: &SendTo, kind: &str, request: Value, category: &str) -> String {
         let id = ids::wamid();
-        let failure = if to.ends_with("0000") {
+        let (user, recipient_phone) = match to {
+            SendTo::Phone(phone) => (Some(self.user(Some(phone), None)), Some(phone.clone())),
+            SendTo::UserId(user_id) => {
+                let user = self.user_by_id(user_id);
+                let phone = user.as_ref().filter(|u| u.username.is_none()).and_then(|u| u.phone.clone());
+                (user, phone)
+            }
+        };
+        let user_id = match (&user, to) {
+            (Some(u), _) => u.user_id.clone(),
+            (None, SendTo::UserId(u)) => u.clone(),
+            (None, SendTo::Phone(p)) => p.clone(),
+        };
+        let address = match (&user, to) {
+            (_, SendTo::Phone(p)) => p.clone(),
+            (Some(u), SendTo::UserId(_)) => u.address(),
+            (None, SendTo::UserId(u)) => u.clone(),
+        };
+        let failure = if user.is_none() || address.ends_with("0000") {
             Some(Failure::Undeliverable)
-        } else if kind != "template" && self.outside_service_window(to) {
+        } else if kind != "template" && self.outside_service_window(&user_id) {
             Some(Failure::ReEngagement)
         } else {
             None
         };
+        let callback = request.get("biz_opaque_callback_data").and_then(Value::as_str).map(str::to_string);
         let timestamp = self.now_secs();
         {
             let mut s = self.store();
@@ -519,9 +648,12 @@ impl Shared {
                 seq,
                 category: category.to_string(),
                 failure,
+                recipient_phone,
+                callback,
                 msg: SentMessage {
                     id: id.clone(),
-                    to: to.to_string(),
+                    to: address,
+                    user_id: Some(user_id),
                     message_type: kind.to_string(),
                     request,
                     status: MessageStatus::Accepted,
@@ -550,25 +682,25 @@ impl Shared {
         (c.id.clone(), c.expires, c.origin.clone())
     }
 
-    /// One `statuses[]` element as Meta sends it.
-    fn status_json(
-        &self,
-        wamid: &str,
-        status: MessageStatus,
-        ts: u64,
-        recipient: &str,
-        category: &str,
-        failure: Option<Failure>,
-    ) -> Value {
+    /// One `statuses[]` element as Meta sends it: `recipient_id` when the number may be shown,
+    /// `recipient_user_id` always, and the request's `biz_opaque_callback_data`.
+    fn status_json(&self, wamid: &str, status: MessageStatus, ts: u64, r: &StatusSource) -> Value {
+        let (category, failure) = (r.category.as_str(), r.failure);
         let mut v = json!({
             "id": wamid,
             "status": status.as_str(),
             "timestamp": ts.to_string(),
-            "recipient_id": recipient,
         });
+        if let Some(phone) = &r.recipient_phone {
+            v["recipient_id"] = json!(phone);
+        }
+        v["recipient_user_id"] = json!(r.user_id);
+        if let Some(data) = &r.callback {
+            v["biz_opaque_callback_data"] = json!(data);
+        }
         match status {
             MessageStatus::Sent | MessageStatus::Delivered => {
-                let (conv_id, expires, origin) = self.conversation_for(recipient, category);
+                let (conv_id, expires, origin) = self.conversation_for(&r.user_id, category);
                 let mut conv = json!({ "id": conv_id, "origin": { "type": origin } });
                 if status == MessageStatus::Sent {
                     conv["expiration_timestamp"] = json!(expires.to_string());
@@ -610,16 +742,22 @@ impl Shared {
 
     /// Records and POSTs one status webhook for a business message.
     async fn emit_status(&self, wamid: &str, status: MessageStatus, ts: u64) {
-        let (recipient, category, failure) = {
+        let source = {
             let mut s = self.store();
             let Some(r) = s.sent.iter_mut().find(|r| r.msg.id == wamid) else { return };
             r.msg.status_history.push(status);
             if status == MessageStatus::Failed || (r.msg.status != MessageStatus::Failed && status > r.msg.status) {
                 r.msg.status = status;
             }
-            (r.msg.to.clone(), r.category.clone(), r.failure)
+            StatusSource {
+                recipient_phone: r.recipient_phone.clone(),
+                user_id: r.msg.user_id.clone().unwrap_or_default(),
+                callback: r.callback.clone(),
+                category: r.category.clone(),
+                failure: r.failure,
+            }
         };
-        let status_v = self.status_json(wamid, status, ts, &recipient, &category, failure);
+        let status_v = self.status_json(wamid, status, ts, &source);
         let body = self.envelope_one_change(payload::statuses_change(
             &self.cfg.display_phone_number,
             &self.cfg.phone_number_id,
@@ -675,14 +813,21 @@ impl Shared {
         }
     }
 
-    /// The customer reads the chat: `read` for every sent-or-delivered message to `wa_id`.
+    /// The customer reads the chat: `read` for every sent-or-delivered message to them (named
+    /// by their number, or by user id).
     pub(crate) async fn customer_reads(&self, wa_id: &str) -> anyhow::Result<usize> {
+        let user_id = if ids::is_user_id(wa_id) {
+            Some(wa_id.to_string())
+        } else {
+            self.store().user_by_phone.get(&ids::digits(wa_id)).cloned()
+        };
         let wa_id = ids::digits(wa_id);
         let pending: Vec<String> = self
             .store()
             .sent
             .iter()
-            .filter(|r| r.msg.to == wa_id && matches!(r.msg.status, MessageStatus::Sent | MessageStatus::Delivered))
+            .filter(|r| r.msg.to == wa_id || (user_id.is_some() && r.msg.user_id == user_id))
+            .filter(|r| matches!(r.msg.status, MessageStatus::Sent | MessageStatus::Delivered))
             .map(|r| r.msg.id.clone())
             .collect();
         for id in &pending {

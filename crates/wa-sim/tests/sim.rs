@@ -468,7 +468,7 @@ async fn customer_messages_of_every_type() {
         assert!(r.signature_ok);
         assert_eq!(r.body, d.payload);
         let value = &r.body["entry"][0]["changes"][0]["value"];
-        assert_eq!(value["contacts"][0], json!({"profile":{"name":"João"},"wa_id":from}));
+        assert_eq!(value["contacts"][0], json!({"profile":{"name":"João"},"wa_id":from,"user_id":d.user_id}));
         let m = only_message(d);
         assert_eq!(m["from"], from);
         assert_eq!(m["id"], d.message_id.as_str());
@@ -857,5 +857,131 @@ async fn free_form_more_than_24_hours_after_the_customer_wrote_fails_with_131047
     assert_ne!(by_id(&tpl_id).status, MessageStatus::Failed, "templates are allowed outside the window");
     let inside_id = inside["messages"][0]["id"].as_str().unwrap();
     assert_ne!(by_id(inside_id).status, MessageStatus::Failed);
+    sim.shutdown().await;
+}
+
+fn only_contact(d: &wa_sim::Delivery) -> &Value {
+    let value = &d.payload["entry"][0]["changes"][0]["value"];
+    assert_eq!(value["contacts"].as_array().unwrap().len(), 1);
+    &value["contacts"][0]
+}
+
+#[tokio::test]
+async fn every_customer_message_names_a_stable_business_scoped_user_id() {
+    let (sim, _rx) = start().await;
+    let a = sim.customer_sends("5511987654321", "Ana", CustomerMessage::Text("oi".into())).await.unwrap();
+    let b = sim.customer_sends("+55 11 98765-4321", "Ana", CustomerMessage::Text("de novo".into())).await.unwrap();
+    let other = sim.customer_sends("5521912345678", "Bia", CustomerMessage::Text("olá".into())).await.unwrap();
+    assert!(a.user_id.starts_with("BR."), "{}", a.user_id);
+    assert_eq!(a.user_id, b.user_id, "one person, one user id");
+    assert_ne!(a.user_id, other.user_id);
+    assert_eq!(sim.user_id_of_phone("5511987654321"), a.user_id);
+    let (m, c) = (only_message(&a), only_contact(&a));
+    assert_eq!(m["from"], "5511987654321");
+    assert_eq!(m["from_user_id"], a.user_id.as_str());
+    assert_eq!(c["wa_id"], "5511987654321");
+    assert_eq!(c["user_id"], a.user_id.as_str());
+    assert!(c["profile"].get("username").is_none(), "no username, no member: {c}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_username_only_customer_arrives_without_a_number_and_keeps_their_user_id() {
+    let (sim, _rx) = start().await;
+    let ana = wa_sim::Customer { username: Some("ana.souza".into()), profile_name: "Ana".into(), ..Default::default() };
+    let d = sim.customer_sends_as(&ana, CustomerMessage::Text("oi".into())).await.unwrap();
+    assert_eq!(d.status, 200);
+    let (m, c) = (only_message(&d), only_contact(&d));
+    assert!(m.get("from").is_none() && c.get("wa_id").is_none(), "Meta withholds the number: {m} {c}");
+    assert_eq!(m["from_user_id"], d.user_id.as_str());
+    assert_eq!(c["user_id"], d.user_id.as_str());
+    assert_eq!(c["profile"], json!({"name":"Ana","username":"ana.souza"}));
+
+    // The same person, now with their number shown too: same user id, both in the webhook.
+    let with_phone = wa_sim::Customer { phone: Some("5511955554444".into()), ..ana.clone() };
+    let again = sim.customer_sends_as(&with_phone, CustomerMessage::Text("meu número".into())).await.unwrap();
+    assert_eq!(again.user_id, d.user_id);
+    assert_eq!(sim.user_id_of_phone("5511955554444"), d.user_id);
+    assert_eq!(only_message(&again)["from"], "5511955554444");
+    assert_eq!(only_contact(&again)["wa_id"], "5511955554444");
+    assert_eq!(only_contact(&again)["profile"]["username"], "ana.souza");
+    assert!(sim.customer_sends_as(&wa_sim::Customer::default(), CustomerMessage::Text("x".into())).await.is_err());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn sends_by_recipient_user_id_echo_callback_data_in_every_status() {
+    let (sim, rx) = start().await;
+    let ana = wa_sim::Customer { username: Some("ana.souza".into()), profile_name: "Ana".into(), ..Default::default() };
+    let d = sim.customer_sends_as(&ana, CustomerMessage::Text("oi".into())).await.unwrap();
+    let (status, body) = post_json(
+        &messages_url(&sim),
+        Some(TOKEN),
+        json!({"messaging_product":"whatsapp","recipient_type":"individual","recipient":d.user_id,"type":"text",
+               "text":{"body":"Olá, Ana"},"biz_opaque_callback_data":"atende:7"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["contacts"][0], json!({"input": d.user_id, "user_id": d.user_id}), "no wa_id for a user-id send");
+    let wamid = body["messages"][0]["id"].as_str().unwrap().to_string();
+    rx.wait_for(4).await;
+    let statuses: Vec<Value> = rx.statuses().into_iter().filter(|(id, _, _)| *id == wamid).map(|(_, _, s)| s).collect();
+    assert_eq!(
+        statuses.iter().map(|s| s["status"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["sent", "delivered", "read"]
+    );
+    for s in &statuses {
+        assert_eq!(s["recipient_user_id"], d.user_id.as_str());
+        assert!(s.get("recipient_id").is_none(), "the number stays hidden: {s}");
+        assert_eq!(s["biz_opaque_callback_data"], "atende:7");
+    }
+    let sent = sim.sent_messages();
+    assert_eq!(sent[0].user_id.as_deref(), Some(d.user_id.as_str()));
+    assert_eq!(sent[0].request["recipient"], d.user_id.as_str());
+
+    // `to` wins when both are given; a phone send names the number and the user id.
+    let (status, body) = post_json(
+        &messages_url(&sim),
+        Some(TOKEN),
+        json!({"messaging_product":"whatsapp","to":"5511912345678","recipient":d.user_id,"type":"text","text":{"body":"x"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["contacts"][0], json!({"input":"5511912345678","wa_id":"5511912345678"}));
+    let wamid = body["messages"][0]["id"].as_str().unwrap().to_string();
+    rx.wait_for(5).await;
+    let (_, _, s) = rx.statuses().into_iter().find(|(id, _, _)| *id == wamid).unwrap();
+    assert_eq!(s["recipient_id"], "5511912345678");
+    assert_eq!(s["recipient_user_id"], sim.user_id_of_phone("5511912345678").as_str());
+    assert!(s.get("biz_opaque_callback_data").is_none(), "none sent, none echoed");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_recipients_and_callback_data_are_refused_and_unknown_user_ids_fail() {
+    let (sim, rx) = start().await;
+    let url = messages_url(&sim);
+    let send = |extra: Value| {
+        let mut body = json!({"messaging_product":"whatsapp","type":"text","text":{"body":"x"}});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        post_json(&url, Some(TOKEN), body)
+    };
+    let (status, body) = send(json!({"recipient":"5511912345678"})).await;
+    assert_eq!((status, body["error"]["code"].as_i64()), (400, Some(131009)), "{body}");
+    let (status, body) = send(json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_i64()), (400, Some(100)), "{body}");
+    let (status, body) = send(json!({"to":"5511912345678","biz_opaque_callback_data":"x".repeat(513)})).await;
+    assert_eq!((status, body["error"]["code"].as_i64()), (400, Some(100)), "{body}");
+    let (status, body) = send(json!({"to":"5511912345678","biz_opaque_callback_data":{"a":1}})).await;
+    assert_eq!((status, body["error"]["code"].as_i64()), (400, Some(100)), "{body}");
+
+    // Well formed but nobody's: accepted, then failed as undeliverable (like an unknown number).
+    let (status, body) = send(json!({"recipient":"BR.1234567890123456"})).await;
+    assert_eq!(status, 200, "{body}");
+    rx.wait_for(1).await;
+    let statuses = rx.statuses();
+    assert_eq!(statuses[0].1, "failed");
+    assert_eq!(statuses[0].2["errors"][0]["code"], 131026);
+    assert_eq!(statuses[0].2["recipient_user_id"], "BR.1234567890123456");
     sim.shutdown().await;
 }

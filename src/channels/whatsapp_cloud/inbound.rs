@@ -1,6 +1,10 @@
 //! Parses Meta's webhook deliveries. Every entry, change, message and status is read; unknown
 //! fields are ignored; unknown message types become `Unsupported` (kept, shown, never dropped).
 //! The parser never panics on any JSON.
+//!
+//! Since 2026 a sender is named by a business-scoped user id (`from_user_id`, `contacts[].user_id`)
+//! and, unless they show a username instead of a number, by their phone (`from`, `wa_id`); a
+//! message with either is read, one with neither is skipped.
 
 use serde_json::Value;
 
@@ -16,9 +20,14 @@ pub struct Delivery {
 pub struct InboundMessage {
     /// The business number it was sent to (`metadata.phone_number_id`).
     pub phone_number_id: String,
-    /// The customer's WhatsApp id (their number, digits only).
-    pub from: String,
+    /// The customer's WhatsApp id (their number, digits only); absent for a customer who shows
+    /// a username instead of a number.
+    pub from: Option<String>,
+    /// The customer's business-scoped user id (`from_user_id`, else their `contacts[].user_id`).
+    pub user_id: Option<String>,
     pub profile_name: Option<String>,
+    /// The customer's WhatsApp username (`contacts[].profile.username`), when they have one.
+    pub username: Option<String>,
     /// Meta's message id (`wamid…`), the de-duplication key.
     pub provider_id: String,
     /// When the customer sent it, Unix milliseconds.
@@ -44,6 +53,10 @@ pub struct StatusUpdate {
     pub status: DeliveryStatus,
     pub at_ms: i64,
     pub recipient: Option<String>,
+    /// The recipient's business-scoped user id (`recipient_user_id`).
+    pub recipient_user_id: Option<String>,
+    /// What we sent as `biz_opaque_callback_data`, echoed back by Meta.
+    pub callback_data: Option<String>,
     pub error_code: Option<i64>,
     pub error_title: Option<String>,
 }
@@ -106,22 +119,31 @@ pub fn parse(body: &[u8]) -> Result<Delivery, ParseError> {
 fn read_value(value: &Value, out: &mut Delivery) {
     let phone_number_id = text(value, &["metadata", "phone_number_id"]).unwrap_or_default();
     let contacts = value.get("contacts").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-    let profile_of = |wa_id: &str| {
+    // A sender's `contacts[]` element: the one with their phone or user id, or the only one.
+    let contact_of = |from: Option<&str>, user_id: Option<&str>| {
         contacts
             .iter()
-            .find(|c| text(c, &["wa_id"]).as_deref() == Some(wa_id))
+            .find(|c| {
+                (from.is_some() && text(c, &["wa_id"]).as_deref() == from)
+                    || (user_id.is_some() && text(c, &["user_id"]).as_deref() == user_id)
+            })
             .or(contacts.first().filter(|_| contacts.len() == 1))
-            .and_then(|c| text(c, &["profile", "name"]))
     };
     for m in value.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
-        let (Some(provider_id), Some(from)) = (text(m, &["id"]), text(m, &["from"])) else {
+        let from = text(m, &["from"]).filter(|f| !f.is_empty());
+        let from_user_id = text(m, &["from_user_id"]).filter(|u| !u.is_empty());
+        let contact = contact_of(from.as_deref(), from_user_id.as_deref());
+        let user_id = from_user_id.or_else(|| contact.and_then(|c| text(c, &["user_id"])).filter(|u| !u.is_empty()));
+        let Some(provider_id) = text(m, &["id"]).filter(|_| from.is_some() || user_id.is_some()) else {
             tracing::warn!("webhook message without id or sender skipped");
             continue;
         };
         let mut msg = InboundMessage {
             phone_number_id: phone_number_id.clone(),
-            profile_name: profile_of(&from),
+            profile_name: contact.and_then(|c| text(c, &["profile", "name"])),
+            username: contact.and_then(|c| text(c, &["profile", "username"])).filter(|u| !u.is_empty()),
             from,
+            user_id,
             provider_id,
             sent_at_ms: seconds_to_ms(text(m, &["timestamp"])),
             kind: MessageKind::Unsupported,
@@ -148,6 +170,8 @@ fn read_value(value: &Value, out: &mut Delivery) {
             status,
             at_ms: seconds_to_ms(text(s, &["timestamp"])),
             recipient: text(s, &["recipient_id"]),
+            recipient_user_id: text(s, &["recipient_user_id"]),
+            callback_data: text(s, &["biz_opaque_callback_data"]),
             error_code: error.and_then(|e| e.get("code")).and_then(Value::as_i64),
             error_title: error.and_then(|e| text(e, &["title"]).or_else(|| text(e, &["message"]))),
         });
@@ -155,7 +179,8 @@ fn read_value(value: &Value, out: &mut Delivery) {
 }
 
 /// Members of a message object that Meta documents for every type.
-const COMMON_MEMBERS: &[&str] = &["from", "id", "timestamp", "type", "context", "errors", "referral", "identity"];
+const COMMON_MEMBERS: &[&str] =
+    &["from", "from_user_id", "id", "timestamp", "type", "context", "errors", "referral", "identity"];
 
 /// Message types Meta documents; a message keeps the one member named by its type.
 const TYPE_MEMBERS: &[&str] = &[
@@ -289,7 +314,10 @@ mod tests {
         let d = parse(&envelope(json!({"contacts":[{"profile":{"name":"A\u{0}na"},"wa_id":"5511"}],"messages":[m]})))
             .unwrap();
         let msg = &d.messages[0];
-        assert_eq!((msg.from.as_str(), msg.provider_id.as_str(), msg.body.as_deref()), ("5511", "w1", Some("oi")));
+        assert_eq!(
+            (msg.from.as_deref(), msg.provider_id.as_str(), msg.body.as_deref()),
+            (Some("5511"), "w1", Some("oi"))
+        );
         assert_eq!(msg.profile_name.as_deref(), Some("Ana"));
         assert!(!msg.raw.contains("\\u0000"), "{}", msg.raw);
     }
@@ -309,6 +337,39 @@ mod tests {
         let d = parse(&envelope(json!({"messages":[odd]}))).unwrap();
         let stored: Value = serde_json::from_str(&d.messages[0].raw).unwrap();
         assert!(stored.get("content").is_none(), "an undocumented type keeps no member of its name: {stored}");
+    }
+
+    #[test]
+    fn reads_user_ids_and_username_only_senders() {
+        let body = json!({"metadata":{"phone_number_id":"P"},
+        "contacts":[{"profile":{"name":"Ana","username":"ana.souza"},"user_id":"BR.1502576394655843"},
+                    {"profile":{"name":"Bia"},"wa_id":"5521912345678","user_id":"BR.77"}],
+        "messages":[
+            {"from_user_id":"BR.1502576394655843","id":"wamid.1","timestamp":"1","type":"text","text":{"body":"oi"}},
+            {"from":"5521912345678","from_user_id":"BR.77","id":"wamid.2","timestamp":"2","type":"text","text":{"body":"olá"}},
+            {"id":"wamid.3","timestamp":"3","type":"text","text":{"body":"nobody"}}
+        ]});
+        let d = parse(&envelope(body)).unwrap();
+        assert_eq!(d.messages.len(), 2, "a message naming no sender is skipped");
+        let (ana, bia) = (&d.messages[0], &d.messages[1]);
+        assert_eq!((ana.from.as_deref(), ana.user_id.as_deref()), (None, Some("BR.1502576394655843")));
+        assert_eq!((ana.profile_name.as_deref(), ana.username.as_deref()), (Some("Ana"), Some("ana.souza")));
+        assert_eq!((bia.from.as_deref(), bia.user_id.as_deref()), (Some("5521912345678"), Some("BR.77")));
+        assert_eq!((bia.profile_name.as_deref(), bia.username.as_deref()), (Some("Bia"), None));
+        let stored: Value = serde_json::from_str(&ana.raw).unwrap();
+        assert_eq!(stored["from_user_id"], "BR.1502576394655843", "the documented member is kept");
+
+        // An older payload shape: the user id only on the contact.
+        let body = json!({"contacts":[{"profile":{"name":"C"},"user_id":"US.9"}],
+            "messages":[{"id":"wamid.4","type":"text","text":{"body":"x"}}]});
+        assert_eq!(parse(&envelope(body)).unwrap().messages[0].user_id.as_deref(), Some("US.9"));
+
+        let status = json!({"statuses":[{"id":"wamid.9","status":"delivered","timestamp":"5",
+            "recipient_user_id":"BR.1502576394655843","biz_opaque_callback_data":"atende:42"}]});
+        let d = parse(&envelope(status)).unwrap();
+        assert_eq!(d.statuses[0].recipient, None);
+        assert_eq!(d.statuses[0].recipient_user_id.as_deref(), Some("BR.1502576394655843"));
+        assert_eq!(d.statuses[0].callback_data.as_deref(), Some("atende:42"));
     }
 
     #[test]
@@ -430,6 +491,9 @@ mod tests {
             "code",
             "status",
             "recipient_id",
+            "user_id",
+            "from_user_id",
+            "username",
             "edit",
             "revoke",
         ];
@@ -483,7 +547,7 @@ mod tests {
             // Only messages with an id and a sender come out (they are the de-duplication key and the contact).
             assert!(d.messages.iter().all(|m| {
                 let raw: Value = serde_json::from_str(&m.raw).unwrap();
-                raw.get("id").is_some() && raw.get("from").is_some()
+                raw.get("id").is_some() && (m.from.is_some() || m.user_id.is_some())
             }));
             let v = value(&mut rng, 0);
             let _ = parse(v.to_string().as_bytes());

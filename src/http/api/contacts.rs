@@ -87,9 +87,12 @@ pub struct ConsentOut {
 pub struct ContactOut {
     pub id: i64,
     pub name: String,
-    /// E.164, e.g. `+5511987654321`.
+    /// E.164, e.g. `+5511987654321`; empty for a WhatsApp customer who shows a username
+    /// instead of a number.
     pub phone: String,
     pub wa_id: Option<String>,
+    /// WhatsApp username, when the customer shows one.
+    pub username: Option<String>,
     pub email: Option<String>,
     pub notes: String,
     pub custom_fields: BTreeMap<String, String>,
@@ -117,6 +120,7 @@ fn contact_out(c: Contact, tags: Vec<String>) -> ContactOut {
         updated_at: rfc3339(c.updated_at),
         name: c.name,
         wa_id: c.wa_id,
+        username: c.username,
         email: c.email,
         notes: c.notes,
     }

@@ -65,8 +65,11 @@ pub struct Ticket {
     pub priority: String,
     pub contact_id: i64,
     pub contact_name: String,
-    /// E.164 digits without `+`.
+    /// E.164 digits without `+`; empty for a WhatsApp customer who shows a username instead of
+    /// a number (reached by their user id).
     pub contact_phone: String,
+    /// The customer's WhatsApp username, when they show one.
+    pub contact_username: Option<String>,
     pub connection_id: i64,
     pub department_id: Option<i64>,
     pub department_name: Option<String>,
@@ -96,6 +99,7 @@ impl From<TicketView> for Ticket {
             contact_id: t.contact_id,
             contact_name: t.contact_name,
             contact_phone: t.contact_phone,
+            contact_username: t.contact_username,
             connection_id: t.connection_id,
             department_id: t.department_id,
             department_name: t.department_name,
