@@ -218,7 +218,7 @@ pub async fn outbound(b: OutboundBench) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::app::serve(app.clone(), listener, async move {
+    let server = tokio::spawn(crate::server::serve(app.clone(), listener, async move {
         let _ = stopped.await;
     }));
     let tenant = crate::actions::tenants::find_by_slug(&app, crate::actions::bootstrap::DEMO_SLUG)

@@ -358,7 +358,7 @@ pub async fn run(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::app::serve(app.clone(), listener, async move {
+    let server = tokio::spawn(crate::server::serve(app.clone(), listener, async move {
         let _ = stopped.await;
     }));
     let f =

@@ -360,7 +360,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         );
     }
     tracing::info!(address = %local, "listening");
-    let served = crate::app::serve(app, listener, crate::app::shutdown_signal()).await;
+    let served = crate::server::serve(app, listener, crate::server::shutdown_signal()).await;
     if let Some(sim) = simulator {
         sim.shutdown().await;
     }

@@ -17,4 +17,5 @@ pub mod jobs;
 pub mod metrics;
 pub mod os;
 pub mod realtime;
+pub mod server;
 pub mod store;

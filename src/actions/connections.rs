@@ -1,9 +1,12 @@
 //! Connections: an admin (or the operator) adds a WhatsApp Cloud API number; secrets are sealed
 //! with the master key; the webhook URL and verify token are handed back to paste into Meta.
 
+use std::sync::Arc;
+
 use crate::actions::{is_unique_violation, ActionError, ActionResult, Actor};
 use crate::app::App;
 use crate::channels::whatsapp_cloud::{DEFAULT_API_VERSION, DEFAULT_GRAPH_URL};
+use crate::config::Secret;
 use crate::domain::{validate, TenantId};
 use crate::store::connections::{Connection, NewConnection};
 
@@ -81,7 +84,13 @@ pub async fn create_whatsapp_cloud(
         rate_per_sec: rate,
     };
     let mut tx = app.db.begin().await?;
-    let id = match crate::store::connections::insert(&mut *tx, new, now).await {
+    // A number removed before comes back as the same connection, with its history.
+    let revived = crate::store::connections::revive(&mut *tx, new, now).await?;
+    let inserted = match revived {
+        Some(id) => Ok(id),
+        None => crate::store::connections::insert(&mut *tx, new, now).await,
+    };
+    let id = match inserted {
         Ok(id) => id,
         Err(e) if is_unique_violation(&e) => {
             return Err(ActionError::Conflict {
@@ -121,7 +130,8 @@ pub fn secrets(app: &App, c: &Connection) -> anyhow::Result<(crate::config::Secr
 /// One connection of the tenant (its secrets stay sealed; callers never show them).
 pub async fn get_connection(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<Connection> {
     actor.require_admin_of(tenant)?;
-    crate::store::connections::get(app.db.reader(), tenant, id).await?.ok_or(crate::actions::ActionError::NotFound)
+    let c = crate::store::connections::get(app.db.reader(), tenant, id).await?;
+    c.filter(|c| c.removed_at.is_none()).ok_or(ActionError::NotFound)
 }
 
 /// The tenant's first WhatsApp connection (by id): where API sends to a phone go by default.
@@ -167,7 +177,7 @@ pub async fn update_secrets(
     )
     .await?;
     tx.commit().await?;
-    app.webhook_connections.forget(id);
+    app.connections.forget(id);
     crate::store::connections::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)
 }
 
@@ -189,4 +199,51 @@ async fn check_graph_url(app: &App, actor: &Actor, graph_url: &str) -> ActionRes
         })?;
     }
     Ok(false)
+}
+
+/// The active WhatsApp Cloud connection an inbound webhook names, with its app secret opened to
+/// check the delivery's signature; `None` for an unknown, inactive or other kind of connection.
+pub async fn for_webhook(app: &App, id: i64) -> ActionResult<Option<(Arc<Connection>, Secret)>> {
+    let Some(c) = app.connections.get_by_id(&app.db, id, app.clock.now_ms()).await? else { return Ok(None) };
+    if !c.active || c.kind != KIND_WHATSAPP_CLOUD {
+        return Ok(None);
+    }
+    let (_, app_secret) = secrets(app, &c)?;
+    Ok(Some((c, app_secret)))
+}
+
+/// Switches a connection off (nothing is received or sent; queued sends fail with a reason) or on
+/// again. A connection switched off frees its place; its history stays.
+pub async fn set_active(app: &App, actor: &Actor, tenant: TenantId, id: i64, active: bool) -> ActionResult<Connection> {
+    actor.require_admin_of(tenant)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    if !crate::store::connections::set_active(&mut *tx, tenant, id, active, now).await? {
+        return Err(ActionError::NotFound);
+    }
+    crate::store::connections::sync_cloud_state(&mut *tx, tenant, id, now).await?;
+    let action = if active { "connection.activated" } else { "connection.deactivated" };
+    let target = format!("connection:{id}");
+    crate::store::audit::record(&mut *tx, tenant, &actor.label(), action, &target, &serde_json::json!({}), now).await?;
+    tx.commit().await?;
+    app.connections.forget(id);
+    crate::store::connections::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)
+}
+
+/// Removes a connection: it disappears from the lists and stops working; its tickets and
+/// messages stay, and connecting the same number again brings them back.
+pub async fn remove(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<()> {
+    actor.require_admin_of(tenant)?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    if !crate::store::connections::remove(&mut *tx, tenant, id, now).await? {
+        return Err(ActionError::NotFound);
+    }
+    crate::store::connections::sync_cloud_state(&mut *tx, tenant, id, now).await?;
+    let target = format!("connection:{id}");
+    let details = serde_json::json!({});
+    crate::store::audit::record(&mut *tx, tenant, &actor.label(), "connection.removed", &target, &details, now).await?;
+    tx.commit().await?;
+    app.connections.forget(id);
+    Ok(())
 }

@@ -23,7 +23,7 @@ pub async fn enqueue_marker(
     let payload = serde_json::json!({ "marker": marker, "hold_ms": hold_ms, "fail_message": fail_message });
     let job = NewJob {
         tenant_id: tenant,
-        kind: crate::jobs::diagnostic::KIND,
+        kind: crate::domain::jobs::JobKind::Diagnostic.as_str(),
         payload: &payload,
         run_at: now,
         max_attempts: 5,

@@ -512,7 +512,7 @@ pub async fn mark_read(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> A
         let dedupe = format!("read:{}", m.id);
         let job = NewJob {
             tenant_id: tenant,
-            kind: crate::actions::send::MARK_READ_JOB,
+            kind: crate::domain::jobs::JobKind::MarkRead.as_str(),
             payload: &payload,
             run_at: now,
             max_attempts: 5,

@@ -7,6 +7,7 @@ pub mod composer;
 pub mod connections;
 pub mod contact_csv;
 pub mod contacts;
+pub mod delivery;
 pub mod departments;
 pub mod diagnostics;
 pub mod idempotency;

@@ -32,7 +32,7 @@ use crate::store::{self, Db};
 const MAX_BATCH: usize = 512;
 
 /// Job kind that fetches a message's media from the provider.
-pub const MEDIA_JOB: &str = "whatsapp.fetch_media";
+pub const MEDIA_JOB: &str = crate::domain::jobs::JobKind::FetchMedia.as_str();
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct IngestSummary {

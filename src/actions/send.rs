@@ -7,6 +7,7 @@
 use crate::actions::{ActionError, ActionResult, Actor};
 use crate::app::App;
 use crate::domain::access::Audience;
+use crate::domain::jobs::JobKind;
 use crate::domain::message::{DeliveryStatus, MessageKind};
 use crate::domain::outbound::{MediaKind, MediaSource, Outbound, OutboundContent, WINDOW_MS};
 use crate::domain::{phone, TenantId};
@@ -17,10 +18,6 @@ use crate::store::tickets::Ticket;
 use crate::store::users::User;
 use crate::store::{self, Tx};
 
-/// Job kind that sends one outbound message (payload `{"message_id": …}`).
-pub const SEND_JOB: &str = "whatsapp.send";
-/// Job kind that marks a received message as read (payload `{"message_id": …}`).
-pub const MARK_READ_JOB: &str = "whatsapp.mark_read";
 /// Tries of a send before the message is marked failed: at once, 30 s, then doubling to an hour
 /// (about two hours in all).
 pub const SEND_MAX_ATTEMPTS: i64 = 10;
@@ -193,7 +190,7 @@ pub(crate) async fn queue_on_ticket(
     let dedupe = format!("send:{message_id}");
     let job = NewJob {
         tenant_id: tenant,
-        kind: SEND_JOB,
+        kind: JobKind::Send.as_str(),
         payload: &job_payload,
         run_at: now,
         max_attempts: SEND_MAX_ATTEMPTS,
@@ -297,7 +294,7 @@ pub async fn mark_read(app: &App, actor: &Actor, tenant: TenantId, message_id: i
     let dedupe = format!("read:{message_id}");
     let job = NewJob {
         tenant_id: tenant,
-        kind: MARK_READ_JOB,
+        kind: JobKind::MarkRead.as_str(),
         payload: &payload,
         run_at: now,
         max_attempts: MARK_READ_MAX_ATTEMPTS,

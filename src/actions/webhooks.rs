@@ -13,9 +13,6 @@ use crate::store::jobs::NewJob;
 use crate::store::webhooks::{Attempt, Delivery, NewSubscription, Subscription};
 use crate::store::{self, Tx};
 
-/// The job that delivers one webhook.
-pub const DELIVER_JOB: &str = "webhook.deliver";
-
 /// Deliveries are retried by their own schedule (a 24-hour window); the job runner's cap only
 /// guards against a job whose every run dies mid-way.
 const DELIVER_MAX_ATTEMPTS: i64 = 1000;
@@ -398,7 +395,7 @@ async fn enqueue_delivery(
     let dedupe = format!("webhook:{delivery_id}:{replay}");
     let job = NewJob {
         tenant_id: tenant,
-        kind: DELIVER_JOB,
+        kind: crate::domain::jobs::JobKind::DeliverWebhook.as_str(),
         payload: &payload,
         run_at: now,
         max_attempts: DELIVER_MAX_ATTEMPTS,

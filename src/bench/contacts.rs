@@ -56,7 +56,7 @@ pub async fn run(b: ContactsBench) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = app.clone();
     let server = tokio::spawn(async move {
-        let _ = crate::app::serve(serving, listener, async move {
+        let _ = crate::server::serve(serving, listener, async move {
             let _ = stopped.await;
         })
         .await;

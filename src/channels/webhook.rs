@@ -43,6 +43,12 @@ fn clients() -> Result<&'static Clients, String> {
         .map_err(Clone::clone)
 }
 
+/// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+pub fn signature_header(secret: &str, unix_secs: i64, body: &str) -> String {
+    let signed = format!("{unix_secs}.{body}");
+    format!("t={unix_secs},v1={}", crate::crypto::hmac_sha256_hex(secret.as_bytes(), signed.as_bytes()))
+}
+
 /// One request to send.
 pub struct Request<'a> {
     pub url: &'a str,
@@ -147,4 +153,16 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_an_hmac_of_the_timestamp_and_body() {
+        let h = signature_header("s3cret", 1700000000, "{}");
+        let expected = crate::crypto::hmac_sha256_hex(b"s3cret", b"1700000000.{}");
+        assert_eq!(h, format!("t=1700000000,v1={expected}"));
+    }
 }

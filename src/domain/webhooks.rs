@@ -43,12 +43,6 @@ pub fn webhook_events(kind: &str, data: &serde_json::Value) -> Vec<&'static str>
     }
 }
 
-/// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
-pub fn signature_header(secret: &str, unix_secs: i64, body: &str) -> String {
-    let signed = format!("{unix_secs}.{body}");
-    format!("t={unix_secs},v1={}", crate::crypto::hmac_sha256_hex(secret.as_bytes(), signed.as_bytes()))
-}
-
 /// When to try again after the `failed_in_window`-th failed try of a window that started at
 /// `window_start`: at once, after 30 s, then doubling up to an hour between tries, the last
 /// one exactly when the window ends. `None` once the window is over: a dead letter.
@@ -183,12 +177,5 @@ mod tests {
         assert_eq!(webhook_events("ticket.updated", &serde_json::json!({})), vec!["ticket.updated"]);
         assert_eq!(webhook_events("message.created", &closed), vec!["message.created"]);
         assert!(webhook_events("message.media", &closed).is_empty());
-    }
-
-    #[test]
-    fn the_signature_is_an_hmac_of_the_timestamp_and_body() {
-        let h = signature_header("s3cret", 1700000000, "{}");
-        let expected = crate::crypto::hmac_sha256_hex(b"s3cret", b"1700000000.{}");
-        assert_eq!(h, format!("t=1700000000,v1={expected}"));
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod hooks;
 pub mod ops;
 pub mod server;
+pub mod sse;
 pub mod web;
 
 use std::sync::Arc;
@@ -22,13 +23,17 @@ use axum::Router;
 
 use crate::app::App;
 
-pub fn router(app: Arc<App>) -> Router {
+/// Every route of a serving process; inbound hooks hand deliveries to `ingest`.
+pub fn router(app: Arc<App>, ingest: crate::actions::receive::Ingest) -> Router {
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .route("/events", get(crate::realtime::sse::browser_events))
-        .route("/hooks/whatsapp/{id}", get(hooks::whatsapp::verify_webhook).post(hooks::whatsapp::receive_webhook))
+        .route("/events", get(sse::browser_events))
+        .route(
+            "/hooks/whatsapp/{id}",
+            get(hooks::whatsapp::verify_webhook).post(hooks::whatsapp::receive_webhook).layer(axum::Extension(ingest)),
+        )
         .nest("/api/v1", api::router(app.clone()))
         .merge(api::docs::routes())
         .merge(web::routes(app.clone()))

@@ -11,8 +11,6 @@ use super::JobError;
 use crate::app::App;
 use crate::store::jobs::Job;
 
-pub const KIND: &str = "diagnostic.marker";
-
 #[derive(Deserialize)]
 struct Payload {
     marker: String,

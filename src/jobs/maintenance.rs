@@ -10,7 +10,7 @@ use super::JobError;
 use crate::app::App;
 use crate::store::jobs::{Job, NewJob};
 
-pub const KIND: &str = "maintenance.purge";
+const KIND: &str = crate::domain::jobs::JobKind::Purge.as_str();
 
 const HOUR_MS: i64 = 3_600_000;
 /// Live events are kept a day: long enough for any browser to resume after a drop.

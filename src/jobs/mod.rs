@@ -58,14 +58,15 @@ impl From<sqlx::Error> for JobError {
 }
 
 async fn dispatch(app: &App, job: &Job) -> Result<(), JobError> {
-    match job.kind.as_str() {
-        diagnostic::KIND => diagnostic::run(app, job).await,
-        maintenance::KIND => maintenance::run(app, job).await,
-        whatsapp_send::KIND => whatsapp_send::run(app, job).await,
-        whatsapp_send::MARK_READ_KIND => whatsapp_send::run_mark_read(app, job).await,
-        whatsapp_media::KIND => whatsapp_media::run(app, job).await,
-        crate::actions::webhooks::DELIVER_JOB => webhooks::run(app, job).await,
-        other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
+    use crate::domain::jobs::JobKind;
+    match JobKind::parse(&job.kind) {
+        Some(JobKind::Diagnostic) => diagnostic::run(app, job).await,
+        Some(JobKind::Purge) => maintenance::run(app, job).await,
+        Some(JobKind::Send) => whatsapp_send::run(app, job).await,
+        Some(JobKind::MarkRead) => whatsapp_send::run_mark_read(app, job).await,
+        Some(JobKind::FetchMedia) => whatsapp_media::run(app, job).await,
+        Some(JobKind::DeliverWebhook) => webhooks::run(app, job).await,
+        None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }
 

@@ -14,8 +14,6 @@ use crate::store::jobs::Job;
 use crate::store::messages::StoredMessage;
 use crate::store::{self};
 
-pub const KIND: &str = crate::actions::receive::MEDIA_JOB;
-
 #[derive(Deserialize)]
 struct Payload {
     message_id: i64,

@@ -15,18 +15,14 @@ use super::JobError;
 use crate::app::App;
 use crate::channels::whatsapp_cloud::graph::{Account, GraphError};
 use crate::config::Secret;
-use crate::domain::access::Audience;
 use crate::domain::contacts::IdentityKind;
 use crate::domain::message::DeliveryStatus;
 use crate::domain::outbound::{callback_data, MediaSource, Outbound, OutboundContent, Recipient};
 use crate::domain::retry::backoff;
 use crate::store::connections::Connection;
 use crate::store::jobs::Job;
-use crate::store::messages::{StatusChange, StatusOutcome, StoredMessage};
+use crate::store::messages::StoredMessage;
 use crate::store::{self};
-
-pub const KIND: &str = crate::actions::send::SEND_JOB;
-pub const MARK_READ_KIND: &str = crate::actions::send::MARK_READ_JOB;
 
 /// The least wait after Meta's 131056 (pair rate limit: about one message per 6 s to one user).
 const RECIPIENT_BACKOFF: Duration = Duration::from_secs(6);
@@ -113,15 +109,17 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         }
     }
 
-    wait_for_send_slot(app, &connection).await?;
-    // Checked again at the last moment (the upload and the slot wait take time): a run that
-    // lost its lease, or whose message another run sent and recorded meanwhile, sends nothing.
+    // Checked again late (the upload takes time): a run that lost its lease, or whose message
+    // another run sent and recorded meanwhile, sends nothing. Before the slot, not after it: the
+    // checks read from the database, and their varying latency between slot and call would
+    // bunch sends past the connection's rate.
     if !super::still_holds(app, job).await? {
         return Err(JobError::LeaseLost);
     }
     if !still_unsent(app, &message).await? {
         return Ok(());
     }
+    wait_for_send_slot(app, &connection).await?;
     let body = outbound.request_json(to, Some(&callback_data(message.id)));
     match app.graph.send_message(&account, &body).await {
         Ok(wamid) => record_sent(app, job, &message, &connection, &wamid).await,
@@ -160,7 +158,7 @@ async fn record_sent(
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
         }
-        match try_record_sent(app, job, message, connection, wamid).await {
+        match crate::actions::delivery::record_sent(app, job, message, connection, wamid).await {
             Ok(()) => return Ok(()),
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), message.id = message.id, "recording a send failed; trying again");
@@ -169,50 +167,6 @@ async fn record_sent(
         }
     }
     Err(JobError::Retry(last.unwrap_or_else(|| anyhow::anyhow!("recording the send failed"))))
-}
-
-async fn try_record_sent(
-    app: &App,
-    job: &Job,
-    message: &StoredMessage,
-    connection: &Connection,
-    wamid: &str,
-) -> anyhow::Result<()> {
-    let tenant = job.tenant_id;
-    let now = app.clock.now_ms();
-    let mut tx = app.db.begin().await?;
-    let mut events = Vec::new();
-    if store::messages::mark_sent(&mut tx, tenant, message.id, wamid, now).await? {
-        let data = serde_json::json!({ "message_id": message.id, "ticket_id": message.ticket_id, "status": DeliveryStatus::Sent });
-        events.push(app.bus.record(&mut tx, tenant, "message.status", Audience::Tenant, data, now).await?);
-        // Statuses Meta's webhook delivered before this transaction.
-        for pending in store::messages::take_pending_statuses(&mut tx, tenant, connection.id, wamid).await? {
-            let change = StatusChange {
-                connection_id: connection.id,
-                provider_id: wamid,
-                status: pending.status,
-                error_code: pending.error_code,
-                error_title: pending.error_title.as_deref(),
-            };
-            if let StatusOutcome::Applied(message_id, ticket_id) =
-                store::messages::apply_status(&mut tx, tenant, &change, now).await?
-            {
-                let data =
-                    serde_json::json!({ "message_id": message_id, "ticket_id": ticket_id, "status": pending.status });
-                events.push(app.bus.record(&mut tx, tenant, "message.status", Audience::Tenant, data, now).await?);
-            }
-        }
-    }
-    // If this run outlived its lease the send is still recorded: the other run then sees the id
-    // and sends nothing.
-    if !store::jobs::complete(&mut *tx, job.id, &job.lease_token, now).await? {
-        tracing::warn!(message.id = message.id, "send recorded by a run whose lease was taken over");
-    }
-    store::connections::mark_send(&mut *tx, tenant, connection.id, &connection.access_token_sealed, now).await?;
-    tx.commit().await?;
-    app.bus.deliver(events);
-    tracing::debug!(message.id = message.id, connection.id = connection.id, "message sent");
-    Ok(())
 }
 
 /// What a Graph error means for the message and the job.
@@ -250,7 +204,7 @@ async fn settle_error(
 }
 
 /// Marks the message failed with a reason people can read, and finishes the job, in one
-/// transaction.
+/// transaction (`actions::delivery`).
 async fn finish_failed(
     app: &App,
     job: &Job,
@@ -258,19 +212,11 @@ async fn finish_failed(
     code: Option<i64>,
     title: &str,
 ) -> Result<(), JobError> {
-    let tenant = job.tenant_id;
-    let now = app.clock.now_ms();
-    let mut tx = app.db.begin().await?;
-    if !store::jobs::complete(&mut *tx, job.id, &job.lease_token, now).await? {
-        return Err(JobError::LeaseLost);
+    if crate::actions::delivery::record_failed(app, job, message, code, title).await? {
+        Ok(())
+    } else {
+        Err(JobError::LeaseLost)
     }
-    store::messages::mark_failed(&mut *tx, tenant, message.id, code, title, now).await?;
-    let data = serde_json::json!({ "message_id": message.id, "ticket_id": message.ticket_id, "status": DeliveryStatus::Failed });
-    let event = app.bus.record(&mut tx, tenant, "message.status", Audience::Tenant, data, now).await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
-    app.bus.deliver([event]);
-    tracing::warn!(message.id = message.id, code = ?code, reason = %title, "message failed");
-    Ok(())
 }
 
 /// `whatsapp.mark_read`: blue ticks for a received message. Failures retry; none is shown.
@@ -306,6 +252,7 @@ pub(crate) async fn clear_reauth_after_success(app: &App, connection: &Connectio
             connection.tenant_id,
             connection.id,
             &connection.access_token_sealed,
+            app.clock.now_ms(),
         )
         .await?
     {

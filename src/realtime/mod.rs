@@ -1,11 +1,10 @@
-//! Live events: the bus that carries them between actions and browsers, and the SSE endpoint.
+//! Live events: the bus that carries them between actions and browsers (the SSE endpoint that
+//! streams them out is the edge's: `http::sse`).
 //!
 //! Actions record an event in their transaction ([`Bus::record`]) and hand it to the bus after
 //! commit ([`Bus::deliver`]). On SQLite (one process) delivery is an in-process broadcast. On
 //! PostgreSQL the event rides a `NOTIFY` sent at commit and every instance's listener broadcasts
 //! it to its own subscribers, so an event published on instance A reaches a browser on B.
-
-pub mod sse;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,10 +1,14 @@
 //! Connections: one business number (later a mailbox or a widget) of a tenant. Secrets are
 //! stored sealed with the master key.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
 use super::{Backend, Db};
+use crate::domain::connection::ConnectionState;
 use crate::domain::TenantId;
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -34,11 +38,17 @@ pub struct Connection {
     pub created_at: i64,
     /// New tickets of this connection queue in this department.
     pub default_department_id: Option<i64>,
+    #[serde(skip)]
+    pub state: ConnectionState,
+    /// When `state` last changed.
+    pub state_changed_at: i64,
+    /// Removed by an admin: hidden from lists, its history kept.
+    pub removed_at: Option<i64>,
 }
 
 const COLUMNS: &str = "id, tenant_id, kind, name, phone_number_id, waba_id, access_token_sealed, app_secret_sealed, \
     verify_token, graph_url, graph_url_trusted, api_version, rate_per_sec, active, needs_reauth, last_webhook_at, last_send_at, \
-    last_error, last_error_at, created_at, default_department_id";
+    last_error, last_error_at, created_at, default_department_id, state, state_changed_at, removed_at";
 
 fn from_row(r: &AnyRow) -> Result<Connection, sqlx::Error> {
     Ok(Connection {
@@ -63,9 +73,15 @@ fn from_row(r: &AnyRow) -> Result<Connection, sqlx::Error> {
         last_error_at: r.try_get("last_error_at")?,
         created_at: r.try_get("created_at")?,
         default_department_id: r.try_get("default_department_id")?,
+        // A state this version does not know (written by a newer one) reads as failed: it asks
+        // for attention rather than pretending all is well.
+        state: ConnectionState::parse(&r.try_get::<String, _>("state")?).unwrap_or(ConnectionState::Failed),
+        state_changed_at: r.try_get("state_changed_at")?,
+        removed_at: r.try_get("removed_at")?,
     })
 }
 
+#[derive(Clone, Copy)]
 pub struct NewConnection<'a> {
     pub tenant_id: TenantId,
     pub kind: &'a str,
@@ -88,8 +104,9 @@ pub async fn insert<'e>(
 ) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
         "INSERT INTO connections (tenant_id, kind, name, phone_number_id, waba_id, access_token_sealed, app_secret_sealed,
-             verify_token, graph_url, graph_url_trusted, api_version, rate_per_sec, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+             verify_token, graph_url, graph_url_trusted, api_version, rate_per_sec, created_at, updated_at,
+             state_changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13) RETURNING id",
     )
     .bind(c.tenant_id.0)
     .bind(c.kind)
@@ -126,8 +143,98 @@ pub async fn get<'e>(
 }
 
 pub async fn list<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<Vec<Connection>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 ORDER BY id");
+    let sql = format!("SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND removed_at IS NULL ORDER BY id");
     sqlx::query(&sql).bind(tenant.0).fetch_all(ex).await?.iter().map(from_row).collect()
+}
+
+/// A removed connection of the tenant with this phone number id is connected again (the same
+/// row, so its history comes back with it); returns its id, `None` when there is none.
+pub async fn revive<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    c: NewConnection<'_>,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query(
+        "UPDATE connections SET name = $1, waba_id = $2, access_token_sealed = $3, app_secret_sealed = $4,
+             verify_token = $5, graph_url = $6, graph_url_trusted = $7, api_version = $8, rate_per_sec = $9,
+             active = 1, needs_reauth = 0, removed_at = NULL, state = 'connected', state_changed_at = $10,
+             updated_at = $10
+         WHERE tenant_id = $11 AND phone_number_id = $12 AND kind = $13 AND removed_at IS NOT NULL RETURNING id",
+    )
+    .bind(c.name)
+    .bind(c.waba_id)
+    .bind(c.access_token_sealed)
+    .bind(c.app_secret_sealed)
+    .bind(c.verify_token)
+    .bind(c.graph_url)
+    .bind(i64::from(c.graph_url_trusted))
+    .bind(c.api_version)
+    .bind(c.rate_per_sec)
+    .bind(now)
+    .bind(c.tenant_id.0)
+    .bind(c.phone_number_id)
+    .bind(c.kind)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
+/// Switches a connection on or off (a removed one stays removed); returns whether it exists.
+pub async fn set_active<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    active: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE connections SET active = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4 AND removed_at IS NULL",
+    )
+    .bind(i64::from(active))
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes a connection: off and hidden from lists; its tickets and messages stay.
+pub async fn remove<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE connections SET active = 0, removed_at = $1, updated_at = $1
+         WHERE tenant_id = $2 AND id = $3 AND removed_at IS NULL",
+    )
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Brings a Cloud API number's state in line with its flags (off → disconnected, token refused →
+/// failed, else connected), stamping the time only when the state really changes. Other kinds
+/// report their states themselves.
+pub async fn sync_cloud_state<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    const STATE: &str =
+        "CASE WHEN active = 0 THEN 'disconnected' WHEN needs_reauth = 1 THEN 'failed' ELSE 'connected' END";
+    let sql = format!(
+        "UPDATE connections SET state = {STATE}, state_changed_at = $1
+         WHERE tenant_id = $2 AND id = $3 AND kind = 'whatsapp_cloud' AND state <> {STATE}"
+    );
+    sqlx::query(&sql).bind(now).bind(tenant.0).bind(id).execute(ex).await?;
+    Ok(())
 }
 
 /// Records that a webhook arrived (health shown to admins).
@@ -158,7 +265,10 @@ pub async fn mark_send<'e>(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE connections SET last_send_at = $1,
-             needs_reauth = CASE WHEN access_token_sealed = $2 THEN 0 ELSE needs_reauth END
+             needs_reauth = CASE WHEN access_token_sealed = $2 THEN 0 ELSE needs_reauth END,
+             state = CASE WHEN access_token_sealed = $2 AND state = 'failed' AND active = 1 THEN 'connected' ELSE state END,
+             state_changed_at = CASE WHEN access_token_sealed = $2 AND state = 'failed' AND active = 1 THEN $1
+                                     ELSE state_changed_at END
          WHERE tenant_id = $3 AND id = $4",
     )
     .bind(now)
@@ -177,14 +287,18 @@ pub async fn clear_reauth<'e>(
     tenant: TenantId,
     id: i64,
     access_token_sealed: &str,
+    now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE connections SET needs_reauth = 0
+        "UPDATE connections SET needs_reauth = 0,
+             state = CASE WHEN active = 1 THEN 'connected' ELSE state END,
+             state_changed_at = CASE WHEN active = 1 AND state <> 'connected' THEN $4 ELSE state_changed_at END
          WHERE tenant_id = $1 AND id = $2 AND needs_reauth = 1 AND access_token_sealed = $3",
     )
     .bind(tenant.0)
     .bind(id)
     .bind(access_token_sealed)
+    .bind(now)
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -202,7 +316,9 @@ pub async fn set_secrets<'e>(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE connections SET access_token_sealed = $1, app_secret_sealed = COALESCE($2, app_secret_sealed),
-             needs_reauth = 0, updated_at = $3
+             needs_reauth = 0, updated_at = $3,
+             state = CASE WHEN active = 1 THEN 'connected' ELSE state END,
+             state_changed_at = CASE WHEN active = 1 AND state <> 'connected' THEN $3 ELSE state_changed_at END
          WHERE tenant_id = $4 AND id = $5",
     )
     .bind(access_token_sealed)
@@ -226,7 +342,9 @@ pub async fn mark_error<'e>(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE connections SET last_error = $1, last_error_at = $2,
-             needs_reauth = CASE WHEN $3 = 1 THEN 1 ELSE needs_reauth END
+             needs_reauth = CASE WHEN $3 = 1 THEN 1 ELSE needs_reauth END,
+             state = CASE WHEN $3 = 1 AND active = 1 THEN 'failed' ELSE state END,
+             state_changed_at = CASE WHEN $3 = 1 AND active = 1 AND state <> 'failed' THEN $2 ELSE state_changed_at END
          WHERE tenant_id = $4 AND id = $5",
     )
     .bind(error)
@@ -308,4 +426,39 @@ pub async fn default_department<'e>(
         .fetch_optional(ex)
         .await?;
     Ok(row.map(|r| r.try_get::<Option<i64>, _>(0)).transpose()?.flatten())
+}
+
+/// How long a looked-up connection is reused: webhooks arrive in bursts, and a changed setting
+/// takes effect within this time (at once where the action that changes it calls `forget`).
+const CACHE_MS: i64 = 5_000;
+
+/// Connections by id, briefly cached for inbound webhooks (rows only: secrets are opened per
+/// request, which costs microseconds and keeps no opened secret in memory).
+#[derive(Default)]
+pub struct ConnectionCache {
+    entries: Mutex<HashMap<i64, (Arc<Connection>, i64)>>,
+}
+
+impl ConnectionCache {
+    /// The connection, from the cache when fetched less than [`CACHE_MS`] ago.
+    pub async fn get_by_id(&self, db: &Db, id: i64, now: i64) -> Result<Option<Arc<Connection>>, sqlx::Error> {
+        if let Some((c, at)) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            if now - at < CACHE_MS {
+                return Ok(Some(c.clone()));
+            }
+        }
+        let Some(c) = get_by_id(db.reader(), id).await? else { return Ok(None) };
+        let c = Arc::new(c);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() > 10_000 {
+            entries.clear();
+        }
+        entries.insert(id, (c.clone(), now));
+        Ok(Some(c))
+    }
+
+    /// Drops a connection from the cache (it was changed).
+    pub fn forget(&self, id: i64) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
 }

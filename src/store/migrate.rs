@@ -21,6 +21,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, name: "inbox_ui", sql: include_str!("migrations/0007_inbox_ui.sql") },
     Migration { version: 8, name: "security", sql: include_str!("migrations/0008_security.sql") },
     Migration { version: 9, name: "identities", sql: include_str!("migrations/0009_identities.sql") },
+    Migration { version: 10, name: "connection_state", sql: include_str!("migrations/0010_connection_state.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

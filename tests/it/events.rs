@@ -13,38 +13,12 @@ use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
 use crate::engine_test;
+use crate::engine_test_with;
 use crate::support::TestApp;
 
 const PASSWORD: &str = "correct horse battery";
 /// How long a client waits for an event that must come.
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Declares a test that runs once per engine with tweaked settings:
-/// `engine_test_with!(name, |s: &mut Settings| …, |t| async move { … });`
-macro_rules! engine_test_with {
-    ($name:ident, $tweak:expr, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let t = crate::support::TestApp::spawn_with(crate::support::Engine::Sqlite, None, $tweak).await;
-                ($body)(t).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(base) = crate::support::postgres_base_url() else {
-                    return;
-                };
-                let url = crate::support::fresh_postgres_database(&base).await;
-                let t = crate::support::TestApp::spawn_with(crate::support::Engine::Postgres, Some(url), $tweak).await;
-                ($body)(t).await;
-            }
-        }
-    };
-}
 
 /// One dispatched SSE event.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -26,6 +26,7 @@ mod inbox;
 mod inbox_ui_extra;
 mod inbox_web;
 mod jobs;
+mod layers;
 mod ops;
 mod processes;
 mod security;

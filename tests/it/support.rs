@@ -45,6 +45,35 @@ macro_rules! engine_test {
     };
 }
 
+/// Declares a test that runs once per engine with tweaked settings:
+/// `engine_test_with!(name, |s: &mut Settings| …, |t| async move { … });`
+#[macro_export]
+macro_rules! engine_test_with {
+    ($name:ident, $tweak:expr, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let t = $crate::support::TestApp::spawn_with($crate::support::Engine::Sqlite, None, $tweak).await;
+                ($body)(t).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(base) = $crate::support::postgres_base_url() else {
+                    return;
+                };
+                let url = $crate::support::fresh_postgres_database(&base).await;
+                let t =
+                    $crate::support::TestApp::spawn_with($crate::support::Engine::Postgres, Some(url), $tweak).await;
+                ($body)(t).await;
+            }
+        }
+    };
+}
+
 /// The PostgreSQL server for tests, or a loud note that those variants do not run.
 pub fn postgres_base_url() -> Option<String> {
     match std::env::var("ATENDE_TEST_DATABASE_URL") {
@@ -138,7 +167,7 @@ impl TestApp {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = app.clone();
         let server = tokio::spawn(async move {
-            let _ = atende::app::serve(serving, listener, async move {
+            let _ = atende::server::serve(serving, listener, async move {
                 let _ = stopped.await;
             })
             .await;

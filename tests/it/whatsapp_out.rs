@@ -962,7 +962,7 @@ engine_test!(a_graph_call_that_succeeds_with_the_current_token_clears_needs_reau
     assert!(c.needs_reauth);
     // A success with a token that is no longer the connection's proves nothing.
     let stale = t.app.master_key.seal("EAAG-an-older-token").unwrap();
-    assert!(!atende::store::connections::clear_reauth(t.app.db.writer(), demo, conn, &stale).await.unwrap());
+    assert!(!atende::store::connections::clear_reauth(t.app.db.writer(), demo, conn, &stale, 0).await.unwrap());
     assert!(atende::store::connections::get(t.app.db.reader(), demo, conn).await.unwrap().unwrap().needs_reauth);
 
     // The media fetch still calls Graph with the current token, and it works.

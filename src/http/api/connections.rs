@@ -1,10 +1,12 @@
-//! `/api/v1/connections`: the company's WhatsApp numbers with their health, read only. Access
-//! tokens, app secrets and verify tokens never leave the server.
+//! `/api/v1/connections`: the company's WhatsApp numbers with their state and health; switch one
+//! off or on, remove one (its history stays). Access tokens, app secrets and verify tokens never
+//! leave the server.
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -20,11 +22,18 @@ use super::tags::PageQuery;
 use super::{decode_id_cursor, page_by_id, page_limit, timestamp, timestamp_opt, ApiPath, ApiQuery, ErrorBody};
 
 pub fn routes() -> Router<Arc<App>> {
-    Router::new().route("/connections", get(list_connections)).route("/connections/{id}", get(get_connection))
+    Router::new()
+        .route("/connections", get(list_connections))
+        .route("/connections/{id}", get(get_connection).delete(remove_connection))
+        .route("/connections/{id}/deactivate", post(deactivate_connection))
+        .route("/connections/{id}/activate", post(activate_connection))
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(list_connections, get_connection), components(schemas(ConnectionOut, ConnectionPage)))]
+#[openapi(
+    paths(list_connections, get_connection, deactivate_connection, activate_connection, remove_connection),
+    components(schemas(ConnectionOut, ConnectionPage))
+)]
 pub struct ConnectionsApi;
 
 #[derive(Serialize, ToSchema)]
@@ -42,6 +51,11 @@ pub struct ConnectionOut {
     pub needs_reauth: bool,
     /// `ok`, `inactive`, `needs_reauth` or `error` (the last send failed and none worked since).
     pub health: String,
+    /// `connecting`, `qr`, `connected`, `disconnected` or `failed`.
+    pub state: String,
+    /// When the state last changed.
+    #[schema(format = DateTime)]
+    pub state_changed_at: String,
     #[schema(format = DateTime)]
     pub last_webhook_at: Option<String>,
     #[schema(format = DateTime)]
@@ -82,6 +96,8 @@ impl From<Connection> for ConnectionOut {
             active: c.active,
             needs_reauth: c.needs_reauth,
             health: health.into(),
+            state: c.state.as_str().into(),
+            state_changed_at: timestamp(c.state_changed_at),
             last_webhook_at: timestamp_opt(c.last_webhook_at),
             last_send_at: timestamp_opt(c.last_send_at),
             last_error: c.last_error,
@@ -127,4 +143,47 @@ async fn get_connection(
 ) -> Result<Json<ConnectionOut>, ApiError> {
     caller.require(Scope::Read)?;
     Ok(Json(actions::connections::get_connection(&app, &caller.actor(), caller.token.tenant_id, id).await?.into()))
+}
+
+/// Switches a connection off: nothing is received or sent through it until it is activated again.
+#[utoipa::path(post, path = "/connections/{id}/deactivate", tag = "connections", params(("id" = i64, Path)),
+    responses((status = 200, body = ConnectionOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn deactivate_connection(
+    caller: ApiCaller,
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ConnectionOut>, ApiError> {
+    caller.require(Scope::Write)?;
+    let c = actions::connections::set_active(&app, &caller.actor(), caller.token.tenant_id, id, false).await?;
+    Ok(Json(c.into()))
+}
+
+/// Switches a connection on again.
+#[utoipa::path(post, path = "/connections/{id}/activate", tag = "connections", params(("id" = i64, Path)),
+    responses((status = 200, body = ConnectionOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn activate_connection(
+    caller: ApiCaller,
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ConnectionOut>, ApiError> {
+    caller.require(Scope::Write)?;
+    let c = actions::connections::set_active(&app, &caller.actor(), caller.token.tenant_id, id, true).await?;
+    Ok(Json(c.into()))
+}
+
+/// Removes a connection: it leaves the lists and stops working; its tickets and messages stay,
+/// and connecting the same number again brings them back.
+#[utoipa::path(delete, path = "/connections/{id}", tag = "connections", params(("id" = i64, Path)),
+    responses((status = 204, description = "Removed"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn remove_connection(
+    caller: ApiCaller,
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Scope::Write)?;
+    actions::connections::remove(&app, &caller.actor(), caller.token.tenant_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -42,7 +42,7 @@ use super::error::ApiError;
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/me", get(get_me))
-        .route("/events", get(crate::realtime::sse::api_events))
+        .route("/events", get(crate::http::sse::api_events))
         .route("/openapi.json", get(openapi_json))
         .merge(tickets::routes())
         .merge(messages::routes())
@@ -132,7 +132,7 @@ async fn openapi_json() -> axum::response::Response {
     }
 }
 
-// The handler of the SSE stream lives in `realtime::sse`; this function only carries its docs.
+// The handler of the SSE stream lives in `http::sse`; this function only carries its docs.
 /// Live events of the company (Server-Sent Events).
 #[utoipa::path(get, path = "/events", tag = "account",
     description = "Live events of the token's company as Server-Sent Events; resume with `Last-Event-ID`.",

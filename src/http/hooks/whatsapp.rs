@@ -7,8 +7,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 
-use super::CachedConnection;
+use crate::actions::connections::for_webhook;
+use crate::actions::receive::Ingest;
 use crate::app::App;
 use crate::channels::whatsapp_cloud::{inbound, signature_is_valid};
 use crate::http::error::ApiError;
@@ -19,10 +21,9 @@ pub async fn verify_webhook(
     Path(id): Path<i64>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Ok(Some(c)) = connection(&app, id).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Ok(Some((c, _))) = for_webhook(&app, id).await else { return StatusCode::NOT_FOUND.into_response() };
     let mode_ok = q.get("hub.mode").map(String::as_str) == Some("subscribe");
-    let token_ok =
-        q.get("hub.verify_token").is_some_and(|t| crate::crypto::constant_time_eq(t, &c.connection.verify_token));
+    let token_ok = q.get("hub.verify_token").is_some_and(|t| crate::crypto::constant_time_eq(t, &c.verify_token));
     match (mode_ok && token_ok, q.get("hub.challenge")) {
         (true, Some(challenge)) => challenge.clone().into_response(),
         _ => StatusCode::FORBIDDEN.into_response(),
@@ -32,11 +33,12 @@ pub async fn verify_webhook(
 /// A delivery: signature first (nothing is read before it checks out), then parse, then store.
 pub async fn receive_webhook(
     State(app): State<Arc<App>>,
+    Extension(ingest): Extension<Ingest>,
     Path(id): Path<i64>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let c = match connection(&app, id).await {
+    let (connection, app_secret) = match for_webhook(&app, id).await {
         Ok(Some(c)) => c,
         Ok(None) => return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_connection", "no such connection")),
         Err(e) => {
@@ -45,7 +47,7 @@ pub async fn receive_webhook(
         }
     };
     let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
-    if !signature_is_valid(c.app_secret.expose(), &body, signature) {
+    if !signature_is_valid(app_secret.expose(), &body, signature) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_signature",
@@ -55,10 +57,10 @@ pub async fn receive_webhook(
     let mut delivery =
         inbound::parse(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
     // One Meta app may deliver changes of several numbers to each URL: keep this number's.
-    let number = &c.connection.phone_number_id;
+    let number = &connection.phone_number_id;
     delivery.messages.retain(|m| m.phone_number_id.is_empty() || &m.phone_number_id == number);
     delivery.statuses.retain(|s| s.phone_number_id.is_empty() || &s.phone_number_id == number);
-    match app.ingest.submit(c.connection.tenant_id, c.connection.id, delivery).await {
+    match ingest.submit(connection.tenant_id, connection.id, delivery).await {
         Ok(summary) => Ok(axum::Json(summary).into_response()),
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), connection.id = id, "storing a webhook delivery failed");
@@ -66,17 +68,4 @@ pub async fn receive_webhook(
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_stored", "the delivery was not stored; retry"))
         }
     }
-}
-
-async fn connection(app: &App, id: i64) -> anyhow::Result<Option<Arc<CachedConnection>>> {
-    let now = app.clock.now_ms();
-    if let Some(c) = app.webhook_connections.get(id, now) {
-        return Ok(Some(c));
-    }
-    let Some(c) = crate::store::connections::get_by_id(app.db.reader(), id).await? else { return Ok(None) };
-    if !c.active || c.kind != crate::actions::connections::KIND_WHATSAPP_CLOUD {
-        return Ok(None);
-    }
-    let (_, app_secret) = crate::actions::connections::secrets(app, &c)?;
-    Ok(Some(app.webhook_connections.put(c, app_secret, now)))
 }

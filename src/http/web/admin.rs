@@ -314,6 +314,48 @@ pub async fn set_connection_token(
     }
 }
 
+#[derive(Deserialize)]
+pub struct ConnectionActiveForm {
+    active: String,
+}
+
+/// Desativar / Reativar.
+pub async fn set_connection_active(
+    p: Page,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<ConnectionActiveForm>,
+) -> Response {
+    let active = form.active == "1";
+    match actions::connections::set_active(&p.app, &p.actor(), p.tenant(), id, active).await {
+        Ok(_) => Redirect::to("/admin/connections?saved=1").into_response(),
+        Err(e) => p.failure(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RemoveConnectionForm {
+    /// The admin ticked "yes, remove it" (a removal is not undone by a click).
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Remover: the connection goes, its history stays.
+pub async fn remove_connection(
+    p: Page,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<RemoveConnectionForm>,
+) -> Response {
+    if form.confirm != "1" {
+        let e =
+            actions::ActionError::invalid("confirmation_required", "tick the confirmation to remove the connection");
+        return p.failure(&e);
+    }
+    match actions::connections::remove(&p.app, &p.actor(), p.tenant(), id).await {
+        Ok(()) => Redirect::to("/admin/connections?saved=1").into_response(),
+        Err(e) => p.failure(&e),
+    }
+}
+
 // ---------- quick replies ----------
 
 pub struct QuickReplyForm {

@@ -64,6 +64,8 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/tokens/{id}/revoke", axum::routing::post(pages::revoke_token))
         .route("/admin/connections/{id}/department", axum::routing::post(admin::set_connection_department))
         .route("/admin/connections/{id}/token", axum::routing::post(admin::set_connection_token))
+        .route("/admin/connections/{id}/active", axum::routing::post(admin::set_connection_active))
+        .route("/admin/connections/{id}/remove", axum::routing::post(admin::remove_connection))
         .route("/admin/departments", get(admin::list_departments).post(admin::create_department))
         .route("/admin/departments/{id}", get(admin::edit_department).post(admin::update_department))
         .route("/admin/departments/{id}/members", axum::routing::post(admin::set_members))

@@ -502,6 +502,21 @@ impl ConnectionView {
     fn is_default(&self, department: &i64) -> bool {
         self.connection.default_department_id == Some(*department)
     }
+
+    fn state_code(&self) -> &'static str {
+        self.connection.state.as_str()
+    }
+
+    fn state_label_key(&self) -> &'static str {
+        use crate::domain::connection::ConnectionState as S;
+        match self.connection.state {
+            S::Connecting => "conn.state.connecting",
+            S::Qr => "conn.state.qr",
+            S::Connected => "conn.state.connected",
+            S::Disconnected => "conn.state.disconnected",
+            S::Failed => "conn.state.failed",
+        }
+    }
 }
 
 #[derive(Template)]

@@ -9,6 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::engine_test_with;
 use crate::support::{Engine, TestApp};
 
 /// Timeouts short enough for tests; the idle timeout outlasts the heartbeat, as in production.

@@ -10,6 +10,7 @@ use atende::domain::{Role, Scope};
 use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
+use crate::engine_test_with;
 use crate::support::TestApp;
 
 const PASSWORD: &str = "correct horse battery";

@@ -25,7 +25,6 @@ use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::BusMessage;
 use crate::actions::auth::SESSIONS_ENDED;
 use crate::app::App;
 use crate::domain::access::Audience;
@@ -34,6 +33,7 @@ use crate::domain::inbox::{self, TicketStatus};
 use crate::domain::{Role, Scope, TenantId, UserId};
 use crate::http::auth::{ApiCaller, WebUser};
 use crate::http::error::ApiError;
+use crate::realtime::BusMessage;
 use crate::store::events::StoredEvent;
 use crate::store::users::User;
 

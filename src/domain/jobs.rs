@@ -1,0 +1,59 @@
+//! The kinds of durable jobs, named once: the actions that enqueue a job and the runner that
+//! dispatches it both read them from here (so no layer reaches up to name another's job).
+
+/// Every job kind the runner knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobKind {
+    /// `atende admin job diagnostic`: an end-to-end check of the queue.
+    Diagnostic,
+    /// Periodic purge of expired rows.
+    Purge,
+    /// Send one queued WhatsApp message.
+    Send,
+    /// Tell WhatsApp a customer's messages were read.
+    MarkRead,
+    /// Download a received message's media file.
+    FetchMedia,
+    /// Deliver one outgoing webhook.
+    DeliverWebhook,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 6] = [
+        JobKind::Diagnostic,
+        JobKind::Purge,
+        JobKind::Send,
+        JobKind::MarkRead,
+        JobKind::FetchMedia,
+        JobKind::DeliverWebhook,
+    ];
+
+    /// The name stored in `jobs.kind` (stable: rows outlive releases).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Diagnostic => "diagnostic.marker",
+            JobKind::Purge => "maintenance.purge",
+            JobKind::Send => "whatsapp.send",
+            JobKind::MarkRead => "whatsapp.mark_read",
+            JobKind::FetchMedia => "whatsapp.fetch_media",
+            JobKind::DeliverWebhook => "webhook.deliver",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_reads_back_from_its_stored_name() {
+        for kind in JobKind::ALL {
+            assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(JobKind::parse("whatsapp.nope"), None);
+    }
+}
