@@ -9,6 +9,7 @@ pub mod contact_csv;
 pub mod contacts;
 pub mod departments;
 pub mod diagnostics;
+pub mod home;
 pub mod idempotency;
 pub mod inbox;
 pub mod quick_replies;
