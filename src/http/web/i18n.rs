@@ -56,7 +56,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("app.tagline", "Atendimento omnichannel", "Omnichannel customer service"),
     ("nav.home", "Início", "Home"),
     ("nav.inbox", "Atendimentos", "Inbox"),
-    ("inbox.tab.mine", "Meus", "Mine"),
+    ("inbox.tab.mine", "Em atendimento", "In progress"),
     ("inbox.tab.waiting", "Em espera", "Waiting"),
     ("inbox.tab.all", "Todos", "All"),
     ("inbox.tab.closed", "Finalizados", "Closed"),
@@ -101,10 +101,10 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("inbox.status.waiting", "Em espera", "Waiting"),
     ("inbox.status.open", "Em atendimento", "Open"),
     ("inbox.status.closed", "Finalizado", "Closed"),
-    ("inbox.capture", "Capturar", "Take it"),
+    ("inbox.capture", "Aceitar", "Accept"),
     ("inbox.transfer", "Transferir", "Transfer"),
     ("inbox.transfer_note", "Observação (opcional)", "Note (optional)"),
-    ("inbox.close", "Encerrar", "Close"),
+    ("inbox.close", "Finalizar", "Close"),
     ("inbox.reopen", "Reabrir", "Reopen"),
     ("inbox.farewell.none", "Sem despedida", "No farewell"),
     ("inbox.farewell.default", "Despedida padrão", "Default farewell"),
@@ -170,6 +170,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("err.invalid_idempotency_key", "A chave de idempotência pode ter no máximo 200 caracteres.", "An idempotency key has at most 200 characters."),
     ("err.connection_needs_reauth", "O token de acesso deste número expirou ou foi revogado: um administrador precisa reconectá-lo em Conexões antes de enviar.", "This number's access token expired or was revoked: an admin must reconnect it under Connections before sending."),
     ("err.invalid_reopen_window", "A janela de reabertura vai de 0 a 43.200 minutos (30 dias).", "The reopen window is 0 to 43,200 minutes (30 days)."),
+    ("err.unknown_quick_reply", "Não há resposta rápida com este atalho.", "No quick reply has this shortcut."),
+    ("err.invalid_distribution_mode", "Escolha um modo de distribuição da lista.", "Pick a distribution mode from the list."),
     ("err.cannot_demote_self", "Você não pode desativar a própria conta nem reduzir o próprio papel.", "You cannot deactivate your own account or lower your own role."),
     ("err.connection_inactive", "Esta conexão está desativada.", "This connection is not active."),
     ("err.invalid_body", "O texto deve ter de 1 a 4096 caracteres.", "The text must have 1 to 4096 characters."),
@@ -186,7 +188,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("err.invalid_locale", "Escolha Português (Brasil) ou English.", "Choose Português (Brasil) or English."),
     ("err.invalid_mapping", "Revise o mapeamento das colunas: uma coluna deve ser o telefone (ou o e-mail), e cada coluna só pode ir para um campo.", "Check the column mapping: one column must be the phone (or the e-mail), and each column can go to one field only."),
     ("err.invalid_marker", "O marcador deve ter de 1 a 200 caracteres.", "The marker must have 1 to 200 characters."),
-    ("err.invalid_message", "A mensagem não está completa ou é longa demais para o WhatsApp.", "The message is incomplete or too long for WhatsApp."),
+    ("err.invalid_message", "A mensagem está vazia, incompleta ou é longa demais para o WhatsApp.", "The message is empty, incomplete or too long for WhatsApp."),
     ("err.invalid_name", "O nome é obrigatório e deve ter no máximo 120 caracteres.", "The name is required and has at most 120 characters."),
     ("err.invalid_note", "A nota deve ter de 1 a 4096 caracteres.", "The note must have 1 to 4096 characters."),
     ("err.invalid_notes", "As observações podem ter no máximo 10.000 caracteres.", "Notes have at most 10,000 characters."),
@@ -231,10 +233,10 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("err.slug_taken", "Já existe uma empresa com este identificador.", "A company with this identifier already exists."),
     ("err.invalid_colour", "A cor deve ser como #2563eb.", "The colour must look like #2563eb."),
     ("history.created", "Aberto", "Opened"),
-    ("history.captured", "Capturado", "Taken"),
+    ("history.captured", "Aceito", "Accepted"),
     ("history.assigned", "Atribuído", "Assigned"),
     ("history.transferred", "Transferido", "Transferred"),
-    ("history.closed", "Encerrado", "Closed"),
+    ("history.closed", "Finalizado", "Closed"),
     ("history.reopened", "Reaberto", "Reopened"),
     ("history.priority", "Prioridade alterada", "Priority changed"),
     ("history.csat", "Avaliação recebida", "Rating received"),
@@ -548,13 +550,16 @@ mod tests {
         assert_eq!(before, keys.len());
     }
 
-    /// The stable codes the actions raise, read from their source: `invalid("code"` and
-    /// `code: "code"`.
+    /// The stable codes the actions (and pages) raise, read from their source:
+    /// `invalid("code"` and `code: "code"`.
     fn raised_codes() -> Vec<String> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = Vec::new();
-        for entry in std::fs::read_dir(root.join("actions")).unwrap() {
-            files.push(entry.unwrap().path());
+        // The actions, and the pages that raise codes of their own.
+        for dir in ["actions", "http/web"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                files.push(entry.unwrap().path());
+            }
         }
         let mut codes = Vec::new();
         for file in files {
