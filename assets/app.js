@@ -1,11 +1,42 @@
 // Atende — the page's live connection. Listens to /events (SSE): shows whether the page is
-// live, lists incoming events on the home page, and on the inbox re-fetches the affected part
+// live and, on the inbox, re-fetches the affected part
 // (ticket list, messages, side panel) as server-rendered HTML. Text from events is inserted as
 // text, never as HTML; only the server's own escaped fragments are swapped in.
 
+// The shell: the sidebar folds to its icons (remembered in this browser), the phone drawer and
+// the user menu close with Escape or a click elsewhere.
+const FOLDED_KEY = "atende.sidebar.folded";
+const foldButton = document.getElementById("nav-collapse");
+function setFolded(folded) {
+  document.documentElement.classList.toggle("nav-folded", folded);
+  if (!foldButton) return;
+  foldButton.setAttribute("aria-expanded", String(!folded));
+  const label = folded ? foldButton.dataset.expand : foldButton.dataset.collapse;
+  foldButton.title = label;
+  const hidden = foldButton.querySelector(".visually-hidden");
+  if (hidden) hidden.textContent = label;
+}
+function storedFolded() {
+  try { return localStorage.getItem(FOLDED_KEY) === "1"; } catch { return false; }
+}
+setFolded(storedFolded());
+foldButton?.addEventListener("click", () => {
+  const folded = !document.documentElement.classList.contains("nav-folded");
+  setFolded(folded);
+  try { localStorage.setItem(FOLDED_KEY, folded ? "1" : "0"); } catch { /* private mode: not remembered */ }
+});
+const drawer = document.getElementById("nav-toggle");
+const userMenu = document.querySelector("details.user-menu");
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Escape") return;
+  if (drawer?.checked) { drawer.checked = false; drawer.focus(); }
+  if (userMenu?.open) { userMenu.open = false; userMenu.querySelector("summary")?.focus(); }
+});
+document.addEventListener("click", (e) => {
+  if (userMenu?.open && !userMenu.contains(e.target)) userMenu.open = false;
+});
+
 const status = document.getElementById("live-status");
-const list = document.getElementById("live-events");
-const empty = document.getElementById("live-empty");
 const ticketList = document.getElementById("ticket-list");
 const messages = document.getElementById("messages");
 const panel = document.getElementById("ticket-panel");
@@ -17,22 +48,6 @@ function setLive(on) {
   status.hidden = false;
   status.textContent = on ? status.dataset.on : status.dataset.off;
   status.classList.toggle("off", !on);
-}
-
-function show(kind, data) {
-  if (!list) return;
-  const item = document.createElement("li");
-  const time = document.createElement("time");
-  time.textContent = new Date().toLocaleTimeString();
-  const label = document.createElement("span");
-  label.className = "kind";
-  label.textContent = kind;
-  const body = document.createElement("span");
-  body.textContent = data;
-  item.append(time, label, body);
-  list.prepend(item);
-  while (list.children.length > 100) list.lastChild.remove();
-  if (empty) empty.hidden = true;
 }
 
 // Times rendered by the server (UTC) shown in the browser's zone.
@@ -198,15 +213,10 @@ if (status && "EventSource" in window) {
     connectedOnce = true;
   });
   source.addEventListener("resync", () => {
-    show("resync", "");
     refresh(ticketList); refresh(messages); refresh(panel);
   });
   source.onerror = () => setLive(false);
-  for (const kind of ["user.created", "user.updated"]) {
-    source.addEventListener(kind, (e) => show(kind, e.data));
-  }
   source.addEventListener("message.created", (e) => {
-    show("message.created", e.data);
     refresh(ticketList);
     if (ticketOf(e) === currentTicket) refresh(messages);
     if (eventData(e).direction === "in") maybeNotify(ticketOf(e), "message");

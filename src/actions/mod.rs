@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod delivery;
 pub mod departments;
 pub mod diagnostics;
+pub mod home;
 pub mod idempotency;
 pub mod inbox;
 pub mod quick_replies;

@@ -1,13 +1,16 @@
 //! Errors at the edge: one JSON envelope for the API, `{"error":{"code":…,"message":…}}`.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request};
-use axum::http::{header, StatusCode, Uri};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::actions::ActionError;
+use crate::app::App;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -127,11 +130,11 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))
 }
 
-/// Unknown paths: JSON under `/api/`, a plain page elsewhere.
-pub async fn not_found(uri: Uri) -> Response {
-    if uri.path().starts_with("/api/") {
+/// Unknown paths: JSON under `/api/`, a page of the app elsewhere.
+pub async fn not_found(State(app): State<Arc<App>>, request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
     } else {
-        (StatusCode::NOT_FOUND, "404 — página não encontrada / page not found").into_response()
+        super::web::not_found_page(&app, request).await
     }
 }

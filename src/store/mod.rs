@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod departments;
 pub mod events;
 pub mod files;
+pub mod home;
 pub mod idempotency;
 pub mod identities;
 pub mod inbox;

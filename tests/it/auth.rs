@@ -80,8 +80,8 @@ engine_test!(logging_in_sets_a_protected_session_cookie_and_opens_the_home_page,
     let home = client.get(t.url("/")).send().await.unwrap();
     assert_eq!(home.status(), 200);
     let html = home.text().await.unwrap();
-    assert!(html.contains("Demo admin"), "{html}");
-    assert!(html.contains("admin@demo.local"), "{html}");
+    assert!(html.contains("<span class=\"user-name\">Demo admin</span>"), "the user menu names who is in: {html}");
+    assert!(html.contains("<h1>Primeiros passos</h1>"), "an admin starts with the first steps: {html}");
     t.stop().await;
 });
 
@@ -272,7 +272,7 @@ engine_test!(an_email_in_two_companies_needs_the_company_to_log_in, |t: TestApp|
     let other = post_login(&t, &client, "shared@example.com", "shared-password-1", "demo").await;
     assert_eq!(other.status(), 303);
     let home = client.get(t.url("/")).send().await.unwrap().text().await.unwrap();
-    assert!(home.contains("<dd>Demo</dd>"), "{home}");
+    assert!(home.contains("<span class=\"tenant\">Demo</span>"), "{home}");
     assert!(home.contains("Atendente"), "{home}");
     t.stop().await;
 });

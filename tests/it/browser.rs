@@ -173,20 +173,21 @@ async fn an_admin_sees_a_customer_message_arrive_live_and_markup_stays_text() {
     let (sim, _) = t.simulator(demo).await;
 
     b.login(&t, "admin@demo.local", &t.logins.demo_password.clone(), "demo").await;
-    b.go(&t.url("/")).await;
+    b.go(&t.url("/inbox?tab=waiting")).await;
     assert_eq!(b.js("return document.documentElement.lang").await, json!("pt-BR"));
     b.wait_for("document.getElementById('live-status').textContent === 'ao vivo'", "the live badge").await;
-    // Desktop: the navigation bar is visible without opening a menu.
-    assert_eq!(b.js("return getComputedStyle(document.querySelector('.mainnav')).display").await, json!("flex"));
+    // Desktop: the sidebar is visible without opening a menu.
+    assert_eq!(b.js("return document.querySelector('.sidebar').getBoundingClientRect().left").await, json!(0));
 
     let evil = "<script>alert(1)</script>";
     sim.customer_sends("5511987654321", evil, wa_sim::CustomerMessage::Text(evil.into())).await.unwrap();
     b.wait_for(
-        "[...document.querySelectorAll('#live-events .kind')].some(e => e.textContent === 'message.created')",
+        "[...document.querySelectorAll('#ticket-list .contact')].some(e => e.textContent === '<script>alert(1)</script>')",
         "the live message",
     )
     .await;
-    b.screenshot("home-live-desktop").await;
+    assert_eq!(b.js("return document.querySelectorAll('#ticket-list script').length").await, json!(0));
+    b.screenshot("inbox-live-desktop").await;
 
     // A user named with markup shows as text on the users page.
     t.create_user(demo, "evil@demo.com", atende::domain::Role::Agent, "senha-segura-123").await;
@@ -207,9 +208,9 @@ async fn an_admin_sees_a_customer_message_arrive_live_and_markup_stays_text() {
     // Phone width: the menu is behind a button.
     b.size(390, 844).await;
     b.go(&t.url("/")).await;
-    assert_eq!(b.js("return getComputedStyle(document.querySelector('.mainnav')).display").await, json!("none"));
-    b.click("label.nav-button").await;
-    assert_eq!(b.js("return getComputedStyle(document.querySelector('.mainnav')).display").await, json!("flex"));
+    assert_eq!(b.js("return getComputedStyle(document.querySelector('.sidebar')).visibility").await, json!("hidden"));
+    b.click("#nav-toggle").await;
+    b.wait_for("document.querySelector('.sidebar').getBoundingClientRect().left >= 0", "the open drawer").await;
     b.screenshot("home-menu-phone").await;
     sim.shutdown().await;
     t.stop().await;

@@ -89,7 +89,7 @@ engine_test!(an_agent_sees_the_waiting_tickets_of_their_department_and_captures_
 
     let (status, conversation) = page(&t, &ana_browser, &format!("/inbox/{ticket}")).await;
     assert_eq!(status, 200);
-    assert!(conversation.contains("Capturar"), "{conversation}");
+    assert!(conversation.contains("Aceitar"), "{conversation}");
     assert_eq!(t.count("tickets", &format!("id = {ticket} AND unread_count = 0")).await, 1, "opening reads it");
     let captured = post_form(&t, &ana_browser, &format!("/inbox/{ticket}/capture"), &[]).await;
     assert_eq!(captured.status(), 303);
@@ -100,7 +100,7 @@ engine_test!(an_agent_sees_the_waiting_tickets_of_their_department_and_captures_
     let (_, mine) = page(&t, &ana_browser, "/inbox?tab=mine").await;
     assert!(mine.contains("Cliente Carla"), "{mine}");
     let (_, panel) = page(&t, &ana_browser, &format!("/inbox/{ticket}?part=panel")).await;
-    assert!(panel.contains("Capturado"), "the history shows the capture: {panel}");
+    assert!(panel.contains("Aceito"), "the history shows the acceptance: {panel}");
     t.stop().await;
 });
 
@@ -146,11 +146,11 @@ engine_test!(a_reply_is_queued_and_a_private_note_is_stored_as_a_note, |t: TestA
     assert_eq!(t.count("messages", "direction = 'out' AND body LIKE 'Olá Dora, protocolo 2%'").await, 1);
     let unknown = post_form(&t, &admin, &path, &[("body", "/nada")]).await;
     assert_eq!(unknown.status(), 422);
-    assert!(unknown.text().await.unwrap().contains("no quick reply with this shortcut"));
-    // An empty reply shows the action's reason and changes nothing.
+    assert!(unknown.text().await.unwrap().contains("Não há resposta rápida com este atalho."));
+    // An empty reply shows the action's reason (translated by its code) and changes nothing.
     let empty = post_form(&t, &admin, &path, &[("body", "   ")]).await;
     assert_eq!(empty.status(), 422);
-    assert!(empty.text().await.unwrap().contains("the message is empty"));
+    assert!(empty.text().await.unwrap().contains("A mensagem está vazia"));
     t.stop().await;
 });
 

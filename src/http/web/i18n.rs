@@ -56,7 +56,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("app.tagline", "Atendimento omnichannel", "Omnichannel customer service"),
     ("nav.home", "Início", "Home"),
     ("nav.inbox", "Atendimentos", "Inbox"),
-    ("inbox.tab.mine", "Meus", "Mine"),
+    ("inbox.tab.mine", "Em atendimento", "In progress"),
     ("inbox.tab.waiting", "Em espera", "Waiting"),
     ("inbox.tab.all", "Todos", "All"),
     ("inbox.tab.closed", "Finalizados", "Closed"),
@@ -101,10 +101,10 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("inbox.status.waiting", "Em espera", "Waiting"),
     ("inbox.status.open", "Em atendimento", "Open"),
     ("inbox.status.closed", "Finalizado", "Closed"),
-    ("inbox.capture", "Capturar", "Take it"),
+    ("inbox.capture", "Aceitar", "Accept"),
     ("inbox.transfer", "Transferir", "Transfer"),
     ("inbox.transfer_note", "Observação (opcional)", "Note (optional)"),
-    ("inbox.close", "Encerrar", "Close"),
+    ("inbox.close", "Finalizar", "Close"),
     ("inbox.reopen", "Reabrir", "Reopen"),
     ("inbox.farewell.none", "Sem despedida", "No farewell"),
     ("inbox.farewell.default", "Despedida padrão", "Default farewell"),
@@ -167,12 +167,76 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("err.invalid_reaction", "Escolha uma das reações oferecidas.", "Pick one of the offered reactions."),
     ("err.unknown_tag", "Etiqueta desconhecida.", "Unknown tag."),
     ("err.name_taken", "Já existe um item com este nome.", "Something with this name already exists."),
+    ("err.invalid_idempotency_key", "A chave de idempotência pode ter no máximo 200 caracteres.", "An idempotency key has at most 200 characters."),
+    ("err.connection_needs_reauth", "O token de acesso deste número expirou ou foi revogado: um administrador precisa reconectá-lo em Conexões antes de enviar.", "This number's access token expired or was revoked: an admin must reconnect it under Connections before sending."),
+    ("err.invalid_reopen_window", "A janela de reabertura vai de 0 a 43.200 minutos (30 dias).", "The reopen window is 0 to 43,200 minutes (30 days)."),
+    ("err.unknown_quick_reply", "Não há resposta rápida com este atalho.", "No quick reply has this shortcut."),
+    ("err.invalid_distribution_mode", "Escolha um modo de distribuição da lista.", "Pick a distribution mode from the list."),
+    ("err.cannot_demote_self", "Você não pode desativar a própria conta nem reduzir o próprio papel.", "You cannot deactivate your own account or lower your own role."),
+    ("err.connection_inactive", "Esta conexão está desativada.", "This connection is not active."),
+    ("err.invalid_body", "O texto deve ter de 1 a 4096 caracteres.", "The text must have 1 to 4096 characters."),
+    ("err.invalid_consent", "Escolha um consentimento válido: transacional, aceita marketing ou descadastrado.", "Pick a valid consent: transactional, marketing opt-in or opted out."),
+    ("err.invalid_custom_fields", "Campos personalizados: até 50, com nomes de 1 a 60 caracteres e valores de até 1000.", "Custom fields: up to 50, named with 1 to 60 characters, values up to 1000."),
+    ("err.invalid_description", "A descrição pode ter no máximo 200 caracteres.", "The description has at most 200 characters."),
+    ("err.invalid_email", "Informe um e-mail válido, como nome@empresa.com.br.", "Enter a valid e-mail address, such as name@company.com."),
+    ("err.invalid_events", "Escolha pelo menos um evento da lista.", "Choose at least one event from the list."),
+    ("err.invalid_farewell", "A despedida pode ter no máximo 4096 caracteres.", "The farewell has at most 4096 characters."),
+    ("err.invalid_field_key", "A chave do campo tem de 1 a 40 letras, números ou _, começa por letra e não pode ser nome, telefone ou email (já existem).", "A field key has 1 to 40 letters, digits or _, starts with a letter and cannot be nome, telefone or email (built in)."),
+    ("err.invalid_greeting", "A saudação pode ter no máximo 4096 caracteres.", "The greeting has at most 4096 characters."),
+    ("err.invalid_keywords", "Palavras de descadastro: no máximo 20, cada uma com até 40 caracteres.", "Opt-out keywords: at most 20, each up to 40 characters."),
+    ("err.invalid_label", "O rótulo deve ter de 1 a 120 caracteres.", "The label must have 1 to 120 characters."),
+    ("err.invalid_locale", "Escolha Português (Brasil) ou English.", "Choose Português (Brasil) or English."),
+    ("err.invalid_mapping", "Revise o mapeamento das colunas: uma coluna deve ser o telefone (ou o e-mail), e cada coluna só pode ir para um campo.", "Check the column mapping: one column must be the phone (or the e-mail), and each column can go to one field only."),
+    ("err.invalid_marker", "O marcador deve ter de 1 a 200 caracteres.", "The marker must have 1 to 200 characters."),
+    ("err.invalid_message", "A mensagem está vazia, incompleta ou é longa demais para o WhatsApp.", "The message is empty, incomplete or too long for WhatsApp."),
+    ("err.invalid_name", "O nome é obrigatório e deve ter no máximo 120 caracteres.", "The name is required and has at most 120 characters."),
+    ("err.invalid_note", "A nota deve ter de 1 a 4096 caracteres.", "The note must have 1 to 4096 characters."),
+    ("err.invalid_notes", "As observações podem ter no máximo 10.000 caracteres.", "Notes have at most 10,000 characters."),
+    ("err.invalid_phone", "Informe o telefone com código do país e DDD, como +55 11 98765-4321.", "Enter the phone number with country and area code, such as +55 11 98765-4321."),
+    ("err.invalid_phone_number_id", "O Phone number ID tem de 1 a 64 letras ou números (veja no painel da Meta).", "The phone number ID has 1 to 64 letters or digits (see Meta's dashboard)."),
+    ("err.invalid_rate", "Os envios por segundo devem ficar entre 1 e 1000.", "Sends per second must be between 1 and 1000."),
+    ("err.invalid_role", "Este papel não pode ser dado a esta conta.", "This role cannot be given to this account."),
+    ("err.invalid_scopes", "Escolha pelo menos um escopo.", "Choose at least one scope."),
+    ("err.invalid_shortcut", "O atalho deve ter de 1 a 30 caracteres: letras minúsculas sem acento, números, - e _.", "A shortcut has 1 to 30 characters: lowercase letters without accents, digits, - and _."),
+    ("err.invalid_slug", "O identificador deve ter de 2 a 40 caracteres (a-z, 0-9 e -), não pode começar nem terminar com - e não pode ser um nome reservado.", "The identifier has 2 to 40 characters (a-z, 0-9 and -), cannot start or end with - and cannot be a reserved name."),
+    ("err.invalid_tag", "Cada etiqueta tem de 1 a 120 caracteres, e um contato tem no máximo 20.", "Each tag has 1 to 120 characters, and a contact has at most 20."),
+    ("err.invalid_text", "A despedida (até 4096 caracteres) ou a pergunta de avaliação (até 1024) é longa demais.", "The farewell (up to 4096 characters) or the rating question (up to 1024) is too long."),
+    ("err.invalid_transfer", "Escolha um setor ou uma pessoa para transferir.", "Choose a department or a person to transfer to."),
+    ("err.invalid_url", "Informe um endereço completo, começando por https://.", "Enter a full address, starting with https://."),
+    ("err.invalid_utc_offset", "O fuso horário deve ficar entre UTC−14 e UTC+14.", "The time zone must be between UTC−14 and UTC+14."),
+    ("err.missing_secret", "Informe o token de acesso e o app secret.", "Enter the access token and the app secret."),
+    ("err.not_inbound", "Só uma mensagem recebida pode ser marcada como lida.", "Only a received message can be marked as read."),
+    ("err.person_required", "Só uma pessoa pode fazer isso (não um token de API).", "Only a person can do this (not an API token)."),
+    ("err.phone_required", "Um contato novo precisa de telefone.", "A new contact needs a phone number."),
+    ("err.same_contact", "Um contato não pode ser mesclado com ele mesmo.", "A contact cannot be merged into itself."),
+    ("err.too_many_rows", "Linhas demais de uma vez: divida o arquivo em partes menores.", "Too many rows at once: split the file into smaller parts."),
+    ("err.too_many_columns", "O arquivo tem colunas demais.", "The file has too many columns."),
+    ("err.wrong_column_count", "Uma linha do arquivo tem um número de colunas diferente do cabeçalho.", "A row of the file has a different number of columns than the header."),
+    ("err.unknown_agent", "Esta pessoa não existe ou está inativa nesta empresa.", "This person does not exist or is inactive in this company."),
+    ("err.unknown_department", "Este setor não existe nesta empresa.", "This department does not exist in this company."),
+    ("err.weak_password", "A senha deve ter de 10 a 256 caracteres.", "The password must have 10 to 256 characters."),
+    ("err.webhook_url_forbidden", "Este endereço leva a uma rede interna (localhost, rede privada ou link-local). Só o administrador da plataforma pode permitir destinos em redes privadas para esta empresa.", "This address leads to an internal network (localhost, a private network or link-local). Only the platform admin can allow private-network destinations for this company."),
+    ("err.wrong_password", "A senha atual está errada.", "The current password is wrong."),
+    ("err.not_in_department", "Esta pessoa não faz parte do setor do atendimento.", "This person is not a member of the ticket's department."),
+    ("err.ticket_closed", "Este atendimento está finalizado.", "This ticket is closed."),
+    ("err.ticket_not_closed", "Este atendimento não está finalizado.", "This ticket is not closed."),
+    ("err.already_assigned", "Outra pessoa já está neste atendimento.", "Someone else is already attending this ticket."),
+    ("err.ticket_superseded", "Este contato já tem um atendimento em andamento neste número.", "This contact already has a ticket in progress on this number."),
+    ("err.connection_exists", "Este número já está conectado.", "This number is already connected."),
+    ("err.contact_has_tickets", "Este contato tem atendimentos: mescle-o com outro contato em vez de excluir.", "This contact has tickets: merge it into another contact instead."),
+    ("err.delivery_not_replayable", "Só entregas que falharam podem ser reenviadas, e esta mudou enquanto isso: recarregue a página.", "Only failed deliveries can be replayed, and this one changed meanwhile: reload the page."),
+    ("err.duplicate_message", "Esta mensagem já foi enviada.", "This message was sent already."),
+    ("err.email_taken", "Este e-mail já tem uma conta nesta empresa.", "This e-mail already has an account in this company."),
+    ("err.phone_or_email_required", "Informe o telefone ou o e-mail do contato.", "Enter the contact's phone or e-mail."),
+    ("err.phone_taken", "Já existe um contato com este telefone.", "A contact with this phone number already exists."),
+    ("err.shortcut_taken", "Já existe uma resposta rápida com este atalho.", "A quick reply with this shortcut already exists."),
+    ("err.slug_taken", "Já existe uma empresa com este identificador.", "A company with this identifier already exists."),
     ("err.invalid_colour", "A cor deve ser como #2563eb.", "The colour must look like #2563eb."),
     ("history.created", "Aberto", "Opened"),
-    ("history.captured", "Capturado", "Taken"),
+    ("history.captured", "Aceito", "Accepted"),
     ("history.assigned", "Atribuído", "Assigned"),
     ("history.transferred", "Transferido", "Transferred"),
-    ("history.closed", "Encerrado", "Closed"),
+    ("history.closed", "Finalizado", "Closed"),
     ("history.reopened", "Reaberto", "Reopened"),
     ("history.priority", "Prioridade alterada", "Priority changed"),
     ("history.csat", "Avaliação recebida", "Rating received"),
@@ -277,6 +341,14 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("nav.account", "Minha conta", "My account"),
     ("nav.logout", "Sair", "Log out"),
     ("nav.menu", "Menu", "Menu"),
+    ("nav.skip", "Pular para o conteúdo", "Skip to content"),
+    ("nav.collapse", "Recolher menu", "Collapse menu"),
+    ("nav.expand", "Expandir menu", "Expand menu"),
+    ("nav.api", "API", "API"),
+    ("nav.group.service", "Atendimento", "Service"),
+    ("nav.group.manage", "Gestão", "Management"),
+    ("nav.group.integrations", "Integrações", "Integrations"),
+    ("nav.group.account", "Conta", "Account"),
     ("login.title", "Entrar", "Log in"),
     ("login.email", "E-mail", "E-mail"),
     ("login.password", "Senha", "Password"),
@@ -295,19 +367,27 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("home.title", "Início", "Home"),
     ("home.welcome", "Bem-vindo(a)", "Welcome"),
-    ("home.company", "Empresa", "Company"),
-    ("home.role", "Papel", "Role"),
-    ("home.live", "Eventos ao vivo", "Live events"),
-    (
-        "home.live_empty",
-        "Nenhum evento ainda. Ações da sua equipe aparecem aqui sem recarregar a página.",
-        "No events yet. Your team's actions appear here without reloading.",
-    ),
-    (
-        "home.next",
-        "A caixa de entrada dos atendimentos chega na próxima versão; por enquanto as mensagens aparecem aqui ao vivo.",
-        "The ticket inbox arrives in the next version; for now messages show up here live.",
-    ),
+    ("home.first_steps", "Primeiros passos", "First steps"),
+    ("home.steps_title", "Deixe o atendimento pronto", "Get your service ready"),
+    ("home.steps_of", "de", "of"),
+    ("home.steps_done", "passos concluídos", "steps done"),
+    ("home.steps_all_done", "Tudo pronto! Sua equipe já pode atender pelo WhatsApp.", "All set! Your team can now serve customers on WhatsApp."),
+    ("home.step_done", "concluído", "done"),
+    ("home.step_todo", "a fazer", "to do"),
+    ("home.step.connect", "Conectar WhatsApp", "Connect WhatsApp"),
+    ("home.step.connect_hint", "Cadastre o número da empresa para receber e enviar mensagens.", "Add the company's number to receive and send messages."),
+    ("home.step.departments", "Criar setores", "Create departments"),
+    ("home.step.departments_hint", "Vendas, Suporte, Financeiro…: cada atendimento entra em um setor.", "Sales, Support, Billing…: every ticket queues in a department."),
+    ("home.step.invite", "Convidar atendentes", "Invite agents"),
+    ("home.step.invite_hint", "Crie os acessos da sua equipe e coloque cada pessoa nos seus setores.", "Create your team's logins and put each person in their departments."),
+    ("home.step.quick_replies", "Respostas rápidas", "Quick replies"),
+    ("home.step.quick_replies_hint", "Textos prontos que a equipe envia digitando /atalho.", "Ready-made texts your team sends by typing /shortcut."),
+    ("home.step.test", "Testar com o simulador", "Test with the simulator"),
+    ("home.step.test_hint", "Mande uma mensagem para o número conectado e veja o atendimento chegar.", "Send a message to the connected number and watch the ticket arrive."),
+    ("home.step.test_demo_hint", "Abra o celular de cliente do simulador, escreva uma mensagem e veja o atendimento chegar.", "Open the simulator's customer phone, write a message and watch the ticket arrive."),
+    ("home.my_queue", "Meus atendimentos", "My tickets"),
+    ("home.my_open", "em atendimento comigo", "in progress with me"),
+    ("home.my_waiting", "em espera nos meus setores", "waiting in my departments"),
     ("live.connected", "ao vivo", "live"),
     ("live.offline", "reconectando…", "reconnecting…"),
     ("role.agent", "Atendente", "Agent"),
@@ -330,6 +410,14 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("common.saved", "Alterações salvas.", "Changes saved."),
     ("error.forbidden", "Você não tem permissão para isso.", "You are not allowed to do this."),
     ("error.not_found", "Não encontrado.", "Not found."),
+    ("error.page.not_found", "Página não encontrada", "Page not found"),
+    ("error.page.not_found_text", "O endereço não existe ou o que você procura não está disponível para você.", "This address does not exist, or what you are looking for is not available to you."),
+    ("error.page.forbidden", "Acesso negado", "Access denied"),
+    ("error.page.internal", "Algo deu errado", "Something went wrong"),
+    ("error.page.other", "Não foi possível concluir", "This could not be done"),
+    ("error.go_inbox", "Ir para Atendimentos", "Go to the inbox"),
+    ("error.go_home", "Voltar ao início", "Back to the start page"),
+    ("error.go_login", "Entrar", "Log in"),
     (
         "error.csrf",
         "O formulário expirou. Recarregue a página e tente de novo.",
@@ -472,5 +560,51 @@ mod tests {
         let before = keys.len();
         keys.dedup();
         assert_eq!(before, keys.len());
+    }
+
+    /// The stable codes the actions (and pages) raise, read from their source:
+    /// `invalid("code"` and `code: "code"`.
+    fn raised_codes() -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        // The actions, and the pages that raise codes of their own.
+        for dir in ["actions", "http/web"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                files.push(entry.unwrap().path());
+            }
+        }
+        let mut codes = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for marker in ["invalid(", "code: \""] {
+                for (at, _) in text.match_indices(marker) {
+                    let rest = text[at + marker.len()..].trim_start();
+                    let rest = rest.strip_prefix('"').unwrap_or(rest);
+                    let code: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                    let whole = rest[code.len()..].starts_with('"');
+                    if whole && code.contains('_') {
+                        codes.push(code);
+                    }
+                }
+            }
+        }
+        use crate::domain::inbox::RuleError;
+        codes.extend(
+            [RuleError::TicketClosed, RuleError::NotClosed, RuleError::AlreadyAssigned].map(|e| e.code().to_string()),
+        );
+        codes.sort();
+        codes.dedup();
+        codes
+    }
+
+    #[test]
+    fn every_action_error_code_reads_in_both_languages() {
+        let codes = raised_codes();
+        assert!(codes.len() > 50, "{codes:?}");
+        let missing: Vec<_> = codes
+            .iter()
+            .filter(|c| !TEXTS.iter().any(|(k, _, _)| k.strip_prefix("err.") == Some(c.as_str())))
+            .collect();
+        assert!(missing.is_empty(), "add pt-BR and English texts for err.{missing:?}");
     }
 }

@@ -632,7 +632,7 @@ async fn ticket_page(p: &Page, id: i64, q: &ListQuery, error: Option<(ActionErro
     let actor = p.actor();
     let parts = match ticket_parts(p, lang, id, q).await {
         Ok(parts) => parts,
-        Err(e) => return fail(lang, &e),
+        Err(e) => return p.failure(&e),
     };
     // Opening a conversation reads it (unread badge, blue ticks for the customer).
     if let Err(e) = actions::inbox::mark_read(app, &actor, p.tenant(), id).await {

@@ -4,6 +4,7 @@
 mod admin;
 mod contacts;
 pub mod i18n;
+mod icons;
 mod inbox;
 mod multipart;
 mod pages;
@@ -105,7 +106,11 @@ async fn csrf_cookie(State(app): State<Arc<App>>, mut request: Request, next: Ne
     if existing.is_none() && !sets_cookie(&response, cookies::CSRF) {
         set_csrf_cookie(&mut response, &token, app.settings.secure_cookies());
     }
-    let headers = response.headers_mut();
+    security_headers(response.headers_mut());
+    response
+}
+
+fn security_headers(headers: &mut HeaderMap) {
     // Pages are never framed (clickjacking) and never sniffed.
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
@@ -116,6 +121,48 @@ async fn csrf_cookie(State(app): State<Arc<App>>, mut request: Request, next: Ne
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    status: u16,
+    message: String,
+    logged_in: bool,
+}
+
+/// The title of the error page for `status`.
+fn error_title(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => "error.page.not_found",
+        401 | 403 => "error.page.forbidden",
+        500..=599 => "error.page.internal",
+        _ => "error.page.other",
+    }
+}
+
+/// A failed request as a page of the app (in the shell when someone is logged in), with its
+/// status, a title for it and `message` in the person's language.
+fn error_page(layout: Layout, status: StatusCode, message: String, logged_in: bool) -> Response {
+    let page = ErrorPage { layout, status: status.as_u16(), message, logged_in };
+    (status, render(page)).into_response()
+}
+
+/// The page for an unknown path outside the API (the router's fallback, which the CSRF layer
+/// does not cover): the session, if any, gives the shell and the language.
+pub async fn not_found_page(app: &Arc<App>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    let csrf = CsrfToken(cookies::get(&parts.headers, cookies::CSRF).unwrap_or_default());
+    let user = WebUser::from_request_parts(&mut parts, app).await.ok();
+    let title = error_title(StatusCode::NOT_FOUND);
+    let layout = match &user {
+        Some(u) => Layout::for_user(u, &parts.headers, &csrf, title, ""),
+        None => Layout::anonymous(&parts.headers, &csrf, title),
+    };
+    let message = layout.t("error.page.not_found_text").to_string();
+    let mut response = error_page(layout, StatusCode::NOT_FOUND, message, user.is_some());
+    security_headers(response.headers_mut());
     response
 }
 
@@ -186,7 +233,90 @@ fn simple_page(lang: Lang, key: &str) -> String {
 pub struct NavItem {
     pub href: &'static str,
     pub label: &'static str,
+    /// Inline SVG markup from `icons` (a constant of ours, never user data).
+    pub icon: &'static str,
     pub active: bool,
+}
+
+/// A titled group of the sidebar (Atendimento, Gestão, …); an untitled group leads.
+pub struct NavGroup {
+    pub label: &'static str,
+    pub items: Vec<NavItem>,
+}
+
+/// Who may open a page: the sidebar shows an entry only when its page would let the person in.
+#[derive(Clone, Copy)]
+enum Audience {
+    Everyone,
+    WholeTenant,
+    TenantAdmins,
+    PlatformAdmins,
+}
+
+impl Audience {
+    fn admits(self, role: Role) -> bool {
+        match self {
+            Audience::Everyone => true,
+            Audience::WholeTenant => role.sees_whole_tenant(),
+            Audience::TenantAdmins => role.can_manage_tenant(),
+            Audience::PlatformAdmins => role == Role::PlatformAdmin,
+        }
+    }
+}
+
+/// (href, label key, icon, who may open it)
+type NavEntry = (&'static str, &'static str, &'static str, Audience);
+
+/// The sidebar, the one list of the app's pages: (group key, [(href, label key, icon, audience)]).
+/// A new page gets its entry here, in the group where a Whaticket user would look for it.
+const NAV: &[(&str, &[NavEntry])] = &[
+    ("", &[("/", "nav.home", icons::HOME, Audience::Everyone)]),
+    (
+        "nav.group.service",
+        &[
+            ("/inbox", "nav.inbox", icons::INBOX, Audience::Everyone),
+            ("/contacts", "nav.contacts", icons::CONTACTS, Audience::Everyone),
+        ],
+    ),
+    (
+        "nav.group.manage",
+        &[
+            ("/admin/departments", "nav.departments", icons::DEPARTMENTS, Audience::TenantAdmins),
+            ("/admin/users", "nav.users", icons::USERS, Audience::TenantAdmins),
+            ("/admin/connections", "nav.connections", icons::CONNECTIONS, Audience::TenantAdmins),
+            ("/admin/quick-replies", "nav.quick_replies", icons::QUICK_REPLIES, Audience::WholeTenant),
+            ("/admin/tags", "nav.tags", icons::TAGS, Audience::WholeTenant),
+        ],
+    ),
+    (
+        "nav.group.integrations",
+        &[
+            ("/admin/tokens", "nav.api", icons::API, Audience::TenantAdmins),
+            ("/admin/webhooks", "nav.webhooks", icons::WEBHOOKS, Audience::WholeTenant),
+        ],
+    ),
+    (
+        "nav.group.account",
+        &[
+            ("/admin/settings", "nav.settings", icons::SETTINGS, Audience::TenantAdmins),
+            ("/platform/tenants", "nav.tenants", icons::TENANTS, Audience::PlatformAdmins),
+        ],
+    ),
+];
+
+/// The sidebar of `role` in `lang`, with `current` marked; groups left empty are dropped.
+pub fn navigation(lang: Lang, role: Role, current: &str) -> Vec<NavGroup> {
+    NAV.iter()
+        .map(|(group, entries)| NavGroup {
+            label: if group.is_empty() { "" } else { lang.t(group) },
+            items: entries
+                .iter()
+                .filter(|(_, _, _, audience)| audience.admits(role))
+                .map(|(href, key, icon, _)| NavItem { href, label: lang.t(key), icon, active: *href == current })
+                .collect(),
+        })
+        .filter(|g| !g.items.is_empty())
+        .collect()
 }
 
 /// What every page's layout needs: language, CSRF token, who is logged in, navigation.
@@ -196,7 +326,7 @@ pub struct Layout {
     pub title: String,
     pub user_name: String,
     pub tenant_name: String,
-    pub nav: Vec<NavItem>,
+    pub nav: Vec<NavGroup>,
     /// Full-width pages (the inbox) drop the reading-width limit.
     pub wide: bool,
 }
@@ -210,30 +340,31 @@ impl Layout {
         self.lang.code()
     }
 
+    /// One or two capital letters for the user menu's badge ("Ana Souza" → "AS").
+    pub fn initials(&self) -> String {
+        let mut words = self.user_name.split_whitespace().filter_map(|w| w.chars().next());
+        let first = words.next();
+        let last = words.next_back();
+        first.into_iter().chain(last).flat_map(char::to_uppercase).collect()
+    }
+
+    /// An icon of the shell (menu button, user menu) by name; unknown names draw nothing.
+    pub fn icon(&self, name: &str) -> &'static str {
+        match name {
+            "menu" => icons::MENU,
+            "collapse" => icons::COLLAPSE,
+            "account" => icons::ACCOUNT,
+            "logout" => icons::LOGOUT,
+            "brand" => icons::BRAND,
+            "check" => icons::CHECK,
+            _ => "",
+        }
+    }
+
     /// The layout of a logged-in page; `current` is the href of the page being shown.
     pub fn for_user(user: &WebUser, headers: &HeaderMap, csrf: &CsrfToken, title_key: &str, current: &str) -> Layout {
         let lang = Lang::pick(user.user.locale.as_deref(), headers);
-        let role = user.user.role;
-        let mut items: Vec<(&'static str, &'static str, bool)> = vec![
-            ("/inbox", "nav.inbox", true),
-            ("/contacts", "nav.contacts", true),
-            ("/", "nav.home", true),
-            ("/admin/users", "nav.users", role.can_manage_tenant()),
-            ("/admin/tokens", "nav.tokens", role.can_manage_tenant()),
-            ("/admin/connections", "nav.connections", role.can_manage_tenant()),
-            ("/admin/departments", "nav.departments", role.can_manage_tenant()),
-            ("/admin/quick-replies", "nav.quick_replies", role.sees_whole_tenant()),
-            ("/admin/tags", "nav.tags", role.sees_whole_tenant()),
-            ("/admin/settings", "nav.settings", role.can_manage_tenant()),
-            ("/admin/webhooks", "nav.webhooks", role.sees_whole_tenant()),
-            ("/platform/tenants", "nav.tenants", role == Role::PlatformAdmin),
-            ("/account", "nav.account", true),
-        ];
-        items.retain(|(_, _, shown)| *shown);
-        let nav = items
-            .into_iter()
-            .map(|(href, key, _)| NavItem { href, label: lang.t(key), active: href == current })
-            .collect();
+        let nav = navigation(lang, user.user.role, current);
         Layout {
             lang,
             csrf: csrf.0.clone(),
@@ -375,8 +506,15 @@ impl Page {
         self.user.tenant.id
     }
 
-    /// A failed action as a bare answer: its status and its message in the person's language.
+    /// A failed action as an error page in the shell: its status and its message in the
+    /// person's language (a missing page says so in its own words).
     pub fn failure(&self, e: &ActionError) -> Response {
-        (error_status(e), error_message(self.lang(), e)).into_response()
+        let status = error_status(e);
+        let layout = self.layout(error_title(status), "");
+        let message = match e {
+            ActionError::NotFound => layout.t("error.page.not_found_text").to_string(),
+            _ => error_message(layout.lang, e),
+        };
+        error_page(layout, status, message, true)
     }
 }

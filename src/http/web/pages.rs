@@ -141,21 +141,73 @@ pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, CsrfForm(_)
 
 // ---------- home ----------
 
+/// One line of the admin's "Primeiros passos" checklist.
+pub struct FirstStep {
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub href: String,
+    pub done: bool,
+    /// The link leaves Atende (the demo's customer phone): opened in a new tab.
+    pub external: bool,
+}
+
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
     layout: Layout,
     role: Role,
-    email: String,
+    /// Admins of a company: its first steps (none for agents, supervisors and the platform).
+    steps: Vec<FirstStep>,
+    steps_done: usize,
+    /// This person's queue: tickets they attend now, waiting tickets they may take.
+    my_open: i64,
+    my_waiting: i64,
     /// Dead-lettered webhook deliveries (supervisors and admins are alerted).
     webhook_dead: i64,
 }
 
+fn first_steps(lang: Lang, setup: &actions::home::Setup) -> Vec<FirstStep> {
+    let c = &setup.counts;
+    let step = |label: &'static str, hint: &'static str, href: &str, done: bool| FirstStep {
+        label: lang.t(label),
+        hint: lang.t(hint),
+        href: href.to_string(),
+        done,
+        external: false,
+    };
+    let mut test = step("home.step.test", "home.step.test_hint", "/inbox", c.tickets > 0);
+    if let Some(url) = &setup.simulator_url {
+        test = FirstStep { hint: lang.t("home.step.test_demo_hint"), href: url.clone(), external: true, ..test };
+    }
+    vec![
+        step("home.step.connect", "home.step.connect_hint", "/admin/connections", c.connections > 0),
+        step("home.step.departments", "home.step.departments_hint", "/admin/departments", c.departments > 0),
+        step("home.step.invite", "home.step.invite_hint", "/admin/users", c.attendants > 0),
+        step("home.step.quick_replies", "home.step.quick_replies_hint", "/admin/quick-replies", c.quick_replies > 0),
+        test,
+    ]
+}
+
 pub async fn home(p: Page) -> Response {
-    let layout = p.layout("home.title", "/");
+    let role = p.user.user.role;
+    let title = if role == Role::Admin { "home.first_steps" } else { "home.title" };
+    let layout = p.layout(title, "/");
+    let steps = if role == Role::Admin {
+        match actions::home::setup(&p.app, &p.actor(), p.tenant()).await {
+            Ok(setup) => first_steps(layout.lang, &setup),
+            Err(e) => return p.failure(&e),
+        }
+    } else {
+        Vec::new()
+    };
+    let steps_done = steps.iter().filter(|s| s.done).count();
+    let (my_open, my_waiting) = match actions::home::my_queue(&p.app, &p.actor(), p.tenant()).await {
+        Ok(counts) => counts,
+        Err(e) => return p.failure(&e),
+    };
     let dead = actions::webhooks::dead_letters(&p.app, &p.actor(), p.tenant()).await.unwrap_or_default();
     let webhook_dead = dead.iter().map(|(_, n)| n).sum();
-    render(HomePage { layout, role: p.user.user.role, email: p.user.user.email.clone(), webhook_dead })
+    render(HomePage { layout, role, steps, steps_done, my_open, my_waiting, webhook_dead })
 }
 
 // ---------- account ----------
@@ -194,7 +246,7 @@ pub async fn update_account(p: Page, CsrfForm(form): CsrfForm<AccountForm>) -> R
     let locale = Some(form.locale.as_str()).filter(|l| !l.is_empty());
     match actions::users::set_locale(&p.app, &p.user.user, locale).await {
         Ok(()) => Redirect::to("/account?saved=1").into_response(),
-        Err(e) => (error_status(&e), e.to_string()).into_response(),
+        Err(e) => p.failure(&e),
     }
 }
 
@@ -255,7 +307,7 @@ pub struct CreateUserForm {
 
 pub async fn create_user(p: Page, CsrfForm(form): CsrfForm<CreateUserForm>) -> Response {
     let Some(role) = Role::parse(&form.role) else {
-        return users_page(&p, None, Some("invalid role".into())).await;
+        return users_page(&p, None, Some(p.lang().t("err.invalid_role").to_string())).await;
     };
     let input = actions::users::CreateUser { email: &form.email, name: &form.name, role, password: None };
     match actions::users::create_user(&p.app, &p.actor(), p.tenant(), input).await {

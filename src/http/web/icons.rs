@@ -1,0 +1,82 @@
+//! The shell's icons: small inline SVGs drawn for Atende (24-unit grid, 2-unit strokes in the
+//! text colour), so no icon font, emoji font or extra request is needed. Decorative: every icon
+//! sits next to a text label, so screen readers skip it.
+
+macro_rules! icon {
+    ($name:ident, $paths:literal) => {
+        pub const $name: &str = concat!(
+            r#"<svg class="icon" viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">"#,
+            $paths,
+            "</svg>"
+        );
+    };
+}
+
+// A house: the start page.
+icon!(HOME, r#"<path d="M3 11 12 4l9 7"/><path d="M5 10v10h5v-6h4v6h5V10"/>"#);
+// Two speech bubbles: conversations with customers.
+icon!(INBOX, r#"<path d="M4 5h12v8H9l-4 3v-3H4z"/><path d="M19 9h1v8h-1v3l-4-3h-5v-2"/>"#);
+// An address card.
+icon!(
+    CONTACTS,
+    r#"<rect x="3" y="4" width="18" height="16" rx="2"/><circle cx="9" cy="11" r="2.5"/><path d="M5.5 17c.7-2 2-3 3.5-3s2.8 1 3.5 3"/><path d="M15 9h3M15 13h3"/>"#
+);
+// A tree of boxes: teams a ticket is routed to.
+icon!(
+    DEPARTMENTS,
+    r#"<rect x="9" y="3" width="6" height="5" rx="1"/><rect x="3" y="16" width="6" height="5" rx="1"/><rect x="15" y="16" width="6" height="5" rx="1"/><path d="M12 8v4M6 16v-4h12v4"/>"#
+);
+// Two people.
+icon!(
+    USERS,
+    r#"<circle cx="9" cy="8" r="3"/><path d="M3 20c0-3.3 2.7-6 6-6s6 2.7 6 6"/><path d="M16 5a3 3 0 0 1 0 6"/><path d="M18 14c1.8.8 3 2.8 3 5"/>"#
+);
+// A phone handset: the WhatsApp numbers.
+icon!(
+    CONNECTIONS,
+    r#"<path d="M5 4h4l2 5-2.5 1.5a11 11 0 0 0 5 5L15 13l5 2v4a1 1 0 0 1-1 1A16 16 0 0 1 4 5a1 1 0 0 1 1-1z"/>"#
+);
+// A lightning bolt: answers at hand.
+icon!(QUICK_REPLIES, r#"<path d="M13 3 5 14h6l-1 7 8-11h-6z"/>"#);
+// A price tag.
+icon!(TAGS, r#"<path d="M3 12V4h8l10 10-8 8z"/><circle cx="7.5" cy="8.5" r="1.5"/>"#);
+// Angle brackets: the programming interface.
+icon!(API, r#"<path d="m8 7-5 5 5 5M16 7l5 5-5 5M14 4l-4 16"/>"#);
+// Three linked nodes: events sent out.
+icon!(
+    WEBHOOKS,
+    r#"<circle cx="6" cy="12" r="2.5"/><circle cx="18" cy="6" r="2.5"/><circle cx="18" cy="18" r="2.5"/><path d="m8.3 10.8 7.4-3.6M8.3 13.2l7.4 3.6"/>"#
+);
+// Sliders: settings.
+icon!(
+    SETTINGS,
+    r#"<path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0"/><circle cx="16" cy="6" r="2"/><circle cx="10" cy="12" r="2"/><circle cx="18" cy="18" r="2"/>"#
+);
+// An office building: the companies of the platform.
+icon!(TENANTS, r#"<path d="M4 21V4h10v17M14 9h6v12M3 21h18"/><path d="M8 8h2M8 12h2M8 16h2M17 13h0M17 17h0"/>"#);
+// Three lines: opens the menu on a phone.
+icon!(MENU, r#"<path d="M4 6h16M4 12h16M4 18h16"/>"#);
+// A double chevron: folds the sidebar to its icons.
+icon!(COLLAPSE, r#"<path d="m11 17-5-5 5-5M18 17l-5-5 5-5"/>"#);
+// A person in a circle: one's own account.
+icon!(
+    ACCOUNT,
+    r#"<circle cx="12" cy="12" r="9"/><circle cx="12" cy="10" r="3"/><path d="M6.5 18.5c1.2-2 3.2-3 5.5-3s4.3 1 5.5 3"/>"#
+);
+// An arrow leaving a door.
+icon!(LOGOUT, r#"<path d="M14 4h5v16h-5"/><path d="M10 8l-4 4 4 4M6 12h10"/>"#);
+// A tick: a step that is done.
+icon!(CHECK, r#"<path d="m5 12.5 4.5 4.5L19 7.5"/>"#);
+// Atende's mark: a speech bubble with a tick.
+icon!(BRAND, r#"<path d="M4 5h16v11H10l-5 4v-4H4z"/><path d="m8.5 10.5 2.5 2.5 4.5-4.5"/>"#);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn icons_are_whole_decorative_svgs() {
+        for icon in [super::HOME, super::INBOX, super::SETTINGS, super::BRAND] {
+            assert!(icon.starts_with("<svg") && icon.ends_with("</svg>"));
+            assert!(icon.contains(r#"aria-hidden="true""#));
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The app shell in headless Chromium: at 1024, 1280, 1366×768 and 1920 px and on a 390×844
+//! phone no main page scrolls sideways, the inbox composer stays on screen at 1366×768, the
+//! sidebar folds to icons (and stays folded), and on the phone the sidebar is a drawer that
+//! opens, leads to a page and closes.
+
+use serde_json::{json, Value};
+
+use crate::browser::Browser;
+use crate::support::{Engine, TestApp};
+
+const PAGES: &[&str] = &[
+    "/",
+    "/inbox",
+    "/contacts",
+    "/admin/departments",
+    "/admin/users",
+    "/admin/connections",
+    "/admin/quick-replies",
+    "/admin/tags",
+    "/admin/tokens",
+    "/admin/webhooks",
+    "/admin/settings",
+    "/account",
+];
+
+/// An exact viewport (CSS pixels), as the review measured it; the window size would include
+/// the browser's chrome.
+async fn viewport(b: &Browser, width: u32, height: u32) {
+    let params = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false});
+    b.cmd(
+        reqwest::Method::POST,
+        "/goog/cdp/execute",
+        Some(json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params})),
+    )
+    .await;
+}
+
+const OVERFLOW: &str = "const d = document.documentElement; return [d.scrollWidth, d.clientWidth];";
+
+async fn assert_no_overflow(b: &Browser, what: &str) {
+    let sizes = b.js(OVERFLOW).await;
+    let (scroll, client) = (sizes[0].as_i64().unwrap(), sizes[1].as_i64().unwrap());
+    assert!(scroll <= client, "{what}: the page is {scroll} px wide in a {client} px viewport");
+}
+
+/// Every main page at `width`, plus the open ticket.
+async fn walk(b: &Browser, t: &TestApp, ticket: i64, label: &str) {
+    let ticket_page = format!("/inbox/{ticket}");
+    for path in PAGES.iter().copied().chain([ticket_page.as_str()]) {
+        b.go(&t.url(path)).await;
+        b.wait_for("document.readyState === 'complete' && document.querySelector('.sidebar')", "the page").await;
+        assert_no_overflow(b, &format!("{path} at {label}")).await;
+    }
+}
+
+async fn rect(b: &Browser, css: &str) -> Value {
+    b.js(&format!("const r = document.querySelector(\"{css}\").getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom, innerWidth, innerHeight];")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_page_overflows_and_the_sidebar_folds_and_opens_as_a_drawer() {
+    let Some(b) = Browser::start().await else { return };
+    let t = TestApp::spawn(Engine::Sqlite).await;
+    let demo = t.demo_tenant().await;
+    let (sim, _) = t.simulator(demo).await;
+    // A long name and message: text that could push a page wider than the screen.
+    sim.customer_sends(
+        "5511987654321",
+        "Maria Aparecida dos Santos Cliente de Teste",
+        wa_sim::CustomerMessage::Text("Olá, quero saber o preço do plano anual para a minha empresa".into()),
+    )
+    .await
+    .unwrap();
+    let ticket = loop {
+        let n = t.count("tickets", "1 = 1").await;
+        if n > 0 {
+            break sqlx::Row::get::<i64, _>(
+                &sqlx::query("SELECT MAX(id) FROM tickets").fetch_one(t.app.db.reader()).await.unwrap(),
+                0,
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    b.login(&t, "admin@demo.local", &t.logins.demo_password.clone(), "demo").await;
+
+    for (width, height) in [(1024, 768), (1280, 800), (1366, 768), (1920, 1080)] {
+        viewport(&b, width, height).await;
+        walk(&b, &t, ticket, &format!("{width}x{height}")).await;
+    }
+
+    // 1366×768, the most common laptop: the composer's row is on screen with the top bar.
+    viewport(&b, 1366, 768).await;
+    b.go(&t.url(&format!("/inbox/{ticket}"))).await;
+    b.wait_for("document.querySelector('form.composer button[type=submit]')", "the composer").await;
+    let send = rect(&b, "form.composer button[type=submit]").await;
+    assert!(send[3].as_f64().unwrap() <= send[5].as_f64().unwrap(), "the send button is cut off: {send}");
+    let user = rect(&b, ".user-menu summary").await;
+    assert!(user[1].as_f64().unwrap() <= user[4].as_f64().unwrap(), "the user menu is on screen: {user}");
+    b.screenshot("shell-ticket-1366x768").await;
+
+    // The user menu opens with Minha conta and Sair.
+    b.click(".user-menu summary").await;
+    let items = b.js("return [...document.querySelectorAll('.user-menu-items a, .user-menu-items button')].filter(e => e.offsetParent).map(e => e.textContent.trim())").await;
+    assert_eq!(items, json!(["Minha conta", "Sair"]));
+
+    // Folding keeps the icons, and the choice survives a new page.
+    let wide = rect(&b, ".sidebar").await;
+    b.click("#nav-collapse").await;
+    let folded = rect(&b, ".sidebar").await;
+    assert!(folded[1].as_f64().unwrap() < wide[1].as_f64().unwrap() / 2.0, "{wide} → {folded}");
+    b.go(&t.url("/admin/departments")).await;
+    b.wait_for("document.documentElement.classList.contains('nav-folded')", "the sidebar still folded").await;
+    assert_eq!(
+        b.js("return getComputedStyle(document.querySelector('.mainnav a .label')).display").await,
+        json!("none")
+    );
+    assert_eq!(
+        b.js("return document.querySelector('#nav-collapse').getAttribute('aria-expanded')").await,
+        json!("false")
+    );
+    assert_no_overflow(&b, "folded at 1366").await;
+    b.click("#nav-collapse").await;
+    b.go(&t.url("/inbox")).await;
+    b.wait_for(
+        "!document.documentElement.classList.contains('nav-folded') && document.querySelector('.sidebar')",
+        "unfolded",
+    )
+    .await;
+    drop(b);
+
+    // The phone: nothing sideways, and the sidebar is a drawer.
+    let Some(p) = Browser::start_with(Some((390, 844))).await else { return };
+    p.login(&t, "admin@demo.local", &t.logins.demo_password.clone(), "demo").await;
+    walk(&p, &t, ticket, "390x844").await;
+    p.go(&t.url("/inbox")).await;
+    p.wait_for("document.querySelector('.sidebar')", "the inbox").await;
+    let closed = rect(&p, ".sidebar").await;
+    assert!(closed[1].as_f64().unwrap() <= 0.0, "the drawer starts closed: {closed}");
+    p.click("#nav-toggle").await;
+    p.wait_for("document.querySelector('.sidebar').getBoundingClientRect().left >= 0", "the drawer open").await;
+    assert_no_overflow(&p, "the open drawer").await;
+    p.screenshot("shell-drawer-phone").await;
+    p.click(".sidebar a[href='/contacts']").await;
+    p.wait_for("location.pathname === '/contacts'", "the page picked in the drawer").await;
+    p.wait_for("document.querySelector('.sidebar')", "the contacts page").await;
+    let after = rect(&p, ".sidebar").await;
+    assert!(after[1].as_f64().unwrap() <= 0.0, "the drawer is closed on the new page: {after}");
+    // Escape closes an open drawer.
+    p.click("#nav-toggle").await;
+    p.wait_for("document.querySelector('.sidebar').getBoundingClientRect().left >= 0", "the drawer open again").await;
+    p.js("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'})); return true").await;
+    p.wait_for("document.querySelector('.sidebar').getBoundingClientRect().right <= 0", "the drawer closed by Escape")
+        .await;
+    sim.shutdown().await;
+    t.stop().await;
+}

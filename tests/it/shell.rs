@@ -1,0 +1,265 @@
+//! The app shell over HTTP: the sidebar lists, per role, exactly the pages that role may open,
+//! grouped and translated; the user menu is in the top bar.
+
+use crate::engine_test;
+use crate::support::TestApp;
+use atende::domain::Role;
+
+async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
+    let r = client.get(url).send().await.expect("get page");
+    (r.status().as_u16(), r.text().await.expect("body"))
+}
+
+/// The sidebar's links, in order, from a page's HTML.
+fn sidebar_links(html: &str) -> Vec<String> {
+    let start = html.find("<aside class=\"sidebar\"").expect("a sidebar");
+    let end = start + html[start..].find("</aside>").expect("the sidebar ends");
+    html[start..end].split("<a href=\"").skip(1).filter_map(|rest| rest.split('"').next()).map(str::to_string).collect()
+}
+
+/// The sidebar's group titles, in order.
+fn sidebar_groups(html: &str) -> Vec<String> {
+    html.split("<p class=\"nav-group-label\">")
+        .skip(1)
+        .filter_map(|rest| rest.split('<').next())
+        .map(str::to_string)
+        .collect()
+}
+
+const AGENT: &[&str] = &["/", "/inbox", "/contacts"];
+const SUPERVISOR_EXTRA: &[&str] = &["/admin/quick-replies", "/admin/tags", "/admin/webhooks"];
+
+engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    t.create_user(demo, "ana@demo.local", Role::Agent, "ana-password-1").await;
+    t.create_user(demo, "carla@demo.local", Role::Supervisor, "carla-password-1").await;
+    let agent = t.login("ana@demo.local", "ana-password-1", "demo").await;
+    let supervisor = t.login("carla@demo.local", "carla-password-1", "demo").await;
+    let admin = t.login_demo_admin().await;
+    let platform = t.login("admin@atende.local", &t.logins.platform_password, "platform").await;
+
+    let (_, html) = page(&agent, t.url("/inbox")).await;
+    assert_eq!(sidebar_links(&html), AGENT);
+    assert_eq!(sidebar_groups(&html), ["Atendimento"], "groups with nothing to show are left out");
+    // The user menu, top right: name, Minha conta, Sair.
+    assert!(html.contains("<span class=\"user-name\">ana</span>"), "{html}");
+    assert!(html.contains("href=\"/account\"") && html.contains("action=\"/logout\""));
+
+    let (_, html) = page(&supervisor, t.url("/inbox")).await;
+    let expected: Vec<&str> =
+        ["/", "/inbox", "/contacts", "/admin/quick-replies", "/admin/tags", "/admin/webhooks"].to_vec();
+    assert_eq!(sidebar_links(&html), expected);
+    assert_eq!(sidebar_groups(&html), ["Atendimento", "Gestão", "Integrações"]);
+
+    let (_, html) = page(&admin, t.url("/admin/departments")).await;
+    let admin_links = [
+        "/",
+        "/inbox",
+        "/contacts",
+        "/admin/departments",
+        "/admin/users",
+        "/admin/connections",
+        "/admin/quick-replies",
+        "/admin/tags",
+        "/admin/tokens",
+        "/admin/webhooks",
+        "/admin/settings",
+    ];
+    assert_eq!(sidebar_links(&html), admin_links);
+    assert_eq!(sidebar_groups(&html), ["Atendimento", "Gestão", "Integrações", "Conta"]);
+    assert!(
+        html.contains("<a href=\"/admin/departments\" title=\"Setores\" aria-current=\"page\">"),
+        "the current page is marked: {html}"
+    );
+
+    let (_, html) = page(&platform, t.url("/platform/tenants")).await;
+    let mut platform_links = admin_links.to_vec();
+    platform_links.push("/platform/tenants");
+    assert_eq!(sidebar_links(&html), platform_links, "the platform admin also sees Empresas");
+
+    // Every link a role is shown opens for that role.
+    for (client, links) in [(&agent, AGENT.to_vec()), (&supervisor, expected.clone()), (&platform, platform_links)] {
+        for link in links {
+            let (status, _) = page(client, t.url(link)).await;
+            assert_eq!(status, 200, "{link}");
+        }
+    }
+    // And the pages a role is not shown stay closed to it.
+    for link in SUPERVISOR_EXTRA.iter().chain(["/admin/users", "/admin/settings"].iter()) {
+        let (status, _) = page(&agent, t.url(link)).await;
+        assert_ne!(status, 200, "{link} is not for agents");
+    }
+    t.stop().await;
+});
+
+engine_test!(the_shell_speaks_the_users_language, |t: TestApp| async move {
+    let admin = t.login_demo_admin().await;
+    let csrf = t.csrf(&admin).await;
+    let r = admin.post(t.url("/account")).form(&[("csrf", csrf.as_str()), ("locale", "en")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, html) = page(&admin, t.url("/inbox")).await;
+    assert_eq!(sidebar_groups(&html), ["Service", "Management", "Integrations", "Account"]);
+    assert!(html.contains("<span class=\"label\">Departments</span>"), "{html}");
+    assert!(html.contains("Skip to content") && html.contains("My account") && html.contains("Log out"));
+    t.stop().await;
+});
+
+/// The checklist's (done, total) from "N de M passos concluídos", and how many steps look done.
+fn progress(html: &str) -> (String, usize) {
+    let start = html.find("<span id=\"steps-count\">").expect("a progress line") + "<span id=\"steps-count\">".len();
+    let line = html[start..].split('<').next().unwrap_or_default().to_string();
+    (line, html.matches("<li class=\"done\">").count())
+}
+
+engine_test!(the_first_steps_follow_what_the_company_has_set_up, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let admin = t.login_demo_admin().await;
+    let (status, html) = page(&admin, t.url("/")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h1>Primeiros passos</h1>"), "{html}");
+    assert_eq!(progress(&html), ("0 de 5 passos concluídos".to_string(), 0));
+    for gone in ["próxima versão", "live-events", "Eventos ao vivo"] {
+        assert!(!html.contains(gone), "the stale {gone} is gone");
+    }
+    for link in ["/admin/connections", "/admin/departments", "/admin/users", "/admin/quick-replies"] {
+        assert!(html.contains(&format!("<a href=\"{link}\">")), "{link}");
+    }
+
+    // Each step is ticked by the real thing, in any order.
+    let (sim, conn) = t.simulator(demo).await;
+    let (_, html) = page(&admin, t.url("/")).await;
+    assert_eq!(progress(&html).1, 1, "a connection");
+    // In demo mode the last step opens the simulator's customer phone.
+    assert!(html.contains(&format!("<a href=\"{}/\" target=\"_blank\" rel=\"noopener\">", sim.base_url())), "{html}");
+
+    let sales = t.department(demo, "Vendas").await;
+    t.create_user(demo, "ana@demo.local", Role::Agent, "ana-password-1").await;
+    let (_, html) = page(&admin, t.url("/")).await;
+    assert_eq!(progress(&html), ("3 de 5 passos concluídos".to_string(), 3));
+
+    let reply = atende::actions::quick_replies::QuickReplyInput {
+        department_id: None,
+        shortcut: "ola".into(),
+        body: "Olá!".into(),
+    };
+    atende::actions::quick_replies::create_quick_reply(&t.app, &atende::actions::Actor::Operator, demo, reply)
+        .await
+        .unwrap();
+    atende::actions::departments::set_connection_department(
+        &t.app,
+        &atende::actions::Actor::Operator,
+        demo,
+        conn,
+        Some(sales),
+    )
+    .await
+    .unwrap();
+    t.deliver_texts(conn, sim.phone_number_id(), "sim-app-secret", &[("5511988887777", "wamid.first", "Oi")]).await;
+    let (_, html) = page(&admin, t.url("/")).await;
+    assert_eq!(progress(&html), ("5 de 5 passos concluídos".to_string(), 5));
+    assert!(html.contains("Tudo pronto!"), "{html}");
+
+    // An agent sees no checklist but their own queue: the waiting ticket of their department.
+    let ana = atende::store::users::find_by_email(t.app.db.reader(), demo, "ana@demo.local").await.unwrap().unwrap();
+    atende::actions::departments::set_member(&t.app, &atende::actions::Actor::Operator, demo, sales, ana.id, true)
+        .await
+        .unwrap();
+    let agent = t.login("ana@demo.local", "ana-password-1", "demo").await;
+    let (_, html) = page(&agent, t.url("/")).await;
+    assert!(!html.contains("steps-count") && !html.contains("/admin/connections"), "{html}");
+    assert!(
+        html.contains("<strong id=\"my-open\">0</strong>") && html.contains("<strong id=\"my-waiting\">1</strong>")
+    );
+    let row = sqlx::query("SELECT MAX(id) FROM tickets").fetch_one(t.app.db.reader()).await.unwrap();
+    let ticket: i64 = sqlx::Row::get(&row, 0);
+    atende::actions::inbox::capture(&t.app, &atende::actions::Actor::User(ana), demo, ticket).await.unwrap();
+    let (_, html) = page(&agent, t.url("/")).await;
+    assert!(
+        html.contains("<strong id=\"my-open\">1</strong>") && html.contains("<strong id=\"my-waiting\">0</strong>")
+    );
+    sim.shutdown().await;
+    t.stop().await;
+});
+
+engine_test!(error_pages_are_pages_of_the_app_in_the_users_language, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let admin = t.login_demo_admin().await;
+
+    // An unknown path: 404 in the shell, in pt-BR.
+    let r = admin.get(t.url("/qualquer")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.headers().contains_key("content-security-policy"), "the page has the pages' headers");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<html lang=\"pt-BR\">") && html.contains("<h1>Página não encontrada</h1>"), "{html}");
+    assert!(html.contains("<aside class=\"sidebar\""), "in the shell: {html}");
+    assert!(html.contains("Ir para Atendimentos"));
+
+    // A ticket that does not exist, and another company's department: the same page.
+    let (status, html) = page(&admin, t.url("/inbox/999999")).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("<h1>Página não encontrada</h1>") && html.contains("sidebar"), "{html}");
+
+    // Forbidden: an agent on an admin page gets 403 in the shell.
+    t.create_user(demo, "ana@demo.local", Role::Agent, "ana-password-1").await;
+    let agent = t.login("ana@demo.local", "ana-password-1", "demo").await;
+    let (status, html) = page(&agent, t.url("/admin/users")).await;
+    assert_eq!(status, 403);
+    assert!(html.contains("<h1>Acesso negado</h1>") && html.contains("Você não tem permissão para isso."), "{html}");
+    assert!(html.contains("<aside class=\"sidebar\""));
+
+    // English for someone who reads English, logged in or not.
+    let csrf = t.csrf(&agent).await;
+    agent.post(t.url("/account")).form(&[("csrf", csrf.as_str()), ("locale", "en")]).send().await.unwrap();
+    let (status, html) = page(&agent, t.url("/admin/users")).await;
+    assert_eq!(status, 403);
+    assert!(html.contains("<html lang=\"en\">") && html.contains("<h1>Access denied</h1>"), "{html}");
+    let (status, html) = page(&agent, t.url("/nowhere")).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("<h1>Page not found</h1>") && html.contains("Go to the inbox"), "{html}");
+    let r = t.browser().get(t.url("/nowhere")).header("accept-language", "en-US,en;q=0.8").send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<h1>Page not found</h1>") && !html.contains("sidebar"), "no shell without a session");
+    assert!(html.contains("href=\"/login\""));
+
+    // The API keeps its JSON envelope.
+    let r = admin.get(t.url("/api/v1/nothing-here")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    t.stop().await;
+});
+
+engine_test!(form_errors_are_translated_by_their_code, |t: TestApp| async move {
+    let admin = t.login_demo_admin().await;
+    let post = |path: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        let admin = admin.clone();
+        let url = t.url(path);
+        let csrf_page = t.url("/login");
+        async move {
+            let html = admin.get(csrf_page).send().await.unwrap().text().await.unwrap();
+            let csrf = crate::support::extract_csrf(&html);
+            let mut form = fields;
+            form.push(("csrf", Box::leak(csrf.into_boxed_str())));
+            let r = admin.post(url).form(&form).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, html) =
+        post("/admin/departments", vec![("name", " "), ("colour", "#123456"), ("distribution_mode", "off")]).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("O nome é obrigatório e deve ter no máximo 120 caracteres."), "{html}");
+    let (_, html) =
+        post("/admin/users", vec![("email", "admin@demo.local"), ("name", "Outra"), ("role", "agent")]).await;
+    assert!(html.contains("Este e-mail já tem uma conta nesta empresa."), "{html}");
+    let (_, html) = post("/admin/tokens", vec![("name", "integração")]).await;
+    assert!(html.contains("Escolha pelo menos um escopo."), "{html}");
+
+    // The same codes in English for someone who reads English.
+    let (_, _) = post("/account", vec![("locale", "en")]).await;
+    let (_, html) =
+        post("/admin/departments", vec![("name", " "), ("colour", "#123456"), ("distribution_mode", "off")]).await;
+    assert!(html.contains("The name is required and has at most 120 characters."), "{html}");
+    t.stop().await;
+});
