@@ -10,7 +10,7 @@ use crate::actions::{bootstrap, ActionError, Actor};
 use crate::app::App;
 
 /// The simulated business number of the Demo company.
-pub const DEMO_PHONE_NUMBER_ID: &str = "100000000000001";
+pub use crate::actions::home::DEMO_PHONE_NUMBER_ID;
 
 /// Starts the simulator next to the server (`http_addr`) when demo mode is on and the Demo
 /// company exists; creates its connection on first run and points it at this run's simulator.

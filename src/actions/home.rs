@@ -7,6 +7,10 @@ use crate::domain::TenantId;
 use crate::store;
 use crate::store::home::SetupCounts;
 
+/// The phone number id of the demo company's simulator connection (`demo` creates it; the
+/// checklist links its customer phone).
+pub const DEMO_PHONE_NUMBER_ID: &str = "100000000000001";
+
 /// How far a company is, and where its demo customer phone is (demo mode only).
 pub struct Setup {
     pub counts: SetupCounts,
@@ -24,7 +28,7 @@ pub async fn setup(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<S
         store::connections::list(app.db.reader(), tenant)
             .await?
             .into_iter()
-            .find(|c| c.phone_number_id == crate::demo::DEMO_PHONE_NUMBER_ID && c.active)
+            .find(|c| c.phone_number_id == DEMO_PHONE_NUMBER_ID && c.active)
             .map(|c| format!("{}/", c.graph_url.trim_end_matches('/')))
             .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
     } else {

@@ -552,7 +552,7 @@ engine_test!(admins_manage_webhooks_in_the_web_ui_and_see_the_dead_letter_alert,
         [("csrf", csrf.as_str()), ("url", r.url.as_str()), ("events", "message.created"), ("events", "ticket.closed")];
     let refused = admin.post(t.url("/admin/webhooks")).form(&form).send().await.unwrap();
     assert_eq!(refused.status(), 422);
-    assert!(refused.text().await.unwrap().contains("loopback"));
+    assert!(refused.text().await.unwrap().contains("rede interna"));
     // Only the platform admin lets this company reach private networks.
     let platform = t.login("admin@atende.local", &t.logins.platform_password, "platform").await;
     let platform_csrf = t.csrf(&platform).await;

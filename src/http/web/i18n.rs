@@ -173,7 +173,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("err.unknown_quick_reply", "Não há resposta rápida com este atalho.", "No quick reply has this shortcut."),
     ("err.invalid_distribution_mode", "Escolha um modo de distribuição da lista.", "Pick a distribution mode from the list."),
     ("err.cannot_demote_self", "Você não pode desativar a própria conta nem reduzir o próprio papel.", "You cannot deactivate your own account or lower your own role."),
-    ("err.connection_inactive", "Esta conexão está desativada.", "This connection is not active."),
     ("err.invalid_body", "O texto deve ter de 1 a 4096 caracteres.", "The text must have 1 to 4096 characters."),
     ("err.invalid_consent", "Escolha um consentimento válido: transacional, aceita marketing ou descadastrado.", "Pick a valid consent: transactional, marketing opt-in or opted out."),
     ("err.invalid_custom_fields", "Campos personalizados: até 50, com nomes de 1 a 60 caracteres e valores de até 1000.", "Custom fields: up to 50, named with 1 to 60 characters, values up to 1000."),
