@@ -97,32 +97,39 @@ pub struct NewConnection<'a> {
     pub rate_per_sec: i64,
 }
 
+/// Binds a new connection's values as `$1`…`$13` (tenant, kind, name, phone number id, WABA id,
+/// access token, app secret, verify token, Graph URL, trusted, API version, rate, now): insert and
+/// revive name the same values by the same numbers.
+fn bind_new<'q>(
+    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    c: &NewConnection<'q>,
+    now: i64,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(c.tenant_id.0)
+        .bind(c.kind)
+        .bind(c.name)
+        .bind(c.phone_number_id)
+        .bind(c.waba_id)
+        .bind(c.access_token_sealed)
+        .bind(c.app_secret_sealed)
+        .bind(c.verify_token)
+        .bind(c.graph_url)
+        .bind(i64::from(c.graph_url_trusted))
+        .bind(c.api_version)
+        .bind(c.rate_per_sec)
+        .bind(now)
+}
+
 pub async fn insert<'e>(
     ex: impl Executor<'e, Database = Any>,
     c: NewConnection<'_>,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query(
-        "INSERT INTO connections (tenant_id, kind, name, phone_number_id, waba_id, access_token_sealed, app_secret_sealed,
+    let sql = "INSERT INTO connections (tenant_id, kind, name, phone_number_id, waba_id, access_token_sealed, app_secret_sealed,
              verify_token, graph_url, graph_url_trusted, api_version, rate_per_sec, created_at, updated_at,
              state_changed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13) RETURNING id",
-    )
-    .bind(c.tenant_id.0)
-    .bind(c.kind)
-    .bind(c.name)
-    .bind(c.phone_number_id)
-    .bind(c.waba_id)
-    .bind(c.access_token_sealed)
-    .bind(c.app_secret_sealed)
-    .bind(c.verify_token)
-    .bind(c.graph_url)
-    .bind(i64::from(c.graph_url_trusted))
-    .bind(c.api_version)
-    .bind(c.rate_per_sec)
-    .bind(now)
-    .fetch_one(ex)
-    .await?;
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13) RETURNING id";
+    let row = bind_new(sqlx::query(sql), &c, now).fetch_one(ex).await?;
     row.try_get(0)
 }
 
@@ -154,28 +161,12 @@ pub async fn revive<'e>(
     c: NewConnection<'_>,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query(
-        "UPDATE connections SET name = $1, waba_id = $2, access_token_sealed = $3, app_secret_sealed = $4,
-             verify_token = $5, graph_url = $6, graph_url_trusted = $7, api_version = $8, rate_per_sec = $9,
-             active = 1, needs_reauth = 0, removed_at = NULL, state = 'connected', state_changed_at = $10,
-             updated_at = $10
-         WHERE tenant_id = $11 AND phone_number_id = $12 AND kind = $13 AND removed_at IS NOT NULL RETURNING id",
-    )
-    .bind(c.name)
-    .bind(c.waba_id)
-    .bind(c.access_token_sealed)
-    .bind(c.app_secret_sealed)
-    .bind(c.verify_token)
-    .bind(c.graph_url)
-    .bind(i64::from(c.graph_url_trusted))
-    .bind(c.api_version)
-    .bind(c.rate_per_sec)
-    .bind(now)
-    .bind(c.tenant_id.0)
-    .bind(c.phone_number_id)
-    .bind(c.kind)
-    .fetch_optional(ex)
-    .await?;
+    let sql = "UPDATE connections SET name = $3, waba_id = $5, access_token_sealed = $6, app_secret_sealed = $7,
+             verify_token = $8, graph_url = $9, graph_url_trusted = $10, api_version = $11, rate_per_sec = $12,
+             active = 1, needs_reauth = 0, removed_at = NULL, state = 'connected', state_changed_at = $13,
+             updated_at = $13
+         WHERE tenant_id = $1 AND kind = $2 AND phone_number_id = $4 AND removed_at IS NOT NULL RETURNING id";
+    let row = bind_new(sqlx::query(sql), &c, now).fetch_optional(ex).await?;
     row.map(|r| r.try_get(0)).transpose()
 }
 

@@ -497,26 +497,9 @@ mod tests {
             "edit",
             "revoke",
         ];
-        const TYPES: &[&str] = &[
-            "text",
-            "image",
-            "audio",
-            "video",
-            "document",
-            "sticker",
-            "location",
-            "contacts",
-            "interactive",
-            "button",
-            "reaction",
-            "edit",
-            "revoke",
-            "unsupported",
-            "sent",
-            "delivered",
-            "read",
-            "failed",
-        ];
+        // Message types and delivery statuses: the strings the parser branches on.
+        const STATUSES: &[&str] = &["sent", "delivered", "read", "failed"];
+
         fn value(rng: &mut rand::rngs::StdRng, depth: u32) -> Value {
             let pick = if depth > 5 { rng.gen_range(0..5) } else { rng.gen_range(0..8) };
             match pick {
@@ -525,7 +508,8 @@ mod tests {
                 2 => json!(rng.gen::<i64>()),
                 3 => json!(rng.gen::<f64>()),
                 4 => Value::String(if rng.gen_bool(0.5) {
-                    TYPES[rng.gen_range(0..TYPES.len())].to_string()
+                    let i = rng.gen_range(0..TYPE_MEMBERS.len() + STATUSES.len());
+                    TYPE_MEMBERS.get(i).unwrap_or_else(|| &STATUSES[i - TYPE_MEMBERS.len()]).to_string()
                 } else {
                     "\u{0}é🙂".repeat(rng.gen_range(0..3))
                 }),
