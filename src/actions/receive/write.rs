@@ -1,17 +1,8 @@
-//! Receiving from a channel: stores every message and status of a webhook delivery, durably,
-//! before the provider gets its 200.
-//!
-//! One writer task takes deliveries from all concurrent webhook requests and commits as many as
-//! are waiting in one transaction (group commit): one fsync for the batch instead of one per
-//! request, and each request is answered only after its batch committed. If a batch fails, its
-//! deliveries are retried one by one so a bad one cannot fail the others.
+//! One batch's transaction: contacts, identities, tickets, messages, statuses, ticket activity,
+//! lifecycle and events, a few multi-row statements per step, committed once.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, Notify};
-
-use crate::channels::whatsapp_cloud::inbound::{Delivery, InboundMessage};
 use crate::clock::Clock;
 use crate::domain::access::Audience;
 use crate::domain::contacts::{may_be_keyword, IdentityKind};
@@ -19,7 +10,6 @@ use crate::domain::message::{DeliveryStatus, MessageKind};
 use crate::domain::{inbox, outbound};
 use crate::domain::{phone, TenantId};
 use crate::realtime::{Bus, NewEvent};
-use crate::store::events::StoredEvent;
 use crate::store::identities::{IdentityMatch, NewIdentity};
 use crate::store::jobs::NewJob;
 use crate::store::messages::{NewMessage, StatusChange, StatusOutcome};
@@ -28,159 +18,13 @@ use crate::store::ticket_events::TicketEvent;
 use crate::store::tickets::{ClosedTicket, InboundActivity, NewTicket};
 use crate::store::{self, Db};
 
-/// The most deliveries committed together.
-const MAX_BATCH: usize = 512;
-
-/// Job kind that fetches a message's media from the provider.
-pub const MEDIA_JOB: &str = crate::domain::jobs::JobKind::FetchMedia.as_str();
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct IngestSummary {
-    pub stored: usize,
-    pub duplicates: usize,
-    pub statuses_applied: usize,
-    pub statuses_kept: usize,
-    pub skipped: usize,
-}
-
-struct Request {
-    tenant: TenantId,
-    connection_id: i64,
-    delivery: Delivery,
-    reply: oneshot::Sender<Result<IngestSummary, String>>,
-}
-
-/// Handle to the writer task.
-#[derive(Clone)]
-pub struct Ingest {
-    sender: mpsc::Sender<Request>,
-}
-
-impl Ingest {
-    pub fn spawn(db: Db, bus: Bus, clock: Clock, jobs_wakeup: Arc<Notify>) -> Ingest {
-        let (sender, receiver) = mpsc::channel(8192);
-        tokio::spawn(writer(db, bus, clock, jobs_wakeup, receiver));
-        Ingest { sender }
-    }
-
-    /// Stores a delivery; returns once it is committed.
-    pub async fn submit(
-        &self,
-        tenant: TenantId,
-        connection_id: i64,
-        delivery: Delivery,
-    ) -> anyhow::Result<IngestSummary> {
-        let (reply, answer) = oneshot::channel();
-        self.sender
-            .send(Request { tenant, connection_id, delivery, reply })
-            .await
-            .map_err(|_| anyhow::anyhow!("the ingest writer has stopped"))?;
-        answer.await.map_err(|_| anyhow::anyhow!("the ingest writer dropped the delivery"))?.map_err(anyhow::Error::msg)
-    }
-}
-
-async fn writer(db: Db, bus: Bus, clock: Clock, jobs_wakeup: Arc<Notify>, mut receiver: mpsc::Receiver<Request>) {
-    while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
-            }
-        }
-        match write(&db, &bus, &clock, &batch).await {
-            Ok(written) => finish(&bus, &jobs_wakeup, batch, written),
-            Err(e) if batch.len() == 1 => {
-                tracing::error!(error = %format!("{e:#}"), "storing a webhook delivery failed");
-                for r in batch {
-                    let _ = r.reply.send(Err(format!("{e:#}")));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), deliveries = batch.len(), "batch failed; storing its deliveries one by one");
-                for r in batch {
-                    let one = [r];
-                    match write(&db, &bus, &clock, &one).await {
-                        Ok(written) => finish(&bus, &jobs_wakeup, one.into(), written),
-                        Err(e) => {
-                            let [r] = one;
-                            let _ = r.reply.send(Err(format!("{e:#}")));
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-struct Written {
-    summaries: Vec<IngestSummary>,
-    events: Vec<StoredEvent>,
-    jobs: usize,
-}
-
-fn finish(bus: &Bus, jobs_wakeup: &Notify, batch: Vec<Request>, written: Written) {
-    bus.deliver(written.events);
-    if written.jobs > 0 {
-        jobs_wakeup.notify_one();
-    }
-    for (r, summary) in batch.into_iter().zip(written.summaries) {
-        let _ = r.reply.send(Ok(summary));
-    }
-}
-
-#[derive(Default)]
-struct TicketActivity {
-    new_messages: i64,
-    last_at: i64,
-    preview: String,
-}
-
-/// Which ticket a message of the batch goes to.
-enum Slot {
-    Ticket(i64),
-    /// The ticket this batch opens for the pair.
-    New(NewTicket),
-    /// Stored before (or earlier in this batch): not written again.
-    Duplicate,
-}
-
-/// One inbound message of a batch: its request, and its contact's index in the batch.
-struct Item<'a> {
-    req: usize,
-    message: &'a InboundMessage,
-    contact: usize,
-}
-
-/// A contact the batch writes to, described by its first message.
-struct BatchContact<'a> {
-    tenant: TenantId,
-    /// Normalised digits; empty for a customer known only by their WhatsApp user id.
-    digits: String,
-    /// The phone key (a [`store::contacts::user_key`] without a phone); `#id` for a contact
-    /// already found by its user id.
-    key: String,
-    first: &'a InboundMessage,
-    /// The first user id the batch saw for it.
-    user_id: Option<&'a str>,
-    /// Found by a stored user-id identity: its row is not looked up or upserted again.
-    resolved: Option<i64>,
-    /// It has no phone (yet).
-    phoneless: bool,
-}
-
-/// A phone that arrived for a contact known only by user id: the same person now shows both,
-/// so the phone is attached to it, or, when another contact has that phone, the two are merged.
-struct Absorb<'a> {
-    contact: usize,
-    digits: String,
-    key: String,
-    wa_id: Option<&'a str>,
-}
+use super::contacts::{absorb_phones, Absorb, BatchContact};
+use super::items::{ticket_updated, Item, Slot, TicketActivity};
+use super::{IngestSummary, Request, Written, MEDIA_JOB};
 
 /// Writes a batch with a few multi-row statements per step (contacts, tickets, messages, ticket
 /// activity, events) rather than several round trips per message, then commits once.
-async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::Result<Written> {
+pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::Result<Written> {
     let now = clock.now_ms();
     let mut summaries = vec![IngestSummary::default(); batch.len()];
     let mut tx = db.begin().await?;
@@ -702,82 +546,16 @@ async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) -> anyhow::
         };
         if on {
             if let Some(agent) =
-                super::inbox::distribute_in_tx(&mut tx, db.backend, tenant, id, department, now).await?
+                crate::actions::inbox::distribute_in_tx(&mut tx, db.backend, tenant, id, department, now).await?
             {
                 events.push(ticket_updated(tenant, id, "assigned", "open", Some(department), Some(agent)));
             }
         }
     }
     if !opt_out_candidates.is_empty() {
-        events.extend(super::contacts::apply_opt_out_keywords(db, &mut tx, &opt_out_candidates, now).await?);
+        events.extend(crate::actions::contacts::apply_opt_out_keywords(db, &mut tx, &opt_out_candidates, now).await?);
     }
     let events = bus.record_many(&mut tx, events, now).await?;
     tx.commit().await?;
     Ok(Written { summaries, events, jobs })
-}
-
-/// Gives contacts known only by user id the phone that arrived with it ([`Absorb`]), or merges
-/// them into the contact that already has that phone; the batch's rows then name the survivor.
-async fn absorb_phones(
-    tx: &mut store::Tx,
-    contacts: &[BatchContact<'_>],
-    contact_rows: &mut [(i64, bool)],
-    absorbs: &[Absorb<'_>],
-    events: &mut Vec<NewEvent>,
-    now: i64,
-) -> anyhow::Result<()> {
-    let mut keys_by_tenant: HashMap<TenantId, Vec<&str>> = HashMap::new();
-    for a in absorbs {
-        keys_by_tenant.entry(contacts[a.contact].tenant).or_default().push(&a.key);
-    }
-    let mut with_phone: HashMap<(TenantId, String), i64> = HashMap::new();
-    for (tenant, keys) in &keys_by_tenant {
-        for known in store::contacts::find_by_phone_keys(tx, *tenant, keys).await? {
-            with_phone.insert((*tenant, known.phone_key), known.id);
-        }
-    }
-    for a in absorbs {
-        let tenant = contacts[a.contact].tenant;
-        let source = contact_rows[a.contact].0;
-        match with_phone.get(&(tenant, a.key.clone())) {
-            Some(&target) if target != source => {
-                let Some((from, moved)) = super::contacts::merge_in_tx(tx, tenant, source, target, now).await? else {
-                    continue;
-                };
-                let details = serde_json::json!({ "from": from, "moved": moved, "reason": "same WhatsApp user" });
-                let subject = format!("contact:{target}");
-                store::audit::record(&mut **tx, tenant, "channel:whatsapp", "contact.merged", &subject, &details, now)
-                    .await?;
-                for row in contact_rows.iter_mut().filter(|r| r.0 == source) {
-                    *row = (target, false);
-                }
-                let data = serde_json::json!({ "contact_id": target, "merged_from": source });
-                events.push(NewEvent { tenant, kind: "contact.updated", audience: Audience::Tenant, data });
-                let data = serde_json::json!({ "contact_id": source, "merged_into": target });
-                events.push(NewEvent { tenant, kind: "contact.deleted", audience: Audience::Tenant, data });
-            }
-            Some(_) => {}
-            None => {
-                if store::contacts::attach_phone(tx, tenant, source, &a.digits, &a.key, a.wa_id, now).await? {
-                    store::identities::sync_phone_identities(tx, tenant, &[source], now).await?;
-                    let data = serde_json::json!({ "contact_id": source });
-                    events.push(NewEvent { tenant, kind: "contact.updated", audience: Audience::Tenant, data });
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn ticket_updated(
-    tenant: TenantId,
-    id: i64,
-    change: &str,
-    status: &str,
-    department_id: Option<i64>,
-    assignee_id: Option<i64>,
-) -> NewEvent {
-    let data = serde_json::json!({ "ticket_id": id, "change": change, "status": status,
-        "department_id": department_id, "assignee_id": assignee_id });
-    NewEvent { tenant, kind: "ticket.updated", audience: Audience::Tenant, data }
 }
