@@ -40,6 +40,8 @@ pub struct App {
     pub connections: crate::store::connections::ConnectionCache,
     /// The Graph API client (one keep-alive pool for every WhatsApp Cloud API number).
     pub graph: crate::channels::whatsapp_cloud::graph::Graph,
+    /// The WhatsApp Web gateway client (one pool for every QR-code connection).
+    pub gateway: crate::channels::whatsapp_qr::client::Gateway,
 }
 
 pub type AppState = Arc<App>;
@@ -69,6 +71,7 @@ impl App {
         Ok(Arc::new(App {
             connections: Default::default(),
             graph: crate::channels::whatsapp_cloud::graph::Graph::new().context("building the Graph client")?,
+            gateway: crate::channels::whatsapp_qr::client::Gateway::new().context("building the gateway client")?,
             db,
             bus,
             clock,

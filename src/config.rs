@@ -93,6 +93,13 @@ pub struct Settings {
     /// Seconds without a byte in either direction after which a connection is closed, while no
     /// handler is working on it (`ATENDE_IDLE_TIMEOUT_SECS`); must exceed the SSE heartbeat.
     pub idle_timeout_secs: u64,
+    /// Base URL of the Evolution API v2 gateway that carries "WhatsApp (QR Code)" connections
+    /// (`ATENDE_GATEWAY_URL`); unset: companies can add only Cloud API numbers. In demo mode a
+    /// built-in stand-in is started when it is unset.
+    pub gateway_url: Option<String>,
+    /// The gateway's global API key (`ATENDE_GATEWAY_API_KEY`; Evolution's
+    /// `AUTHENTICATION_API_KEY`).
+    pub gateway_api_key: Option<Secret>,
 }
 
 impl Default for Settings {
@@ -120,6 +127,8 @@ impl Default for Settings {
             header_timeout_secs: 30,
             body_timeout_secs: 300,
             idle_timeout_secs: 60,
+            gateway_url: None,
+            gateway_api_key: None,
         }
     }
 }
@@ -150,6 +159,8 @@ struct FileSettings {
     header_timeout_secs: Option<u64>,
     body_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
+    gateway_url: Option<String>,
+    gateway_api_key: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -260,6 +271,12 @@ impl Settings {
         if let Some(v) = f.idle_timeout_secs {
             self.idle_timeout_secs = v;
         }
+        if let Some(v) = f.gateway_url {
+            self.gateway_url = Some(v.trim().trim_end_matches('/').to_string());
+        }
+        if let Some(v) = f.gateway_api_key {
+            self.gateway_api_key = Some(v);
+        }
         self.validate()
     }
 
@@ -293,6 +310,8 @@ impl Settings {
             "ATENDE_MASTER_KEY" => self.master_key = Some(Secret::new(value)),
             "ATENDE_DEMO" => self.demo = boolean(key, value)?,
             "ATENDE_ALLOW_PRIVATE_NETWORKS" => self.allow_private_networks = boolean(key, value)?,
+            "ATENDE_GATEWAY_URL" => self.gateway_url = Some(value.trim().trim_end_matches('/').to_string()),
+            "ATENDE_GATEWAY_API_KEY" => self.gateway_api_key = Some(Secret::new(value.trim())),
             "ATENDE_MAX_BODY_BYTES" => self.max_body_bytes = num(key, value)?,
             "ATENDE_JOB_WORKERS" => self.job_workers = num(key, value)?,
             "ATENDE_JOB_LEASE_SECS" => self.job_lease_secs = num(key, value)?,
@@ -324,6 +343,11 @@ impl Settings {
         if let Some(base) = &self.base_url {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
                 return Err(key_error("base_url", "must start with http:// or https://"));
+            }
+        }
+        if let Some(url) = &self.gateway_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(key_error("gateway_url", "must start with http:// or https://"));
             }
         }
         if self.job_lease_secs == 0 {
@@ -358,6 +382,9 @@ impl Settings {
         // Live-event streams are quiet between heartbeats; a shorter idle timeout would cut them.
         if self.idle_timeout_secs <= self.sse_heartbeat_secs {
             return Err(key_error("idle_timeout_secs", "must be longer than sse_heartbeat_secs"));
+        }
+        if self.gateway_url.is_some() && self.gateway_api_key.is_none() {
+            return Err(key_error("gateway_api_key", "is required with gateway_url"));
         }
         Ok(())
     }
@@ -407,6 +434,8 @@ impl Settings {
             "header_timeout_secs": self.header_timeout_secs,
             "body_timeout_secs": self.body_timeout_secs,
             "idle_timeout_secs": self.idle_timeout_secs,
+            "gateway_url": self.gateway_url,
+            "gateway_api_key": self.gateway_api_key.as_ref().map(|_| "[redacted]"),
         })
     }
 }

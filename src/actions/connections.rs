@@ -245,5 +245,10 @@ pub async fn remove(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> Acti
     crate::store::audit::record(&mut *tx, tenant, &actor.label(), "connection.removed", &target, &details, now).await?;
     tx.commit().await?;
     app.connections.forget(id);
+    if let Some(c) = crate::store::connections::get(app.db.reader(), tenant, id).await? {
+        if c.kind == super::qr_sessions::KIND {
+            super::qr_sessions::forget_instance(app, &c).await;
+        }
+    }
     Ok(())
 }

@@ -562,6 +562,7 @@ pub async fn add_note(app: &App, actor: &Actor, tenant: TenantId, id: i64, body:
         media_mime: None,
         idempotency_key: None,
         sender_user_id: actor.user_id().map(|u| u.0),
+        origin: None,
         sent_at: now,
     };
     let message_id = store::messages::insert(&mut *tx, new, now)

@@ -13,6 +13,7 @@ pub mod diagnostics;
 pub mod home;
 pub mod idempotency;
 pub mod inbox;
+pub mod qr_sessions;
 pub mod quick_replies;
 pub mod receive;
 pub mod send;

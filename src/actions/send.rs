@@ -181,6 +181,7 @@ pub(crate) async fn queue_on_ticket(
         media_mime,
         idempotency_key: m.idempotency_key,
         sender_user_id: m.sender.map(|u| u.id.0),
+        origin: None,
         sent_at: now,
     };
     let Some(message_id) = store::messages::insert(&mut **tx, new, now).await? else {

@@ -8,7 +8,7 @@ pub enum JobKind {
     Diagnostic,
     /// Periodic purge of expired rows.
     Purge,
-    /// Send one queued WhatsApp message.
+    /// Send one queued message through its connection's provider.
     Send,
     /// Tell WhatsApp a customer's messages were read.
     MarkRead,
@@ -16,16 +16,19 @@ pub enum JobKind {
     FetchMedia,
     /// Deliver one outgoing webhook.
     DeliverWebhook,
+    /// Bring a dropped WhatsApp Web session back (with back-off).
+    Reconnect,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
         JobKind::MarkRead,
         JobKind::FetchMedia,
         JobKind::DeliverWebhook,
+        JobKind::Reconnect,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -37,6 +40,7 @@ impl JobKind {
             JobKind::MarkRead => "whatsapp.mark_read",
             JobKind::FetchMedia => "whatsapp.fetch_media",
             JobKind::DeliverWebhook => "webhook.deliver",
+            JobKind::Reconnect => "connection.reconnect",
         }
     }
 

@@ -1,10 +1,12 @@
 //! Pure types and rules of Atende: no I/O, no database, no HTTP.
 
 pub mod access;
+pub mod channel;
 pub mod connection;
 pub mod contacts;
 pub mod csv;
 pub mod ids;
+pub mod inbound;
 pub mod inbox;
 pub mod jobs;
 pub mod media;

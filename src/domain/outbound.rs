@@ -363,6 +363,30 @@ pub fn interactive_buttons(body: &str, buttons: &[(String, String)]) -> Result<V
 /// A row of a list message: `(id, title, description)`.
 pub type ListRow = (String, String, Option<String>);
 
+/// The prompt and option titles of reply buttons or a list, for a channel that shows them as
+/// numbered text ([`super::channel::numbered_choices`]); `None` for other interactive messages.
+pub fn interactive_choices(interactive: &Value) -> Option<(String, Vec<String>)> {
+    let body = interactive.pointer("/body/text").and_then(Value::as_str).unwrap_or_default().to_string();
+    let title = |v: &Value| v.get("title").and_then(Value::as_str).map(str::to_string);
+    let options: Vec<String> = match interactive.get("type").and_then(Value::as_str)? {
+        "button" => interactive
+            .pointer("/action/buttons")?
+            .as_array()?
+            .iter()
+            .filter_map(|b| b.get("reply").and_then(title))
+            .collect(),
+        "list" => interactive
+            .pointer("/action/sections")?
+            .as_array()?
+            .iter()
+            .flat_map(|s| s.get("rows").and_then(Value::as_array).cloned().unwrap_or_default())
+            .filter_map(|r| title(&r))
+            .collect(),
+        _ => return None,
+    };
+    (!options.is_empty()).then_some((body, options))
+}
+
 /// A list message: a button that opens titled sections of rows.
 pub fn interactive_list(body: &str, button: &str, sections: &[(String, Vec<ListRow>)]) -> Result<Value, String> {
     let rows: usize = sections.iter().map(|(_, r)| r.len()).sum();
@@ -411,6 +435,17 @@ mod tests {
 
     fn out(content: OutboundContent) -> Outbound {
         Outbound { content, reply_to: None }
+    }
+
+    #[test]
+    fn buttons_and_lists_give_their_choices_for_numbered_text() {
+        let b =
+            interactive_buttons("Escolha", &[("a".into(), "Vendas".into()), ("b".into(), "Suporte".into())]).unwrap();
+        assert_eq!(interactive_choices(&b), Some(("Escolha".into(), vec!["Vendas".into(), "Suporte".into()])));
+        let row: ListRow = ("r1".into(), "Boleto".into(), None);
+        let l = interactive_list("Menu", "Ver", &[("Financeiro".into(), vec![row])]).unwrap();
+        assert_eq!(interactive_choices(&l), Some(("Menu".into(), vec!["Boleto".into()])));
+        assert_eq!(interactive_choices(&json!({"type": "cta_url"})), None);
     }
 
     #[test]

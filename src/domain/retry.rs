@@ -15,9 +15,30 @@ pub fn backoff(failed_attempts: u32) -> Duration {
     }
 }
 
+/// The longest wait between two reconnection attempts of a dropped session.
+pub const RECONNECT_CAP: Duration = Duration::from_secs(300);
+
+/// Delay before reconnection attempt `attempt` (0 = the first, right after the drop): 1 s, 2 s,
+/// 4 s … capped at five minutes, each cut to a random point between half and all of it
+/// (`jitter` in 0..=1) so sessions dropped together by one outage do not retry in step.
+pub fn reconnect_delay(attempt: u32, jitter: f64) -> Duration {
+    let full = Duration::from_secs(1u64 << attempt.min(16)).min(RECONNECT_CAP);
+    full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reconnects_back_off_exponentially_with_jitter_up_to_five_minutes() {
+        assert_eq!(reconnect_delay(0, 1.0), Duration::from_secs(1));
+        assert_eq!(reconnect_delay(3, 1.0), Duration::from_secs(8));
+        assert_eq!(reconnect_delay(3, 0.0), Duration::from_secs(4));
+        assert_eq!(reconnect_delay(30, 1.0), RECONNECT_CAP);
+        assert_eq!(reconnect_delay(30, 0.0), RECONNECT_CAP / 2);
+        assert!(reconnect_delay(5, 0.3) > reconnect_delay(5, 0.2));
+    }
 
     #[test]
     fn ladder_is_immediate_then_thirty_seconds_then_doubles_to_an_hour() {

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// Every event a subscription may ask for.
-pub const EVENTS: [&str; 7] = [
+pub const EVENTS: [&str; 8] = [
     "message.created",
     "message.status",
     "ticket.created",
@@ -13,6 +13,7 @@ pub const EVENTS: [&str; 7] = [
     "ticket.closed",
     "contact.created",
     "contact.updated",
+    "connection.updated",
 ];
 
 /// The name of a test delivery (sent on request to check an endpoint; no subscription asks for it).

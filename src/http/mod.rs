@@ -32,7 +32,13 @@ pub fn router(app: Arc<App>, ingest: crate::actions::receive::Ingest) -> Router 
         .route("/events", get(sse::browser_events))
         .route(
             "/hooks/whatsapp/{id}",
-            get(hooks::whatsapp::verify_webhook).post(hooks::whatsapp::receive_webhook).layer(axum::Extension(ingest)),
+            get(hooks::whatsapp::verify_webhook)
+                .post(hooks::whatsapp::receive_webhook)
+                .layer(axum::Extension(ingest.clone())),
+        )
+        .route(
+            "/hooks/gateway/{id}",
+            axum::routing::post(hooks::gateway::receive_webhook).layer(axum::Extension(ingest)),
         )
         .nest("/api/v1", api::router(app.clone()))
         .merge(api::docs::routes())

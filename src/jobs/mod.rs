@@ -7,7 +7,9 @@
 //! happens exactly once.
 
 pub mod diagnostic;
+pub mod gateway_send;
 pub mod maintenance;
+pub mod reconnect;
 pub mod webhooks;
 pub mod whatsapp_media;
 pub mod whatsapp_send;
@@ -66,6 +68,7 @@ async fn dispatch(app: &App, job: &Job) -> Result<(), JobError> {
         Some(JobKind::MarkRead) => whatsapp_send::run_mark_read(app, job).await,
         Some(JobKind::FetchMedia) => whatsapp_media::run(app, job).await,
         Some(JobKind::DeliverWebhook) => webhooks::run(app, job).await,
+        Some(JobKind::Reconnect) => reconnect::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::JobError;
 use crate::app::App;
 use crate::channels::whatsapp_cloud::graph::{Account, DownloadError, GraphError, MediaInfo};
+use crate::channels::ProviderError;
 use crate::domain::access::Audience;
 use crate::domain::message::MessageKind;
 use crate::store::jobs::Job;
@@ -35,17 +36,28 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     let Some(connection) = store::connections::get(app.db.reader(), tenant, message.connection_id).await? else {
         return Ok(());
     };
-    let (token, _) = crate::actions::connections::secrets(app, &connection)?;
-    let account = super::whatsapp_send::account(app, &connection, &token);
     let kind: MessageKind =
         serde_json::from_value(serde_json::Value::String(message.kind.clone())).unwrap_or(MessageKind::Document);
     let limit = kind.media_limit_bytes();
+    let too_large = format!("media too large: WhatsApp allows {} MB for {}", limit / (1024 * 1024), kind.as_str());
+    if connection.kind == crate::actions::qr_sessions::KIND {
+        // The gateway hands the file over by message id.
+        let token = crate::actions::qr_sessions::token(app, &connection)?;
+        let instance = crate::actions::qr_sessions::instance(&connection, &token);
+        return match app.gateway.media(&instance, &media_id).await {
+            Ok(m) if m.data.len() as u64 > limit => refuse(app, job, &message, &too_large).await,
+            Ok(m) => keep(app, job, &message, m.data, m.mime.as_deref(), None).await,
+            Err(e @ ProviderError::Permanent { .. }) => {
+                refuse(app, job, &message, &format!("media unavailable: {}", e.reason())).await
+            }
+            Err(e) => Err(JobError::Retry(anyhow::anyhow!(e.reason()))),
+        };
+    }
+    let (token, _) = crate::actions::connections::secrets(app, &connection)?;
+    let account = super::whatsapp_send::account(app, &connection, &token);
     let (data, info) = match fetch(app, &account, &media_id, limit).await {
         Ok(fetched) => fetched,
-        Err(FetchError::TooLarge) => {
-            let reason = format!("media too large: WhatsApp allows {} MB for {}", limit / (1024 * 1024), kind.as_str());
-            return refuse(app, job, &message, &reason).await;
-        }
+        Err(FetchError::TooLarge) => return refuse(app, job, &message, &too_large).await,
         Err(FetchError::Graph(e)) => {
             let now = app.clock.now_ms();
             let reauth = matches!(e, GraphError::Auth { .. });
@@ -63,11 +75,25 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         }
     };
     super::whatsapp_send::clear_reauth_after_success(app, &connection).await?;
-    let declared = info.mime_type.as_deref().or(message.media_mime.as_deref());
+    keep(app, job, &message, data, info.mime_type.as_deref(), info.sha256.as_deref()).await
+}
+
+/// Stores a downloaded file (its real type read from the bytes; checked against the provider's
+/// SHA-256 when it gave one) and points the message at it.
+async fn keep(
+    app: &App,
+    job: &Job,
+    message: &StoredMessage,
+    data: Vec<u8>,
+    declared_mime: Option<&str>,
+    expected_sha256: Option<&str>,
+) -> Result<(), JobError> {
+    let tenant = job.tenant_id;
+    let declared = declared_mime.or(message.media_mime.as_deref());
     let mime = crate::domain::media::sniff(&data, declared);
     let size = data.len() as i64;
     let sha = store::files::put(&app.settings.data_dir, data).await?;
-    if let Some(expected) = info.sha256.as_deref().filter(|s| s.len() == 64) {
+    if let Some(expected) = expected_sha256.filter(|s| s.len() == 64) {
         if expected != sha {
             return Err(JobError::Retry(anyhow::anyhow!("the downloaded file does not match Graph's SHA-256")));
         }

@@ -1,4 +1,5 @@
-//! `whatsapp.send`: sends one queued message through the Graph API, and `whatsapp.mark_read`.
+//! `whatsapp.send`: sends one queued message through its connection's provider (the Graph API,
+//! or the WhatsApp Web gateway of a QR-code connection), and `whatsapp.mark_read`.
 //!
 //! A message whose provider id is recorded is never sent again: the id, the `sent` status, the
 //! statuses that arrived by webhook before it (kept as pending) and the job's completion commit in
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use super::JobError;
 use crate::app::App;
 use crate::channels::whatsapp_cloud::graph::{Account, GraphError};
+use crate::channels::ProviderError;
 use crate::config::Secret;
 use crate::domain::contacts::IdentityKind;
 use crate::domain::message::DeliveryStatus;
@@ -90,6 +92,9 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     let Ok(mut outbound) = serde_json::from_str::<Outbound>(&message.payload) else {
         return finish_failed(app, job, &message, None, "the stored message cannot be read").await;
     };
+    if connection.kind == crate::actions::qr_sessions::KIND {
+        return super::gateway_send::run(app, job, &message, &connection, &phone, &outbound).await;
+    }
     let (token, _) = crate::actions::connections::secrets(app, &connection)?;
     let account = account(app, &connection, &token);
 
@@ -105,7 +110,7 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
             filename.clone().unwrap_or_else(|| format!("{}.{}", kind.as_str(), crate::domain::media::extension(&mime)));
         match app.graph.upload_media(&account, data, &mime, &name).await {
             Ok(id) => *source = MediaSource::Id(id),
-            Err(e) => return settle_error(app, job, &message, &connection, e).await,
+            Err(e) => return settle_error(app, job, &message, &connection, e.into()).await,
         }
     }
 
@@ -123,19 +128,19 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     let body = outbound.request_json(to, Some(&callback_data(message.id)));
     match app.graph.send_message(&account, &body).await {
         Ok(wamid) => record_sent(app, job, &message, &connection, &wamid).await,
-        Err(e) => settle_error(app, job, &message, &connection, e).await,
+        Err(e) => settle_error(app, job, &message, &connection, e.into()).await,
     }
 }
 
 /// The message is still queued without a provider id, read from the writer (which sees every
 /// commit, a recorded send included).
-async fn still_unsent(app: &App, message: &StoredMessage) -> Result<bool, JobError> {
+pub(super) async fn still_unsent(app: &App, message: &StoredMessage) -> Result<bool, JobError> {
     let now = store::messages::get(app.db.writer(), message.tenant_id, message.id).await?;
     Ok(now.is_some_and(|m| m.provider_id.is_none() && m.status == DeliveryStatus::Queued.as_str()))
 }
 
 /// Takes the connection's next send slot and sleeps until it starts.
-async fn wait_for_send_slot(app: &App, c: &Connection) -> Result<(), JobError> {
+pub(super) async fn wait_for_send_slot(app: &App, c: &Connection) -> Result<(), JobError> {
     let slot_us = store::connections::reserve_send_slot(&app.db, c.tenant_id, c.id, app.clock.now_ms()).await?;
     let wait_us = slot_us - app.clock.now_us();
     if wait_us > 0 {
@@ -144,9 +149,9 @@ async fn wait_for_send_slot(app: &App, c: &Connection) -> Result<(), JobError> {
     Ok(())
 }
 
-/// Records Meta's id for the message. The send happened, so this is retried a few times before
-/// giving up: a send recorded late is better than one sent twice.
-async fn record_sent(
+/// Records the provider's id for the message. The send happened, so this is retried a few times
+/// before giving up: a send recorded late is better than one sent twice.
+pub(super) async fn record_sent(
     app: &App,
     job: &Job,
     message: &StoredMessage,
@@ -169,17 +174,18 @@ async fn record_sent(
     Err(JobError::Retry(last.unwrap_or_else(|| anyhow::anyhow!("recording the send failed"))))
 }
 
-/// What a Graph error means for the message and the job.
-async fn settle_error(
+/// What a provider error means for the message and the job.
+pub(super) async fn settle_error(
     app: &App,
     job: &Job,
     message: &StoredMessage,
     connection: &Connection,
-    e: GraphError,
+    e: ProviderError,
 ) -> Result<(), JobError> {
     let now = app.clock.now_ms();
     let reason = e.reason();
-    let reauth = matches!(e, GraphError::Auth { .. });
+    // A gateway's refused key is the operator's to fix, not a Cloud API token to renew.
+    let reauth = matches!(e, ProviderError::Auth { .. }) && connection.kind != crate::actions::qr_sessions::KIND;
     // The last error is shown to admins on the connection.
     if let Err(db) =
         store::connections::mark_error(app.db.writer(), job.tenant_id, connection.id, &reason, reauth, now).await
@@ -190,22 +196,36 @@ async fn settle_error(
     let last_try = job.attempts >= job.max_attempts;
     let code = e.code();
     match e {
-        GraphError::Transient { .. } if !last_try => Err(JobError::Retry(anyhow::anyhow!(reason))),
-        GraphError::RecipientThrottled { .. } if !last_try => {
+        ProviderError::Transient { .. } if !last_try => Err(JobError::Retry(anyhow::anyhow!(reason))),
+        ProviderError::RecipientThrottled { .. } if !last_try => {
             let delay = backoff(job.attempts as u32).max(RECIPIENT_BACKOFF);
             Err(JobError::RetryAfter { error: anyhow::anyhow!(reason), delay })
         }
-        GraphError::Transient { .. } | GraphError::RecipientThrottled { .. } => {
+        ProviderError::Disconnected { .. } if !last_try => wait_for_session(job, reason),
+        ProviderError::Transient { .. }
+        | ProviderError::RecipientThrottled { .. }
+        | ProviderError::Disconnected { .. } => {
             let title = format!("gave up after {} tries: {reason}", job.attempts);
             finish_failed(app, job, message, code, &title).await
         }
-        GraphError::Permanent { .. } | GraphError::Auth { .. } => finish_failed(app, job, message, code, &reason).await,
+        ProviderError::Permanent { .. } | ProviderError::Auth { .. } => {
+            finish_failed(app, job, message, code, &reason).await
+        }
     }
+}
+
+/// The least wait of a send whose session is down.
+const SESSION_WAIT: Duration = Duration::from_secs(30);
+
+/// A send whose connection is not connected waits (it stays queued) and tries again later.
+pub(super) fn wait_for_session(job: &Job, reason: String) -> Result<(), JobError> {
+    let delay = backoff(job.attempts as u32).max(SESSION_WAIT);
+    Err(JobError::RetryAfter { error: anyhow::anyhow!(reason), delay })
 }
 
 /// Marks the message failed with a reason people can read, and finishes the job, in one
 /// transaction (`actions::delivery`).
-async fn finish_failed(
+pub(super) async fn finish_failed(
     app: &App,
     job: &Job,
     message: &StoredMessage,
@@ -228,6 +248,9 @@ pub async fn run_mark_read(app: &App, job: &Job) -> Result<(), JobError> {
     let Some(connection) = store::connections::get(app.db.reader(), tenant, message.connection_id).await? else {
         return Ok(());
     };
+    if connection.kind != crate::actions::connections::KIND_WHATSAPP_CLOUD {
+        return Ok(()); // read receipts are sent for Cloud API numbers only
+    }
     let (token, _) = crate::actions::connections::secrets(app, &connection)?;
     match app.graph.mark_read(&account(app, &connection, &token), provider_id).await {
         Ok(()) => clear_reauth_after_success(app, &connection).await,

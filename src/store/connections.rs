@@ -44,11 +44,20 @@ pub struct Connection {
     pub state_changed_at: i64,
     /// Removed by an admin: hidden from lists, its history kept.
     pub removed_at: Option<i64>,
+    /// WhatsApp by QR code: the QR the phone should scan now (while `state` is `qr`).
+    pub qr_code: Option<String>,
+    /// … or the code to type on the phone instead, when an admin asked for one.
+    pub pairing_code: Option<String>,
+    /// The number whose phone linked this session.
+    pub linked_phone: Option<String>,
+    /// Reconnection attempts in a row since the session dropped (0 while connected).
+    pub reconnect_attempt: i64,
 }
 
 const COLUMNS: &str = "id, tenant_id, kind, name, phone_number_id, waba_id, access_token_sealed, app_secret_sealed, \
     verify_token, graph_url, graph_url_trusted, api_version, rate_per_sec, active, needs_reauth, last_webhook_at, last_send_at, \
-    last_error, last_error_at, created_at, default_department_id, state, state_changed_at, removed_at";
+    last_error, last_error_at, created_at, default_department_id, state, state_changed_at, removed_at, qr_code, \
+    pairing_code, linked_phone, reconnect_attempt";
 
 fn from_row(r: &AnyRow) -> Result<Connection, sqlx::Error> {
     Ok(Connection {
@@ -78,6 +87,10 @@ fn from_row(r: &AnyRow) -> Result<Connection, sqlx::Error> {
         state: ConnectionState::parse(&r.try_get::<String, _>("state")?).unwrap_or(ConnectionState::Failed),
         state_changed_at: r.try_get("state_changed_at")?,
         removed_at: r.try_get("removed_at")?,
+        qr_code: r.try_get("qr_code")?,
+        pairing_code: r.try_get("pairing_code")?,
+        linked_phone: r.try_get("linked_phone")?,
+        reconnect_attempt: r.try_get("reconnect_attempt")?,
     })
 }
 
@@ -367,6 +380,82 @@ pub async fn reserve_send_slot(db: &Db, tenant: TenantId, id: i64, now: i64) -> 
     let row = sqlx::query(&sql).bind(now).bind(tenant.0).bind(id).fetch_one(db.writer()).await?;
     let start_us: i64 = row.try_get(0)?;
     Ok(start_us)
+}
+
+/// What a QR session reported, to record on its connection.
+pub struct SessionChange<'a> {
+    pub state: ConnectionState,
+    /// The QR to show now; cleared (with the pairing code) unless the state is `qr`.
+    pub qr_code: Option<&'a str>,
+    pub pairing_code: Option<&'a str>,
+    /// Kept when `None`.
+    pub linked_phone: Option<&'a str>,
+}
+
+/// Records a session's state, stamping the time only when it really changes (a connection
+/// switched off or removed stays as it is); returns whether it was recorded. Connected again
+/// resets the reconnection count.
+pub async fn set_session<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    change: &SessionChange<'_>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let waiting = change.state == ConnectionState::Qr;
+    let done = sqlx::query(
+        "UPDATE connections SET state = $1,
+             state_changed_at = CASE WHEN state = $1 THEN state_changed_at ELSE $2 END,
+             qr_code = $3, pairing_code = $4, linked_phone = COALESCE($5, linked_phone),
+             reconnect_attempt = CASE WHEN $1 = 'connected' THEN 0 ELSE reconnect_attempt END,
+             updated_at = $2
+         WHERE tenant_id = $6 AND id = $7 AND active = 1 AND removed_at IS NULL",
+    )
+    .bind(change.state.as_str())
+    .bind(now)
+    .bind(change.qr_code.filter(|_| waiting))
+    .bind(change.pairing_code.filter(|_| waiting))
+    .bind(change.linked_phone)
+    .bind(tenant.0)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Stores the token a gateway gave a new instance (sealed), leaving its state alone.
+pub async fn set_provider_token<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    token_sealed: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connections SET access_token_sealed = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
+        .bind(token_sealed)
+        .bind(now)
+        .bind(tenant.0)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Counts one more reconnection attempt; answers the count before it.
+pub async fn next_reconnect_attempt<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "UPDATE connections SET reconnect_attempt = reconnect_attempt + 1 WHERE tenant_id = $1 AND id = $2
+         RETURNING reconnect_attempt",
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?.map_or(0, |n| n - 1))
 }
 
 /// Points a connection at another Graph base URL the operator trusts (the demo's simulator gets a

@@ -230,6 +230,7 @@ engine_test!(callback_data_in_a_status_names_a_send_whose_answer_was_not_recorde
         media_mime: None,
         idempotency_key: None,
         sender_user_id: None,
+        origin: None,
         sent_at: 0,
     };
     let id = messages::insert(&mut *tx, new, 0).await.unwrap().unwrap();

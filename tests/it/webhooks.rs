@@ -259,6 +259,7 @@ engine_test!(
             media_mime: None,
             idempotency_key: None,
             sender_user_id: None,
+            origin: None,
             sent_at: t.app.clock.now_ms(),
         };
         let out_id =

@@ -264,6 +264,7 @@ engine_test!(statuses_move_forward_only_and_early_ones_wait_for_their_message, |
         media_mime: None,
         idempotency_key: None,
         sender_user_id: None,
+        origin: None,
         sent_at: 0,
     };
     let id = messages::insert(&mut *tx, new, 0).await.unwrap().unwrap();

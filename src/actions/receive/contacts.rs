@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use crate::channels::whatsapp_cloud::inbound::InboundMessage;
 use crate::domain::access::Audience;
+use crate::domain::inbound::InboundMessage;
 use crate::domain::TenantId;
 use crate::realtime::NewEvent;
 use crate::store;

@@ -1,8 +1,8 @@
 //! What a batch's messages become on the way in: one item per message, the ticket slot it goes
 //! to, the activity it adds to its ticket, and the ticket events the lifecycle raises.
 
-use crate::channels::whatsapp_cloud::inbound::InboundMessage;
 use crate::domain::access::Audience;
+use crate::domain::inbound::InboundMessage;
 use crate::domain::TenantId;
 use crate::realtime::NewEvent;
 use crate::store::tickets::NewTicket;

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use crate::channels::whatsapp_cloud::inbound::Delivery;
 use crate::clock::Clock;
+use crate::domain::inbound::Delivery;
 use crate::domain::TenantId;
 use crate::realtime::Bus;
 use crate::store::events::StoredEvent;

@@ -365,17 +365,19 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
             connection_id: req.connection_id,
             ticket_id: *ticket_id,
             contact_id: contact_rows[item.contact].0,
-            direction: "in",
+            // What the business wrote on its own phone is ours, already sent.
+            direction: if m.from_me { "out" } else { "in" },
             provider_id: Some(&m.provider_id),
             kind: m.kind.as_str(),
             body: m.body.as_deref(),
             payload: &m.raw,
             refers_to: m.refers_to.as_deref(),
-            status: DeliveryStatus::Received,
+            status: if m.from_me { DeliveryStatus::Sent } else { DeliveryStatus::Received },
             media_id: m.media_id.as_deref(),
             media_mime: m.media_mime.as_deref(),
             idempotency_key: None,
             sender_user_id: None,
+            origin: m.from_me.then_some("phone"),
             sent_at: *sent_at,
         });
     }
@@ -423,14 +425,18 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
             };
             summary.stored += 1;
             let m = item.message;
-            if let Some(body) = m.body.as_deref().filter(|b| m.kind == MessageKind::Text && may_be_keyword(b)) {
-                opt_out_candidates.push((tenant, contact_id, body));
-            }
-            let a = activity.entry((tenant, ticket_id)).or_default();
-            a.new_messages += 1;
-            if sent_at[item_index] >= a.last_at {
-                a.last_at = sent_at[item_index];
-                a.preview = inbox::preview(m.kind.as_str(), m.body.as_deref());
+            // The business's own words (from its phone) are neither unread nor the customer's
+            // last word (the window, opt-outs).
+            if !m.from_me {
+                if let Some(body) = m.body.as_deref().filter(|b| m.kind == MessageKind::Text && may_be_keyword(b)) {
+                    opt_out_candidates.push((tenant, contact_id, body));
+                }
+                let a = activity.entry((tenant, ticket_id)).or_default();
+                a.new_messages += 1;
+                if sent_at[item_index] >= a.last_at {
+                    a.last_at = sent_at[item_index];
+                    a.preview = inbox::preview(m.kind.as_str(), m.body.as_deref());
+                }
             }
             if m.kind.has_media() && m.media_id.is_some() {
                 let payload = serde_json::json!({ "message_id": message_id });
@@ -446,7 +452,9 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
                 store::jobs::enqueue(&mut *tx, job, now).await?;
                 jobs += 1;
             }
-            let data = serde_json::json!({ "message_id": message_id, "ticket_id": ticket_id, "contact_id": contact_id, "direction": "in" });
+            let direction = if m.from_me { "out" } else { "in" };
+            let data = serde_json::json!({ "message_id": message_id, "ticket_id": ticket_id, "contact_id": contact_id,
+                "direction": direction, "from_phone": m.from_me });
             events.push(NewEvent { tenant, kind: "message.created", audience: Audience::Tenant, data });
         }
         for s in &req.delivery.statuses {

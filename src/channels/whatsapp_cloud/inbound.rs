@@ -10,56 +10,7 @@ use serde_json::Value;
 
 use crate::domain::message::{DeliveryStatus, MessageKind};
 
-#[derive(Debug, Default)]
-pub struct Delivery {
-    pub messages: Vec<InboundMessage>,
-    pub statuses: Vec<StatusUpdate>,
-}
-
-#[derive(Debug, Clone)]
-pub struct InboundMessage {
-    /// The business number it was sent to (`metadata.phone_number_id`).
-    pub phone_number_id: String,
-    /// The customer's WhatsApp id (their number, digits only); absent for a customer who shows
-    /// a username instead of a number.
-    pub from: Option<String>,
-    /// The customer's business-scoped user id (`from_user_id`, else their `contacts[].user_id`).
-    pub user_id: Option<String>,
-    pub profile_name: Option<String>,
-    /// The customer's WhatsApp username (`contacts[].profile.username`), when they have one.
-    pub username: Option<String>,
-    /// Meta's message id (`wamid…`), the de-duplication key.
-    pub provider_id: String,
-    /// When the customer sent it, Unix milliseconds.
-    pub sent_at_ms: i64,
-    pub kind: MessageKind,
-    /// Text, caption, button title, reaction emoji, location name…
-    pub body: Option<String>,
-    pub media_id: Option<String>,
-    pub media_mime: Option<String>,
-    pub filename: Option<String>,
-    /// The message this one quotes (`context.id`), or the one a reaction/edit refers to.
-    pub refers_to: Option<String>,
-    /// The message object as Meta sent it, reduced to the members Meta documents (see
-    /// [`stored_form`]), as JSON text (serialised here, in the request's task, rather than in the
-    /// single ingest writer).
-    pub raw: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct StatusUpdate {
-    pub phone_number_id: String,
-    pub provider_id: String,
-    pub status: DeliveryStatus,
-    pub at_ms: i64,
-    pub recipient: Option<String>,
-    /// The recipient's business-scoped user id (`recipient_user_id`).
-    pub recipient_user_id: Option<String>,
-    /// What we sent as `biz_opaque_callback_data`, echoed back by Meta.
-    pub callback_data: Option<String>,
-    pub error_code: Option<i64>,
-    pub error_title: Option<String>,
-}
+pub use crate::domain::inbound::{Delivery, InboundMessage, StatusUpdate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
@@ -152,6 +103,7 @@ fn read_value(value: &Value, out: &mut Delivery) {
             media_mime: None,
             filename: None,
             refers_to: text(m, &["context", "id"]),
+            from_me: false,
             raw: stored_form(m).to_string(),
         };
         read_content(m, &mut msg);

@@ -22,12 +22,14 @@ pub struct NewMessage<'a> {
     pub media_mime: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
     pub sender_user_id: Option<i64>,
+    /// `phone` for what the business wrote on its own phone (WhatsApp Web); `None` otherwise.
+    pub origin: Option<&'a str>,
     pub sent_at: i64,
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
-/// Binds a new message's 19 columns, in the order of the `INSERT` column lists below.
+/// Binds a new message's 20 columns, in the order of the `INSERT` column lists below.
 fn bind_new<'q>(q: AnyQuery<'q>, m: &NewMessage<'q>, now: i64) -> AnyQuery<'q> {
     q.bind(m.tenant_id.0)
         .bind(m.connection_id)
@@ -45,6 +47,7 @@ fn bind_new<'q>(q: AnyQuery<'q>, m: &NewMessage<'q>, now: i64) -> AnyQuery<'q> {
         .bind(m.media_mime)
         .bind(m.idempotency_key)
         .bind(m.sender_user_id)
+        .bind(m.origin)
         .bind(m.sent_at)
         .bind(now)
         .bind(now)
@@ -58,8 +61,8 @@ pub async fn insert<'e>(
 ) -> Result<Option<i64>, sqlx::Error> {
     let q = sqlx::query(
         "INSERT INTO messages (tenant_id, connection_id, ticket_id, contact_id, direction, provider_id, kind, body, payload,
-             refers_to, status, status_rank, media_id, media_mime, idempotency_key, sender_user_id, sent_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+             refers_to, status, status_rank, media_id, media_mime, idempotency_key, sender_user_id, origin, sent_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
          ON CONFLICT DO NOTHING
          RETURNING id",
     );
@@ -91,10 +94,10 @@ pub async fn insert_many(
     }
     let mut out = Vec::with_capacity(messages.len());
     for chunk in messages.chunks(crate::store::MAX_ROWS_PER_STATEMENT) {
-        let values = crate::store::Placeholders::for_connection(conn).rows(chunk.len(), 19);
+        let values = crate::store::Placeholders::for_connection(conn).rows(chunk.len(), 20);
         let sql = format!(
             "INSERT INTO messages (tenant_id, connection_id, ticket_id, contact_id, direction, provider_id, kind, body, payload,
-                 refers_to, status, status_rank, media_id, media_mime, idempotency_key, sender_user_id, sent_at, created_at, updated_at)
+                 refers_to, status, status_rank, media_id, media_mime, idempotency_key, sender_user_id, origin, sent_at, created_at, updated_at)
              VALUES {values}
              ON CONFLICT DO NOTHING
              RETURNING id, tenant_id, connection_id, provider_id"
@@ -154,10 +157,10 @@ async fn insert_many_sqlite(
     }
     let mut next_id = crate::store::sqlite_next_id(conn, "messages").await?;
     for chunk in fresh.chunks(crate::store::MAX_ROWS_PER_STATEMENT) {
-        let values = crate::store::Placeholders::for_connection(conn).rows(chunk.len(), 20);
+        let values = crate::store::Placeholders::for_connection(conn).rows(chunk.len(), 21);
         let sql = format!(
             "INSERT INTO messages (id, tenant_id, connection_id, ticket_id, contact_id, direction, provider_id, kind, body, payload,
-                 refers_to, status, status_rank, media_id, media_mime, idempotency_key, sender_user_id, sent_at, created_at, updated_at)
+                 refers_to, status, status_rank, media_id, media_mime, idempotency_key, sender_user_id, origin, sent_at, created_at, updated_at)
              VALUES {values}"
         );
         let mut q = sqlx::query(&sql).persistent(crate::store::keep_prepared(chunk.len()));

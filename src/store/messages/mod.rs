@@ -42,12 +42,14 @@ pub struct StoredMessage {
     pub media_mime: Option<String>,
     pub media_size: Option<i64>,
     pub sender_user_id: Option<i64>,
+    /// `phone`: written by the business on its own phone (shown as sent by "Celular").
+    pub origin: Option<String>,
     pub sent_at: i64,
     pub created_at: i64,
 }
 
 const COLUMNS: &str = "id, tenant_id, connection_id, ticket_id, contact_id, direction, provider_id, kind, body, payload, \
-    refers_to, status, error_code, error_title, media_id, media_path, media_mime, media_size, sender_user_id, sent_at, created_at";
+    refers_to, status, error_code, error_title, media_id, media_path, media_mime, media_size, sender_user_id, origin, sent_at, created_at";
 
 fn from_row(r: &AnyRow) -> Result<StoredMessage, sqlx::Error> {
     Ok(StoredMessage {
@@ -70,6 +72,7 @@ fn from_row(r: &AnyRow) -> Result<StoredMessage, sqlx::Error> {
         media_mime: r.try_get("media_mime")?,
         media_size: r.try_get("media_size")?,
         sender_user_id: r.try_get("sender_user_id")?,
+        origin: r.try_get("origin")?,
         sent_at: r.try_get("sent_at")?,
         created_at: r.try_get("created_at")?,
     })
