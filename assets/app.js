@@ -434,3 +434,26 @@ if (composer) {
     });
   }
 }
+
+// Conexões: the connection cards redraw themselves as a QR rotates and a session changes state
+// (the page's own HTML, fetched again; the forms below the cards are left alone).
+const liveConnections = document.querySelector("[data-live-connections]");
+if (liveConnections && "EventSource" in window) {
+  const source = new EventSource("/events");
+  let pending = false;
+  const redraw = async () => {
+    if (pending) return;
+    pending = true;
+    try {
+      const r = await fetch(location.pathname, { credentials: "same-origin" });
+      if (!r.ok) return;
+      const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+      const fresh = doc.querySelector("[data-live-connections]");
+      if (fresh) liveConnections.innerHTML = fresh.innerHTML;
+    } finally {
+      pending = false;
+    }
+  };
+  for (const kind of ["connection.updated", "connection.qr"]) source.addEventListener(kind, redraw);
+  source.addEventListener("ready", redraw);
+}

@@ -348,7 +348,11 @@ fn message_view(lang: Lang, m: StoredMessage, names: &HashMap<i64, String>, now:
         id: m.id,
         time: short_time(m.sent_at, now),
         sent_at: m.sent_at,
-        agent: m.sender_user_id.and_then(|u| names.get(&u).cloned()),
+        // What the business wrote on its own phone is signed "Celular".
+        agent: m
+            .sender_user_id
+            .and_then(|u| names.get(&u).cloned())
+            .or_else(|| (m.origin.as_deref() == Some("phone")).then(|| lang.t("msg.from_phone").to_string())),
         quoted: m.refers_to.is_some() && m.kind != "reaction",
         quote: None,
         reactions: Vec::new(),

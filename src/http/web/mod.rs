@@ -2,12 +2,14 @@
 //! assets. Pages call the same actions as the API.
 
 mod admin;
+mod connections;
 mod contacts;
 pub mod i18n;
 mod icons;
 mod inbox;
 mod multipart;
 mod pages;
+mod qr;
 mod tags;
 mod webhooks;
 
@@ -61,12 +63,15 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/users/{id}", get(pages::edit_user).post(pages::update_user))
         .route("/admin/users/{id}/reset-password", axum::routing::post(pages::reset_password))
         .route("/admin/tokens", get(pages::list_tokens).post(pages::create_token))
-        .route("/admin/connections", get(pages::list_connections).post(pages::create_connection))
+        .route("/admin/connections", get(connections::list_connections).post(connections::create_connection))
         .route("/admin/tokens/{id}/revoke", axum::routing::post(pages::revoke_token))
-        .route("/admin/connections/{id}/department", axum::routing::post(admin::set_connection_department))
-        .route("/admin/connections/{id}/token", axum::routing::post(admin::set_connection_token))
-        .route("/admin/connections/{id}/active", axum::routing::post(admin::set_connection_active))
-        .route("/admin/connections/{id}/remove", axum::routing::post(admin::remove_connection))
+        .route("/admin/connections/{id}/department", axum::routing::post(connections::set_connection_department))
+        .route("/admin/connections/{id}/token", axum::routing::post(connections::set_connection_token))
+        .route("/admin/connections/{id}/active", axum::routing::post(connections::set_connection_active))
+        .route("/admin/connections/{id}/remove", axum::routing::post(connections::remove_connection))
+        .route("/admin/connections/qr", axum::routing::post(connections::create_qr_connection))
+        .route("/admin/connections/{id}/reconnect", axum::routing::post(connections::reconnect))
+        .route("/admin/connections/{id}/disconnect", axum::routing::post(connections::disconnect))
         .route("/admin/departments", get(admin::list_departments).post(admin::create_department))
         .route("/admin/departments/{id}", get(admin::edit_department).post(admin::update_department))
         .route("/admin/departments/{id}/members", axum::routing::post(admin::set_members))
