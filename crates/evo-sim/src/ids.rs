@@ -113,9 +113,9 @@ pub(crate) fn date_time_brt() -> String {
 
 /// `ms` since the Unix epoch, shifted to UTC−3 and formatted.
 pub(crate) fn format_brt(ms: u128) -> String {
-    let local_ms = ms.saturating_sub(3 * 3600 * 1000);
-    let secs = (local_ms / 1000) as i64;
-    let millis = local_ms % 1000;
+    let local_ms = i128::try_from(ms).unwrap_or(i128::MAX) - 3 * 3600 * 1000;
+    let secs = local_ms.div_euclid(1000) as i64;
+    let millis = local_ms.rem_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}-03:00", rem / 3600, rem % 3600 / 60, rem % 60)
