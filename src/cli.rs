@@ -334,8 +334,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
+async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen;
+    let gateway = crate::demo::start_gateway(&mut settings).await?;
     let app = App::build(settings).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
@@ -346,6 +347,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         None => format!("http://{local}"),
     };
     let simulator = crate::demo::start_simulator(&app, local).await?;
+    if gateway.is_some() {
+        // In the background: the stand-in posts its first webhooks to this server, which starts
+        // accepting requests only below.
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::demo::wire_qr_connection(&app).await {
+                tracing::warn!(error = %format!("{e:#}"), "the demo's QR-code connection is not ready");
+            }
+        });
+    }
     println!("Atende is running at {url}  (database: {})", app.db.backend.name());
     if !logins.is_empty() {
         println!("First run — these logins were created; the passwords are shown only now:");
@@ -359,10 +370,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             sim.base_url()
         );
     }
+    if let Some(g) = &gateway {
+        println!(
+            "Demo phone for WhatsApp (QR Code): {}/  — scan the QR shown in Conexões, then write as a customer",
+            g.base_url()
+        );
+    }
     tracing::info!(address = %local, "listening");
     let served = crate::server::serve(app, listener, crate::server::shutdown_signal()).await;
     if let Some(sim) = simulator {
         sim.shutdown().await;
+    }
+    if let Some(g) = gateway {
+        g.shutdown().await;
     }
     served
 }

@@ -73,3 +73,47 @@ pub async fn start_simulator(app: &App, http_addr: SocketAddr) -> anyhow::Result
     crate::store::connections::set_graph_url(app.db.writer(), tenant.id, connection.id, &simulator.base_url()).await?;
     Ok(Some(simulator))
 }
+
+/// In demo mode without a configured gateway, starts the built-in WhatsApp Web stand-in next to
+/// the server (port + 2 when free) and points the settings at it, so "WhatsApp (QR Code)" works
+/// out of the box: its page plays the phone that scans the QR.
+pub async fn start_gateway(settings: &mut crate::config::Settings) -> anyhow::Result<Option<evo_sim::Gateway>> {
+    if !settings.demo || settings.gateway_url.is_some() {
+        return Ok(None);
+    }
+    let mut config = evo_sim::GatewayConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], settings.listen.port().wrapping_add(2))),
+        api_key: crate::crypto::random_token(24),
+        ..evo_sim::GatewayConfig::default()
+    };
+    let gateway = match evo_sim::Gateway::start(config.clone()).await {
+        Ok(g) => g,
+        Err(_) => {
+            config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+            evo_sim::Gateway::start(config).await.context("starting the WhatsApp Web stand-in")?
+        }
+    };
+    settings.gateway_url = Some(gateway.base_url());
+    settings.gateway_api_key = Some(crate::config::Secret::new(gateway.api_key()));
+    Ok(Some(gateway))
+}
+
+/// The Demo company's QR-code connection: created on first run, and on every later run its
+/// instance is created again on this run's stand-in (which starts empty), so the QR is there to
+/// scan.
+pub async fn wire_qr_connection(app: &App) -> anyhow::Result<()> {
+    let Some(tenant) = crate::store::tenants::find_by_slug(app.db.reader(), bootstrap::DEMO_SLUG).await? else {
+        return Ok(());
+    };
+    let existing = crate::store::connections::list(app.db.reader(), tenant.id)
+        .await?
+        .into_iter()
+        .find(|c| c.kind == crate::actions::qr_sessions::KIND);
+    match existing {
+        Some(c) => crate::actions::qr_sessions::recreate_instance(app, &c).await?,
+        None => {
+            crate::actions::qr_sessions::create(app, &Actor::Operator, tenant.id, "WhatsApp (QR Code)").await?;
+        }
+    }
+    Ok(())
+}

@@ -8,7 +8,7 @@ use crate::actions::send::{send_message, SendRequest, SendTarget};
 use crate::actions::{ActionError, ActionResult, Actor};
 use crate::app::App;
 use crate::domain::message::MessageKind;
-use crate::domain::outbound::{MediaKind, MediaSource, OutboundContent, WINDOW_MS};
+use crate::domain::outbound::{MediaKind, MediaSource, OutboundContent};
 use crate::domain::{media, ogg_opus, TenantId};
 use std::collections::HashMap;
 
@@ -84,7 +84,9 @@ async fn ticket_for_send(
     let viewer = super::inbox::viewer(actor, tenant)?;
     let ticket = store::inbox::get(app.db.reader(), &viewer, ticket_id).await?.ok_or(ActionError::NotFound)?;
     let now = app.clock.now_ms();
-    if ticket.last_inbound_at.is_none_or(|at| now - at >= WINDOW_MS) {
+    let kind = store::connections::get(app.db.reader(), tenant, ticket.connection_id).await?.map(|c| c.kind);
+    let kind = kind.as_deref().unwrap_or_default();
+    if !crate::domain::channel::free_form_allowed(kind, ticket.last_inbound_at, now) {
         return Err(ActionError::invalid(
             "outside_window",
             "the customer has not written in the last 24 hours: WhatsApp allows only an approved template now",

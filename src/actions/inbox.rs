@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::domain::access::Audience;
 use crate::domain::inbox::{self, Priority, RuleError, TicketState, TicketStatus, Viewer};
 use crate::domain::message::DeliveryStatus;
-use crate::domain::outbound::{OutboundContent, WINDOW_MS};
+use crate::domain::outbound::OutboundContent;
 use crate::domain::{TenantId, UserId};
 use crate::store::events::StoredEvent;
 use crate::store::inbox::{Cursor, Filter, Page, Tab, TicketView};
@@ -382,7 +382,9 @@ pub async fn close(app: &App, actor: &Actor, tenant: TenantId, id: i64, farewell
     if text.is_some() || settings.csat_enabled {
         let connection = store::connections::get(&mut *tx, tenant, t.connection_id).await?;
         let usable = connection.as_ref().is_some_and(|c| c.active && !c.needs_reauth);
-        let in_window = t.last_inbound_at.is_some_and(|at| now - at < WINDOW_MS);
+        let in_window = connection
+            .as_ref()
+            .is_some_and(|c| crate::domain::channel::free_form_allowed(&c.kind, t.last_inbound_at, now));
         if !usable {
             not_sent = Some("connection_inactive");
         } else if !in_window {

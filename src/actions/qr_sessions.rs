@@ -114,6 +114,36 @@ pub async fn create(app: &App, actor: &Actor, tenant: TenantId, name: &str) -> A
     store::connections::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)
 }
 
+/// Creates a connection's instance again under its name on the configured gateway (the demo's
+/// stand-in forgets everything when it stops), with a fresh token and QR.
+pub async fn recreate_instance(app: &App, c: &Connection) -> anyhow::Result<()> {
+    let (Some(base_url), Some(global_key)) = (&app.settings.gateway_url, &app.settings.gateway_api_key) else {
+        return Ok(());
+    };
+    let created = app
+        .gateway
+        .create_instance(base_url, global_key.expose(), &c.phone_number_id, &webhook_url(app, c.id))
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the gateway instance: {}", e.reason()))?;
+    let now = app.clock.now_ms();
+    store::connections::set_provider_token(
+        app.db.writer(),
+        c.tenant_id,
+        c.id,
+        &app.master_key.seal(&created.token)?,
+        now,
+    )
+    .await?;
+    store::connections::set_graph_url(app.db.writer(), c.tenant_id, c.id, base_url).await?;
+    let c =
+        store::connections::get(app.db.reader(), c.tenant_id, c.id).await?.ok_or_else(|| anyhow::anyhow!("gone"))?;
+    app.connections.forget(c.id);
+    match created.qr {
+        Some(qr) => record(app, &c, SessionEvent::Qr(qr)).await,
+        None => Ok(()),
+    }
+}
+
 async fn qr_connection(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<Connection> {
     actor.require_admin_of(tenant)?;
     let c = store::connections::get(app.db.reader(), tenant, id).await?;

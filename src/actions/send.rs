@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::domain::access::Audience;
 use crate::domain::jobs::JobKind;
 use crate::domain::message::{DeliveryStatus, MessageKind};
-use crate::domain::outbound::{MediaKind, MediaSource, Outbound, OutboundContent, WINDOW_MS};
+use crate::domain::outbound::{MediaKind, MediaSource, Outbound, OutboundContent};
 use crate::domain::{phone, TenantId};
 use crate::store::connections::Connection;
 use crate::store::jobs::NewJob;
@@ -136,7 +136,7 @@ pub(crate) async fn queue_on_ticket(
     let connection =
         store::connections::get(&mut **tx, tenant, ticket.connection_id).await?.ok_or(ActionError::NotFound)?;
     check_connection(&connection)?;
-    let in_window = ticket.last_inbound_at.is_some_and(|at| now - at < WINDOW_MS);
+    let in_window = crate::domain::channel::free_form_allowed(&connection.kind, ticket.last_inbound_at, now);
     if !in_window && !m.content.allowed_outside_window() {
         return Err(ActionError::invalid(
             "outside_window",
@@ -271,7 +271,8 @@ async fn ticket_for_phone(
 }
 
 fn check_connection(c: &Connection) -> ActionResult<()> {
-    if c.kind != crate::actions::connections::KIND_WHATSAPP_CLOUD || !c.active {
+    // A QR-code session that is down still takes messages: they wait, queued, until it is back.
+    if crate::domain::channel::ChannelKind::parse(&c.kind).is_none() || !c.active || c.removed_at.is_some() {
         return Err(ActionError::invalid("connection_inactive", "this connection is not active"));
     }
     if c.needs_reauth {

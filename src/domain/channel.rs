@@ -82,6 +82,17 @@ impl ChannelKind {
     }
 }
 
+/// Whether a free-form message may go now to a customer who last wrote at `last_inbound_at`
+/// (Unix ms) on a connection of `kind`: always on channels without a customer-service window;
+/// within it on the others (an unknown kind is held to the strictest rule).
+pub fn free_form_allowed(kind: &str, last_inbound_at: Option<i64>, now: i64) -> bool {
+    let hours = ChannelKind::parse(kind).map_or(Some(24), |k| k.capabilities().customer_window_hours);
+    match hours {
+        None => true,
+        Some(h) => last_inbound_at.is_some_and(|at| now - at < i64::from(h) * 3_600_000),
+    }
+}
+
 /// Buttons or a list as numbered text, for a channel that cannot render them: the customer
 /// answers with the number (or the title), which the chatbot reads back with [`chosen_option`].
 pub fn numbered_choices(prompt: &str, options: &[&str]) -> String {
@@ -118,6 +129,16 @@ mod tests {
         let qr = ChannelKind::WhatsAppQr.capabilities();
         assert!(cloud.templates && cloud.buttons && cloud.customer_window_hours == Some(24));
         assert!(!qr.buttons && qr.qr_session && qr.phone_echo && qr.customer_window_hours.is_none());
+    }
+
+    #[test]
+    fn only_windowed_channels_hold_free_form_messages_to_the_window() {
+        let day = 24 * 3_600_000;
+        assert!(free_form_allowed("whatsapp_cloud", Some(1), day));
+        assert!(!free_form_allowed("whatsapp_cloud", Some(0), day));
+        assert!(!free_form_allowed("whatsapp_cloud", None, day));
+        assert!(free_form_allowed("whatsapp_qr", None, 10 * day));
+        assert!(!free_form_allowed("fax", Some(0), day));
     }
 
     #[test]

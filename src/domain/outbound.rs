@@ -5,9 +5,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-/// The customer-service window: free-form messages only within 24 h of the customer's last one.
-pub const WINDOW_MS: i64 = 24 * 3600 * 1000;
-
 /// Who a message goes to: a phone (WhatsApp id), or, for a customer who shows a username
 /// instead of a number, their business-scoped user id (sent as `recipient`, not `to`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use crate::actions::inbox::{Farewell, Transfer};
 use crate::actions::send::{SendRequest, SendTarget};
 use crate::actions::{self, ActionError, Actor};
 use crate::app::App;
-use crate::domain::outbound::{OutboundContent, WINDOW_MS};
+use crate::domain::outbound::OutboundContent;
 use crate::domain::{TenantId, UserId};
 use crate::http::auth::urlencode;
 use crate::store::departments::Department;
@@ -650,7 +650,9 @@ async fn ticket_page(p: &Page, id: i64, q: &ListQuery, error: Option<(ActionErro
         .collect();
     let now = app.clock.now_ms();
     let t = &parts.ticket;
-    let outside_window = t.last_inbound_at.is_none_or(|at| now - at >= WINDOW_MS);
+    let kind = crate::store::connections::get(app.db.reader(), p.tenant(), t.connection_id).await.ok().flatten();
+    let kind = kind.map(|c| c.kind).unwrap_or_default();
+    let outside_window = !crate::domain::channel::free_form_allowed(&kind, t.last_inbound_at, now);
     let status = error.as_ref().map(|(e, _)| error_status(e));
     let (error, draft) = match error {
         Some((e, draft)) => (Some(error_message(lang, &e)), draft),
