@@ -164,7 +164,7 @@ pub struct SentMessage {
 pub struct Gateway {
     shared: Arc<Shared>,
     base_url: String,
-    shutdown_tx: watch::Sender<bool>,
+    shutdown_tx: Arc<watch::Sender<bool>>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -174,7 +174,8 @@ impl Gateway {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let shared = Arc::new(Shared::new(config, base_url.clone(), shutdown_rx.clone())?);
+        let shutdown_tx = Arc::new(shutdown_tx);
+        let shared = Arc::new(Shared::new(config, base_url.clone(), shutdown_tx.clone(), shutdown_rx.clone())?);
         let app = api::router(shared.clone()).merge(page::router(shared.clone()));
         let mut rx = shutdown_rx;
         let server = tokio::spawn(async move {

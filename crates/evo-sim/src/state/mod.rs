@@ -122,13 +122,21 @@ pub(crate) struct Shared {
     instances: Mutex<HashMap<String, Instance>>,
     client: reqwest::Client,
     shutdown: watch::Receiver<bool>,
+    /// Kept here too so that dropping the [`crate::Gateway`] handle does not close the channel
+    /// (which every task would read as "stop"): only [`crate::Gateway::shutdown`] stops it.
+    _stop: Arc<watch::Sender<bool>>,
 }
 
 impl Shared {
-    pub(crate) fn new(cfg: GatewayConfig, base_url: String, shutdown: watch::Receiver<bool>) -> anyhow::Result<Self> {
+    pub(crate) fn new(
+        cfg: GatewayConfig,
+        base_url: String,
+        stop: Arc<watch::Sender<bool>>,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<Self> {
         let client =
             reqwest::Client::builder().timeout(Duration::from_secs(5)).no_proxy().user_agent("axios/1.7.9").build()?;
-        Ok(Shared { cfg, base_url, instances: Mutex::new(HashMap::new()), client, shutdown })
+        Ok(Shared { cfg, base_url, instances: Mutex::new(HashMap::new()), client, shutdown, _stop: stop })
     }
 
     /// The instances, locked. Never held across an await: webhooks are queued under the lock
