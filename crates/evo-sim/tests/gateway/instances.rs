@@ -131,6 +131,14 @@ async fn scan_refuses_a_wrong_code_and_the_right_one_opens() {
     assert_eq!(v, json!({ "instance": { "instanceName": "loja", "state": "open" } }));
     // A second scan finds nothing to scan.
     assert!(gw.scan("loja", "anything").await.is_err());
+    let (_, list) =
+        call("GET", format!("{}/instance/fetchInstances?instanceName=loja", gw.base_url()), Some(KEY), None).await;
+    assert_eq!(list[0]["connectionStatus"], "open");
+    assert_eq!(list[0]["ownerJid"], "5511940000001@s.whatsapp.net");
+    let (status, hook) = call("GET", format!("{}/webhook/find/loja", gw.base_url()), Some(KEY), None).await;
+    assert_eq!(status, 200);
+    assert_eq!((hook["url"].as_str(), hook["enabled"].as_bool()), (Some(rx.url.as_str()), Some(true)));
+    assert_eq!(hook["webhookBase64"], true);
     gw.shutdown().await;
 }
 
