@@ -187,8 +187,9 @@ pub async fn disconnect(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> 
     let c = qr_connection(app, actor, tenant, id).await?;
     let token = token(app, &c)?;
     if let Err(e) = app.gateway.logout(&instance(&c, &token)).await {
-        // An instance the gateway no longer has is as disconnected as can be.
-        if !matches!(e, ProviderError::Permanent { code: Some(404), .. }) {
+        // A session already closed (400) or an instance the gateway no longer has (404) is as
+        // disconnected as can be.
+        if !matches!(e, ProviderError::Permanent { code: Some(400 | 404), .. }) {
             return Err(unavailable(&e));
         }
     }
@@ -219,6 +220,8 @@ pub async fn disconnect(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> 
 /// connection is gone for Atende either way).
 pub async fn forget_instance(app: &App, c: &Connection) {
     let Ok(token) = token(app, c) else { return };
+    // The gateway refuses to delete an open instance: log it out first (it may be closed already).
+    let _ = app.gateway.logout(&instance(c, &token)).await;
     if let Err(e) = app.gateway.delete_instance(&instance(c, &token)).await {
         tracing::warn!(connection.id = c.id, reason = %e.reason(), "deleting the gateway instance failed");
     }

@@ -36,3 +36,4 @@ mod web;
 mod webhooks;
 mod whatsapp_in;
 mod whatsapp_out;
+mod whatsapp_qr;

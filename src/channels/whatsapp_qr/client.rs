@@ -141,7 +141,7 @@ impl Gateway {
                 "byEvents": false,
                 // Files are fetched by the media job, not carried in webhooks.
                 "base64": false,
-                "events": ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE"],
+                "events": ["QRCODE_UPDATED", "CONNECTION_UPDATE", "STATUS_INSTANCE", "MESSAGES_UPSERT", "MESSAGES_UPDATE"],
             },
         });
         let url = format!("{}/instance/create", base_url.trim_end_matches('/'));
