@@ -157,13 +157,15 @@ impl TestApp {
             ..Settings::default()
         };
         tweak(&mut settings);
+        // Bound first, so links and the webhook URLs handed to providers name this server.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        settings.base_url.get_or_insert_with(|| format!("http://{addr}"));
         let app = App::build(settings).await.expect("build app");
         let logins = actions::bootstrap::first_run(&app).await.expect("first run");
         let password =
             |slug: &str| logins.iter().find(|l| l.tenant == slug).map(|l| l.password.clone()).unwrap_or_default();
         let logins = FirstLogins { platform_password: password("platform"), demo_password: password("demo") };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = app.clone();
         let server = tokio::spawn(async move {

@@ -101,12 +101,7 @@ async fn ticket_of_customer(t: &TestApp, tenant: TenantId) -> i64 {
     let sql =
         "SELECT t.id FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE t.tenant_id = $1 AND c.phone = $2";
     eventually("the customer's ticket", || async {
-        sqlx::query_scalar::<_, i64>(sql)
-            .bind(tenant.0)
-            .bind(format!("+{CUSTOMER}"))
-            .fetch_optional(t.app.db.reader())
-            .await
-            .unwrap()
+        sqlx::query_scalar::<_, i64>(sql).bind(tenant.0).bind(CUSTOMER).fetch_optional(t.app.db.reader()).await.unwrap()
     })
     .await
 }
@@ -150,7 +145,7 @@ qr_test!(a_scanned_qr_connection_receives_and_answers, |t: TestApp, gw: Gateway|
             .await,
         1
     );
-    assert_eq!(t.count("contacts", &format!("phone = '+{CUSTOMER}' AND name = 'Maria'")).await, 1);
+    assert_eq!(t.count("contacts", &format!("phone = '{CUSTOMER}' AND name = 'Maria'")).await, 1);
 
     let reply = send_to_ticket(
         &t,
