@@ -17,6 +17,7 @@ mod auth;
 mod browser;
 mod browser_composer;
 mod browser_flow;
+mod browser_qr;
 mod browser_shell;
 mod connections;
 mod contacts_api;
