@@ -59,7 +59,9 @@ pub async fn create(app: &App, actor: &Actor, tenant: TenantId, name: &str) -> A
         return Err(ActionError::invalid("gateway_not_configured", "this server has no WhatsApp gateway for QR codes"));
     };
     let instance_name = format!("atende-{}-{}", tenant.0, crate::crypto::random_token(6).to_lowercase());
-    let pending = app.master_key.seal("")?;
+    let token = crate::crypto::random_token(24);
+    let sealed = app.master_key.seal(&token)?;
+    let empty = app.master_key.seal("")?;
     let verify_token = crate::crypto::random_token(18);
     let now = app.clock.now_ms();
     let new = NewConnection {
@@ -68,8 +70,8 @@ pub async fn create(app: &App, actor: &Actor, tenant: TenantId, name: &str) -> A
         name: &name,
         phone_number_id: &instance_name,
         waba_id: "",
-        access_token_sealed: &pending,
-        app_secret_sealed: &pending,
+        access_token_sealed: &sealed,
+        app_secret_sealed: &empty,
         verify_token: &verify_token,
         // The operator's gateway: trusted like any URL the operator sets.
         graph_url: base_url,
@@ -95,8 +97,8 @@ pub async fn create(app: &App, actor: &Actor, tenant: TenantId, name: &str) -> A
     .await?;
     tx.commit().await?;
 
-    let created =
-        app.gateway.create_instance(base_url, global_key.expose(), &instance_name, &webhook_url(app, id)).await;
+    let hook = webhook_url(app, id);
+    let created = app.gateway.create_instance(base_url, global_key.expose(), &instance_name, &token, &hook).await;
     let created = match created {
         Ok(c) => c,
         Err(e) => {
@@ -105,8 +107,12 @@ pub async fn create(app: &App, actor: &Actor, tenant: TenantId, name: &str) -> A
             return Err(unavailable(&e));
         }
     };
-    let sealed = app.master_key.seal(&created.token)?;
-    store::connections::set_provider_token(app.db.writer(), tenant, id, &sealed, app.clock.now_ms()).await?;
+    if created.token != token {
+        // A gateway that ignores the chosen token gives its own.
+        let sealed = app.master_key.seal(&created.token)?;
+        store::connections::set_provider_token(app.db.writer(), tenant, id, &sealed, app.clock.now_ms()).await?;
+        app.connections.forget(id);
+    }
     let connection = store::connections::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)?;
     if let Some(qr) = created.qr {
         record(app, &connection, SessionEvent::Qr(qr)).await?;
@@ -115,25 +121,22 @@ pub async fn create(app: &App, actor: &Actor, tenant: TenantId, name: &str) -> A
 }
 
 /// Creates a connection's instance again under its name on the configured gateway (the demo's
-/// stand-in forgets everything when it stops), with a fresh token and QR.
+/// stand-in forgets everything when it stops), with the same token and a fresh QR.
 pub async fn recreate_instance(app: &App, c: &Connection) -> anyhow::Result<()> {
     let (Some(base_url), Some(global_key)) = (&app.settings.gateway_url, &app.settings.gateway_api_key) else {
         return Ok(());
     };
+    let token = token(app, c)?;
+    let hook = webhook_url(app, c.id);
     let created = app
         .gateway
-        .create_instance(base_url, global_key.expose(), &c.phone_number_id, &webhook_url(app, c.id))
+        .create_instance(base_url, global_key.expose(), &c.phone_number_id, token.expose(), &hook)
         .await
         .map_err(|e| anyhow::anyhow!("creating the gateway instance: {}", e.reason()))?;
-    let now = app.clock.now_ms();
-    store::connections::set_provider_token(
-        app.db.writer(),
-        c.tenant_id,
-        c.id,
-        &app.master_key.seal(&created.token)?,
-        now,
-    )
-    .await?;
+    if created.token != token.expose() {
+        let sealed = app.master_key.seal(&created.token)?;
+        store::connections::set_provider_token(app.db.writer(), c.tenant_id, c.id, &sealed, app.clock.now_ms()).await?;
+    }
     store::connections::set_graph_url(app.db.writer(), c.tenant_id, c.id, base_url).await?;
     let c =
         store::connections::get(app.db.reader(), c.tenant_id, c.id).await?.ok_or_else(|| anyhow::anyhow!("gone"))?;

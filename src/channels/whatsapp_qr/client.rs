@@ -124,16 +124,20 @@ impl Gateway {
         Err(classify(status, &body))
     }
 
-    /// Creates an instance that posts every event to `webhook_url`, and asks for its QR.
+    /// Creates an instance with the token Atende chose (stored before the call, so the webhooks
+    /// the gateway posts at once already check out) that posts every event to `webhook_url`,
+    /// and asks for its QR.
     pub async fn create_instance(
         &self,
         base_url: &str,
         global_key: &str,
         name: &str,
+        token: &str,
         webhook_url: &str,
     ) -> Result<Created, ProviderError> {
         let body = json!({
             "instanceName": name,
+            "token": token,
             "qrcode": true,
             "integration": "WHATSAPP-BAILEYS",
             "webhook": {
