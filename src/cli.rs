@@ -346,6 +346,9 @@ async fn serve(mut settings: Settings) -> anyhow::Result<()> {
         Some(base) => base.clone(),
         None => format!("http://{local}"),
     };
+    if app.settings.demo {
+        crate::demo::set_up_automation(&app).await?;
+    }
     let simulator = crate::demo::start_simulator(&app, local).await?;
     if gateway.is_some() {
         // In the background: the stand-in posts its first webhooks to this server, which starts

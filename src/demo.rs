@@ -117,3 +117,32 @@ pub async fn wire_qr_connection(app: &App) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The Demo company's automation, on its first run in demo mode: departments Vendas, Suporte and
+/// Financeiro (each with a greeting), hours 08–18 on weekdays, a greeting, an away message and
+/// the menu that routes to them — so a newcomer's first message meets the chatbot.
+pub async fn set_up_automation(app: &App) -> anyhow::Result<()> {
+    let Some(tenant) = crate::store::tenants::find_by_slug(app.db.reader(), bootstrap::DEMO_SLUG).await? else {
+        return Ok(());
+    };
+    let existing = crate::store::automation::get(app.db.reader(), tenant.id).await?;
+    if existing.enabled
+        || existing.flow_id.is_some()
+        || !crate::store::departments::list(app.db.reader(), tenant.id).await?.is_empty()
+    {
+        return Ok(()); // set up before, or the company has its own already
+    }
+    let mut departments = Vec::new();
+    for (name, colour) in [("Vendas", "#2563eb"), ("Suporte", "#0f766e"), ("Financeiro", "#b45309")] {
+        let input = crate::actions::departments::DepartmentInput {
+            name: name.into(),
+            colour: colour.into(),
+            greeting: format!("Você está falando com {name}. Um atendente já vai te responder."),
+            sign_messages: false,
+            distribution_mode: crate::domain::inbox::DistributionMode::Off,
+        };
+        let d = crate::actions::departments::create_department(app, &Actor::Operator, tenant.id, input).await?;
+        departments.push((d.id, d.name));
+    }
+    crate::actions::automation::set_up_demo(app, tenant.id, &departments).await
+}

@@ -68,7 +68,7 @@ async fn load(app: &App, tx: &mut Tx, viewer: &Viewer, id: i64) -> ActionResult<
     Ok(t)
 }
 
-async fn publish(
+pub(crate) async fn publish(
     app: &App,
     tx: &mut Tx,
     t: &Ticket,
@@ -402,6 +402,7 @@ pub async fn close(app: &App, actor: &Actor, tenant: TenantId, id: i64, farewell
                     idempotency_key: None,
                     sender,
                     sign: true,
+                    automatic: false,
                 };
                 farewell_message_id = queue_on_ticket(app, &mut tx, &t, m, now, &mut events).await?;
             }
@@ -417,6 +418,7 @@ pub async fn close(app: &App, actor: &Actor, tenant: TenantId, id: i64, farewell
                     idempotency_key: None,
                     sender: None,
                     sign: false,
+                    automatic: false,
                 };
                 csat_message_id = queue_on_ticket(app, &mut tx, &t, m, now, &mut events).await?;
                 t.csat_requested_at = Some(now);

@@ -2,6 +2,7 @@
 //! who may do it, owns its transaction, writes, records audit entries and events, and commits.
 
 pub mod auth;
+pub mod automation;
 pub mod bootstrap;
 pub mod composer;
 pub mod connections;

@@ -95,6 +95,7 @@ pub async fn send_message(app: &App, actor: &Actor, req: SendRequest) -> ActionR
             _ => None,
         },
         sign: true,
+        automatic: false,
     };
     let Some(message_id) = queue_on_ticket(app, &mut tx, &ticket, queued, now, &mut events).await? else {
         // The same key committed meanwhile (a concurrent retry of the request): return that one.
@@ -119,6 +120,9 @@ pub(crate) struct QueueMessage<'a> {
     pub sender: Option<&'a User>,
     /// Apply the agent's signature when the department or the agent enables it.
     pub sign: bool,
+    /// Sent by automation (greeting, away, chatbot): stored with `origin = 'bot'`, counted by
+    /// the loop cap.
+    pub automatic: bool,
 }
 
 /// Inside the caller's transaction: checks the connection and the 24-hour window, stores the
@@ -181,7 +185,7 @@ pub(crate) async fn queue_on_ticket(
         media_mime,
         idempotency_key: m.idempotency_key,
         sender_user_id: m.sender.map(|u| u.id.0),
-        origin: None,
+        origin: m.automatic.then_some("bot"),
         sent_at: now,
     };
     let Some(message_id) = store::messages::insert(&mut **tx, new, now).await? else {

@@ -18,10 +18,12 @@ pub enum JobKind {
     DeliverWebhook,
     /// Bring a dropped WhatsApp Web session back (with back-off).
     Reconnect,
+    /// Greet, answer outside hours, or move the chatbot on, for one customer message.
+    Automation,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -29,6 +31,7 @@ impl JobKind {
         JobKind::FetchMedia,
         JobKind::DeliverWebhook,
         JobKind::Reconnect,
+        JobKind::Automation,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -41,6 +44,7 @@ impl JobKind {
             JobKind::FetchMedia => "whatsapp.fetch_media",
             JobKind::DeliverWebhook => "webhook.deliver",
             JobKind::Reconnect => "connection.reconnect",
+            JobKind::Automation => "automation.inbound",
         }
     }
 

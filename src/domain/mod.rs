@@ -5,6 +5,8 @@ pub mod channel;
 pub mod connection;
 pub mod contacts;
 pub mod csv;
+pub mod flow;
+pub mod hours;
 pub mod ids;
 pub mod inbound;
 pub mod inbox;

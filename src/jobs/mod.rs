@@ -6,6 +6,7 @@
 //! that commit the lease expires, another worker runs the job again, and the effect still
 //! happens exactly once.
 
+pub mod automation;
 pub mod diagnostic;
 pub mod gateway_send;
 pub mod maintenance;
@@ -69,6 +70,7 @@ async fn dispatch(app: &App, job: &Job) -> Result<(), JobError> {
         Some(JobKind::FetchMedia) => whatsapp_media::run(app, job).await,
         Some(JobKind::DeliverWebhook) => webhooks::run(app, job).await,
         Some(JobKind::Reconnect) => reconnect::run(app, job).await,
+        Some(JobKind::Automation) => automation::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

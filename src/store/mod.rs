@@ -6,6 +6,7 @@
 //! use a pool; on PostgreSQL both are the same pool.
 
 pub mod audit;
+pub mod automation;
 pub mod connections;
 pub mod contacts;
 pub mod departments;

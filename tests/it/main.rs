@@ -14,6 +14,7 @@ mod api_resources;
 mod api_spec;
 mod api_tenancy;
 mod auth;
+mod automation;
 mod browser;
 mod browser_composer;
 mod browser_flow;

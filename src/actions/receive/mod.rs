@@ -29,6 +29,9 @@ const MAX_BATCH: usize = 512;
 /// Job kind that fetches a message's media from the provider.
 pub const MEDIA_JOB: &str = crate::domain::jobs::JobKind::FetchMedia.as_str();
 
+/// Job kind that runs automation (greeting, away, chatbot) for a customer's message.
+pub const AUTOMATION_JOB: &str = crate::domain::jobs::JobKind::Automation.as_str();
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct IngestSummary {
     pub stored: usize,

@@ -20,7 +20,7 @@ use crate::store::{self, Db};
 
 use super::contacts::{absorb_phones, Absorb, BatchContact};
 use super::items::{ticket_updated, Item, Slot, TicketActivity};
-use super::{IngestSummary, Request, Written, MEDIA_JOB};
+use super::{IngestSummary, Request, Written, AUTOMATION_JOB, MEDIA_JOB};
 
 /// Writes a batch with a few multi-row statements per step (contacts, tickets, messages, ticket
 /// activity, events) rather than several round trips per message, then commits once.
@@ -29,6 +29,15 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
     let mut summaries = vec![IngestSummary::default(); batch.len()];
     let mut tx = db.begin().await?;
     let mut events: Vec<NewEvent> = Vec::new();
+
+    // Each tenant's automation switches (one read per tenant with messages): whether its
+    // customers' messages go to the automation job, and whether new tickets start in the bot.
+    let mut automation: HashMap<TenantId, (bool, bool)> = HashMap::new();
+    for req in batch.iter().filter(|r| !r.delivery.messages.is_empty()) {
+        if let std::collections::hash_map::Entry::Vacant(e) = automation.entry(req.tenant) {
+            e.insert(store::automation::switches(&mut *tx, req.tenant).await?);
+        }
+    }
 
     // User ids first (one read per tenant): a known one names its contact, whatever phone comes
     // with it, and costs no contact read or write.
@@ -333,7 +342,10 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
         for (t, id) in store::tickets::insert_many(&mut tx, &rows, now).await? {
             opened.insert(t, id);
             let department = departments.get(&(t.tenant_id, t.connection_id)).copied().flatten();
-            if let Some(d) = department {
+            if automation.get(&t.tenant_id).is_some_and(|(_, bot)| *bot) {
+                // The chatbot greets it first and hands it to people when it is done.
+                store::automation::enter_bot(&mut *tx, t.tenant_id, id).await?;
+            } else if let Some(d) = department {
                 new_in_department.push((t.tenant_id, id, d));
             }
             created_events.push((t.tenant_id, id, department));
@@ -447,6 +459,20 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
                     payload: &payload,
                     run_at: now,
                     max_attempts: 8,
+                    dedupe_key: Some(&dedupe),
+                };
+                store::jobs::enqueue(&mut *tx, job, now).await?;
+                jobs += 1;
+            }
+            if !m.from_me && automation.get(&tenant).is_some_and(|(on, _)| *on) {
+                let payload = serde_json::json!({ "ticket_id": ticket_id, "message_id": message_id });
+                let dedupe = format!("auto:{message_id}");
+                let job = NewJob {
+                    tenant_id: tenant,
+                    kind: AUTOMATION_JOB,
+                    payload: &payload,
+                    run_at: now,
+                    max_attempts: 5,
                     dedupe_key: Some(&dedupe),
                 };
                 store::jobs::enqueue(&mut *tx, job, now).await?;

@@ -2,6 +2,7 @@
 //! assets. Pages call the same actions as the API.
 
 mod admin;
+mod automation;
 mod connections;
 mod contacts;
 pub mod i18n;
@@ -80,6 +81,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/quick-replies/{id}", get(admin::edit_quick_reply).post(admin::update_quick_reply))
         .route("/admin/quick-replies/{id}/delete", axum::routing::post(admin::delete_quick_reply))
         .route("/admin/settings", get(admin::show_settings).post(admin::update_settings))
+        .route("/admin/automation", get(automation::show).post(automation::update))
         .route("/account/signature", axum::routing::post(admin::set_signature))
         .route("/platform/tenants", get(pages::list_tenants).post(pages::create_tenant))
         .route("/platform/tenants/{id}/private-networks", axum::routing::post(pages::set_private_networks))
@@ -289,6 +291,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
             ("/admin/departments", "nav.departments", icons::DEPARTMENTS, Audience::TenantAdmins),
             ("/admin/users", "nav.users", icons::USERS, Audience::TenantAdmins),
             ("/admin/connections", "nav.connections", icons::CONNECTIONS, Audience::TenantAdmins),
+            ("/admin/automation", "nav.automation", icons::AUTOMATION, Audience::TenantAdmins),
             ("/admin/quick-replies", "nav.quick_replies", icons::QUICK_REPLIES, Audience::WholeTenant),
             ("/admin/tags", "nav.tags", icons::TAGS, Audience::WholeTenant),
         ],

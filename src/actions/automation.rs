@@ -1,0 +1,378 @@
+//! Automation for customers' messages: the greeting on a new ticket, the away message outside
+//! business hours, the chatbot that greets with a menu and hands the ticket to the department
+//! chosen (sending the department's greeting), and the company's settings for all of it. Runs as
+//! the `automation.inbound` job per customer message, never for the business's own messages;
+//! what it says goes out through the same queue as any send (`origin = 'bot'`).
+//!
+//! Loop safety: at most [`MAX_AUTOMATIC_PER_10_MIN`] automatic messages per ticket in ten
+//! minutes (past it, people take over); the flow engine stops within its step budget; a
+//! greeting or away message goes once per ticket.
+
+use crate::actions::inbox::{distribute_in_tx, publish};
+use crate::actions::send::{queue_on_ticket, QueueMessage};
+use crate::actions::{ActionError, ActionResult, Actor};
+use crate::app::App;
+use crate::domain::flow::{self, BotState, Effect, Flow, Say};
+use crate::domain::hours::{self, Calendar, WeekSchedule};
+use crate::domain::inbox::TicketStatus;
+use crate::domain::outbound::{interactive_buttons, interactive_list, ListRow, OutboundContent};
+use crate::domain::TenantId;
+use crate::store::automation::{Automation, TicketBot};
+use crate::store::tickets::Ticket;
+use crate::store::{self, Tx};
+
+/// The cap on automatic messages per ticket in ten minutes.
+pub const MAX_AUTOMATIC_PER_10_MIN: i64 = 10;
+
+/// Whether the company is open now by its hours (always, when it set none).
+pub fn open_now(a: &Automation, now_ms: i64) -> bool {
+    let Ok(schedule) = serde_json::from_str::<WeekSchedule>(&a.hours) else { return true };
+    let calendar: Calendar =
+        serde_json::from_str(&a.calendar).unwrap_or(Calendar { national: true, ..Calendar::default() });
+    let tz = hours::parse_tz(&a.time_zone).unwrap_or(chrono_tz::America::Sao_Paulo);
+    hours::is_open(&schedule, &calendar, tz, now_ms)
+}
+
+/// Handles one customer message (the `automation.inbound` job).
+pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id: i64) -> anyhow::Result<()> {
+    let a = store::automation::get(app.db.reader(), tenant).await?;
+    if !a.enabled {
+        return Ok(());
+    }
+    let Some(message) = store::messages::get(app.db.reader(), tenant, message_id).await? else { return Ok(()) };
+    if message.direction != "in" {
+        return Ok(()); // never an answer to the business's own words
+    }
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let Some(mut t) = store::tickets::get(&mut *tx, tenant, ticket_id).await? else { return Ok(()) };
+    let Some(bot) = store::automation::ticket_bot(&mut *tx, tenant, ticket_id).await? else { return Ok(()) };
+    let status = TicketStatus::parse(&t.status);
+    let mut says: Vec<Say> = Vec::new();
+    let mut effect = None;
+    let mut next = TicketBot { greeted: true, ..bot.clone() };
+    match (status, &bot.state) {
+        // A new ticket in the chatbot: away outside hours (people answer later), else greeting
+        // and the flow's first step.
+        (Some(TicketStatus::Bot), None) if !bot.greeted => {
+            if !open_now(&a, now) {
+                says.extend(text(&a.away_message));
+                effect = Some(Effect::Handoff { department: None });
+            } else {
+                says.extend(text(&a.greeting));
+                match load_flow(&mut tx, tenant, a.flow_id).await? {
+                    Some((id, f)) => {
+                        let step = flow::start(&f);
+                        says.extend(step.says);
+                        effect = step.effect;
+                        next.flow_id = Some(id);
+                        next.state = step.waiting.map(|s| serde_json::to_string(&s)).transpose()?;
+                    }
+                    None => effect = Some(Effect::Handoff { department: None }),
+                }
+            }
+        }
+        // The customer answers the menu the ticket waits on.
+        (Some(TicketStatus::Bot), Some(state)) => {
+            let state: Option<BotState> = serde_json::from_str(state).ok();
+            match (state, load_flow(&mut tx, tenant, bot.flow_id).await?) {
+                (Some(state), Some((_, f))) => {
+                    let step = flow::answer(&f, &state, message.body.as_deref().unwrap_or_default());
+                    says.extend(step.says);
+                    effect = step.effect;
+                    next.state = step.waiting.map(|s| serde_json::to_string(&s)).transpose()?;
+                }
+                _ => {
+                    effect = Some(Effect::Handoff { department: None });
+                    next.state = None;
+                }
+            }
+        }
+        // No chatbot: a new ticket waiting for people gets the greeting (or the away message).
+        (Some(TicketStatus::Waiting), None) if !bot.greeted && t.created_at >= message.created_at - 1000 => {
+            let away = !open_now(&a, now);
+            says.extend(text(if away { &a.away_message } else { &a.greeting }));
+        }
+        _ => return Ok(()),
+    }
+    if effect.is_some() {
+        next.state = None;
+    }
+    if !store::automation::set_ticket_bot(&mut *tx, tenant, ticket_id, &bot, &next).await? {
+        // Another message of the ticket moved it meanwhile: try again on the new state.
+        anyhow::bail!("the ticket's bot state changed meanwhile");
+    }
+    let mut events = Vec::new();
+    let recent = store::automation::automatic_since(&mut *tx, tenant, ticket_id, now - 600_000).await?;
+    if recent + says.len() as i64 > MAX_AUTOMATIC_PER_10_MIN {
+        tracing::warn!(ticket.id = ticket_id, "automatic message cap reached; handing the ticket to people");
+        says.clear();
+        effect = Some(Effect::Handoff { department: None });
+        store::automation::set_ticket_bot(
+            &mut *tx,
+            tenant,
+            ticket_id,
+            &next,
+            &TicketBot { state: None, ..next.clone() },
+        )
+        .await?;
+    }
+    if let Some(contact) = store::contacts::get(&mut *tx, tenant, t.contact_id).await? {
+        fill(&mut says, &contact);
+    }
+    let kind = store::connections::get(&mut *tx, tenant, t.connection_id).await?.map(|c| c.kind).unwrap_or_default();
+    let buttons = crate::domain::channel::ChannelKind::parse(&kind).is_some_and(|k| k.capabilities().buttons);
+    for say in &says {
+        say_it(app, &mut tx, &t, say, buttons, now, &mut events).await?;
+    }
+    if let Some(effect) = effect {
+        apply_effect(app, &mut tx, &mut t, effect, now, &mut events).await?;
+    }
+    tx.commit().await?;
+    app.bus.deliver(events);
+    app.jobs_wakeup.notify_one();
+    Ok(())
+}
+
+fn text(s: &str) -> Option<Say> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| Say::Text(s.to_string()))
+}
+
+/// Fills `{{nome}}`, `{{telefone}}`, `{{email}}` and custom fields in what the bot says.
+fn fill(says: &mut [Say], contact: &crate::store::contacts::Contact) {
+    for say in says {
+        match say {
+            Say::Text(t) => *t = super::contacts::fill_template(t, contact),
+            Say::Choices { prompt, .. } => *prompt = super::contacts::fill_template(prompt, contact),
+        }
+    }
+}
+
+async fn load_flow(tx: &mut Tx, tenant: TenantId, id: Option<i64>) -> anyhow::Result<Option<(i64, Flow)>> {
+    let Some(id) = id else { return Ok(None) };
+    let Some(definition) = store::automation::flow(&mut **tx, tenant, id).await? else { return Ok(None) };
+    Ok(serde_json::from_str(&definition).ok().map(|f| (id, f)))
+}
+
+/// Queues one automatic message: choices as buttons (up to three) or a list (up to ten) where
+/// the channel renders them, else as numbered text.
+async fn say_it(
+    app: &App,
+    tx: &mut Tx,
+    t: &Ticket,
+    say: &Say,
+    buttons: bool,
+    now: i64,
+    events: &mut Vec<store::events::StoredEvent>,
+) -> anyhow::Result<()> {
+    let content = match say {
+        Say::Text(body) => OutboundContent::Text { body: body.clone(), preview_url: false },
+        Say::Choices { prompt, options } if buttons => {
+            let interactive = if options.len() <= 3 {
+                let pairs: Vec<(String, String)> =
+                    options.iter().enumerate().map(|(i, o)| (format!("opt-{}", i + 1), truncate(o, 20))).collect();
+                interactive_buttons(prompt, &pairs)
+            } else {
+                let rows: Vec<ListRow> = options
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| (format!("opt-{}", i + 1), truncate(o, 24), None))
+                    .collect();
+                interactive_list(prompt, "Ver opções", &[("Opções".to_string(), rows)])
+            };
+            match interactive {
+                Ok(interactive) => OutboundContent::Interactive { interactive },
+                Err(_) => numbered(prompt, options),
+            }
+        }
+        Say::Choices { prompt, options } => numbered(prompt, options),
+    };
+    let m = QueueMessage { content, reply_to: None, idempotency_key: None, sender: None, sign: false, automatic: true };
+    match queue_on_ticket(app, tx, t, m, now, events).await {
+        Ok(_) => Ok(()),
+        // A connection switched off meanwhile: nothing to say through it.
+        Err(ActionError::Invalid { code, .. }) => {
+            tracing::info!(ticket.id = t.id, code, "an automatic message was not queued");
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!(e)),
+    }
+}
+
+fn numbered(prompt: &str, options: &[String]) -> OutboundContent {
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    OutboundContent::Text { body: crate::domain::channel::numbered_choices(prompt, &options), preview_url: false }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// Hands the ticket to people (in a department, whose greeting is sent, and distributed as the
+/// department says) or closes it.
+async fn apply_effect(
+    app: &App,
+    tx: &mut Tx,
+    t: &mut Ticket,
+    effect: Effect,
+    now: i64,
+    events: &mut Vec<store::events::StoredEvent>,
+) -> anyhow::Result<()> {
+    let tenant = t.tenant_id;
+    match effect {
+        Effect::Handoff { department } => {
+            if t.status != TicketStatus::Bot.as_str() && department.is_none() {
+                return Ok(());
+            }
+            let department = match department {
+                Some(d) => store::departments::get(&mut **tx, tenant, d).await?,
+                None => None,
+            };
+            t.status = TicketStatus::Waiting.as_str().into();
+            t.queued_at = Some(now);
+            if let Some(d) = &department {
+                t.department_id = Some(d.id);
+            }
+            store::tickets::save_state(&mut **tx, t).await?;
+            if let Some(greeting) = department.as_ref().and_then(|d| text(&d.greeting)) {
+                say_it(app, tx, t, &greeting, false, now, events).await?;
+            }
+            publish(app, tx, t, "bot_handoff", now, events).await.map_err(|e| anyhow::anyhow!(e))?;
+            if let Some(d) = t.department_id {
+                if let Some(agent) = distribute_in_tx(tx, app.db.backend, tenant, t.id, d, now).await? {
+                    t.status = TicketStatus::Open.as_str().into();
+                    t.assignee_id = Some(agent);
+                }
+            }
+        }
+        Effect::Close => {
+            t.status = TicketStatus::Closed.as_str().into();
+            t.closed_at = Some(now);
+            store::tickets::save_state(&mut **tx, t).await?;
+            publish(app, tx, t, "closed", now, events).await.map_err(|e| anyhow::anyhow!(e))?;
+        }
+    }
+    Ok(())
+}
+
+/// What the Automação page edits.
+pub struct AutomationInput {
+    pub enabled: bool,
+    pub time_zone: String,
+    /// One text per weekday (Monday first), e.g. "08:00-12:00, 13:30-18:00"; all empty: no hours.
+    pub days: [String; 7],
+    pub optional_holidays: Vec<hours::OptionalHoliday>,
+    pub greeting: String,
+    pub away_message: String,
+    /// The chatbot's flow as JSON; empty: no chatbot.
+    pub flow: String,
+}
+
+/// The company's automation, for its page.
+pub async fn get(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<(Automation, Option<String>)> {
+    actor.require_admin_of(tenant)?;
+    let a = store::automation::get(app.db.reader(), tenant).await?;
+    let flow = match a.flow_id {
+        Some(id) => store::automation::flow(app.db.reader(), tenant, id).await?,
+        None => None,
+    };
+    Ok((a, flow))
+}
+
+const TEXT_MAX: usize = 4096;
+
+/// Saves the company's automation; a changed flow is stored as a new version (tickets already
+/// in the old one finish on it).
+pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationInput) -> ActionResult<Automation> {
+    actor.require_admin_of(tenant)?;
+    let tz = input.time_zone.trim();
+    if hours::parse_tz(tz).is_none() {
+        return Err(ActionError::invalid("invalid_time_zone", "choose a time zone such as America/Sao_Paulo"));
+    }
+    let mut schedule = WeekSchedule::default();
+    for (i, day) in input.days.iter().enumerate() {
+        schedule.days[i] = WeekSchedule::parse_day(day).map_err(|m| ActionError::invalid("invalid_hours", m))?;
+    }
+    for t in [&input.greeting, &input.away_message] {
+        if t.chars().count() > TEXT_MAX {
+            return Err(ActionError::invalid("invalid_message", "a message has at most 4096 characters"));
+        }
+    }
+    let calendar = Calendar { national: true, optional: input.optional_holidays.clone(), custom: Vec::new() };
+    let flow_text = input.flow.trim();
+    let departments: Vec<i64> =
+        store::departments::list(app.db.reader(), tenant).await?.into_iter().map(|d| d.id).collect();
+    let flow = if flow_text.is_empty() {
+        None
+    } else {
+        let f: Flow = serde_json::from_str(flow_text)
+            .map_err(|e| ActionError::invalid("invalid_flow", format!("the flow is not valid JSON: {e}")))?;
+        flow::validate(&f, &|d| departments.contains(&d)).map_err(|errors| {
+            let list: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.node, e.message)).collect();
+            ActionError::invalid("invalid_flow", list.join("; "))
+        })?;
+        Some(f)
+    };
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let before = store::automation::get(&mut *tx, tenant).await?;
+    let before_flow = match before.flow_id {
+        Some(id) => {
+            store::automation::flow(&mut *tx, tenant, id).await?.and_then(|d| serde_json::from_str::<Flow>(&d).ok())
+        }
+        None => None,
+    };
+    let flow_id = match &flow {
+        None => None,
+        Some(f) if before_flow.as_ref() == Some(f) => before.flow_id,
+        Some(f) => Some(
+            store::automation::insert_flow(
+                &mut *tx,
+                tenant,
+                &serde_json::to_string(f).map_err(anyhow::Error::from)?,
+                now,
+            )
+            .await?,
+        ),
+    };
+    let a = Automation {
+        enabled: input.enabled,
+        time_zone: tz.to_string(),
+        hours: if schedule.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&schedule).map_err(anyhow::Error::from)?
+        },
+        calendar: serde_json::to_string(&calendar).map_err(anyhow::Error::from)?,
+        greeting: input.greeting.trim().to_string(),
+        away_message: input.away_message.trim().to_string(),
+        flow_id,
+    };
+    store::automation::put(&mut *tx, tenant, &a, now).await?;
+    let details = serde_json::json!({ "enabled": a.enabled, "flow_id": a.flow_id });
+    store::audit::record(&mut *tx, tenant, &actor.label(), "automation.updated", "automation", &details, now).await?;
+    tx.commit().await?;
+    Ok(a)
+}
+
+/// The Demo company's automation: weekdays 08–18, a greeting, an away message, and a menu that
+/// hands the ticket to Vendas, Suporte or Financeiro.
+pub async fn set_up_demo(app: &App, tenant: TenantId, departments: &[(i64, String)]) -> anyhow::Result<()> {
+    let f = flow::department_menu("Como podemos ajudar? Escolha uma opção:", departments);
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let flow_id = store::automation::insert_flow(&mut *tx, tenant, &serde_json::to_string(&f)?, now).await?;
+    let a = Automation {
+        enabled: true,
+        hours: serde_json::to_string(&WeekSchedule::weekdays_8_to_18())?,
+        calendar: serde_json::to_string(&Calendar { national: true, ..Calendar::default() })?,
+        greeting: "Olá, {{nome}}! Bem-vindo à Demo.".into(),
+        away_message: "Olá! Nosso horário é de segunda a sexta, das 8h às 18h. Deixe sua mensagem que respondemos assim que voltarmos.".into(),
+        flow_id: Some(flow_id),
+        ..Automation::default()
+    };
+    store::automation::put(&mut *tx, tenant, &a, now).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! Automation rows: a company's hours, messages and chatbot flow; versioned flow definitions;
+//! and each ticket's place in its flow.
+
+use sqlx::{Any, Executor, Row};
+
+use crate::domain::TenantId;
+
+/// A company's automation settings; a company without a row has automation off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Automation {
+    pub enabled: bool,
+    /// IANA name, e.g. `America/Sao_Paulo`.
+    pub time_zone: String,
+    /// `domain::hours::WeekSchedule` as JSON; empty = no hours (always open).
+    pub hours: String,
+    /// `domain::hours::Calendar` as JSON; empty = national holidays only.
+    pub calendar: String,
+    /// Sent on a new ticket's first message (empty: none).
+    pub greeting: String,
+    /// Sent instead, outside business hours (empty: none).
+    pub away_message: String,
+    /// The flow new tickets start in (the newest version); `None`: no chatbot.
+    pub flow_id: Option<i64>,
+}
+
+impl Default for Automation {
+    fn default() -> Self {
+        Automation {
+            enabled: false,
+            time_zone: "America/Sao_Paulo".into(),
+            hours: String::new(),
+            calendar: String::new(),
+            greeting: String::new(),
+            away_message: String::new(),
+            flow_id: None,
+        }
+    }
+}
+
+pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<Automation, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT enabled, time_zone, hours, calendar, greeting, away_message, flow_id FROM automation WHERE tenant_id = $1",
+    )
+    .bind(tenant.0)
+    .fetch_optional(ex)
+    .await?;
+    let Some(r) = row else { return Ok(Automation::default()) };
+    Ok(Automation {
+        enabled: super::flag(r.try_get(0)?),
+        time_zone: r.try_get(1)?,
+        hours: r.try_get(2)?,
+        calendar: r.try_get(3)?,
+        greeting: r.try_get(4)?,
+        away_message: r.try_get(5)?,
+        flow_id: r.try_get(6)?,
+    })
+}
+
+pub async fn put<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    a: &Automation,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO automation (tenant_id, enabled, time_zone, hours, calendar, greeting, away_message, flow_id, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (tenant_id) DO UPDATE SET enabled = excluded.enabled, time_zone = excluded.time_zone,
+             hours = excluded.hours, calendar = excluded.calendar, greeting = excluded.greeting,
+             away_message = excluded.away_message, flow_id = excluded.flow_id, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(i64::from(a.enabled))
+    .bind(&a.time_zone)
+    .bind(&a.hours)
+    .bind(&a.calendar)
+    .bind(&a.greeting)
+    .bind(&a.away_message)
+    .bind(a.flow_id)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Whether new tickets of the company start in the chatbot (it is on and has a flow), and
+/// whether its inbound messages need the automation job at all.
+pub async fn switches<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+) -> Result<(bool, bool), sqlx::Error> {
+    let row = sqlx::query("SELECT enabled, flow_id FROM automation WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(ex)
+        .await?;
+    let Some(r) = row else { return Ok((false, false)) };
+    let enabled = super::flag(r.try_get(0)?);
+    let flow: Option<i64> = r.try_get(1)?;
+    Ok((enabled, enabled && flow.is_some()))
+}
+
+/// Saves a new version of the company's flow; returns its id.
+pub async fn insert_flow<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    definition: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("INSERT INTO flows (tenant_id, definition, created_at) VALUES ($1, $2, $3) RETURNING id")
+        .bind(tenant.0)
+        .bind(definition)
+        .bind(now)
+        .fetch_one(ex)
+        .await?
+        .try_get(0)
+}
+
+/// A flow version's definition (JSON).
+pub async fn flow<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT definition FROM flows WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
+/// A ticket's place in its flow.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TicketBot {
+    pub state: Option<String>,
+    pub flow_id: Option<i64>,
+    pub greeted: bool,
+}
+
+pub async fn ticket_bot<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    ticket: i64,
+) -> Result<Option<TicketBot>, sqlx::Error> {
+    let row = sqlx::query("SELECT bot_state, bot_flow_id, greeted FROM tickets WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(ticket)
+        .fetch_optional(ex)
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(TicketBot { state: r.try_get(0)?, flow_id: r.try_get(1)?, greeted: super::flag(r.try_get(2)?) }))
+}
+
+/// Moves a ticket in its flow, only if it still stands where `expected` says (two messages
+/// handled at once must not both move it); returns whether it moved.
+pub async fn set_ticket_bot<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    ticket: i64,
+    expected: &TicketBot,
+    new: &TicketBot,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE tickets SET bot_state = $1, bot_flow_id = $2, greeted = $3
+         WHERE tenant_id = $4 AND id = $5 AND greeted = $6
+             AND COALESCE(bot_state, '') = $7 AND COALESCE(bot_flow_id, 0) = $8",
+    )
+    .bind(new.state.as_deref())
+    .bind(new.flow_id)
+    .bind(i64::from(new.greeted))
+    .bind(tenant.0)
+    .bind(ticket)
+    .bind(i64::from(expected.greeted))
+    .bind(expected.state.as_deref().unwrap_or(""))
+    .bind(expected.flow_id.unwrap_or(0))
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// New tickets that start in the chatbot: `bot`, not queued for people yet.
+pub async fn enter_bot<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    ticket: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tickets SET status = 'bot', queued_at = NULL WHERE tenant_id = $1 AND id = $2 AND status = 'waiting'",
+    )
+    .bind(tenant.0)
+    .bind(ticket)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// How many automatic messages the ticket got since `since` (the loop cap).
+pub async fn automatic_since<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    ticket: i64,
+    since: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "SELECT COUNT(*) FROM messages WHERE tenant_id = $1 AND ticket_id = $2 AND origin = 'bot' AND created_at >= $3",
+    )
+    .bind(tenant.0)
+    .bind(ticket)
+    .bind(since)
+    .fetch_one(ex)
+    .await?
+    .try_get(0)
+}
