@@ -272,5 +272,18 @@ engine_test!(the_automation_page_saves_hours_holidays_and_messages, |t: TestApp|
     let refused = admin.post(t.url("/admin/automation")).form(&bad).send().await.unwrap();
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("18:00-08:00"));
+    // A flow with a dangling option is refused naming the node and the missing target.
+    let mut bad_flow = form.clone();
+    bad_flow.retain(|(k, _)| *k != "flow");
+    bad_flow.push((
+        "flow",
+        r#"{"start":"inicio","nodes":{"inicio":{"type":"menu","text":"Oi","options":[{"label":"A","next":"sumiu"}]}}}"#
+            .into(),
+    ));
+    let refused = admin.post(t.url("/admin/automation")).form(&bad_flow).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let text = refused.text().await.unwrap();
+    let alert = text.split("role=\"alert\">").nth(1).and_then(|a| a.split("</p>").next()).unwrap_or_default();
+    assert!(alert.contains("inicio") && alert.contains("sumiu"), "{alert}");
     t.stop().await;
 });

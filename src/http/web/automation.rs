@@ -156,7 +156,11 @@ pub async fn update(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) 
     match actions::automation::save(&p.app, &p.actor(), p.tenant(), input).await {
         Ok(_) => Redirect::to("/admin/automation?saved=1").into_response(),
         Err(e) => {
-            let message = error_message(p.lang(), &e);
+            let mut message = error_message(p.lang(), &e);
+            // Which node or which interval: the details name what to fix.
+            if let actions::ActionError::Invalid { code: "invalid_flow" | "invalid_hours", message: detail } = &e {
+                message = format!("{message} ({detail})");
+            }
             (error_status(&e), page(&p, None, Some(message), Some(draft)).await).into_response()
         }
     }
