@@ -51,7 +51,34 @@ pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id:
     let mut says: Vec<Say> = Vec::new();
     let mut effect = None;
     let mut next = TicketBot { greeted: true, ..bot.clone() };
+    // Complaint words send the ticket to people at once, with high priority; so does a customer
+    // still in the chatbot after the configured number of messages.
+    let words = crate::domain::contacts::parse_keywords(&a.urgent_words).unwrap_or_default();
+    let urgent = matches!(status, Some(TicketStatus::Bot | TicketStatus::Waiting))
+        && flow::mentions_any(message.body.as_deref().unwrap_or_default(), &words);
+    let too_long = status == Some(TicketStatus::Bot)
+        && a.handoff_after > 0
+        && store::automation::inbound_count(&mut *tx, tenant, ticket_id).await? >= a.handoff_after;
+    let mut raised = false;
+    if urgent && !matches!(t.priority.as_str(), "high" | "urgent") {
+        t.priority = "high".into();
+        raised = true;
+    }
     match (status, &bot.state) {
+        _ if urgent || too_long => {
+            if status == Some(TicketStatus::Bot) {
+                effect = Some(Effect::Handoff { department: None });
+            } else if raised {
+                store::tickets::save_state(&mut *tx, &t).await?;
+                let mut events = Vec::new();
+                publish(app, &mut tx, &t, "priority", now, &mut events).await.map_err(|e| anyhow::anyhow!(e))?;
+                tx.commit().await?;
+                app.bus.deliver(events);
+                return Ok(());
+            } else {
+                return Ok(());
+            }
+        }
         // A new ticket in the chatbot: away outside hours (people answer later), else greeting
         // and the flow's first step.
         (Some(TicketStatus::Bot), None) if !bot.greeted => {
@@ -267,6 +294,10 @@ pub struct AutomationInput {
     pub away_message: String,
     /// The chatbot's flow as JSON; empty: no chatbot.
     pub flow: String,
+    /// Words that send a ticket to people at once with high priority (comma-separated).
+    pub urgent_words: String,
+    /// Customer messages in the chatbot after which people take over (0: never).
+    pub handoff_after: i64,
 }
 
 /// The company's automation, for its page.
@@ -300,6 +331,11 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationI
         }
     }
     let calendar = Calendar { national: true, optional: input.optional_holidays.clone(), custom: Vec::new() };
+    crate::domain::contacts::parse_keywords(&input.urgent_words)
+        .map_err(|_| ActionError::invalid("invalid_keywords", "at most 20 words"))?;
+    if !(0..=100).contains(&input.handoff_after) {
+        return Err(ActionError::invalid("invalid_handoff_after", "hand off after 0 to 100 messages"));
+    }
     let flow_text = input.flow.trim();
     let departments: Vec<i64> =
         store::departments::list(app.db.reader(), tenant).await?.into_iter().map(|d| d.id).collect();
@@ -348,6 +384,8 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationI
         greeting: input.greeting.trim().to_string(),
         away_message: input.away_message.trim().to_string(),
         flow_id,
+        urgent_words: input.urgent_words.trim().to_string(),
+        handoff_after: input.handoff_after,
     };
     store::automation::put(&mut *tx, tenant, &a, now).await?;
     let details = serde_json::json!({ "enabled": a.enabled, "flow_id": a.flow_id });
@@ -370,6 +408,8 @@ pub async fn set_up_demo(app: &App, tenant: TenantId, departments: &[(i64, Strin
         greeting: "Olá, {{nome}}! Bem-vindo à Demo.".into(),
         away_message: "Olá! Nosso horário é de segunda a sexta, das 8h às 18h. Deixe sua mensagem que respondemos assim que voltarmos.".into(),
         flow_id: Some(flow_id),
+        urgent_words: "reclamação, procon, cancelar".into(),
+        handoff_after: 6,
         ..Automation::default()
     };
     store::automation::put(&mut *tx, tenant, &a, now).await?;

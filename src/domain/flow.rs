@@ -241,6 +241,16 @@ pub fn validate(flow: &Flow, department_exists: &dyn Fn(i64) -> bool) -> Result<
     }
 }
 
+/// Whether a customer's message names one of `words` (as [`super::contacts::parse_keywords`]
+/// reads them): whole words, accents, case and punctuation ignored, so "reclamação" matches
+/// "Quero fazer uma RECLAMACAO!".
+pub fn mentions_any(text: &str, words: &[String]) -> bool {
+    let folded: String =
+        super::contacts::fold(text).to_uppercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    let padded = format!(" {} ", folded.split_whitespace().collect::<Vec<_>>().join(" "));
+    words.iter().any(|w| !w.is_empty() && padded.contains(&format!(" {w} ")))
+}
+
 /// The menu flow most companies start with: a greeting menu whose options hand the ticket to a
 /// department each, and an invalid answer re-asked once before people take over.
 pub fn department_menu(question: &str, departments: &[(i64, String)]) -> Flow {
@@ -387,6 +397,17 @@ mod tests {
             }
             let _ = validate(&f, &|_| true);
         }
+    }
+
+    #[test]
+    fn urgent_words_match_whole_words_whatever_the_accents() {
+        let words = super::super::contacts::parse_keywords("reclamação, procon, cancelar assinatura").unwrap();
+        assert!(mentions_any("Quero fazer uma RECLAMACAO!", &words));
+        assert!(mentions_any("vou no Procon.", &words));
+        assert!(mentions_any("quero cancelar  assinatura hoje", &words));
+        assert!(!mentions_any("reclamações? não", &words), "a longer word is not the word");
+        assert!(!mentions_any("quero cancelar o pedido", &words));
+        assert!(!mentions_any("", &words));
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub struct Automation {
     pub away_message: String,
     /// The flow new tickets start in (the newest version); `None`: no chatbot.
     pub flow_id: Option<i64>,
+    /// Words (comma-separated) that hand a ticket to people at once with high priority.
+    pub urgent_words: String,
+    /// Customer messages in the chatbot after which people take over; 0: never.
+    pub handoff_after: i64,
 }
 
 impl Default for Automation {
@@ -33,13 +37,16 @@ impl Default for Automation {
             greeting: String::new(),
             away_message: String::new(),
             flow_id: None,
+            urgent_words: String::new(),
+            handoff_after: 0,
         }
     }
 }
 
 pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<Automation, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT enabled, time_zone, hours, calendar, greeting, away_message, flow_id FROM automation WHERE tenant_id = $1",
+        "SELECT enabled, time_zone, hours, calendar, greeting, away_message, flow_id, urgent_words, handoff_after
+         FROM automation WHERE tenant_id = $1",
     )
     .bind(tenant.0)
     .fetch_optional(ex)
@@ -53,6 +60,8 @@ pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) ->
         greeting: r.try_get(4)?,
         away_message: r.try_get(5)?,
         flow_id: r.try_get(6)?,
+        urgent_words: r.try_get(7)?,
+        handoff_after: r.try_get(8)?,
     })
 }
 
@@ -63,11 +72,13 @@ pub async fn put<'e>(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO automation (tenant_id, enabled, time_zone, hours, calendar, greeting, away_message, flow_id, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        "INSERT INTO automation (tenant_id, enabled, time_zone, hours, calendar, greeting, away_message, flow_id,
+             urgent_words, handoff_after, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (tenant_id) DO UPDATE SET enabled = excluded.enabled, time_zone = excluded.time_zone,
              hours = excluded.hours, calendar = excluded.calendar, greeting = excluded.greeting,
-             away_message = excluded.away_message, flow_id = excluded.flow_id, updated_at = excluded.updated_at",
+             away_message = excluded.away_message, flow_id = excluded.flow_id, urgent_words = excluded.urgent_words,
+             handoff_after = excluded.handoff_after, updated_at = excluded.updated_at",
     )
     .bind(tenant.0)
     .bind(i64::from(a.enabled))
@@ -77,6 +88,8 @@ pub async fn put<'e>(
     .bind(&a.greeting)
     .bind(&a.away_message)
     .bind(a.flow_id)
+    .bind(&a.urgent_words)
+    .bind(a.handoff_after)
     .bind(now)
     .execute(ex)
     .await?;
@@ -210,4 +223,18 @@ pub async fn automatic_since<'e>(
     .fetch_one(ex)
     .await?
     .try_get(0)
+}
+
+/// How many customer messages the ticket has (the hand-off after N).
+pub async fn inbound_count<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    ticket: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) FROM messages WHERE tenant_id = $1 AND ticket_id = $2 AND direction = 'in'")
+        .bind(tenant.0)
+        .bind(ticket)
+        .fetch_one(ex)
+        .await?
+        .try_get(0)
 }

@@ -46,6 +46,8 @@ async fn configure(t: &TestApp, tenant: TenantId, days: [&str; 7]) -> (i64, i64)
         greeting: "Olá, {{nome}}!".into(),
         away_message: "Estamos fechados agora.".into(),
         flow: serde_json::to_string(&flow).unwrap(),
+        urgent_words: "reclamação, procon".into(),
+        handoff_after: 4,
     };
     automation::save(&t.app, &Actor::Operator, tenant, input).await.unwrap();
     (vendas, suporte)
@@ -191,6 +193,51 @@ engine_test!(good_friday_2027_is_closed_and_the_business_s_own_messages_trigger_
     t.stop().await;
 });
 
+engine_test!(a_complaint_goes_to_people_at_once_with_high_priority, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    configure(&t, demo, ALWAYS).await;
+    let (sim, _) = t.simulator(demo).await;
+    sim.customer_sends(CUSTOMER, "Maria", CustomerMessage::Text("Oi".into())).await.unwrap();
+    sent(&sim, 2).await;
+    settled(&t).await;
+    sim.customer_sends(CUSTOMER, "Maria", CustomerMessage::Text("Quero fazer uma RECLAMAÇÃO!".into())).await.unwrap();
+    settled(&t).await;
+    let (id, status, department) = ticket(&t).await;
+    assert_eq!((status.as_str(), department), ("waiting", None));
+    assert_eq!(t.count("tickets", &format!("id = {id} AND priority = 'high'")).await, 1);
+    sim.shutdown().await;
+    t.stop().await;
+});
+
+engine_test!(a_customer_still_in_the_chatbot_after_four_messages_goes_to_people, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let vendas = department(&t, demo, "Vendas").await;
+    // A menu that loops back to itself on any answer: only the hand-off after N ends it.
+    let flow = format!(
+        r#"{{"start":"m","nodes":{{"m":{{"type":"menu","text":"Escolha","options":[{{"label":"Vendas","next":"v"}}],"retries":9}},"v":{{"type":"handoff","department":{vendas}}}}}}}"#
+    );
+    let input = AutomationInput {
+        enabled: true,
+        time_zone: "America/Sao_Paulo".into(),
+        days: ALWAYS.map(str::to_string),
+        optional_holidays: Vec::new(),
+        greeting: String::new(),
+        away_message: String::new(),
+        flow,
+        urgent_words: String::new(),
+        handoff_after: 4,
+    };
+    automation::save(&t.app, &Actor::Operator, demo, input).await.unwrap();
+    let (sim, _) = t.simulator(demo).await;
+    for text in ["Oi", "hein", "?", "ok"] {
+        sim.customer_sends(CUSTOMER, "Maria", CustomerMessage::Text(text.into())).await.unwrap();
+        settled(&t).await;
+    }
+    assert_eq!(ticket(&t).await.1, "waiting", "the fourth message hands the ticket over");
+    sim.shutdown().await;
+    t.stop().await;
+});
+
 #[test]
 fn good_friday_2027_is_the_instant_the_test_uses() {
     let at = chrono::DateTime::from_timestamp_millis(1_806_066_000_000).unwrap();
@@ -212,6 +259,8 @@ engine_test!(an_invalid_flow_is_refused_with_the_node_named, |t: TestApp| async 
         flow:
             r#"{"start":"menu","nodes":{"menu":{"type":"menu","text":"Oi","options":[{"label":"A","next":"nada"}]}}}"#
                 .into(),
+        urgent_words: String::new(),
+        handoff_after: 0,
     };
     let e = automation::save(&t.app, &Actor::Operator, demo, input).await.unwrap_err();
     assert_eq!(e.code(), "invalid_flow");
@@ -224,6 +273,8 @@ engine_test!(an_invalid_flow_is_refused_with_the_node_named, |t: TestApp| async 
         greeting: String::new(),
         away_message: String::new(),
         flow: String::new(),
+        urgent_words: String::new(),
+        handoff_after: 0,
     };
     assert_eq!(automation::save(&t.app, &Actor::Operator, demo, bad_tz).await.unwrap_err().code(), "invalid_time_zone");
     t.stop().await;

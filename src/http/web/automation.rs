@@ -45,6 +45,8 @@ struct AutomationPage {
     greeting: String,
     away_message: String,
     flow: String,
+    urgent_words: String,
+    handoff_after: i64,
     closures: Vec<ClosureRow>,
     open_now: bool,
 }
@@ -79,6 +81,8 @@ async fn page(p: &Page, notice: Option<String>, error: Option<String>, draft: Op
         greeting: a.greeting.clone(),
         away_message: a.away_message.clone(),
         flow: flow.as_deref().map(pretty).unwrap_or_default(),
+        urgent_words: a.urgent_words.clone(),
+        handoff_after: a.handoff_after,
     });
     let days = WEEKDAYS
         .iter()
@@ -100,6 +104,8 @@ async fn page(p: &Page, notice: Option<String>, error: Option<String>, draft: Op
         greeting: draft.greeting,
         away_message: draft.away_message,
         flow: draft.flow,
+        urgent_words: draft.urgent_words,
+        handoff_after: draft.handoff_after,
         closures,
         open_now: actions::automation::open_now(&a, now),
     })
@@ -121,6 +127,8 @@ struct Draft {
     greeting: String,
     away_message: String,
     flow: String,
+    urgent_words: String,
+    handoff_after: i64,
 }
 
 pub async fn show(p: Page, Query(q): Query<NoticeQuery>) -> Response {
@@ -143,6 +151,8 @@ pub async fn update(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) 
         greeting: value("greeting"),
         away_message: value("away_message"),
         flow: value("flow"),
+        urgent_words: value("urgent_words"),
+        handoff_after: value("handoff_after").trim().parse().unwrap_or(0),
     };
     let input = actions::automation::AutomationInput {
         enabled: draft.enabled,
@@ -152,6 +162,8 @@ pub async fn update(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) 
         greeting: draft.greeting.clone(),
         away_message: draft.away_message.clone(),
         flow: draft.flow.clone(),
+        urgent_words: draft.urgent_words.clone(),
+        handoff_after: draft.handoff_after,
     };
     match actions::automation::save(&p.app, &p.actor(), p.tenant(), input).await {
         Ok(_) => Redirect::to("/admin/automation?saved=1").into_response(),

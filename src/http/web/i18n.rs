@@ -361,6 +361,18 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "The chatbot's flow as JSON: nodes of type menu (numbered options or buttons), message, handoff (department) and close. Leave it empty for no chatbot. Saving makes a new version; tickets in progress finish on the one they started.",
     ),
     ("auto.flow_json", "Fluxo (JSON)", "Flow (JSON)"),
+    (
+        "auto.urgent_words",
+        "Palavras que passam direto para um atendente, com prioridade alta",
+        "Words that go straight to a person, with high priority",
+    ),
+    (
+        "auto.handoff_after",
+        "Passar para um atendente após quantas mensagens no chatbot (0: nunca)",
+        "Hand over to a person after how many messages in the chatbot (0: never)",
+    ),
+    ("err.invalid_keywords", "Informe no máximo 20 palavras, separadas por vírgula.", "Give at most 20 words, separated by commas."),
+    ("err.invalid_handoff_after", "Informe de 0 a 100 mensagens.", "Give 0 to 100 messages."),
     ("auto.next_closures", "Próximos feriados e fechamentos (12 meses)", "Next holidays and closures (12 months)"),
     ("auto.date", "Data", "Date"),
     ("auto.closed_range", "Fechado", "Closed"),

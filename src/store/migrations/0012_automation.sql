@@ -10,6 +10,10 @@ CREATE TABLE automation (
     greeting TEXT NOT NULL DEFAULT '',
     away_message TEXT NOT NULL DEFAULT '',
     flow_id BIGINT,
+    -- Words that send a ticket to people at once with high priority (comma-separated).
+    urgent_words TEXT NOT NULL DEFAULT '',
+    -- Customer messages in the chatbot after which people take over (0: never).
+    handoff_after BIGINT NOT NULL DEFAULT 0,
     updated_at BIGINT NOT NULL
 );
 CREATE TABLE flows (
