@@ -332,7 +332,7 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationI
     }
     let calendar = Calendar { national: true, optional: input.optional_holidays.clone(), custom: Vec::new() };
     crate::domain::contacts::parse_keywords(&input.urgent_words)
-        .map_err(|_| ActionError::invalid("invalid_keywords", "at most 20 words"))?;
+        .map_err(|m| ActionError::invalid("invalid_keywords", m))?;
     if !(0..=100).contains(&input.handoff_after) {
         return Err(ActionError::invalid("invalid_handoff_after", "hand off after 0 to 100 messages"));
     }

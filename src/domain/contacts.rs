@@ -134,14 +134,14 @@ pub fn parse_keywords(setting: &str) -> Result<Vec<String>, &'static str> {
             continue;
         }
         if k.chars().count() > MAX_KEYWORD_CHARS {
-            return Err("each opt-out keyword has at most 40 characters");
+            return Err("each word has at most 40 characters");
         }
         if !out.contains(&k) {
             out.push(k);
         }
     }
     if out.len() > MAX_KEYWORDS {
-        return Err("at most 20 opt-out keywords");
+        return Err("at most 20 words");
     }
     Ok(out)
 }

@@ -21,6 +21,8 @@ pub enum Tab {
     All,
     /// Closed tickets the viewer may see ("Finalizados").
     Closed,
+    /// Tickets still with the chatbot ("Chatbot"; supervisors and admins).
+    Bot,
 }
 
 impl Tab {
@@ -30,6 +32,7 @@ impl Tab {
             "waiting" => Some(Tab::Waiting),
             "all" => Some(Tab::All),
             "closed" => Some(Tab::Closed),
+            "bot" => Some(Tab::Bot),
             _ => None,
         }
     }
@@ -244,6 +247,7 @@ fn arms(q: &mut Query, viewer: &Viewer, tab: Option<Tab>) -> Vec<String> {
             Some(Tab::Waiting) => format!("t.tenant_id = {tenant} AND t.status = 'waiting'"),
             Some(Tab::All) => format!("t.tenant_id = {tenant} AND t.status <> 'closed'"),
             Some(Tab::Closed) => format!("t.tenant_id = {tenant} AND t.status = 'closed'"),
+            Some(Tab::Bot) => format!("t.tenant_id = {tenant} AND t.status = 'bot'"),
         });
         return arms;
     }
@@ -263,6 +267,8 @@ fn arms(q: &mut Query, viewer: &Viewer, tab: Option<Tab>) -> Vec<String> {
         Some(Tab::Mine) => arms.push(mine("open")),
         // A closed ticket is visible to an agent only as their own.
         Some(Tab::Closed) => arms.push(mine("closed")),
+        // Agents see bot tickets only once one is theirs.
+        Some(Tab::Bot) => arms.push(mine("bot")),
         Some(Tab::Waiting) => arms.push(waiting),
         // Not closed: their own open (or with the bot) ones, and the waiting ones they may see.
         Some(Tab::All) => {

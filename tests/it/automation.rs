@@ -114,6 +114,15 @@ engine_test!(the_chatbot_greets_offers_a_menu_and_hands_the_ticket_to_the_depart
     let (id, status, _) = ticket(&t).await;
     assert_eq!(status, "bot");
     settled(&t).await;
+    // Supervisors see it under Chatbot, not under Em espera.
+    let admin = t.login_demo_admin().await;
+    let list = |tab: &'static str| {
+        let admin = admin.clone();
+        let url = t.url(&format!("/inbox?tab={tab}&part=list"));
+        async move { admin.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(list("bot").await.contains("Maria"));
+    assert!(!list("waiting").await.contains("Maria"));
 
     sim.customer_sends(CUSTOMER, "Maria", CustomerMessage::ButtonReply { id: "opt-2".into(), title: "Suporte".into() })
         .await
@@ -189,6 +198,26 @@ engine_test!(good_friday_2027_is_closed_and_the_business_s_own_messages_trigger_
     settled(&t).await;
     // The bot's own message is not an inbound one: no job for it, and nothing more was said.
     assert_eq!(t.count("jobs", "kind = 'automation.inbound'").await, 1);
+    sim.shutdown().await;
+    t.stop().await;
+});
+
+engine_test!(an_agent_who_takes_a_ticket_from_the_chatbot_stops_it, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    configure(&t, demo, ALWAYS).await;
+    let (sim, _) = t.simulator(demo).await;
+    sim.customer_sends(CUSTOMER, "Maria", CustomerMessage::Text("Oi".into())).await.unwrap();
+    sent(&sim, 2).await;
+    settled(&t).await;
+    let (id, _, _) = ticket(&t).await;
+    let admin = t.create_user(demo, "ana@demo.local", atende::domain::Role::Admin, "ana-password-1").await;
+    let actor = Actor::User(admin);
+    atende::actions::inbox::capture(&t.app, &actor, demo, id).await.unwrap();
+    sim.customer_sends(CUSTOMER, "Maria", CustomerMessage::Text("2".into())).await.unwrap();
+    settled(&t).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sim.sent_messages().len(), 2, "the bot said nothing more");
+    assert_eq!(ticket(&t).await.1, "open");
     sim.shutdown().await;
     t.stop().await;
 });

@@ -204,6 +204,7 @@ fn tab_code(tab: Tab) -> &'static str {
         Tab::Waiting => "waiting",
         Tab::All => "all",
         Tab::Closed => "closed",
+        Tab::Bot => "bot",
     }
 }
 
@@ -528,6 +529,7 @@ async fn page(p: &Page, q: &ListQuery, conversation: Option<Conversation>) -> Re
     let mut tabs = vec![("mine", "inbox.tab.mine"), ("waiting", "inbox.tab.waiting")];
     if p.user.user.role.sees_whole_tenant() {
         tabs.push(("all", "inbox.tab.all"));
+        tabs.push(("bot", "inbox.tab.bot"));
     }
     tabs.push(("closed", "inbox.tab.closed"));
     let tabs = tabs
