@@ -141,7 +141,12 @@ pub async fn set_up_automation(app: &App) -> anyhow::Result<()> {
             sign_messages: false,
             distribution_mode: crate::domain::inbox::DistributionMode::Off,
         };
-        let d = crate::actions::departments::create_department(app, &Actor::Operator, tenant.id, input).await?;
+        let d = match crate::actions::departments::create_department(app, &Actor::Operator, tenant.id, input).await {
+            Ok(d) => d,
+            // Another instance on the same database is setting the demo up at this moment.
+            Err(crate::actions::ActionError::Conflict { .. }) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
         departments.push((d.id, d.name));
     }
     crate::actions::automation::set_up_demo(app, tenant.id, &departments).await

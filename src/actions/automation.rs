@@ -12,7 +12,8 @@ use crate::actions::inbox::{distribute_in_tx, publish};
 use crate::actions::send::{queue_on_ticket, QueueMessage};
 use crate::actions::{ActionError, ActionResult, Actor};
 use crate::app::App;
-use crate::domain::flow::{self, BotState, Effect, Flow, Say};
+use crate::domain::access::Audience;
+use crate::domain::flow::{self, BotState, Change, Effect, Flow, Say};
 use crate::domain::hours::{self, Calendar, WeekSchedule};
 use crate::domain::inbox::TicketStatus;
 use crate::domain::outbound::{interactive_buttons, interactive_list, ListRow, OutboundContent};
@@ -33,7 +34,9 @@ pub fn open_now(a: &Automation, now_ms: i64) -> bool {
     hours::is_open(&schedule, &calendar, tz, now_ms)
 }
 
-/// Handles one customer message (the `automation.inbound` job).
+/// Handles one customer message (the `automation.inbound` job). A flow's HTTP request is made
+/// outside the transaction: what came before it is committed (the ticket waits at the request),
+/// the call is made, and a new transaction resumes the flow if the ticket still waits there.
 pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id: i64) -> anyhow::Result<()> {
     let a = store::automation::get(app.db.reader(), tenant).await?;
     if !a.enabled {
@@ -50,6 +53,8 @@ pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id:
     let status = TicketStatus::parse(&t.status);
     let mut says: Vec<Say> = Vec::new();
     let mut effect = None;
+    let mut changes = Vec::new();
+    let mut request = None;
     let mut next = TicketBot { greeted: true, ..bot.clone() };
     // Complaint words send the ticket to people at once, with high priority; so does a customer
     // still in the chatbot after the configured number of messages.
@@ -64,6 +69,8 @@ pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id:
         t.priority = "high".into();
         raised = true;
     }
+    let open = open_now(&a, now);
+    let mut ctx = None;
     match (status, &bot.state) {
         _ if urgent || too_long => {
             if status == Some(TicketStatus::Bot) {
@@ -82,32 +89,32 @@ pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id:
         // A new ticket in the chatbot: away outside hours (people answer later), else greeting
         // and the flow's first step.
         (Some(TicketStatus::Bot), None) if !bot.greeted => {
-            if !open_now(&a, now) {
+            if !open {
                 says.extend(text(&a.away_message));
                 effect = Some(Effect::Handoff { department: None });
             } else {
                 says.extend(text(&a.greeting));
                 match load_flow(&mut tx, tenant, a.flow_id).await? {
                     Some((id, f)) => {
-                        let step = flow::start(&f);
-                        says.extend(step.says);
-                        effect = step.effect;
+                        let c = context(&mut tx, &t, message.body.as_deref(), open).await?;
+                        let step = flow::start(&f, &c);
                         next.flow_id = Some(id);
-                        next.state = step.waiting.map(|s| serde_json::to_string(&s)).transpose()?;
+                        take_step(step, &f, &mut says, &mut changes, &mut effect, &mut next, &mut request)?;
+                        ctx = Some(c);
                     }
                     None => effect = Some(Effect::Handoff { department: None }),
                 }
             }
         }
-        // The customer answers the menu the ticket waits on.
+        // The customer answers the menu or question the ticket waits on.
         (Some(TicketStatus::Bot), Some(state)) => {
             let state: Option<BotState> = serde_json::from_str(state).ok();
             match (state, load_flow(&mut tx, tenant, bot.flow_id).await?) {
                 (Some(state), Some((_, f))) => {
-                    let step = flow::answer(&f, &state, message.body.as_deref().unwrap_or_default());
-                    says.extend(step.says);
-                    effect = step.effect;
-                    next.state = step.waiting.map(|s| serde_json::to_string(&s)).transpose()?;
+                    let c = context(&mut tx, &t, message.body.as_deref(), open).await?;
+                    let step = flow::answer(&f, &state, &c);
+                    take_step(step, &f, &mut says, &mut changes, &mut effect, &mut next, &mut request)?;
+                    ctx = Some(c);
                 }
                 _ => {
                     effect = Some(Effect::Handoff { department: None });
@@ -117,47 +124,203 @@ pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id:
         }
         // No chatbot: a new ticket waiting for people gets the greeting (or the away message).
         (Some(TicketStatus::Waiting), None) if !bot.greeted && t.created_at >= message.created_at - 1000 => {
-            let away = !open_now(&a, now);
-            says.extend(text(if away { &a.away_message } else { &a.greeting }));
+            says.extend(text(if !open { &a.away_message } else { &a.greeting }));
         }
         _ => return Ok(()),
     }
-    if effect.is_some() {
-        next.state = None;
-    }
-    if !store::automation::set_ticket_bot(&mut *tx, tenant, ticket_id, &bot, &next).await? {
-        // Another message of the ticket moved it meanwhile: try again on the new state.
-        anyhow::bail!("the ticket's bot state changed meanwhile");
-    }
     let mut events = Vec::new();
-    let recent = store::automation::automatic_since(&mut *tx, tenant, ticket_id, now - 600_000).await?;
-    if recent + says.len() as i64 > MAX_AUTOMATIC_PER_10_MIN {
-        tracing::warn!(ticket.id = ticket_id, "automatic message cap reached; handing the ticket to people");
-        says.clear();
-        effect = Some(Effect::Handoff { department: None });
-        store::automation::set_ticket_bot(
-            &mut *tx,
-            tenant,
-            ticket_id,
-            &next,
-            &TicketBot { state: None, ..next.clone() },
-        )
-        .await?;
-    }
-    if let Some(contact) = store::contacts::get(&mut *tx, tenant, t.contact_id).await? {
-        fill(&mut says, &contact);
-    }
-    let kind = store::connections::get(&mut *tx, tenant, t.connection_id).await?.map(|c| c.kind).unwrap_or_default();
-    let buttons = crate::domain::channel::ChannelKind::parse(&kind).is_some_and(|k| k.capabilities().buttons);
-    for say in &says {
-        say_it(app, &mut tx, &t, say, buttons, now, &mut events).await?;
-    }
-    if let Some(effect) = effect {
-        apply_effect(app, &mut tx, &mut t, effect, now, &mut events).await?;
+    if !apply_step(app, &mut tx, &mut t, &bot, &next, says, &changes, effect, now, &mut events).await? {
+        request = None;
     }
     tx.commit().await?;
     app.bus.deliver(events);
     app.jobs_wakeup.notify_one();
+    // The flow's HTTP requests, each outside any transaction; a few per message at most.
+    let mut calls = 0;
+    let mut at = next;
+    while let (Some((f, state, call)), Some(c)) = (request.take(), ctx.as_ref()) {
+        calls += 1;
+        let step = if calls > flow::MAX_HTTP_PER_MESSAGE {
+            tracing::warn!(
+                ticket.id = ticket_id,
+                "too many HTTP requests for one message; handing the ticket to people"
+            );
+            flow::Step { effect: Some(Effect::Handoff { department: state.department }), ..flow::Step::default() }
+        } else {
+            let outcome = super::flow_http::perform(app, tenant, &call).await;
+            flow::resume(&f, &state, c, outcome)
+        };
+        let now = app.clock.now_ms();
+        let mut tx = app.db.begin().await?;
+        let Some(mut t) = store::tickets::get(&mut *tx, tenant, ticket_id).await? else { return Ok(()) };
+        let current = store::automation::ticket_bot(&mut *tx, tenant, ticket_id).await?;
+        // People took the ticket meanwhile, or a message handled meanwhile moved it on: this
+        // answer is stale.
+        if t.status != TicketStatus::Bot.as_str() || current.as_ref() != Some(&at) {
+            return Ok(());
+        }
+        let (mut says, mut changes, mut effect) = (Vec::new(), Vec::new(), None);
+        let mut next = at.clone();
+        take_step(step, &f, &mut says, &mut changes, &mut effect, &mut next, &mut request)?;
+        // Compare-and-set from the state written before the call.
+        let mut events = Vec::new();
+        if !apply_step(app, &mut tx, &mut t, &at, &next, says, &changes, effect, now, &mut events).await? {
+            request = None;
+        }
+        tx.commit().await?;
+        app.bus.deliver(events);
+        app.jobs_wakeup.notify_one();
+        at = next;
+    }
+    Ok(())
+}
+
+/// A flow's request to make: the flow, the state to resume from and the call.
+type Pending = (Flow, BotState, flow::HttpCall);
+
+/// Takes what a step says and does into the handler's accumulators.
+fn take_step(
+    step: flow::Step,
+    f: &Flow,
+    says: &mut Vec<Say>,
+    changes: &mut Vec<Change>,
+    effect: &mut Option<Effect>,
+    next: &mut TicketBot,
+    request: &mut Option<Pending>,
+) -> anyhow::Result<()> {
+    says.extend(step.says);
+    changes.extend(step.changes);
+    *effect = step.effect;
+    next.state = step.waiting.as_ref().map(serde_json::to_string).transpose()?;
+    *request = match (step.request, step.waiting) {
+        (Some(call), Some(state)) => Some((f.clone(), state, call)),
+        _ => None,
+    };
+    Ok(())
+}
+
+/// What the flow engine knows of the ticket: the message, the hours, the connection's kind,
+/// the contact's fields with its name, phone and e-mail.
+async fn context(tx: &mut Tx, t: &Ticket, body: Option<&str>, open: bool) -> anyhow::Result<flow::Context> {
+    let channel =
+        store::connections::get(&mut **tx, t.tenant_id, t.connection_id).await?.map(|c| c.kind).unwrap_or_default();
+    let mut contact = std::collections::BTreeMap::new();
+    if let Some(c) = store::contacts::get(&mut **tx, t.tenant_id, t.contact_id).await? {
+        contact = c.fields();
+        contact.insert("nome".into(), c.name.clone());
+        contact.insert("telefone".into(), crate::domain::phone::e164(&c.phone));
+        if let Some(e) = &c.email {
+            contact.insert("email".into(), e.clone());
+        }
+    }
+    Ok(flow::Context { text: body.unwrap_or_default().to_string(), open_now: open, channel, contact })
+}
+
+/// Moves the ticket's bot state from `bot` to `next` (compare-and-set), then says and changes
+/// what the step asks and applies its effect, all in `tx`. False when the state stands no more
+/// (people took over at the automatic-message cap); an error when another message moved the
+/// state meanwhile (the job retries on the new state).
+#[allow(clippy::too_many_arguments)]
+async fn apply_step(
+    app: &App,
+    tx: &mut Tx,
+    t: &mut Ticket,
+    bot: &TicketBot,
+    next: &TicketBot,
+    mut says: Vec<Say>,
+    changes: &[Change],
+    mut effect: Option<Effect>,
+    now: i64,
+    events: &mut Vec<store::events::StoredEvent>,
+) -> anyhow::Result<bool> {
+    let tenant = t.tenant_id;
+    let mut next = next.clone();
+    if effect.is_some() {
+        next.state = None;
+    }
+    if !store::automation::set_ticket_bot(&mut **tx, tenant, t.id, bot, &next).await? {
+        // Another message of the ticket moved it meanwhile: try again on the new state.
+        anyhow::bail!("the ticket's bot state changed meanwhile");
+    }
+    let mut stands = true;
+    let recent = store::automation::automatic_since(&mut **tx, tenant, t.id, now - 600_000).await?;
+    if recent + says.len() as i64 > MAX_AUTOMATIC_PER_10_MIN {
+        tracing::warn!(ticket.id = t.id, "automatic message cap reached; handing the ticket to people");
+        says.clear();
+        effect = Some(Effect::Handoff { department: None });
+        store::automation::set_ticket_bot(&mut **tx, tenant, t.id, &next, &TicketBot { state: None, ..next.clone() })
+            .await?;
+        stands = false;
+    }
+    apply_changes(app, tx, t, changes, now, events).await?;
+    if let Some(contact) = store::contacts::get(&mut **tx, tenant, t.contact_id).await? {
+        fill(&mut says, &contact);
+    }
+    let kind = store::connections::get(&mut **tx, tenant, t.connection_id).await?.map(|c| c.kind).unwrap_or_default();
+    let buttons = crate::domain::channel::ChannelKind::parse(&kind).is_some_and(|k| k.capabilities().buttons);
+    for say in &says {
+        say_it(app, tx, t, say, buttons, now, events).await?;
+    }
+    if let Some(effect) = effect {
+        apply_effect(app, tx, t, effect, now, events).await?;
+        stands = false;
+    }
+    Ok(stands)
+}
+
+/// A flow's `set` and saved answers: the department, tags and priority of the ticket, the
+/// contact's custom fields.
+async fn apply_changes(
+    app: &App,
+    tx: &mut Tx,
+    t: &mut Ticket,
+    changes: &[Change],
+    now: i64,
+    events: &mut Vec<store::events::StoredEvent>,
+) -> anyhow::Result<()> {
+    let tenant = t.tenant_id;
+    let mut ticket_changed = None;
+    for change in changes {
+        match change {
+            Change::Department(d) => {
+                if store::departments::get(&mut **tx, tenant, *d).await?.is_some() {
+                    t.department_id = Some(*d);
+                    ticket_changed = Some("transferred");
+                }
+            }
+            Change::Priority(p) => {
+                t.priority = p.as_str().into();
+                ticket_changed = ticket_changed.or(Some("priority"));
+            }
+            Change::Tag(name) => {
+                let ids = store::contacts::ensure_tags(tx, tenant, &[name.as_str()], now).await?;
+                if let Some(id) = ids.get(name) {
+                    if store::tags::attach(&mut **tx, tenant, store::tags::Target::Ticket(t.id), *id, now).await? {
+                        publish(app, tx, t, "tags", now, events).await.map_err(|e| anyhow::anyhow!(e))?;
+                    }
+                }
+            }
+            Change::ContactField { key, value } => {
+                let Some(c) = store::contacts::get(&mut **tx, tenant, t.contact_id).await? else { continue };
+                let mut fields = c.fields();
+                if !fields.contains_key(key) && fields.len() >= 50 {
+                    tracing::info!(contact.id = c.id, "the contact has 50 custom fields; the answer is not saved");
+                    continue;
+                }
+                fields.insert(key.clone(), value.clone());
+                let json = serde_json::to_string(&fields)?;
+                store::contacts::update(&mut **tx, tenant, c.id, &c.name, c.email.as_deref(), &c.notes, &json, now)
+                    .await?;
+                store::contacts::add_field_if_missing(&mut **tx, tenant, key, now).await?;
+                let data = serde_json::json!({ "contact_id": c.id });
+                events.push(app.bus.record(tx, tenant, "contact.updated", Audience::Tenant, data, now).await?);
+            }
+        }
+    }
+    if let Some(change) = ticket_changed {
+        store::tickets::save_state(&mut **tx, t).await?;
+        publish(app, tx, t, change, now, events).await.map_err(|e| anyhow::anyhow!(e))?;
+    }
     Ok(())
 }
 
@@ -330,7 +493,7 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationI
             return Err(ActionError::invalid("invalid_message", "a message has at most 4096 characters"));
         }
     }
-    let calendar = Calendar { national: true, optional: input.optional_holidays.clone(), custom: Vec::new() };
+    let mut calendar = Calendar { national: true, optional: input.optional_holidays.clone(), custom: Vec::new() };
     crate::domain::contacts::parse_keywords(&input.urgent_words)
         .map_err(|m| ActionError::invalid("invalid_keywords", m))?;
     if !(0..=100).contains(&input.handoff_after) {
@@ -353,6 +516,8 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationI
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
     let before = store::automation::get(&mut *tx, tenant).await?;
+    // The company's own dates are edited apart ([`save_dates`]): keep them.
+    calendar.custom = serde_json::from_str::<Calendar>(&before.calendar).map(|c| c.custom).unwrap_or_default();
     let before_flow = match before.flow_id {
         Some(id) => {
             store::automation::flow(&mut *tx, tenant, id).await?.and_then(|d| serde_json::from_str::<Flow>(&d).ok())
@@ -392,6 +557,25 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationI
     store::audit::record(&mut *tx, tenant, &actor.label(), "automation.updated", "automation", &details, now).await?;
     tx.commit().await?;
     Ok(a)
+}
+
+/// Replaces the company's own dates (closures, local holidays), one per line as
+/// [`hours::parse_custom_dates`] reads them.
+pub async fn save_dates(app: &App, actor: &Actor, tenant: TenantId, text: &str) -> ActionResult<usize> {
+    actor.require_admin_of(tenant)?;
+    let dates = hours::parse_custom_dates(text).map_err(|m| ActionError::invalid("invalid_dates", m))?;
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    let mut a = store::automation::get(&mut *tx, tenant).await?;
+    let mut calendar: Calendar = serde_json::from_str(&a.calendar).unwrap_or_else(|_| Calendar::brazil());
+    calendar.custom = dates;
+    a.calendar = serde_json::to_string(&calendar).map_err(anyhow::Error::from)?;
+    store::automation::put(&mut *tx, tenant, &a, now).await?;
+    let details = serde_json::json!({ "dates": calendar.custom.len() });
+    store::audit::record(&mut *tx, tenant, &actor.label(), "automation.dates_updated", "automation", &details, now)
+        .await?;
+    tx.commit().await?;
+    Ok(calendar.custom.len())
 }
 
 /// The Demo company's automation: weekdays 08–18, a greeting, an away message, and a menu that

@@ -20,10 +20,12 @@ pub enum JobKind {
     Reconnect,
     /// Greet, answer outside hours, or move the chatbot on, for one customer message.
     Automation,
+    /// A paced pass of the companies' timed rules (auto-close, auto-transfer).
+    TimedRules,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 9] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -32,6 +34,7 @@ impl JobKind {
         JobKind::DeliverWebhook,
         JobKind::Reconnect,
         JobKind::Automation,
+        JobKind::TimedRules,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -45,6 +48,7 @@ impl JobKind {
             JobKind::DeliverWebhook => "webhook.deliver",
             JobKind::Reconnect => "connection.reconnect",
             JobKind::Automation => "automation.inbound",
+            JobKind::TimedRules => "automation.timed",
         }
     }
 

@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod gateway_send;
 pub mod maintenance;
 pub mod reconnect;
+pub mod timed_rules;
 pub mod webhooks;
 pub mod whatsapp_media;
 pub mod whatsapp_send;
@@ -71,6 +72,7 @@ async fn dispatch(app: &App, job: &Job) -> Result<(), JobError> {
         Some(JobKind::DeliverWebhook) => webhooks::run(app, job).await,
         Some(JobKind::Reconnect) => reconnect::run(app, job).await,
         Some(JobKind::Automation) => automation::run(app, job).await,
+        Some(JobKind::TimedRules) => timed_rules::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

@@ -128,6 +128,7 @@ pub async fn delete(tx: &mut super::Tx, tenant: TenantId, id: i64) -> Result<boo
         "UPDATE connections SET default_department_id = NULL WHERE tenant_id = $1 AND default_department_id = $2",
         "DELETE FROM quick_replies WHERE tenant_id = $1 AND department_id = $2",
         "DELETE FROM department_members WHERE tenant_id = $1 AND department_id = $2",
+        "DELETE FROM timed_rules WHERE tenant_id = $1 AND (department_id = $2 OR transfer_to = $2)",
     ] {
         sqlx::query(sql).bind(tenant.0).bind(id).execute(&mut **tx).await?;
     }

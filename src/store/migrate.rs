@@ -24,6 +24,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 10, name: "connection_state", sql: include_str!("migrations/0010_connection_state.sql") },
     Migration { version: 11, name: "qr_sessions", sql: include_str!("migrations/0011_qr_sessions.sql") },
     Migration { version: 12, name: "automation", sql: include_str!("migrations/0012_automation.sql") },
+    Migration { version: 13, name: "timed_rules", sql: include_str!("migrations/0013_timed_rules.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

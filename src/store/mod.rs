@@ -29,6 +29,7 @@ pub mod tags;
 pub mod tenants;
 pub mod ticket_events;
 pub mod tickets;
+pub mod timed_rules;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

@@ -59,6 +59,8 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/admin/departments",
         "/admin/users",
         "/admin/connections",
+        "/admin/automation",
+        "/admin/chatbot",
         "/admin/quick-replies",
         "/admin/tags",
         "/admin/tokens",

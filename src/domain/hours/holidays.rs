@@ -230,6 +230,61 @@ pub fn closures_between(calendar: &Calendar, from: NaiveDate, days: u32) -> Vec<
     tidy(out)
 }
 
+/// The most dates of its own a company keeps.
+pub const MAX_CUSTOM_DATES: usize = 200;
+
+/// Reads a company's own dates, one per line: `dd/mm/aaaa name` closes all day,
+/// `dd/mm/aaaa 12:00-18:00 name` only in that range (blank lines skipped). The error names the
+/// line that is wrong.
+pub fn parse_custom_dates(text: &str) -> Result<Vec<CustomDate>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())).filter(|(_, l)| !l.is_empty()) {
+        let (date, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let date = NaiveDate::parse_from_str(date, "%d/%m/%Y")
+            .map_err(|_| format!("line {n}: start with a date as dd/mm/aaaa"))?;
+        let rest = rest.trim();
+        // A first word that reads as hours is the closed range; the rest is the name.
+        let (first, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let (range, name) = match super::Interval::parse(first) {
+            Some(range) => (Some(range), after.trim()),
+            None if first.starts_with(|c: char| c.is_ascii_digit()) => {
+                return Err(format!("line {n}: write the closed hours as 12:00-18:00"));
+            }
+            None => (None, rest),
+        };
+        if name.chars().count() > 80 {
+            return Err(format!("line {n}: a name has at most 80 characters"));
+        }
+        let closed = range.filter(|r| *r != ALL_DAY);
+        out.push(CustomDate { date, closed, name: if name.is_empty() { "Fechado".into() } else { name.into() } });
+    }
+    if out.len() > MAX_CUSTOM_DATES {
+        return Err(format!("at most {MAX_CUSTOM_DATES} dates"));
+    }
+    out.sort_by_key(|d| (d.date, d.closed.map(|r| r.start)));
+    Ok(out)
+}
+
+/// The lines [`parse_custom_dates`] reads back.
+pub fn format_custom_dates(dates: &[CustomDate]) -> String {
+    dates
+        .iter()
+        .map(|d| match d.closed {
+            Some(r) => format!(
+                "{} {:02}:{:02}-{:02}:{:02} {}",
+                d.date.format("%d/%m/%Y"),
+                r.start / 60,
+                r.start % 60,
+                r.end / 60,
+                r.end % 60,
+                d.name
+            ),
+            None => format!("{} {}", d.date.format("%d/%m/%Y"), d.name),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,5 +401,25 @@ mod tests {
         assert!(closures_between(&calendar, d(2026, 12, 25), 0).is_empty());
         assert!(closures_between(&calendar, NaiveDate::MAX, u32::MAX).len() <= 1);
         assert!(closures_between(&calendar, d(2026, 1, 1), u32::MAX).len() < 1700);
+    }
+
+    #[test]
+    fn a_company_s_own_dates_read_from_lines_and_back() {
+        let text = "25/01/2027 Aniversário de São Paulo\n\n 24/12/2027 12:00-18:00 Véspera \n09/07/2027";
+        let dates = parse_custom_dates(text).unwrap();
+        assert_eq!(dates.len(), 3);
+        assert_eq!(dates[0].name, "Aniversário de São Paulo");
+        assert_eq!(dates[0].closed, None);
+        assert_eq!(dates[1].date, NaiveDate::from_ymd_opt(2027, 7, 9).unwrap());
+        assert_eq!(dates[1].name, "Fechado");
+        assert_eq!(dates[2].closed, Some(Interval { start: 720, end: 1080 }));
+        assert_eq!(parse_custom_dates(&format_custom_dates(&dates)).unwrap(), dates);
+        let cal = Calendar { national: false, optional: Vec::new(), custom: dates };
+        let on = closures_on(&cal, NaiveDate::from_ymd_opt(2027, 12, 24).unwrap());
+        assert_eq!(on.len(), 1);
+        assert_eq!(on[0].range, Interval { start: 720, end: 1080 });
+        assert!(parse_custom_dates("31/02/2027 Nunca").unwrap_err().contains("line 1"));
+        assert!(parse_custom_dates("ok\n01/01/2027 x").unwrap_err().contains("line 1"));
+        assert!(parse_custom_dates("01/01/2027 x\n02/01/2027 25:00-26:00 y").unwrap_err().contains("line 2"));
     }
 }

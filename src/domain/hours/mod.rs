@@ -11,8 +11,8 @@
 mod holidays;
 
 pub use holidays::{
-    closures_between, closures_on, easter, national_holidays, optional_closure, Calendar, Closure, CustomDate,
-    OptionalHoliday, ALL_DAY, MAX_LISTED_DAYS,
+    closures_between, closures_on, easter, format_custom_dates, national_holidays, optional_closure,
+    parse_custom_dates, Calendar, Closure, CustomDate, OptionalHoliday, ALL_DAY, MAX_LISTED_DAYS,
 };
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone};

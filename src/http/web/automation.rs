@@ -1,7 +1,8 @@
-//! The Automação page: business hours per weekday in the company's time zone, the optional
-//! holidays it closes on (Brazil's national ones always apply), the greeting and away
-//! messages, and the chatbot's flow (a department menu built from the form, or the flow's
-//! JSON), with the closures of the next twelve months.
+//! The "Horários e regras" page: business hours per weekday in the company's time zone, the
+//! optional holidays it closes on (Brazil's national ones always apply) and its own dates, the
+//! closures of the next twelve months, the greeting and away messages, the chatbot's urgent
+//! words and hand-off limit, and the timed rules per department. The flow has its own page
+//! (`chatbot.rs`).
 
 use askama::Template;
 use axum::extract::Query;
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::pages::NoticeQuery;
 use super::{error_message, error_status, render, CsrfForm, Layout, Page};
 use crate::actions;
+use crate::actions::timed_rules::TimedRule;
 use crate::domain::hours::{self, Calendar, OptionalHoliday, WeekSchedule};
 
 const WEEKDAYS: [&str; 7] = ["hours.mon", "hours.tue", "hours.wed", "hours.thu", "hours.fri", "hours.sat", "hours.sun"];
@@ -44,14 +46,34 @@ struct AutomationPage {
     holidays: Vec<HolidayRow>,
     greeting: String,
     away_message: String,
-    flow: String,
     urgent_words: String,
     handoff_after: i64,
     closures: Vec<ClosureRow>,
     open_now: bool,
+    dates: String,
+    rules: Vec<RuleRow>,
+    departments: Vec<(i64, String)>,
 }
 
-async fn page(p: &Page, notice: Option<String>, error: Option<String>, draft: Option<Draft>) -> Response {
+/// One department's timed rules on the page (department 0: tickets without one).
+pub struct RuleRow {
+    pub department_id: i64,
+    pub name: String,
+    pub close_idle_minutes: i64,
+    pub close_message: String,
+    pub transfer_after_minutes: i64,
+    pub transfer_to: i64,
+}
+
+/// What a refused form typed, shown again on the page; the rest is what is stored.
+enum Typed {
+    Nothing,
+    Main(Box<Draft>),
+    Dates(String),
+    Rules(Vec<TimedRule>),
+}
+
+async fn page(p: &Page, notice: Option<String>, error: Option<String>, typed: Typed) -> Response {
     let layout = p.layout("nav.automation", "/admin/automation");
     let (a, flow) = match actions::automation::get(&p.app, &p.actor(), p.tenant()).await {
         Ok(found) => found,
@@ -73,7 +95,7 @@ async fn page(p: &Page, notice: Option<String>, error: Option<String>, draft: Op
             range: if c.range.start == 0 && c.range.end == 1440 { String::new() } else { c.range.to_string() },
         })
         .collect();
-    let draft = draft.unwrap_or_else(|| Draft {
+    let stored = Draft {
         enabled: a.enabled,
         time_zone: a.time_zone.clone(),
         days: std::array::from_fn(|i| schedule.format_day(i)),
@@ -83,7 +105,44 @@ async fn page(p: &Page, notice: Option<String>, error: Option<String>, draft: Op
         flow: flow.as_deref().map(pretty).unwrap_or_default(),
         urgent_words: a.urgent_words.clone(),
         handoff_after: a.handoff_after,
-    });
+        dates: hours::format_custom_dates(&calendar.custom),
+        rules: Vec::new(),
+    };
+    let draft = match typed {
+        Typed::Nothing => stored,
+        Typed::Main(d) => Draft { dates: stored.dates, ..*d },
+        Typed::Dates(dates) => Draft { dates, ..stored },
+        Typed::Rules(rules) => Draft { rules, ..stored },
+    };
+    let department_list = match actions::departments::list_departments(&p.app, &p.actor(), p.tenant()).await {
+        Ok(list) => list,
+        Err(e) => return p.failure(&e),
+    };
+    let stored_rules = match actions::timed_rules::list(&p.app, &p.actor(), p.tenant()).await {
+        Ok(list) => list,
+        Err(e) => return p.failure(&e),
+    };
+    let none = p.lang().t("auto.no_department").to_string();
+    let rules = std::iter::once((0, none))
+        .chain(department_list.iter().map(|d| (d.id, d.name.clone())))
+        .map(|(id, name)| {
+            let r = draft
+                .rules
+                .iter()
+                .chain(stored_rules.iter())
+                .find(|r| r.department_id == id)
+                .cloned()
+                .unwrap_or(TimedRule { department_id: id, ..TimedRule::default() });
+            RuleRow {
+                department_id: id,
+                name,
+                close_idle_minutes: r.close_idle_minutes,
+                close_message: r.close_message,
+                transfer_after_minutes: r.transfer_after_minutes,
+                transfer_to: r.transfer_to.unwrap_or(0),
+            }
+        })
+        .collect();
     let days = WEEKDAYS
         .iter()
         .enumerate()
@@ -103,11 +162,13 @@ async fn page(p: &Page, notice: Option<String>, error: Option<String>, draft: Op
         holidays,
         greeting: draft.greeting,
         away_message: draft.away_message,
-        flow: draft.flow,
         urgent_words: draft.urgent_words,
         handoff_after: draft.handoff_after,
         closures,
         open_now: actions::automation::open_now(&a, now),
+        dates: draft.dates,
+        rules,
+        departments: department_list.iter().map(|d| (d.id, d.name.clone())).collect(),
     })
 }
 
@@ -129,17 +190,20 @@ struct Draft {
     flow: String,
     urgent_words: String,
     handoff_after: i64,
+    dates: String,
+    /// Rules as typed (a refused form shows them again); stored ones fill the rest.
+    rules: Vec<TimedRule>,
 }
 
 pub async fn show(p: Page, Query(q): Query<NoticeQuery>) -> Response {
     let notice = q.saved.map(|_| p.lang().t("common.saved").to_string());
-    page(&p, notice, None, None).await
+    page(&p, notice, None, Typed::Nothing).await
 }
 
 /// The form arrives as pairs (checkboxes repeat `holiday`), read by hand.
 pub async fn update(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) -> Response {
     let value = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
-    let draft = Draft {
+    let mut draft = Draft {
         enabled: value("enabled") == "1",
         time_zone: value("time_zone"),
         days: std::array::from_fn(|i| value(&format!("day{i}"))),
@@ -153,7 +217,16 @@ pub async fn update(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) 
         flow: value("flow"),
         urgent_words: value("urgent_words"),
         handoff_after: value("handoff_after").trim().parse().unwrap_or(0),
+        dates: String::new(),
+        rules: Vec::new(),
     };
+    // The chatbot's own page edits the flow: a form without it keeps the stored one.
+    if !fields.iter().any(|(k, _)| k == "flow") {
+        match actions::automation::get(&p.app, &p.actor(), p.tenant()).await {
+            Ok((_, flow)) => draft.flow = flow.unwrap_or_default(),
+            Err(e) => return p.failure(&e),
+        }
+    }
     let input = actions::automation::AutomationInput {
         enabled: draft.enabled,
         time_zone: draft.time_zone.clone(),
@@ -173,7 +246,48 @@ pub async fn update(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) 
             if let actions::ActionError::Invalid { code: "invalid_flow" | "invalid_hours", message: detail } = &e {
                 message = format!("{message} ({detail})");
             }
-            (error_status(&e), page(&p, None, Some(message), Some(draft)).await).into_response()
+            (error_status(&e), page(&p, None, Some(message), Typed::Main(Box::new(draft))).await).into_response()
         }
     }
+}
+
+/// The company's own dates (a textarea, one per line).
+pub async fn update_dates(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) -> Response {
+    let text = fields.iter().find(|(k, _)| k == "dates").map(|(_, v)| v.clone()).unwrap_or_default();
+    match actions::automation::save_dates(&p.app, &p.actor(), p.tenant(), &text).await {
+        Ok(_) => Redirect::to("/admin/automation?saved=1#dates").into_response(),
+        Err(e) => refused(&p, e, Typed::Dates(text)).await,
+    }
+}
+
+/// The timed rules: per department `close_N`, `message_N`, `transfer_N`, `to_N`.
+pub async fn update_rules(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) -> Response {
+    let value = |name: String| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v.trim().to_string());
+    let mut rules = Vec::new();
+    for (k, v) in &fields {
+        let Some(id) = k.strip_prefix("close_").and_then(|id| id.parse::<i64>().ok()) else { continue };
+        let minutes =
+            |s: Option<String>| s.filter(|s| !s.is_empty()).map(|s| s.parse::<i64>().unwrap_or(-1)).unwrap_or(0);
+        let to = value(format!("to_{id}")).and_then(|s| s.parse::<i64>().ok()).filter(|d| *d != 0);
+        rules.push(TimedRule {
+            department_id: id,
+            close_idle_minutes: minutes(Some(v.trim().to_string())),
+            close_message: value(format!("message_{id}")).unwrap_or_default(),
+            transfer_after_minutes: minutes(value(format!("transfer_{id}"))),
+            transfer_to: to,
+        });
+    }
+    match actions::timed_rules::save(&p.app, &p.actor(), p.tenant(), rules.clone()).await {
+        Ok(()) => Redirect::to("/admin/automation?saved=1#rules").into_response(),
+        Err(e) => refused(&p, e, Typed::Rules(rules)).await,
+    }
+}
+
+/// The page again with the error and what was typed in the refused form.
+async fn refused(p: &Page, e: actions::ActionError, typed: Typed) -> Response {
+    let mut message = error_message(p.lang(), &e);
+    if let actions::ActionError::Invalid { code: "invalid_dates", message: detail } = &e {
+        message = format!("{message} ({detail})");
+    }
+    (error_status(&e), page(p, None, Some(message), typed).await).into_response()
 }

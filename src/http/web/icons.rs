@@ -85,3 +85,5 @@ icon!(
     AUTOMATION,
     r#"<rect x="4" y="8" width="16" height="11" rx="2"/><path d="M12 4v4"/><circle cx="12" cy="3.5" r="1"/><circle cx="9" cy="13" r="1.2"/><circle cx="15" cy="13" r="1.2"/><path d="M9.5 16.5h5"/>"#
 );
+// A clock: business hours and timed rules.
+icon!(CLOCK, r#"<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>"#);

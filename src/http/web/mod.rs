@@ -3,8 +3,10 @@
 
 mod admin;
 mod automation;
+mod chatbot;
 mod connections;
 mod contacts;
+mod flow_graph;
 pub mod i18n;
 mod icons;
 mod inbox;
@@ -82,6 +84,11 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/quick-replies/{id}/delete", axum::routing::post(admin::delete_quick_reply))
         .route("/admin/settings", get(admin::show_settings).post(admin::update_settings))
         .route("/admin/automation", get(automation::show).post(automation::update))
+        .route("/admin/automation/dates", axum::routing::post(automation::update_dates))
+        .route("/admin/automation/rules", axum::routing::post(automation::update_rules))
+        .route("/admin/chatbot", get(chatbot::show).post(chatbot::update))
+        .route("/admin/chatbot/preview", axum::routing::post(chatbot::preview))
+        .route("/admin/chatbot/test", axum::routing::post(chatbot::test))
         .route("/account/signature", axum::routing::post(admin::set_signature))
         .route("/platform/tenants", get(pages::list_tenants).post(pages::create_tenant))
         .route("/platform/tenants/{id}/private-networks", axum::routing::post(pages::set_private_networks))
@@ -90,6 +97,10 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route(
             "/assets/app.js",
             get(|| asset(include_str!("../../../assets/app.js"), "text/javascript; charset=utf-8")),
+        )
+        .route(
+            "/assets/flow.js",
+            get(|| asset(include_str!("../../../assets/flow.js"), "text/javascript; charset=utf-8")),
         )
         .merge(contacts::routes())
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
@@ -291,7 +302,8 @@ const NAV: &[(&str, &[NavEntry])] = &[
             ("/admin/departments", "nav.departments", icons::DEPARTMENTS, Audience::TenantAdmins),
             ("/admin/users", "nav.users", icons::USERS, Audience::TenantAdmins),
             ("/admin/connections", "nav.connections", icons::CONNECTIONS, Audience::TenantAdmins),
-            ("/admin/automation", "nav.automation", icons::AUTOMATION, Audience::TenantAdmins),
+            ("/admin/automation", "nav.automation", icons::CLOCK, Audience::TenantAdmins),
+            ("/admin/chatbot", "nav.chatbot", icons::AUTOMATION, Audience::TenantAdmins),
             ("/admin/quick-replies", "nav.quick_replies", icons::QUICK_REPLIES, Audience::WholeTenant),
             ("/admin/tags", "nav.tags", icons::TAGS, Audience::WholeTenant),
         ],

@@ -1,0 +1,577 @@
+//! Chatbot flows as pure rules: a flow is a graph of nodes — a message, a menu, a question whose
+//! answer is checked and saved, a condition, a "set" (department, tag, priority), an HTTP request,
+//! a hand-off to people, a close. [`start`] runs it from its first node, [`answer`] takes the
+//! customer's reply to the menu or question it waits on, and [`resume`] goes on after an HTTP
+//! request the caller made. All three return what to say, what to change and what to do, never
+//! touching the world, and stop within [`STEP_BUDGET`] nodes whatever the flow. [`validate`]
+//! refuses flows with dangling links, unsafe variables or loops that never wait for the customer.
+
+mod check;
+mod fill;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use check::{check_answer, default_invalid, is_cnpj, is_cpf, parse_date};
+pub use validate::{safe_var, validate, FlowError, MAX_NODES};
+
+use self::fill::{fill_known, fill_with_escape, json_escape, same_words, url_encode};
+use super::inbox::Priority;
+
+/// The most nodes one step may run: a flow that would go on is stopped and handed to people.
+pub const STEP_BUDGET: usize = 20;
+/// The most options a menu offers (WhatsApp lists hold ten rows).
+pub const MAX_OPTIONS: usize = 10;
+/// The most HTTP requests one customer message may set off (the caller's loop stops there and
+/// hands the ticket to people).
+pub const MAX_HTTP_PER_MESSAGE: usize = 3;
+/// The longest value a variable keeps (a contact's custom field holds 1,000 characters).
+pub const MAX_VALUE_CHARS: usize = 1000;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Flow {
+    /// The node the flow starts at.
+    pub start: String,
+    pub nodes: BTreeMap<String, Node>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MenuOption {
+    pub label: String,
+    pub next: String,
+}
+
+/// What a question accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerKind {
+    #[default]
+    Text,
+    Number,
+    Email,
+    /// A Brazilian phone with DDD (or an international one with `+`); saved as E.164.
+    Phone,
+    /// A CPF (11 digits) or CNPJ (14) with valid check digits; saved as digits.
+    CpfCnpj,
+    /// dd/mm/aaaa, a real date; saved as dd/mm/aaaa.
+    Date,
+}
+
+/// What a condition tests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "test", rename_all = "snake_case")]
+pub enum Test {
+    /// The customer's last message mentions one of these words (comma-separated, as the urgent
+    /// words are written).
+    Keyword { words: String },
+    /// The company is open now by its business hours.
+    Open,
+    /// The ticket's connection is of this kind (`whatsapp_cloud`, `whatsapp_qr`).
+    Channel { channel: String },
+    /// A variable equals a value, case and accents ignored.
+    VarEquals { var: String, value: String },
+    /// A variable has a value.
+    VarSet { var: String },
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Method {
+    #[default]
+    #[serde(rename = "GET", alias = "get")]
+    Get,
+    #[serde(rename = "POST", alias = "post")]
+    Post,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Node {
+    /// Say something, then go on (or end the bot's part when there is no `next`).
+    Message { text: String, next: Option<String> },
+    /// Offer options and wait for the customer's choice (by number or title). An answer that
+    /// picks none gets `invalid` (or a default) up to `retries` times, then goes to `fallback`
+    /// (a hand-off to people when there is none).
+    Menu {
+        text: String,
+        options: Vec<MenuOption>,
+        #[serde(default)]
+        invalid: Option<String>,
+        #[serde(default = "one")]
+        retries: u8,
+        #[serde(default)]
+        fallback: Option<String>,
+    },
+    /// Ask something and wait; a valid answer (by `kind`) is saved as `save_as` — a ticket
+    /// variable, or the contact's custom field when it starts with `contact.` — and the flow
+    /// goes on to `next` (people, when there is none). Invalid answers as in a menu.
+    Question {
+        text: String,
+        #[serde(default)]
+        kind: AnswerKind,
+        save_as: String,
+        #[serde(default)]
+        next: Option<String>,
+        #[serde(default)]
+        invalid: Option<String>,
+        #[serde(default = "one")]
+        retries: u8,
+        #[serde(default)]
+        fallback: Option<String>,
+    },
+    /// Go to `then` when the test holds, else to `else`.
+    Condition {
+        #[serde(flatten)]
+        test: Test,
+        then: String,
+        #[serde(rename = "else")]
+        otherwise: String,
+    },
+    /// Set the ticket's department (where a later plain hand-off goes), a tag (by name, created
+    /// when missing) and/or its priority, then go on.
+    Set {
+        #[serde(default)]
+        department: Option<i64>,
+        #[serde(default)]
+        tag: Option<String>,
+        #[serde(default)]
+        priority: Option<Priority>,
+        #[serde(default)]
+        next: Option<String>,
+    },
+    /// Call a URL (`{{var}}` placeholders URL-encoded; the body a JSON template whose
+    /// placeholders are JSON-escaped), save parts of the JSON answer (`variable ← JSON pointer`)
+    /// and go to `next` on a 2xx answer, else to `error` (people, when there is none).
+    Http {
+        #[serde(default)]
+        method: Method,
+        url: String,
+        #[serde(default)]
+        body: Option<String>,
+        #[serde(default)]
+        save: BTreeMap<String, String>,
+        next: String,
+        #[serde(default)]
+        error: Option<String>,
+    },
+    /// Hand the ticket to people, in a department (its greeting is sent), in the one a `set`
+    /// chose, or wherever it is.
+    Handoff {
+        #[serde(default)]
+        department: Option<i64>,
+        #[serde(default)]
+        text: Option<String>,
+    },
+    /// Close the ticket, saying goodbye.
+    Close {
+        #[serde(default)]
+        text: Option<String>,
+    },
+}
+
+impl Node {
+    /// The node's type as written in the flow's JSON (`"type"`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Node::Message { .. } => "message",
+            Node::Menu { .. } => "menu",
+            Node::Question { .. } => "question",
+            Node::Condition { .. } => "condition",
+            Node::Set { .. } => "set",
+            Node::Http { .. } => "http",
+            Node::Handoff { .. } => "handoff",
+            Node::Close { .. } => "close",
+        }
+    }
+
+    /// Where the node can go next, each with the label of its edge ("" for the plain next, "?"
+    /// for a fallback, "sim"/"não" for a condition, "ok"/"erro" for an HTTP request): what the
+    /// editor draws as arrows.
+    pub fn links(&self) -> Vec<(String, &str)> {
+        fn plain(n: &Option<String>) -> Vec<(String, &str)> {
+            n.iter().map(|n| (String::new(), n.as_str())).collect()
+        }
+        match self {
+            Node::Message { next, .. } | Node::Set { next, .. } => plain(next),
+            Node::Menu { options, fallback, .. } => options
+                .iter()
+                .map(|o| (o.label.clone(), o.next.as_str()))
+                .chain(fallback.iter().map(|f| ("?".to_string(), f.as_str())))
+                .collect(),
+            Node::Question { next, fallback, .. } => {
+                plain(next).into_iter().chain(fallback.iter().map(|f| ("?".to_string(), f.as_str()))).collect()
+            }
+            Node::Condition { then, otherwise, .. } => {
+                vec![("sim".to_string(), then.as_str()), ("não".to_string(), otherwise.as_str())]
+            }
+            Node::Http { next, error, .. } => std::iter::once(("ok".to_string(), next.as_str()))
+                .chain(error.iter().map(|e| ("erro".to_string(), e.as_str())))
+                .collect(),
+            Node::Handoff { .. } | Node::Close { .. } => Vec::new(),
+        }
+    }
+
+    /// Whether the flow stops here to wait for the customer (a menu or a question).
+    pub fn waits(&self) -> bool {
+        matches!(self, Node::Menu { .. } | Node::Question { .. })
+    }
+}
+
+fn one() -> u8 {
+    1
+}
+
+/// Where a ticket stands in a flow: waiting at a menu or question (after `retries` invalid
+/// answers) or at an HTTP request not answered yet, with the variables saved so far and the
+/// department a `set` chose. Old states (node and retries only) still read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotState {
+    pub node: String,
+    #[serde(default)]
+    pub retries: u8,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<i64>,
+}
+
+/// What the engine knows of the world at a step: the customer's last message (the reply),
+/// whether the company is open, the connection's kind and the contact's fields (custom fields
+/// plus `nome`, `telefone`, `email` where the caller has them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    pub text: String,
+    pub open_now: bool,
+    pub channel: String,
+    pub contact: BTreeMap<String, String>,
+}
+
+/// Something to say to the customer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Say {
+    Text(String),
+    /// A prompt with options: buttons or a list where the channel renders them, else numbered
+    /// text.
+    Choices {
+        prompt: String,
+        options: Vec<String>,
+    },
+}
+
+/// A change to the ticket or its contact, applied with the step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Department(i64),
+    Tag(String),
+    Priority(Priority),
+    /// The contact's custom field `key` (without `contact.`).
+    ContactField {
+        key: String,
+        value: String,
+    },
+}
+
+/// What to do with the ticket once the bot is done with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Handoff { department: Option<i64> },
+    Close,
+}
+
+/// An HTTP request the caller must make, then [`resume`] with its outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpCall {
+    pub method: Method,
+    pub url: String,
+    /// A JSON body (sent as `application/json`).
+    pub body: Option<String>,
+}
+
+/// How an HTTP request went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HttpOutcome {
+    Response {
+        status: u16,
+        body: String,
+    },
+    /// Refused, unreachable, timed out…
+    Failed {
+        reason: String,
+    },
+}
+
+/// The outcome of a step: what to say and change, and then either the state it now waits in
+/// (`waiting`; with `request` when that is an HTTP request to make and [`resume`] from) or what
+/// to do (`effect`). Exactly one of `waiting` and `effect` is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Step {
+    pub says: Vec<Say>,
+    pub changes: Vec<Change>,
+    pub waiting: Option<BotState>,
+    pub request: Option<HttpCall>,
+    pub effect: Option<Effect>,
+}
+
+const DEFAULT_INVALID: &str = "Não entendi. Responda com o número de uma das opções.";
+
+/// Runs the flow from its start.
+pub fn start(flow: &Flow, ctx: &Context) -> Step {
+    Run::new(flow, ctx, &BotState::default()).go(&flow.start)
+}
+
+/// The customer answered (`ctx.text`) the menu or question the ticket waits on. A state at an
+/// HTTP request (its call never finished) makes the request again.
+pub fn answer(flow: &Flow, state: &BotState, ctx: &Context) -> Step {
+    let mut run = Run::new(flow, ctx, state);
+    match flow.nodes.get(&state.node) {
+        Some(Node::Menu { options, invalid, retries, fallback, text }) => {
+            let labels: Vec<&str> = options.iter().map(|o| o.label.as_str()).collect();
+            match super::channel::chosen_option(&ctx.text, &labels) {
+                Some(i) => run.go(&options[i].next),
+                None if state.retries < *retries => {
+                    let invalid = invalid.as_deref().unwrap_or(DEFAULT_INVALID);
+                    run.says.push(Say::Text(run.fill(invalid)));
+                    let prompt = run.fill(text);
+                    run.says.push(Say::Choices { prompt, options: labels.iter().map(|l| l.to_string()).collect() });
+                    run.wait(&state.node, state.retries + 1)
+                }
+                None => run.fall(fallback.as_deref()),
+            }
+        }
+        Some(Node::Question { kind, save_as, next, invalid, retries, fallback, .. }) => {
+            match check_answer(*kind, &ctx.text) {
+                Some(value) => {
+                    run.save(save_as, &value);
+                    match next {
+                        Some(n) => run.go(n),
+                        None => run.handoff(),
+                    }
+                }
+                None if state.retries < *retries => {
+                    let invalid = invalid.as_deref().unwrap_or(default_invalid(*kind));
+                    run.says.push(Say::Text(run.fill(invalid)));
+                    run.wait(&state.node, state.retries + 1)
+                }
+                None => run.fall(fallback.as_deref()),
+            }
+        }
+        Some(Node::Http { .. }) => run.go(&state.node),
+        // The flow changed under the ticket (or the state is not a waiting node's): people.
+        _ => run.handoff(),
+    }
+}
+
+/// Goes on after the HTTP request of the node the state is at: a 2xx answer saves what the node
+/// asks of its JSON and goes to `next`; anything else goes to `error`.
+pub fn resume(flow: &Flow, state: &BotState, ctx: &Context, outcome: HttpOutcome) -> Step {
+    let mut run = Run::new(flow, ctx, state);
+    let Some(Node::Http { save, next, error, .. }) = flow.nodes.get(&state.node) else { return run.handoff() };
+    let ok = match outcome {
+        HttpOutcome::Response { status, body } if (200..300).contains(&status) => {
+            if save.is_empty() {
+                true
+            } else if let Ok(json) = serde_json::from_str::<serde_json::Value>(&body) {
+                for (var, pointer) in save {
+                    let value = match json.pointer(pointer) {
+                        None | Some(serde_json::Value::Null) => continue,
+                        Some(serde_json::Value::String(s)) => s.clone(),
+                        Some(other) => other.to_string(),
+                    };
+                    run.save(var, &value);
+                }
+                true
+            } else {
+                false
+            }
+        }
+        _ => false,
+    };
+    if ok {
+        run.go(next)
+    } else {
+        run.fall(error.as_deref())
+    }
+}
+
+/// One step's work in progress.
+struct Run<'a> {
+    flow: &'a Flow,
+    ctx: &'a Context,
+    says: Vec<Say>,
+    changes: Vec<Change>,
+    vars: BTreeMap<String, String>,
+    department: Option<i64>,
+}
+
+impl<'a> Run<'a> {
+    fn new(flow: &'a Flow, ctx: &'a Context, state: &BotState) -> Self {
+        Run { flow, ctx, says: Vec::new(), changes: Vec::new(), vars: state.vars.clone(), department: state.department }
+    }
+
+    fn state(&self, node: &str, retries: u8) -> BotState {
+        BotState { node: node.to_string(), retries, vars: self.vars.clone(), department: self.department }
+    }
+
+    fn wait(self, node: &str, retries: u8) -> Step {
+        let waiting = Some(self.state(node, retries));
+        Step { says: self.says, changes: self.changes, waiting, request: None, effect: None }
+    }
+
+    fn done(self, effect: Effect) -> Step {
+        Step { says: self.says, changes: self.changes, waiting: None, request: None, effect: Some(effect) }
+    }
+
+    fn handoff(self) -> Step {
+        let department = self.department;
+        self.done(Effect::Handoff { department })
+    }
+
+    fn fall(self, fallback: Option<&str>) -> Step {
+        match fallback {
+            Some(next) => self.go(next),
+            None => self.handoff(),
+        }
+    }
+
+    /// A variable: a ticket variable, or a contact field as `contact.<key>`.
+    fn var(&self, key: &str) -> Option<&str> {
+        if let Some(v) = self.vars.get(key) {
+            return Some(v);
+        }
+        key.strip_prefix("contact.").and_then(|k| self.ctx.contact.get(k)).map(String::as_str)
+    }
+
+    /// A template's variable: a [`Run::var`] or a contact field by its own name (`{{nome}}`).
+    fn template_var(&self, key: &str) -> Option<&str> {
+        self.var(key).or_else(|| self.ctx.contact.get(key).map(String::as_str))
+    }
+
+    /// Fills the variables it knows in a text; the others stay for the caller (contact fields).
+    fn fill(&self, text: &str) -> String {
+        fill_known(text, |k| self.template_var(k).map(str::to_string))
+    }
+
+    fn save(&mut self, key: &str, value: &str) {
+        // A value never brings placeholders of its own into later texts.
+        let value: String = value.replace("{{", "").replace("}}", "").chars().take(MAX_VALUE_CHARS).collect();
+        if let Some(field) = key.strip_prefix("contact.") {
+            self.changes.push(Change::ContactField { key: field.to_string(), value: value.clone() });
+        }
+        self.vars.insert(key.to_string(), value);
+    }
+
+    fn test(&self, test: &Test) -> bool {
+        match test {
+            Test::Keyword { words } => {
+                let words = super::contacts::parse_keywords(words).unwrap_or_default();
+                mentions_any(&self.ctx.text, &words)
+            }
+            Test::Open => self.ctx.open_now,
+            Test::Channel { channel } => self.ctx.channel.eq_ignore_ascii_case(channel.trim()),
+            Test::VarEquals { var, value } => self.var(var).is_some_and(|v| same_words(v, value)),
+            Test::VarSet { var } => self.var(var).is_some_and(|v| !v.trim().is_empty()),
+        }
+    }
+
+    fn go(mut self, from: &str) -> Step {
+        let flow = self.flow;
+        let mut at = from;
+        for _ in 0..STEP_BUDGET {
+            let Some(node) = flow.nodes.get(at) else { return self.handoff() };
+            match node {
+                Node::Message { text, next } => {
+                    let text = self.fill(text);
+                    self.says.push(Say::Text(text));
+                    match next {
+                        Some(n) => at = n,
+                        None => return self.handoff(),
+                    }
+                }
+                Node::Menu { text, options, .. } => {
+                    if options.is_empty() {
+                        return self.handoff();
+                    }
+                    let prompt = self.fill(text);
+                    self.says.push(Say::Choices { prompt, options: options.iter().map(|o| o.label.clone()).collect() });
+                    return self.wait(at, 0);
+                }
+                Node::Question { text, .. } => {
+                    let text = self.fill(text);
+                    self.says.push(Say::Text(text));
+                    return self.wait(at, 0);
+                }
+                Node::Condition { test, then, otherwise } => at = if self.test(test) { then } else { otherwise },
+                Node::Set { department, tag, priority, next } => {
+                    if let Some(d) = department {
+                        self.department = Some(*d);
+                        self.changes.push(Change::Department(*d));
+                    }
+                    if let Some(t) = tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                        self.changes.push(Change::Tag(t.to_string()));
+                    }
+                    if let Some(p) = priority {
+                        self.changes.push(Change::Priority(*p));
+                    }
+                    match next {
+                        Some(n) => at = n,
+                        None => return self.handoff(),
+                    }
+                }
+                Node::Http { method, url, body, .. } => {
+                    let call = HttpCall {
+                        method: *method,
+                        url: fill_with_escape(url, |k| self.template_var(k).map(str::to_string), url_encode),
+                        body: body
+                            .as_deref()
+                            .map(|b| fill_with_escape(b, |k| self.template_var(k).map(str::to_string), json_escape)),
+                    };
+                    let mut step = self.wait(at, 0);
+                    step.request = Some(call);
+                    return step;
+                }
+                Node::Handoff { department, text } => {
+                    let said = text.as_deref().filter(|t| !t.trim().is_empty()).map(|t| self.fill(t));
+                    self.says.extend(said.map(Say::Text));
+                    let department = department.or(self.department);
+                    return self.done(Effect::Handoff { department });
+                }
+                Node::Close { text } => {
+                    let said = text.as_deref().filter(|t| !t.trim().is_empty()).map(|t| self.fill(t));
+                    self.says.extend(said.map(Say::Text));
+                    return self.done(Effect::Close);
+                }
+            }
+        }
+        // Over budget: a loop that never waits; stop and let people answer.
+        self.handoff()
+    }
+}
+
+/// Whether a customer's message names one of `words` (as [`super::contacts::parse_keywords`]
+/// reads them): whole words, accents, case and punctuation ignored, so "reclamação" matches
+/// "Quero fazer uma RECLAMACAO!".
+pub fn mentions_any(text: &str, words: &[String]) -> bool {
+    let folded: String =
+        super::contacts::fold(text).to_uppercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    let padded = format!(" {} ", folded.split_whitespace().collect::<Vec<_>>().join(" "));
+    words.iter().any(|w| !w.is_empty() && padded.contains(&format!(" {w} ")))
+}
+
+/// The menu flow most companies start with: a greeting menu whose options hand the ticket to a
+/// department each, and an invalid answer re-asked once before people take over.
+pub fn department_menu(question: &str, departments: &[(i64, String)]) -> Flow {
+    let mut nodes = BTreeMap::new();
+    let options =
+        departments.iter().map(|(id, name)| MenuOption { label: name.clone(), next: format!("setor-{id}") }).collect();
+    nodes.insert(
+        "menu".to_string(),
+        Node::Menu { text: question.to_string(), options, invalid: None, retries: 1, fallback: None },
+    );
+    for (id, _) in departments {
+        nodes.insert(format!("setor-{id}"), Node::Handoff { department: Some(*id), text: None });
+    }
+    Flow { start: "menu".into(), nodes }
+}

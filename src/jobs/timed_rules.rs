@@ -1,0 +1,48 @@
+//! `automation.timed`: one paced pass of the companies' timed rules
+//! ([`crate::actions::timed_rules::run_pass`]). The scheduler enqueues one per minute with a
+//! dedupe key (several instances schedule it once); a pass that reaches its budget enqueues
+//! the next one a second later instead of working on, so the rules never crowd out the sends.
+
+use super::JobError;
+use crate::app::App;
+use crate::store::jobs::{Job, NewJob};
+
+const KIND: &str = crate::domain::jobs::JobKind::TimedRules.as_str();
+const MINUTE_MS: i64 = 60_000;
+/// The pause between two passes of a backlog.
+const PACE_MS: i64 = 1_000;
+
+pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
+    let report = crate::actions::timed_rules::run_pass(app).await?;
+    if report.closed + report.transferred > 0 {
+        tracing::info!(closed = report.closed, transferred = report.transferred, "timed rules applied");
+    }
+    if report.more {
+        schedule(app, Some(job.id.0)).await?;
+    }
+    Ok(())
+}
+
+/// Enqueues this minute's pass, or (`after`: the pass that left a backlog) the next one soon.
+pub async fn schedule(app: &App, after: Option<i64>) -> anyhow::Result<()> {
+    let now = app.clock.now_ms();
+    let Some(platform) = crate::store::tenants::list(app.db.reader()).await?.into_iter().find(|t| t.is_platform) else {
+        return Ok(());
+    };
+    let (key, run_at) = match after {
+        None => (format!("{KIND}:{}", now / MINUTE_MS), now),
+        Some(job) => (format!("{KIND}:after:{job}"), now + PACE_MS),
+    };
+    let payload = serde_json::json!({});
+    let job = NewJob {
+        tenant_id: platform.id,
+        kind: KIND,
+        payload: &payload,
+        run_at,
+        max_attempts: 3,
+        dedupe_key: Some(&key),
+    };
+    crate::store::jobs::enqueue(app.db.writer(), job, now).await?;
+    app.jobs_wakeup.notify_one();
+    Ok(())
+}
