@@ -499,19 +499,9 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationI
     if !(0..=100).contains(&input.handoff_after) {
         return Err(ActionError::invalid("invalid_handoff_after", "hand off after 0 to 100 messages"));
     }
-    let flow_text = input.flow.trim();
-    let departments: Vec<i64> =
-        store::departments::list(app.db.reader(), tenant).await?.into_iter().map(|d| d.id).collect();
-    let flow = if flow_text.is_empty() {
-        None
-    } else {
-        let f: Flow = serde_json::from_str(flow_text)
-            .map_err(|e| ActionError::invalid("invalid_flow", format!("the flow is not valid JSON: {e}")))?;
-        flow::validate(&f, &|d| departments.contains(&d)).map_err(|errors| {
-            let list: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.node, e.message)).collect();
-            ActionError::invalid("invalid_flow", list.join("; "))
-        })?;
-        Some(f)
+    let flow = match input.flow.trim() {
+        "" => None,
+        text => Some(super::flow_editor::valid(app, actor, tenant, text).await?),
     };
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
@@ -578,8 +568,8 @@ pub async fn save_dates(app: &App, actor: &Actor, tenant: TenantId, text: &str) 
     Ok(calendar.custom.len())
 }
 
-/// The Demo company's automation: weekdays 08–18, a greeting, an away message, and a menu that
-/// hands the ticket to Vendas, Suporte or Financeiro.
+/// The Demo company's automation: weekdays 08–18, a greeting, an away message, a menu that
+/// hands the ticket to Vendas, Suporte or Financeiro, and idle tickets closed after four hours.
 pub async fn set_up_demo(app: &App, tenant: TenantId, departments: &[(i64, String)]) -> anyhow::Result<()> {
     let f = flow::department_menu("Como podemos ajudar? Escolha uma opção:", departments);
     let now = app.clock.now_ms();
@@ -596,6 +586,17 @@ pub async fn set_up_demo(app: &App, tenant: TenantId, departments: &[(i64, Strin
         handoff_after: 6,
         ..Automation::default()
     };
+    // Tickets the customer left idle for four hours close with a note of it.
+    let rules: Vec<store::timed_rules::TimedRule> = departments
+        .iter()
+        .map(|(id, _)| store::timed_rules::TimedRule {
+            department_id: *id,
+            close_idle_minutes: 240,
+            close_message: "Encerramos este atendimento por falta de resposta. Se precisar, é só escrever!".into(),
+            ..Default::default()
+        })
+        .collect();
+    store::timed_rules::replace(&mut tx, tenant, &rules, now).await?;
     store::automation::put(&mut *tx, tenant, &a, now).await?;
     tx.commit().await?;
     Ok(())

@@ -4,7 +4,7 @@
 
 use crate::actions::{ActionError, ActionResult, Actor};
 use crate::app::App;
-use crate::domain::flow::{self, BotState, Change, Context, Effect, Flow, Say};
+use crate::domain::flow::{self, BotState, Change, Context, Effect, Say};
 use crate::domain::TenantId;
 use crate::store;
 
@@ -33,14 +33,8 @@ pub async fn test_turn(
     state: Option<&str>,
     reply: &str,
 ) -> ActionResult<TestTurn> {
-    actor.require_admin_of(tenant)?;
-    let f: Flow = serde_json::from_str(flow_json.trim())
-        .map_err(|e| ActionError::invalid("invalid_flow", format!("the flow is not valid JSON: {e}")))?;
+    let f = super::flow_editor::valid(app, actor, tenant, flow_json).await?;
     let departments = store::departments::list(app.db.reader(), tenant).await?;
-    flow::validate(&f, &|d| departments.iter().any(|x| x.id == d)).map_err(|errors| {
-        let list: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.node, e.message)).collect();
-        ActionError::invalid("invalid_flow", list.join("; "))
-    })?;
     let a = store::automation::get(app.db.reader(), tenant).await?;
     let channel = store::connections::list(app.db.reader(), tenant)
         .await?
