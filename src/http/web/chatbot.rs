@@ -34,14 +34,15 @@ async fn page(p: &Page, notice: Option<String>, error: Option<String>, typed: Op
         Err(e) => return p.failure(&e),
     };
     let flow = typed.unwrap_or_else(|| stored.as_deref().map(pretty).unwrap_or_default());
-    let (graph, problems) = match actions::flow_editor::check(&p.app, &p.actor(), p.tenant(), &flow).await {
-        Ok((f, problems)) => (flow_graph::svg(&f, &problems), problems),
-        Err(_) => (String::new(), Vec::new()),
-    };
-    let departments = match actions::departments::list_departments(&p.app, &p.actor(), p.tenant()).await {
-        Ok(list) => list.into_iter().map(|d| json!([d.id, d.name])).collect::<Vec<Value>>(),
+    let names = match department_names(p).await {
+        Ok(names) => names,
         Err(e) => return p.failure(&e),
     };
+    let (graph, problems) = match actions::flow_editor::check(&p.app, &p.actor(), p.tenant(), &flow).await {
+        Ok((f, problems)) => (flow_graph::svg(&f, &problems, &names), problems),
+        Err(_) => (String::new(), Vec::new()),
+    };
+    let departments: Vec<Value> = names.iter().map(|(id, name)| json!([id, name])).collect();
     render(ChatbotPage {
         layout,
         notice,
@@ -52,6 +53,11 @@ async fn page(p: &Page, notice: Option<String>, error: Option<String>, typed: Op
         departments: Value::Array(departments).to_string(),
         enabled: a.enabled,
     })
+}
+
+async fn department_names(p: &Page) -> Result<Vec<(i64, String)>, ActionError> {
+    let list = actions::departments::list_departments(&p.app, &p.actor(), p.tenant()).await?;
+    Ok(list.into_iter().map(|d| (d.id, d.name)).collect())
 }
 
 fn pretty(json: &str) -> String {
@@ -87,13 +93,17 @@ pub async fn update(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) 
 /// The graph and the problems of the flow being edited: `{svg, errors: [{node, message}]}`.
 pub async fn preview(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) -> Response {
     let text = field(&fields, "flow").unwrap_or_default();
-    match actions::flow_editor::check(&p.app, &p.actor(), p.tenant(), &text).await {
-        Ok((f, errors)) => {
-            let list: Vec<Value> = errors.iter().map(|e| json!({ "node": e.node, "message": e.message })).collect();
-            axum::Json(json!({ "svg": flow_graph::svg(&f, &errors), "errors": list })).into_response()
-        }
-        Err(e) => json_error(&p, &e),
-    }
+    let checked = match actions::flow_editor::check(&p.app, &p.actor(), p.tenant(), &text).await {
+        Ok(checked) => checked,
+        Err(e) => return json_error(&p, &e),
+    };
+    let (f, errors) = checked;
+    let names = match department_names(&p).await {
+        Ok(names) => names,
+        Err(e) => return json_error(&p, &e),
+    };
+    let list: Vec<Value> = errors.iter().map(|e| json!({ "node": e.node, "message": e.message })).collect();
+    axum::Json(json!({ "svg": flow_graph::svg(&f, &errors, &names), "errors": list })).into_response()
 }
 
 /// One turn of the test chat: `{says: [{text} | {prompt, options}], state, outcome, notes}`.

@@ -30,9 +30,20 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-/// What a node says or does, in a few words: its text, else its URL.
-fn summary(node: &serde_json::Value) -> String {
-    let text = ["text", "url", "test"].iter().find_map(|k| node.get(*k).and_then(|v| v.as_str())).unwrap_or("");
+/// What a node says or does, in a few words: its text, else its URL or test, else the
+/// department it hands to.
+fn summary(node: &serde_json::Value, departments: &[(i64, String)]) -> String {
+    let department = node
+        .get("department")
+        .and_then(|d| d.as_i64())
+        .and_then(|d| departments.iter().find(|(id, _)| *id == d))
+        .map(|(_, name)| format!("Setor {name}"));
+    let text = ["text", "url", "test"]
+        .iter()
+        .find_map(|k| node.get(*k).and_then(|v| v.as_str()))
+        .map(str::to_string)
+        .or(department)
+        .unwrap_or_default();
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() > 28 {
         format!("{}…", one_line.chars().take(27).collect::<String>())
@@ -85,8 +96,8 @@ fn rows(flow: &Flow) -> Vec<Vec<&str>> {
     out.into_values().collect()
 }
 
-/// The SVG of `flow`, nodes named in `errors` marked.
-pub fn svg(flow: &Flow, errors: &[FlowError]) -> String {
+/// The SVG of `flow`, nodes named in `errors` marked; `departments` (id, name) name hand-offs.
+pub fn svg(flow: &Flow, errors: &[FlowError], departments: &[(i64, String)]) -> String {
     let rows = rows(flow);
     let widest = rows.iter().map(Vec::len).max().unwrap_or(1).max(1) as i64;
     let width = MARGIN * 2 + widest * BOX_W + (widest - 1) * GAP_X;
@@ -149,7 +160,7 @@ pub fn svg(flow: &Flow, errors: &[FlowError]) -> String {
             ny = y + 34,
             sy = y + 50,
             kind = kind_label(node.kind()),
-            summary = escape(&summary(&value)),
+            summary = escape(&summary(&value, departments)),
         );
     }
     out.push_str("</svg>");
@@ -172,10 +183,10 @@ mod tests {
     #[test]
     fn a_menu_draws_its_options_as_labelled_arrows_and_escapes_every_text() {
         let f = department_menu("Como <b>ajudar</b>?", &[(1, "Vendas & cia".into()), (2, "<script>".into())]);
-        let image = svg(&f, &[]);
+        let image = svg(&f, &[], &[(2, "<script>".into())]);
         assert!(image.starts_with("<svg") && image.ends_with("</svg>"));
         assert_eq!(image.matches(r#"class="edge""#).count(), 2, "{image}");
-        assert!(image.contains("Vendas &amp; cia") && image.contains("&lt;script&gt;"));
+        assert!(image.contains("Vendas &amp; cia") && image.contains("Setor &lt;script&gt;"));
         assert!(!image.contains("<script") && !image.contains("<b>"));
         assert!(image.contains(r#"class="node menu start""#));
         // The menu on the first row, its two hand-offs on the second.
@@ -187,7 +198,7 @@ mod tests {
     fn nodes_with_problems_are_marked_with_the_problem_as_tooltip() {
         let f = department_menu("Oi", &[(1, "Vendas".into())]);
         let errors = vec![FlowError { node: "setor-1".into(), message: "department 1 does not exist".into() }];
-        let image = svg(&f, &errors);
+        let image = svg(&f, &errors, &[]);
         assert!(image.contains(r#"class="node handoff bad""#), "{image}");
         assert!(image.contains("<title>department 1 does not exist</title>"));
     }
