@@ -120,15 +120,17 @@ async fn outcome_metric(t: &TestApp, outcome: &str) -> u64 {
 async fn settle_startup_jobs(t: &TestApp) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
+        // The scheduler's first round: this hour's purge and this minute's timed-rules pass.
         let purged = t.count("jobs", "kind = 'maintenance.purge' AND state = 'done'").await;
+        let timed = t.count("jobs", "kind = 'automation.timed' AND state = 'done'").await;
         let pending = t.count("jobs", "state IN ('queued', 'running')").await;
         let counted = t.app.metrics.jobs_completed.load(std::sync::atomic::Ordering::Relaxed);
-        if purged == 1 && pending == 0 && counted == 1 {
+        if purged == 1 && timed == 1 && pending == 0 && counted == 2 {
             return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "start-up jobs never settled: {purged} purge done, {pending} pending, {counted} counted"
+            "start-up jobs never settled: {purged} purge and {timed} timed pass done, {pending} pending, {counted} counted"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
