@@ -6,7 +6,9 @@
 //! sustained messages/s, acknowledgement latency percentiles and the server's RSS, then checks
 //! that every acknowledged message is stored.
 
+mod bot;
 mod contacts;
+pub use bot::{run as bot, BotBench};
 pub use contacts::{run as contacts, ContactsBench};
 
 use std::path::Path;

@@ -84,6 +84,30 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         contacts: usize,
     },
+    /// The chatbot's reply latency to new conversations, and ingest with and without a flow.
+    Bot {
+        /// PostgreSQL URL of an empty database (default: SQLite in a temporary directory).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// New conversations (distinct customers, one first message each).
+        #[arg(long, default_value_t = 2_000)]
+        conversations: usize,
+        /// New conversations per second.
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+        /// Seconds after the last acknowledgement a reply may still come.
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+        /// Seconds per ingest step (automation off and on alternately); 0 skips the comparison.
+        #[arg(long, default_value_t = 5)]
+        ingest_seconds: u64,
+        /// Requests in flight in the ingest steps.
+        #[arg(long, default_value_t = 32)]
+        ingest_concurrency: usize,
+        /// Pairs of ingest steps (without, with a flow).
+        #[arg(long, default_value_t = 2)]
+        ingest_rounds: usize,
+    },
     /// Seeds tickets and messages into a fresh database, then times inbox lists and opening tickets.
     Inbox {
         /// PostgreSQL URL of an empty database (default: SQLite in a temporary directory).
@@ -297,6 +321,26 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Contacts { database_url, contacts }) => {
             crate::bench::contacts(crate::bench::ContactsBench { database_url, contacts }).await
+        }
+        Command::Bench(BenchCommand::Bot {
+            database_url,
+            conversations,
+            rate,
+            timeout,
+            ingest_seconds,
+            ingest_concurrency,
+            ingest_rounds,
+        }) => {
+            let b = crate::bench::BotBench {
+                database_url,
+                conversations,
+                rate,
+                timeout_secs: timeout,
+                ingest_seconds,
+                ingest_concurrency,
+                ingest_rounds,
+            };
+            crate::bench::bot(b).await
         }
         Command::Bench(BenchCommand::Inbox {
             database_url,

@@ -291,6 +291,9 @@ pub struct SentMessage {
     pub status_history: Vec<MessageStatus>,
     /// Unix seconds when Graph accepted it.
     pub timestamp: u64,
+    /// When the simulator accepted the send (monotonic, not serialized; for latency measurements).
+    #[serde(skip)]
+    pub received_at: std::time::Instant,
 }
 
 /// A running simulator. Dropping it leaves the server running until the runtime ends; call

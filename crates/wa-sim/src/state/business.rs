@@ -48,6 +48,7 @@ impl Shared {
         };
         let callback = request.get("biz_opaque_callback_data").and_then(Value::as_str).map(str::to_string);
         let timestamp = self.now_secs();
+        let received_at = std::time::Instant::now();
         {
             let mut s = self.store();
             let seq = s.next_seq();
@@ -66,6 +67,7 @@ impl Shared {
                     status: MessageStatus::Accepted,
                     status_history: Vec::new(),
                     timestamp,
+                    received_at,
                 },
             });
         }
