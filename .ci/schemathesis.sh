@@ -49,11 +49,11 @@ TOKEN=$("$BIN" admin token create --tenant demo --name schemathesis --scopes rea
   python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 API="http://127.0.0.1:$PORT/api/v1"
 # Something to find: a ticket with a message (a template opens it outside the window), a tag,
-# a department and a quick reply.
+# a department of its own and a quick reply.
 post() { curl -fsS -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$2" "$API$1" >/dev/null; }
 post /messages '{"phone": "+55 11 98765-4321", "type": "template", "template": {"name": "hello_world", "language": "en_US"}}'
 post /tags '{"name": "VIP"}'
-post /departments '{"name": "Vendas"}'
+post /departments '{"name": "Compras"}' # the demo ships Vendas, Suporte and Financeiro
 post /quick-replies '{"shortcut": "ola", "body": "Olá {{nome}}!"}'
 
 echo "== schemathesis: fuzzing $API ($MAX_EXAMPLES examples per operation)"
