@@ -10,7 +10,7 @@
 
 use crate::actions::inbox::{distribute_in_tx, publish};
 use crate::actions::send::{queue_on_ticket, QueueMessage};
-use crate::actions::{ActionError, ActionResult, Actor};
+use crate::actions::ActionError;
 use crate::app::App;
 use crate::domain::access::Audience;
 use crate::domain::flow::{self, BotState, Change, Effect, Flow, Say};
@@ -21,6 +21,9 @@ use crate::domain::TenantId;
 use crate::store::automation::{Automation, TicketBot};
 use crate::store::tickets::Ticket;
 use crate::store::{self, Tx};
+
+mod settings;
+pub use settings::{get, save, save_dates, set_up_demo, AutomationInput};
 
 /// The cap on automatic messages per ticket in ten minutes.
 pub const MAX_AUTOMATIC_PER_10_MIN: i64 = 10;
@@ -443,161 +446,5 @@ async fn apply_effect(
             publish(app, tx, t, "closed", now, events).await.map_err(|e| anyhow::anyhow!(e))?;
         }
     }
-    Ok(())
-}
-
-/// What the Automação page edits.
-pub struct AutomationInput {
-    pub enabled: bool,
-    pub time_zone: String,
-    /// One text per weekday (Monday first), e.g. "08:00-12:00, 13:30-18:00"; all empty: no hours.
-    pub days: [String; 7],
-    pub optional_holidays: Vec<hours::OptionalHoliday>,
-    pub greeting: String,
-    pub away_message: String,
-    /// The chatbot's flow as JSON; empty: no chatbot.
-    pub flow: String,
-    /// Words that send a ticket to people at once with high priority (comma-separated).
-    pub urgent_words: String,
-    /// Customer messages in the chatbot after which people take over (0: never).
-    pub handoff_after: i64,
-}
-
-/// The company's automation, for its page.
-pub async fn get(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<(Automation, Option<String>)> {
-    actor.require_admin_of(tenant)?;
-    let a = store::automation::get(app.db.reader(), tenant).await?;
-    let flow = match a.flow_id {
-        Some(id) => store::automation::flow(app.db.reader(), tenant, id).await?,
-        None => None,
-    };
-    Ok((a, flow))
-}
-
-const TEXT_MAX: usize = 4096;
-
-/// Saves the company's automation; a changed flow is stored as a new version (tickets already
-/// in the old one finish on it).
-pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationInput) -> ActionResult<Automation> {
-    actor.require_admin_of(tenant)?;
-    let tz = input.time_zone.trim();
-    if hours::parse_tz(tz).is_none() {
-        return Err(ActionError::invalid("invalid_time_zone", "choose a time zone such as America/Sao_Paulo"));
-    }
-    let mut schedule = WeekSchedule::default();
-    for (i, day) in input.days.iter().enumerate() {
-        schedule.days[i] = WeekSchedule::parse_day(day).map_err(|m| ActionError::invalid("invalid_hours", m))?;
-    }
-    for t in [&input.greeting, &input.away_message] {
-        if t.chars().count() > TEXT_MAX {
-            return Err(ActionError::invalid("invalid_message", "a message has at most 4096 characters"));
-        }
-    }
-    let mut calendar = Calendar { national: true, optional: input.optional_holidays.clone(), custom: Vec::new() };
-    crate::domain::contacts::parse_keywords(&input.urgent_words)
-        .map_err(|m| ActionError::invalid("invalid_keywords", m))?;
-    if !(0..=100).contains(&input.handoff_after) {
-        return Err(ActionError::invalid("invalid_handoff_after", "hand off after 0 to 100 messages"));
-    }
-    let flow = match input.flow.trim() {
-        "" => None,
-        text => Some(super::flow_editor::valid(app, actor, tenant, text).await?),
-    };
-    let now = app.clock.now_ms();
-    let mut tx = app.db.begin().await?;
-    let before = store::automation::get(&mut *tx, tenant).await?;
-    // The company's own dates are edited apart ([`save_dates`]): keep them.
-    calendar.custom = serde_json::from_str::<Calendar>(&before.calendar).map(|c| c.custom).unwrap_or_default();
-    let before_flow = match before.flow_id {
-        Some(id) => {
-            store::automation::flow(&mut *tx, tenant, id).await?.and_then(|d| serde_json::from_str::<Flow>(&d).ok())
-        }
-        None => None,
-    };
-    let flow_id = match &flow {
-        None => None,
-        Some(f) if before_flow.as_ref() == Some(f) => before.flow_id,
-        Some(f) => Some(
-            store::automation::insert_flow(
-                &mut *tx,
-                tenant,
-                &serde_json::to_string(f).map_err(anyhow::Error::from)?,
-                now,
-            )
-            .await?,
-        ),
-    };
-    let a = Automation {
-        enabled: input.enabled,
-        time_zone: tz.to_string(),
-        hours: if schedule.is_empty() {
-            String::new()
-        } else {
-            serde_json::to_string(&schedule).map_err(anyhow::Error::from)?
-        },
-        calendar: serde_json::to_string(&calendar).map_err(anyhow::Error::from)?,
-        greeting: input.greeting.trim().to_string(),
-        away_message: input.away_message.trim().to_string(),
-        flow_id,
-        urgent_words: input.urgent_words.trim().to_string(),
-        handoff_after: input.handoff_after,
-    };
-    store::automation::put(&mut *tx, tenant, &a, now).await?;
-    let details = serde_json::json!({ "enabled": a.enabled, "flow_id": a.flow_id });
-    store::audit::record(&mut *tx, tenant, &actor.label(), "automation.updated", "automation", &details, now).await?;
-    tx.commit().await?;
-    Ok(a)
-}
-
-/// Replaces the company's own dates (closures, local holidays), one per line as
-/// [`hours::parse_custom_dates`] reads them.
-pub async fn save_dates(app: &App, actor: &Actor, tenant: TenantId, text: &str) -> ActionResult<usize> {
-    actor.require_admin_of(tenant)?;
-    let dates = hours::parse_custom_dates(text).map_err(|m| ActionError::invalid("invalid_dates", m))?;
-    let now = app.clock.now_ms();
-    let mut tx = app.db.begin().await?;
-    let mut a = store::automation::get(&mut *tx, tenant).await?;
-    let mut calendar: Calendar = serde_json::from_str(&a.calendar).unwrap_or_else(|_| Calendar::brazil());
-    calendar.custom = dates;
-    a.calendar = serde_json::to_string(&calendar).map_err(anyhow::Error::from)?;
-    store::automation::put(&mut *tx, tenant, &a, now).await?;
-    let details = serde_json::json!({ "dates": calendar.custom.len() });
-    store::audit::record(&mut *tx, tenant, &actor.label(), "automation.dates_updated", "automation", &details, now)
-        .await?;
-    tx.commit().await?;
-    Ok(calendar.custom.len())
-}
-
-/// The Demo company's automation: weekdays 08–18, a greeting, an away message, a menu that
-/// hands the ticket to Vendas, Suporte or Financeiro, and idle tickets closed after four hours.
-pub async fn set_up_demo(app: &App, tenant: TenantId, departments: &[(i64, String)]) -> anyhow::Result<()> {
-    let f = flow::department_menu("Como podemos ajudar? Escolha uma opção:", departments);
-    let now = app.clock.now_ms();
-    let mut tx = app.db.begin().await?;
-    let flow_id = store::automation::insert_flow(&mut *tx, tenant, &serde_json::to_string(&f)?, now).await?;
-    let a = Automation {
-        enabled: true,
-        hours: serde_json::to_string(&WeekSchedule::weekdays_8_to_18())?,
-        calendar: serde_json::to_string(&Calendar { national: true, ..Calendar::default() })?,
-        greeting: "Olá, {{nome}}! Bem-vindo à Demo.".into(),
-        away_message: "Olá! Nosso horário é de segunda a sexta, das 8h às 18h. Deixe sua mensagem que respondemos assim que voltarmos.".into(),
-        flow_id: Some(flow_id),
-        urgent_words: "reclamação, procon, cancelar".into(),
-        handoff_after: 6,
-        ..Automation::default()
-    };
-    // Tickets the customer left idle for four hours close with a note of it.
-    let rules: Vec<store::timed_rules::TimedRule> = departments
-        .iter()
-        .map(|(id, _)| store::timed_rules::TimedRule {
-            department_id: *id,
-            close_idle_minutes: 240,
-            close_message: "Encerramos este atendimento por falta de resposta. Se precisar, é só escrever!".into(),
-            ..Default::default()
-        })
-        .collect();
-    store::timed_rules::replace(&mut tx, tenant, &rules, now).await?;
-    store::automation::put(&mut *tx, tenant, &a, now).await?;
-    tx.commit().await?;
     Ok(())
 }

@@ -2,6 +2,8 @@
 
 use axum::http::{header, HeaderMap};
 
+mod automation;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
     PtBr,
@@ -43,12 +45,13 @@ impl Lang {
 
     /// The text for `key`; an unknown key shows itself, so a missing translation is visible.
     pub fn t(self, key: &str) -> &str {
-        TEXTS
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .map(|(_, pt, en)| if self == Lang::En { *en } else { *pt })
-            .unwrap_or(key)
+        all().find(|(k, _, _)| *k == key).map(|(_, pt, en)| if self == Lang::En { *en } else { *pt }).unwrap_or(key)
     }
+}
+
+/// Every text: the shell's and most pages' here, the automation pages' in their own file.
+fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    TEXTS.iter().chain(automation::TEXTS)
 }
 
 /// (key, pt-BR, en)
@@ -324,105 +327,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("nav.settings", "Configurações", "Settings"),
     ("nav.automation", "Horários e regras", "Hours & rules"),
     ("nav.chatbot", "Chatbot", "Chatbot"),
-    ("auto.edit_flow", "Editar o fluxo do chatbot →", "Edit the chatbot's flow →"),
-    ("bot.off", "A automação está desligada: o chatbot não responde aos clientes até ligá-la em", "Automation is off: the chatbot does not answer customers until you switch it on in"),
-    (
-        "bot.help",
-        "Monte o caminho que o cliente percorre: cada etapa envia uma mensagem, pergunta algo, oferece um menu, decide por uma condição, consulta um sistema ou passa para um atendente. Teste ao lado antes de salvar; quem já está no fluxo termina na versão em que começou.",
-        "Build the path a customer follows: each step sends a message, asks something, offers a menu, decides by a condition, asks another system or hands over to a person. Test it alongside before saving; customers already in the flow finish on the version they started.",
-    ),
-    ("bot.steps", "Etapas do fluxo", "The flow's steps"),
-    ("bot.start", "Começa em", "Starts at"),
-    ("bot.new_step", "Nova etapa", "New step"),
-    ("bot.add", "Adicionar", "Add"),
-    ("bot.department_menu", "Criar menu com os setores", "Make a menu of the departments"),
-    ("bot.json", "JSON do fluxo (importar e exportar)", "The flow's JSON (import and export)"),
-    ("bot.json_help", "Cole aqui um fluxo exportado, ou copie este para outra empresa.", "Paste an exported flow here, or copy this one to another company."),
-    ("bot.map", "Mapa do fluxo", "The flow's map"),
-    ("bot.test", "Testar este fluxo", "Test this flow"),
-    ("bot.test_help", "Converse como um cliente: nada é enviado nem gravado.", "Chat as a customer would: nothing is sent or stored."),
-    ("bot.test_reply", "Sua resposta como cliente", "Your answer as the customer"),
-    ("bot.test_send", "Enviar", "Send"),
-    ("bot.test_restart", "Recomeçar", "Start over"),
-    ("auto.enabled", "Automação ligada (saudação, ausência e chatbot)", "Automation on (greeting, away message and chatbot)"),
-    (
-        "auto.enabled_help",
-        "Com o chatbot, novos atendimentos começam nele e vão para o setor escolhido pelo cliente.",
-        "With a chatbot, new tickets start in it and go to the department the customer picks.",
-    ),
-    ("auto.hours", "Horário de atendimento", "Business hours"),
-    ("auto.open_now", "aberto agora", "open now"),
-    ("auto.closed_now", "fechado agora", "closed now"),
-    (
-        "auto.hours_help",
-        "Intervalos por dia, como 08:00-12:00, 13:30-18:00. Dia vazio: fechado. Todos vazios: sempre aberto. Feriados nacionais fecham o dia.",
-        "Intervals per day, such as 08:00-12:00, 13:30-18:00. An empty day is closed; all empty means always open. National holidays close the day.",
-    ),
-    ("auto.time_zone", "Fuso horário", "Time zone"),
-    ("hours.mon", "Segunda", "Monday"),
-    ("hours.tue", "Terça", "Tuesday"),
-    ("hours.wed", "Quarta", "Wednesday"),
-    ("hours.thu", "Quinta", "Thursday"),
-    ("hours.fri", "Sexta", "Friday"),
-    ("hours.sat", "Sábado", "Saturday"),
-    ("hours.sun", "Domingo", "Sunday"),
-    ("auto.holidays", "Pontos facultativos", "Optional holidays"),
-    (
-        "auto.holidays_help",
-        "Os feriados nacionais (com a Sexta-feira Santa) já fecham o atendimento. Marque também:",
-        "National holidays (Good Friday included) already close. Also close on:",
-    ),
-    ("auto.messages", "Mensagens automáticas", "Automatic messages"),
-    ("auto.greeting", "Saudação (primeira mensagem de um novo atendimento)", "Greeting (a new ticket's first message)"),
-    ("auto.away", "Mensagem de ausência (fora do horário)", "Away message (outside business hours)"),
-    ("auto.variables", "Use {{nome}}, {{telefone}} e {{email}} do contato.", "Use the contact's {{nome}}, {{telefone}} and {{email}}."),
-    ("auto.flow", "Chatbot", "Chatbot"),
-    (
-        "auto.flow_help",
-        "Regras que valem em qualquer ponto do chatbot: palavras que passam o atendimento a uma pessoa na hora, com prioridade alta, e um limite de mensagens no chatbot.",
-        "Rules that apply anywhere in the chatbot: words that hand the ticket to a person at once, with high priority, and a limit of messages in the chatbot.",
-    ),
-    (
-        "auto.urgent_words",
-        "Palavras que passam direto para um atendente, com prioridade alta",
-        "Words that go straight to a person, with high priority",
-    ),
-    (
-        "auto.handoff_after",
-        "Passar para um atendente após quantas mensagens no chatbot (0: nunca)",
-        "Hand over to a person after how many messages in the chatbot (0: never)",
-    ),
-    ("err.invalid_handoff_after", "Informe de 0 a 100 mensagens.", "Give 0 to 100 messages."),
-    ("auto.next_closures", "Próximos feriados e fechamentos (12 meses)", "Next holidays and closures (12 months)"),
-    ("auto.date", "Data", "Date"),
-    ("auto.closed_range", "Fechado", "Closed"),
-    ("auto.all_day", "o dia todo", "all day"),
-    ("auto.dates", "Datas da empresa", "The company's own dates"),
-    (
-        "auto.dates_help",
-        "Feriados estaduais e municipais, recessos e fechamentos: uma data por linha, como 25/01/2027 Aniversário da cidade, ou 24/12/2027 12:00-18:00 Véspera (fechado só nesse horário).",
-        "State and city holidays, breaks and closures: one date per line, such as 25/01/2027 City anniversary, or 24/12/2027 12:00-18:00 Eve (closed in those hours only).",
-    ),
-    ("auto.save_dates", "Salvar datas", "Save dates"),
-    ("auto.rules", "Regras de tempo", "Timed rules"),
-    (
-        "auto.rules_help",
-        "Por setor: encerrar atendimentos em que o cliente não respondeu à última mensagem da empresa, e transferir atendimentos que ninguém pegou. Deixe 0 para desligar. Valem mesmo com a automação desligada.",
-        "Per department: close tickets whose customer did not answer the business's last message, and move tickets nobody took. Leave 0 to switch off. They apply even with automation off.",
-    ),
-    ("auto.rule_department", "Setor", "Department"),
-    ("auto.no_department", "Sem setor (inclui o chatbot)", "No department (the chatbot's included)"),
-    ("auto.close_after", "Encerrar sem resposta após (min)", "Close with no answer after (min)"),
-    ("auto.close_message", "Mensagem ao encerrar", "Message on closing"),
-    ("auto.transfer_after", "Transferir sem atendimento após (min)", "Transfer when nobody took it after (min)"),
-    ("auto.transfer_to", "Para o setor", "To department"),
-    ("auto.save_rules", "Salvar regras", "Save rules"),
-    ("err.invalid_dates", "Revise as datas: uma por linha, como 25/01/2027 Feriado municipal.", "Check the dates: one per line, such as 25/01/2027 City holiday."),
-    ("err.invalid_rule", "Uma regra por setor.", "One rule per department."),
-    ("err.invalid_minutes", "Informe de 0 a 43200 minutos (30 dias).", "Give 0 to 43200 minutes (30 days)."),
-    ("err.invalid_time_zone", "Escolha um fuso horário como America/Sao_Paulo.", "Choose a time zone such as America/Sao_Paulo."),
-    ("err.invalid_hours", "Horário inválido: use intervalos como 08:00-12:00, 13:30-18:00.", "Invalid hours: use intervals such as 08:00-12:00, 13:30-18:00."),
-    ("err.invalid_flow", "O fluxo do chatbot tem problemas: confira o JSON e os nós indicados.", "The chatbot flow has problems: check the JSON and the nodes named."),
     ("dept.none", "Nenhum setor ainda.", "No departments yet."),
     ("dept.new", "Novo setor", "New department"),
     ("dept.colour", "Cor", "Colour"),
@@ -675,78 +579,4 @@ const TEXTS: &[(&str, &str, &str)] = &[
 ];
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn portuguese_is_the_default_and_english_on_request() {
-        assert_eq!(Lang::from_accept_language(""), Lang::PtBr);
-        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Lang::En);
-        assert_eq!(Lang::from_accept_language("de-DE,pt-BR;q=0.8,en;q=0.5"), Lang::PtBr);
-        assert_eq!(Lang::from_accept_language("fr"), Lang::PtBr);
-        assert_eq!(Lang::PtBr.t("nav.home"), "Início");
-        assert_eq!(Lang::En.t("nav.home"), "Home");
-    }
-
-    #[test]
-    fn every_key_is_unique() {
-        let mut keys: Vec<_> = TEXTS.iter().map(|(k, _, _)| *k).collect();
-        keys.sort();
-        let before = keys.len();
-        keys.dedup();
-        assert_eq!(before, keys.len());
-    }
-
-    /// The stable codes the actions (and pages) raise, read from their source:
-    /// `invalid("code"` and `code: "code"`.
-    fn raised_codes() -> Vec<String> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        // The actions, and the pages that raise codes of their own, with
-        // their directory modules.
-        let mut dirs = vec![root.join("actions"), root.join("http/web")];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else {
-                    files.push(path);
-                }
-            }
-        }
-        let mut codes = Vec::new();
-        for file in files {
-            let text = std::fs::read_to_string(&file).unwrap();
-            for marker in ["invalid(", "code: \""] {
-                for (at, _) in text.match_indices(marker) {
-                    let rest = text[at + marker.len()..].trim_start();
-                    let rest = rest.strip_prefix('"').unwrap_or(rest);
-                    let code: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
-                    let whole = rest[code.len()..].starts_with('"');
-                    if whole && code.contains('_') {
-                        codes.push(code);
-                    }
-                }
-            }
-        }
-        use crate::domain::inbox::RuleError;
-        codes.extend(
-            [RuleError::TicketClosed, RuleError::NotClosed, RuleError::AlreadyAssigned].map(|e| e.code().to_string()),
-        );
-        codes.sort();
-        codes.dedup();
-        codes
-    }
-
-    #[test]
-    fn every_action_error_code_reads_in_both_languages() {
-        let codes = raised_codes();
-        assert!(codes.len() > 50, "{codes:?}");
-        let missing: Vec<_> = codes
-            .iter()
-            .filter(|c| !TEXTS.iter().any(|(k, _, _)| k.strip_prefix("err.") == Some(c.as_str())))
-            .collect();
-        assert!(missing.is_empty(), "add pt-BR and English texts for err.{missing:?}");
-    }
-}
+mod tests;

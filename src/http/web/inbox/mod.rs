@@ -1,0 +1,508 @@
+//! The agent inbox: the ticket list (tabs, search, department filter, keyset "more"), one
+//! conversation with its composer and side panel, and the form posts that act on a ticket. Every
+//! handler calls the inbox and send actions; the list, the messages and the panel are also served
+//! alone (`?part=list|messages|panel`) so the page's script can swap them in on live events.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{error_message, error_status, render, CsrfForm, Lang, Layout, Page};
+use crate::actions::inbox::{Farewell, Transfer};
+use crate::actions::send::{SendRequest, SendTarget};
+use crate::actions::{self, ActionError, Actor};
+use crate::app::App;
+use crate::domain::outbound::OutboundContent;
+use crate::domain::{TenantId, UserId};
+use crate::http::auth::urlencode;
+use crate::store::departments::Department;
+use crate::store::inbox::{Cursor, Filter, Tab, TicketView};
+use crate::store::inbox_extras::{Quoted, Reaction};
+use crate::store::messages::StoredMessage;
+use crate::store::tags::Tag;
+
+const PAGE: i64 = 50;
+const MESSAGES_PAGE: i64 = 50;
+
+mod posts;
+mod render;
+pub use posts::*;
+use render::*;
+
+// ---------------------------------------------------------------- views
+
+/// A ticket in the list.
+pub struct ListItem {
+    pub t: TicketView,
+    pub tags: Vec<Tag>,
+    pub time: String,
+    pub href: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inbox_list.html")]
+struct ListFragment {
+    lang: Lang,
+    items: Vec<ListItem>,
+    more_href: Option<String>,
+}
+
+/// A message bubble.
+pub struct MessageView {
+    pub id: i64,
+    pub direction: String,
+    pub kind: String,
+    pub body: Option<String>,
+    pub time: String,
+    pub sent_at: i64,
+    pub agent: Option<String>,
+    pub status: String,
+    pub error_title: Option<String>,
+    /// "Image", "Document · contrato.pdf · 12 KB"… for media.
+    pub media: Option<String>,
+    pub map_url: Option<String>,
+    /// Whether this one quotes another message (shown with `quote` when that one is known).
+    pub quoted: bool,
+    pub quote: Option<QuoteView>,
+    /// Reactions on this message: (emoji, by the business).
+    pub reactions: Vec<(String, bool)>,
+    /// Whether it reached WhatsApp, so it can be quoted or reacted to.
+    pub can_reply: bool,
+    /// The stored file, when there is one.
+    pub file: Option<FileView>,
+}
+
+/// A message's stored file and how the bubble shows it.
+pub struct FileView {
+    pub url: String,
+    pub image: bool,
+    pub audio: bool,
+    pub video: bool,
+}
+
+/// The message a bubble quotes.
+pub struct QuoteView {
+    pub id: i64,
+    pub text: String,
+    pub mine: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inbox_messages.html")]
+struct MessagesFragment {
+    lang: Lang,
+    csrf: String,
+    ticket_id: i64,
+    messages: Vec<MessageView>,
+    older_href: Option<String>,
+    emoji: &'static [&'static str],
+}
+
+/// A line of the ticket's history.
+pub struct HistoryLine {
+    pub time: String,
+    pub text: String,
+    pub note: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "inbox_panel.html")]
+struct PanelFragment {
+    lang: Lang,
+    csrf: String,
+    t: TicketView,
+    created: String,
+    history: Vec<HistoryLine>,
+    departments: Vec<Department>,
+    agents: Vec<(i64, String)>,
+    can_capture: bool,
+    /// The ticket's tags, and the tenant's others that can be added.
+    tags: Vec<Tag>,
+    other_tags: Vec<Tag>,
+}
+
+impl PanelFragment {
+    fn status_label(&self) -> &str {
+        status_label(self.lang, &self.t.status)
+    }
+
+    fn priority_label(&self) -> &str {
+        self.lang.t(match self.t.priority.as_str() {
+            "low" => "inbox.priority.low",
+            "high" => "inbox.priority.high",
+            "urgent" => "inbox.priority.urgent",
+            _ => "inbox.priority.normal",
+        })
+    }
+}
+
+fn status_label(lang: Lang, status: &str) -> &'static str {
+    lang.t(match status {
+        "bot" => "inbox.status.bot",
+        "waiting" => "inbox.status.waiting",
+        "open" => "inbox.status.open",
+        _ => "inbox.status.closed",
+    })
+}
+
+/// The conversation part of the page.
+pub struct Conversation {
+    pub id: i64,
+    pub title: String,
+    pub status: String,
+    pub messages_html: String,
+    pub panel_html: String,
+    pub outside_window: bool,
+    pub draft: String,
+    pub error: Option<String>,
+    pub quick_replies: Vec<String>,
+}
+
+pub struct TabLink {
+    pub href: String,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    layout: Layout,
+    tabs: Vec<TabLink>,
+    tab: &'static str,
+    q: String,
+    department: Option<i64>,
+    departments: Vec<Department>,
+    tag: Option<i64>,
+    tags: Vec<Tag>,
+    connection: Option<i64>,
+    connections: Vec<(i64, String)>,
+    list_src: String,
+    list_html: String,
+    conversation: Option<Conversation>,
+}
+
+impl InboxPage {
+    fn selected(&self, department: &i64) -> bool {
+        self.department == Some(*department)
+    }
+
+    fn tag_selected(&self, tag: &i64) -> bool {
+        self.tag == Some(*tag)
+    }
+
+    fn connection_selected(&self, connection: &i64) -> bool {
+        self.connection == Some(*connection)
+    }
+}
+
+// ---------------------------------------------------------------- list
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    tab: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    connection: String,
+    #[serde(default)]
+    after: String,
+    #[serde(default)]
+    before: String,
+    #[serde(default)]
+    part: String,
+}
+
+impl ListQuery {
+    fn tab(&self) -> Tab {
+        Tab::parse(&self.tab).unwrap_or(Tab::Mine)
+    }
+
+    fn department(&self) -> Option<i64> {
+        self.department.trim().parse().ok()
+    }
+
+    fn tag(&self) -> Option<i64> {
+        self.tag.trim().parse().ok()
+    }
+
+    fn connection(&self) -> Option<i64> {
+        self.connection.trim().parse().ok()
+    }
+
+    /// The list's own query string (tab, search, department), for links that keep them.
+    fn list_qs(&self) -> String {
+        let mut qs = format!("tab={}", tab_code(self.tab()));
+        if !self.q.trim().is_empty() {
+            qs.push_str(&format!("&q={}", urlencode(self.q.trim())));
+        }
+        if let Some(d) = self.department() {
+            qs.push_str(&format!("&department={d}"));
+        }
+        if let Some(g) = self.tag() {
+            qs.push_str(&format!("&tag={g}"));
+        }
+        if let Some(c) = self.connection() {
+            qs.push_str(&format!("&connection={c}"));
+        }
+        qs
+    }
+}
+
+async fn list_html(p: &Page, lang: Lang, q: &ListQuery, current: Option<i64>) -> Result<String, Response> {
+    let app = &*p.app;
+    let filter = Filter {
+        department_id: q.department(),
+        tag_id: q.tag(),
+        connection_id: q.connection(),
+        search: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
+        ..Filter::default()
+    };
+    let after = Cursor::decode(&q.after);
+    let page = actions::inbox::list_tickets(app, &p.actor(), p.tenant(), q.tab(), &filter, after, PAGE)
+        .await
+        .map_err(|e| fail(lang, &e))?;
+    let now = app.clock.now_ms();
+    let qs = q.list_qs();
+    let ids: Vec<i64> = page.tickets.iter().map(|t| t.id).collect();
+    let mut tags =
+        actions::composer::tags_of_tickets(app, &p.actor(), p.tenant(), &ids).await.map_err(|e| fail(lang, &e))?;
+    let items = page
+        .tickets
+        .into_iter()
+        .map(|t| ListItem {
+            tags: tags.remove(&t.id).unwrap_or_default(),
+            time: short_time(t.last_message_at, now),
+            href: format!("/inbox/{}?{qs}", t.id),
+            current: Some(t.id) == current,
+            t,
+        })
+        .collect();
+    let more_href = page.next.map(|c| format!("/inbox?{qs}&after={}", c.encode()));
+    ListFragment { lang, items, more_href }.render().map_err(|e| {
+        tracing::error!(error = %e, "template failed");
+        fail(lang, &ActionError::Internal(e.into()))
+    })
+}
+
+async fn page(p: &Page, q: &ListQuery, conversation: Option<Conversation>) -> Response {
+    let mut layout = p.layout("nav.inbox", "/inbox");
+    layout.wide = true;
+    if let Some(c) = &conversation {
+        layout.title = c.title.clone();
+    }
+    let lang = layout.lang;
+    let current = conversation.as_ref().map(|c| c.id);
+    let list_html = match list_html(p, lang, q, current).await {
+        Ok(html) => html,
+        Err(r) => return r,
+    };
+    let departments = actions::departments::list_departments(&p.app, &p.actor(), p.tenant()).await.unwrap_or_default();
+    let tags = actions::contacts::list_tags(&p.app, &p.actor(), p.tenant()).await.unwrap_or_default();
+    let connections = actions::composer::connection_names(&p.app, &p.actor(), p.tenant()).await.unwrap_or_default();
+    let tab = tab_code(q.tab());
+    let mut tabs = vec![("mine", "inbox.tab.mine"), ("waiting", "inbox.tab.waiting")];
+    if p.user.user.role.sees_whole_tenant() {
+        tabs.push(("all", "inbox.tab.all"));
+        tabs.push(("bot", "inbox.tab.bot"));
+    }
+    tabs.push(("closed", "inbox.tab.closed"));
+    let tabs = tabs
+        .into_iter()
+        .map(|(code, key)| TabLink { href: format!("/inbox?tab={code}"), label: lang.t(key), active: code == tab })
+        .collect();
+    let list_src =
+        format!("/inbox?{}&part=list{}", q.list_qs(), current.map(|c| format!("&current={c}")).unwrap_or_default());
+    render(InboxPage {
+        layout,
+        tabs,
+        tab,
+        q: q.q.clone(),
+        department: q.department(),
+        departments,
+        tag: q.tag(),
+        tags,
+        connection: q.connection(),
+        connections,
+        list_src,
+        list_html,
+        conversation,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct CurrentQuery {
+    #[serde(default)]
+    current: Option<i64>,
+}
+
+/// `GET /inbox`: the list (or, with `part=list`, only its items).
+pub async fn show_inbox(p: Page, Query(q): Query<ListQuery>, Query(c): Query<CurrentQuery>) -> Response {
+    if q.part == "list" {
+        return match list_html(&p, p.lang(), &q, c.current).await {
+            Ok(html) => Html(html).into_response(),
+            Err(r) => r,
+        };
+    }
+    page(&p, &q, None).await
+}
+
+// ---------------------------------------------------------------- one ticket
+
+struct Parts {
+    messages_html: String,
+    panel_html: String,
+    ticket: TicketView,
+}
+
+async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Parts, ActionError> {
+    let app = &*p.app;
+    let actor = p.actor();
+    let tenant = p.tenant();
+    let detail = actions::inbox::get_ticket(app, &actor, tenant, id).await?;
+    let before = q.before.trim().parse().ok();
+    let (messages, more) = actions::inbox::list_messages(app, &actor, tenant, id, before, MESSAGES_PAGE).await?;
+    let names = names(app, &actor, tenant).await;
+    let now = app.clock.now_ms();
+    let departments = actions::departments::list_departments(app, &actor, tenant).await?;
+    let older_href = match (more, messages.first()) {
+        (true, Some(first)) => Some(format!("/inbox/{id}?{}&before={}", q.list_qs(), first.id)),
+        _ => None,
+    };
+    let (quoted, reactions) = actions::composer::message_links(app, tenant, id, &messages).await?;
+    let messages = message_views(lang, messages, &quoted, &reactions, &names, now);
+    let messages_html = MessagesFragment {
+        lang,
+        csrf: p.csrf.0.clone(),
+        ticket_id: id,
+        messages,
+        older_href,
+        emoji: actions::composer::REACTIONS,
+    }
+    .render()
+    .map_err(anyhow::Error::from)?;
+    let history = detail.history.iter().map(|e| history_line(lang, e, &names, &departments, now)).collect();
+    let agents = if p.user.user.role.sees_whole_tenant() {
+        actions::departments::transfer_targets(app, &actor, tenant).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let t = detail.ticket;
+    let can_capture = matches!(t.status.as_str(), "waiting" | "bot");
+    let all_tags = actions::contacts::list_tags(app, &actor, tenant).await?;
+    let other_tags = all_tags.into_iter().filter(|g| !detail.tags.iter().any(|x| x.id == g.id)).collect();
+    let panel = PanelFragment {
+        lang,
+        csrf: p.csrf.0.clone(),
+        created: short_time(t.created_at, now),
+        t: t.clone(),
+        history,
+        departments,
+        agents,
+        can_capture,
+        tags: detail.tags,
+        other_tags,
+    };
+    let panel_html = panel.render().map_err(anyhow::Error::from)?;
+    Ok(Parts { messages_html, panel_html, ticket: t })
+}
+
+async fn ticket_page(p: &Page, id: i64, q: &ListQuery, error: Option<(ActionError, String)>) -> Response {
+    let app = &*p.app;
+    let lang = p.lang();
+    let actor = p.actor();
+    let parts = match ticket_parts(p, lang, id, q).await {
+        Ok(parts) => parts,
+        Err(e) => return p.failure(&e),
+    };
+    // Opening a conversation reads it (unread badge, blue ticks for the customer).
+    if let Err(e) = actions::inbox::mark_read(app, &actor, p.tenant(), id).await {
+        tracing::warn!(error = %e, ticket.id = id, "mark read failed");
+    }
+    let quick_replies = actions::quick_replies::list_quick_replies(app, &actor, p.tenant())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| format!("/{}", r.shortcut))
+        .collect();
+    let now = app.clock.now_ms();
+    let t = &parts.ticket;
+    let kind = crate::store::connections::get(app.db.reader(), p.tenant(), t.connection_id).await.ok().flatten();
+    let kind = kind.map(|c| c.kind).unwrap_or_default();
+    let outside_window = !crate::domain::channel::free_form_allowed(&kind, t.last_inbound_at, now);
+    let status = error.as_ref().map(|(e, _)| error_status(e));
+    let (error, draft) = match error {
+        Some((e, draft)) => (Some(error_message(lang, &e)), draft),
+        None => (None, String::new()),
+    };
+    let conversation = Conversation {
+        id,
+        title: format!("{} · {}", t.contact_name, t.protocol.clone().unwrap_or_default()),
+        status: t.status.clone(),
+        messages_html: parts.messages_html,
+        panel_html: parts.panel_html,
+        outside_window,
+        draft,
+        error,
+        quick_replies,
+    };
+    let response = page(p, q, Some(conversation)).await;
+    match status {
+        Some(s) => (s, response).into_response(),
+        None => response,
+    }
+}
+
+/// `GET /inbox/{ticket}`: the conversation (or, with `part=messages|panel`, only that part).
+pub async fn show_ticket(p: Page, Path(id): Path<i64>, Query(q): Query<ListQuery>) -> Response {
+    if q.part == "summary" {
+        return summary(&p, id).await;
+    }
+    if q.part == "messages" || q.part == "panel" {
+        let lang = p.lang();
+        return match ticket_parts(&p, lang, id, &q).await {
+            Ok(parts) => {
+                if q.part == "messages" {
+                    if let Err(e) = actions::inbox::mark_read(&p.app, &p.actor(), p.tenant(), id).await {
+                        tracing::warn!(error = %e, ticket.id = id, "mark read failed");
+                    }
+                    Html(parts.messages_html).into_response()
+                } else {
+                    Html(parts.panel_html).into_response()
+                }
+            }
+            Err(e) => fail(lang, &e),
+        };
+    }
+    ticket_page(&p, id, &q, None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_found_in_inbound_and_outbound_payloads() {
+        let inbound = serde_json::json!({"type":"location","location":{"latitude":-23.5,"longitude":-46.6}});
+        assert_eq!(find_location(&inbound), Some((-23.5, -46.6)));
+        let outbound = serde_json::json!({"content":{"Location":{"latitude":1.0,"longitude":2.0}}});
+        assert_eq!(find_location(&outbound), Some((1.0, 2.0)));
+        assert_eq!(find_location(&serde_json::json!({})), None);
+    }
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(size_text(1), "1 KB");
+        assert_eq!(size_text(3 * 1024 * 1024), "3.0 MB");
+    }
+}
