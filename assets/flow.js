@@ -11,6 +11,8 @@ const TYPES = {
   http: "Consultar um sistema (HTTP)",
   handoff: "Transferir para atendente",
   close: "Encerrar atendimento",
+  wait: "Aguardar (minutos)",
+  goto: "Ir para outro chatbot",
 };
 const KINDS = { text: "Texto", number: "Número", email: "E-mail", phone: "Telefone", cpf_cnpj: "CPF ou CNPJ", date: "Data (dd/mm/aaaa)" };
 const TESTS = { keyword: "A mensagem menciona as palavras", open: "Estamos no horário de atendimento", channel: "A conexão é do tipo", var_equals: "Uma variável é igual a", var_set: "Uma variável foi preenchida" };
@@ -38,6 +40,9 @@ function start(root) {
   const csrf = root.dataset.csrf;
   let departments = [];
   try { departments = JSON.parse(root.dataset.departments || "[]"); } catch (_) { departments = []; }
+  // The company's other chatbots, `[[id, name], …]`, for "go to another chatbot".
+  let chatbots = [];
+  try { chatbots = JSON.parse(root.dataset.chatbots || "[]"); } catch (_) { chatbots = []; }
   let flow = read();
 
   root.querySelector("[data-start-row]").hidden = false;
@@ -192,6 +197,18 @@ function start(root) {
       case "close":
         box.append(textInput(node, "text", "Despedida"));
         break;
+      case "wait": {
+        const minutes = el("input", { type: "number", min: 1, max: 10080, "aria-label": "Minutos" });
+        minutes.value = node.minutes ?? 60;
+        minutes.addEventListener("input", () => { node.minutes = Number(minutes.value) || 0; write(); });
+        box.append(field("Aguardar quantos minutos (até 10080, 7 dias)", minutes), link(node, "next", "Depois vai para", false));
+        box.append(el("p", { class: "muted", text: "O que o cliente escrever durante a espera não muda o fluxo." }));
+        break;
+      }
+      case "goto":
+        box.append(choice(node, "flow", "Chatbot", [["", "—"], ...chatbots], { numeric: true }));
+        box.append(el("p", { class: "muted", text: "Continua no início do outro chatbot, com as variáveis já guardadas." }));
+        break;
       default:
         box.append(el("p", { class: "muted", text: "Edite esta etapa no JSON." }));
     }
@@ -237,6 +254,8 @@ function start(root) {
     http: () => ({ type: "http", method: "GET", url: "https://", next: flow.start }),
     handoff: () => ({ type: "handoff" }),
     close: () => ({ type: "close", text: "Obrigado pelo contato!" }),
+    wait: () => ({ type: "wait", minutes: 60, next: flow.start }),
+    goto: () => ({ type: "goto", flow: chatbots[0]?.[0] ?? 0 }),
   };
 
   root.querySelector("[data-add]").addEventListener("click", () => {

@@ -127,7 +127,7 @@ pub async fn set_up_automation(app: &App) -> anyhow::Result<()> {
     };
     let existing = crate::store::automation::get(app.db.reader(), tenant.id).await?;
     if existing.enabled
-        || existing.flow_id.is_some()
+        || existing.chatbot_id.is_some()
         || !crate::store::departments::list(app.db.reader(), tenant.id).await?.is_empty()
     {
         return Ok(()); // set up before, or the company has its own already

@@ -35,6 +35,7 @@ pub async fn test_turn(
 ) -> ActionResult<TestTurn> {
     let f = super::flow_editor::valid(app, actor, tenant, flow_json).await?;
     let departments = store::departments::list(app.db.reader(), tenant).await?;
+    let chatbots = store::chatbots::list(app.db.reader(), tenant).await?;
     let a = store::automation::get(app.db.reader(), tenant).await?;
     let channel = store::connections::list(app.db.reader(), tenant)
         .await?
@@ -59,9 +60,21 @@ pub async fn test_turn(
     let mut says = Vec::new();
     let mut notes = Vec::new();
     let mut calls = 0;
+    let mut waits = 0;
     loop {
         says.append(&mut step.says);
         notes.extend(step.changes.iter().map(|c| note(c, &departments)));
+        // A timed wait goes on at once in the test (a few times at most: a loop through waits is
+        // refused at save, and this keeps a turn short whatever comes).
+        if let (Some(ms), Some(at)) = (step.wake_in_ms.take(), step.waiting.clone()) {
+            waits += 1;
+            if waits > flow::STEP_BUDGET {
+                break;
+            }
+            notes.push(format!("Espera de {} min (no teste, segue na hora)", ms / 60_000));
+            step = flow::wake(&f, &at, &ctx);
+            continue;
+        }
         let (Some(call), Some(at)) = (step.request.take(), step.waiting.clone()) else { break };
         calls += 1;
         if calls > flow::MAX_HTTP_PER_MESSAGE {
@@ -87,6 +100,10 @@ pub async fn test_turn(
         },
         Effect::Handoff { department: None } => "Transferido para atendimento humano".to_string(),
         Effect::Close => "Atendimento encerrado".to_string(),
+        Effect::Goto { flow, .. } => match chatbots.iter().find(|c| c.id == flow) {
+            Some(c) => format!("Continua no chatbot {}", c.name),
+            None => "Continua em outro chatbot".to_string(),
+        },
     });
     let state = step.waiting.map(|s| serde_json::to_string(&s)).transpose().map_err(anyhow::Error::from)?;
     Ok(TestTurn { says, state, outcome, notes })

@@ -22,10 +22,12 @@ pub enum JobKind {
     Automation,
     /// A paced pass of the companies' timed rules (auto-close, auto-transfer).
     TimedRules,
+    /// A chatbot's timed wait is over: move the ticket's flow on.
+    Wake,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 9] = [
+    pub const ALL: [JobKind; 10] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -35,6 +37,7 @@ impl JobKind {
         JobKind::Reconnect,
         JobKind::Automation,
         JobKind::TimedRules,
+        JobKind::Wake,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -49,6 +52,7 @@ impl JobKind {
             JobKind::Reconnect => "connection.reconnect",
             JobKind::Automation => "automation.inbound",
             JobKind::TimedRules => "automation.timed",
+            JobKind::Wake => "automation.wake",
         }
     }
 

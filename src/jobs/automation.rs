@@ -1,6 +1,6 @@
 //! `automation.inbound`: greeting, away message or the chatbot's next step for one customer
 //! message (`actions::automation`). A run that finds the ticket moved by another message's run
-//! is retried on the new state.
+//! is retried on the new state. `automation.wake`: a flow's timed wait is over.
 
 use serde::Deserialize;
 
@@ -18,5 +18,19 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     let p: Payload =
         serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
     crate::actions::automation::on_inbound(app, job.tenant_id, p.ticket_id, p.message_id).await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct WakePayload {
+    ticket_id: i64,
+    /// The state the ticket waits in; the wake-up is stale when it moved since.
+    state: String,
+}
+
+pub async fn run_wake(app: &App, job: &Job) -> Result<(), JobError> {
+    let p: WakePayload =
+        serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+    crate::actions::automation::on_wake(app, job.tenant_id, p.ticket_id, &p.state).await?;
     Ok(())
 }

@@ -73,6 +73,7 @@ async fn dispatch(app: &App, job: &Job) -> Result<(), JobError> {
         Some(JobKind::Reconnect) => reconnect::run(app, job).await,
         Some(JobKind::Automation) => automation::run(app, job).await,
         Some(JobKind::TimedRules) => timed_rules::run(app, job).await,
+        Some(JobKind::Wake) => automation::run_wake(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

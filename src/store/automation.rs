@@ -1,5 +1,5 @@
-//! Automation rows: a company's hours, messages and chatbot flow; versioned flow definitions;
-//! and each ticket's place in its flow.
+//! Automation rows: a company's hours, messages and default chatbot; and each ticket's place in
+//! its flow. The chatbots and their versioned flows are in [`super::chatbots`].
 
 use sqlx::{Any, Executor, Row};
 
@@ -19,8 +19,8 @@ pub struct Automation {
     pub greeting: String,
     /// Sent instead, outside business hours (empty: none).
     pub away_message: String,
-    /// The flow new tickets start in (the newest version); `None`: no chatbot.
-    pub flow_id: Option<i64>,
+    /// The chatbot new tickets start in (where their connection names none); `None`: none.
+    pub chatbot_id: Option<i64>,
     /// Words (comma-separated) that hand a ticket to people at once with high priority.
     pub urgent_words: String,
     /// Customer messages in the chatbot after which people take over; 0: never.
@@ -36,7 +36,7 @@ impl Default for Automation {
             calendar: String::new(),
             greeting: String::new(),
             away_message: String::new(),
-            flow_id: None,
+            chatbot_id: None,
             urgent_words: String::new(),
             handoff_after: 0,
         }
@@ -45,7 +45,7 @@ impl Default for Automation {
 
 pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<Automation, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT enabled, time_zone, hours, calendar, greeting, away_message, flow_id, urgent_words, handoff_after
+        "SELECT enabled, time_zone, hours, calendar, greeting, away_message, chatbot_id, urgent_words, handoff_after
          FROM automation WHERE tenant_id = $1",
     )
     .bind(tenant.0)
@@ -59,7 +59,7 @@ pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) ->
         calendar: r.try_get(3)?,
         greeting: r.try_get(4)?,
         away_message: r.try_get(5)?,
-        flow_id: r.try_get(6)?,
+        chatbot_id: r.try_get(6)?,
         urgent_words: r.try_get(7)?,
         handoff_after: r.try_get(8)?,
     })
@@ -72,12 +72,12 @@ pub async fn put<'e>(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO automation (tenant_id, enabled, time_zone, hours, calendar, greeting, away_message, flow_id,
+        "INSERT INTO automation (tenant_id, enabled, time_zone, hours, calendar, greeting, away_message, chatbot_id,
              urgent_words, handoff_after, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (tenant_id) DO UPDATE SET enabled = excluded.enabled, time_zone = excluded.time_zone,
              hours = excluded.hours, calendar = excluded.calendar, greeting = excluded.greeting,
-             away_message = excluded.away_message, flow_id = excluded.flow_id, urgent_words = excluded.urgent_words,
+             away_message = excluded.away_message, chatbot_id = excluded.chatbot_id, urgent_words = excluded.urgent_words,
              handoff_after = excluded.handoff_after, updated_at = excluded.updated_at",
     )
     .bind(tenant.0)
@@ -87,7 +87,7 @@ pub async fn put<'e>(
     .bind(&a.calendar)
     .bind(&a.greeting)
     .bind(&a.away_message)
-    .bind(a.flow_id)
+    .bind(a.chatbot_id)
     .bind(&a.urgent_words)
     .bind(a.handoff_after)
     .bind(now)
@@ -96,50 +96,45 @@ pub async fn put<'e>(
     Ok(())
 }
 
-/// Whether new tickets of the company start in the chatbot (it is on and has a flow), and
-/// whether its inbound messages need the automation job at all.
-pub async fn switches<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    tenant: TenantId,
-) -> Result<(bool, bool), sqlx::Error> {
-    let row = sqlx::query("SELECT enabled, flow_id FROM automation WHERE tenant_id = $1")
-        .bind(tenant.0)
-        .fetch_optional(ex)
-        .await?;
-    let Some(r) = row else { return Ok((false, false)) };
-    let enabled = super::flag(r.try_get(0)?);
-    let flow: Option<i64> = r.try_get(1)?;
-    Ok((enabled, enabled && flow.is_some()))
+/// Whether a company's customers' messages go to the automation job at all, and which new
+/// tickets start in a chatbot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Switches {
+    pub enabled: bool,
+    /// The company has a default chatbot.
+    pub default_bot: bool,
+    /// Connections that name their own chatbot (`true`) or none (`false`, chatbot id 0).
+    pub connections: Vec<(i64, bool)>,
 }
 
-/// Saves a new version of the company's flow; returns its id.
-pub async fn insert_flow<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    tenant: TenantId,
-    definition: &str,
-    now: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query("INSERT INTO flows (tenant_id, definition, created_at) VALUES ($1, $2, $3) RETURNING id")
-        .bind(tenant.0)
-        .bind(definition)
-        .bind(now)
-        .fetch_one(ex)
-        .await?
-        .try_get(0)
+impl Switches {
+    /// Whether a new ticket of this connection starts in a chatbot.
+    pub fn bot_on(&self, connection: i64) -> bool {
+        self.enabled
+            && self.connections.iter().find(|(c, _)| *c == connection).map(|(_, on)| *on).unwrap_or(self.default_bot)
+    }
 }
 
-/// A flow version's definition (JSON).
-pub async fn flow<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    tenant: TenantId,
-    id: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    let row = sqlx::query("SELECT definition FROM flows WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(ex)
-        .await?;
-    row.map(|r| r.try_get(0)).transpose()
+pub async fn switches<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<Switches, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT 0, enabled, chatbot_id FROM automation WHERE tenant_id = $1
+         UNION ALL SELECT id, 0, chatbot_id FROM connections WHERE tenant_id = $1 AND chatbot_id IS NOT NULL",
+    )
+    .bind(tenant.0)
+    .fetch_all(ex)
+    .await?;
+    let mut s = Switches::default();
+    for r in rows {
+        let connection: i64 = r.try_get(0)?;
+        let chatbot: Option<i64> = r.try_get(2)?;
+        if connection == 0 {
+            s.enabled = super::flag(r.try_get(1)?);
+            s.default_bot = chatbot.is_some();
+        } else {
+            s.connections.push((connection, chatbot.is_some_and(|c| c > 0)));
+        }
+    }
+    Ok(s)
 }
 
 /// A ticket's place in its flow.

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod automation;
+pub mod chatbots;
 pub mod connections;
 pub mod contacts;
 pub mod departments;

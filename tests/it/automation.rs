@@ -337,7 +337,7 @@ engine_test!(the_automation_page_saves_hours_holidays_and_messages, |t: TestApp|
     let saved = admin.post(t.url("/admin/automation")).form(&form).send().await.unwrap();
     assert_eq!(saved.status(), 303);
     let a = atende::store::automation::get(t.app.db.reader(), demo).await.unwrap();
-    assert!(a.enabled && a.flow_id.is_none());
+    assert!(a.enabled && a.chatbot_id.is_none());
     assert!(a.calendar.contains("carnival_monday") && a.calendar.contains("carnival_tuesday"));
     let html = admin.get(t.url("/admin/automation")).send().await.unwrap().text().await.unwrap();
     assert!(

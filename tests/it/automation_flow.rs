@@ -20,9 +20,12 @@ use wa_sim::CustomerMessage;
 use crate::engine_test;
 use crate::support::TestApp;
 
-const CUSTOMER: &str = "5511987654321";
+pub(crate) const CUSTOMER: &str = "5511987654321";
 
-async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> Fut) -> T {
+pub(crate) async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> Fut,
+) -> T {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(v) = check().await {
@@ -34,7 +37,7 @@ async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(what: &str,
 }
 
 /// Saves automation (always open, no greeting) with this flow.
-async fn with_flow(t: &TestApp, tenant: TenantId, flow: &str) {
+pub(crate) async fn with_flow(t: &TestApp, tenant: TenantId, flow: &str) {
     let input = AutomationInput {
         enabled: true,
         time_zone: "America/Sao_Paulo".into(),
@@ -50,7 +53,7 @@ async fn with_flow(t: &TestApp, tenant: TenantId, flow: &str) {
 }
 
 /// The texts the simulator received, once there are `n`.
-async fn texts(sim: &wa_sim::Simulator, n: usize) -> Vec<String> {
+pub(crate) async fn texts(sim: &wa_sim::Simulator, n: usize) -> Vec<String> {
     let all = eventually(&format!("{n} messages at the simulator"), || async {
         let all: Vec<Value> = sim.sent_messages().into_iter().map(|m| m.request).collect();
         (all.len() >= n).then_some(all)
@@ -63,7 +66,7 @@ async fn texts(sim: &wa_sim::Simulator, n: usize) -> Vec<String> {
         .collect()
 }
 
-async fn settled(t: &TestApp) {
+pub(crate) async fn settled(t: &TestApp) {
     eventually("the automation jobs to finish", || async {
         (t.count("jobs", "kind = 'automation.inbound' AND state <> 'done'").await == 0).then_some(())
     })
@@ -71,7 +74,7 @@ async fn settled(t: &TestApp) {
 }
 
 /// Sends a text as the customer and waits for the automation to finish with it.
-async fn say(t: &TestApp, sim: &wa_sim::Simulator, text: &str) {
+pub(crate) async fn say(t: &TestApp, sim: &wa_sim::Simulator, text: &str) {
     sim.customer_sends(CUSTOMER, "Maria", CustomerMessage::Text(text.into())).await.unwrap();
     // The job is enqueued with the message: wait for the message, then for the job.
     let body = text.replace('\'', "''");
@@ -83,7 +86,7 @@ async fn say(t: &TestApp, sim: &wa_sim::Simulator, text: &str) {
 }
 
 /// The customer's ticket: id, status, department, priority.
-async fn ticket(t: &TestApp) -> (i64, String, Option<i64>, String) {
+pub(crate) async fn ticket(t: &TestApp) -> (i64, String, Option<i64>, String) {
     sqlx::query_as::<_, (i64, String, Option<i64>, String)>(
         "SELECT t.id, t.status, t.department_id, t.priority FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE c.phone = $1",
     )

@@ -105,7 +105,7 @@ async fn an_admin_builds_tests_and_saves_a_two_option_flow_and_a_customer_gets_i
     b.click("#flow-form button[type=submit]").await;
     b.wait_for("location.search.includes('saved=1')", "the saved flow").await;
     let (a, _) = automation::get(&t.app, &Actor::Operator, demo).await.unwrap();
-    assert!(a.flow_id.is_some());
+    assert!(a.chatbot_id.is_some());
 
     // A customer writes: the menu arrives as two reply buttons; a tap hands the ticket to Suporte.
     let (sim, _) = t.simulator(demo).await;

@@ -23,6 +23,7 @@ mod browser_flow;
 mod browser_qr;
 mod browser_shell;
 mod chatbot_page;
+mod chatbots;
 mod connections;
 mod contacts_api;
 mod crm;

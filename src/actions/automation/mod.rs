@@ -37,34 +37,61 @@ pub fn open_now(a: &Automation, now_ms: i64) -> bool {
     hours::is_open(&schedule, &calendar, tz, now_ms)
 }
 
+/// What moves a ticket's chatbot on.
+enum Trigger {
+    /// A customer message (its id).
+    Message(i64),
+    /// A timed wait is over; the state the ticket waited in.
+    Wake(String),
+}
+
 /// Handles one customer message (the `automation.inbound` job). A flow's HTTP request is made
 /// outside the transaction: what came before it is committed (the ticket waits at the request),
 /// the call is made, and a new transaction resumes the flow if the ticket still waits there.
 pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id: i64) -> anyhow::Result<()> {
+    advance(app, tenant, ticket_id, Trigger::Message(message_id)).await
+}
+
+/// A flow's timed wait is over (the `automation.wake` job): the flow goes on if the ticket
+/// still waits there with the chatbot.
+pub async fn on_wake(app: &App, tenant: TenantId, ticket_id: i64, state: &str) -> anyhow::Result<()> {
+    advance(app, tenant, ticket_id, Trigger::Wake(state.to_string())).await
+}
+
+/// The most times one message may move a ticket into another flow (`goto`); past it, people.
+pub const MAX_GOTO_PER_MESSAGE: usize = 3;
+
+async fn advance(app: &App, tenant: TenantId, ticket_id: i64, trigger: Trigger) -> anyhow::Result<()> {
     let a = store::automation::get(app.db.reader(), tenant).await?;
     if !a.enabled {
         return Ok(());
     }
-    let Some(message) = store::messages::get(app.db.reader(), tenant, message_id).await? else { return Ok(()) };
-    if message.direction != "in" {
-        return Ok(()); // never an answer to the business's own words
-    }
+    let message = match &trigger {
+        Trigger::Message(id) => {
+            let Some(m) = store::messages::get(app.db.reader(), tenant, *id).await? else { return Ok(()) };
+            if m.direction != "in" {
+                return Ok(()); // never an answer to the business's own words
+            }
+            Some(m)
+        }
+        Trigger::Wake(_) => None,
+    };
+    let body = message.as_ref().and_then(|m| m.body.as_deref()).unwrap_or_default();
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
     let Some(mut t) = store::tickets::get(&mut *tx, tenant, ticket_id).await? else { return Ok(()) };
     let Some(bot) = store::automation::ticket_bot(&mut *tx, tenant, ticket_id).await? else { return Ok(()) };
     let status = TicketStatus::parse(&t.status);
-    let mut says: Vec<Say> = Vec::new();
-    let mut effect = None;
-    let mut changes = Vec::new();
-    let mut request = None;
+    let mut plan = Plan::default();
     let mut next = TicketBot { greeted: true, ..bot.clone() };
     // Complaint words send the ticket to people at once, with high priority; so does a customer
     // still in the chatbot after the configured number of messages.
     let words = crate::domain::contacts::parse_keywords(&a.urgent_words).unwrap_or_default();
-    let urgent = matches!(status, Some(TicketStatus::Bot | TicketStatus::Waiting))
-        && flow::mentions_any(message.body.as_deref().unwrap_or_default(), &words);
-    let too_long = status == Some(TicketStatus::Bot)
+    let urgent = message.is_some()
+        && matches!(status, Some(TicketStatus::Bot | TicketStatus::Waiting))
+        && flow::mentions_any(body, &words);
+    let too_long = message.is_some()
+        && status == Some(TicketStatus::Bot)
         && a.handoff_after > 0
         && store::automation::inbound_count(&mut *tx, tenant, ticket_id).await? >= a.handoff_after;
     let mut raised = false;
@@ -74,10 +101,10 @@ pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id:
     }
     let open = open_now(&a, now);
     let mut ctx = None;
-    match (status, &bot.state) {
-        _ if urgent || too_long => {
+    match (&trigger, status, &bot.state) {
+        (Trigger::Message(_), ..) if urgent || too_long => {
             if status == Some(TicketStatus::Bot) {
-                effect = Some(Effect::Handoff { department: None });
+                plan.effect = Some(Effect::Handoff { department: None });
             } else if raised {
                 store::tickets::save_state(&mut *tx, &t).await?;
                 let mut events = Vec::new();
@@ -90,49 +117,66 @@ pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id:
             }
         }
         // A new ticket in the chatbot: away outside hours (people answer later), else greeting
-        // and the flow's first step.
-        (Some(TicketStatus::Bot), None) if !bot.greeted => {
+        // and the first step of the connection's chatbot (or the company's).
+        (Trigger::Message(_), Some(TicketStatus::Bot), None) if !bot.greeted => {
             if !open {
-                says.extend(text(&a.away_message));
-                effect = Some(Effect::Handoff { department: None });
+                plan.says.extend(text(&a.away_message));
+                plan.effect = Some(Effect::Handoff { department: None });
             } else {
-                says.extend(text(&a.greeting));
-                match load_flow(&mut tx, tenant, a.flow_id).await? {
+                plan.says.extend(text(&a.greeting));
+                let chatbot = match store::chatbots::of_connection(&mut *tx, tenant, t.connection_id).await? {
+                    Some(0) => None,
+                    Some(c) => Some(c),
+                    None => a.chatbot_id,
+                };
+                match current_flow(&mut tx, tenant, chatbot).await? {
                     Some((id, f)) => {
-                        let c = context(&mut tx, &t, message.body.as_deref(), open).await?;
-                        let step = flow::start(&f, &c);
+                        let c = context(&mut tx, &t, body, open).await?;
                         next.flow_id = Some(id);
-                        take_step(step, &f, &mut says, &mut changes, &mut effect, &mut next, &mut request)?;
+                        let (step, f) = follow(&mut tx, tenant, flow::start(&f, &c), f, &c, &mut next).await?;
+                        take_step(step, &f, &mut plan, &mut next)?;
                         ctx = Some(c);
                     }
-                    None => effect = Some(Effect::Handoff { department: None }),
+                    None => plan.effect = Some(Effect::Handoff { department: None }),
                 }
             }
         }
-        // The customer answers the menu or question the ticket waits on.
-        (Some(TicketStatus::Bot), Some(state)) => {
-            let state: Option<BotState> = serde_json::from_str(state).ok();
-            match (state, load_flow(&mut tx, tenant, bot.flow_id).await?) {
+        // The customer answers the menu or question the ticket waits on, or a wait is over.
+        (trigger, Some(TicketStatus::Bot), Some(state)) => {
+            if let Trigger::Wake(expected) = trigger {
+                if expected != state {
+                    return Ok(()); // the ticket moved on since the wait began
+                }
+            }
+            let parsed: Option<BotState> = serde_json::from_str(state).ok();
+            match (parsed, load_flow(&mut tx, tenant, bot.flow_id).await?) {
                 (Some(state), Some((_, f))) => {
-                    let c = context(&mut tx, &t, message.body.as_deref(), open).await?;
-                    let step = flow::answer(&f, &state, &c);
-                    take_step(step, &f, &mut says, &mut changes, &mut effect, &mut next, &mut request)?;
+                    let c = context(&mut tx, &t, body, open).await?;
+                    let step = match trigger {
+                        Trigger::Message(_) => flow::answer(&f, &state, &c),
+                        Trigger::Wake(_) => flow::wake(&f, &state, &c),
+                    };
+                    let (step, f) = follow(&mut tx, tenant, step, f, &c, &mut next).await?;
+                    take_step(step, &f, &mut plan, &mut next)?;
                     ctx = Some(c);
                 }
                 _ => {
-                    effect = Some(Effect::Handoff { department: None });
+                    plan.effect = Some(Effect::Handoff { department: None });
                     next.state = None;
                 }
             }
         }
         // No chatbot: a new ticket waiting for people gets the greeting (or the away message).
-        (Some(TicketStatus::Waiting), None) if !bot.greeted && t.created_at >= message.created_at - 1000 => {
-            says.extend(text(if !open { &a.away_message } else { &a.greeting }));
+        (Trigger::Message(_), Some(TicketStatus::Waiting), None)
+            if !bot.greeted && message.as_ref().is_some_and(|m| t.created_at >= m.created_at - 1000) =>
+        {
+            plan.says.extend(text(if !open { &a.away_message } else { &a.greeting }));
         }
         _ => return Ok(()),
     }
     let mut events = Vec::new();
-    if !apply_step(app, &mut tx, &mut t, &bot, &next, says, &changes, effect, now, &mut events).await? {
+    let mut request = plan.request.take();
+    if !apply_step(app, &mut tx, &mut t, &bot, &next, plan, now, &mut events).await? {
         request = None;
     }
     tx.commit().await?;
@@ -162,12 +206,14 @@ pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id:
         if t.status != TicketStatus::Bot.as_str() || current.as_ref() != Some(&at) {
             return Ok(());
         }
-        let (mut says, mut changes, mut effect) = (Vec::new(), Vec::new(), None);
+        let mut plan = Plan::default();
         let mut next = at.clone();
-        take_step(step, &f, &mut says, &mut changes, &mut effect, &mut next, &mut request)?;
+        let (step, f) = follow(&mut tx, tenant, step, f, c, &mut next).await?;
+        take_step(step, &f, &mut plan, &mut next)?;
+        request = plan.request.take();
         // Compare-and-set from the state written before the call.
         let mut events = Vec::new();
-        if !apply_step(app, &mut tx, &mut t, &at, &next, says, &changes, effect, now, &mut events).await? {
+        if !apply_step(app, &mut tx, &mut t, &at, &next, plan, now, &mut events).await? {
             request = None;
         }
         tx.commit().await?;
@@ -181,30 +227,68 @@ pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id:
 /// A flow's request to make: the flow, the state to resume from and the call.
 type Pending = (Flow, BotState, flow::HttpCall);
 
-/// Takes what a step says and does into the handler's accumulators.
-fn take_step(
-    step: flow::Step,
-    f: &Flow,
-    says: &mut Vec<Say>,
-    changes: &mut Vec<Change>,
-    effect: &mut Option<Effect>,
-    next: &mut TicketBot,
-    request: &mut Option<Pending>,
-) -> anyhow::Result<()> {
-    says.extend(step.says);
-    changes.extend(step.changes);
-    *effect = step.effect;
+/// What a step (or a chain of them) says, changes and does, gathered for [`apply_step`].
+#[derive(Default)]
+struct Plan {
+    says: Vec<Say>,
+    changes: Vec<Change>,
+    effect: Option<Effect>,
+    request: Option<Pending>,
+    /// A timed wait: when the flow goes on.
+    wake_in_ms: Option<i64>,
+}
+
+/// Takes what a step says and does into the plan.
+fn take_step(step: flow::Step, f: &Flow, plan: &mut Plan, next: &mut TicketBot) -> anyhow::Result<()> {
+    plan.says.extend(step.says);
+    plan.changes.extend(step.changes);
+    plan.effect = step.effect;
+    plan.wake_in_ms = step.wake_in_ms;
     next.state = step.waiting.as_ref().map(serde_json::to_string).transpose()?;
-    *request = match (step.request, step.waiting) {
+    plan.request = match (step.request, step.waiting) {
         (Some(call), Some(state)) => Some((f.clone(), state, call)),
         _ => None,
     };
     Ok(())
 }
 
+/// Follows a step's `goto`s into the other chatbots' current flows (each from its start, with
+/// the variables so far), at most [`MAX_GOTO_PER_MESSAGE`] times; returns the last step with
+/// everything said on the way, and the flow it ends in (whose version `next` now names).
+async fn follow(
+    tx: &mut Tx,
+    tenant: TenantId,
+    mut step: flow::Step,
+    mut f: Flow,
+    c: &flow::Context,
+    next: &mut TicketBot,
+) -> anyhow::Result<(flow::Step, Flow)> {
+    let mut hops = 0;
+    while let Some(Effect::Goto { flow: chatbot, state }) = step.effect.clone() {
+        hops += 1;
+        let target = if hops > MAX_GOTO_PER_MESSAGE {
+            tracing::warn!("too many flow changes for one message; handing the ticket to people");
+            None
+        } else {
+            current_flow(tx, tenant, Some(chatbot)).await?
+        };
+        let Some((version, other)) = target else {
+            step.effect = Some(Effect::Handoff { department: state.department });
+            break;
+        };
+        let there = flow::enter(&other, c, &state);
+        step.says.extend(there.says);
+        step.changes.extend(there.changes);
+        step = flow::Step { says: step.says, changes: step.changes, ..there };
+        next.flow_id = Some(version);
+        f = other;
+    }
+    Ok((step, f))
+}
+
 /// What the flow engine knows of the ticket: the message, the hours, the connection's kind,
 /// the contact's fields with its name, phone and e-mail.
-async fn context(tx: &mut Tx, t: &Ticket, body: Option<&str>, open: bool) -> anyhow::Result<flow::Context> {
+async fn context(tx: &mut Tx, t: &Ticket, body: &str, open: bool) -> anyhow::Result<flow::Context> {
     let channel =
         store::connections::get(&mut **tx, t.tenant_id, t.connection_id).await?.map(|c| c.kind).unwrap_or_default();
     let mut contact = std::collections::BTreeMap::new();
@@ -216,7 +300,7 @@ async fn context(tx: &mut Tx, t: &Ticket, body: Option<&str>, open: bool) -> any
             contact.insert("email".into(), e.clone());
         }
     }
-    Ok(flow::Context { text: body.unwrap_or_default().to_string(), open_now: open, channel, contact })
+    Ok(flow::Context { text: body.to_string(), open_now: open, channel, contact })
 }
 
 /// Moves the ticket's bot state from `bot` to `next` (compare-and-set), then says and changes
@@ -230,13 +314,12 @@ async fn apply_step(
     t: &mut Ticket,
     bot: &TicketBot,
     next: &TicketBot,
-    mut says: Vec<Say>,
-    changes: &[Change],
-    mut effect: Option<Effect>,
+    plan: Plan,
     now: i64,
     events: &mut Vec<store::events::StoredEvent>,
 ) -> anyhow::Result<bool> {
     let tenant = t.tenant_id;
+    let Plan { mut says, changes, mut effect, wake_in_ms, .. } = plan;
     let mut next = next.clone();
     if effect.is_some() {
         next.state = None;
@@ -255,7 +338,7 @@ async fn apply_step(
             .await?;
         stands = false;
     }
-    apply_changes(app, tx, t, changes, now, events).await?;
+    apply_changes(app, tx, t, &changes, now, events).await?;
     if let Some(contact) = store::contacts::get(&mut **tx, tenant, t.contact_id).await? {
         fill(&mut says, &contact);
     }
@@ -267,6 +350,18 @@ async fn apply_step(
     if let Some(effect) = effect {
         apply_effect(app, tx, t, effect, now, events).await?;
         stands = false;
+    }
+    if let (true, Some(delay), Some(state)) = (stands, wake_in_ms, next.state.as_deref()) {
+        let payload = serde_json::json!({ "ticket_id": t.id, "state": state });
+        let job = store::jobs::NewJob {
+            tenant_id: tenant,
+            kind: crate::domain::jobs::JobKind::Wake.as_str(),
+            payload: &payload,
+            run_at: now + delay,
+            max_attempts: 5,
+            dedupe_key: None,
+        };
+        store::jobs::enqueue(&mut **tx, job, now).await?;
     }
     Ok(stands)
 }
@@ -342,10 +437,18 @@ fn fill(says: &mut [Say], contact: &crate::store::contacts::Contact) {
     }
 }
 
+/// A flow version (the one a ticket runs on).
 async fn load_flow(tx: &mut Tx, tenant: TenantId, id: Option<i64>) -> anyhow::Result<Option<(i64, Flow)>> {
     let Some(id) = id else { return Ok(None) };
-    let Some(definition) = store::automation::flow(&mut **tx, tenant, id).await? else { return Ok(None) };
+    let Some(definition) = store::chatbots::version(&mut **tx, tenant, id).await? else { return Ok(None) };
     Ok(serde_json::from_str(&definition).ok().map(|f| (id, f)))
+}
+
+/// A chatbot's current version, where it has one.
+async fn current_flow(tx: &mut Tx, tenant: TenantId, chatbot: Option<i64>) -> anyhow::Result<Option<(i64, Flow)>> {
+    let Some(chatbot) = chatbot else { return Ok(None) };
+    let version = store::chatbots::get(&mut **tx, tenant, chatbot).await?.and_then(|c| c.flow_id);
+    load_flow(tx, tenant, version).await
 }
 
 /// Queues one automatic message: choices as buttons (up to three) or a list (up to ten) where
@@ -413,7 +516,13 @@ async fn apply_effect(
     events: &mut Vec<store::events::StoredEvent>,
 ) -> anyhow::Result<()> {
     let tenant = t.tenant_id;
+    // A `goto` is followed before ([`follow`]); one left over hands the ticket to people.
+    let effect = match effect {
+        Effect::Goto { state, .. } => Effect::Handoff { department: state.department },
+        other => other,
+    };
     match effect {
+        Effect::Goto { .. } => {}
         Effect::Handoff { department } => {
             if t.status != TicketStatus::Bot.as_str() && department.is_none() {
                 return Ok(());

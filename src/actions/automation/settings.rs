@@ -19,7 +19,8 @@ pub struct AutomationInput {
     pub optional_holidays: Vec<hours::OptionalHoliday>,
     pub greeting: String,
     pub away_message: String,
-    /// The chatbot's flow as JSON; empty: no chatbot.
+    /// The default chatbot's flow as JSON (saved as its new version when changed; a company
+    /// without chatbots gets one, "Principal"); empty: no default chatbot.
     pub flow: String,
     /// Words that send a ticket to people at once with high priority (comma-separated).
     pub urgent_words: String,
@@ -27,15 +28,24 @@ pub struct AutomationInput {
     pub handoff_after: i64,
 }
 
-/// The company's automation, for its page.
+/// The company's automation and its default chatbot's flow, for its page.
 pub async fn get(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<(Automation, Option<String>)> {
     actor.require_admin_of(tenant)?;
     let a = store::automation::get(app.db.reader(), tenant).await?;
-    let flow = match a.flow_id {
-        Some(id) => store::automation::flow(app.db.reader(), tenant, id).await?,
-        None => None,
-    };
-    Ok((a, flow))
+    let mut conn = app.db.reader().acquire().await?;
+    let flow = default_flow(&mut conn, tenant, a.chatbot_id).await?;
+    Ok((a, flow.map(|(_, _, d)| d)))
+}
+
+/// The default chatbot's id, current version and definition.
+async fn default_flow(
+    conn: &mut sqlx::AnyConnection,
+    tenant: TenantId,
+    chatbot: Option<i64>,
+) -> Result<Option<(i64, i64, String)>, sqlx::Error> {
+    let Some(c) = chatbot else { return Ok(None) };
+    let Some(v) = store::chatbots::get(&mut *conn, tenant, c).await?.and_then(|c| c.flow_id) else { return Ok(None) };
+    Ok(store::chatbots::version(&mut *conn, tenant, v).await?.map(|d| (c, v, d)))
 }
 
 const TEXT_MAX: usize = 4096;
@@ -72,24 +82,19 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationI
     let before = store::automation::get(&mut *tx, tenant).await?;
     // The company's own dates are edited apart ([`save_dates`]): keep them.
     calendar.custom = serde_json::from_str::<Calendar>(&before.calendar).map(|c| c.custom).unwrap_or_default();
-    let before_flow = match before.flow_id {
-        Some(id) => {
-            store::automation::flow(&mut *tx, tenant, id).await?.and_then(|d| serde_json::from_str::<Flow>(&d).ok())
+    let before_flow = default_flow(&mut tx, tenant, before.chatbot_id).await?;
+    let chatbot_id = match (&flow, before_flow) {
+        (None, _) => None,
+        (Some(f), Some((c, _, d))) if serde_json::from_str::<Flow>(&d).ok().as_ref() == Some(f) => Some(c),
+        (Some(f), _) => {
+            let c = match before.chatbot_id {
+                Some(c) => c,
+                None => store::chatbots::insert(&mut *tx, tenant, "Principal", now).await?,
+            };
+            let json = serde_json::to_string(f).map_err(anyhow::Error::from)?;
+            store::chatbots::insert_version(&mut tx, tenant, c, &json, now).await?;
+            Some(c)
         }
-        None => None,
-    };
-    let flow_id = match &flow {
-        None => None,
-        Some(f) if before_flow.as_ref() == Some(f) => before.flow_id,
-        Some(f) => Some(
-            store::automation::insert_flow(
-                &mut *tx,
-                tenant,
-                &serde_json::to_string(f).map_err(anyhow::Error::from)?,
-                now,
-            )
-            .await?,
-        ),
     };
     let a = Automation {
         enabled: input.enabled,
@@ -102,12 +107,12 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationI
         calendar: serde_json::to_string(&calendar).map_err(anyhow::Error::from)?,
         greeting: input.greeting.trim().to_string(),
         away_message: input.away_message.trim().to_string(),
-        flow_id,
+        chatbot_id,
         urgent_words: input.urgent_words.trim().to_string(),
         handoff_after: input.handoff_after,
     };
     store::automation::put(&mut *tx, tenant, &a, now).await?;
-    let details = serde_json::json!({ "enabled": a.enabled, "flow_id": a.flow_id });
+    let details = serde_json::json!({ "enabled": a.enabled, "chatbot_id": a.chatbot_id });
     store::audit::record(&mut *tx, tenant, &actor.label(), "automation.updated", "automation", &details, now).await?;
     tx.commit().await?;
     Ok(a)
@@ -138,14 +143,15 @@ pub async fn set_up_demo(app: &App, tenant: TenantId, departments: &[(i64, Strin
     let f = flow::department_menu("Como podemos ajudar? Escolha uma opção:", departments);
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
-    let flow_id = store::automation::insert_flow(&mut *tx, tenant, &serde_json::to_string(&f)?, now).await?;
+    let chatbot = store::chatbots::insert(&mut *tx, tenant, "Principal", now).await?;
+    store::chatbots::insert_version(&mut tx, tenant, chatbot, &serde_json::to_string(&f)?, now).await?;
     let a = Automation {
         enabled: true,
         hours: serde_json::to_string(&WeekSchedule::weekdays_8_to_18())?,
         calendar: serde_json::to_string(&Calendar { national: true, ..Calendar::default() })?,
         greeting: "Olá, {{nome}}! Bem-vindo à Demo.".into(),
         away_message: "Olá! Nosso horário é de segunda a sexta, das 8h às 18h. Deixe sua mensagem que respondemos assim que voltarmos.".into(),
-        flow_id: Some(flow_id),
+        chatbot_id: Some(chatbot),
         urgent_words: "reclamação, procon, cancelar".into(),
         handoff_after: 6,
         ..Automation::default()

@@ -32,7 +32,7 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
 
     // Each tenant's automation switches (one read per tenant with messages): whether its
     // customers' messages go to the automation job, and whether new tickets start in the bot.
-    let mut automation: HashMap<TenantId, (bool, bool)> = HashMap::new();
+    let mut automation: HashMap<TenantId, store::automation::Switches> = HashMap::new();
     for req in batch.iter().filter(|r| !r.delivery.messages.is_empty()) {
         if let std::collections::hash_map::Entry::Vacant(e) = automation.entry(req.tenant) {
             e.insert(store::automation::switches(&mut *tx, req.tenant).await?);
@@ -342,7 +342,7 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
         for (t, id) in store::tickets::insert_many(&mut tx, &rows, now).await? {
             opened.insert(t, id);
             let department = departments.get(&(t.tenant_id, t.connection_id)).copied().flatten();
-            if automation.get(&t.tenant_id).is_some_and(|(_, bot)| *bot) {
+            if automation.get(&t.tenant_id).is_some_and(|s| s.bot_on(t.connection_id)) {
                 // The chatbot greets it first and hands it to people when it is done.
                 store::automation::enter_bot(&mut *tx, t.tenant_id, id).await?;
             } else if let Some(d) = department {
@@ -464,7 +464,7 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
                 store::jobs::enqueue(&mut *tx, job, now).await?;
                 jobs += 1;
             }
-            if !m.from_me && automation.get(&tenant).is_some_and(|(on, _)| *on) {
+            if !m.from_me && automation.get(&tenant).is_some_and(|s| s.enabled) {
                 let payload = serde_json::json!({ "ticket_id": ticket_id, "message_id": message_id });
                 let dedupe = format!("auto:{message_id}");
                 let job = NewJob {

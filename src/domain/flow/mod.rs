@@ -170,6 +170,12 @@ pub enum Node {
         #[serde(default)]
         text: Option<String>,
     },
+    /// Pause for `minutes` (a scheduled resume, not a sleep), then go on to `next`. What the
+    /// customer writes meanwhile does not move the flow.
+    Wait { minutes: u32, next: String },
+    /// Go on in another of the company's flows (by its id), from its start, with the variables
+    /// saved so far.
+    Goto { flow: i64 },
 }
 
 impl Node {
@@ -184,6 +190,8 @@ impl Node {
             Node::Http { .. } => "http",
             Node::Handoff { .. } => "handoff",
             Node::Close { .. } => "close",
+            Node::Wait { .. } => "wait",
+            Node::Goto { .. } => "goto",
         }
     }
 
@@ -196,6 +204,7 @@ impl Node {
         }
         match self {
             Node::Message { next, .. } | Node::Set { next, .. } => plain(next),
+            Node::Wait { next, .. } => vec![(String::new(), next.as_str())],
             Node::Menu { options, fallback, .. } => options
                 .iter()
                 .map(|o| (o.label.clone(), o.next.as_str()))
@@ -210,11 +219,12 @@ impl Node {
             Node::Http { next, error, .. } => std::iter::once(("ok".to_string(), next.as_str()))
                 .chain(error.iter().map(|e| ("erro".to_string(), e.as_str())))
                 .collect(),
-            Node::Handoff { .. } | Node::Close { .. } => Vec::new(),
+            Node::Handoff { .. } | Node::Close { .. } | Node::Goto { .. } => Vec::new(),
         }
     }
 
-    /// Whether the flow stops here to wait for the customer (a menu or a question).
+    /// Whether the flow stops here to wait for the customer (a menu or a question). A timed
+    /// wait does not count: a loop through it would still speak on its own, forever.
     pub fn waits(&self) -> bool {
         matches!(self, Node::Menu { .. } | Node::Question { .. })
     }
@@ -275,10 +285,18 @@ pub enum Change {
 }
 
 /// What to do with the ticket once the bot is done with it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
-    Handoff { department: Option<i64> },
+    Handoff {
+        department: Option<i64>,
+    },
     Close,
+    /// Go on in another flow from its start ([`enter`]), keeping the state's variables and
+    /// department.
+    Goto {
+        flow: i64,
+        state: BotState,
+    },
 }
 
 /// An HTTP request the caller must make, then [`resume`] with its outcome.
@@ -304,22 +322,41 @@ pub enum HttpOutcome {
 }
 
 /// The outcome of a step: what to say and change, and then either the state it now waits in
-/// (`waiting`; with `request` when that is an HTTP request to make and [`resume`] from) or what
-/// to do (`effect`). Exactly one of `waiting` and `effect` is set.
+/// (`waiting`; with `request` when that is an HTTP request to make and [`resume`] from, with
+/// `wake_in_ms` when it is a timed wait to [`wake`] from) or what to do (`effect`). Exactly one
+/// of `waiting` and `effect` is set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Step {
     pub says: Vec<Say>,
     pub changes: Vec<Change>,
     pub waiting: Option<BotState>,
     pub request: Option<HttpCall>,
+    pub wake_in_ms: Option<i64>,
     pub effect: Option<Effect>,
 }
+
+/// The longest a wait node pauses: seven days.
+pub const MAX_WAIT_MINUTES: u32 = 7 * 24 * 60;
 
 const DEFAULT_INVALID: &str = "Não entendi. Responda com o número de uma das opções.";
 
 /// Runs the flow from its start.
 pub fn start(flow: &Flow, ctx: &Context) -> Step {
     Run::new(flow, ctx, &BotState::default()).go(&flow.start)
+}
+
+/// Runs the flow from its start with what another flow saved (a `goto`).
+pub fn enter(flow: &Flow, ctx: &Context, state: &BotState) -> Step {
+    Run::new(flow, ctx, state).go(&flow.start)
+}
+
+/// The wait the state is at is over: go on to its `next`.
+pub fn wake(flow: &Flow, state: &BotState, ctx: &Context) -> Step {
+    let run = Run::new(flow, ctx, state);
+    match flow.nodes.get(&state.node) {
+        Some(Node::Wait { next, .. }) => run.go(next),
+        _ => run.handoff(),
+    }
 }
 
 /// The customer answered (`ctx.text`) the menu or question the ticket waits on. A state at an
@@ -359,6 +396,8 @@ pub fn answer(flow: &Flow, state: &BotState, ctx: &Context) -> Step {
             }
         }
         Some(Node::Http { .. }) => run.go(&state.node),
+        // A timed wait: the message does not move the flow; the wake-up does.
+        Some(Node::Wait { .. }) => run.wait(&state.node, state.retries),
         // The flow changed under the ticket (or the state is not a waiting node's): people.
         _ => run.handoff(),
     }
@@ -417,11 +456,11 @@ impl<'a> Run<'a> {
 
     fn wait(self, node: &str, retries: u8) -> Step {
         let waiting = Some(self.state(node, retries));
-        Step { says: self.says, changes: self.changes, waiting, request: None, effect: None }
+        Step { says: self.says, changes: self.changes, waiting, ..Step::default() }
     }
 
     fn done(self, effect: Effect) -> Step {
-        Step { says: self.says, changes: self.changes, waiting: None, request: None, effect: Some(effect) }
+        Step { says: self.says, changes: self.changes, effect: Some(effect), ..Step::default() }
     }
 
     fn handoff(self) -> Step {
@@ -542,6 +581,16 @@ impl<'a> Run<'a> {
                     let said = text.as_deref().filter(|t| !t.trim().is_empty()).map(|t| self.fill(t));
                     self.says.extend(said.map(Say::Text));
                     return self.done(Effect::Close);
+                }
+                Node::Wait { minutes, .. } => {
+                    let minutes = (*minutes).clamp(1, MAX_WAIT_MINUTES);
+                    let mut step = self.wait(at, 0);
+                    step.wake_in_ms = Some(i64::from(minutes) * 60_000);
+                    return step;
+                }
+                Node::Goto { flow } => {
+                    let state = self.state("", 0);
+                    return self.done(Effect::Goto { flow: *flow, state });
                 }
             }
         }

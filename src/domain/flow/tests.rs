@@ -13,7 +13,7 @@ fn ctx(text: &str) -> Context {
 
 fn flow(json: &str) -> Flow {
     let f: Flow = serde_json::from_str(json).unwrap();
-    assert_eq!(validate(&f, &|d| d <= 3), Ok(()), "{json}");
+    assert_eq!(validate(&f, &|d| d <= 3, &|f| f <= 3), Ok(()), "{json}");
     f
 }
 
@@ -277,7 +277,7 @@ fn answers_are_checked_by_kind() {
 #[test]
 fn validation_names_the_node_of_each_problem() {
     let mut f = menu_flow();
-    assert_eq!(validate(&f, &|d| d <= 3), Ok(()));
+    assert_eq!(validate(&f, &|d| d <= 3, &|f| f <= 3), Ok(()));
     f.nodes.insert("a".into(), Node::Message { text: "x".into(), next: Some("b".into()) });
     f.nodes.insert("b".into(), Node::Message { text: "y".into(), next: Some("a".into()) });
     f.nodes.insert(
@@ -285,17 +285,21 @@ fn validation_names_the_node_of_each_problem() {
         Node::Menu { text: "?".into(), options: vec![], invalid: None, retries: 1, fallback: Some("z".into()) },
     );
     f.nodes.insert("d".into(), Node::Handoff { department: Some(9), text: None });
-    let errors = validate(&f, &|d| d <= 3).unwrap_err();
+    let errors = validate(&f, &|d| d <= 3, &|f| f <= 3).unwrap_err();
     let nodes: Vec<&str> = errors.iter().map(|e| e.node.as_str()).collect();
     assert!(nodes.contains(&"a") && nodes.contains(&"b") && nodes.contains(&"c") && nodes.contains(&"d"), "{errors:?}");
     assert!(errors.iter().any(|e| e.message.contains("loop")));
     f.start = "nowhere".into();
-    assert!(validate(&f, &|_| true).unwrap_err().iter().any(|e| e.node == "nowhere"));
+    assert!(validate(&f, &|_| true, &|_| true).unwrap_err().iter().any(|e| e.node == "nowhere"));
 }
 
 fn problems(json: &str) -> Vec<String> {
     let f: Flow = serde_json::from_str(json).unwrap();
-    validate(&f, &|d| d <= 3).unwrap_err().into_iter().map(|e| format!("{}: {}", e.node, e.message)).collect()
+    validate(&f, &|d| d <= 3, &|f| f <= 3)
+        .unwrap_err()
+        .into_iter()
+        .map(|e| format!("{}: {}", e.node, e.message))
+        .collect()
 }
 
 #[test]
@@ -400,7 +404,7 @@ fn random_flow(r: &mut Rng) -> Flow {
     ];
     let mut nodes = BTreeMap::new();
     for name in &names {
-        let node = match r.below(8) {
+        let node = match r.below(10) {
             0 => Node::Message { text: "m {{v}} {{contact.cpf}}".into(), next: (r.below(4) > 0).then(|| pick(r)) },
             1 => Node::Menu {
                 text: "q".into(),
@@ -444,6 +448,8 @@ fn random_flow(r: &mut Rng) -> Flow {
                 next: pick(r),
                 error: (r.below(2) == 0).then(|| pick(r)),
             },
+            7 => Node::Wait { minutes: r.below(3) as u32, next: pick(r) },
+            8 => Node::Goto { flow: r.below(3) as i64 },
             _ => Node::Close { text: None },
         };
         nodes.insert(name.clone(), node);
@@ -460,6 +466,11 @@ fn check_step(f: &Flow, step: &Step) {
         let node = f.nodes.get(&state.node);
         if step.request.is_some() {
             assert!(matches!(node, Some(Node::Http { .. })), "{f:?} → {step:?}");
+        } else if step.wake_in_ms.is_some() {
+            assert!(matches!(node, Some(Node::Wait { .. })), "{f:?} → {step:?}");
+            assert!((60_000..=i64::from(MAX_WAIT_MINUTES) * 60_000).contains(&step.wake_in_ms.unwrap_or(0)));
+        } else if matches!(node, Some(Node::Wait { .. })) {
+            // An answer during a timed wait keeps waiting.
         } else {
             assert!(node.is_some_and(Node::waits), "{f:?} → {step:?}");
         }
@@ -509,6 +520,8 @@ fn any_flow_and_any_reply_end_within_the_budget_without_panicking() {
             let c = Context { text: replies[r.below(replies.len() as u64) as usize].into(), ..c.clone() };
             step = if step.request.is_some() {
                 resume(&f, &state, &c, outcomes[r.below(outcomes.len() as u64) as usize].clone())
+            } else if step.wake_in_ms.is_some() && r.below(2) == 0 {
+                wake(&f, &state, &c)
             } else {
                 answer(&f, &state, &c)
             };
@@ -522,7 +535,7 @@ fn any_flow_and_any_reply_end_within_the_budget_without_panicking() {
                 break; // a menu may loop back to itself: it waits each time, which is fine
             }
         }
-        let _ = validate(&f, &|_| true);
+        let _ = validate(&f, &|_| true, &|_| true);
         let _ = f.nodes.values().map(Node::links).count();
     }
 }
@@ -546,7 +559,7 @@ fn flows_read_back_from_json() {
     assert_eq!(serde_json::from_str::<Flow>(&text).unwrap(), f);
     let written = r#"{"start":"a","nodes":{"a":{"type":"menu","text":"Oi","options":[{"label":"Falar com alguém","next":"h"}]},"h":{"type":"handoff"}}}"#;
     let f: Flow = serde_json::from_str(written).unwrap();
-    assert_eq!(validate(&f, &|_| false), Ok(()));
+    assert_eq!(validate(&f, &|_| false, &|_| false), Ok(()));
     // An old state (node and retries only) still reads.
     let old: BotState = serde_json::from_str(r#"{"node":"a","retries":1}"#).unwrap();
     assert_eq!(old, BotState { node: "a".into(), retries: 1, ..BotState::default() });
@@ -575,4 +588,75 @@ fn the_new_nodes_read_back_from_json() {
     let kinds: Vec<&str> = f.nodes.values().map(Node::kind).collect();
     assert_eq!(kinds, ["condition", "close", "condition", "http", "set"]);
     assert_eq!(f.nodes["p"].links(), [("ok".to_string(), "f")]);
+}
+
+#[test]
+fn a_wait_pauses_until_the_wake_up_and_ignores_messages_meanwhile() {
+    let f = flow(
+        r#"{"start":"w","nodes":{
+        "w":{"type":"wait","minutes":30,"next":"m"},
+        "m":{"type":"message","text":"Ainda por aí, {{nome}}?","next":"h"},
+        "h":{"type":"handoff"}}}"#,
+    );
+    assert_eq!(validate(&f, &|_| true, &|_| true), Ok(()));
+    let step = start(&f, &ctx("oi"));
+    assert!(step.says.is_empty());
+    assert_eq!(step.wake_in_ms, Some(30 * 60_000));
+    let state = step.waiting.clone().unwrap();
+    assert_eq!(state.node, "w");
+    // A message meanwhile: still waiting, nothing said, no second wake-up.
+    let meanwhile = answer(&f, &state, &ctx("alô?"));
+    assert_eq!(meanwhile.waiting.as_ref(), Some(&state));
+    assert!(meanwhile.says.is_empty() && meanwhile.wake_in_ms.is_none());
+    let woken = wake(&f, &state, &ctx(""));
+    assert_eq!(woken.says, [Say::Text("Ainda por aí, {{nome}}?".into())]);
+    assert_eq!(woken.effect, Some(Effect::Handoff { department: None }));
+    // Woken at a node that is no wait (the flow changed): people.
+    let elsewhere = BotState { node: "m".into(), ..BotState::default() };
+    assert_eq!(wake(&f, &elsewhere, &ctx("")).effect, Some(Effect::Handoff { department: None }));
+}
+
+#[test]
+fn a_goto_hands_the_variables_to_the_other_flow() {
+    let f = flow(
+        r#"{"start":"q","nodes":{
+        "q":{"type":"question","text":"Seu pedido?","kind":"number","save_as":"pedido","next":"s"},
+        "s":{"type":"set","department":2,"next":"g"},
+        "g":{"type":"goto","flow":3}}}"#,
+    );
+    let waiting = start(&f, &ctx("")).waiting.unwrap();
+    let step = answer(&f, &waiting, &ctx("123"));
+    let Some(Effect::Goto { flow: 3, state }) = step.effect.clone() else { panic!("{step:?}") };
+    assert_eq!(state.vars.get("pedido").map(String::as_str), Some("123"));
+    assert_eq!(state.department, Some(2));
+    let other = flow(
+        r#"{"start":"m","nodes":{"m":{"type":"message","text":"Pedido {{pedido}}","next":"h"},"h":{"type":"handoff"}}}"#,
+    );
+    let there = enter(&other, &ctx(""), &state);
+    assert_eq!(there.says, [Say::Text("Pedido 123".into())]);
+    assert_eq!(there.effect, Some(Effect::Handoff { department: Some(2) }), "the department a set chose stays");
+}
+
+#[test]
+fn waits_and_gotos_are_checked_at_save() {
+    let f: Flow = serde_json::from_str(
+        r#"{"start":"w","nodes":{
+        "w":{"type":"wait","minutes":0,"next":"g"},
+        "g":{"type":"goto","flow":9}}}"#,
+    )
+    .unwrap();
+    let errors: Vec<String> = validate(&f, &|_| true, &|id| id == 1)
+        .unwrap_err()
+        .into_iter()
+        .map(|e| format!("{}: {}", e.node, e.message))
+        .collect();
+    assert_eq!(errors, ["g: flow 9 does not exist", "w: a wait lasts 1 to 10080 minutes (7 days)"]);
+    // A loop through a timed wait still speaks on its own forever: refused.
+    let looping: Flow = serde_json::from_str(
+        r#"{"start":"m","nodes":{
+        "m":{"type":"message","text":"Lembrete","next":"w"},
+        "w":{"type":"wait","minutes":60,"next":"m"}}}"#,
+    )
+    .unwrap();
+    assert!(validate(&looping, &|_| true, &|_| true).unwrap_err().iter().any(|e| e.message.contains("loop")));
 }

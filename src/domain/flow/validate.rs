@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use super::{Flow, Method, Node, Test, MAX_OPTIONS};
+use super::{Flow, Method, Node, Test, MAX_OPTIONS, MAX_WAIT_MINUTES};
 
 /// The most nodes a flow has.
 pub const MAX_NODES: usize = 200;
@@ -36,7 +36,11 @@ pub fn safe_var(name: &str) -> bool {
 /// 2,048 characters with a JSON body template and JSON pointers; departments exist
 /// (`department_exists`); and no loop of nodes that do not wait (messages, conditions, sets,
 /// HTTP requests) goes round without a menu or question.
-pub fn validate(flow: &Flow, department_exists: &dyn Fn(i64) -> bool) -> Result<(), Vec<FlowError>> {
+pub fn validate(
+    flow: &Flow,
+    department_exists: &dyn Fn(i64) -> bool,
+    flow_exists: &dyn Fn(i64) -> bool,
+) -> Result<(), Vec<FlowError>> {
     let mut errors = Vec::new();
     let mut err = |node: &str, message: String| errors.push(FlowError { node: node.to_string(), message });
     if !flow.nodes.contains_key(&flow.start) {
@@ -156,6 +160,16 @@ pub fn validate(flow: &Flow, department_exists: &dyn Fn(i64) -> bool) -> Result<
             Node::Handoff { department, .. } => {
                 if let Some(d) = department.filter(|d| !department_exists(*d)) {
                     err(name, format!("department {d} does not exist"));
+                }
+            }
+            Node::Wait { minutes, .. } => {
+                if !(1..=MAX_WAIT_MINUTES).contains(minutes) {
+                    err(name, format!("a wait lasts 1 to {MAX_WAIT_MINUTES} minutes (7 days)"));
+                }
+            }
+            Node::Goto { flow: id } => {
+                if !flow_exists(*id) {
+                    err(name, format!("flow {id} does not exist"));
                 }
             }
         }

@@ -26,23 +26,34 @@ fn kind_label(kind: &str) -> &'static str {
         "http" => "Requisição HTTP",
         "handoff" => "Transferir para atendente",
         "close" => "Encerrar",
+        "wait" => "Aguardar",
+        "goto" => "Ir para outro chatbot",
         _ => "Etapa",
     }
 }
 
+/// The names the map shows instead of ids: departments and chatbots, `(id, name)`.
+#[derive(Default)]
+pub struct Names {
+    pub departments: Vec<(i64, String)>,
+    pub chatbots: Vec<(i64, String)>,
+}
+
 /// What a node says or does, in a few words: its text, else its URL or test, else the
-/// department it hands to.
-fn summary(node: &serde_json::Value, departments: &[(i64, String)]) -> String {
-    let department = node
-        .get("department")
-        .and_then(|d| d.as_i64())
-        .and_then(|d| departments.iter().find(|(id, _)| *id == d))
-        .map(|(_, name)| format!("Setor {name}"));
+/// department it hands to, the chatbot it goes to or how long it waits.
+fn summary(node: &serde_json::Value, names: &Names) -> String {
+    let named = |key: &str, list: &[(i64, String)], what: &str| {
+        let id = node.get(key).and_then(|d| d.as_i64())?;
+        list.iter().find(|(i, _)| *i == id).map(|(_, name)| format!("{what} {name}"))
+    };
+    let minutes = node.get("minutes").and_then(|m| m.as_i64()).map(|m| format!("{m} min"));
     let text = ["text", "url", "test"]
         .iter()
         .find_map(|k| node.get(*k).and_then(|v| v.as_str()))
         .map(str::to_string)
-        .or(department)
+        .or_else(|| named("department", &names.departments, "Setor"))
+        .or_else(|| named("flow", &names.chatbots, "Chatbot"))
+        .or(minutes)
         .unwrap_or_default();
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() > 28 {
@@ -96,8 +107,8 @@ fn rows(flow: &Flow) -> Vec<Vec<&str>> {
     out.into_values().collect()
 }
 
-/// The SVG of `flow`, nodes named in `errors` marked; `departments` (id, name) name hand-offs.
-pub fn svg(flow: &Flow, errors: &[FlowError], departments: &[(i64, String)]) -> String {
+/// The SVG of `flow`, nodes named in `errors` marked; `names` name departments and chatbots.
+pub fn svg(flow: &Flow, errors: &[FlowError], names: &Names) -> String {
     let rows = rows(flow);
     let widest = rows.iter().map(Vec::len).max().unwrap_or(1).max(1) as i64;
     let width = MARGIN * 2 + widest * BOX_W + (widest - 1) * GAP_X;
@@ -160,7 +171,7 @@ pub fn svg(flow: &Flow, errors: &[FlowError], departments: &[(i64, String)]) -> 
             ny = y + 34,
             sy = y + 50,
             kind = kind_label(node.kind()),
-            summary = escape(&summary(&value, departments)),
+            summary = escape(&summary(&value, names)),
         );
     }
     out.push_str("</svg>");
@@ -183,7 +194,8 @@ mod tests {
     #[test]
     fn a_menu_draws_its_options_as_labelled_arrows_and_escapes_every_text() {
         let f = department_menu("Como <b>ajudar</b>?", &[(1, "Vendas & cia".into()), (2, "<script>".into())]);
-        let image = svg(&f, &[], &[(2, "<script>".into())]);
+        let names = Names { departments: vec![(2, "<script>".into())], ..Names::default() };
+        let image = svg(&f, &[], &names);
         assert!(image.starts_with("<svg") && image.ends_with("</svg>"));
         assert_eq!(image.matches(r#"class="edge""#).count(), 2, "{image}");
         assert!(image.contains("Vendas &amp; cia") && image.contains("Setor &lt;script&gt;"));
@@ -198,7 +210,7 @@ mod tests {
     fn nodes_with_problems_are_marked_with_the_problem_as_tooltip() {
         let f = department_menu("Oi", &[(1, "Vendas".into())]);
         let errors = vec![FlowError { node: "setor-1".into(), message: "department 1 does not exist".into() }];
-        let image = svg(&f, &errors, &[]);
+        let image = svg(&f, &errors, &Names::default());
         assert!(image.contains(r#"class="node handoff bad""#), "{image}");
         assert!(image.contains("<title>department 1 does not exist</title>"));
     }
