@@ -25,6 +25,8 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 11, name: "qr_sessions", sql: include_str!("migrations/0011_qr_sessions.sql") },
     Migration { version: 12, name: "automation", sql: include_str!("migrations/0012_automation.sql") },
     Migration { version: 13, name: "timed_rules", sql: include_str!("migrations/0013_timed_rules.sql") },
+    // 14 is another change's; versions apply by number, whichever order they arrive in.
+    Migration { version: 15, name: "agent_reminders", sql: include_str!("migrations/0015_agent_reminders.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

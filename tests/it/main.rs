@@ -38,6 +38,7 @@ mod processes;
 mod security;
 mod shell;
 mod timed_rules;
+mod timed_rules_reminders;
 mod web;
 mod webhooks;
 mod whatsapp_in;

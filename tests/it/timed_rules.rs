@@ -17,7 +17,10 @@ use wa_sim::CustomerMessage;
 use crate::engine_test;
 use crate::support::{extract_csrf, TestApp};
 
-async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> Fut) -> T {
+pub(crate) async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> Fut,
+) -> T {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(v) = check().await {
@@ -28,7 +31,7 @@ async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(what: &str,
     }
 }
 
-async fn ticket_of(t: &TestApp, phone: &str) -> (i64, String, Option<i64>) {
+pub(crate) async fn ticket_of(t: &TestApp, phone: &str) -> (i64, String, Option<i64>) {
     eventually("the ticket", || async {
         sqlx::query_as::<_, (i64, String, Option<i64>)>(
             "SELECT t.id, t.status, t.department_id FROM tickets t JOIN contacts c ON c.id = t.contact_id
@@ -43,7 +46,7 @@ async fn ticket_of(t: &TestApp, phone: &str) -> (i64, String, Option<i64>) {
 }
 
 /// Runs one pass the way the scheduler does: enqueue `automation.timed`, wait for the job.
-async fn pass(t: &TestApp) {
+pub(crate) async fn pass(t: &TestApp) {
     let before = t.count("jobs", "kind = 'automation.timed' AND state = 'done'").await;
     atende::jobs::timed_rules::schedule(&t.app, None).await.unwrap();
     eventually("the timed pass", || async {
@@ -54,7 +57,7 @@ async fn pass(t: &TestApp) {
     t.app.clock.advance(Duration::from_secs(61));
 }
 
-async fn reply(t: &TestApp, tenant: TenantId, ticket: i64, body: &str) {
+pub(crate) async fn reply(t: &TestApp, tenant: TenantId, ticket: i64, body: &str) {
     let request = SendRequest {
         tenant,
         target: SendTarget::Ticket(ticket),
