@@ -16,6 +16,7 @@ mod api_tenancy;
 mod auth;
 mod automation;
 mod automation_flow;
+mod bot_loop;
 mod browser;
 mod browser_chatbot;
 mod browser_composer;
