@@ -114,8 +114,8 @@ function ticketOf(e) {
 // ---------------------------------------------------------------- notifications
 // Asked politely (a banner with a button, never on page load), remembered per browser in
 // localStorage. A notification and a short beep (WebAudio, no audio file) for new waiting
-// tickets of my departments and new messages in my tickets, when the tab is hidden or another
-// ticket is open. The server says whether a ticket concerns me (`?part=summary`, 404 if not).
+// tickets of my departments, new messages in my tickets and reminders of my unanswered
+// tickets, when the tab is hidden or another ticket is open. The server says whether a ticket concerns me (`?part=summary`, 404 if not).
 const notifyBar = document.querySelector(".notify-bar");
 const NOTIFY_KEY = "atende.notify";
 let audio = null;
@@ -189,6 +189,7 @@ async function maybeNotify(ticketId, kind) {
   if (t.status === "waiting" && kind !== "message") title = notifyBar.dataset.titleWaiting;
   else if (t.status === "waiting" && kind === "message" && !notified.has(`w${t.id}`)) title = notifyBar.dataset.titleWaiting;
   else if (t.mine && kind === "message") title = notifyBar.dataset.titleMessage;
+  else if (t.mine && kind === "reminder") title = notifyBar.dataset.titleReminder;
   if (!title) return;
   if (t.status === "waiting") notified.add(`w${t.id}`);
   beep();
@@ -223,6 +224,12 @@ if (status && "EventSource" in window) {
   });
   source.addEventListener("message.status", (e) => {
     if (ticketOf(e) === currentTicket) refresh(messages);
+  });
+  // A timed rule reminds me of a customer waiting for my answer (only the assignee gets it).
+  source.addEventListener("ticket.reminder", (e) => {
+    refresh(ticketList);
+    if (ticketOf(e) === currentTicket) refresh(panel);
+    maybeNotify(ticketOf(e), "reminder");
   });
   for (const kind of ["ticket.created", "ticket.updated"]) {
     source.addEventListener(kind, (e) => {

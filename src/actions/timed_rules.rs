@@ -1,14 +1,21 @@
-//! Timed rules: a department closes tickets the customer left idle (with a message) and moves
-//! tickets nobody took to another department after some minutes. The rules are the company's;
-//! a pass ([`run_pass`]) applies them through the same close and transfer as an agent's, a few
-//! tickets at a time, from the `automation.timed` job.
+//! Timed rules: a department closes tickets the customer left idle (with a message), moves
+//! tickets nobody took to another department, and reminds an agent of a ticket whose customer
+//! waits for an answer, after some minutes each. The rules are the company's; a pass
+//! ([`run_pass`]) applies them through the same close and transfer as an agent's, a few tickets
+//! at a time, from the `automation.timed` job.
 
 use crate::actions::inbox::{self, Farewell, Transfer};
 use crate::actions::{ActionError, ActionResult, Actor};
 use crate::app::App;
-use crate::domain::TenantId;
+use crate::domain::access::Audience;
+use crate::domain::{TenantId, UserId};
 use crate::store;
+use crate::store::ticket_events::TicketEvent;
 pub use crate::store::timed_rules::TimedRule;
+use crate::store::timed_rules::Unanswered;
+
+/// The live event (and outgoing webhook) of a reminder; its audience is the assignee.
+pub const REMINDER_EVENT: &str = "ticket.reminder";
 
 /// The longest a rule may wait: thirty days.
 pub const MAX_MINUTES: i64 = 30 * 24 * 60;
@@ -35,7 +42,7 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, rules: Vec<TimedRu
             return Err(ActionError::invalid("invalid_rule", "one rule per department"));
         }
         seen.push(r.department_id);
-        for m in [r.close_idle_minutes, r.transfer_after_minutes] {
+        for m in [r.close_idle_minutes, r.transfer_after_minutes, r.remind_after_minutes] {
             if !(0..=MAX_MINUTES).contains(&m) {
                 return Err(ActionError::invalid("invalid_minutes", "give 0 to 43200 minutes (30 days)"));
             }
@@ -67,6 +74,7 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, rules: Vec<TimedRu
 pub struct PassReport {
     pub closed: usize,
     pub transferred: usize,
+    pub reminded: usize,
     /// The pass stopped at its budget: more tickets may be due.
     pub more: bool,
 }
@@ -90,9 +98,10 @@ pub async fn run_pass(app: &App) -> anyhow::Result<PassReport> {
                     return Ok(report);
                 }
                 let done = apply(app, tenant, &rule, now, budget).await?;
-                budget -= done.closed + done.transferred;
+                budget = budget.saturating_sub(done.closed + done.transferred + done.reminded);
                 report.closed += done.closed;
                 report.transferred += done.transferred;
+                report.reminded += done.reminded;
             }
         }
     }
@@ -126,7 +135,47 @@ async fn apply(app: &App, tenant: TenantId, rule: &TimedRule, now: i64, budget: 
             }
         }
     }
+    if rule.remind_after_minutes > 0 {
+        let before = now - rule.remind_after_minutes * MINUTE_MS;
+        let left = limit - (report.closed + report.transferred) as i64;
+        if left > 0 {
+            for due in store::timed_rules::unanswered_tickets(app.db.reader(), tenant, rule.department_id, before, left)
+                .await?
+            {
+                if remind(app, tenant, &due, rule.remind_after_minutes, now).await? {
+                    report.reminded += 1;
+                }
+            }
+        }
+    }
     Ok(report)
+}
+
+/// Reminds the assignee of an unanswered ticket: the reminder is marked on the ticket (so it is
+/// not repeated until the business answered and the customer wrote again), written into the
+/// ticket's history and sent to that person alone as `ticket.reminder`, which is also the
+/// outgoing webhook. False when the ticket moved since it was found (answered, passed on).
+async fn remind(app: &App, tenant: TenantId, due: &Unanswered, minutes: i64, now: i64) -> anyhow::Result<bool> {
+    let mut tx = app.db.begin().await?;
+    if !store::timed_rules::mark_reminded(&mut *tx, tenant, due).await? {
+        return Ok(false);
+    }
+    let details = serde_json::json!({ "minutes": minutes, "message_id": due.message_id });
+    let e = TicketEvent {
+        ticket_id: due.ticket_id,
+        kind: "reminded".into(),
+        to_user_id: Some(due.assignee_id),
+        data: details.to_string(),
+        ..Default::default()
+    };
+    store::ticket_events::insert(&mut *tx, tenant, &e, now).await?;
+    let data = serde_json::json!({ "ticket_id": due.ticket_id, "assignee_id": due.assignee_id,
+        "message_id": due.message_id, "minutes": minutes });
+    let audience = Audience::User(UserId(due.assignee_id));
+    let event = app.bus.record(&mut tx, tenant, REMINDER_EVENT, audience, data, now).await?;
+    tx.commit().await?;
+    app.bus.deliver([event]);
+    Ok(true)
 }
 
 /// A ticket the rule no longer fits is skipped; a store failure fails the pass (the job retries).

@@ -5,12 +5,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// Every event a subscription may ask for.
-pub const EVENTS: [&str; 8] = [
+pub const EVENTS: [&str; 9] = [
     "message.created",
     "message.status",
     "ticket.created",
     "ticket.updated",
     "ticket.closed",
+    "ticket.reminder",
     "contact.created",
     "contact.updated",
     "connection.updated",

@@ -104,6 +104,8 @@ pub struct TicketView {
     pub csat_requested_at: Option<i64>,
     pub csat_rating: Option<i64>,
     pub reopened_count: i64,
+    /// A timed rule reminded the assignee and the business has not answered since.
+    pub reminder_pending: bool,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -119,7 +121,11 @@ macro_rules! columns {
         c.phone AS contact_phone, c.username AS contact_username, t.connection_id, t.department_id, d.name AS department_name,
         d.colour AS department_colour, t.assignee_id, u.name AS assignee_name, t.unread_count, t.last_message_preview,
         t.last_message_at, t.last_inbound_at, t.created_at, t.queued_at, t.first_agent_reply_at, t.closed_at,
-        t.csat_requested_at, t.csat_rating, t.reopened_count"
+        t.csat_requested_at, t.csat_rating, t.reopened_count,
+        CAST(CASE WHEN t.reminded_message_id IS NULL OR t.status <> 'open' THEN 0
+             WHEN EXISTS (SELECT 1 FROM messages o WHERE o.tenant_id = t.tenant_id AND o.ticket_id = t.id
+                          AND o.direction = 'out' AND o.id > t.reminded_message_id) THEN 0
+             ELSE 1 END AS BIGINT) AS reminder_pending"
     };
 }
 macro_rules! joins {
@@ -162,6 +168,7 @@ fn from_row(r: &AnyRow) -> Result<TicketView, sqlx::Error> {
         csat_requested_at: r.try_get("csat_requested_at")?,
         csat_rating: r.try_get("csat_rating")?,
         reopened_count: r.try_get("reopened_count")?,
+        reminder_pending: r.try_get::<i64, _>("reminder_pending")? == 1,
     })
 }
 

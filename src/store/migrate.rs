@@ -26,6 +26,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 12, name: "automation", sql: include_str!("migrations/0012_automation.sql") },
     Migration { version: 13, name: "timed_rules", sql: include_str!("migrations/0013_timed_rules.sql") },
     Migration { version: 14, name: "chatbots", sql: include_str!("migrations/0014_chatbots.sql") },
+    Migration { version: 15, name: "agent_reminders", sql: include_str!("migrations/0015_agent_reminders.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

@@ -1,6 +1,7 @@
 //! The chatbot's newer nodes end to end through the WhatsApp simulator: a question for the CPF
 //! saved into the contact (an invalid answer asked again), a condition on the customer's words,
-//! a `set` giving a tag and high priority, an order-status HTTP request against a local server
+//! a `set` giving a tag and high priority, a menu of four sent as a list whose row the customer
+//! taps on the simulator's phone, an order-status HTTP request against a local server
 //! (answered when the company may reach private networks, refused to the error branch when it
 //! may not), and the editor's test panel, which writes and sends nothing. On SQLite and
 //! PostgreSQL.
@@ -171,6 +172,61 @@ engine_test!(a_question_saves_the_cpf_into_the_contact_after_one_invalid_answer,
     sim.shutdown().await;
     t.stop().await;
 });
+
+engine_test!(
+    a_menu_of_four_arrives_as_a_list_and_the_row_tapped_on_the_phone_picks_the_department,
+    |t: TestApp| async move {
+        let demo = t.demo_tenant().await;
+        let mut departments = Vec::new();
+        for name in ["Vendas", "Suporte", "Financeiro", "Entregas"] {
+            departments.push((t.department(demo, name).await, name.to_string()));
+        }
+        // More options than WhatsApp's three reply buttons: the menu goes as a list.
+        let flow = department_menu("Com qual setor quer falar?", &departments);
+        with_flow(&t, demo, &serde_json::to_string(&flow).unwrap()).await;
+        let (sim, _) = t.simulator(demo).await;
+        say(&t, &sim, "Oi").await;
+        assert_eq!(texts(&sim, 1).await, ["Com qual setor quer falar?"]);
+
+        // What the customer's phone page reads and draws: the list's button, then its rows.
+        let http = reqwest::Client::new();
+        let chat: Value = http
+            .get(format!("{}/sim/conversations/{CUSTOMER}", sim.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let list = &chat["messages"][1]["list"];
+        assert_eq!(list["button"], "Ver opções", "{chat}");
+        let rows = list["sections"][0]["rows"].as_array().unwrap();
+        let titles: Vec<&str> = rows.iter().map(|r| r["title"].as_str().unwrap()).collect();
+        assert_eq!(titles, ["Vendas", "Suporte", "Financeiro", "Entregas"]);
+        // The tap the page makes on "Entregas": a list_reply webhook into Atende.
+        let row = &rows[3];
+        let tap = serde_json::json!({"wa_id": CUSTOMER, "name": "Maria", "type": "list_reply", "id": row["id"], "title": row["title"]});
+        let answer: Value = http
+            .post(format!("{}/sim/customer/send", sim.base_url()))
+            .json(&tap)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["status"], 200, "{answer}");
+        eventually("the tap stored", || async {
+            (t.count("messages", "direction = 'in' AND kind = 'list_reply' AND body = 'Entregas'").await == 1)
+                .then_some(())
+        })
+        .await;
+        settled(&t).await;
+        let (_, status, department, _) = ticket(&t).await;
+        assert_eq!((status.as_str(), department), ("waiting", Some(departments[3].0)));
+        sim.shutdown().await;
+    }
+);
 
 engine_test!(a_condition_sends_a_customer_who_mentions_the_boleto_to_finance, |t: TestApp| async move {
     let demo = t.demo_tenant().await;

@@ -17,7 +17,10 @@ use wa_sim::CustomerMessage;
 use crate::engine_test;
 use crate::support::{extract_csrf, TestApp};
 
-async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> Fut) -> T {
+pub(crate) async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> Fut,
+) -> T {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(v) = check().await {
@@ -28,7 +31,7 @@ async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(what: &str,
     }
 }
 
-async fn ticket_of(t: &TestApp, phone: &str) -> (i64, String, Option<i64>) {
+pub(crate) async fn ticket_of(t: &TestApp, phone: &str) -> (i64, String, Option<i64>) {
     eventually("the ticket", || async {
         sqlx::query_as::<_, (i64, String, Option<i64>)>(
             "SELECT t.id, t.status, t.department_id FROM tickets t JOIN contacts c ON c.id = t.contact_id
@@ -43,7 +46,7 @@ async fn ticket_of(t: &TestApp, phone: &str) -> (i64, String, Option<i64>) {
 }
 
 /// Runs one pass the way the scheduler does: enqueue `automation.timed`, wait for the job.
-async fn pass(t: &TestApp) {
+pub(crate) async fn pass(t: &TestApp) {
     let before = t.count("jobs", "kind = 'automation.timed' AND state = 'done'").await;
     atende::jobs::timed_rules::schedule(&t.app, None).await.unwrap();
     eventually("the timed pass", || async {
@@ -54,7 +57,7 @@ async fn pass(t: &TestApp) {
     t.app.clock.advance(Duration::from_secs(61));
 }
 
-async fn reply(t: &TestApp, tenant: TenantId, ticket: i64, body: &str) {
+pub(crate) async fn reply(t: &TestApp, tenant: TenantId, ticket: i64, body: &str) {
     let request = SendRequest {
         tenant,
         target: SendTarget::Ticket(ticket),
@@ -157,6 +160,8 @@ engine_test!(timed_rules_are_checked_and_the_page_keeps_them_with_the_company_s_
     assert_eq!(refused(rule(None, 5)).await, "invalid_transfer");
     assert_eq!(refused(rule(Some(999_999), 5)).await, "invalid_transfer");
     assert_eq!(refused(TimedRule { close_idle_minutes: 50_000, ..rule(None, 0) }).await, "invalid_minutes");
+    assert_eq!(refused(TimedRule { remind_after_minutes: 43_201, ..rule(None, 0) }).await, "invalid_minutes");
+    assert_eq!(refused(TimedRule { remind_after_minutes: -1, ..rule(None, 0) }).await, "invalid_minutes");
     let other = t.create_tenant("outra").await;
     let theirs = t.department(other, "Deles").await;
     assert_eq!(
@@ -168,6 +173,7 @@ engine_test!(timed_rules_are_checked_and_the_page_keeps_them_with_the_company_s_
     let admin = t.login_demo_admin().await;
     let page = admin.get(t.url("/admin/automation")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Regras de tempo") && page.contains("Sem setor (inclui o chatbot)"), "{page}");
+    assert!(page.contains("Lembrar o atendente sem resposta após (min)") && page.contains("name=\"remind_0\""));
     let csrf = extract_csrf(&page);
     let form = [
         ("csrf", csrf.as_str()),
@@ -179,12 +185,16 @@ engine_test!(timed_rules_are_checked_and_the_page_keeps_them_with_the_company_s_
         (&format!("message_{vendas}"), ""),
         (&format!("transfer_{vendas}"), "15"),
         (&format!("to_{vendas}"), "0"),
+        ("remind_0", "20"),
     ]
     .map(|(k, v)| (k.to_string(), v.to_string()));
     let answer = admin.post(t.url("/admin/automation/rules")).form(&form).send().await.unwrap();
     assert_eq!(answer.status(), 422, "a transfer without a department is refused");
     let html = answer.text().await.unwrap();
-    assert!(html.contains("value=\"Até logo!\""), "what was typed is shown again");
+    assert!(
+        html.contains("value=\"Até logo!\"") && html.contains("name=\"remind_0\" value=\"20\""),
+        "what was typed is shown again"
+    );
     let mut form = form;
     form[8].1 = "0".into();
     form[7].1 = "0".into();
@@ -197,6 +207,7 @@ engine_test!(timed_rules_are_checked_and_the_page_keeps_them_with_the_company_s_
             department_id: 0,
             close_idle_minutes: 45,
             close_message: "Até logo!".into(),
+            remind_after_minutes: 20,
             ..TimedRule::default()
         }]
     );

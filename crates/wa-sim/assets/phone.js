@@ -23,12 +23,14 @@
     return e;
   }
 
+  const STATUS_NAMES = { accepted: "aceita", sent: "enviada", delivered: "entregue", read: "lida", failed: "falhou" };
+
   function ticks(status) {
     const t = el("span", "ticks");
-    if (status === "failed") { t.classList.add("failed"); t.textContent = "⚠"; t.title = "failed"; return t; }
+    t.title = STATUS_NAMES[status] || status;
+    if (status === "failed") { t.classList.add("failed"); t.textContent = "⚠"; return t; }
     if (status === "read") t.classList.add("read");
     t.textContent = status === "accepted" ? "🕓" : status === "sent" ? "✓" : "✓✓";
-    t.title = status;
     return t;
   }
 
@@ -60,6 +62,13 @@
         }
         b.appendChild(box);
       }
+      if (m.direction === "out" && m.list) {
+        // A list message: its button opens the rows, as WhatsApp shows them.
+        const open = el("button", "list-open", "☰ " + (m.list.button || "Ver opções"));
+        open.type = "button";
+        open.addEventListener("click", (ev) => { ev.stopPropagation(); openList(m.list); });
+        b.appendChild(open);
+      }
       const meta = el("div", "meta");
       meta.appendChild(el("span", "", time(m.timestamp)));
       meta.appendChild(ticks(m.status));
@@ -71,6 +80,33 @@
       chat.appendChild(b);
     }
     if (atBottom) chat.scrollTop = chat.scrollHeight;
+  }
+
+  function openList(list) {
+    $("list-sheet-title").textContent = list.button || "Ver opções";
+    const rows = $("list-sheet-rows");
+    rows.replaceChildren();
+    for (const section of list.sections || []) {
+      if (section.title) rows.appendChild(el("h3", "sheet-section", section.title));
+      for (const row of section.rows || []) {
+        const r = el("button", "list-row");
+        r.type = "button";
+        r.dataset.id = row.id;
+        r.appendChild(el("span", "row-title", row.title));
+        if (row.description) r.appendChild(el("span", "row-description", row.description));
+        r.addEventListener("click", () => {
+          closeList();
+          send({ type: "list_reply", id: row.id, title: row.title });
+        });
+        rows.appendChild(r);
+      }
+    }
+    $("list-sheet").hidden = false;
+    $("list-sheet-close").focus();
+  }
+
+  function closeList() {
+    $("list-sheet").hidden = true;
   }
 
   function startReply(m) {
@@ -87,12 +123,12 @@
 
   async function send(fields) {
     $("error").textContent = "";
-    if (!state.waId) { $("error").textContent = "Choose a customer number."; return; }
+    if (!state.waId) { $("error").textContent = "Escolha o número do cliente."; return; }
     try {
       const r = await api("POST", "/sim/customer/send", Object.assign({ wa_id: state.waId, name: state.name }, fields));
-      if (r.status < 200 || r.status > 299) $("error").textContent = "The business answered HTTP " + r.status + ".";
+      if (r.status < 200 || r.status > 299) $("error").textContent = "A empresa respondeu HTTP " + r.status + ".";
     } catch (e) {
-      $("error").textContent = "Not delivered: " + e.message;
+      $("error").textContent = "Não entregue: " + e.message;
     }
     poll();
   }
@@ -142,6 +178,9 @@
     cancelReply();
   });
   $("replying-cancel").addEventListener("click", cancelReply);
+  $("list-sheet-close").addEventListener("click", closeList);
+  $("list-sheet").addEventListener("click", (ev) => { if (ev.target === $("list-sheet")) closeList(); });
+  document.addEventListener("keydown", (ev) => { if (ev.key === "Escape") closeList(); });
   $("save-webhook").addEventListener("click", () => {
     api("POST", "/sim/webhook-url", { url: $("webhook-url").value.trim() || null })
       .then(() => { $("error").textContent = ""; })

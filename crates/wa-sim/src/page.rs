@@ -156,8 +156,49 @@ async fn customer_read(State(shared): State<Arc<Shared>>, Json(form): Json<ReadF
     Json(json!({ "read": n }))
 }
 
-/// Text the customer's phone shows for a message the business sent, and the buttons it offers.
-fn describe_outbound(req: &Value) -> (String, Vec<Value>) {
+/// What the customer's phone shows for a message the business sent: its text, the buttons it
+/// offers (reply buttons, template quick replies) and, for a list message, the list: the label
+/// of the button that opens it and its sections of rows, tapped one row at a time.
+struct Bubble {
+    text: String,
+    buttons: Vec<Value>,
+    list: Value,
+}
+
+fn describe_outbound(req: &Value) -> Bubble {
+    let (text, buttons) = describe_text_and_buttons(req);
+    let list = list_of(req);
+    Bubble { text, buttons, list }
+}
+
+/// A list message's `{button, sections: [{title, rows: [{id, title, description}]}]}`, or null.
+fn list_of(req: &Value) -> Value {
+    let i = &req["interactive"];
+    if req["type"] != "interactive" || i["type"] != "list" {
+        return Value::Null;
+    }
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let sections: Vec<Value> = i["action"]["sections"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|section| {
+            let rows: Vec<Value> = section["rows"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|r| json!({ "id": s(&r["id"]), "title": s(&r["title"]), "description": s(&r["description"]) }))
+                .collect();
+            json!({ "title": s(&section["title"]), "rows": rows })
+        })
+        .collect();
+    json!({ "button": s(&i["action"]["button"]), "sections": sections })
+}
+
+/// The text of a message the business sent, and its buttons.
+fn describe_text_and_buttons(req: &Value) -> (String, Vec<Value>) {
     let kind = req["type"].as_str().unwrap_or("text");
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
     match kind {
@@ -209,12 +250,13 @@ fn describe_outbound(req: &Value) -> (String, Vec<Value>) {
                     json!({ "kind": "button_reply", "id": s(&b["reply"]["id"]), "title": s(&b["reply"]["title"]) }),
                 );
             }
-            for section in i["action"]["sections"].as_array().cloned().unwrap_or_default() {
-                for r in section["rows"].as_array().cloned().unwrap_or_default() {
-                    buttons.push(json!({ "kind": "list_reply", "id": s(&r["id"]), "title": s(&r["title"]) }));
-                }
-            }
-            (s(&i["body"]["text"]), buttons)
+            // A list's rows are not buttons: the phone opens them from the list's own button.
+            let text = [&i["header"]["text"], &i["body"]["text"], &i["footer"]["text"]]
+                .iter()
+                .filter_map(|v| v.as_str().filter(|x| !x.is_empty()))
+                .collect::<Vec<_>>()
+                .join("\n");
+            (text, buttons)
         }
         "reaction" => (format!("[reaction] {}", s(&req["reaction"]["emoji"])), vec![]),
         "location" => (format!("[location] {}", s(&req["location"]["name"])), vec![]),
@@ -250,13 +292,13 @@ async fn conversation(State(shared): State<Arc<Shared>>, Path(wa_id): Path<Strin
             ));
         }
         for r in s.sent.iter().filter(|r| r.msg.to == wa_id) {
-            let (text, buttons) = describe_outbound(&r.msg.request);
+            let Bubble { text, buttons, list } = describe_outbound(&r.msg.request);
             let status = if r.msg.status == MessageStatus::Accepted { "accepted" } else { r.msg.status.as_str() };
             items.push((
                 r.seq,
                 json!({
                     "direction": "out", "id": r.msg.id, "type": r.msg.message_type, "text": text,
-                    "timestamp": r.msg.timestamp, "status": status, "buttons": buttons,
+                    "timestamp": r.msg.timestamp, "status": status, "buttons": buttons, "list": list,
                     "context": r.msg.request["context"]["message_id"],
                 }),
             ));
@@ -274,9 +316,27 @@ mod tests {
     fn templates_render_with_parameters_and_buttons() {
         let req = json!({"type":"template","template":{"name":"atendimento_retorno","language":{"code":"pt_BR"},
             "components":[{"type":"body","parameters":[{"type":"text","text":"Ana"}]}]}});
-        let (text, buttons) = describe_outbound(&req);
+        let Bubble { text, buttons, list } = describe_outbound(&req);
         assert!(text.starts_with("Olá Ana,"));
         assert_eq!(buttons.len(), 2);
         assert_eq!(buttons[0]["kind"], "template_button");
+        assert!(list.is_null());
+    }
+
+    #[test]
+    fn a_list_opens_from_its_button_and_its_rows_are_not_buttons() {
+        let req = json!({"type":"interactive","interactive":{"type":"list",
+            "header":{"type":"text","text":"Atendimento"},"body":{"text":"Escolha o setor"},
+            "action":{"button":"Ver opções","sections":[
+                {"title":"Setores","rows":[{"id":"v","title":"Vendas","description":"Orçamentos"},{"id":"s","title":"Suporte"}]},
+                {"title":"Outros","rows":[{"id":"f","title":"Financeiro"}]}]}}});
+        let Bubble { text, buttons, list } = describe_outbound(&req);
+        assert_eq!(text, "Atendimento\nEscolha o setor");
+        assert!(buttons.is_empty());
+        assert_eq!(list["button"], "Ver opções");
+        assert_eq!(list["sections"][0]["title"], "Setores");
+        assert_eq!(list["sections"][0]["rows"][0], json!({"id":"v","title":"Vendas","description":"Orçamentos"}));
+        assert_eq!(list["sections"][0]["rows"][1]["description"], "");
+        assert_eq!(list["sections"][1]["rows"][0]["id"], "f");
     }
 }

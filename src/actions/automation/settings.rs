@@ -138,7 +138,8 @@ pub async fn save_dates(app: &App, actor: &Actor, tenant: TenantId, text: &str) 
 }
 
 /// The Demo company's automation: weekdays 08–18, a greeting, an away message, a menu that
-/// hands the ticket to Vendas, Suporte or Financeiro, and idle tickets closed after four hours.
+/// hands the ticket to Vendas, Suporte or Financeiro, idle tickets closed after four hours, and
+/// Suporte's agents reminded of a customer left unanswered for half an hour.
 pub async fn set_up_demo(app: &App, tenant: TenantId, departments: &[(i64, String)]) -> anyhow::Result<()> {
     let f = flow::department_menu("Como podemos ajudar? Escolha uma opção:", departments);
     let now = app.clock.now_ms();
@@ -159,10 +160,11 @@ pub async fn set_up_demo(app: &App, tenant: TenantId, departments: &[(i64, Strin
     // Tickets the customer left idle for four hours close with a note of it.
     let rules: Vec<store::timed_rules::TimedRule> = departments
         .iter()
-        .map(|(id, _)| store::timed_rules::TimedRule {
+        .map(|(id, name)| store::timed_rules::TimedRule {
             department_id: *id,
             close_idle_minutes: 240,
             close_message: "Encerramos este atendimento por falta de resposta. Se precisar, é só escrever!".into(),
+            remind_after_minutes: if name == "Suporte" { 30 } else { 0 },
             ..Default::default()
         })
         .collect();

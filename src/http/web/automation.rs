@@ -63,6 +63,7 @@ pub struct RuleRow {
     pub close_message: String,
     pub transfer_after_minutes: i64,
     pub transfer_to: i64,
+    pub remind_after_minutes: i64,
 }
 
 /// What a refused form typed, shown again on the page; the rest is what is stored.
@@ -140,6 +141,7 @@ async fn page(p: &Page, notice: Option<String>, error: Option<String>, typed: Ty
                 close_message: r.close_message,
                 transfer_after_minutes: r.transfer_after_minutes,
                 transfer_to: r.transfer_to.unwrap_or(0),
+                remind_after_minutes: r.remind_after_minutes,
             }
         })
         .collect();
@@ -260,7 +262,7 @@ pub async fn update_dates(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, Strin
     }
 }
 
-/// The timed rules: per department `close_N`, `message_N`, `transfer_N`, `to_N`.
+/// The timed rules: per department `close_N`, `message_N`, `transfer_N`, `to_N`, `remind_N`.
 pub async fn update_rules(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) -> Response {
     let value = |name: String| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v.trim().to_string());
     let mut rules = Vec::new();
@@ -275,6 +277,7 @@ pub async fn update_rules(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, Strin
             close_message: value(format!("message_{id}")).unwrap_or_default(),
             transfer_after_minutes: minutes(value(format!("transfer_{id}"))),
             transfer_to: to,
+            remind_after_minutes: minutes(value(format!("remind_{id}"))),
         });
     }
     match actions::timed_rules::save(&p.app, &p.actor(), p.tenant(), rules.clone()).await {

@@ -72,6 +72,20 @@ impl Shared {
             .map(|r| r.msg.id.clone())
     }
 
+    /// The newest list message sent to the user that offers row `row_id`: its wamid and the
+    /// row's description (Meta echoes both in the `list_reply`).
+    fn list_with_row(&self, user_id: &str, row_id: &str) -> Option<(String, Option<String>)> {
+        self.store().sent.iter().rev().filter(|r| r.msg.user_id.as_deref() == Some(user_id)).find_map(|r| {
+            let sections = r.msg.request["interactive"]["action"]["sections"].as_array()?;
+            let row = sections
+                .iter()
+                .filter_map(|s| s["rows"].as_array())
+                .flatten()
+                .find(|row| row["id"].as_str() == Some(row_id))?;
+            Some((r.msg.id.clone(), row["description"].as_str().map(str::to_string)))
+        })
+    }
+
     pub(super) fn media_object(&self, bytes: Vec<u8>, mime: &str) -> serde_json::Map<String, Value> {
         let id = self.add_media(bytes, mime);
         let s = self.store();
@@ -167,9 +181,17 @@ impl Shared {
                 ("interactive", title.clone())
             }
             CustomerMessage::ListReply { id: rid, title } => {
-                m["interactive"] =
-                    json!({ "type": "list_reply", "list_reply": { "id": rid, "title": title, "description": "" } });
-                if let Some(ctx) = self.last_sent_of_kind(from, "interactive") {
+                // The reply quotes the list that offered the row, with the row's description.
+                let (context, description) = match self.list_with_row(from, rid) {
+                    Some((list, description)) => (Some(list), description),
+                    None => (self.last_sent_of_kind(from, "interactive"), None),
+                };
+                let mut reply = json!({ "id": rid, "title": title });
+                if let Some(d) = description {
+                    reply["description"] = json!(d);
+                }
+                m["interactive"] = json!({ "type": "list_reply", "list_reply": reply });
+                if let Some(ctx) = context {
                     m["context"] = json!({ "from": self.cfg.display_phone_number, "id": ctx });
                 }
                 ("interactive", title.clone())

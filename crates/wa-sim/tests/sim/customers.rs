@@ -65,6 +65,93 @@ async fn phone_page_and_its_endpoints() {
 }
 
 #[tokio::test]
+async fn the_phone_page_opens_a_list_and_a_tapped_row_arrives_as_a_list_reply() {
+    let rx = Receiver::start().await;
+    let sim = Simulator::start(SimConfig { status_delays_ms: (0, 0, u64::MAX), ..config(&rx) }).await.unwrap();
+    let base = sim.base_url();
+    let customer = "5511955550002";
+    let (_, first) = post_json(
+        &format!("{base}/sim/customer/send"),
+        None,
+        json!({"wa_id":customer,"name":"Bia","type":"text","text":"oi"}),
+    )
+    .await;
+    rx.wait_for(1).await;
+    // The business answers with a list of two sections, then with reply buttons.
+    let list = json!({"messaging_product":"whatsapp","to":customer,"type":"interactive",
+        "interactive":{"type":"list","body":{"text":"Com qual setor quer falar?"},"footer":{"text":"Atende"},
+          "action":{"button":"Ver opções","sections":[
+            {"title":"Atendimento","rows":[{"id":"vendas","title":"Vendas","description":"Orçamentos e pedidos"},
+                                          {"id":"suporte","title":"Suporte"}]},
+            {"title":"Outros","rows":[{"id":"financeiro","title":"Financeiro"}]}]}}});
+    let (status, sent) = post_json(&messages_url(&sim), Some(TOKEN), list).await;
+    assert_eq!(status, 200, "{sent}");
+    let list_id = sent["messages"][0]["id"].as_str().unwrap().to_string();
+    let buttons = json!({"messaging_product":"whatsapp","to":customer,"type":"interactive",
+        "interactive":{"type":"button","body":{"text":"Mais alguma coisa?"},
+          "action":{"buttons":[{"type":"reply","reply":{"id":"nao","title":"Não"}}]}}});
+    assert_eq!(post_json(&messages_url(&sim), Some(TOKEN), buttons).await.0, 200);
+
+    // What the page draws: the list's button and its sections of rows, not a row of buttons.
+    let conv: Value = reqwest::get(format!("{base}/sim/conversations/{customer}")).await.unwrap().json().await.unwrap();
+    let shown = &conv["messages"][1];
+    assert_eq!(shown["text"], "Com qual setor quer falar?\nAtende");
+    assert_eq!(shown["buttons"], json!([]));
+    assert_eq!(shown["list"]["button"], "Ver opções");
+    assert_eq!(shown["list"]["sections"][0]["title"], "Atendimento");
+    assert_eq!(
+        shown["list"]["sections"][0]["rows"][0],
+        json!({"id":"vendas","title":"Vendas","description":"Orçamentos e pedidos"})
+    );
+    assert_eq!(shown["list"]["sections"][1]["rows"][0]["title"], "Financeiro");
+    assert!(conv["messages"][2]["list"].is_null());
+    assert_eq!(conv["messages"][2]["buttons"][0]["kind"], "button_reply");
+
+    // The page's tap on a row: a list_reply naming the row, quoting the list (not the newer
+    // buttons message), with the row's description as Meta sends it.
+    let (status, tapped) = post_json(
+        &format!("{base}/sim/customer/send"),
+        None,
+        json!({"wa_id":customer,"name":"Bia","type":"list_reply","id":"vendas","title":"Vendas"}),
+    )
+    .await;
+    assert_eq!((status, tapped["status"].as_u64()), (200, Some(200)), "{tapped}");
+    // Customer messages only (the sends' statuses arrive at the same receiver).
+    let messages = || {
+        rx.all()
+            .into_iter()
+            .filter_map(|r| r.body["entry"][0]["changes"][0]["value"]["messages"].get(0).cloned())
+            .collect::<Vec<Value>>()
+    };
+    let got = messages();
+    let m = &got[1];
+    assert_eq!(m["type"], "interactive");
+    assert_eq!(
+        m["interactive"],
+        json!({"type":"list_reply","list_reply":{"id":"vendas","title":"Vendas","description":"Orçamentos e pedidos"}})
+    );
+    assert_eq!(m["context"]["id"], json!(list_id));
+    assert_ne!(m["id"], first["message_id"]);
+    // A row without a description arrives without one.
+    post_json(
+        &format!("{base}/sim/customer/send"),
+        None,
+        json!({"wa_id":customer,"name":"Bia","type":"list_reply","id":"suporte","title":"Suporte"}),
+    )
+    .await;
+    let got = messages();
+    let m = &got[2];
+    assert_eq!(m["interactive"]["list_reply"], json!({"id":"suporte","title":"Suporte"}));
+
+    // The page carries the sheet the list opens in, and draws rows with textContent only.
+    let html = reqwest::get(format!("{base}/")).await.unwrap().text().await.unwrap();
+    assert!(html.contains("id=\"list-sheet\"") && html.contains("lang=\"pt-BR\""));
+    let js = reqwest::get(format!("{base}/sim/phone.js")).await.unwrap().text().await.unwrap();
+    assert!(js.contains("list_reply") && js.contains("openList") && !js.contains("innerHTML"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn free_form_more_than_24_hours_after_the_customer_wrote_fails_with_131047() {
     let (sim, rx) = start().await;
     let customer = "5511955554444";

@@ -197,6 +197,13 @@ pub(super) fn history_line(
     if !to.is_empty() && e.kind != "captured" {
         extra.push(format!("→ {}", to.join(" / ")));
     }
+    // A timed rule's reminder says how long the customer had waited.
+    if e.kind == "reminded" {
+        let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+        if let Some(minutes) = data.get("minutes").and_then(|m| m.as_i64()) {
+            extra.push(lang.t("history.reminded_minutes").replace("{n}", &minutes.to_string()));
+        }
+    }
     if !extra.is_empty() {
         text = format!("{text} ({})", extra.join(", "));
     }
