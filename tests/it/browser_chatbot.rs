@@ -42,6 +42,8 @@ async fn an_admin_builds_tests_and_saves_a_two_option_flow_and_a_customer_gets_i
         handoff_after: 0,
     };
     automation::save(&t.app, &Actor::Operator, demo, input).await.unwrap();
+    // The demo's WhatsApp number, to which the admin assigns the flow.
+    let (sim, conn) = t.simulator(demo).await;
 
     b.login(&t, "admin@demo.local", &t.logins.demo_password.clone(), "demo").await;
     b.go(&t.url("/admin/chatbot")).await;
@@ -105,10 +107,28 @@ async fn an_admin_builds_tests_and_saves_a_two_option_flow_and_a_customer_gets_i
     b.click("#flow-form button[type=submit]").await;
     b.wait_for("location.search.includes('saved=1')", "the saved flow").await;
     let (a, _) = automation::get(&t.app, &Actor::Operator, demo).await.unwrap();
-    assert!(a.chatbot_id.is_some());
+    let chatbot = a.chatbot_id.expect("the first flow saved becomes the default chatbot");
+
+    // The admin assigns it to the demo number, in the page's per-connection section.
+    let form = format!("form[action='/admin/connections/{conn}/chatbot']");
+    b.js(&choose(&format!("{form} select"), &chatbot.to_string())).await;
+    b.click(&format!("{form} button[type=submit]")).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let choices = atende::actions::flow_editor::connection_choices(&t.app, &Actor::Operator, demo).await.unwrap();
+        if choices == [(conn, chatbot)] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the connection's chatbot was never saved: {choices:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.wait_for(
+        &format!("!!document.querySelector(\"{form} option[value='{chatbot}'][selected]\")"),
+        "the page showing the choice",
+    )
+    .await;
 
     // A customer writes: the menu arrives as two reply buttons; a tap hands the ticket to Suporte.
-    let (sim, _) = t.simulator(demo).await;
     sim.customer_sends("5511987650000", "Rita", CustomerMessage::Text("Oi".into())).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let menu = loop {
