@@ -27,19 +27,38 @@ foldButton?.addEventListener("click", () => {
 });
 const drawer = document.getElementById("nav-toggle");
 const userMenu = document.querySelector("details.user-menu");
+// Popovers (the user menu, the ticket's Transferir and Finalizar) are <details>: one open at a
+// time, closed by Escape (focus back on its button) or a click elsewhere.
+const popovers = () => document.querySelectorAll("details.user-menu, details.pop");
 document.addEventListener("keydown", (e) => {
   if (e.key !== "Escape") return;
   if (drawer?.checked) { drawer.checked = false; drawer.focus(); }
-  if (userMenu?.open) { userMenu.open = false; userMenu.querySelector("summary")?.focus(); }
+  for (const d of popovers()) if (d.open) { d.open = false; d.querySelector("summary")?.focus(); }
 });
 document.addEventListener("click", (e) => {
-  if (userMenu?.open && !userMenu.contains(e.target)) userMenu.open = false;
+  for (const d of popovers()) if (d.open && !d.contains(e.target)) d.open = false;
 });
+document.addEventListener("toggle", (e) => {
+  const d = e.target;
+  if (!(d instanceof HTMLDetailsElement) || !d.open || !d.matches("details.pop")) return;
+  for (const other of popovers()) if (other !== d && other.open) other.open = false;
+  d.querySelector(".pop-body select, .pop-body input:checked, .pop-body textarea")?.focus();
+}, true);
 
 const status = document.getElementById("live-status");
 const ticketList = document.getElementById("ticket-list");
 const messages = document.getElementById("messages");
 const panel = document.getElementById("ticket-panel");
+const ticketActions = document.getElementById("ticket-actions");
+const announcer = document.getElementById("live-announce");
+
+// Screen readers hear a new customer message in the open conversation (a polite live region:
+// after what they are reading now).
+function announce(textOf) {
+  if (!announcer) return;
+  announcer.textContent = "";
+  setTimeout(() => { announcer.textContent = textOf; }, 50);
+}
 const conversation = document.querySelector(".conversation[data-ticket-id]");
 const currentTicket = conversation ? Number(conversation.dataset.ticketId) : null;
 
@@ -50,16 +69,8 @@ function setLive(on) {
   status.classList.toggle("off", !on);
 }
 
-// Times rendered by the server (UTC) shown in the browser's zone.
-function localize(root) {
-  const today = new Date().toDateString();
-  for (const el of root.querySelectorAll("time[data-ms]")) {
-    const d = new Date(Number(el.dataset.ms));
-    const locale = document.documentElement.lang || undefined;
-    const hm = d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
-    el.textContent = d.toDateString() === today ? hm : `${d.toLocaleDateString(locale, { day: "2-digit", month: "2-digit" })} ${hm}`;
-  }
-}
+// Times are rendered by the server on the company's clock (its time zone), as every page shows
+// them; the browser's own zone is not used.
 
 function nearBottom(el) {
   return el.scrollHeight - el.scrollTop - el.clientHeight < 80;
@@ -78,7 +89,6 @@ async function refresh(el) {
       const html = await r.text();
       if (el === messages && el.querySelector(".msg[data-id]")) mergeMessages(html);
       else el.innerHTML = html;
-      localize(el);
       if (stick) el.scrollTop = el.scrollHeight;
     }
   } catch (_) {
@@ -210,17 +220,20 @@ if (status && "EventSource" in window) {
   source.addEventListener("ready", () => {
     setLive(true);
     // After a reconnect the page may have missed things: resync every part.
-    if (connectedOnce) { refresh(ticketList); refresh(messages); refresh(panel); }
+    if (connectedOnce) { refresh(ticketList); refresh(messages); refresh(panel); refresh(ticketActions); }
     connectedOnce = true;
   });
   source.addEventListener("resync", () => {
-    refresh(ticketList); refresh(messages); refresh(panel);
+    refresh(ticketList); refresh(messages); refresh(panel); refresh(ticketActions);
   });
   source.onerror = () => setLive(false);
   source.addEventListener("message.created", (e) => {
     refresh(ticketList);
     if (ticketOf(e) === currentTicket) refresh(messages);
-    if (eventData(e).direction === "in") maybeNotify(ticketOf(e), "message");
+    if (eventData(e).direction === "in") {
+      if (ticketOf(e) === currentTicket) announce(announcer?.dataset.newMessage || "");
+      maybeNotify(ticketOf(e), "message");
+    }
   });
   source.addEventListener("message.status", (e) => {
     if (ticketOf(e) === currentTicket) refresh(messages);
@@ -234,35 +247,32 @@ if (status && "EventSource" in window) {
   for (const kind of ["ticket.created", "ticket.updated"]) {
     source.addEventListener(kind, (e) => {
       refresh(ticketList);
-      if (ticketOf(e) === currentTicket) refresh(panel);
+      // An open popover (a transfer being filled in) is not redrawn under the person's hands.
+      if (ticketOf(e) === currentTicket) { refresh(panel); if (!ticketActions?.querySelector("details[open]")) refresh(ticketActions); }
       const d = eventData(e);
       if (kind === "ticket.created" || (d.status === "waiting" && d.change !== "tags")) maybeNotify(ticketOf(e), "ticket");
     });
   }
 }
 
-if (messages) {
-  localize(messages);
-  messages.scrollTop = messages.scrollHeight;
+if (messages) messages.scrollTop = messages.scrollHeight;
+if (ticketList) {
+  // Waiting times ("há 5 min") move on without events: the list is redrawn each minute.
+  setInterval(() => { if (!document.hidden) refresh(ticketList); }, 60_000);
 }
-if (ticketList) localize(ticketList);
 
 // Composer: Enter sends, Shift+Enter breaks the line; a quick reply goes into the text box.
 const composer = document.querySelector("form.composer");
 if (composer) {
   const text = composer.querySelector("textarea");
   text.addEventListener("keydown", (e) => {
+    // An option of the "/" list is chosen with Enter (quick.js), not sent.
+    if (text.hasAttribute("aria-activedescendant")) return;
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       if (text.value.trim() !== "") composer.requestSubmit();
     }
   });
-  const quick = composer.querySelector("select.quick");
-  if (quick) {
-    quick.addEventListener("change", () => {
-      if (quick.value) { text.value = quick.value; quick.value = ""; text.focus(); }
-    });
-  }
   if (!text.value) text.focus();
 }
 
@@ -287,7 +297,6 @@ async function loadOlder() {
     const have = new Set([...messages.querySelectorAll(".msg[data-id]")].map((m) => m.dataset.id));
     for (const m of tpl.content.querySelectorAll(".msg[data-id]")) if (have.has(m.dataset.id)) m.remove();
     for (const empty of tpl.content.querySelectorAll("p.muted")) empty.remove();
-    localize(tpl.content);
     messages.prepend(tpl.content);
     messages.scrollTop += messages.scrollHeight - before;
   } catch (_) {
@@ -352,6 +361,8 @@ if (composer) {
     if (!file) fileInput.value = "";
   }
   fileInput.addEventListener("change", () => setFile(fileInput.files[0]));
+  // A real button (reachable by Tab, Enter and Space) opens the hidden file picker.
+  composer.querySelector(".attach-button")?.addEventListener("click", () => fileInput.click());
   fileBox.querySelector(".attachment-remove").addEventListener("click", () => setFile(null));
   text.addEventListener("paste", (e) => {
     const f = e.clipboardData && [...e.clipboardData.files][0];
@@ -427,7 +438,7 @@ if (composer) {
       recorder.ondataavailable = (ev) => { if (ev.data.size) chunks.push(ev.data); };
       recorder.onstop = () => {
         stream.getTracks().forEach((t) => t.stop());
-        recordButton.textContent = `🎤 ${recordButton.dataset.start}`;
+        recordButton.querySelector(".record-label").textContent = recordButton.dataset.start;
         recordButton.classList.remove("recording");
         recordButton.setAttribute("aria-pressed", "false");
         const blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
@@ -435,7 +446,7 @@ if (composer) {
         if (blob.size) upload(blob, `voz.${ext}`, "");
       };
       recorder.start(250);
-      recordButton.textContent = `⏹ ${recordButton.dataset.stop}`;
+      recordButton.querySelector(".record-label").textContent = recordButton.dataset.stop;
       recordButton.classList.add("recording");
       recordButton.setAttribute("aria-pressed", "true");
     });
@@ -463,4 +474,22 @@ if (liveConnections && "EventSource" in window) {
   };
   for (const kind of ["connection.updated", "connection.qr"]) source.addEventListener(kind, redraw);
   source.addEventListener("ready", redraw);
+}
+
+// ---------------------------------------------------------------- errors next to their field
+// The server names the field a form error concerns (data-field); its text moves next to that
+// input, which is marked invalid, described by it and focused. Errors of the whole form, and
+// every error without script, stay in the banner.
+for (const banner of document.querySelectorAll(".alert.error[data-field]")) {
+  const input = document.querySelector(`form [name="${CSS.escape(banner.dataset.field)}"]`);
+  if (!input) continue;
+  const note = document.createElement("p");
+  note.className = "field-error";
+  note.id = `error-${banner.dataset.field}`;
+  note.textContent = banner.textContent;
+  (input.closest("label") || input).after(note);
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), note.id].filter(Boolean).join(" "));
+  banner.hidden = true;
+  input.focus();
 }

@@ -1,20 +1,38 @@
 // The API docs page: fetches /api/v1/openapi.json and renders each operation by tag with its
 // parameters, request body, responses and schemas. Everything is built with DOM calls and
-// textContent, so nothing in the spec can inject markup.
+// textContent, so nothing in the spec can inject markup. The page's own words are in pt-BR, or
+// English when the browser prefers it; the specification itself is written in English.
 "use strict";
 
 (function () {
   const SPEC_URL = "/api/v1/openapi.json";
   const METHODS = ["get", "post", "put", "patch", "delete"];
+  const EN = /^en\b/i.test(navigator.language || "");
+  const T = (pt, en) => (EN ? en : pt);
   // What a status means when the spec gives no description of its own.
-  const MEANING = {
+  const MEANING = EN ? {
     "200": "OK", "201": "Created", "202": "Accepted (queued)", "204": "Done, no body",
     "400": "Bad query, path or JSON", "401": "Missing or invalid token (`missing_token`, `invalid_token`)",
     "403": "The token lacks the scope (`insufficient_scope`)", "404": "Not found — also anything of another company",
     "409": "Conflict", "413": "Body too large (`payload_too_large`)",
     "415": "Send `Content-Type: application/json` (`unsupported_media_type`)", "422": "Invalid input",
     "429": "Rate limited (`rate_limited`); wait `Retry-After` seconds",
+  } : {
+    "200": "OK", "201": "Criado", "202": "Aceito (na fila)", "204": "Feito, sem corpo",
+    "400": "Consulta, caminho ou JSON inválido", "401": "Token ausente ou inválido (`missing_token`, `invalid_token`)",
+    "403": "O token não tem a permissão (`insufficient_scope`)", "404": "Não encontrado — também tudo de outra empresa",
+    "409": "Conflito", "413": "Corpo grande demais (`payload_too_large`)",
+    "415": "Envie `Content-Type: application/json` (`unsupported_media_type`)", "422": "Dados inválidos",
+    "429": "Limite de requisições (`rate_limited`); espere `Retry-After` segundos",
   };
+  if (EN) {
+    document.documentElement.lang = "en";
+    document.title = "Atende REST API";
+    document.getElementById("back").textContent = "← Back to Atende";
+    document.getElementById("auth-link").textContent = "Authentication";
+    const loading = document.querySelector("#content .loading");
+    if (loading) loading.textContent = "Loading the specification…";
+  }
   let spec = null;
 
   function el(tag, attrs, children) {
@@ -91,11 +109,11 @@
     const names = Object.keys(props);
     if (!names.length) return el("p", { text: typeName(schema) });
     const rows = names.map((n) => el("tr", {}, [
-      el("td", {}, [el("code", { text: n }), required.has(n) ? el("span", { class: "req", text: " required" }) : null]),
+      el("td", {}, [el("code", { text: n }), required.has(n) ? el("span", { class: "req", text: T(" obrigatório", " required") }) : null]),
       el("td", {}, [el("code", { text: typeName(props[n]) })]),
       el("td", {}, [prose(props[n].description || "")]),
     ]));
-    return el("table", {}, [el("tr", {}, [el("th", { text: "Field" }), el("th", { text: "Type" }), el("th", { text: "Description" })]), ...rows]);
+    return el("table", {}, [el("tr", {}, [el("th", { text: T("Campo", "Field") }), el("th", { text: T("Tipo", "Type") }), el("th", { text: T("Descrição", "Description") })]), ...rows]);
   }
 
   function jsonBlock(schema) {
@@ -116,15 +134,15 @@
     if (text.length === 2 && text[1].startsWith(text[0])) text.shift();
     text.forEach((t) => body.appendChild(prose(t)));
     const secured = op.security ? op.security.some((r) => Object.keys(r).length) : true;
-    body.appendChild(el("p", {}, [el("span", { class: "scope", text: secured ? "Authorization: Bearer token" : "no authentication" })]));
+    body.appendChild(el("p", {}, [el("span", { class: "scope", text: secured ? "Authorization: Bearer token" : T("sem autenticação", "no authentication") })]));
 
     const params = op.parameters || [];
     if (params.length) {
-      body.appendChild(el("h4", { text: "Parameters" }));
+      body.appendChild(el("h4", { text: T("Parâmetros", "Parameters") }));
       body.appendChild(el("table", {}, [
-        el("tr", {}, [el("th", { text: "Name" }), el("th", { text: "In" }), el("th", { text: "Type" }), el("th", { text: "Description" })]),
+        el("tr", {}, [el("th", { text: T("Nome", "Name") }), el("th", { text: T("Onde", "In") }), el("th", { text: T("Tipo", "Type") }), el("th", { text: T("Descrição", "Description") })]),
         ...params.map((p) => el("tr", {}, [
-          el("td", {}, [el("code", { text: p.name }), p.required ? el("span", { class: "req", text: " required" }) : null]),
+          el("td", {}, [el("code", { text: p.name }), p.required ? el("span", { class: "req", text: T(" obrigatório", " required") }) : null]),
           el("td", { text: p.in }),
           el("td", {}, [el("code", { text: typeName(p.schema) })]),
           el("td", {}, [prose(p.description || "")]),
@@ -134,7 +152,7 @@
 
     const rb = op.requestBody && op.requestBody.content;
     if (rb) {
-      body.appendChild(el("h4", { text: "Request body" }));
+      body.appendChild(el("h4", { text: T("Corpo da requisição", "Request body") }));
       for (const [type, media] of Object.entries(rb)) {
         body.appendChild(el("p", {}, [el("code", { text: type }), op.requestBody.description ? " — " + op.requestBody.description : ""]));
         if (media.schema) {
@@ -144,7 +162,7 @@
       }
     }
 
-    body.appendChild(el("h4", { text: "Responses" }));
+    body.appendChild(el("h4", { text: T("Respostas", "Responses") }));
     const rows = Object.entries(op.responses || {}).map(([status, r]) => {
       const media = r.content && Object.values(r.content)[0];
       const schema = media && media.schema;
@@ -155,11 +173,11 @@
         el("td", {}, [schema ? el("code", { text: typeName(schema) }) : null]),
       ]);
     });
-    body.appendChild(el("table", {}, [el("tr", {}, [el("th", { text: "Status" }), el("th", { text: "Meaning" }), el("th", { text: "Body" })]), ...rows]));
+    body.appendChild(el("table", {}, [el("tr", {}, [el("th", { text: "Status" }), el("th", { text: T("Significado", "Meaning") }), el("th", { text: T("Corpo", "Body") })]), ...rows]));
     const ok = Object.entries(op.responses || {}).find(([s]) => s.startsWith("2"));
     const okSchema = ok && ok[1].content && ok[1].content["application/json"] && ok[1].content["application/json"].schema;
     if (okSchema) {
-      body.appendChild(el("h4", { text: "Response " + ok[0] }));
+      body.appendChild(el("h4", { text: T("Resposta ", "Response ") + ok[0] }));
       body.appendChild(schemaTable(okSchema));
       body.appendChild(jsonBlock(okSchema));
     }
@@ -192,8 +210,11 @@
     const toc = document.getElementById("toc");
     content.textContent = "";
     const auth = el("section", { class: "tag", id: "auth" }, [
-      el("h2", { text: "Authentication" }),
-      prose("Send `Authorization: Bearer <token>`. Scopes: `read` for GETs, `write` to create and change, `send` to send messages. Errors are `{\"error\": {\"code\": …, \"message\": …}}`."),
+      el("h2", { text: T("Autenticação", "Authentication") }),
+      prose(T(
+        "Envie `Authorization: Bearer <token>` (crie tokens em Integrações → API). Permissões: `read` para GETs, `write` para criar e alterar, `send` para enviar mensagens. Erros vêm como `{\"error\": {\"code\": …, \"message\": …}}`.",
+        "Send `Authorization: Bearer <token>` (create tokens under Integrations → API). Scopes: `read` for GETs, `write` to create and change, `send` to send messages. Errors are `{\"error\": {\"code\": …, \"message\": …}}`.",
+      )),
     ]);
     content.appendChild(auth);
     for (const [name, group] of byTag) {
@@ -217,6 +238,6 @@
     .catch((e) => {
       const content = document.getElementById("content");
       content.textContent = "";
-      content.appendChild(el("p", { class: "error", text: "Could not load " + SPEC_URL + ": " + e.message }));
+      content.appendChild(el("p", { class: "error", text: T("Não foi possível carregar ", "Could not load ") + SPEC_URL + ": " + e.message }));
     });
 })();

@@ -107,8 +107,8 @@ pub async fn create_tag(app: &App, actor: &Actor, tenant: TenantId, name: &str, 
         Ok(id) => id,
         Err(e) if is_unique_violation(&e) => {
             return Err(ActionError::Conflict {
-                code: "name_taken",
-                message: format!("a tag named {name} already exists"),
+                code: "tag_exists",
+                message: format!("a tag named {name} already exists (case and accents are ignored)"),
             })
         }
         Err(e) => return Err(e.into()),

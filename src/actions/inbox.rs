@@ -452,9 +452,7 @@ pub async fn close(app: &App, actor: &Actor, tenant: TenantId, id: i64, farewell
 /// Fills quick-reply variables for a ticket.
 async fn fill_for(tx: &mut Tx, t: &Ticket, agent: &str, text: &str) -> ActionResult<String> {
     let contact = store::contacts::get(&mut **tx, t.tenant_id, t.contact_id).await?.ok_or(ActionError::NotFound)?;
-    let vars =
-        inbox::ReplyVars { nome: &contact.name, protocolo: t.protocol.as_deref().unwrap_or(""), atendente: agent };
-    Ok(inbox::fill_variables(text, &vars))
+    Ok(super::quick_replies::fill_for_person(text, &contact, t, agent))
 }
 
 /// Reopens a closed ticket: open and the caller's (a token or the operator: waiting again).
@@ -659,12 +657,9 @@ pub async fn expand_quick_reply(
         Actor::User(u) => u.name.as_str(),
         _ => "",
     };
-    let vars = inbox::ReplyVars {
-        nome: &view.contact_name,
-        protocolo: view.protocol.as_deref().unwrap_or(""),
-        atendente: agent,
-    };
-    Ok(inbox::fill_variables(&reply.body, &vars))
+    let ticket = store::tickets::get(app.db.reader(), tenant, ticket_id).await?.ok_or(ActionError::NotFound)?;
+    let contact = store::contacts::get(app.db.reader(), tenant, view.contact_id).await?.ok_or(ActionError::NotFound)?;
+    Ok(super::quick_replies::fill_for_person(&reply.body, &contact, &ticket, agent))
 }
 
 // ---------------------------------------------------------------- distribution

@@ -8,6 +8,7 @@ pub mod composer;
 pub mod connections;
 pub mod contact_csv;
 pub mod contacts;
+pub mod csat;
 pub mod delivery;
 pub mod departments;
 pub mod diagnostics;

@@ -1,6 +1,7 @@
 //! Quick replies (`/atalho`): supervisors and admins keep them, tenant-wide or per department;
 //! agents list the tenant-wide ones and those of their departments. Expansion on a ticket is
-//! `actions::inbox::expand_quick_reply`.
+//! `actions::inbox::expand_quick_reply`; the composer's "/" list ([`for_ticket`]) and every text
+//! a person sends ([`fill_for_person`]) fill the same variables.
 
 use crate::actions::{is_unique_violation, ActionError, ActionResult, Actor};
 use crate::app::App;
@@ -145,4 +146,58 @@ pub async fn list_quick_replies(app: &App, actor: &Actor, tenant: TenantId) -> A
 /// One quick reply the caller may use (another department's answers "not found" to agents).
 pub async fn get_quick_reply(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<QuickReply> {
     list_quick_replies(app, actor, tenant).await?.into_iter().find(|q| q.id == id).ok_or(ActionError::NotFound)
+}
+
+/// A quick reply as the composer's "/" list shows it: filled for one ticket.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FilledReply {
+    pub shortcut: String,
+    pub text: String,
+}
+
+/// The quick replies usable on a ticket the caller may see, filled for it (contact, protocol,
+/// the caller as agent): the ticket's department's own, and the tenant-wide ones whose shortcut
+/// that department does not redefine — the same choice as [`store::quick_replies::find`].
+pub async fn for_ticket(app: &App, actor: &Actor, tenant: TenantId, ticket_id: i64) -> ActionResult<Vec<FilledReply>> {
+    let viewer = super::inbox::viewer(actor, tenant)?;
+    let view = store::inbox::get(app.db.reader(), &viewer, ticket_id).await?.ok_or(ActionError::NotFound)?;
+    let ticket = store::tickets::get(app.db.reader(), tenant, ticket_id).await?.ok_or(ActionError::NotFound)?;
+    let contact = store::contacts::get(app.db.reader(), tenant, view.contact_id).await?.ok_or(ActionError::NotFound)?;
+    let department: Vec<i64> = view.department_id.into_iter().collect();
+    let replies = store::quick_replies::list(app.db.reader(), tenant, Some(&department)).await?;
+    let own: std::collections::HashSet<String> =
+        replies.iter().filter(|r| r.department_id.is_some()).map(|r| r.shortcut.clone()).collect();
+    let agent = match actor {
+        Actor::User(u) => u.name.as_str(),
+        _ => "",
+    };
+    Ok(replies
+        .into_iter()
+        .filter(|r| r.department_id.is_some() || !own.contains(&r.shortcut))
+        .map(|r| FilledReply { text: fill_for_person(&r.body, &contact, &ticket, agent), shortcut: r.shortcut })
+        .collect())
+}
+
+/// Fills a text a person sends on a ticket: `{{nome}}`, `{{protocolo}}`, `{{atendente}}` and the
+/// contact's `{{telefone}}`, `{{email}}` and custom fields (unknown ones stay as typed).
+pub fn fill_for_person(
+    text: &str,
+    contact: &store::contacts::Contact,
+    ticket: &store::tickets::Ticket,
+    agent: &str,
+) -> String {
+    let fields = contact.fields();
+    let phone = crate::domain::phone::e164(&contact.phone);
+    let c = crate::domain::contacts::TemplateContact {
+        name: &contact.name,
+        phone: &phone,
+        email: contact.email.as_deref(),
+        fields: &fields,
+    };
+    let vars = crate::domain::inbox::ReplyVars {
+        nome: &contact.name,
+        protocolo: ticket.protocol.as_deref().unwrap_or(""),
+        atendente: agent,
+    };
+    crate::domain::inbox::fill_person_text(text, &vars, &c)
 }

@@ -79,12 +79,24 @@ pub async fn send_message(app: &App, actor: &Actor, req: SendRequest) -> ActionR
         }
     };
     let mut content = req.content;
-    if matches!(actor, Actor::Token(_)) {
-        // API sends fill `{{nome}}`, `{{telefone}}`, `{{email}}` and custom fields from the
-        // recipient (people's quick replies fill their own before they reach here).
-        let contact = store::contacts::get(&mut *tx, tenant, ticket.contact_id).await?.ok_or(ActionError::NotFound)?;
-        content.map_texts(&|text| super::contacts::fill_template(text, &contact));
-        content.validate().map_err(|m| ActionError::invalid("invalid_message", m))?;
+    match actor {
+        Actor::Token(_) => {
+            // API sends fill `{{nome}}`, `{{telefone}}`, `{{email}}` and custom fields from the
+            // recipient; what the contact lacks becomes blank (no person reads it first).
+            let contact =
+                store::contacts::get(&mut *tx, tenant, ticket.contact_id).await?.ok_or(ActionError::NotFound)?;
+            content.map_texts(&|text| super::contacts::fill_template(text, &contact));
+            content.validate().map_err(|m| ActionError::invalid("invalid_message", m))?;
+        }
+        Actor::User(u) => {
+            // People's texts fill the quick-reply variables and the contact's; a variable
+            // nobody knows stays as typed, so the agent sees the typo in the conversation.
+            let contact =
+                store::contacts::get(&mut *tx, tenant, ticket.contact_id).await?.ok_or(ActionError::NotFound)?;
+            content.map_texts(&|text| super::quick_replies::fill_for_person(text, &contact, &ticket, &u.name));
+            content.validate().map_err(|m| ActionError::invalid("invalid_message", m))?;
+        }
+        _ => {}
     }
     let queued = QueueMessage {
         content,
@@ -209,6 +221,17 @@ pub(crate) async fn queue_on_ticket(
     Ok(Some(message_id))
 }
 
+/// Today's date for protocol numbers, on the company's clock: its time zone's offset at this
+/// moment (summer time included); the stored fixed offset only when the zone name is unusable.
+pub(crate) async fn protocol_day(tx: &mut Tx, tenant: TenantId, now: i64) -> ActionResult<i64> {
+    let zone = store::automation::time_zone(&mut **tx, tenant).await?;
+    let offset = match crate::domain::hours::parse_tz(&zone) {
+        Some(tz) => crate::domain::hours::offset_minutes(tz, now),
+        None => store::settings::get(&mut **tx, tenant).await?.utc_offset_minutes,
+    };
+    Ok(crate::domain::inbox::local_day(now, offset))
+}
+
 /// The contact with this phone (created if new) and its current ticket on the connection
 /// (opened if none: `open` and the sender's when a person sends, with a protocol number).
 #[allow(clippy::too_many_arguments)]
@@ -243,8 +266,7 @@ async fn ticket_for_phone(
     let ticket_id = match store::tickets::find_current(&mut **tx, tenant, contact_id, connection.id).await? {
         Some(id) => id,
         None => {
-            let settings = store::settings::get(&mut **tx, tenant).await?;
-            let day = crate::domain::inbox::local_day(now, settings.utc_offset_minutes);
+            let day = protocol_day(tx, tenant, now).await?;
             let seq = store::tickets::allocate_protocols(&mut **tx, tenant, day, 1).await?;
             let protocol = crate::domain::inbox::format_protocol(day, seq);
             let insert = store::tickets::TicketInsert {

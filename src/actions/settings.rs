@@ -1,4 +1,4 @@
-//! Inbox settings of a tenant (reopen window, CSAT, farewell, protocol time zone), an agent's
+//! Inbox settings of a tenant (reopen window, CSAT, farewell, thank-you), an agent's
 //! signature preference, and presence (what "online" means for distribution).
 
 use crate::actions::{ActionError, ActionResult, Actor};
@@ -29,10 +29,21 @@ pub async fn update_settings(
     if !(-14 * 60..=14 * 60).contains(&s.utc_offset_minutes) {
         return Err(ActionError::invalid("invalid_utc_offset", "the UTC offset is -840 to 840 minutes"));
     }
-    if s.farewell.chars().count() > 4096 || s.csat_question.chars().count() > 1024 {
-        return Err(ActionError::invalid("invalid_text", "the farewell (4096) or rating question (1024) is too long"));
+    if s.farewell.chars().count() > 4096
+        || s.csat_question.chars().count() > 1024
+        || s.csat_thanks.chars().count() > 1024
+    {
+        return Err(ActionError::invalid(
+            "invalid_text",
+            "the farewell (4096), rating question or thank-you (1024) is too long",
+        ));
     }
-    let s = TenantSettings { farewell: s.farewell.trim().into(), csat_question: s.csat_question.trim().into(), ..s };
+    let s = TenantSettings {
+        farewell: s.farewell.trim().into(),
+        csat_question: s.csat_question.trim().into(),
+        csat_thanks: s.csat_thanks.trim().into(),
+        ..s
+    };
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
     store::settings::put(&mut *tx, tenant, &s, now).await?;

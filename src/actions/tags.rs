@@ -31,8 +31,8 @@ pub async fn update_tag(
         Ok(false) => return Err(ActionError::NotFound),
         Err(e) if is_unique_violation(&e) => {
             return Err(ActionError::Conflict {
-                code: "name_taken",
-                message: format!("a tag named {name} already exists"),
+                code: "tag_exists",
+                message: format!("a tag named {name} already exists (case and accents are ignored)"),
             })
         }
         Err(e) => return Err(e.into()),

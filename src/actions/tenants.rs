@@ -34,7 +34,15 @@ pub async fn create_tenant(app: &App, actor: &Actor, name: &str, slug: &str) -> 
         .await?;
     tx.commit().await?;
     tracing::info!(tenant.id = id.0, tenant.slug = %slug, "tenant created");
-    Ok(Tenant { id, slug, name, is_platform: false, active: true, created_at: now })
+    Ok(Tenant {
+        id,
+        slug,
+        name,
+        is_platform: false,
+        active: true,
+        created_at: now,
+        time_zone: crate::store::tenants::DEFAULT_TIME_ZONE.to_string(),
+    })
 }
 
 pub async fn find_by_slug(app: &App, slug: &str) -> ActionResult<Tenant> {

@@ -117,6 +117,12 @@ pub fn fold(s: &str) -> String {
         .collect()
 }
 
+/// The key two spellings of one tag share: folded ([`fold`]: case and accents ignored), trimmed,
+/// inner spaces collapsed — `Promoção`, `promocao` and ` PROMOCAO ` are one tag.
+pub fn tag_key(name: &str) -> String {
+    fold(name).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A message or keyword reduced to what is compared: folded, trimmed, inner spaces collapsed,
 /// and surrounding punctuation (`SAIR!`, `"stop".`) dropped.
 pub fn keyword_form(s: &str) -> String {
@@ -250,6 +256,14 @@ mod tests {
         assert!(is_opt_out("Cancelar", &custom));
         assert!(!is_opt_out("sair", &custom));
         assert!(parse_keywords(&"x".repeat(41)).is_err());
+    }
+
+    #[test]
+    fn tags_are_one_ignoring_case_accents_and_spaces() {
+        assert_eq!(tag_key("Promoção"), "promocao");
+        assert_eq!(tag_key(" PROMOÇÃO "), tag_key("promocao"));
+        assert_eq!(tag_key("Cliente   VIP"), "cliente vip");
+        assert_ne!(tag_key("vip"), tag_key("vips"));
     }
 
     #[test]

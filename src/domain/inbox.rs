@@ -243,6 +243,40 @@ pub struct ReplyVars<'a> {
 /// Fills `{{nome}}`, `{{protocolo}}` and `{{atendente}}` (spaces inside the braces allowed,
 /// case-insensitive). Unknown variables stay as written so a typo is visible before sending.
 pub fn fill_variables(template: &str, vars: &ReplyVars<'_>) -> String {
+    fill_known(template, |name| reply_var(vars, name).map(str::to_string))
+}
+
+fn reply_var<'a>(vars: &ReplyVars<'a>, name: &str) -> Option<&'a str> {
+    match name {
+        "nome" => Some(vars.nome),
+        "protocolo" => Some(vars.protocolo),
+        "atendente" => Some(vars.atendente),
+        _ => None,
+    }
+}
+
+/// What a person writes to a customer (free text, a quick reply, a caption) filled like a quick
+/// reply, plus the contact's own variables: `{{telefone}}`, `{{email}}` and custom fields the
+/// contact has. Unknown variables stay as written, as in [`fill_variables`]: the person sees
+/// the typo in the conversation instead of a silently blank word.
+pub fn fill_person_text(
+    template: &str,
+    vars: &ReplyVars<'_>,
+    contact: &crate::domain::contacts::TemplateContact<'_>,
+) -> String {
+    fill_known(template, |name| match reply_var(vars, name) {
+        Some(v) => Some(v.to_string()),
+        None => match name {
+            "telefone" => Some(contact.phone.to_string()),
+            "email" => Some(contact.email.unwrap_or_default().to_string()),
+            other => contact.fields.get(other).cloned(),
+        },
+    })
+}
+
+/// Replaces each `{{name}}` the lookup knows (name trimmed and lower-cased); the others, and an
+/// unclosed `{{`, are kept as typed.
+fn fill_known(template: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -252,12 +286,9 @@ pub fn fill_variables(template: &str, vars: &ReplyVars<'_>) -> String {
             out.push_str(&rest[start..]);
             return out;
         };
-        let name = after[..end].trim().to_lowercase();
-        match name.as_str() {
-            "nome" => out.push_str(vars.nome),
-            "protocolo" => out.push_str(vars.protocolo),
-            "atendente" => out.push_str(vars.atendente),
-            _ => out.push_str(&rest[start..start + 2 + end + 2]),
+        match lookup(&after[..end].trim().to_lowercase()) {
+            Some(v) => out.push_str(&v),
+            None => out.push_str(&rest[start..start + 2 + end + 2]),
         }
         rest = &after[end + 2..];
     }
@@ -292,6 +323,43 @@ pub fn parse_csat(text: &str) -> Option<i64> {
     let stars = t.chars().filter(|c| STARS.contains(c)).count();
     let only_stars = t.chars().all(|c| STARS.contains(&c) || c == '\u{fe0f}' || c.is_whitespace());
     (only_stars && (1..=5).contains(&stars)).then_some(stars as i64)
+}
+
+/// Since when a ticket's customer waits for people: a queued ticket since it queued (else since
+/// it opened); an open one since the customer's last message when that is the latest of the
+/// conversation. `None` when nobody waits (closed, in the chatbot, or the business spoke last).
+pub fn waiting_since(
+    status: &str,
+    queued_at: Option<i64>,
+    created_at: i64,
+    last_inbound_at: Option<i64>,
+    last_message_at: i64,
+) -> Option<i64> {
+    match status {
+        "waiting" => Some(queued_at.unwrap_or(created_at)),
+        "open" => last_inbound_at.filter(|at| *at >= last_message_at),
+        _ => None,
+    }
+}
+
+/// A waited time as people say it: whole minutes under an hour, hours under a day, then days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waited {
+    /// Under a minute.
+    JustNow,
+    Minutes(i64),
+    Hours(i64),
+    Days(i64),
+}
+
+pub fn waited(since: i64, now: i64) -> Waited {
+    let minutes = (now - since).max(0) / 60_000;
+    match minutes {
+        0 => Waited::JustNow,
+        1..=59 => Waited::Minutes(minutes),
+        60..=1439 => Waited::Hours(minutes / 60),
+        _ => Waited::Days(minutes / 1440),
+    }
 }
 
 /// The text shown in the ticket list for a message: its body (or `[kind]`), on one line, short.
@@ -398,6 +466,43 @@ mod tests {
             fill_variables("Olá {{nome}}, sou {{ Atendente }}. Protocolo {{protocolo}} {{x}} {{", &vars),
             "Olá Ana, sou Bia. Protocolo 20261123-000042 {{x}} {{"
         );
+    }
+
+    #[test]
+    fn person_texts_also_fill_the_contacts_variables() {
+        let vars = ReplyVars { nome: "Ana", protocolo: "P1", atendente: "Bia" };
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert("cidade".to_string(), "Recife".to_string());
+        let c = crate::domain::contacts::TemplateContact {
+            name: "Ana",
+            phone: "+5511912345678",
+            email: None,
+            fields: &fields,
+        };
+        assert_eq!(
+            fill_person_text(
+                "{{nome}} {{telefone}} [{{email}}] {{ Cidade }} {{protocolo}} {{atendente}} {{pedido}}",
+                &vars,
+                &c
+            ),
+            "Ana +5511912345678 [] Recife P1 Bia {{pedido}}"
+        );
+        assert_eq!(fill_person_text("sem variáveis {{", &vars, &c), "sem variáveis {{");
+    }
+
+    #[test]
+    fn waiting_time_counts_from_the_queue_or_the_customers_last_word() {
+        assert_eq!(waiting_since("waiting", Some(50), 10, Some(60), 60), Some(50));
+        assert_eq!(waiting_since("waiting", None, 10, None, 10), Some(10));
+        assert_eq!(waiting_since("open", Some(50), 10, Some(60), 60), Some(60));
+        assert_eq!(waiting_since("open", Some(50), 10, Some(60), 70), None, "the agent answered last");
+        assert_eq!(waiting_since("closed", Some(50), 10, Some(60), 60), None);
+        assert_eq!(waiting_since("bot", Some(50), 10, Some(60), 60), None);
+        assert_eq!(waited(0, 59_999), Waited::JustNow);
+        assert_eq!(waited(0, 5 * 60_000), Waited::Minutes(5));
+        assert_eq!(waited(0, 61 * 60_000), Waited::Hours(1));
+        assert_eq!(waited(0, 3 * 1440 * 60_000), Waited::Days(3));
+        assert_eq!(waited(100, 0), Waited::JustNow, "a clock running behind never shows a negative wait");
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub enum JobKind {
     TimedRules,
     /// A chatbot's timed wait is over: move the ticket's flow on.
     Wake,
+    /// Thank a customer who answered the rating question.
+    CsatThanks,
 }
 
 impl JobKind {
@@ -38,6 +40,7 @@ impl JobKind {
         JobKind::Automation,
         JobKind::TimedRules,
         JobKind::Wake,
+        JobKind::CsatThanks,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -53,6 +56,7 @@ impl JobKind {
             JobKind::Automation => "automation.inbound",
             JobKind::TimedRules => "automation.timed",
             JobKind::Wake => "automation.wake",
+            JobKind::CsatThanks => "inbox.csat_thanks",
         }
     }
 

@@ -7,6 +7,7 @@
 //! happens exactly once.
 
 pub mod automation;
+pub mod csat_thanks;
 pub mod diagnostic;
 pub mod gateway_send;
 pub mod maintenance;
@@ -74,6 +75,7 @@ async fn dispatch(app: &App, job: &Job) -> Result<(), JobError> {
         Some(JobKind::Automation) => automation::run(app, job).await,
         Some(JobKind::TimedRules) => timed_rules::run(app, job).await,
         Some(JobKind::Wake) => automation::run_wake(app, job).await,
+        Some(JobKind::CsatThanks) => csat_thanks::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

@@ -96,6 +96,36 @@ pub async fn put<'e>(
     Ok(())
 }
 
+/// Sets only the company's time zone (the company settings form), creating its automation row
+/// with the defaults when it has none yet.
+pub async fn set_time_zone<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    time_zone: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO automation (tenant_id, time_zone, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id) DO UPDATE SET time_zone = excluded.time_zone, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(time_zone)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// The company's time zone (IANA name), Brasília when it never chose one.
+pub async fn time_zone<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<String, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT time_zone FROM automation WHERE tenant_id = $1").bind(tenant.0).fetch_optional(ex).await?;
+    match row {
+        Some(r) => r.try_get(0),
+        None => Ok(super::tenants::DEFAULT_TIME_ZONE.to_string()),
+    }
+}
+
 /// Whether a company's customers' messages go to the automation job at all, and which new
 /// tickets start in a chatbot.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

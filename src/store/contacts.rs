@@ -432,7 +432,9 @@ pub async fn write_many(
     Ok(out)
 }
 
-/// Ids of the tenant's tags with these names, creating the missing ones (grey).
+/// Ids of the tenant's tags with these names, creating the missing ones (grey), keyed by the
+/// names as given: a name that differs from an existing tag only in case or accents is that
+/// tag (`vip` finds `VIP`).
 pub async fn ensure_tags(
     conn: &mut AnyConnection,
     tenant: TenantId,
@@ -441,27 +443,35 @@ pub async fn ensure_tags(
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
     let mut out = HashMap::new();
     for chunk in names.chunks(super::MAX_ROWS_PER_STATEMENT) {
-        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 3);
+        let keys: Vec<String> = chunk.iter().map(|n| crate::domain::contacts::tag_key(n)).collect();
+        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 4);
         let sql = format!(
-            "INSERT INTO tags (tenant_id, name, created_at) VALUES {values} ON CONFLICT (tenant_id, name) DO NOTHING"
+            "INSERT INTO tags (tenant_id, name, created_at, name_key) VALUES {values}
+             ON CONFLICT (tenant_id, name_key) DO NOTHING"
         );
         let mut q = sqlx::query(&sql);
-        for n in chunk {
-            q = q.bind(tenant.0).bind(*n).bind(now);
+        for (n, k) in chunk.iter().zip(&keys) {
+            q = q.bind(tenant.0).bind(*n).bind(now).bind(k.as_str());
         }
         q.execute(&mut *conn).await?;
         let mut p = super::Placeholders::for_connection(conn);
-        let mut sql = String::from("SELECT id, name FROM tags WHERE tenant_id = ");
+        let mut sql = String::from("SELECT id, name_key FROM tags WHERE tenant_id = ");
         p.push(&mut sql, 1);
-        sql.push_str(" AND name IN (");
+        sql.push_str(" AND name_key IN (");
         p.push(&mut sql, chunk.len());
         sql.push(')');
         let mut q = sqlx::query(&sql).bind(tenant.0);
-        for n in chunk {
-            q = q.bind(*n);
+        for k in &keys {
+            q = q.bind(k.as_str());
         }
+        let mut by_key = HashMap::new();
         for r in q.fetch_all(&mut *conn).await? {
-            out.insert(r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
+            by_key.insert(r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
+        }
+        for (n, k) in chunk.iter().zip(&keys) {
+            if let Some(&id) = by_key.get(k) {
+                out.insert((*n).to_string(), id);
+            }
         }
     }
     Ok(out)

@@ -27,6 +27,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 13, name: "timed_rules", sql: include_str!("migrations/0013_timed_rules.sql") },
     Migration { version: 14, name: "chatbots", sql: include_str!("migrations/0014_chatbots.sql") },
     Migration { version: 15, name: "agent_reminders", sql: include_str!("migrations/0015_agent_reminders.sql") },
+    Migration { version: 16, name: "tag_keys", sql: include_str!("migrations/0016_tag_keys.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.
@@ -82,6 +83,13 @@ async fn apply(conn: &mut sqlx::AnyConnection, backend: Backend) -> anyhow::Resu
             tx.execute(stmt.as_str())
                 .await
                 .with_context(|| format!("migration {} ({}) failed at: {stmt}", m.version, m.name))?;
+        }
+        // The folded tag keys need Rust (accents), in the migration's own transaction.
+        if m.version == 16 {
+            let merged = super::tags::fill_keys(&mut tx).await.context("filling the tags' folded keys")?;
+            if merged > 0 {
+                tracing::warn!(tags.merged = merged, "tags that differed only in case or accents were merged");
+            }
         }
         sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
             .bind(m.version)

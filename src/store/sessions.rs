@@ -37,10 +37,12 @@ pub async fn find<'e>(
 ) -> Result<Option<(User, Tenant)>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at, u.signature_enabled,
-                t.slug AS t_slug, t.name AS t_name, t.is_platform AS t_is_platform, t.created_at AS t_created_at
+                t.slug AS t_slug, t.name AS t_name, t.is_platform AS t_is_platform, t.created_at AS t_created_at,
+                COALESCE(a.time_zone, 'America/Sao_Paulo') AS t_time_zone
          FROM sessions s
          JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
          JOIN tenants t ON t.id = s.tenant_id
+         LEFT JOIN automation a ON a.tenant_id = s.tenant_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1 AND t.active = 1",
     )
     .bind(token_hash)
@@ -56,6 +58,7 @@ pub async fn find<'e>(
         is_platform: super::flag(r.try_get("t_is_platform")?),
         active: true,
         created_at: r.try_get("t_created_at")?,
+        time_zone: r.try_get("t_time_zone")?,
     };
     Ok(Some((user, tenant)))
 }

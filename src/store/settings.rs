@@ -13,7 +13,11 @@ pub struct TenantSettings {
     pub csat_question: String,
     /// The default farewell on close; empty = none.
     pub farewell: String,
-    /// Offset of the tenant's local time from UTC (protocol days); Brasília by default.
+    /// Sent after a customer answers the rating question; empty = the built-in pt-BR text.
+    #[serde(default)]
+    pub csat_thanks: String,
+    /// A fixed offset from UTC, used for protocol days only when the company's time zone (kept
+    /// with its automation settings) does not parse; Brasília by default.
     pub utc_offset_minutes: i64,
 }
 
@@ -24,6 +28,7 @@ impl Default for TenantSettings {
             csat_enabled: false,
             csat_question: String::new(),
             farewell: String::new(),
+            csat_thanks: String::new(),
             utc_offset_minutes: -180,
         }
     }
@@ -31,7 +36,7 @@ impl Default for TenantSettings {
 
 pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<TenantSettings, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT reopen_window_minutes, csat_enabled, csat_question, farewell, utc_offset_minutes
+        "SELECT reopen_window_minutes, csat_enabled, csat_question, farewell, utc_offset_minutes, csat_thanks
          FROM tenant_settings WHERE tenant_id = $1",
     )
     .bind(tenant.0)
@@ -44,6 +49,7 @@ pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) ->
         csat_question: r.try_get(2)?,
         farewell: r.try_get(3)?,
         utc_offset_minutes: r.try_get(4)?,
+        csat_thanks: r.try_get(5)?,
     })
 }
 
@@ -54,11 +60,12 @@ pub async fn put<'e>(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO tenant_settings (tenant_id, reopen_window_minutes, csat_enabled, csat_question, farewell, utc_offset_minutes, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO tenant_settings (tenant_id, reopen_window_minutes, csat_enabled, csat_question, farewell, utc_offset_minutes, updated_at, csat_thanks)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (tenant_id) DO UPDATE SET reopen_window_minutes = excluded.reopen_window_minutes,
              csat_enabled = excluded.csat_enabled, csat_question = excluded.csat_question, farewell = excluded.farewell,
-             utc_offset_minutes = excluded.utc_offset_minutes, updated_at = excluded.updated_at",
+             utc_offset_minutes = excluded.utc_offset_minutes, updated_at = excluded.updated_at,
+             csat_thanks = excluded.csat_thanks",
     )
     .bind(tenant.0)
     .bind(s.reopen_window_minutes)
@@ -67,6 +74,7 @@ pub async fn put<'e>(
     .bind(&s.farewell)
     .bind(s.utc_offset_minutes)
     .bind(now)
+    .bind(&s.csat_thanks)
     .execute(ex)
     .await?;
     Ok(())

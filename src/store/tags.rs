@@ -2,6 +2,7 @@
 
 use sqlx::{Any, Executor, Row};
 
+use crate::domain::contacts::tag_key;
 use crate::domain::TenantId;
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -18,14 +19,17 @@ pub async fn insert<'e>(
     colour: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query("INSERT INTO tags (tenant_id, name, colour, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-        .bind(tenant.0)
-        .bind(name)
-        .bind(colour)
-        .bind(now)
-        .fetch_one(ex)
-        .await?
-        .try_get(0)
+    sqlx::query(
+        "INSERT INTO tags (tenant_id, name, colour, created_at, name_key) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(name)
+    .bind(colour)
+    .bind(now)
+    .bind(tag_key(name))
+    .fetch_one(ex)
+    .await?
+    .try_get(0)
 }
 
 pub async fn get<'e>(
@@ -136,12 +140,53 @@ pub async fn update<'e>(
     name: &str,
     colour: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE tags SET name = $1, colour = $2 WHERE tenant_id = $3 AND id = $4")
+    let done = sqlx::query("UPDATE tags SET name = $1, colour = $2, name_key = $5 WHERE tenant_id = $3 AND id = $4")
         .bind(name)
         .bind(colour)
         .bind(tenant.0)
         .bind(id)
+        .bind(tag_key(name))
         .execute(ex)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Fills the folded key of every tag (migration 16) and merges tags whose names differ only in
+/// case or accents into the oldest one: its tickets and contacts gain the others' uses, then
+/// the others are deleted. Returns how many were merged away.
+pub async fn fill_keys(conn: &mut sqlx::AnyConnection) -> Result<u64, sqlx::Error> {
+    // From scratch, so a run over keys already filled (a re-run) never meets its own rows.
+    sqlx::query("UPDATE tags SET name_key = NULL").execute(&mut *conn).await?;
+    let rows = sqlx::query("SELECT id, tenant_id, name FROM tags ORDER BY tenant_id, id").fetch_all(&mut *conn).await?;
+    let mut survivors: std::collections::HashMap<(i64, String), i64> = std::collections::HashMap::new();
+    let mut merged = 0;
+    for r in &rows {
+        let (id, tenant, name): (i64, i64, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let key = tag_key(&name);
+        match survivors.get(&(tenant, key.clone())) {
+            None => {
+                sqlx::query("UPDATE tags SET name_key = $1 WHERE id = $2")
+                    .bind(&key)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                survivors.insert((tenant, key), id);
+            }
+            Some(&keep) => {
+                for (table, owner) in [("ticket_tags", "ticket_id"), ("contact_tags", "contact_id")] {
+                    let sql = format!(
+                        "UPDATE {table} SET tag_id = $1 WHERE tag_id = $2 AND NOT EXISTS
+                         (SELECT 1 FROM {table} x WHERE x.tenant_id = {table}.tenant_id AND x.{owner} = {table}.{owner}
+                          AND x.tag_id = $1)"
+                    );
+                    sqlx::query(&sql).bind(keep).bind(id).execute(&mut *conn).await?;
+                    let sql = format!("DELETE FROM {table} WHERE tag_id = $1");
+                    sqlx::query(&sql).bind(id).execute(&mut *conn).await?;
+                }
+                sqlx::query("DELETE FROM tags WHERE id = $1").bind(id).execute(&mut *conn).await?;
+                merged += 1;
+            }
+        }
+    }
+    Ok(merged)
 }

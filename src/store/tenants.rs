@@ -13,9 +13,19 @@ pub struct Tenant {
     pub is_platform: bool,
     pub active: bool,
     pub created_at: i64,
+    /// The company's time zone (IANA name): dates and times on its pages, business hours,
+    /// protocol days. Kept with its automation settings; Brasília until one is chosen.
+    pub time_zone: String,
 }
 
-const COLUMNS: &str = "id, slug, name, is_platform, active, created_at";
+/// The zone of a company that never chose one.
+pub const DEFAULT_TIME_ZONE: &str = "America/Sao_Paulo";
+
+/// Columns of `tenants t LEFT JOIN automation a` (the zone lives with the automation settings,
+/// one row per company once saved).
+const COLUMNS: &str = "t.id, t.slug, t.name, t.is_platform, t.active, t.created_at,
+    COALESCE(a.time_zone, 'America/Sao_Paulo') AS time_zone";
+const FROM: &str = "tenants t LEFT JOIN automation a ON a.tenant_id = t.id";
 
 fn from_row(r: &AnyRow) -> Result<Tenant, sqlx::Error> {
     Ok(Tenant {
@@ -25,6 +35,7 @@ fn from_row(r: &AnyRow) -> Result<Tenant, sqlx::Error> {
         is_platform: super::flag(r.try_get("is_platform")?),
         active: super::flag(r.try_get("active")?),
         created_at: r.try_get("created_at")?,
+        time_zone: r.try_get("time_zone")?,
     })
 }
 
@@ -48,7 +59,7 @@ pub async fn insert<'e>(
 }
 
 pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, id: TenantId) -> Result<Option<Tenant>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1");
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE t.id = $1");
     sqlx::query(&sql).bind(id.0).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
 }
 
@@ -56,12 +67,12 @@ pub async fn find_by_slug<'e>(
     ex: impl Executor<'e, Database = Any>,
     slug: &str,
 ) -> Result<Option<Tenant>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM tenants WHERE slug = $1");
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE t.slug = $1");
     sqlx::query(&sql).bind(slug).fetch_optional(ex).await?.as_ref().map(from_row).transpose()
 }
 
 pub async fn list<'e>(ex: impl Executor<'e, Database = Any>) -> Result<Vec<Tenant>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM tenants ORDER BY id");
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} ORDER BY t.id");
     sqlx::query(&sql).fetch_all(ex).await?.iter().map(from_row).collect()
 }
 

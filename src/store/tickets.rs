@@ -439,13 +439,15 @@ pub struct InboundActivity {
 }
 
 /// Records inbound activity of many tickets (each at most once) in few statements: unread
-/// count, last activity, last inbound time (the 24-hour window) and the list preview.
+/// count (never on a closed ticket: nobody is to read it), last activity, last inbound time (the
+/// 24-hour window) and the list preview.
 pub async fn record_inbound_many(conn: &mut AnyConnection, activity: &[InboundActivity]) -> Result<(), sqlx::Error> {
     for chunk in activity.chunks(super::MAX_ROWS_PER_STATEMENT) {
         // VALUES columns are named column1… on both engines.
         let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 5);
         let sql = format!(
-            "UPDATE tickets SET unread_count = tickets.unread_count + v.column3,
+            "UPDATE tickets SET unread_count = CASE WHEN tickets.status = 'closed' THEN 0
+                     ELSE tickets.unread_count + v.column3 END,
                  last_message_at = CASE WHEN tickets.last_message_at < v.column4 THEN v.column4 ELSE tickets.last_message_at END,
                  last_message_preview = v.column5,
                  last_inbound_at = CASE WHEN tickets.last_inbound_at IS NULL OR tickets.last_inbound_at < v.column4

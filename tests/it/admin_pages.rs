@@ -397,3 +397,47 @@ engine_test!(markup_in_a_department_name_is_shown_as_text, |t: TestApp| async mo
     }
     t.stop().await;
 });
+
+engine_test!(the_company_time_zone_is_set_once_and_dates_follow_it, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let admin = t.login_demo_admin().await;
+    let (_, html) = page(&t, &admin, "/admin/settings").await;
+    assert!(html.contains(r#"name="time_zone" list="time-zones" value="America/Sao_Paulo""#), "{html}");
+    // A contact with a dated consent shows the date on the company's clock.
+    let row = actions::contacts::ContactRow {
+        name: Some("Lia".into()),
+        phone: Some("+55 92 91234-0003".into()),
+        consent: Some("marketing_opt_in".into()),
+        ..Default::default()
+    };
+    let c = actions::contacts::create_contact(&t.app, &Actor::Operator, demo, &row, "test").await.unwrap();
+    let at = c.consent_at.unwrap();
+    let shown = |zone: chrono_tz::Tz| {
+        chrono::DateTime::from_timestamp_millis(at).unwrap().with_timezone(&zone).format("%d/%m/%Y %H:%M").to_string()
+    };
+    let (_, html) = page(&t, &admin, &format!("/contacts/{}", c.id)).await;
+    assert!(html.contains(&shown(chrono_tz::America::Sao_Paulo)) && !html.contains(" UTC"), "{html}");
+
+    let saved = post_form(
+        &t,
+        &admin,
+        "/admin/settings",
+        &[("time_zone", "America/Manaus"), ("reopen_window_minutes", "120"), ("farewell", "")],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(atende::store::automation::time_zone(t.app.db.reader(), demo).await.unwrap(), "America/Manaus");
+    // One source of truth: the Horários page shows the same zone.
+    let (_, hours) = page(&t, &admin, "/admin/automation").await;
+    assert!(hours.contains("America/Manaus"), "{hours}");
+    let (_, html) = page(&t, &admin, &format!("/contacts/{}", c.id)).await;
+    assert!(html.contains(&shown(chrono_tz::America::Manaus)), "{html}");
+
+    let refused =
+        post_form(&t, &admin, "/admin/settings", &[("time_zone", "Mars/Olympus"), ("reopen_window_minutes", "120")])
+            .await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("Escolha um fuso horário"));
+    assert_eq!(atende::store::automation::time_zone(t.app.db.reader(), demo).await.unwrap(), "America/Manaus");
+    t.stop().await;
+});

@@ -301,7 +301,9 @@ engine_test!(departments_tags_and_quick_replies_are_created_read_changed_and_del
     assert_eq!(renamed.assert_ok(200)["name"], "Varejo");
     assert_eq!(renamed.body["colour"], "#00ff00");
     assert_eq!(api.get(&format!("/tags/{tag_id}")).await.assert_ok(200)["name"], "Varejo");
-    api.post("/tags", &json!({"name": "Varejo"})).await.assert_error(409, "name_taken");
+    api.post("/tags", &json!({"name": "Varejo"})).await.assert_error(409, "tag_exists");
+    // One tag ignoring case and accents.
+    api.post("/tags", &json!({"name": "VARÉJO"})).await.assert_error(409, "tag_exists");
     api.post("/tags", &json!({"name": "Outra", "shade": 1})).await.assert_error(422, "invalid_body");
 
     // Quick replies.

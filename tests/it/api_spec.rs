@@ -155,6 +155,10 @@ engine_test!(the_docs_page_and_its_assets_come_from_the_binary, |t: TestApp| asy
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = page.text().await.unwrap();
     assert!(html.contains("/api/docs/docs.js") && html.contains("/api/docs/docs.css"), "{html}");
+    // Its chrome speaks pt-BR (the script switches to English for English browsers) and leads
+    // back to the app.
+    assert!(html.contains(r#"<html lang="pt-BR">"#) && html.contains("Voltar ao Atende"), "{html}");
+    assert!(html.contains(r#"href="/admin/tokens""#), "{html}");
     for asset in ["/api/docs/docs.js", "/api/docs/docs.css"] {
         let response = reqwest::get(t.url(asset)).await.unwrap();
         assert_eq!(response.status(), 200, "{asset}");

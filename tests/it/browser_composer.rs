@@ -132,7 +132,7 @@ async fn files_can_be_dropped_or_pasted_and_notifications_are_asked_for_politely
     b.wait_for("document.querySelector('.notify-ask').hidden", "the question answered").await;
     assert_eq!(
         b.js("return document.querySelector('.notify-toggle').textContent").await,
-        json!("🔔 Notificações ligadas")
+        json!("Notificações ligadas")
     );
 
     // A new customer while another ticket is open: a notification for the waiting ticket.
@@ -254,6 +254,62 @@ async fn older_messages_load_when_scrolling_up_and_stay_when_new_ones_arrive() {
     assert_eq!(b.js(&format!("return {first}")).await, json!(true));
     assert_eq!(b.js("return document.querySelectorAll('#messages .msg').length").await, json!(71));
     b.screenshot("inbox-older-messages-desktop").await;
+    sim.shutdown().await;
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_a_slash_offers_quick_replies_filled_for_the_ticket() {
+    let Some(b) = Browser::start().await else { return };
+    let t = TestApp::spawn(Engine::Sqlite).await;
+    let demo = t.demo_tenant().await;
+    let (sim, _) = t.simulator(demo).await;
+    sim.customer_sends("5511987654321", "Rita", wa_sim::CustomerMessage::Text("oi".into())).await.unwrap();
+    for (shortcut, body) in [("ola", "Olá {{nome}}, tudo bem?"), ("preco", "O plano custa R$ 99.")] {
+        let input = atende::actions::quick_replies::QuickReplyInput {
+            department_id: None,
+            shortcut: shortcut.into(),
+            body: body.into(),
+        };
+        atende::actions::quick_replies::create_quick_reply(&t.app, &atende::actions::Actor::Operator, demo, input)
+            .await
+            .unwrap();
+    }
+    open_first_ticket_as_admin(&b, &t).await;
+    // "/" opens the list with both, previews filled for Rita.
+    b.type_into("form.composer textarea", "/").await;
+    b.wait_for("!document.querySelector('#quick-list').hidden", "the quick-reply list").await;
+    b.wait_for("document.querySelectorAll('#quick-list [role=option]').length === 2", "both replies").await;
+    assert_eq!(
+        b.js("return document.querySelector('form.composer textarea').getAttribute('aria-expanded')").await,
+        json!("true")
+    );
+    let first = b.js("return document.querySelector('#quick-list [aria-selected=true]').textContent").await;
+    assert!(first.as_str().unwrap().contains("Olá Rita, tudo bem?"), "{first}");
+    // Typing filters; the arrow moves; Enter puts the filled text in the box, not sent yet.
+    b.type_into("form.composer textarea", "pr").await;
+    b.wait_for("document.querySelectorAll('#quick-list [role=option]').length === 1", "the filtered list").await;
+    b.type_into("form.composer textarea", "\u{E007}").await;
+    b.wait_for("document.querySelector('#quick-list').hidden", "the list closed").await;
+    assert_eq!(
+        b.js("return document.querySelector('form.composer textarea').value").await,
+        json!("O plano custa R$ 99.")
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(t.count("messages", "direction = 'out'").await, 0, "Enter on the list does not send");
+    // Escape closes the list and keeps what was typed; Enter then sends as usual.
+    b.js("const x = document.querySelector('form.composer textarea'); x.value = ''; return true").await;
+    b.type_into("form.composer textarea", "/ol").await;
+    b.wait_for("!document.querySelector('#quick-list').hidden", "the list again").await;
+    b.type_into("form.composer textarea", "\u{E00C}").await;
+    b.wait_for("document.querySelector('#quick-list').hidden", "closed by Escape").await;
+    assert_eq!(b.js("return document.querySelector('form.composer textarea').value").await, json!("/ol"));
+    // The attach control is a real button (reachable by Tab).
+    assert_eq!(b.js("return document.querySelector('.attach-button').tagName").await, json!("BUTTON"));
+    assert_eq!(
+        b.js("return document.querySelector('#live-announce').getAttribute('aria-live')").await,
+        json!("polite")
+    );
     sim.shutdown().await;
     t.stop().await;
 }

@@ -403,15 +403,23 @@ engine_test!(closing_sends_farewell_and_rating_question_and_the_answer_is_stored
     say(&t, s.conn, &phone, "wamid.C2", " 4 ").await;
     let tk = ticket(&t, s.tenant, id).await;
     assert_eq!((tk.status.as_str(), tk.csat_rating), ("closed", Some(4)));
+    assert_eq!(tk.unread_count, 0, "a closed ticket never counts unread messages");
     assert_eq!(ticket_of(&t, &s, "wamid.C2").await, id, "the answer is kept on the ticket it rates");
+    // The answer is thanked, through the outbound queue as an automatic message.
+    wait_for("the thank-you at Meta", || s.graph.messages().len() == 3).await;
+    let thanks = s.graph.messages()[2]["text"]["body"].as_str().unwrap_or_default().to_string();
+    assert_eq!(thanks, atende::actions::csat::DEFAULT_CSAT_THANKS);
+    assert_eq!(t.count("messages", &format!("ticket_id = {id} AND origin = 'bot'")).await, 1);
     // The same webhook again changes nothing.
     say(&t, s.conn, &phone, "wamid.C2", " 4 ").await;
     assert_eq!(t.count("messages", "provider_id = 'wamid.C2'").await, 1);
+    assert_eq!(t.count("messages", &format!("ticket_id = {id} AND origin = 'bot'")).await, 1, "thanked once");
     assert_eq!(ticket(&t, s.tenant, id).await.reopened_count, 0);
     // A second number after the answer is a normal message: it reopens the ticket.
     say(&t, s.conn, &phone, "wamid.C3", "5").await;
     let tk = ticket(&t, s.tenant, id).await;
     assert_eq!((tk.status.as_str(), tk.csat_rating, tk.reopened_count), ("waiting", Some(4), 1));
+    assert_eq!(tk.unread_count, 1, "the reopened ticket counts the new message");
     assert_eq!(tk.csat_requested_at, None);
     let kinds: Vec<String> = inbox::get_ticket(&t.app, &Actor::Operator, s.tenant, id)
         .await

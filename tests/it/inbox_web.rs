@@ -141,12 +141,21 @@ engine_test!(a_reply_is_queued_and_a_private_note_is_stored_as_a_note, |t: TestA
     };
     atende::actions::quick_replies::create_quick_reply(&t.app, &Actor::Operator, demo, input).await.unwrap();
     let (_, composer) = page(&t, &admin, &format!("/inbox/{ticket}")).await;
-    assert!(composer.contains("<option>/ola</option>"), "{composer}");
+    let list = format!("/inbox/{ticket}/quick-replies");
+    assert!(composer.contains(&format!("data-src=\"{list}\"")) && composer.contains("role=\"listbox\""), "{composer}");
+    // The "/" list gets the replies already filled for this ticket, to edit before sending.
+    let replies: serde_json::Value = admin.get(t.url(&list)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(replies[0]["shortcut"], "ola");
+    let filled = replies[0]["text"].as_str().unwrap();
+    assert!(filled.starts_with("Olá Dora, protocolo 2") && !filled.contains("{{"), "{replies}");
     assert_eq!(post_form(&t, &admin, &path, &[("body", "/ola")]).await.status(), 303);
     assert_eq!(t.count("messages", "direction = 'out' AND body LIKE 'Olá Dora, protocolo 2%'").await, 1);
     let unknown = post_form(&t, &admin, &path, &[("body", "/nada")]).await;
     assert_eq!(unknown.status(), 422);
     assert!(unknown.text().await.unwrap().contains("Não há resposta rápida com este atalho."));
+    // Variables work in free text too; one nobody knows stays as typed for the agent to see.
+    assert_eq!(post_form(&t, &admin, &path, &[("body", "Oi {{ nome }}, seu {{pedido}}")]).await.status(), 303);
+    assert_eq!(t.count("messages", "direction = 'out' AND body = 'Oi Dora, seu {{pedido}}'").await, 1);
     // An empty reply shows the action's reason (translated by its code) and changes nothing.
     let empty = post_form(&t, &admin, &path, &[("body", "   ")]).await;
     assert_eq!(empty.status(), 422);
@@ -164,6 +173,8 @@ engine_test!(another_companys_ticket_is_not_found, |t: TestApp| async move {
     let boss = t.login("boss@outra.local", "boss-password-1", "outra").await;
     assert_eq!(page(&t, &boss, &format!("/inbox/{ticket}")).await.0, 404);
     assert_eq!(page(&t, &boss, &format!("/inbox/{ticket}?part=messages")).await.0, 404);
+    assert_eq!(page(&t, &boss, &format!("/inbox/{ticket}?part=actions")).await.0, 404);
+    assert_eq!(page(&t, &boss, &format!("/inbox/{ticket}/quick-replies")).await.0, 404);
     let (_, list) = page(&t, &boss, "/inbox?tab=all").await;
     assert!(!list.contains("Eva"), "{list}");
     let posted = post_form(&t, &boss, &format!("/inbox/{ticket}/messages"), &[("body", "intruso")]).await;
@@ -192,5 +203,68 @@ engine_test!(markup_written_by_a_customer_is_shown_as_text, |t: TestApp| async m
             "{path}: {html}"
         );
     }
+    t.stop().await;
+});
+
+engine_test!(the_list_shows_waiting_time_initials_and_readable_media, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let conn = connect(&t, demo).await;
+    customer_writes(&t, conn, "5511987654321", "Dora Lima", "wamid.L1", "oi").await;
+    let ticket = ticket_of(&t, "5511987654321").await;
+    let admin = t.login_demo_admin().await;
+    let (_, html) = page(&t, &admin, "/inbox?tab=waiting").await;
+    assert!(html.contains(r#"<span class="avatar" aria-hidden="true">DL</span>"#), "{html}");
+    assert!(html.contains(r#"<span class="waiting""#) && html.contains(">agora</span>"), "{html}");
+    // Five minutes on, the wait reads like people say it.
+    t.app.clock.advance(std::time::Duration::from_secs(5 * 60));
+    let (_, html) = page(&t, &admin, "/inbox?tab=waiting&part=list").await;
+    assert!(html.contains("há 5 min"), "{html}");
+    // A picture without caption is "Imagem" with an icon, never the stored `[image]`.
+    sqlx::query("UPDATE tickets SET last_message_preview = '[image]' WHERE id = $1")
+        .bind(ticket)
+        .execute(t.app.db.writer())
+        .await
+        .unwrap();
+    let (_, html) = page(&t, &admin, "/inbox?tab=waiting&part=list").await;
+    assert!(!html.contains("[image]") && html.contains("Imagem</span>"), "{html}");
+    // The phone reads +55 11 98765-4321 in the panel.
+    let (_, panel) = page(&t, &admin, &format!("/inbox/{ticket}?part=panel")).await;
+    assert!(panel.contains("+55 11 98765-4321"), "{panel}");
+    t.stop().await;
+});
+
+engine_test!(ticket_actions_sit_in_the_header_and_finalizar_offers_the_farewell, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let conn = connect(&t, demo).await;
+    customer_writes(&t, conn, "5511987654321", "Dora", "wamid.A1", "oi").await;
+    let ticket = ticket_of(&t, "5511987654321").await;
+    let admin = t.login_demo_admin().await;
+    let (_, html) = page(&t, &admin, &format!("/inbox/{ticket}")).await;
+    let head = &html[html.find("<header class=\"conv-head\">").unwrap()..];
+    let head = &head[..head.find("</header>").unwrap()];
+    for action in ["/capture\"", "/transfer\"", "/close\""] {
+        assert!(head.contains(action), "{action} in the header: {head}");
+    }
+    let (_, panel) = page(&t, &admin, &format!("/inbox/{ticket}?part=panel")).await;
+    assert!(!panel.contains("/close\"") && !panel.contains("/transfer\""), "not in the side panel: {panel}");
+    // No default farewell: "Sem despedida" is chosen; with one, it is, and it is shown.
+    let (_, actions) = page(&t, &admin, &format!("/inbox/{ticket}?part=actions")).await;
+    assert!(actions.contains(r#"value="none" checked"#) && !actions.contains(r#"value="default""#), "{actions}");
+    let settings = atende::store::settings::TenantSettings { farewell: "Até logo!".into(), ..Default::default() };
+    atende::actions::settings::update_settings(&t.app, &Actor::Operator, demo, settings).await.unwrap();
+    let (_, actions) = page(&t, &admin, &format!("/inbox/{ticket}?part=actions")).await;
+    assert!(actions.contains(r#"value="default" checked"#) && actions.contains("Até logo!"), "{actions}");
+    assert!(!actions.contains(r#"value="none" checked"#), "{actions}");
+    // Closed: a closed ticket shows no unread badge even if a count was left behind.
+    assert_eq!(post_form(&t, &admin, &format!("/inbox/{ticket}/close"), &[("farewell", "none")]).await.status(), 303);
+    sqlx::query("UPDATE tickets SET unread_count = 3 WHERE id = $1")
+        .bind(ticket)
+        .execute(t.app.db.writer())
+        .await
+        .unwrap();
+    let (_, list) = page(&t, &admin, "/inbox?tab=closed&part=list").await;
+    assert!(list.contains("Dora") && !list.contains("class=\"badge\""), "{list}");
+    let (_, actions) = page(&t, &admin, &format!("/inbox/{ticket}?part=actions")).await;
+    assert!(actions.contains("/reopen\""), "{actions}");
     t.stop().await;
 });

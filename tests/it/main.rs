@@ -39,6 +39,7 @@ mod ops;
 mod processes;
 mod security;
 mod shell;
+mod tags;
 mod timed_rules;
 mod timed_rules_reminders;
 mod web;

@@ -57,10 +57,10 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/inbox",
         "/contacts",
         "/admin/departments",
+        "/admin/chatbot",
+        "/admin/automation",
         "/admin/users",
         "/admin/connections",
-        "/admin/automation",
-        "/admin/chatbot",
         "/admin/quick-replies",
         "/admin/tags",
         "/admin/tokens",
@@ -225,6 +225,18 @@ engine_test!(error_pages_are_pages_of_the_app_in_the_users_language, |t: TestApp
     assert!(html.contains("<h1>Page not found</h1>") && !html.contains("sidebar"), "no shell without a session");
     assert!(html.contains("href=\"/login\""));
 
+    // axum's own refusals are pages of the app too: a ticket id that is not a number, a form
+    // that lacks a field.
+    let (status, html) = page(&admin, t.url("/inbox/abc")).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("<html lang=\"pt-BR\">") && html.contains("<aside class=\"sidebar\""), "{html}");
+    assert!(html.contains("não é válido") && !html.contains("Cannot parse"), "{html}");
+    let csrf = t.csrf(&admin).await;
+    let r = admin.post(t.url("/admin/settings")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("não é válido") && !html.contains("invalid form"), "{html}");
+
     // The API keeps its JSON envelope.
     let r = admin.get(t.url("/api/v1/nothing-here")).send().await.unwrap();
     assert_eq!(r.status(), 404);
@@ -252,9 +264,12 @@ engine_test!(form_errors_are_translated_by_their_code, |t: TestApp| async move {
         post("/admin/departments", vec![("name", " "), ("colour", "#123456"), ("distribution_mode", "off")]).await;
     assert_eq!(status, 422);
     assert!(html.contains("O nome é obrigatório e deve ter no máximo 120 caracteres."), "{html}");
+    assert!(html.contains(r#"data-field="name""#), "{html}");
     let (_, html) =
         post("/admin/users", vec![("email", "admin@demo.local"), ("name", "Outra"), ("role", "agent")]).await;
     assert!(html.contains("Este e-mail já tem uma conta nesta empresa."), "{html}");
+    // It concerns one field: the banner names it, for the page to show the text beside it.
+    assert!(html.contains(r#"role="alert" data-field="email">Este e-mail"#), "{html}");
     let (_, html) = post("/admin/tokens", vec![("name", "integração")]).await;
     assert!(html.contains("Escolha pelo menos um escopo."), "{html}");
 
@@ -263,5 +278,109 @@ engine_test!(form_errors_are_translated_by_their_code, |t: TestApp| async move {
     let (_, html) =
         post("/admin/departments", vec![("name", " "), ("colour", "#123456"), ("distribution_mode", "off")]).await;
     assert!(html.contains("The name is required and has at most 120 characters."), "{html}");
+    t.stop().await;
+});
+
+/// English source texts that must not show on a pt-BR page: entries whose English differs from
+/// their Portuguese, of three words or more, and not part of any Portuguese text (so "Phone number
+/// ID", kept inside a pt-BR label, is not a false hit).
+fn english_texts() -> Vec<&'static str> {
+    let all: Vec<_> = atende::http::web::i18n::texts().collect();
+    all.iter()
+        .map(|(_, pt, en)| (*pt, *en))
+        .filter(|(pt, en)| pt != en && en.split_whitespace().count() >= 3 && !en.contains('{'))
+        .filter(|(_, en)| !all.iter().any(|(_, pt, _)| pt.contains(en)))
+        .map(|(_, en)| en)
+        .collect()
+}
+
+/// The visible text of a page's HTML, entities decoded (enough for our own escaping).
+fn text_of(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&#39;", "'").replace("&quot;", "\"").replace("&#34;", "\"").replace("&amp;", "&")
+}
+
+engine_test!(every_page_each_role_opens_is_in_portuguese, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let (sim, conn) = t.simulator(demo).await;
+    let phone_id = sim.phone_number_id().to_string();
+    t.deliver_texts(conn, &phone_id, "sim-app-secret", &[("5511912345678", "wamid.PT1", "oi")]).await;
+    let ticket: i64 =
+        sqlx::Row::get(&sqlx::query("SELECT MAX(id) FROM tickets").fetch_one(t.app.db.reader()).await.unwrap(), 0);
+    let contact: i64 =
+        sqlx::Row::get(&sqlx::query("SELECT MAX(id) FROM contacts").fetch_one(t.app.db.reader()).await.unwrap(), 0);
+    let department = t.department(demo, "Pós-venda").await;
+    let reply = atende::actions::quick_replies::create_quick_reply(
+        &t.app,
+        &atende::actions::Actor::Operator,
+        demo,
+        atende::actions::quick_replies::QuickReplyInput {
+            department_id: None,
+            shortcut: "ola".into(),
+            body: "Olá {{nome}}".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let ana = t.create_user(demo, "ana@demo.local", Role::Agent, "ana-password-1").await;
+    t.create_user(demo, "carla@demo.local", Role::Supervisor, "carla-password-1").await;
+    let clients = [
+        ("agent", t.login("ana@demo.local", "ana-password-1", "demo").await),
+        ("supervisor", t.login("carla@demo.local", "carla-password-1", "demo").await),
+        ("admin", t.login_demo_admin().await),
+        ("platform", t.login("admin@atende.local", &t.logins.platform_password, "platform").await),
+    ];
+    let english = english_texts();
+    assert!(english.len() > 100, "the list is real: {}", english.len());
+    let extra = [
+        "/account".to_string(),
+        format!("/inbox/{ticket}"),
+        format!("/inbox/{ticket}?part=panel"),
+        format!("/inbox/{ticket}?part=actions"),
+        format!("/contacts/{contact}"),
+        "/contacts/import".to_string(),
+        "/contacts/settings".to_string(),
+        format!("/admin/users/{}", ana.id.0),
+        format!("/admin/departments/{department}"),
+        format!("/admin/quick-replies/{}", reply.id),
+        "/nowhere".to_string(),
+    ];
+    let mut checked = 0;
+    for (role, client) in &clients {
+        let (_, home) = page(client, t.url("/")).await;
+        let pages: Vec<String> = sidebar_links(&home).into_iter().chain(extra.iter().cloned()).collect();
+        for path in pages {
+            let (status, html) = page(client, t.url(&path)).await;
+            assert!([200, 403, 404].contains(&status), "{role} {path}: {status}");
+            // Fragments (`?part=`) have no <html>; whole pages say their language.
+            assert!(path.contains("part=") || html.contains("lang=\"pt-BR\""), "{role} {path} is not in pt-BR");
+            let text = text_of(&html);
+            for en in &english {
+                assert!(!text.contains(en), "{role} sees English on {path}: {en:?}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "{checked} pages");
+    // The detector does see English: the same agent reading English trips it.
+    let agent = &clients[0].1;
+    let csrf = t.csrf(agent).await;
+    agent.post(t.url("/account")).form(&[("csrf", csrf.as_str()), ("locale", "en")]).send().await.unwrap();
+    let (_, html) = page(agent, t.url("/inbox")).await;
+    let text = text_of(&html);
+    assert!(english.iter().any(|en| text.contains(en)), "no English found on an English page");
+    sim.shutdown().await;
     t.stop().await;
 });

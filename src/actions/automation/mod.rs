@@ -23,7 +23,7 @@ use crate::store::tickets::Ticket;
 use crate::store::{self, Tx};
 
 mod settings;
-pub use settings::{get, save, save_dates, set_up_demo, AutomationInput};
+pub use settings::{get, save, save_dates, set_time_zone, set_up_demo, AutomationInput};
 
 /// The cap on automatic messages per ticket in ten minutes.
 pub const MAX_AUTOMATIC_PER_10_MIN: i64 = 10;

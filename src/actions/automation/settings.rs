@@ -50,6 +50,24 @@ async fn default_flow(
 
 const TEXT_MAX: usize = 4096;
 
+/// Sets the company's time zone (the company settings form; the "Horários e regras" page saves
+/// the same value): an IANA name such as `America/Sao_Paulo`.
+pub async fn set_time_zone(app: &App, actor: &Actor, tenant: TenantId, name: &str) -> ActionResult<String> {
+    actor.require_admin_of(tenant)?;
+    let tz = name.trim();
+    if hours::parse_tz(tz).is_none() {
+        return Err(ActionError::invalid("invalid_time_zone", "choose a time zone such as America/Sao_Paulo"));
+    }
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    store::automation::set_time_zone(&mut *tx, tenant, tz, now).await?;
+    let details = serde_json::json!({ "time_zone": tz });
+    store::audit::record(&mut *tx, tenant, &actor.label(), "settings.time_zone", "settings:company", &details, now)
+        .await?;
+    tx.commit().await?;
+    Ok(tz.to_string())
+}
+
 /// Saves the company's automation; a changed flow is stored as a new version (tickets already
 /// in the old one finish on it).
 pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationInput) -> ActionResult<Automation> {

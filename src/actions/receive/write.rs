@@ -324,7 +324,12 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
         }
         let mut next_seq: HashMap<TenantId, (i64, i64)> = HashMap::new();
         for (tenant, n) in per_tenant {
-            let offset = settings.get(&tenant).map(|s| s.utc_offset_minutes).unwrap_or(-180);
+            // The company's clock at this moment (its zone; the fixed offset if that is unusable).
+            let zone = store::automation::time_zone(&mut *tx, tenant).await?;
+            let offset = match crate::domain::hours::parse_tz(&zone) {
+                Some(tz) => crate::domain::hours::offset_minutes(tz, now),
+                None => settings.get(&tenant).map(|s| s.utc_offset_minutes).unwrap_or(-180),
+            };
             let day = inbox::local_day(now, offset);
             next_seq.insert(tenant, (day, store::tickets::allocate_protocols(&mut *tx, tenant, day, n).await?));
         }
@@ -529,7 +534,6 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
             preview: a.preview,
         })
         .collect();
-    store::tickets::record_inbound_many(&mut tx, &activity).await?;
     for (connection_id, tenant) in connections {
         store::connections::mark_webhook(&mut *tx, tenant, connection_id, now).await?;
     }
@@ -553,6 +557,8 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
             }
         }
     }
+    // After the reopens: a ticket still closed (a rating answer, a late word) gets no unread.
+    store::tickets::record_inbound_many(&mut tx, &activity).await?;
     for (tenant, id, rating) in &ratings {
         if store::tickets::set_csat_rating(&mut *tx, *tenant, *id, *rating).await? {
             let e = TicketEvent {
@@ -564,6 +570,20 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
             store::ticket_events::insert(&mut *tx, *tenant, &e, now).await?;
             let data = serde_json::json!({ "ticket_id": id, "change": "csat", "rating": rating });
             events.push(NewEvent { tenant: *tenant, kind: "ticket.updated", audience: Audience::Tenant, data });
+            // The thank-you goes through the outbound queue like any automatic message; the
+            // writer has no sender of its own, so a job queues it after this commit.
+            let payload = serde_json::json!({ "ticket_id": id });
+            let dedupe = format!("csat-thanks:{id}");
+            let job = NewJob {
+                tenant_id: *tenant,
+                kind: crate::domain::jobs::JobKind::CsatThanks.as_str(),
+                payload: &payload,
+                run_at: now,
+                max_attempts: 5,
+                dedupe_key: Some(&dedupe),
+            };
+            store::jobs::enqueue(&mut *tx, job, now).await?;
+            jobs += 1;
         }
     }
     let mut distributes: HashMap<(TenantId, i64), bool> = HashMap::new();

@@ -182,6 +182,21 @@ fn local_of(tz: Tz, at_ms: i64) -> Option<NaiveDateTime> {
     utc.checked_add_offset(tz.offset_from_utc_datetime(&utc).fix())
 }
 
+/// The wall-clock time of an instant in `tz` (dates shown to people); None outside chrono's
+/// years.
+pub fn wall_clock(tz: Tz, at_ms: i64) -> Option<NaiveDateTime> {
+    local_of(tz, at_ms)
+}
+
+/// Minutes `tz` is ahead of UTC at the instant `at_ms` (negative west of Greenwich; summer time
+/// counted), e.g. -180 for São Paulo.
+pub fn offset_minutes(tz: Tz, at_ms: i64) -> i64 {
+    match DateTime::from_timestamp_millis(at_ms) {
+        Some(utc) => i64::from(tz.offset_from_utc_datetime(&utc.naive_utc()).fix().local_minus_utc()) / 60,
+        None => 0,
+    }
+}
+
 /// The instant (Unix ms) at which `minute` of local `date` begins (1440 = the next date's 00:00):
 /// the earliest of two when clocks go back, the end of the gap when they jump over it.
 fn resolve(tz: Tz, date: NaiveDate, minute: u16) -> Option<i64> {

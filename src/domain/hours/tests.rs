@@ -336,3 +336,18 @@ fn never_open_inside_a_closure_and_no_panic_on_any_instant() {
         let _ = next_opening(&s, &cal, tz, wild);
     }
 }
+
+#[test]
+fn offsets_follow_the_zone_and_its_summer_time() {
+    // 2026-01-15 12:00 UTC: winter in New York, no summer time in Brazil since 2019.
+    let jan = 1_768_478_400_000;
+    // 2026-07-15 12:00 UTC: summer in New York.
+    let jul = 1_784_116_800_000;
+    assert_eq!(offset_minutes(SP, jan), -180);
+    assert_eq!(offset_minutes(SP, jul), -180);
+    assert_eq!(offset_minutes(NY, jan), -300);
+    assert_eq!(offset_minutes(NY, jul), -240);
+    assert_eq!(offset_minutes(chrono_tz::Asia::Kolkata, jan), 330);
+    assert_eq!(offset_minutes(SP, i64::MAX), 0, "no panic outside chrono's years");
+    assert_eq!(wall_clock(SP, jan).map(|d| d.format("%H:%M").to_string()).as_deref(), Some("09:00"));
+}

@@ -104,7 +104,7 @@ async fn list_tags(
 /// Creates a tag.
 #[utoipa::path(post, path = "/tags", tag = "tags", request_body = TagCreate,
     responses((status = 201, body = TagOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, description = "`name_taken`", body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, description = "`tag_exists` (names are compared ignoring case and accents)", body = ErrorBody),
         (status = 415, body = ErrorBody),
         (status = 422, description = "`invalid_name`, `invalid_colour`, `invalid_body`", body = ErrorBody),
         (status = 429, body = ErrorBody)))]
@@ -136,7 +136,7 @@ async fn get_tag(
 #[utoipa::path(patch, path = "/tags/{id}", tag = "tags", params(("id" = i64, Path)), request_body = TagUpdate,
     responses((status = 200, body = TagOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "`name_taken`", body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 409, description = "`tag_exists` (names are compared ignoring case and accents)", body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, description = "`invalid_name`, `invalid_colour`, `invalid_body`", body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 async fn update_tag(

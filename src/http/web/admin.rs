@@ -440,18 +440,22 @@ pub async fn delete_quick_reply(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfF
 // ---------- inbox settings ----------
 
 pub struct SettingsForm {
+    time_zone: String,
     reopen_window_minutes: String,
     csat_enabled: bool,
     csat_question: String,
+    csat_thanks: String,
     farewell: String,
 }
 
 impl SettingsForm {
-    fn of(s: &TenantSettings) -> SettingsForm {
+    fn of(s: &TenantSettings, time_zone: &str) -> SettingsForm {
         SettingsForm {
+            time_zone: time_zone.to_string(),
             reopen_window_minutes: s.reopen_window_minutes.to_string(),
             csat_enabled: s.csat_enabled,
             csat_question: s.csat_question.clone(),
+            csat_thanks: s.csat_thanks.clone(),
             farewell: s.farewell.clone(),
         }
     }
@@ -464,7 +468,35 @@ struct SettingsPage {
     form: SettingsForm,
     notice: Option<String>,
     error: Option<String>,
+    /// Zones offered first (Brazil's, then a few others); any IANA name is accepted.
+    zones: &'static [&'static str],
 }
+
+/// Brazil's time zones (west to east, then Noronha) and a few of the neighbours' and others'.
+const ZONES: &[&str] = &[
+    "America/Sao_Paulo",
+    "America/Bahia",
+    "America/Fortaleza",
+    "America/Recife",
+    "America/Belem",
+    "America/Maceio",
+    "America/Araguaina",
+    "America/Manaus",
+    "America/Cuiaba",
+    "America/Campo_Grande",
+    "America/Porto_Velho",
+    "America/Boa_Vista",
+    "America/Rio_Branco",
+    "America/Noronha",
+    "America/Argentina/Buenos_Aires",
+    "America/Montevideo",
+    "America/Santiago",
+    "America/Bogota",
+    "America/Mexico_City",
+    "America/New_York",
+    "Europe/Lisbon",
+    "UTC",
+];
 
 pub async fn show_settings(p: Page, Query(q): Query<NoticeQuery>) -> Response {
     let layout = p.layout("nav.settings", "/admin/settings");
@@ -476,7 +508,8 @@ pub async fn show_settings(p: Page, Query(q): Query<NoticeQuery>) -> Response {
     match result {
         Ok(s) => {
             let notice = q.saved.map(|_| layout.t("common.saved").to_string());
-            render(SettingsPage { layout, form: SettingsForm::of(&s), notice, error: None })
+            let form = SettingsForm::of(&s, &p.user.tenant.time_zone);
+            render(SettingsPage { layout, form, notice, error: None, zones: ZONES })
         }
         Err(e) => p.failure(&e),
     }
@@ -484,11 +517,15 @@ pub async fn show_settings(p: Page, Query(q): Query<NoticeQuery>) -> Response {
 
 #[derive(Deserialize)]
 pub struct SettingsFields {
+    #[serde(default)]
+    time_zone: String,
     reopen_window_minutes: String,
     #[serde(default)]
     csat_enabled: Option<String>,
     #[serde(default)]
     csat_question: String,
+    #[serde(default)]
+    csat_thanks: String,
     #[serde(default)]
     farewell: String,
 }
@@ -498,6 +535,10 @@ pub async fn update_settings(p: Page, CsrfForm(form): CsrfForm<SettingsFields>) 
     let tenant = p.tenant();
     let result = async {
         let current = actions::settings::get_settings(&p.app, &actor, tenant).await?;
+        // A post without the field (older forms, scripts) leaves the zone as it is.
+        if !form.time_zone.trim().is_empty() && form.time_zone.trim() != p.user.tenant.time_zone {
+            actions::automation::set_time_zone(&p.app, &actor, tenant, &form.time_zone).await?;
+        }
         let reopen_window_minutes = form.reopen_window_minutes.trim().parse::<i64>().map_err(|_| {
             ActionError::invalid("invalid_reopen_window", "the reopen window is 0 to 43,200 minutes (30 days)")
         })?;
@@ -505,6 +546,7 @@ pub async fn update_settings(p: Page, CsrfForm(form): CsrfForm<SettingsFields>) 
             reopen_window_minutes,
             csat_enabled: form.csat_enabled.is_some(),
             csat_question: form.csat_question.clone(),
+            csat_thanks: form.csat_thanks.clone(),
             farewell: form.farewell.clone(),
             ..current
         };
@@ -518,12 +560,15 @@ pub async fn update_settings(p: Page, CsrfForm(form): CsrfForm<SettingsFields>) 
             let layout = p.layout("nav.settings", "/admin/settings");
             let error = Some(error_message(layout.lang, &e));
             let typed = SettingsForm {
+                time_zone: form.time_zone,
                 reopen_window_minutes: form.reopen_window_minutes,
                 csat_enabled: form.csat_enabled.is_some(),
                 csat_question: form.csat_question,
+                csat_thanks: form.csat_thanks,
                 farewell: form.farewell,
             };
-            (error_status(&e), render(SettingsPage { layout, form: typed, notice: None, error })).into_response()
+            let page = SettingsPage { layout, form: typed, notice: None, error, zones: ZONES };
+            (error_status(&e), render(page)).into_response()
         }
     }
 }

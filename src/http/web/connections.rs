@@ -33,6 +33,10 @@ impl ConnectionView {
         }
     }
 
+    fn phone(&self, digits: &str) -> String {
+        crate::domain::phone::display(digits)
+    }
+
     fn waiting_for_scan(&self) -> bool {
         self.connection.state == ConnectionState::Qr
     }

@@ -61,6 +61,10 @@ struct ListPage {
 }
 
 impl ListPage {
+    fn phone(&self, c: &Contact) -> String {
+        phone_shown(c)
+    }
+
     fn consent_label(&self, c: &Contact) -> &str {
         consent_label(&self.layout, &c.consent)
     }
@@ -75,8 +79,9 @@ fn consent_label<'a>(layout: &Layout, consent: &str) -> &'a str {
     }
 }
 
+/// The contact's number as people read it (`+55 11 91234-5678`).
 fn phone_shown(c: &Contact) -> String {
-    crate::domain::phone::e164(&c.phone)
+    crate::domain::phone::display(&c.phone)
 }
 
 pub async fn list(p: Page, Query(q): Query<ListQuery>) -> Response {
@@ -123,6 +128,10 @@ struct ContactPageT {
 impl ContactPageT {
     fn phone(&self) -> String {
         phone_shown(&self.contact)
+    }
+
+    fn status_label(&self, status: &str) -> &'static str {
+        self.layout.ticket_status(status)
     }
 
     fn consent_text(&self) -> String {

@@ -70,16 +70,6 @@ icon!(CHECK, r#"<path d="m5 12.5 4.5 4.5L19 7.5"/>"#);
 // Atende's mark: a speech bubble with a tick.
 icon!(BRAND, r#"<path d="M4 5h16v11H10l-5 4v-4H4z"/><path d="m8.5 10.5 2.5 2.5 4.5-4.5"/>"#);
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn icons_are_whole_decorative_svgs() {
-        for icon in [super::HOME, super::INBOX, super::SETTINGS, super::BRAND] {
-            assert!(icon.starts_with("<svg") && icon.ends_with("</svg>"));
-            assert!(icon.contains(r#"aria-hidden="true""#));
-        }
-    }
-}
 // A robot's head: the chatbot and business hours.
 icon!(
     AUTOMATION,
@@ -87,3 +77,103 @@ icon!(
 );
 // A clock: business hours and timed rules.
 icon!(CLOCK, r#"<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>"#);
+// A paper clip: attach a file, or a document received.
+icon!(ATTACH, r#"<path d="m20 11-8.5 8.5a5 5 0 0 1-7-7L13 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L14 7"/>"#);
+// A microphone: record a voice note.
+icon!(MIC, r#"<rect x="9" y="3" width="6" height="11" rx="3"/><path d="M5 11a7 7 0 0 0 14 0M12 18v3"/>"#);
+// A square: stop recording.
+icon!(STOP, r#"<rect x="6" y="6" width="12" height="12" rx="1"/>"#);
+// A framed landscape: a picture.
+icon!(
+    IMAGE,
+    r#"<rect x="3" y="5" width="18" height="14" rx="2"/><circle cx="9" cy="10" r="1.5"/><path d="m21 16-5-5-9 8"/>"#
+);
+// A speaker with sound waves: a voice note or audio file.
+icon!(AUDIO, r#"<path d="M4 10v4h4l5 4V6L8 10z"/><path d="M16 9a4 4 0 0 1 0 6M18.5 6.5a7.5 7.5 0 0 1 0 11"/>"#);
+// A film camera: a video.
+icon!(VIDEO, r#"<rect x="3" y="6" width="12" height="12" rx="2"/><path d="m15 10 6-3v10l-6-3z"/>"#);
+// A sheet with a folded corner: a document.
+icon!(DOCUMENT, r#"<path d="M6 3h8l4 4v14H6z"/><path d="M14 3v4h4M9 12h6M9 16h6"/>"#);
+// A smiling face: a sticker.
+icon!(STICKER, r#"<circle cx="12" cy="12" r="9"/><path d="M8.5 14.5a4 4 0 0 0 7 0"/><path d="M9 9.5h0M15 9.5h0"/>"#);
+// A map pin: a location.
+icon!(
+    LOCATION,
+    r#"<path d="M12 21s-7-6.2-7-11.5a7 7 0 0 1 14 0C19 14.8 12 21 12 21z"/><circle cx="12" cy="9.5" r="2.5"/>"#
+);
+// A person: a shared contact card.
+icon!(PERSON, r#"<circle cx="12" cy="8" r="4"/><path d="M4 21c0-4.4 3.6-8 8-8s8 3.6 8 8"/>"#);
+// A curved arrow back: reply to a message.
+icon!(REPLY, r#"<path d="M10 7 5 12l5 5"/><path d="M5 12h9a5 5 0 0 1 5 5v2"/>"#);
+// A cross: remove, cancel.
+icon!(CLOSE, r#"<path d="M6 6l12 12M18 6 6 18"/>"#);
+// Two opposite arrows: hand a ticket to someone else.
+icon!(TRANSFER, r#"<path d="M4 8h14l-3-3M20 16H6l3 3"/>"#);
+// A tick in a circle: finish a ticket.
+icon!(FINISH, r#"<circle cx="12" cy="12" r="9"/><path d="m8 12.5 3 3 5-6"/>"#);
+// A hand-drawn clock face without hands' detail: waiting to be sent.
+icon!(PENDING, r#"<circle cx="12" cy="12" r="8"/><path d="M12 8v4l2.5 1.5"/>"#);
+// A warning triangle: a failed send.
+icon!(WARNING, r#"<path d="M12 4 2.5 20h19z"/><path d="M12 10v4M12 17h0"/>"#);
+// A bell: notifications.
+icon!(BELL, r#"<path d="M6 16V11a6 6 0 0 1 12 0v5l1.5 2h-15z"/><path d="M10 20a2 2 0 0 0 4 0"/>"#);
+
+/// An icon by name, for templates (unknown names draw nothing). The names are ours, never
+/// user data, so the markup is safe to insert unescaped.
+pub fn named(name: &str) -> &'static str {
+    match name {
+        "menu" => MENU,
+        "collapse" => COLLAPSE,
+        "account" => ACCOUNT,
+        "logout" => LOGOUT,
+        "brand" => BRAND,
+        "check" => CHECK,
+        "attach" => ATTACH,
+        "mic" => MIC,
+        "stop" => STOP,
+        "image" => IMAGE,
+        "audio" => AUDIO,
+        "video" => VIDEO,
+        "document" => DOCUMENT,
+        "sticker" => STICKER,
+        "location" => LOCATION,
+        "person" => PERSON,
+        "reply" => REPLY,
+        "close" => CLOSE,
+        "transfer" => TRANSFER,
+        "finish" => FINISH,
+        "pending" => PENDING,
+        "warning" => WARNING,
+        "bell" => BELL,
+        "quick" => QUICK_REPLIES,
+        _ => "",
+    }
+}
+
+/// The icon of a message kind (media, location, contact card); `""` for text and the rest.
+pub fn for_kind(kind: &str) -> &'static str {
+    match kind {
+        "image" => IMAGE,
+        "audio" | "voice" => AUDIO,
+        "video" => VIDEO,
+        "document" => DOCUMENT,
+        "sticker" => STICKER,
+        "location" => LOCATION,
+        "contacts" | "contact" => PERSON,
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn icons_are_whole_decorative_svgs() {
+        for icon in [super::HOME, super::INBOX, super::SETTINGS, super::BRAND, super::ATTACH, super::named("finish")] {
+            assert!(icon.starts_with("<svg") && icon.ends_with("</svg>"));
+            assert!(icon.contains(r#"aria-hidden="true""#));
+        }
+        assert_eq!(super::named("nope"), "");
+        assert_eq!(super::for_kind("text"), "");
+        assert_eq!(super::for_kind("voice"), super::AUDIO);
+    }
+}

@@ -6,9 +6,10 @@ mod automation;
 mod chatbot;
 mod connections;
 mod contacts;
+mod errors;
 mod flow_graph;
 pub mod i18n;
-mod icons;
+pub(crate) mod icons;
 mod inbox;
 mod multipart;
 mod pages;
@@ -55,6 +56,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/inbox/{id}/react", axum::routing::post(inbox::react))
         .route("/inbox/{id}/media/{message}", get(inbox::show_media))
         .route("/inbox/{id}/tags", axum::routing::post(inbox::tag_ticket))
+        .route("/inbox/{id}/quick-replies", get(inbox::quick_replies))
         .route("/admin/tags", get(tags::list_tags).post(tags::create_tag))
         .route("/admin/tags/{id}", axum::routing::post(tags::update_tag))
         .route("/admin/tags/{id}/delete", axum::routing::post(tags::delete_tag))
@@ -102,10 +104,15 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
             get(|| asset(include_str!("../../../assets/app.js"), "text/javascript; charset=utf-8")),
         )
         .route(
+            "/assets/quick.js",
+            get(|| asset(include_str!("../../../assets/quick.js"), "text/javascript; charset=utf-8")),
+        )
+        .route(
             "/assets/flow.js",
             get(|| asset(include_str!("../../../assets/flow.js"), "text/javascript; charset=utf-8")),
         )
         .merge(contacts::routes())
+        .layer(middleware::from_fn_with_state(app.clone(), errors::friendly_rejections))
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }
 
@@ -302,11 +309,13 @@ const NAV: &[(&str, &[NavEntry])] = &[
     (
         "nav.group.manage",
         &[
+            // Whaticket's order: Painel, Campanhas (when they exist), Setores, Chatbot, Horários,
+            // Usuários, Conexões, Respostas rápidas, Etiquetas.
             ("/admin/departments", "nav.departments", icons::DEPARTMENTS, Audience::TenantAdmins),
+            ("/admin/chatbot", "nav.chatbot", icons::AUTOMATION, Audience::TenantAdmins),
+            ("/admin/automation", "nav.automation", icons::CLOCK, Audience::TenantAdmins),
             ("/admin/users", "nav.users", icons::USERS, Audience::TenantAdmins),
             ("/admin/connections", "nav.connections", icons::CONNECTIONS, Audience::TenantAdmins),
-            ("/admin/automation", "nav.automation", icons::CLOCK, Audience::TenantAdmins),
-            ("/admin/chatbot", "nav.chatbot", icons::AUTOMATION, Audience::TenantAdmins),
             ("/admin/quick-replies", "nav.quick_replies", icons::QUICK_REPLIES, Audience::WholeTenant),
             ("/admin/tags", "nav.tags", icons::TAGS, Audience::WholeTenant),
         ],
@@ -352,6 +361,8 @@ pub struct Layout {
     pub nav: Vec<NavGroup>,
     /// Full-width pages (the inbox) drop the reading-width limit.
     pub wide: bool,
+    /// The company's time zone: every date and time on the page is its wall clock.
+    pub tz: chrono_tz::Tz,
 }
 
 impl Layout {
@@ -365,23 +376,12 @@ impl Layout {
 
     /// One or two capital letters for the user menu's badge ("Ana Souza" → "AS").
     pub fn initials(&self) -> String {
-        let mut words = self.user_name.split_whitespace().filter_map(|w| w.chars().next());
-        let first = words.next();
-        let last = words.next_back();
-        first.into_iter().chain(last).flat_map(char::to_uppercase).collect()
+        initials(&self.user_name)
     }
 
     /// An icon of the shell (menu button, user menu) by name; unknown names draw nothing.
     pub fn icon(&self, name: &str) -> &'static str {
-        match name {
-            "menu" => icons::MENU,
-            "collapse" => icons::COLLAPSE,
-            "account" => icons::ACCOUNT,
-            "logout" => icons::LOGOUT,
-            "brand" => icons::BRAND,
-            "check" => icons::CHECK,
-            _ => "",
-        }
+        icons::named(name)
     }
 
     /// The layout of a logged-in page; `current` is the href of the page being shown.
@@ -396,6 +396,7 @@ impl Layout {
             tenant_name: user.tenant.name.clone(),
             nav,
             wide: false,
+            tz: zone_of(&user.tenant),
         }
     }
 
@@ -410,6 +411,7 @@ impl Layout {
             tenant_name: String::new(),
             nav: Vec::new(),
             wide: false,
+            tz: chrono_tz::America::Sao_Paulo,
         }
     }
 
@@ -422,6 +424,16 @@ impl Layout {
         })
     }
 
+    /// A ticket status in the vocabulary of the inbox (Em espera, Em atendimento, Finalizado…).
+    pub fn ticket_status(&self, status: &str) -> &'static str {
+        self.lang.t(match status {
+            "bot" => "inbox.status.bot",
+            "waiting" => "inbox.status.waiting",
+            "open" => "inbox.status.open",
+            _ => "inbox.status.closed",
+        })
+    }
+
     pub fn distribution_label(&self, mode: &crate::domain::inbox::DistributionMode) -> &'static str {
         use crate::domain::inbox::DistributionMode;
         self.lang.t(match mode {
@@ -431,12 +443,26 @@ impl Layout {
         })
     }
 
-    /// A timestamp (Unix ms) as `dd/mm/yyyy hh:mm` UTC.
+    /// A timestamp (Unix ms) as `dd/mm/yyyy hh:mm` on the company's clock.
     pub fn datetime(&self, ms: &i64) -> String {
-        chrono::DateTime::from_timestamp_millis(*ms)
-            .map(|d| d.format("%d/%m/%Y %H:%M UTC").to_string())
+        crate::domain::hours::wall_clock(self.tz, *ms)
+            .map(|d| d.format("%d/%m/%Y %H:%M").to_string())
             .unwrap_or_default()
     }
+}
+
+/// The company's time zone (Brasília when its stored name does not parse).
+pub fn zone_of(tenant: &crate::store::tenants::Tenant) -> chrono_tz::Tz {
+    crate::domain::hours::parse_tz(&tenant.time_zone).unwrap_or(chrono_tz::America::Sao_Paulo)
+}
+
+/// One or two capital letters for an avatar: the first and last words' first letters ("Ana
+/// Souza" → "AS"); words that start with no letter or digit (a phone's `+`) are skipped.
+pub fn initials(name: &str) -> String {
+    let mut words = name.split_whitespace().filter_map(|w| w.chars().find(|c| c.is_alphanumeric()));
+    let first = words.next();
+    let last = words.next_back();
+    first.into_iter().chain(last).flat_map(char::to_uppercase).collect()
 }
 
 /// Renders a template into an HTML response.
@@ -523,6 +549,11 @@ impl Page {
 
     pub fn actor(&self) -> crate::actions::Actor {
         self.user.actor()
+    }
+
+    /// The company's time zone, for times shown outside a [`Layout`] (inbox fragments).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        zone_of(&self.user.tenant)
     }
 
     pub fn tenant(&self) -> crate::domain::TenantId {

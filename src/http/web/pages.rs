@@ -424,8 +424,13 @@ struct TokensPage {
 }
 
 impl TokensPage {
+    /// The token's scopes in the reader's words ("Ler, Enviar").
     fn scopes(&self, t: &ApiToken) -> String {
-        Scope::join(&t.scopes)
+        t.scopes
+            .iter()
+            .map(|s| self.layout.t(&format!("scope.{}", s.as_str())).to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

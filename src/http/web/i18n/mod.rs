@@ -3,6 +3,8 @@
 use axum::http::{header, HeaderMap};
 
 mod automation;
+mod inbox;
+mod pages;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -49,9 +51,15 @@ impl Lang {
     }
 }
 
-/// Every text: the shell's and most pages' here, the automation pages' in their own file.
+/// Every text as (key, pt-BR, en): for tests that look for untranslated words on pages.
+pub fn texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    all()
+}
+
+/// Every text: the shell's and most pages' here, the automation pages' and the inbox's newer ones
+/// in their own files.
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
-    TEXTS.iter().chain(automation::TEXTS)
+    TEXTS.iter().chain(automation::TEXTS).chain(inbox::TEXTS).chain(pages::TEXTS)
 }
 
 /// (key, pt-BR, en)
@@ -146,8 +154,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("composer.cancel_reply", "Cancelar resposta", "Cancel reply"),
     ("notify.ask", "Quer ser avisado de novos atendimentos e mensagens?", "Get notified of new tickets and messages?"),
     ("notify.later", "Agora não", "Not now"),
-    ("notify.on", "🔔 Notificações ligadas", "🔔 Notifications on"),
-    ("notify.off", "🔕 Notificações desligadas", "🔕 Notifications off"),
+    ("notify.on", "Notificações ligadas", "Notifications on"),
+    ("notify.off", "Notificações desligadas", "Notifications off"),
     ("notify.denied", "O navegador bloqueou as notificações deste site.", "The browser blocks notifications for this site."),
     ("notify.waiting", "Novo atendimento em espera", "New waiting ticket"),
     ("notify.message", "Nova mensagem", "New message"),
@@ -333,7 +341,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("dept.greeting", "Saudação (enviada ao entrar no setor)", "Greeting (sent when a ticket enters)"),
     ("dept.sign_messages", "Assinar mensagens", "Sign messages"),
     ("dept.distribution", "Distribuição", "Distribution"),
-    ("dept.mode.off", "Manual (atendentes capturam)", "Manual (agents take tickets)"),
+    ("dept.mode.off", "Manual (atendentes aceitam)", "Manual (agents take tickets)"),
     ("dept.mode.round_robin", "Rodízio", "Round robin"),
     ("dept.mode.least_busy", "Menos ocupado", "Least busy"),
     ("dept.members", "Membros", "Members"),
@@ -360,11 +368,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Se o cliente escrever até este tempo após o encerramento, o atendimento é reaberto; depois, um novo começa. 0 desativa.",
         "A customer writing this soon after a close reopens the ticket; later, a new one starts. 0 turns it off.",
     ),
-    ("settings.csat_enabled", "Pedir avaliação (CSAT) ao encerrar", "Ask for a rating (CSAT) on close"),
+    ("settings.csat_enabled", "Pedir avaliação (CSAT) ao finalizar", "Ask for a rating (CSAT) on close"),
     ("settings.csat_question", "Pergunta da avaliação", "Rating question"),
     ("settings.csat_help", "Vazio: o texto padrão.", "Empty: the built-in text."),
     ("settings.farewell", "Despedida padrão", "Default farewell"),
-    ("settings.farewell_help", "Enviada ao encerrar; vazio: nenhuma.", "Sent on close; empty: none."),
+    ("settings.farewell_help", "Enviada ao finalizar; vazio: nenhuma.", "Sent on close; empty: none."),
     ("account.signature", "Assinatura", "Signature"),
     ("account.sign_messages", "Assinar minhas mensagens", "Sign my messages"),
     (

@@ -16,6 +16,7 @@ use crate::actions::inbox::{Farewell, Transfer};
 use crate::actions::send::{SendRequest, SendTarget};
 use crate::actions::{self, ActionError, Actor};
 use crate::app::App;
+use crate::domain::inbox;
 use crate::domain::outbound::OutboundContent;
 use crate::domain::{TenantId, UserId};
 use crate::http::auth::urlencode;
@@ -42,6 +43,16 @@ pub struct ListItem {
     pub time: String,
     pub href: String,
     pub current: bool,
+    /// The avatar's letters.
+    pub initials: String,
+    /// "há 5 min" while the customer waits for people.
+    pub waiting: Option<String>,
+    /// The last message's preview in the reader's language ("Imagem" for `[image]`), and the
+    /// icon of its kind.
+    pub preview: String,
+    pub preview_icon: &'static str,
+    /// Whether to show the unread badge (never on a closed ticket).
+    pub unread: bool,
 }
 
 #[derive(Template)]
@@ -50,6 +61,12 @@ struct ListFragment {
     lang: Lang,
     items: Vec<ListItem>,
     more_href: Option<String>,
+}
+
+impl ListFragment {
+    fn icon(&self, name: &str) -> &'static str {
+        super::icons::named(name)
+    }
 }
 
 /// A message bubble.
@@ -103,6 +120,16 @@ struct MessagesFragment {
     emoji: &'static [&'static str],
 }
 
+impl MessagesFragment {
+    fn icon(&self, name: &str) -> &'static str {
+        super::icons::named(name)
+    }
+
+    fn kind_icon(&self, kind: &str) -> &'static str {
+        super::icons::for_kind(kind)
+    }
+}
+
 /// A line of the ticket's history.
 pub struct HistoryLine {
     pub time: String,
@@ -118,15 +145,42 @@ struct PanelFragment {
     t: TicketView,
     created: String,
     history: Vec<HistoryLine>,
-    departments: Vec<Department>,
-    agents: Vec<(i64, String)>,
-    can_capture: bool,
     /// The ticket's tags, and the tenant's others that can be added.
     tags: Vec<Tag>,
     other_tags: Vec<Tag>,
 }
 
+/// The ticket's actions in the conversation's header (Aceitar, Transferir, Finalizar, Reabrir),
+/// served alone too (`?part=actions`) so they follow the ticket's status live.
+#[derive(Template)]
+#[template(path = "inbox_actions.html")]
+struct ActionsFragment {
+    lang: Lang,
+    csrf: String,
+    t: TicketView,
+    departments: Vec<Department>,
+    agents: Vec<(i64, String)>,
+    can_capture: bool,
+    /// The company's default farewell (preselected on Finalizar when there is one).
+    farewell: String,
+    has_farewell: bool,
+}
+
+impl ActionsFragment {
+    fn icon(&self, name: &str) -> &'static str {
+        super::icons::named(name)
+    }
+}
+
 impl PanelFragment {
+    fn icon(&self, name: &str) -> &'static str {
+        super::icons::named(name)
+    }
+
+    fn phone(&self) -> String {
+        crate::domain::phone::display(&self.t.contact_phone)
+    }
+
     fn status_label(&self) -> &str {
         status_label(self.lang, &self.t.status)
     }
@@ -157,10 +211,12 @@ pub struct Conversation {
     pub status: String,
     pub messages_html: String,
     pub panel_html: String,
+    pub actions_html: String,
     pub outside_window: bool,
     pub draft: String,
     pub error: Option<String>,
-    pub quick_replies: Vec<String>,
+    /// Whether the company has quick replies (the composer's "/" list and its button).
+    pub has_quick_replies: bool,
 }
 
 pub struct TabLink {
@@ -273,6 +329,7 @@ async fn list_html(p: &Page, lang: Lang, q: &ListQuery, current: Option<i64>) ->
         .await
         .map_err(|e| fail(lang, &e))?;
     let now = app.clock.now_ms();
+    let tz = p.tz();
     let qs = q.list_qs();
     let ids: Vec<i64> = page.tickets.iter().map(|t| t.id).collect();
     let mut tags =
@@ -280,12 +337,23 @@ async fn list_html(p: &Page, lang: Lang, q: &ListQuery, current: Option<i64>) ->
     let items = page
         .tickets
         .into_iter()
-        .map(|t| ListItem {
-            tags: tags.remove(&t.id).unwrap_or_default(),
-            time: short_time(t.last_message_at, now),
-            href: format!("/inbox/{}?{qs}", t.id),
-            current: Some(t.id) == current,
-            t,
+        .map(|t| {
+            let waiting =
+                inbox::waiting_since(&t.status, t.queued_at, t.created_at, t.last_inbound_at, t.last_message_at)
+                    .map(|since| waited_text(lang, since, now));
+            let (preview, preview_icon) = preview_text(lang, t.last_message_preview.as_deref());
+            ListItem {
+                tags: tags.remove(&t.id).unwrap_or_default(),
+                time: short_time(t.last_message_at, now, tz),
+                href: format!("/inbox/{}?{qs}", t.id),
+                current: Some(t.id) == current,
+                initials: super::initials(&t.contact_name),
+                waiting,
+                preview,
+                preview_icon,
+                unread: t.unread_count > 0 && t.status != "closed",
+                t,
+            }
         })
         .collect();
     let more_href = page.next.map(|c| format!("/inbox?{qs}&after={}", c.encode()));
@@ -362,6 +430,7 @@ pub async fn show_inbox(p: Page, Query(q): Query<ListQuery>, Query(c): Query<Cur
 struct Parts {
     messages_html: String,
     panel_html: String,
+    actions_html: String,
     ticket: TicketView,
 }
 
@@ -380,7 +449,8 @@ async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Pa
         _ => None,
     };
     let (quoted, reactions) = actions::composer::message_links(app, tenant, id, &messages).await?;
-    let messages = message_views(lang, messages, &quoted, &reactions, &names, now);
+    let tz = p.tz();
+    let messages = message_views(lang, messages, &quoted, &reactions, &names, now, tz);
     let messages_html = MessagesFragment {
         lang,
         csrf: p.csrf.0.clone(),
@@ -391,7 +461,7 @@ async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Pa
     }
     .render()
     .map_err(anyhow::Error::from)?;
-    let history = detail.history.iter().map(|e| history_line(lang, e, &names, &departments, now)).collect();
+    let history = detail.history.iter().map(|e| history_line(lang, e, &names, &departments, now, tz)).collect();
     let agents = if p.user.user.role.sees_whole_tenant() {
         actions::departments::transfer_targets(app, &actor, tenant).await.unwrap_or_default()
     } else {
@@ -401,20 +471,30 @@ async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Pa
     let can_capture = matches!(t.status.as_str(), "waiting" | "bot");
     let all_tags = actions::contacts::list_tags(app, &actor, tenant).await?;
     let other_tags = all_tags.into_iter().filter(|g| !detail.tags.iter().any(|x| x.id == g.id)).collect();
-    let panel = PanelFragment {
+    let farewell = actions::settings::get_settings(app, &actor, tenant).await?.farewell;
+    let actions_html = ActionsFragment {
         lang,
         csrf: p.csrf.0.clone(),
-        created: short_time(t.created_at, now),
         t: t.clone(),
-        history,
         departments,
         agents,
         can_capture,
+        has_farewell: !farewell.trim().is_empty(),
+        farewell,
+    }
+    .render()
+    .map_err(anyhow::Error::from)?;
+    let panel = PanelFragment {
+        lang,
+        csrf: p.csrf.0.clone(),
+        created: short_time(t.created_at, now, tz),
+        t: t.clone(),
+        history,
         tags: detail.tags,
         other_tags,
     };
     let panel_html = panel.render().map_err(anyhow::Error::from)?;
-    Ok(Parts { messages_html, panel_html, ticket: t })
+    Ok(Parts { messages_html, panel_html, actions_html, ticket: t })
 }
 
 async fn ticket_page(p: &Page, id: i64, q: &ListQuery, error: Option<(ActionError, String)>) -> Response {
@@ -429,12 +509,8 @@ async fn ticket_page(p: &Page, id: i64, q: &ListQuery, error: Option<(ActionErro
     if let Err(e) = actions::inbox::mark_read(app, &actor, p.tenant(), id).await {
         tracing::warn!(error = %e, ticket.id = id, "mark read failed");
     }
-    let quick_replies = actions::quick_replies::list_quick_replies(app, &actor, p.tenant())
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| format!("/{}", r.shortcut))
-        .collect();
+    let has_quick_replies =
+        !actions::quick_replies::list_quick_replies(app, &actor, p.tenant()).await.unwrap_or_default().is_empty();
     let now = app.clock.now_ms();
     let t = &parts.ticket;
     let kind = crate::store::connections::get(app.db.reader(), p.tenant(), t.connection_id).await.ok().flatten();
@@ -451,10 +527,11 @@ async fn ticket_page(p: &Page, id: i64, q: &ListQuery, error: Option<(ActionErro
         status: t.status.clone(),
         messages_html: parts.messages_html,
         panel_html: parts.panel_html,
+        actions_html: parts.actions_html,
         outside_window,
         draft,
         error,
-        quick_replies,
+        has_quick_replies,
     };
     let response = page(p, q, Some(conversation)).await;
     match status {
@@ -468,7 +545,7 @@ pub async fn show_ticket(p: Page, Path(id): Path<i64>, Query(q): Query<ListQuery
     if q.part == "summary" {
         return summary(&p, id).await;
     }
-    if q.part == "messages" || q.part == "panel" {
+    if matches!(q.part.as_str(), "messages" | "panel" | "actions") {
         let lang = p.lang();
         return match ticket_parts(&p, lang, id, &q).await {
             Ok(parts) => {
@@ -477,6 +554,8 @@ pub async fn show_ticket(p: Page, Path(id): Path<i64>, Query(q): Query<ListQuery
                         tracing::warn!(error = %e, ticket.id = id, "mark read failed");
                     }
                     Html(parts.messages_html).into_response()
+                } else if q.part == "actions" {
+                    Html(parts.actions_html).into_response()
                 } else {
                     Html(parts.panel_html).into_response()
                 }

@@ -141,11 +141,22 @@ pub(super) async fn summary(p: &Page, id: i64) -> Response {
             let mine = t.assignee_id.is_some_and(|a| a == p.user.user.id.0);
             axum::Json(serde_json::json!({
                 "id": t.id, "status": t.status, "mine": mine, "contact": t.contact_name,
-                "preview": t.last_message_preview, "unread": t.unread_count,
+                "preview": preview_text(p.lang(), t.last_message_preview.as_deref()).0,
+                "unread": if t.status == "closed" { 0 } else { t.unread_count },
             }))
             .into_response()
         }
         Err(e) => p.failure(&e),
+    }
+}
+
+/// `GET /inbox/{ticket}/quick-replies`: the composer's "/" list — the quick replies usable on
+/// this ticket, filled for it (`[{shortcut, text}]`), so the agent edits the real text before
+/// sending. "Not found" for a ticket the caller may not see.
+pub async fn quick_replies(p: Page, Path(id): Path<i64>) -> Response {
+    match actions::quick_replies::for_ticket(&p.app, &p.actor(), p.tenant(), id).await {
+        Ok(list) => axum::Json(list).into_response(),
+        Err(e) => fail(p.lang(), &e),
     }
 }
 

@@ -2,6 +2,7 @@
 //! message bubbles and history lines, people's names.
 
 use super::*;
+use crate::domain::hours;
 
 // ---------------------------------------------------------------- helpers
 
@@ -15,14 +16,12 @@ pub(super) fn tab_code(tab: Tab) -> &'static str {
     }
 }
 
-/// `HH:MM` (UTC) for today, else `dd/mm HH:MM`; the page's script shows local time.
-pub(super) fn short_time(ms: i64, now: i64) -> String {
-    let (Some(t), Some(n)) =
-        (chrono::DateTime::from_timestamp_millis(ms), chrono::DateTime::from_timestamp_millis(now))
-    else {
+/// `HH:MM` for today, else `dd/mm HH:MM`, on the company's clock (`tz`).
+pub(super) fn short_time(ms: i64, now: i64, tz: chrono_tz::Tz) -> String {
+    let (Some(t), Some(n)) = (hours::wall_clock(tz, ms), hours::wall_clock(tz, now)) else {
         return String::new();
     };
-    if t.date_naive() == n.date_naive() {
+    if t.date() == n.date() {
         t.format("%H:%M").to_string()
     } else {
         t.format("%d/%m %H:%M").to_string()
@@ -71,16 +70,47 @@ pub(super) fn quote_text(lang: Lang, q: &Quoted) -> String {
     match q.body.as_deref().filter(|b| !b.trim().is_empty()) {
         Some(b) if b.chars().count() > 140 => format!("{}…", b.chars().take(140).collect::<String>()),
         Some(b) => b.to_string(),
-        None => match q.kind.as_str() {
-            "image" => lang.t("msg.image").to_string(),
-            "audio" | "voice" => lang.t("msg.audio").to_string(),
-            "video" => lang.t("msg.video").to_string(),
-            "document" => lang.t("msg.document").to_string(),
-            "sticker" => lang.t("msg.sticker").to_string(),
-            "location" => lang.t("msg.location").to_string(),
-            other => format!("[{other}]"),
+        None => match kind_label_key(&q.kind) {
+            Some(key) => lang.t(key).to_string(),
+            None => format!("[{}]", q.kind),
         },
     }
+}
+
+/// The label key of a message kind that has no text of its own (media, location, contact card).
+pub(super) fn kind_label_key(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "image" => "msg.image",
+        "audio" | "voice" => "msg.audio",
+        "video" => "msg.video",
+        "document" => "msg.document",
+        "sticker" => "msg.sticker",
+        "location" => "msg.location",
+        "contacts" | "contact" => "msg.contact",
+        _ => return None,
+    })
+}
+
+/// A list preview in the reader's language: the stored `[image]` of a message without text
+/// becomes "Imagem" with the kind's icon; text (and kinds without a label) stays as stored.
+pub(super) fn preview_text(lang: Lang, stored: Option<&str>) -> (String, &'static str) {
+    let stored = stored.unwrap_or_default();
+    let kind = stored.strip_prefix('[').and_then(|r| r.strip_suffix(']'));
+    match kind.and_then(|k| kind_label_key(k).map(|key| (k, key))) {
+        Some((k, key)) => (lang.t(key).to_string(), super::super::icons::for_kind(k)),
+        None => (stored.to_string(), ""),
+    }
+}
+
+/// "há 5 min": how long the customer has waited, in the reader's language.
+pub(super) fn waited_text(lang: Lang, since: i64, now: i64) -> String {
+    let (key, n) = match inbox::waited(since, now) {
+        inbox::Waited::JustNow => return lang.t("inbox.wait.now").to_string(),
+        inbox::Waited::Minutes(n) => ("inbox.wait.min", n),
+        inbox::Waited::Hours(n) => ("inbox.wait.hours", n),
+        inbox::Waited::Days(n) => ("inbox.wait.days", n),
+    };
+    lang.t(key).replace("{n}", &n.to_string())
 }
 
 /// Bubbles of a page: reactions are shown on the message they react to, not as bubbles.
@@ -91,6 +121,7 @@ pub(super) fn message_views(
     reactions: &[Reaction],
     names: &HashMap<i64, String>,
     now: i64,
+    tz: chrono_tz::Tz,
 ) -> Vec<MessageView> {
     messages
         .into_iter()
@@ -115,7 +146,7 @@ pub(super) fn message_views(
                 audio: mime.starts_with("audio/"),
                 video: mime.starts_with("video/"),
             });
-            let mut view = message_view(lang, m, names, now);
+            let mut view = message_view(lang, m, names, now, tz);
             view.file = file;
             view.quote = quote;
             view.reactions = on_it;
@@ -124,16 +155,16 @@ pub(super) fn message_views(
         .collect()
 }
 
-pub(super) fn message_view(lang: Lang, m: StoredMessage, names: &HashMap<i64, String>, now: i64) -> MessageView {
+pub(super) fn message_view(
+    lang: Lang,
+    m: StoredMessage,
+    names: &HashMap<i64, String>,
+    now: i64,
+    tz: chrono_tz::Tz,
+) -> MessageView {
     let payload: Value = serde_json::from_str(&m.payload).unwrap_or(Value::Null);
-    let media_key = match m.kind.as_str() {
-        "image" => Some("msg.image"),
-        "audio" | "voice" => Some("msg.audio"),
-        "video" => Some("msg.video"),
-        "document" => Some("msg.document"),
-        "sticker" => Some("msg.sticker"),
-        _ => None,
-    };
+    // Locations have their own link; the other kinds without text show their label.
+    let media_key = kind_label_key(&m.kind).filter(|_| m.kind != "location");
     let media = media_key.map(|key| {
         let mut parts = vec![lang.t(key).to_string()];
         if m.kind == "document" {
@@ -154,7 +185,7 @@ pub(super) fn message_view(lang: Lang, m: StoredMessage, names: &HashMap<i64, St
     };
     MessageView {
         id: m.id,
-        time: short_time(m.sent_at, now),
+        time: short_time(m.sent_at, now, tz),
         sent_at: m.sent_at,
         // What the business wrote on its own phone is signed "Celular".
         agent: m
@@ -182,6 +213,7 @@ pub(super) fn history_line(
     names: &HashMap<i64, String>,
     departments: &[Department],
     now: i64,
+    tz: chrono_tz::Tz,
 ) -> HistoryLine {
     let person = |id: Option<i64>| id.and_then(|u| names.get(&u).cloned());
     let department = |id: Option<i64>| id.and_then(|d| departments.iter().find(|x| x.id == d).map(|x| x.name.clone()));
@@ -207,7 +239,7 @@ pub(super) fn history_line(
     if !extra.is_empty() {
         text = format!("{text} ({})", extra.join(", "));
     }
-    HistoryLine { time: short_time(e.created_at, now), text, note: e.note.clone() }
+    HistoryLine { time: short_time(e.created_at, now, tz), text, note: e.note.clone() }
 }
 
 pub(super) async fn names(app: &App, actor: &Actor, tenant: TenantId) -> HashMap<i64, String> {
