@@ -216,6 +216,9 @@ function eventData(e) {
 if (status && "EventSource" in window) {
   // EventSource reconnects by itself and sends Last-Event-ID, so missed events are replayed.
   const source = new EventSource("/events");
+  // Close the stream as the page goes: a browser keeps ~6 connections per host, and streams left
+  // open by pages being navigated away from make the next page loads wait for a free one.
+  window.addEventListener("pagehide", () => source.close());
   let connectedOnce = false;
   source.addEventListener("ready", () => {
     setLive(true);
@@ -458,6 +461,7 @@ if (composer) {
 const liveConnections = document.querySelector("[data-live-connections]");
 if (liveConnections && "EventSource" in window) {
   const source = new EventSource("/events");
+  window.addEventListener("pagehide", () => source.close());
   let pending = false;
   const redraw = async () => {
     if (pending) return;
