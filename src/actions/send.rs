@@ -204,7 +204,7 @@ pub(crate) async fn queue_on_ticket(
         return Ok(None);
     };
     let job_payload = serde_json::json!({ "message_id": message_id });
-    let dedupe = format!("send:{message_id}");
+    let dedupe = send_job_key(message_id);
     let job = NewJob {
         tenant_id: tenant,
         kind: JobKind::Send.as_str(),
@@ -219,6 +219,11 @@ pub(crate) async fn queue_on_ticket(
     let data = serde_json::json!({ "message_id": message_id, "ticket_id": ticket.id, "contact_id": ticket.contact_id, "direction": "out" });
     events.push(app.bus.record(tx, tenant, "message.created", Audience::Tenant, data, now).await?);
     Ok(Some(message_id))
+}
+
+/// The dedupe key of a message's send job: one send job per message, ever.
+pub(crate) fn send_job_key(message_id: i64) -> String {
+    format!("send:{message_id}")
 }
 
 /// Today's date for protocol numbers, on the company's clock: its time zone's offset at this

@@ -110,12 +110,16 @@ async fn drain(app: &crate::app::App, limit: Duration) -> anyhow::Result<(f64, i
 
 pub async fn run(b: BotBench) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("atende-bench-{}", crate::crypto::random_token(6)));
-    let settings = crate::config::Settings {
+    let mut settings = crate::config::Settings {
         data_dir: dir.clone(),
         database_url: b.database_url.clone().map(crate::config::Secret::new),
         log_level: "warn".into(),
         ..crate::config::Settings::default()
     };
+    // The same override `atende serve` reads, so a run can try other worker counts.
+    if let Some(n) = std::env::var("ATENDE_JOB_WORKERS").ok().and_then(|v| v.parse().ok()) {
+        settings.job_workers = n;
+    }
     let workers = settings.job_workers;
     let app = crate::app::App::build(settings).await?;
     let engine = app.db.backend.name();

@@ -62,7 +62,7 @@ impl From<sqlx::Error> for JobError {
     }
 }
 
-async fn dispatch(app: &App, job: &Job) -> Result<(), JobError> {
+async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Result<(), JobError> {
     use crate::domain::jobs::JobKind;
     match JobKind::parse(&job.kind) {
         Some(JobKind::Diagnostic) => diagnostic::run(app, job).await,
@@ -72,7 +72,7 @@ async fn dispatch(app: &App, job: &Job) -> Result<(), JobError> {
         Some(JobKind::FetchMedia) => whatsapp_media::run(app, job).await,
         Some(JobKind::DeliverWebhook) => webhooks::run(app, job).await,
         Some(JobKind::Reconnect) => reconnect::run(app, job).await,
-        Some(JobKind::Automation) => automation::run(app, job).await,
+        Some(JobKind::Automation) => automation::run(app, job, shutdown).await,
         Some(JobKind::TimedRules) => timed_rules::run(app, job).await,
         Some(JobKind::Wake) => automation::run_wake(app, job).await,
         Some(JobKind::CsatThanks) => csat_thanks::run(app, job).await,
@@ -174,6 +174,27 @@ async fn run_one(app: &App, job: Job, shutdown: &watch::Receiver<bool>) {
     }
 }
 
+/// Claims and runs, in this worker and right away, a job that the job now running has just
+/// enqueued (a bot's reply): it does not wait behind the queue. Another worker that claimed it
+/// first runs it instead. Boxed: it is reached from inside [`run_one`].
+pub(crate) fn run_now<'a>(
+    app: &'a App,
+    tenant: crate::domain::TenantId,
+    dedupe_key: String,
+    shutdown: &'a watch::Receiver<bool>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    Box::pin(async move {
+        let token = format!("{}:{}", app.instance_id, CLAIMS.fetch_add(1, Ordering::Relaxed));
+        let lease_until = lease_clock() + (app.settings.job_lease_secs * 1000) as i64;
+        let now = app.clock.now_ms();
+        match crate::store::jobs::claim_key(&app.db, tenant, &dedupe_key, now, lease_until, &token).await {
+            Ok(Some(job)) => run_one(app, job, shutdown).await,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "claiming a follow-up job failed; a worker will run it"),
+        }
+    })
+}
+
 /// Real time in milliseconds, the clock of leases (see [`crate::store::jobs::claim`]): the
 /// application's clock is moved forward by tests, and a lease read on it would expire under a
 /// job that is still running.
@@ -193,13 +214,13 @@ async fn run_with_lease_renewal(app: &App, job: &Job, shutdown: &watch::Receiver
     renew.tick().await; // the first tick is immediate; the claim just set the lease
     let grace = Duration::from_secs(app.settings.shutdown_grace_secs);
     let cut_off = grace.saturating_sub(Duration::from_millis(500).min(grace / 4));
-    let mut shutdown = shutdown.clone();
+    let mut stop = shutdown.clone();
     let stopping = async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
+        let _ = stop.wait_for(|stop| *stop).await;
         tokio::time::sleep(cut_off).await;
     };
     tokio::pin!(stopping);
-    let run = dispatch(app, job);
+    let run = dispatch(app, job, shutdown);
     tokio::pin!(run);
     let mut held = true;
     loop {

@@ -115,6 +115,31 @@ pub async fn claim(
     rows.iter().map(|r| from_row(r, lease_token)).collect()
 }
 
+/// Claims one queued, due job by its dedupe key (a job just enqueued that its creator runs at
+/// once); `None` when it is not queued any more (another worker took it) or not due.
+pub async fn claim_key(
+    db: &Db,
+    tenant: TenantId,
+    dedupe_key: &str,
+    now: i64,
+    lease_until: i64,
+    lease_token: &str,
+) -> Result<Option<Job>, sqlx::Error> {
+    let row = sqlx::query(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, lease_token = $2, updated_at = $3
+         WHERE tenant_id = $4 AND dedupe_key = $5 AND state = 'queued' AND run_at <= $3
+         RETURNING id, tenant_id, kind, payload, attempts, max_attempts",
+    )
+    .bind(lease_until)
+    .bind(lease_token)
+    .bind(now)
+    .bind(tenant.0)
+    .bind(dedupe_key)
+    .fetch_optional(db.writer())
+    .await?;
+    row.map(|r| from_row(&r, lease_token)).transpose()
+}
+
 /// Marks a claimed job done; false when the lease was lost to another worker meanwhile.
 pub async fn complete<'e>(
     ex: impl Executor<'e, Database = Any>,

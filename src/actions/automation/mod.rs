@@ -48,20 +48,31 @@ enum Trigger {
 /// Handles one customer message (the `automation.inbound` job). A flow's HTTP request is made
 /// outside the transaction: what came before it is committed (the ticket waits at the request),
 /// the call is made, and a new transaction resumes the flow if the ticket still waits there.
-pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id: i64) -> anyhow::Result<()> {
-    advance(app, tenant, ticket_id, Trigger::Message(message_id)).await
+///
+/// Returns the messages it queued to send, so the job can send them at once (see
+/// `jobs::automation`); their send jobs are in the queue either way.
+pub async fn on_inbound(app: &App, tenant: TenantId, ticket_id: i64, message_id: i64) -> anyhow::Result<Vec<i64>> {
+    let mut queued = Vec::new();
+    advance(app, tenant, ticket_id, Trigger::Message(message_id), &mut queued).await?;
+    Ok(queued)
 }
 
 /// A flow's timed wait is over (the `automation.wake` job): the flow goes on if the ticket
 /// still waits there with the chatbot.
 pub async fn on_wake(app: &App, tenant: TenantId, ticket_id: i64, state: &str) -> anyhow::Result<()> {
-    advance(app, tenant, ticket_id, Trigger::Wake(state.to_string())).await
+    advance(app, tenant, ticket_id, Trigger::Wake(state.to_string()), &mut Vec::new()).await
 }
 
 /// The most times one message may move a ticket into another flow (`goto`); past it, people.
 pub const MAX_GOTO_PER_MESSAGE: usize = 3;
 
-async fn advance(app: &App, tenant: TenantId, ticket_id: i64, trigger: Trigger) -> anyhow::Result<()> {
+async fn advance(
+    app: &App,
+    tenant: TenantId,
+    ticket_id: i64,
+    trigger: Trigger,
+    queued: &mut Vec<i64>,
+) -> anyhow::Result<()> {
     let a = store::automation::get(app.db.reader(), tenant).await?;
     if !a.enabled {
         return Ok(());
@@ -180,6 +191,7 @@ async fn advance(app: &App, tenant: TenantId, ticket_id: i64, trigger: Trigger) 
         request = None;
     }
     tx.commit().await?;
+    queued.extend(queued_messages(&events));
     app.bus.deliver(events);
     app.jobs_wakeup.notify_one();
     // The flow's HTTP requests, each outside any transaction; a few per message at most.
@@ -217,11 +229,24 @@ async fn advance(app: &App, tenant: TenantId, ticket_id: i64, trigger: Trigger) 
             request = None;
         }
         tx.commit().await?;
+        queued.extend(queued_messages(&events));
         app.bus.deliver(events);
         app.jobs_wakeup.notify_one();
         at = next;
     }
     Ok(())
+}
+
+/// The messages a run queued to send, read off its events: every automatic message goes through
+/// `queue_on_ticket`, which records a `message.created` event with direction "out".
+fn queued_messages(events: &[store::events::StoredEvent]) -> Vec<i64> {
+    events
+        .iter()
+        .filter(|e| e.kind == "message.created")
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.data).ok())
+        .filter(|d| d["direction"] == "out")
+        .filter_map(|d| d["message_id"].as_i64())
+        .collect()
 }
 
 /// A flow's request to make: the flow, the state to resume from and the call.
