@@ -332,8 +332,6 @@ pub struct InboxBench {
     pub http_seconds: u64,
     /// New waiting tickets per second in the HTTP inbound and background phases.
     pub new_tickets_per_sec: u64,
-    /// Tickets the auto-close stand-in closes per second in the HTTP background phases.
-    pub auto_close_per_sec: u64,
 }
 
 fn percentiles(mut ms: Vec<f64>) -> (f64, f64, f64, usize) {
@@ -500,7 +498,6 @@ pub async fn inbox(b: InboxBench) -> anyhow::Result<()> {
             mixed_seconds: b.seconds,
             concurrency: b.concurrency,
             new_tickets_per_sec: b.new_tickets_per_sec,
-            auto_close_per_sec: b.auto_close_per_sec,
         };
         crate::bench_http::run(&app, &s, &visible, &plan).await?
     } else {

@@ -3,8 +3,8 @@
 //! opening a ticket), at a fixed concurrency, with server time taken from the request
 //! middleware's own clock (`metrics`); then the mixed list load at half of what it saturates,
 //! in rounds of three phases: lists only; lists while new customers write through the webhook;
-//! the same plus background work (round-robin distribution of those new tickets, an auto-close
-//! and an SLA scan every second).
+//! the same plus background work: round-robin distribution of those new tickets, and the
+//! companies' timed rules run by the real `automation.timed` job draining a backlog.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,8 +24,6 @@ pub struct HttpPlan {
     pub concurrency: usize,
     /// New customers (so new waiting tickets) per second in the inbound and background phases.
     pub new_tickets_per_sec: u64,
-    /// Open tickets the auto-close stand-in closes per second (one pass a second).
-    pub auto_close_per_sec: u64,
 }
 
 /// Who a client is: an agent (index into the seeded agents) or the supervisor.
@@ -295,41 +293,50 @@ fn start_inbound(
     tokio::spawn(async move { wa_sim::run_load(cfg).await })
 }
 
-/// The scans later issues add, once a second for `seconds`: auto-close of open tickets quiet
-/// for a day (`per_pass` of them, oldest first) and an SLA look at the oldest waiting tickets. Returns how many
-/// tickets it closed.
-fn start_scans(app: &Arc<App>, tenant: TenantId, seconds: u64, per_pass: u64) -> tokio::task::JoinHandle<u64> {
-    let app = app.clone();
-    let until = Instant::now() + Duration::from_secs(seconds);
-    tokio::spawn(async move {
-        let mut closed = 0u64;
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        while Instant::now() < until {
-            tick.tick().await;
-            let now = app.clock.now_ms();
-            let done = sqlx::query(
-                "UPDATE tickets SET status = 'closed', closed_at = $1 WHERE tenant_id = $2 AND id IN
-                     (SELECT id FROM tickets WHERE tenant_id = $2 AND status = 'open' AND last_message_at < $3
-                      ORDER BY last_message_at LIMIT $4)",
-            )
-            .bind(now)
-            .bind(tenant.0)
-            .bind(now - 86_400_000)
-            .bind(i64::try_from(per_pass).unwrap_or(i64::MAX))
-            .execute(app.db.writer())
-            .await;
-            closed += done.map(|d| d.rows_affected()).unwrap_or(0);
-            let _ = sqlx::query(
-                "SELECT id, queued_at FROM tickets WHERE tenant_id = $1 AND status = 'waiting' AND last_message_at < $2
-                 ORDER BY last_message_at LIMIT 200",
-            )
-            .bind(tenant.0)
-            .bind(now - 1_800_000)
-            .fetch_all(app.db.reader())
-            .await;
-        }
-        closed
-    })
+/// The timed rules, on (every department) or off: tickets idle for a day close, tickets waiting
+/// over an hour move to the next department, agents are reminded of customers waiting half an
+/// hour. The seeded inbox holds a backlog of each, so the `automation.timed` job works every pass
+/// to its budget and schedules the next a second later: a drain, the hard case.
+async fn set_timed_rules(app: &App, s: &Seeded, on: bool) -> anyhow::Result<()> {
+    use crate::actions::timed_rules::TimedRule;
+    let d = &s.departments;
+    let rules = if on {
+        (0..d.len())
+            .map(|i| TimedRule {
+                department_id: d[i],
+                close_idle_minutes: 1440,
+                close_message: String::new(),
+                transfer_after_minutes: 60,
+                transfer_to: Some(d[(i + 1) % d.len()]),
+                remind_after_minutes: 30,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    crate::actions::timed_rules::save(app, &crate::actions::Actor::Operator, s.tenant, rules)
+        .await
+        .map_err(anyhow::Error::from)?;
+    if on {
+        crate::jobs::timed_rules::schedule_now(app).await?;
+    }
+    Ok(())
+}
+
+/// What the timed rules did so far: tickets closed, transferred, agents reminded.
+async fn timed_rule_counts(app: &App, tenant: TenantId) -> anyhow::Result<[i64; 3]> {
+    let mut counts = [0; 3];
+    for (i, kind) in ["closed", "transferred", "reminded"].into_iter().enumerate() {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM ticket_events WHERE tenant_id = $1 AND kind = $2 AND actor_user_id IS NULL",
+        )
+        .bind(tenant.0)
+        .bind(kind)
+        .fetch_one(app.db.reader())
+        .await?;
+        counts[i] = sqlx::Row::try_get(&row, 0)?;
+    }
+    Ok(counts)
 }
 
 /// Runs the HTTP part on an app whose database `s` seeded; `visible` are (agent index or
@@ -387,8 +394,11 @@ pub async fn run(
     }
     println!(
         "mixed list load ({} s saturating), then {ROUNDS} rounds at half that rate, {PHASE_SECONDS} s each of: lists only; \
-         lists + {} new customers/s; the same + background work (distribution, auto-close of {}/s, SLA scan); server p95/p99 (client p99) ms:",
-        plan.mixed_seconds, plan.new_tickets_per_sec, plan.auto_close_per_sec
+         lists + {} new customers/s; the same + background work (distribution, the timed rules job: auto-close, \
+         auto-transfer, reminders, {} tickets a pass); server p95/p99 (client p99) ms:",
+        plan.mixed_seconds,
+        plan.new_tickets_per_sec,
+        crate::actions::timed_rules::PASS_BUDGET
     );
     let saturated = load(app, &f, Ask::Mixed, plan.concurrency, plan.mixed_seconds, None).await?;
     // Half of what the saturating loop reached: a busy but not overloaded server, where the
@@ -403,7 +413,8 @@ pub async fn run(
     // difference is the background work alone.
     let (mut lists, mut inbound, mut busy) = (Outcome::default(), Outcome::default(), Outcome::default());
     let (mut lists_p99s, mut inbound_p99s, mut busy_p99s) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut acknowledged, mut ack_p99, mut closed) = (0u64, 0f64, 0u64);
+    let (mut acknowledged, mut ack_p99) = (0u64, 0f64);
+    let rules_before = timed_rule_counts(app, tenant).await?;
     let rate = plan.new_tickets_per_sec;
     for round in 0..ROUNDS as u64 {
         let l = load(app, &f, Ask::Mixed, plan.concurrency, PHASE_SECONDS, Some(pace)).await?;
@@ -413,10 +424,10 @@ pub async fn run(
         let mut reports = vec![writers.await??];
         set_distribution(app, tenant, true).await?;
         let writers = start_inbound(&webhook, rate, PHASE_SECONDS, (2 * round + 1) * 1_000_000);
-        let scans = start_scans(app, tenant, PHASE_SECONDS, plan.auto_close_per_sec);
+        set_timed_rules(app, s, true).await?;
         let b = load(app, &f, Ask::Mixed, plan.concurrency, PHASE_SECONDS, Some(pace)).await?;
         reports.push(writers.await??);
-        closed += scans.await?;
+        set_timed_rules(app, s, false).await?;
         set_distribution(app, tenant, false).await?;
         println!("  round {round}: {} | {} | {}", round_figures(&l), round_figures(&i), round_figures(&b));
         for r in reports {
@@ -433,7 +444,7 @@ pub async fn run(
     println!("pooled rounds:");
     let (lists_row, lists_pooled) = report(&format!("mixed at {pace:.0} req/s, lists only"), lists);
     let (inbound_row, inbound_pooled) = report(&format!("  + {rate} new customers/s"), inbound);
-    let (busy_row, busy_pooled) = report("  + distribution, auto-close, SLA scan", busy);
+    let (busy_row, busy_pooled) = report("  + distribution, timed rules job", busy);
     let (lists_p99, inbound_p99, busy_p99) = (median(lists_p99s), median(inbound_p99s), median(busy_p99s));
     println!(
         "median of the rounds' server p99: lists only {lists_p99:.2} ms, + customers {inbound_p99:.2} ms, + background work {busy_p99:.2} ms"
@@ -449,10 +460,12 @@ pub async fn run(
     let change = (busy_p99 / inbound_p99.max(1e-9) - 1.0) * 100.0;
     let pooled_change = (busy_pooled / inbound_pooled.max(1e-9) - 1.0) * 100.0;
     let pooled_inbound_change = (inbound_pooled / lists_pooled.max(1e-9) - 1.0) * 100.0;
+    let rules_after = timed_rule_counts(app, tenant).await?;
+    let [closed, transferred, reminded] = [0, 1, 2].map(|i| rules_after[i] - rules_before[i]);
     let writing_seconds = (2 * ROUNDS as u64 * PHASE_SECONDS) as f64;
     println!(
         "inbound: {acknowledged} messages acknowledged ({:.1}/s of {rate} offered, worst phase's p99 ack {ack_p99:.1} ms); \
-         background: {assigned} tickets auto-assigned, {closed} auto-closed",
+         background: {assigned} tickets auto-assigned; timed rules: {closed} closed, {transferred} transferred, {reminded} reminders",
         acknowledged as f64 / writing_seconds,
     );
     println!(
@@ -467,5 +480,6 @@ pub async fn run(
         "inbound_p99_change_percent": inbound_change, "background_p99_change_percent": change,
         "pooled_inbound_p99_change_percent": pooled_inbound_change, "pooled_background_p99_change_percent": pooled_change,
         "inbound": { "acknowledged": acknowledged, "ack_p99_ms": ack_p99 },
-        "background": { "auto_assigned": assigned, "auto_closed": closed } }))
+        "background": { "auto_assigned": assigned, "auto_closed": closed, "auto_transferred": transferred,
+            "reminders": reminded } }))
 }

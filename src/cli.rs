@@ -134,10 +134,6 @@ pub enum BenchCommand {
         /// New waiting tickets per second (through the webhook) in the inbound and background phases.
         #[arg(long, default_value_t = 20)]
         new_tickets_per_sec: u64,
-        /// Open tickets the auto-close stand-in closes per second during the background work
-        /// (default: as many as new tickets arrive, the steady state; more drains a backlog).
-        #[arg(long, default_value_t = 20)]
-        auto_close_per_sec: u64,
     },
 }
 
@@ -352,7 +348,6 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             concurrency,
             http_seconds,
             new_tickets_per_sec,
-            auto_close_per_sec,
         }) => {
             let b = crate::bench::InboxBench {
                 database_url,
@@ -364,7 +359,6 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 concurrency,
                 http_seconds,
                 new_tickets_per_sec,
-                auto_close_per_sec,
             };
             crate::bench::inbox(b).await
         }

@@ -23,15 +23,25 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     Ok(())
 }
 
+/// A pass right away, whatever this minute's pass did (rules were just switched on).
+pub async fn schedule_now(app: &App) -> anyhow::Result<()> {
+    let now = app.clock.now_ms();
+    enqueue(app, format!("{KIND}:now:{}", crate::crypto::random_token(6)), now, now).await
+}
+
 /// Enqueues this minute's pass, or (`after`: the pass that left a backlog) the next one soon.
 pub async fn schedule(app: &App, after: Option<i64>) -> anyhow::Result<()> {
     let now = app.clock.now_ms();
-    let Some(platform) = crate::store::tenants::list(app.db.reader()).await?.into_iter().find(|t| t.is_platform) else {
-        return Ok(());
-    };
     let (key, run_at) = match after {
         None => (format!("{KIND}:{}", now / MINUTE_MS), now),
         Some(job) => (format!("{KIND}:after:{job}"), now + PACE_MS),
+    };
+    enqueue(app, key, run_at, now).await
+}
+
+async fn enqueue(app: &App, key: String, run_at: i64, now: i64) -> anyhow::Result<()> {
+    let Some(platform) = crate::store::tenants::list(app.db.reader()).await?.into_iter().find(|t| t.is_platform) else {
+        return Ok(());
     };
     let payload = serde_json::json!({});
     let job = NewJob {
