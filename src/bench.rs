@@ -357,11 +357,14 @@ pub async fn inbox(b: InboxBench) -> anyhow::Result<()> {
         data_dir: dir.clone(),
         database_url: b.database_url.clone().map(crate::config::Secret::new),
         job_workers: 1,
+        demo: false,
         log_level: "warn".into(),
         db_max_connections: (b.concurrency as u32).max(16),
         ..crate::config::Settings::default()
     };
     let app = crate::app::App::build(settings).await?;
+    // The platform tenant, as every install has: the periodic jobs (timed rules) belong to it.
+    crate::actions::bootstrap::first_run(&app).await?;
     let engine = app.db.backend.name();
     let plan = crate::store::seed::Plan {
         tickets: b.tickets,

@@ -21,6 +21,10 @@ pub const REMINDER_EVENT: &str = "ticket.reminder";
 pub const MAX_MINUTES: i64 = 30 * 24 * 60;
 /// Tickets one pass handles at most; a pass that reaches it asks for another.
 pub const PASS_BUDGET: usize = 50;
+/// The pause after each ticket a pass handles: a backlog drains as a trickle (at most about 33
+/// tickets a second with the job's one-second pause between passes), not as a burst that
+/// makes the inbox's requests wait for the CPU and the writer.
+const TICKET_PACE: std::time::Duration = std::time::Duration::from_millis(10);
 const MINUTE_MS: i64 = 60_000;
 
 pub async fn list(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Vec<TimedRule>> {
@@ -120,6 +124,7 @@ async fn apply(app: &App, tenant: TenantId, rule: &TimedRule, now: i64, budget: 
                 Ok(_) => report.closed += 1,
                 Err(e) => skip(id, "close", e)?,
             }
+            tokio::time::sleep(TICKET_PACE).await;
         }
     }
     if let (Some(to), true) = (rule.transfer_to, rule.transfer_after_minutes > 0) {
@@ -133,6 +138,7 @@ async fn apply(app: &App, tenant: TenantId, rule: &TimedRule, now: i64, budget: 
                 Ok(_) => report.transferred += 1,
                 Err(e) => skip(id, "transfer", e)?,
             }
+            tokio::time::sleep(TICKET_PACE).await;
         }
     }
     if rule.remind_after_minutes > 0 {
@@ -145,6 +151,7 @@ async fn apply(app: &App, tenant: TenantId, rule: &TimedRule, now: i64, budget: 
                 if remind(app, tenant, &due, rule.remind_after_minutes, now).await? {
                     report.reminded += 1;
                 }
+                tokio::time::sleep(TICKET_PACE).await;
             }
         }
     }
