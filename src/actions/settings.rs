@@ -72,6 +72,16 @@ pub async fn set_signature(
     Ok(())
 }
 
+/// A person's own status from the user menu: away (`true`, "Ausente") or online. Away people
+/// keep their tickets; automatic distribution hands them no new ones until they are back. Only
+/// the person themself sets it (no user id is taken), in their own tenant.
+pub async fn set_away(app: &App, user: &User, away: bool) -> ActionResult<()> {
+    if !store::users::set_away(app.db.writer(), user.tenant_id, user.id, away, app.clock.now_ms()).await? {
+        return Err(ActionError::NotFound);
+    }
+    Ok(())
+}
+
 /// A sign of life from a person (page load, live-stream heartbeat): online for distribution
 /// for the next five minutes.
 pub async fn touch_presence(app: &App, user: &User) -> ActionResult<()> {

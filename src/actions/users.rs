@@ -73,6 +73,7 @@ pub async fn create_user(
         active: true,
         created_at: now,
         signature_enabled: false,
+        away: false,
     };
     Ok((user, generated))
 }

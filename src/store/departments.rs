@@ -230,12 +230,14 @@ pub struct Member {
     pub role: String,
     pub active: bool,
     pub last_seen_at: Option<i64>,
+    /// Chose "Ausente": distribution skips them.
+    pub away: bool,
     /// Open tickets they attend now.
     pub open_tickets: i64,
 }
 
-/// Active members of a department seen since `seen_since` (the online ones): whom automatic
-/// distribution may hand a ticket to. Runs inside the ingest transaction, so it counts nothing.
+/// Active members of a department seen since `seen_since` and not marked away (the online
+/// ones): whom automatic distribution may hand a ticket to. Runs inside the ingest transaction, so it counts nothing.
 pub async fn online_members<'e>(
     ex: impl Executor<'e, Database = Any>,
     tenant: TenantId,
@@ -244,7 +246,7 @@ pub async fn online_members<'e>(
 ) -> Result<Vec<i64>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT u.id FROM department_members dm JOIN users u ON u.tenant_id = dm.tenant_id AND u.id = dm.user_id
-         WHERE dm.tenant_id = $1 AND dm.department_id = $2 AND u.active = 1 AND u.last_seen_at >= $3 ORDER BY u.id",
+         WHERE dm.tenant_id = $1 AND dm.department_id = $2 AND u.active = 1 AND u.away = 0 AND u.last_seen_at >= $3 ORDER BY u.id",
     )
     .bind(tenant.0)
     .bind(department_id)
@@ -300,7 +302,7 @@ pub async fn members<'e>(
     department_id: i64,
 ) -> Result<Vec<Member>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT u.id, u.name, u.role, u.active, u.last_seen_at,
+        "SELECT u.id, u.name, u.role, u.active, u.last_seen_at, u.away,
              (SELECT COUNT(*) FROM tickets t WHERE t.tenant_id = u.tenant_id AND t.assignee_id = u.id AND t.status = 'open') AS open_tickets
          FROM department_members dm JOIN users u ON u.tenant_id = dm.tenant_id AND u.id = dm.user_id
          WHERE dm.tenant_id = $1 AND dm.department_id = $2 ORDER BY u.id",
@@ -317,6 +319,7 @@ pub async fn members<'e>(
                 role: r.try_get("role")?,
                 active: super::flag(r.try_get("active")?),
                 last_seen_at: r.try_get("last_seen_at")?,
+                away: super::flag(r.try_get("away")?),
                 open_tickets: r.try_get("open_tickets")?,
             })
         })

@@ -28,6 +28,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 14, name: "chatbots", sql: include_str!("migrations/0014_chatbots.sql") },
     Migration { version: 15, name: "agent_reminders", sql: include_str!("migrations/0015_agent_reminders.sql") },
     Migration { version: 16, name: "tag_keys", sql: include_str!("migrations/0016_tag_keys.sql") },
+    Migration { version: 17, name: "user_away", sql: include_str!("migrations/0017_user_away.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

@@ -36,7 +36,7 @@ pub async fn find<'e>(
     now: i64,
 ) -> Result<Option<(User, Tenant)>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at, u.signature_enabled,
+        "SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at, u.signature_enabled, u.away,
                 t.slug AS t_slug, t.name AS t_name, t.is_platform AS t_is_platform, t.created_at AS t_created_at,
                 COALESCE(a.time_zone, 'America/Sao_Paulo') AS t_time_zone
          FROM sessions s

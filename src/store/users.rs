@@ -18,10 +18,12 @@ pub struct User {
     pub created_at: i64,
     /// Outgoing text starts with `*Name:*` (whatever the department says).
     pub signature_enabled: bool,
+    /// Chose "Ausente" in the user menu: keeps their tickets, gets no new ones by distribution.
+    pub away: bool,
 }
 
 const COLUMNS: &str =
-    "u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at, u.signature_enabled";
+    "u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at, u.signature_enabled, u.away";
 
 pub(crate) fn from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
     let role: String = r.try_get("role")?;
@@ -35,6 +37,7 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
         active: super::flag(r.try_get("active")?),
         created_at: r.try_get("created_at")?,
         signature_enabled: super::flag(r.try_get("signature_enabled")?),
+        away: super::flag(r.try_get("away")?),
     })
 }
 
@@ -201,6 +204,24 @@ pub async fn set_signature<'e>(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE users SET signature_enabled = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
         .bind(enabled as i64)
+        .bind(now)
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets a person's chosen status (away or online); false when no such person in `tenant`.
+pub async fn set_away<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: UserId,
+    away: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE users SET away = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
+        .bind(away as i64)
         .bind(now)
         .bind(tenant.0)
         .bind(id.0)

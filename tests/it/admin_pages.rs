@@ -84,7 +84,7 @@ engine_test!(an_admin_creates_edits_and_staffs_a_department_and_routes_a_connect
     .await;
     assert_eq!(created.status(), 303);
     let id = id_of(&t, "SELECT id FROM departments WHERE name = 'Vendas'").await;
-    assert_eq!(location(&created), format!("/admin/departments/{id}?saved=1"));
+    assert_eq!(location(&created), format!("/admin/departments/{id}?saved=department_created"));
     assert_eq!(
         t.count(
             "departments",
@@ -109,9 +109,9 @@ engine_test!(an_admin_creates_edits_and_staffs_a_department_and_routes_a_connect
     assert_eq!(t.count("departments", "name = 'Suporte'").await, 0);
 
     // Members: a checkbox per person of the company.
-    let (status, edit) = page(&t, &admin, &format!("/admin/departments/{id}?saved=1")).await;
+    let (status, edit) = page(&t, &admin, &format!("/admin/departments/{id}?saved=department_created")).await;
     assert_eq!(status, 200);
-    assert!(edit.contains("Alterações salvas."), "{edit}");
+    assert!(edit.contains("Setor criado."), "the banner says what was created: {edit}");
     assert!(edit.contains(&format!("name=\"member\" value=\"{}\"", ana.id.0)), "{edit}");
     let added =
         post_form(&t, &admin, &format!("/admin/departments/{id}/members"), &[("member", &ana.id.0.to_string())]).await;

@@ -236,7 +236,7 @@ engine_test!(changing_the_password_needs_the_current_one_and_ends_the_other_sess
         .await
         .unwrap();
     assert_eq!(right.status(), 303);
-    assert_eq!(location(&right), "/account?saved=1");
+    assert_eq!(location(&right), "/account?saved=password_changed");
     assert_eq!(mine.get(t.url("/")).send().await.unwrap().status(), 200, "this session keeps working");
     assert_eq!(other.get(t.url("/")).send().await.unwrap().status(), 303, "other sessions end");
     assert_eq!(t.count("sessions", &format!("user_id = {}", ana.id.0)).await, 1);

@@ -168,10 +168,18 @@ async fn no_page_overflows_and_the_sidebar_folds_and_opens_as_a_drawer() {
     b.go(&t.url(&format!("/inbox/{ticket}"))).await;
     b.wait_for("document.querySelector('.user-menu summary')", "the ticket again").await;
 
-    // The user menu opens with Minha conta and Sair.
+    // The user menu opens with the status switch, Minha conta and Sair.
     b.click(".user-menu summary").await;
     let items = b.js("return [...document.querySelectorAll('.user-menu-items a, .user-menu-items button')].filter(e => e.offsetParent).map(e => e.textContent.trim())").await;
-    assert_eq!(items, json!(["Minha conta", "Sair"]));
+    assert_eq!(items, json!(["Ficar ausente", "Minha conta", "Sair"]));
+    assert_eq!(b.js("return document.querySelector('#user-status strong').textContent").await, json!("Online"));
+    // Switching is a plain form post that comes back to this ticket.
+    b.click(".status-form button").await;
+    b.wait_for("document.querySelector('.presence.away')", "the away status").await;
+    assert_eq!(b.js("return location.pathname").await, json!(format!("/inbox/{ticket}")));
+    b.click(".user-menu summary").await;
+    b.click(".status-form button").await;
+    b.wait_for("document.querySelector('.presence.online')", "back online").await;
 
     // Folding keeps the icons, and the choice survives a new page.
     let wide = rect(&b, ".sidebar").await;

@@ -112,7 +112,7 @@ engine_test!(an_admin_enters_a_new_token_on_the_page_and_needs_reauth_clears, |t
     let form = [("csrf", csrf.as_str()), ("access_token", "EAAG-new-token"), ("app_secret", "new-app-secret")];
     let r = browser.post(t.url(&format!("/admin/connections/{id}/token"))).form(&form).send().await.unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/admin/connections?saved=1");
+    assert_eq!(r.headers()["location"], "/admin/connections?saved=connection_token_saved");
     let c = atende::store::connections::get(t.app.db.reader(), demo, id).await.unwrap().unwrap();
     assert!(!c.needs_reauth);
     let (token, secret) = atende::actions::connections::secrets(&t.app, &c).unwrap();

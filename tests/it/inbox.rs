@@ -668,6 +668,60 @@ engine_test!(distribution_goes_round_robin_then_least_busy_among_online_members_
     t.stop().await;
 });
 
+engine_test!(an_away_agent_keeps_their_tickets_but_gets_no_new_ones_until_back, |t: TestApp| async move {
+    let s = shop(&t).await;
+    let d = department(&t, s.tenant, "Suporte", DistributionMode::RoundRobin, false).await;
+    departments::set_connection_department(&t.app, &Actor::Operator, s.tenant, s.conn, Some(d)).await.unwrap();
+    let ana = person(&t, s.tenant, "ana@demo.test", Role::Agent).await;
+    let bia = person(&t, s.tenant, "bia@demo.test", Role::Agent).await;
+    for a in [&ana, &bia] {
+        join(&t, s.tenant, d, a).await;
+        actions::settings::touch_presence(&t.app, user(a)).await.unwrap();
+    }
+    let (a, b) = (user(&ana).id.0, user(&bia).id.0);
+    let owner = |i: usize| {
+        let t = &t;
+        let s = &s;
+        async move {
+            let wamid = format!("wamid.AW{i}");
+            say(t, s.conn, &customer(i), &wamid, "oi").await;
+            ticket(t, s.tenant, ticket_of(t, s, &wamid).await).await.assignee_id
+        }
+    };
+    assert_eq!(owner(1).await, Some(a));
+    let first = ticket_of(&t, &s, "wamid.AW1").await;
+
+    // Ana steps away (still online by presence): every new ticket goes to Bia; Ana keeps hers.
+    actions::settings::set_away(&t.app, user(&ana), true).await.unwrap();
+    assert!(user(&fresh(&t, &ana).await).away);
+    for i in 2..=4 {
+        assert_eq!(owner(i).await, Some(b), "ticket {i} skips the away agent");
+    }
+    assert_eq!(ticket(&t, s.tenant, first).await.assignee_id, Some(a), "an away agent keeps their tickets");
+    // With everyone away, tickets wait.
+    actions::settings::set_away(&t.app, user(&bia), true).await.unwrap();
+    assert_eq!(owner(5).await, None);
+    assert_eq!(ticket(&t, s.tenant, ticket_of(&t, &s, "wamid.AW5").await).await.status, "waiting");
+
+    // Back online: Ana is handed tickets again.
+    actions::settings::set_away(&t.app, user(&ana), false).await.unwrap();
+    actions::settings::set_away(&t.app, user(&bia), false).await.unwrap();
+    let owners = [owner(6).await, owner(7).await];
+    assert!(owners.contains(&Some(a)) && owners.contains(&Some(b)), "{owners:?}");
+
+    // Only the person's own row, in their own company.
+    let other = t.create_tenant("outra").await;
+    let stranger = person(&t, other, "ana@outra.test", Role::Agent).await;
+    actions::settings::set_away(&t.app, user(&stranger), true).await.unwrap();
+    assert!(!user(&fresh(&t, &ana).await).away && !user(&fresh(&t, &bia).await).away);
+    // Someone of another company, named with this company's id, is not found here.
+    let forged = User { tenant_id: s.tenant, ..user(&stranger).clone() };
+    let refused = actions::settings::set_away(&t.app, &forged, false).await;
+    assert!(matches!(refused, Err(ActionError::NotFound)), "{refused:?}");
+    assert!(user(&fresh(&t, &stranger).await).away, "the stranger's own status is untouched");
+    t.stop().await;
+});
+
 // ---------------------------------------------------------------- protocols
 
 engine_test!(protocols_stay_unique_when_tickets_are_created_concurrently, |t: TestApp| async move {

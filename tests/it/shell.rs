@@ -75,9 +75,9 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
     );
 
     let (_, html) = page(&platform, t.url("/platform/tenants")).await;
-    let mut platform_links = admin_links.to_vec();
-    platform_links.push("/platform/tenants");
-    assert_eq!(sidebar_links(&html), platform_links, "the platform admin also sees Empresas");
+    let platform_links = vec!["/platform/tenants", "/admin/users"];
+    assert_eq!(sidebar_links(&html), platform_links, "the platform admin sees Empresas and its operators");
+    assert_eq!(sidebar_groups(&html), ["Plataforma"]);
 
     // Every link a role is shown opens for that role.
     for (client, links) in [(&agent, AGENT.to_vec()), (&supervisor, expected.clone()), (&platform, platform_links)] {
@@ -91,6 +91,115 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         let (status, _) = page(&agent, t.url(link)).await;
         assert_ne!(status, 200, "{link} is not for agents");
     }
+    t.stop().await;
+});
+
+engine_test!(the_platform_admin_lands_on_the_companies_page, |t: TestApp| async move {
+    let app = &t;
+    let login = move |next: &'static str| async move {
+        let t = app;
+        let client = t.browser();
+        let csrf = t.csrf(&client).await;
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("email", "admin@atende.local"),
+            ("password", t.logins.platform_password.as_str()),
+            ("tenant", "platform"),
+            ("next", next),
+        ];
+        let r = client.post(t.url("/login")).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        r.headers()["location"].to_str().unwrap().to_string()
+    };
+    assert_eq!(login("").await, "/platform/tenants", "no inbox for the platform tenant");
+    // A page asked for before login still wins.
+    assert_eq!(login("/account").await, "/account");
+    let platform = t.login("admin@atende.local", &t.logins.platform_password, "platform").await;
+    let r = platform.get(t.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/platform/tenants");
+    let (status, html) = page(&platform, t.url("/platform/tenants")).await;
+    assert_eq!(status, 200);
+    let links = sidebar_links(&html);
+    assert!(!links.iter().any(|l| l == "/inbox" || l == "/contacts" || l == "/"), "{links:?}");
+    assert!(!html.contains("Atendimentos"), "no Atendimentos in the platform admin's menu");
+    assert!(html.contains("<a class=\"brand\" href=\"/platform/tenants\">"), "{html}");
+    // Company people still land on their inbox.
+    let admin = t.browser();
+    let csrf = t.csrf(&admin).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("email", "admin@demo.local"),
+        ("password", t.logins.demo_password.as_str()),
+        ("tenant", "demo"),
+    ];
+    let r = admin.post(t.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/inbox");
+    t.stop().await;
+});
+
+/// The `away` flag of a person, read back from the database.
+async fn away_of(t: &TestApp, email: &str) -> i64 {
+    t.count("users", &format!("email = '{email}' AND away = 1")).await
+}
+
+engine_test!(people_switch_their_own_status_in_the_user_menu, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let ana = t.create_user(demo, "ana@demo.local", Role::Agent, "ana-password-1").await;
+    let bia = t.create_user(demo, "bia@demo.local", Role::Agent, "bia-password-1").await;
+    let other = t.create_tenant("outra").await;
+    t.create_user(other, "ana@outra.local", Role::Agent, "ana-password-1").await;
+    let agent = t.login("ana@demo.local", "ana-password-1", "demo").await;
+
+    let (_, html) = page(&agent, t.url("/inbox?tab=mine")).await;
+    assert!(html.contains("<strong>Online</strong>"), "the menu shows the status: {html}");
+    assert!(html.contains("action=\"/account/status\"") && html.contains("Ficar ausente"), "{html}");
+    assert!(html.contains("name=\"back\" value=\"/inbox?tab=mine\""), "the form comes back here: {html}");
+
+    // Away: a plain form post (no script), back to the page it came from. A user id sent
+    // along is ignored: people set only their own status.
+    let csrf = t.csrf(&agent).await;
+    let bia = bia.id.0.to_string();
+    let form = [("csrf", csrf.as_str()), ("status", "away"), ("back", "/inbox?tab=mine"), ("user_id", bia.as_str())];
+    let r = agent.post(t.url("/account/status")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/inbox?tab=mine");
+    assert_eq!(away_of(&t, "ana@demo.local").await, 1);
+    assert_eq!(t.count("users", "away = 1").await, 1, "nobody else, in no other company");
+    let (_, html) = page(&agent, t.url("/inbox")).await;
+    assert!(html.contains("<strong>Ausente</strong>") && html.contains("Ficar online"), "{html}");
+    assert!(html.contains("class=\"presence away\""), "{html}");
+
+    // The department page shows who is away.
+    let sales = t.department(demo, "Vendas").await;
+    atende::actions::departments::set_member(&t.app, &atende::actions::Actor::Operator, demo, sales, ana.id, true)
+        .await
+        .unwrap();
+    let admin = t.login_demo_admin().await;
+    let (_, html) = page(&admin, t.url(&format!("/admin/departments/{sales}"))).await;
+    assert!(html.contains("<span class=\"member-status away\">Ausente</span>"), "{html}");
+
+    // A bad value is refused with a code; a foreign "back" goes home instead.
+    let r = agent
+        .post(t.url("/account/status"))
+        .form(&[("csrf", csrf.as_str()), ("status", "sleeping"), ("back", "/inbox")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Escolha Online ou Ausente."));
+    let r = agent
+        .post(t.url("/account/status"))
+        .form(&[("csrf", csrf.as_str()), ("status", "online"), ("back", "//evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/");
+    assert_eq!(away_of(&t, "ana@demo.local").await, 0, "back online");
+    // Without the CSRF token nothing changes.
+    let r = agent.post(t.url("/account/status")).form(&[("status", "away")]).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(away_of(&t, "ana@demo.local").await, 0);
     t.stop().await;
 });
 
@@ -359,7 +468,9 @@ engine_test!(every_page_each_role_opens_is_in_portuguese, |t: TestApp| async mov
     ];
     let mut checked = 0;
     for (role, client) in &clients {
-        let (_, home) = page(client, t.url("/")).await;
+        // The platform admin's "/" is a redirect to the companies page.
+        let start = if *role == "platform" { "/platform/tenants" } else { "/" };
+        let (_, home) = page(client, t.url(start)).await;
         let pages: Vec<String> = sidebar_links(&home).into_iter().chain(extra.iter().cloned()).collect();
         for path in pages {
             let (status, html) = page(client, t.url(&path)).await;

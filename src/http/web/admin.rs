@@ -1,7 +1,7 @@
 //! Inbox administration pages: departments (and their members), quick replies, inbox settings.
 //! Handlers only read forms and call actions; every rule lives in the actions.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use askama::Template;
 use axum::extract::{Path, Query};
@@ -151,7 +151,7 @@ pub async fn create_department(p: Page, CsrfForm(form): CsrfForm<DepartmentField
         Err(e) => Err(e),
     };
     match result {
-        Ok(d) => Redirect::to(&format!("/admin/departments/{}?saved=1", d.id)).into_response(),
+        Ok(d) => Redirect::to(&format!("/admin/departments/{}?saved=department_created", d.id)).into_response(),
         Err(e) => {
             let lang = p.lang();
             let status = error_status(&e);
@@ -169,15 +169,34 @@ struct DepartmentEditPage {
     form: DepartmentForm,
     modes: [DistributionMode; 3],
     users: Vec<User>,
-    members: HashSet<i64>,
+    /// Members by user id: (status class `online|away|offline`, its label key, open tickets).
+    members: HashMap<i64, (&'static str, &'static str, i64)>,
     notice: Option<String>,
     error: Option<String>,
 }
 
 impl DepartmentEditPage {
     fn is_member(&self, id: &UserId) -> bool {
-        self.members.contains(&id.0)
+        self.members.contains_key(&id.0)
     }
+
+    /// A member's status (`online`, `away`, `offline`), its label key and load; `None` for
+    /// non-members.
+    fn member_status(&self, id: &UserId) -> Option<(&'static str, &'static str, i64)> {
+        self.members.get(&id.0).copied()
+    }
+}
+
+/// A member's status for the page: away when they chose it, online when seen recently.
+fn member_status(m: &crate::store::departments::Member, now: i64) -> (&'static str, &'static str, i64) {
+    let (class, key) = if m.away {
+        ("away", "status.away")
+    } else if m.last_seen_at.is_some_and(|at| at >= now - crate::domain::inbox::ONLINE_WINDOW_MS) {
+        ("online", "status.online")
+    } else {
+        ("offline", "status.offline")
+    };
+    (class, key, m.open_tickets)
 }
 
 async fn department_page(
@@ -201,7 +220,8 @@ async fn department_page(
     match result {
         Ok((department, members, users)) => {
             let form = typed.unwrap_or_else(|| DepartmentForm::of(&department));
-            let members = members.into_iter().map(|m| m.user_id).collect();
+            let now = p.app.clock.now_ms();
+            let members = members.iter().map(|m| (m.user_id, member_status(m, now))).collect();
             render(DepartmentEditPage { layout, department, form, modes: MODES, users, members, notice, error })
         }
         Err(e) => p.failure(&e),
@@ -209,7 +229,7 @@ async fn department_page(
 }
 
 pub async fn edit_department(p: Page, Path(id): Path<i64>, Query(q): Query<NoticeQuery>) -> Response {
-    let notice = q.saved.map(|_| p.lang().t("common.saved").to_string());
+    let notice = super::saved_notice(p.lang(), q.saved.as_deref());
     department_page(&p, id, None, notice, None).await
 }
 
@@ -219,7 +239,7 @@ pub async fn update_department(p: Page, Path(id): Path<i64>, CsrfForm(form): Csr
         Err(e) => Err(e),
     };
     match result {
-        Ok(_) => Redirect::to(&format!("/admin/departments/{id}?saved=1")).into_response(),
+        Ok(_) => Redirect::to(&format!("/admin/departments/{id}?saved=department_saved")).into_response(),
         Err(ActionError::NotFound) => p.failure(&ActionError::NotFound),
         Err(e) => {
             let status = error_status(&e);
@@ -251,7 +271,7 @@ pub async fn set_members(p: Page, Path(id): Path<i64>, CsrfForm(fields): CsrfFor
     }
     .await;
     match result {
-        Ok(()) => Redirect::to(&format!("/admin/departments/{id}?saved=1")).into_response(),
+        Ok(()) => Redirect::to(&format!("/admin/departments/{id}?saved=members_saved")).into_response(),
         Err(e @ (ActionError::NotFound | ActionError::Forbidden | ActionError::Unauthorized)) => p.failure(&e),
         Err(e) => {
             let status = error_status(&e);
@@ -350,7 +370,7 @@ fn blank_quick_reply() -> QuickReplyForm {
 }
 
 pub async fn list_quick_replies(p: Page, Query(q): Query<NoticeQuery>) -> Response {
-    let notice = q.saved.map(|_| p.lang().t("common.saved").to_string());
+    let notice = super::saved_notice(p.lang(), q.saved.as_deref());
     quick_replies_page(&p, blank_quick_reply(), notice, None).await
 }
 
@@ -361,7 +381,7 @@ pub async fn create_quick_reply(p: Page, CsrfForm(form): CsrfForm<QuickReplyFiel
     };
     match result {
         Ok(q) => {
-            let notice = Some(format!("/{}", q.shortcut));
+            let notice = Some(p.lang().t("saved.quick_reply_created").replace("{shortcut}", &q.shortcut));
             quick_replies_page(&p, blank_quick_reply(), notice, None).await
         }
         Err(e) => {
@@ -420,7 +440,7 @@ pub async fn update_quick_reply(p: Page, Path(id): Path<i64>, CsrfForm(form): Cs
         Err(e) => Err(e),
     };
     match result {
-        Ok(_) => Redirect::to("/admin/quick-replies?saved=1").into_response(),
+        Ok(_) => Redirect::to("/admin/quick-replies?saved=quick_reply_saved").into_response(),
         Err(ActionError::NotFound) => p.failure(&ActionError::NotFound),
         Err(e) => {
             let status = error_status(&e);
@@ -432,7 +452,7 @@ pub async fn update_quick_reply(p: Page, Path(id): Path<i64>, CsrfForm(form): Cs
 
 pub async fn delete_quick_reply(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
     match actions::quick_replies::delete_quick_reply(&p.app, &p.actor(), p.tenant(), id).await {
-        Ok(()) => Redirect::to("/admin/quick-replies?saved=1").into_response(),
+        Ok(()) => Redirect::to("/admin/quick-replies?saved=quick_reply_deleted").into_response(),
         Err(e) => p.failure(&e),
     }
 }
@@ -507,7 +527,7 @@ pub async fn show_settings(p: Page, Query(q): Query<NoticeQuery>) -> Response {
     .await;
     match result {
         Ok(s) => {
-            let notice = q.saved.map(|_| layout.t("common.saved").to_string());
+            let notice = super::saved_notice(layout.lang, q.saved.as_deref());
             let form = SettingsForm::of(&s, &p.user.tenant.time_zone);
             render(SettingsPage { layout, form, notice, error: None, zones: ZONES })
         }
@@ -583,7 +603,7 @@ pub struct SignatureForm {
 pub async fn set_signature(p: Page, CsrfForm(form): CsrfForm<SignatureForm>) -> Response {
     let enabled = form.signature.is_some();
     match actions::settings::set_signature(&p.app, &p.actor(), p.tenant(), p.user.user.id, enabled).await {
-        Ok(()) => Redirect::to("/account?saved=1").into_response(),
+        Ok(()) => Redirect::to("/account?saved=signature_saved").into_response(),
         Err(e) => p.failure(&e),
     }
 }

@@ -198,7 +198,7 @@ struct Draft {
 }
 
 pub async fn show(p: Page, Query(q): Query<NoticeQuery>) -> Response {
-    let notice = q.saved.map(|_| p.lang().t("common.saved").to_string());
+    let notice = super::saved_notice(p.lang(), q.saved.as_deref());
     page(&p, notice, None, Typed::Nothing).await
 }
 

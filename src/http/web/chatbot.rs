@@ -150,7 +150,7 @@ fn field(fields: &[(String, String)], name: &str) -> Option<String> {
 }
 
 pub async fn show(p: Page, Query(q): Query<ChatbotQuery>) -> Response {
-    let notice = q.saved.map(|_| p.lang().t("common.saved").to_string());
+    let notice = super::saved_notice(p.lang(), q.saved.as_deref());
     page(&p, q.id, notice, None, None).await
 }
 

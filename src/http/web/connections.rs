@@ -100,7 +100,7 @@ async fn connections_page(p: &Page, notice: Option<String>, error: Option<String
 }
 
 pub async fn list_connections(p: Page, Query(q): Query<NoticeQuery>) -> Response {
-    let notice = q.saved.map(|_| p.lang().t("common.saved").to_string());
+    let notice = super::saved_notice(p.lang(), q.saved.as_deref());
     connections_page(&p, notice, None).await
 }
 
@@ -159,7 +159,7 @@ pub async fn set_connection_department(
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => Redirect::to("/admin/connections?saved=1").into_response(),
+        Ok(()) => Redirect::to("/admin/connections?saved=connection_department_saved").into_response(),
         Err(e) => p.failure(&e),
     }
 }
@@ -179,7 +179,7 @@ pub async fn set_connection_token(
 ) -> Response {
     let secret = Some(form.app_secret.as_str()).filter(|s| !s.trim().is_empty());
     match actions::connections::update_secrets(&p.app, &p.actor(), p.tenant(), id, &form.access_token, secret).await {
-        Ok(_) => Redirect::to("/admin/connections?saved=1").into_response(),
+        Ok(_) => Redirect::to("/admin/connections?saved=connection_token_saved").into_response(),
         Err(e) => p.failure(&e),
     }
 }
@@ -221,7 +221,7 @@ pub async fn remove_connection(
         return p.failure(&e);
     }
     match actions::connections::remove(&p.app, &p.actor(), p.tenant(), id).await {
-        Ok(()) => Redirect::to("/admin/connections?saved=1").into_response(),
+        Ok(()) => Redirect::to("/admin/connections?saved=connection_removed").into_response(),
         Err(e) => p.failure(&e),
     }
 }
@@ -239,7 +239,7 @@ pub struct QrConnectionForm {
 /// "WhatsApp (QR Code)": the connection is created and its QR shown at once.
 pub async fn create_qr_connection(p: Page, CsrfForm(form): CsrfForm<QrConnectionForm>) -> Response {
     match actions::qr_sessions::create(&p.app, &p.actor(), p.tenant(), &form.name).await {
-        Ok(_) => Redirect::to("/admin/connections?saved=1").into_response(),
+        Ok(_) => Redirect::to("/admin/connections?saved=connection_created").into_response(),
         Err(e) => refused(&p, &e).await,
     }
 }

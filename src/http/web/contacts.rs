@@ -196,7 +196,7 @@ pub async fn show(p: Page, Path(id): Path<i64>, Query(q): Query<ContactQuery>) -
     let notice = if q.merged.is_some() {
         Some(p.lang().t("contacts.merged").to_string())
     } else {
-        q.saved.map(|_| p.lang().t("common.saved").to_string())
+        super::saved_notice(p.lang(), q.saved.as_deref())
     };
     contact_page(&p, id, notice, None).await
 }
@@ -217,7 +217,7 @@ pub async fn update(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<HashM
         consent: get("consent"),
     };
     match contacts::patch_contact(&p.app, &p.actor(), p.tenant(), id, patch, source::AGENT).await {
-        Ok(_) => Redirect::to(&format!("/contacts/{id}?saved=1")).into_response(),
+        Ok(_) => Redirect::to(&format!("/contacts/{id}?saved=contact_saved")).into_response(),
         Err(e) => {
             let msg = error_message(p.lang(), &e);
             if matches!(e, ActionError::Invalid { .. }) {
@@ -561,7 +561,7 @@ pub struct SavedQuery {
 }
 
 pub async fn settings(p: Page, Query(q): Query<SavedQuery>) -> Response {
-    let notice = q.saved.map(|_| p.lang().t("common.saved").to_string());
+    let notice = super::saved_notice(p.lang(), q.saved.as_deref());
     settings_page(&p, notice, None).await
 }
 
@@ -586,7 +586,7 @@ pub struct FieldForm {
 
 pub async fn add_field(p: Page, CsrfForm(form): CsrfForm<FieldForm>) -> Response {
     match contacts::put_field(&p.app, &p.actor(), p.tenant(), &form.label, Some(&form.key)).await {
-        Ok(_) => Redirect::to("/contacts/settings?saved=1").into_response(),
+        Ok(_) => Redirect::to("/contacts/settings?saved=field_created").into_response(),
         Err(e) => settings_page(&p, None, Some(error_message(p.lang(), &e))).await,
     }
 }
@@ -597,7 +597,7 @@ pub async fn delete_field(
     CsrfForm(_): CsrfForm<super::pages::EmptyForm>,
 ) -> Response {
     match contacts::delete_field(&p.app, &p.actor(), p.tenant(), &key).await {
-        Ok(()) => Redirect::to("/contacts/settings?saved=1").into_response(),
+        Ok(()) => Redirect::to("/contacts/settings?saved=field_deleted").into_response(),
         Err(e) => p.failure(&e),
     }
 }

@@ -12,6 +12,8 @@ macro_rules! icon {
     };
 }
 
+// A circle with a moon inside: the person's status (online / away).
+icon!(STATUS, r#"<circle cx="12" cy="12" r="9"/><path d="M14 7a5 5 0 1 0 3 8 4 4 0 0 1-3-8z"/>"#);
 // A house: the start page.
 icon!(HOME, r#"<path d="M3 11 12 4l9 7"/><path d="M5 10v10h5v-6h4v6h5V10"/>"#);
 // Two speech bubbles: conversations with customers.
@@ -126,6 +128,7 @@ pub fn named(name: &str) -> &'static str {
         "collapse" => COLLAPSE,
         "account" => ACCOUNT,
         "logout" => LOGOUT,
+        "status" => STATUS,
         "brand" => BRAND,
         "check" => CHECK,
         "attach" => ATTACH,

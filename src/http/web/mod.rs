@@ -64,6 +64,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/logout", axum::routing::post(pages::logout))
         .route("/account", get(pages::account).post(pages::update_account))
         .route("/account/password", axum::routing::post(pages::change_password))
+        .route("/account/status", axum::routing::post(pages::set_status))
         .route("/admin/users", get(pages::list_users).post(pages::create_user))
         .route("/admin/users/{id}", get(pages::edit_user).post(pages::update_user))
         .route("/admin/users/{id}/reset-password", axum::routing::post(pages::reset_password))
@@ -292,6 +293,21 @@ impl Audience {
     }
 }
 
+/// The banner after a save, by the redirect's `saved=<what>` ("Setor criado.", "Etiqueta
+/// excluída."…); an unknown or bare value (`saved=1`) says "Alterações salvas.".
+pub fn saved_notice(lang: Lang, saved: Option<&str>) -> Option<String> {
+    let what = saved?;
+    let key = format!("saved.{what}");
+    let text = lang.t(&key);
+    Some(if text == key { lang.t("common.saved") } else { text }.to_string())
+}
+
+/// Where a person lands after login and on "/" when it is not a page for them: the platform
+/// admin (the operator, whose platform tenant has no customers) on the companies page.
+pub fn landing(role: Role) -> Option<&'static str> {
+    (role == Role::PlatformAdmin).then_some("/platform/tenants")
+}
+
 /// (href, label key, icon, who may open it)
 type NavEntry = (&'static str, &'static str, &'static str, Audience);
 
@@ -327,18 +343,23 @@ const NAV: &[(&str, &[NavEntry])] = &[
             ("/admin/webhooks", "nav.webhooks", icons::WEBHOOKS, Audience::WholeTenant),
         ],
     ),
-    (
-        "nav.group.account",
-        &[
-            ("/admin/settings", "nav.settings", icons::SETTINGS, Audience::TenantAdmins),
-            ("/platform/tenants", "nav.tenants", icons::TENANTS, Audience::PlatformAdmins),
-        ],
-    ),
+    ("nav.group.account", &[("/admin/settings", "nav.settings", icons::SETTINGS, Audience::TenantAdmins)]),
 ];
+
+/// The platform admin's sidebar: their tenant serves no customers, so no inbox, contacts or
+/// company settings; they manage companies and the platform's own people (other operators).
+const PLATFORM_NAV: &[(&str, &[NavEntry])] = &[(
+    "nav.group.platform",
+    &[
+        ("/platform/tenants", "nav.tenants", icons::TENANTS, Audience::PlatformAdmins),
+        ("/admin/users", "nav.users", icons::USERS, Audience::PlatformAdmins),
+    ],
+)];
 
 /// The sidebar of `role` in `lang`, with `current` marked; groups left empty are dropped.
 pub fn navigation(lang: Lang, role: Role, current: &str) -> Vec<NavGroup> {
-    NAV.iter()
+    let nav = if role == Role::PlatformAdmin { PLATFORM_NAV } else { NAV };
+    nav.iter()
         .map(|(group, entries)| NavGroup {
             label: if group.is_empty() { "" } else { lang.t(group) },
             items: entries
@@ -363,6 +384,12 @@ pub struct Layout {
     pub wide: bool,
     /// The company's time zone: every date and time on the page is its wall clock.
     pub tz: chrono_tz::Tz,
+    /// The person chose "Ausente" in the user menu.
+    pub away: bool,
+    /// This page's path and query: where the user menu's status form comes back to.
+    pub here: String,
+    /// The brand link's target: the person's landing page.
+    pub home_href: &'static str,
 }
 
 impl Layout {
@@ -397,6 +424,9 @@ impl Layout {
             nav,
             wide: false,
             tz: zone_of(&user.tenant),
+            away: user.user.away,
+            here: "/".to_string(),
+            home_href: landing(user.user.role).unwrap_or("/inbox"),
         }
     }
 
@@ -412,6 +442,9 @@ impl Layout {
             nav: Vec::new(),
             wide: false,
             tz: chrono_tz::America::Sao_Paulo,
+            away: false,
+            here: "/".to_string(),
+            home_href: "/inbox",
         }
     }
 
@@ -516,6 +549,8 @@ pub struct Page {
     pub user: WebUser,
     pub headers: HeaderMap,
     pub csrf: CsrfToken,
+    /// The request's path and query (the user menu's status form returns here).
+    pub here: String,
 }
 
 impl FromRequestParts<Arc<App>> for Page {
@@ -532,7 +567,8 @@ impl FromRequestParts<Arc<App>> for Page {
             .get::<CsrfToken>()
             .cloned()
             .ok_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
-        Ok(Page { app: app.clone(), user, headers: parts.headers.clone(), csrf })
+        let here = parts.uri.path_and_query().map(|pq| pq.as_str().to_string()).unwrap_or_else(|| "/".to_string());
+        Ok(Page { app: app.clone(), user, headers: parts.headers.clone(), csrf, here })
     }
 }
 
@@ -544,7 +580,10 @@ impl Page {
 
     /// The layout of a page titled `title_key`; `current` is its href, marked in the navigation.
     pub fn layout(&self, title_key: &str, current: &str) -> Layout {
-        Layout::for_user(&self.user, &self.headers, &self.csrf, title_key, current)
+        Layout {
+            here: self.here.clone(),
+            ..Layout::for_user(&self.user, &self.headers, &self.csrf, title_key, current)
+        }
     }
 
     pub fn actor(&self) -> crate::actions::Actor {

@@ -81,7 +81,12 @@ pub async fn login(
                 actions::auth::SESSION_DAYS * 24 * 3600,
                 app.settings.secure_cookies(),
             );
-            let mut response = Redirect::to(&safe_next(&form.next)).into_response();
+            // A page asked for (the login wall's `next`) wins; otherwise the person's landing.
+            let target = match safe_next(&form.next) {
+                next if next == form.next => next,
+                fallback => super::landing(logged_in.user.role).map(str::to_string).unwrap_or(fallback),
+            };
+            let mut response = Redirect::to(&target).into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().append(header::SET_COOKIE, v);
             }
@@ -190,6 +195,9 @@ fn first_steps(lang: Lang, setup: &actions::home::Setup) -> Vec<FirstStep> {
 
 pub async fn home(p: Page) -> Response {
     let role = p.user.user.role;
+    if let Some(landing) = super::landing(role) {
+        return Redirect::to(landing).into_response();
+    }
     let title = if role == Role::Admin { "home.first_steps" } else { "home.title" };
     let layout = p.layout(title, "/");
     let steps = if role == Role::Admin {
@@ -230,7 +238,7 @@ pub struct NoticeQuery {
 
 pub async fn account(p: Page, Query(q): Query<NoticeQuery>) -> Response {
     let layout = p.layout("nav.account", "/account");
-    let notice = q.saved.map(|_| layout.t("common.saved").to_string());
+    let notice = super::saved_notice(layout.lang, q.saved.as_deref());
     let signature = p.user.user.signature_enabled;
     let locale = p.user.user.locale.clone().unwrap_or_default();
     render(AccountPage { layout, locale, signature, notice, error: None })
@@ -245,7 +253,33 @@ pub struct AccountForm {
 pub async fn update_account(p: Page, CsrfForm(form): CsrfForm<AccountForm>) -> Response {
     let locale = Some(form.locale.as_str()).filter(|l| !l.is_empty());
     match actions::users::set_locale(&p.app, &p.user.user, locale).await {
-        Ok(()) => Redirect::to("/account?saved=1").into_response(),
+        Ok(()) => Redirect::to("/account?saved=language_saved").into_response(),
+        Err(e) => p.failure(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// The user menu's status switch (Online / Ausente): always the person's own, then back to the
+/// page it was sent from.
+pub async fn set_status(p: Page, CsrfForm(form): CsrfForm<StatusForm>) -> Response {
+    let away = match form.status.as_str() {
+        "away" => true,
+        "online" => false,
+        _ => return p.failure(&ActionError::invalid("invalid_presence", "status must be online or away")),
+    };
+    match actions::settings::set_away(&p.app, &p.user.user, away).await {
+        Ok(()) => {
+            let back = safe_next(&form.back);
+            let back = if back == form.back { back } else { "/".to_string() };
+            Redirect::to(&back).into_response()
+        }
         Err(e) => p.failure(&e),
     }
 }
@@ -259,7 +293,7 @@ pub struct PasswordForm {
 pub async fn change_password(p: Page, CsrfForm(form): CsrfForm<PasswordForm>) -> Response {
     let user = &p.user;
     match actions::users::change_own_password(&p.app, &user.user, &form.current, &form.new, &user.session_hash).await {
-        Ok(()) => Redirect::to("/account?saved=1").into_response(),
+        Ok(()) => Redirect::to("/account?saved=password_changed").into_response(),
         Err(e) => {
             let layout = p.layout("nav.account", "/account");
             let error = Some(error_message(layout.lang, &e));
@@ -313,13 +347,11 @@ pub async fn create_user(p: Page, CsrfForm(form): CsrfForm<CreateUserForm>) -> R
     match actions::users::create_user(&p.app, &p.actor(), p.tenant(), input).await {
         Ok((created, password)) => {
             let lang = p.lang();
-            let notice = match (lang, password) {
-                (Lang::En, Some(p)) => {
-                    format!("{} created. First password (shown only now): {p}", created.email)
-                }
-                (_, Some(p)) => format!("{} criado(a). Senha inicial (mostrada só agora): {p}", created.email),
-                (_, None) => created.email,
-            };
+            let notice = match password {
+                Some(password) => lang.t("saved.user_created_password").replace("{password}", &password),
+                None => lang.t("saved.user_created").to_string(),
+            }
+            .replace("{email}", &created.email);
             users_page(&p, Some(notice), None).await
         }
         Err(e) => {
@@ -345,7 +377,7 @@ pub async fn edit_user(p: Page, Path(id): Path<i64>, Query(q): Query<NoticeQuery
     let layout = p.layout("nav.users", "/admin/users");
     match actions::users::get_user(&p.app, &p.actor(), p.tenant(), UserId(id)).await {
         Ok(target) => {
-            let notice = q.saved.map(|_| layout.t("common.saved").to_string());
+            let notice = super::saved_notice(layout.lang, q.saved.as_deref());
             let grantable = grantable_for(p.user.user.role, target.role);
             render(UserEditPage { layout, target, grantable, notice, error: None })
         }
@@ -380,7 +412,7 @@ pub async fn update_user(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<
         None => Err(ActionError::invalid("invalid_role", "invalid role")),
     };
     match result {
-        Ok(_) => Redirect::to(&format!("/admin/users/{id}?saved=1")).into_response(),
+        Ok(_) => Redirect::to(&format!("/admin/users/{id}?saved=user_saved")).into_response(),
         Err(e) => {
             let status = error_status(&e);
             let error = Some(error_message(layout.lang, &e));

@@ -34,7 +34,7 @@ async fn tags_page(p: &Page, typed: (String, String), notice: Option<String>, er
 }
 
 pub async fn list_tags(p: Page, Query(q): Query<NoticeQuery>) -> Response {
-    let notice = q.saved.map(|_| p.lang().t("common.saved").to_string());
+    let notice = super::saved_notice(p.lang(), q.saved.as_deref());
     tags_page(&p, (String::new(), "#64748b".into()), notice, None).await
 }
 
@@ -53,21 +53,21 @@ async fn failed(p: &Page, e: ActionError, typed: (String, String)) -> Response {
 
 pub async fn create_tag(p: Page, CsrfForm(form): CsrfForm<TagFields>) -> Response {
     match actions::contacts::create_tag(&p.app, &p.actor(), p.tenant(), &form.name, &form.colour).await {
-        Ok(_) => Redirect::to("/admin/tags?saved=1").into_response(),
+        Ok(_) => Redirect::to("/admin/tags?saved=tag_created").into_response(),
         Err(e) => failed(&p, e, (form.name, form.colour)).await,
     }
 }
 
 pub async fn update_tag(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<TagFields>) -> Response {
     match actions::tags::update_tag(&p.app, &p.actor(), p.tenant(), id, &form.name, &form.colour).await {
-        Ok(_) => Redirect::to("/admin/tags?saved=1").into_response(),
+        Ok(_) => Redirect::to("/admin/tags?saved=tag_saved").into_response(),
         Err(e) => failed(&p, e, (String::new(), "#64748b".into())).await,
     }
 }
 
 pub async fn delete_tag(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
     match actions::contacts::delete_tag(&p.app, &p.actor(), p.tenant(), id).await {
-        Ok(()) => Redirect::to("/admin/tags?saved=1").into_response(),
+        Ok(()) => Redirect::to("/admin/tags?saved=tag_deleted").into_response(),
         Err(e) => failed(&p, e, (String::new(), "#64748b".into())).await,
     }
 }

@@ -124,7 +124,7 @@ pub struct Notice {
 }
 
 async fn list(p: Page, Query(q): Query<Notice>) -> Response {
-    let notice = q.saved.map(|_| p.lang().t("common.saved").to_string());
+    let notice = super::saved_notice(p.lang(), q.saved.as_deref());
     match list_page(&p, Fields::blank(), None, notice, None).await {
         Ok(page) => render(page),
         Err(e) => p.failure(&e),
@@ -191,7 +191,7 @@ async fn update(p: Page, Path(id): Path<i64>, CsrfForm(pairs): CsrfForm<Vec<(Str
         active: Some(fields.active),
     };
     match hooks::update_subscription(&p.app, &p.actor(), p.tenant(), id, patch).await {
-        Ok(_) => Redirect::to("/admin/webhooks?saved=1").into_response(),
+        Ok(_) => Redirect::to("/admin/webhooks?saved=webhook_saved").into_response(),
         Err(ActionError::Invalid { message, .. }) => {
             let page = EditPage {
                 layout: p.layout("wh.title", "/admin/webhooks"),
@@ -210,7 +210,7 @@ async fn update(p: Page, Path(id): Path<i64>, CsrfForm(pairs): CsrfForm<Vec<(Str
 
 async fn delete(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
     match hooks::delete_subscription(&p.app, &p.actor(), p.tenant(), id).await {
-        Ok(()) => Redirect::to("/admin/webhooks?saved=1").into_response(),
+        Ok(()) => Redirect::to("/admin/webhooks?saved=webhook_deleted").into_response(),
         Err(e) => p.failure(&e),
     }
 }
