@@ -29,7 +29,7 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 10] = [
+    pub const ALL: [JobKind; 11] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
