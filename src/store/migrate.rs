@@ -28,6 +28,8 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 14, name: "chatbots", sql: include_str!("migrations/0014_chatbots.sql") },
     Migration { version: 15, name: "agent_reminders", sql: include_str!("migrations/0015_agent_reminders.sql") },
     Migration { version: 16, name: "tag_keys", sql: include_str!("migrations/0016_tag_keys.sql") },
+    // 17 is another branch's.
+    Migration { version: 18, name: "department_hours", sql: include_str!("migrations/0018_department_hours.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.
