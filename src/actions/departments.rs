@@ -148,6 +148,13 @@ pub async fn list_departments(app: &App, actor: &Actor, tenant: TenantId) -> Act
     Ok(store::departments::list(app.db.reader(), tenant).await?)
 }
 
+/// Every department's own week (`domain::hours::WeekSchedule` as JSON; empty: it follows the
+/// company's hours), by id.
+pub async fn all_hours(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Vec<(i64, String)>> {
+    actor.require_admin_of(tenant)?;
+    Ok(store::departments::all_hours(app.db.reader(), tenant).await?)
+}
+
 pub async fn get_department(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<Department> {
     actor.role_of(tenant)?;
     store::departments::get(app.db.reader(), tenant, id).await?.ok_or(ActionError::NotFound)

@@ -45,7 +45,7 @@ pub async fn test_turn(
         .unwrap_or_else(|| "whatsapp_cloud".into());
     let ctx = Context {
         text: reply.to_string(),
-        open_now: super::automation::open_now(&a, app.clock.now_ms()),
+        open_now: super::automation::open_now(&a, None, app.clock.now_ms()),
         channel,
         contact: Default::default(),
     };

@@ -18,6 +18,7 @@ pub mod flow_test;
 pub mod home;
 pub mod idempotency;
 pub mod inbox;
+pub mod keyword_rules;
 pub mod qr_sessions;
 pub mod quick_replies;
 pub mod receive;

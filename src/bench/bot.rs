@@ -67,7 +67,7 @@ async fn set_automation(app: &crate::app::App, tenant: TenantId, enabled: bool, 
     crate::store::automation::put(&mut *tx, tenant, &a, app.clock.now_ms()).await?;
     tx.commit().await?;
     anyhow::ensure!(
-        !enabled || actions::automation::open_now(&a, app.clock.now_ms()),
+        !enabled || actions::automation::open_now(&a, None, app.clock.now_ms()),
         "the automation is not open now; the benchmark needs it open"
     );
     Ok(())

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod inbound;
 pub mod inbox;
 pub mod jobs;
+pub mod keyword_rules;
 pub mod media;
 pub mod message;
 pub mod netaddr;

@@ -120,6 +120,54 @@ pub async fn list<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -
     sqlx::query(&sql).bind(tenant.0).fetch_all(ex).await?.iter().map(from_row).collect()
 }
 
+/// A department's own week (`domain::hours::WeekSchedule` as JSON; empty: it follows the
+/// company's hours); None when the company has no such department.
+pub async fn hours<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT hours FROM departments WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
+/// Every department's own week (empty ones included), by department id.
+pub async fn all_hours<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query("SELECT id, hours FROM departments WHERE tenant_id = $1 ORDER BY id")
+        .bind(tenant.0)
+        .fetch_all(ex)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// Sets a department's own week (empty: it follows the company's); false when there is no such
+/// department in the company.
+pub async fn set_hours<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    hours: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE departments SET hours = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
+        .bind(hours)
+        .bind(now)
+        .bind(tenant.0)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Deletes a department: its tickets, connections and quick replies lose it first (tickets keep
 /// their history in `ticket_events`).
 pub async fn delete(tx: &mut super::Tx, tenant: TenantId, id: i64) -> Result<bool, sqlx::Error> {
@@ -129,6 +177,7 @@ pub async fn delete(tx: &mut super::Tx, tenant: TenantId, id: i64) -> Result<boo
         "DELETE FROM quick_replies WHERE tenant_id = $1 AND department_id = $2",
         "DELETE FROM department_members WHERE tenant_id = $1 AND department_id = $2",
         "DELETE FROM timed_rules WHERE tenant_id = $1 AND (department_id = $2 OR transfer_to = $2)",
+        "UPDATE keyword_rules SET department_id = NULL WHERE tenant_id = $1 AND department_id = $2",
     ] {
         sqlx::query(sql).bind(tenant.0).bind(id).execute(&mut **tx).await?;
     }

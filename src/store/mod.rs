@@ -19,6 +19,7 @@ pub mod identities;
 pub mod inbox;
 pub mod inbox_extras;
 pub mod jobs;
+pub mod keyword_rules;
 pub mod messages;
 pub mod migrate;
 pub mod quick_replies;

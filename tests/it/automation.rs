@@ -20,9 +20,9 @@ use wa_sim::CustomerMessage;
 use crate::engine_test;
 use crate::support::TestApp;
 
-const CUSTOMER: &str = "5511987654321";
+pub(crate) const CUSTOMER: &str = "5511987654321";
 
-async fn department(t: &TestApp, tenant: TenantId, name: &str) -> i64 {
+pub(crate) async fn department(t: &TestApp, tenant: TenantId, name: &str) -> i64 {
     let input = DepartmentInput {
         name: name.into(),
         colour: "#0f766e".into(),
@@ -53,9 +53,12 @@ async fn configure(t: &TestApp, tenant: TenantId, days: [&str; 7]) -> (i64, i64)
     (vendas, suporte)
 }
 
-const ALWAYS: [&str; 7] = ["00:00-24:00"; 7];
+pub(crate) const ALWAYS: [&str; 7] = ["00:00-24:00"; 7];
 
-async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> Fut) -> T {
+pub(crate) async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> Fut,
+) -> T {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(v) = check().await {
@@ -67,7 +70,7 @@ async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(what: &str,
 }
 
 /// The requests the simulator received, once there are `n`.
-async fn sent(sim: &wa_sim::Simulator, n: usize) -> Vec<Value> {
+pub(crate) async fn sent(sim: &wa_sim::Simulator, n: usize) -> Vec<Value> {
     eventually(&format!("{n} messages at the simulator"), || async {
         let all: Vec<Value> = sim.sent_messages().into_iter().map(|m| m.request).collect();
         (all.len() >= n).then_some(all)
@@ -75,7 +78,7 @@ async fn sent(sim: &wa_sim::Simulator, n: usize) -> Vec<Value> {
     .await
 }
 
-async fn ticket(t: &TestApp) -> (i64, String, Option<i64>) {
+pub(crate) async fn ticket(t: &TestApp) -> (i64, String, Option<i64>) {
     eventually("the ticket", || async {
         sqlx::query_as::<_, (i64, String, Option<i64>)>(
             "SELECT t.id, t.status, t.department_id FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE c.phone = $1",
@@ -88,7 +91,7 @@ async fn ticket(t: &TestApp) -> (i64, String, Option<i64>) {
     .await
 }
 
-async fn settled(t: &TestApp) {
+pub(crate) async fn settled(t: &TestApp) {
     eventually("the automation jobs to finish", || async {
         (t.count("jobs", "kind = 'automation.inbound' AND state <> 'done'").await == 0).then_some(())
     })

@@ -16,6 +16,8 @@ mod api_tenancy;
 mod auth;
 mod automation;
 mod automation_flow;
+mod automation_hours;
+mod automation_keywords;
 mod bot_loop;
 mod browser;
 mod browser_chatbot;

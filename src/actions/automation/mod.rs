@@ -15,7 +15,8 @@ use crate::app::App;
 use crate::domain::access::Audience;
 use crate::domain::flow::{self, BotState, Change, Effect, Flow, Say};
 use crate::domain::hours::{self, Calendar, WeekSchedule};
-use crate::domain::inbox::TicketStatus;
+use crate::domain::inbox::{Priority, TicketStatus};
+use crate::domain::keyword_rules::{self, KeywordRule};
 use crate::domain::outbound::{interactive_buttons, interactive_list, ListRow, OutboundContent};
 use crate::domain::TenantId;
 use crate::store::automation::{Automation, TicketBot};
@@ -23,18 +24,40 @@ use crate::store::tickets::Ticket;
 use crate::store::{self, Tx};
 
 mod settings;
-pub use settings::{get, save, save_dates, set_time_zone, set_up_demo, AutomationInput};
+pub use settings::{get, save, save_dates, save_department_hours, set_time_zone, set_up_demo, AutomationInput};
 
 /// The cap on automatic messages per ticket in ten minutes.
 pub const MAX_AUTOMATIC_PER_10_MIN: i64 = 10;
 
-/// Whether the company is open now by its hours (always, when it set none).
-pub fn open_now(a: &Automation, now_ms: i64) -> bool {
-    let Ok(schedule) = serde_json::from_str::<WeekSchedule>(&a.hours) else { return true };
+/// Whether the company is open now by its hours — or, given a department's own week
+/// (`departments.hours`; empty: it follows the company), the department by its own — with the
+/// company's holidays and dates either way; always open when neither set any hours.
+pub fn open_now(a: &Automation, department_hours: Option<&str>, now_ms: i64) -> bool {
+    let company = serde_json::from_str::<WeekSchedule>(&a.hours).ok();
+    let department =
+        department_hours.and_then(|h| serde_json::from_str::<WeekSchedule>(h).ok()).filter(|d| !d.is_empty());
+    if company.is_none() && department.is_none() {
+        return true;
+    }
     let calendar: Calendar =
         serde_json::from_str(&a.calendar).unwrap_or(Calendar { national: true, ..Calendar::default() });
     let tz = hours::parse_tz(&a.time_zone).unwrap_or(chrono_tz::America::Sao_Paulo);
-    hours::is_open(&schedule, &calendar, tz, now_ms)
+    hours::is_open(&company.unwrap_or_default(), department.as_ref(), &calendar, tz, now_ms)
+}
+
+/// [`open_now`] for a ticket's department (the company's hours when it has none).
+async fn open_for(
+    tx: &mut Tx,
+    a: &Automation,
+    tenant: TenantId,
+    department: Option<i64>,
+    now: i64,
+) -> anyhow::Result<bool> {
+    let own = match department {
+        Some(d) => store::departments::hours(&mut **tx, tenant, d).await?,
+        None => None,
+    };
+    Ok(open_now(a, own.as_deref(), now))
 }
 
 /// What moves a ticket's chatbot on.
@@ -95,35 +118,42 @@ async fn advance(
     let status = TicketStatus::parse(&t.status);
     let mut plan = Plan::default();
     let mut next = TicketBot { greeted: true, ..bot.clone() };
-    // Complaint words send the ticket to people at once, with high priority; so does a customer
-    // still in the chatbot after the configured number of messages.
-    let words = crate::domain::contacts::parse_keywords(&a.urgent_words).unwrap_or_default();
-    let urgent = message.is_some()
-        && matches!(status, Some(TicketStatus::Bot | TicketStatus::Waiting))
-        && flow::mentions_any(body, &words);
+    // Keyword rules (the company's urgent words among them) on every customer message of an
+    // open ticket, before the chatbot's step: a hand-off ends the chatbot at once; priority, tags
+    // and replies apply with people too (each rule replies once per ticket).
+    let hit = match (&message, status) {
+        (Some(_), Some(TicketStatus::Bot | TicketStatus::Waiting | TicketStatus::Open)) => {
+            let mut rules: Vec<KeywordRule> = keyword_rules::urgent_words_rule(&a.urgent_words).into_iter().collect();
+            rules.extend(store::keyword_rules::list(&mut *tx, tenant).await?);
+            keyword_rules::evaluate(&rules, body)
+        }
+        _ => keyword_rules::Outcome::default(),
+    };
+    if let Some(p) = hit.priority {
+        if Priority::parse(&t.priority).is_none_or(|current| p > current) {
+            plan.changes.push(Change::Priority(p));
+        }
+    }
+    plan.changes.extend(hit.tags.iter().cloned().map(Change::Tag));
+    for (rule, reply) in &hit.replies {
+        if *rule == 0 || store::keyword_rules::note_reply(&mut *tx, tenant, ticket_id, *rule, now).await? {
+            plan.says.push(Say::Text(reply.clone()));
+        }
+    }
+    let keyword_reply = !plan.says.is_empty();
+    // A customer still in the chatbot after the configured number of messages goes to people.
     let too_long = message.is_some()
         && status == Some(TicketStatus::Bot)
         && a.handoff_after > 0
         && store::automation::inbound_count(&mut *tx, tenant, ticket_id).await? >= a.handoff_after;
-    let mut raised = false;
-    if urgent && !matches!(t.priority.as_str(), "high" | "urgent") {
-        t.priority = "high".into();
-        raised = true;
-    }
-    let open = open_now(&a, now);
+    // Open by the hours of the ticket's department (its own week, or the company's).
+    let open = open_for(&mut tx, &a, tenant, t.department_id, now).await?;
     let mut ctx = None;
     match (&trigger, status, &bot.state) {
-        (Trigger::Message(_), ..) if urgent || too_long => {
+        (Trigger::Message(_), ..) if hit.handoff.is_some() || too_long => {
             if status == Some(TicketStatus::Bot) {
-                plan.effect = Some(Effect::Handoff { department: None });
-            } else if raised {
-                store::tickets::save_state(&mut *tx, &t).await?;
-                let mut events = Vec::new();
-                publish(app, &mut tx, &t, "priority", now, &mut events).await.map_err(|e| anyhow::anyhow!(e))?;
-                tx.commit().await?;
-                app.bus.deliver(events);
-                return Ok(());
-            } else {
+                plan.effect = Some(Effect::Handoff { department: hit.handoff.flatten() });
+            } else if plan.changes.is_empty() && plan.says.is_empty() {
                 return Ok(());
             }
         }
@@ -132,6 +162,7 @@ async fn advance(
         (Trigger::Message(_), Some(TicketStatus::Bot), None) if !bot.greeted => {
             if !open {
                 plan.says.extend(text(&a.away_message));
+                plan.away = true;
                 plan.effect = Some(Effect::Handoff { department: None });
             } else {
                 plan.says.extend(text(&a.greeting));
@@ -153,6 +184,8 @@ async fn advance(
             }
         }
         // The customer answers the menu or question the ticket waits on, or a wait is over.
+        // A keyword rule answered the message: the flow keeps waiting where it was.
+        (Trigger::Message(_), Some(TicketStatus::Bot), Some(_)) if keyword_reply => {}
         (trigger, Some(TicketStatus::Bot), Some(state)) => {
             if let Trigger::Wake(expected) = trigger {
                 if expected != state {
@@ -181,8 +214,11 @@ async fn advance(
         (Trigger::Message(_), Some(TicketStatus::Waiting), None)
             if !bot.greeted && message.as_ref().is_some_and(|m| t.created_at >= m.created_at - 1000) =>
         {
+            plan.away = !open;
             plan.says.extend(text(if !open { &a.away_message } else { &a.greeting }));
         }
+        // Nothing but what the keyword rules asked (a ticket with people).
+        _ if !plan.changes.is_empty() || !plan.says.is_empty() => {}
         _ => return Ok(()),
     }
     let mut events = Vec::new();
@@ -261,6 +297,8 @@ struct Plan {
     request: Option<Pending>,
     /// A timed wait: when the flow goes on.
     wake_in_ms: Option<i64>,
+    /// The away message is among what is said (a hand-off then does not say it again).
+    away: bool,
 }
 
 /// Takes what a step says and does into the plan.
@@ -344,7 +382,7 @@ async fn apply_step(
     events: &mut Vec<store::events::StoredEvent>,
 ) -> anyhow::Result<bool> {
     let tenant = t.tenant_id;
-    let Plan { mut says, changes, mut effect, wake_in_ms, .. } = plan;
+    let Plan { mut says, changes, mut effect, wake_in_ms, away, .. } = plan;
     let mut next = next.clone();
     if effect.is_some() {
         next.state = None;
@@ -373,7 +411,7 @@ async fn apply_step(
         say_it(app, tx, t, say, buttons, now, events).await?;
     }
     if let Some(effect) = effect {
-        apply_effect(app, tx, t, effect, now, events).await?;
+        apply_effect(app, tx, t, effect, !away, now, events).await?;
         stands = false;
     }
     if let (true, Some(delay), Some(state)) = (stands, wake_in_ms, next.state.as_deref()) {
@@ -531,12 +569,15 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Hands the ticket to people (in a department, whose greeting is sent, and distributed as the
-/// department says) or closes it.
+/// department says; the away message follows when the department — by its own hours or the
+/// company's — is closed, unless `away` is false because it was just said) or closes it.
+#[allow(clippy::too_many_arguments)]
 async fn apply_effect(
     app: &App,
     tx: &mut Tx,
     t: &mut Ticket,
     effect: Effect,
+    away: bool,
     now: i64,
     events: &mut Vec<store::events::StoredEvent>,
 ) -> anyhow::Result<()> {
@@ -564,6 +605,14 @@ async fn apply_effect(
             store::tickets::save_state(&mut **tx, t).await?;
             if let Some(greeting) = department.as_ref().and_then(|d| text(&d.greeting)) {
                 say_it(app, tx, t, &greeting, false, now, events).await?;
+            }
+            if away {
+                let a = store::automation::get(&mut **tx, tenant).await?;
+                if !open_for(tx, &a, tenant, t.department_id, now).await? {
+                    if let Some(message) = text(&a.away_message) {
+                        say_it(app, tx, t, &message, false, now, events).await?;
+                    }
+                }
             }
             publish(app, tx, t, "bot_handoff", now, events).await.map_err(|e| anyhow::anyhow!(e))?;
             if let Some(d) = t.department_id {

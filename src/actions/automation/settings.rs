@@ -6,6 +6,8 @@ use crate::actions::{ActionError, ActionResult, Actor};
 use crate::app::App;
 use crate::domain::flow::{self, Flow};
 use crate::domain::hours::{self, Calendar, WeekSchedule};
+use crate::domain::inbox::Priority;
+use crate::domain::keyword_rules::{KeywordRule, MatchMode};
 use crate::domain::TenantId;
 use crate::store;
 use crate::store::automation::Automation;
@@ -136,6 +138,46 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationI
     Ok(a)
 }
 
+/// Sets a department's own week, one text per weekday (Monday first) as on the company's form;
+/// all empty: the department follows the company's hours. The company's holidays apply either
+/// way.
+pub async fn save_department_hours(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    department: i64,
+    days: &[String; 7],
+) -> ActionResult<WeekSchedule> {
+    actor.require_admin_of(tenant)?;
+    let mut schedule = WeekSchedule::default();
+    for (i, day) in days.iter().enumerate() {
+        schedule.days[i] = WeekSchedule::parse_day(day).map_err(|m| ActionError::invalid("invalid_hours", m))?;
+    }
+    let json = if schedule.is_empty() {
+        String::new()
+    } else {
+        serde_json::to_string(&schedule).map_err(anyhow::Error::from)?
+    };
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    if !store::departments::set_hours(&mut *tx, tenant, department, &json, now).await? {
+        return Err(ActionError::NotFound);
+    }
+    let details = serde_json::json!({ "department_id": department, "own_hours": !schedule.is_empty() });
+    store::audit::record(
+        &mut *tx,
+        tenant,
+        &actor.label(),
+        "department.hours_updated",
+        &format!("department:{department}"),
+        &details,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(schedule)
+}
+
 /// Replaces the company's own dates (closures, local holidays), one per line as
 /// [`hours::parse_custom_dates`] reads them.
 pub async fn save_dates(app: &App, actor: &Actor, tenant: TenantId, text: &str) -> ActionResult<usize> {
@@ -156,8 +198,9 @@ pub async fn save_dates(app: &App, actor: &Actor, tenant: TenantId, text: &str) 
 }
 
 /// The Demo company's automation: weekdays 08–18, a greeting, an away message, a menu that
-/// hands the ticket to Vendas, Suporte or Financeiro, idle tickets closed after four hours, and
-/// Suporte's agents reminded of a customer left unanswered for half an hour.
+/// hands the ticket to Vendas, Suporte or Financeiro, idle tickets closed after four hours,
+/// Suporte's agents reminded of a customer left unanswered for half an hour, and complaint
+/// words ("reclamação", "procon", "cancelar") straight to people with high priority.
 pub async fn set_up_demo(app: &App, tenant: TenantId, departments: &[(i64, String)]) -> anyhow::Result<()> {
     let f = flow::department_menu("Como podemos ajudar? Escolha uma opção:", departments);
     let now = app.clock.now_ms();
@@ -171,7 +214,8 @@ pub async fn set_up_demo(app: &App, tenant: TenantId, departments: &[(i64, Strin
         greeting: "Olá, {{nome}}! Bem-vindo à Demo.".into(),
         away_message: "Olá! Nosso horário é de segunda a sexta, das 8h às 18h. Deixe sua mensagem que respondemos assim que voltarmos.".into(),
         chatbot_id: Some(chatbot),
-        urgent_words: "reclamação, procon, cancelar".into(),
+        // The complaint words are a keyword rule (below), not the older urgent-words setting.
+        urgent_words: String::new(),
         handoff_after: 6,
         ..Automation::default()
     };
@@ -187,6 +231,18 @@ pub async fn set_up_demo(app: &App, tenant: TenantId, departments: &[(i64, Strin
         })
         .collect();
     store::timed_rules::replace(&mut tx, tenant, &rules, now).await?;
+    // Complaints go to people at once, with high priority and a tag, whatever the chatbot asked.
+    let complaint = KeywordRule {
+        id: 0,
+        words: "reclamação, procon, cancelar".into(),
+        mode: MatchMode::Word,
+        handoff: true,
+        department_id: None,
+        priority: Some(Priority::High),
+        tag: "Reclamação".into(),
+        reply: "Sentimos muito pelo transtorno. Um atendente vai falar com você agora mesmo.".into(),
+    };
+    store::keyword_rules::replace(&mut tx, tenant, &[complaint], now).await?;
     store::automation::put(&mut *tx, tenant, &a, now).await?;
     tx.commit().await?;
     Ok(())

@@ -71,7 +71,8 @@ pub enum Test {
     /// The customer's last message mentions one of these words (comma-separated, as the urgent
     /// words are written).
     Keyword { words: String },
-    /// The company is open now by its business hours.
+    /// Open now by the business hours of the ticket's department (its own week, or the
+    /// company's when it has none or follows the company's).
     Open,
     /// The ticket's connection is of this kind (`whatsapp_cloud`, `whatsapp_qr`).
     Channel { channel: String },
@@ -252,7 +253,7 @@ pub struct BotState {
 }
 
 /// What the engine knows of the world at a step: the customer's last message (the reply),
-/// whether the company is open, the connection's kind and the contact's fields (custom fields
+/// whether the ticket's department (or the company) is open, the connection's kind and the contact's fields (custom fields
 /// plus `nome`, `telefone`, `email` where the caller has them).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Context {

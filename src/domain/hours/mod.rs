@@ -271,10 +271,25 @@ fn span_date(tz: Tz, at_ms: i64) -> Option<NaiveDate> {
     }
 }
 
-/// Open at the instant `at_ms` (Unix ms, UTC) in time zone `tz`: the local time falls in one of
-/// the weekday's intervals and in no closure of that local date. False for instants chrono
-/// cannot represent.
-pub fn is_open(schedule: &WeekSchedule, calendar: &Calendar, tz: Tz, at_ms: i64) -> bool {
+/// The week that rules a department: its own when it has one with any interval, else the
+/// company's (a department "follows the company" until it sets hours of its own). The company's
+/// calendar applies to every department.
+pub fn schedule_for<'a>(company: &'a WeekSchedule, department: Option<&'a WeekSchedule>) -> &'a WeekSchedule {
+    department.filter(|d| !d.is_empty()).unwrap_or(company)
+}
+
+/// Open at the instant `at_ms` (Unix ms, UTC) in time zone `tz`, for a department with
+/// `department`'s own week (None, or an empty week: the company's, see [`schedule_for`]): the
+/// local time falls in one of the weekday's intervals and in no closure of that local date.
+/// False for instants chrono cannot represent.
+pub fn is_open(
+    company: &WeekSchedule,
+    department: Option<&WeekSchedule>,
+    calendar: &Calendar,
+    tz: Tz,
+    at_ms: i64,
+) -> bool {
+    let schedule = schedule_for(company, department);
     if !schedule.has_hours() {
         return false;
     }
@@ -282,9 +297,17 @@ pub fn is_open(schedule: &WeekSchedule, calendar: &Calendar, tz: Tz, at_ms: i64)
         .is_some_and(|date| day_spans(schedule, calendar, tz, date).iter().any(|&(s, e)| s <= at_ms && at_ms < e))
 }
 
-/// The first instant >= at_ms that is open (Unix ms), at most 400 days after `at_ms`; None when
-/// never open in that span (or `at_ms` is outside chrono's years). If already open, returns at_ms.
-pub fn next_opening(schedule: &WeekSchedule, calendar: &Calendar, tz: Tz, at_ms: i64) -> Option<i64> {
+/// The first instant >= at_ms that is open (Unix ms) for the department (as [`is_open`] reads
+/// `company` and `department`), at most 400 days after `at_ms`; None when never open in that
+/// span (or `at_ms` is outside chrono's years). If already open, returns at_ms.
+pub fn next_opening(
+    company: &WeekSchedule,
+    department: Option<&WeekSchedule>,
+    calendar: &Calendar,
+    tz: Tz,
+    at_ms: i64,
+) -> Option<i64> {
+    let schedule = schedule_for(company, department);
     if !schedule.has_hours() {
         return None;
     }

@@ -72,40 +72,44 @@ fn days_parse_sorted_refuse_overlaps_and_round_trip() {
 fn open_at_the_boundaries_lunch_weekends_and_closures() {
     let (s, cal) = (office(), Calendar::brazil());
     assert_eq!(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap().weekday(), chrono::Weekday::Mon);
-    let open = |h, m| is_open(&s, &cal, SP, at(SP, 2026, 3, 2, h, m));
+    let open = |h, m| is_open(&s, None, &cal, SP, at(SP, 2026, 3, 2, h, m));
     assert!(!open(7, 59) && open(8, 0) && open(11, 59) && !open(12, 0) && !open(13, 29) && open(13, 30));
     assert!(open(17, 59) && !open(18, 0) && !open(0, 0) && !open(23, 59));
-    assert!(!is_open(&s, &cal, SP, at(SP, 2026, 3, 2, 8, 0) - 1));
-    assert!(!is_open(&s, &cal, SP, at(SP, 2026, 3, 7, 10, 0)) && !is_open(&s, &cal, SP, at(SP, 2026, 3, 8, 10, 0)));
+    assert!(!is_open(&s, None, &cal, SP, at(SP, 2026, 3, 2, 8, 0) - 1));
+    assert!(
+        !is_open(&s, None, &cal, SP, at(SP, 2026, 3, 7, 10, 0))
+            && !is_open(&s, None, &cal, SP, at(SP, 2026, 3, 8, 10, 0))
+    );
     // São Paulo has kept -03:00 all year since 2019.
     assert_eq!(at(SP, 2026, 1, 5, 8, 0), utc(2026, 1, 5, 11, 0));
     assert_eq!(at(SP, 2026, 7, 6, 8, 0), utc(2026, 7, 6, 11, 0));
     // Good Friday 2027 is 26 March; the Thursday before is a working day.
-    assert!(!is_open(&s, &cal, SP, at(SP, 2027, 3, 26, 10, 0)));
-    assert!(is_open(&s, &cal, SP, at(SP, 2027, 3, 25, 10, 0)));
-    assert!(is_open(&s, &Calendar::default(), SP, at(SP, 2027, 3, 26, 10, 0)));
+    assert!(!is_open(&s, None, &cal, SP, at(SP, 2027, 3, 26, 10, 0)));
+    assert!(is_open(&s, None, &cal, SP, at(SP, 2027, 3, 25, 10, 0)));
+    assert!(is_open(&s, None, &Calendar::default(), SP, at(SP, 2027, 3, 26, 10, 0)));
     let ash = Calendar { optional: vec![OptionalHoliday::AshWednesdayMorning], ..Calendar::brazil() };
-    let open = |h, m| is_open(&s, &ash, SP, at(SP, 2027, 2, 10, h, m));
+    let open = |h, m| is_open(&s, None, &ash, SP, at(SP, 2027, 2, 10, h, m));
     assert!(!open(10, 0) && !open(13, 59) && open(14, 0) && open(17, 0));
     let carnival = Calendar { optional: OptionalHoliday::ALL.to_vec(), ..Calendar::brazil() };
     assert!(
-        !is_open(&s, &carnival, SP, at(SP, 2027, 2, 8, 10, 0))
-            && !is_open(&s, &carnival, SP, at(SP, 2027, 2, 9, 10, 0))
+        !is_open(&s, None, &carnival, SP, at(SP, 2027, 2, 8, 10, 0))
+            && !is_open(&s, None, &carnival, SP, at(SP, 2027, 2, 9, 10, 0))
     );
     assert!(
-        !is_open(&s, &carnival, SP, at(SP, 2027, 5, 27, 10, 0)) && is_open(&s, &cal, SP, at(SP, 2027, 5, 27, 10, 0))
+        !is_open(&s, None, &carnival, SP, at(SP, 2027, 5, 27, 10, 0))
+            && is_open(&s, None, &cal, SP, at(SP, 2027, 5, 27, 10, 0))
     );
     let date = NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
     let custom =
         Calendar { custom: vec![CustomDate { date, closed: Some(iv(900, 960)), name: "Reunião".into() }], ..cal };
-    let open = |h, m| is_open(&s, &custom, SP, at(SP, 2026, 3, 3, h, m));
+    let open = |h, m| is_open(&s, None, &custom, SP, at(SP, 2026, 3, 3, h, m));
     assert!(open(14, 59) && !open(15, 0) && !open(15, 59) && open(16, 0));
 }
 
 #[test]
 fn next_opening_skips_nights_weekends_holidays_and_closures() {
     let (s, cal) = (office(), Calendar::brazil());
-    let next = |c: &Calendar, from| next_opening(&s, c, SP, from);
+    let next = |c: &Calendar, from| next_opening(&s, None, c, SP, from);
     assert_eq!(next(&cal, at(SP, 2026, 3, 6, 18, 30)), Some(at(SP, 2026, 3, 9, 8, 0)));
     assert_eq!(next(&cal, at(SP, 2026, 3, 9, 12, 10)), Some(at(SP, 2026, 3, 9, 13, 30)));
     let already = at(SP, 2026, 3, 9, 9, 17) + 123;
@@ -116,9 +120,9 @@ fn next_opening_skips_nights_weekends_holidays_and_closures() {
     let date = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
     let custom = Calendar { custom: vec![CustomDate { date, closed: None, name: "Mudança".into() }], ..cal.clone() };
     assert_eq!(next(&custom, at(SP, 2026, 3, 6, 18, 30)), Some(at(SP, 2026, 3, 10, 8, 0)));
-    assert_eq!(next_opening(&WeekSchedule::default(), &cal, SP, at(SP, 2026, 3, 6, 18, 30)), None);
+    assert_eq!(next_opening(&WeekSchedule::default(), None, &cal, SP, at(SP, 2026, 3, 6, 18, 30)), None);
     let backwards = only(0, vec![Interval { start: 600, end: 500 }]);
-    assert_eq!(next_opening(&backwards, &cal, SP, 0), None);
+    assert_eq!(next_opening(&backwards, None, &cal, SP, 0), None);
     // Always open but closed for 500 days from 9 March 2026 (to 21 July 2027).
     let always = WeekSchedule::always_open();
     let closed = Calendar {
@@ -127,8 +131,42 @@ fn next_opening_skips_nights_weekends_holidays_and_closures() {
             .collect(),
         ..cal
     };
-    assert_eq!(next_opening(&always, &closed, SP, at(SP, 2026, 3, 9, 0, 0)), None);
-    assert_eq!(next_opening(&always, &closed, SP, at(SP, 2027, 7, 1, 0, 0)), Some(at(SP, 2027, 7, 22, 0, 0)));
+    assert_eq!(next_opening(&always, None, &closed, SP, at(SP, 2026, 3, 9, 0, 0)), None);
+    assert_eq!(next_opening(&always, None, &closed, SP, at(SP, 2027, 7, 1, 0, 0)), Some(at(SP, 2027, 7, 22, 0, 0)));
+}
+
+#[test]
+fn a_department_with_its_own_week_follows_it_and_the_company_s_holidays() {
+    let (company, cal) = (office(), Calendar::brazil());
+    // Suporte: Monday to Saturday 07:00–22:00.
+    let mut suporte = WeekSchedule::default();
+    for day in &mut suporte.days[..6] {
+        *day = vec![iv(420, 1320)];
+    }
+    let own = Some(&suporte);
+    // Monday 2 March 2026, 20:00: the company closed, Suporte open.
+    let evening = at(SP, 2026, 3, 2, 20, 0);
+    assert!(!is_open(&company, None, &cal, SP, evening) && is_open(&company, own, &cal, SP, evening));
+    // Lunch: the company closed, Suporte open; Saturday too.
+    assert!(!is_open(&company, None, &cal, SP, at(SP, 2026, 3, 2, 12, 30)));
+    assert!(is_open(&company, own, &cal, SP, at(SP, 2026, 3, 2, 12, 30)));
+    assert!(is_open(&company, own, &cal, SP, at(SP, 2026, 3, 7, 10, 0)));
+    // The company's holidays close every department: Good Friday 2027.
+    assert!(!is_open(&company, own, &cal, SP, at(SP, 2027, 3, 26, 10, 0)));
+    assert_eq!(next_opening(&company, own, &cal, SP, at(SP, 2027, 3, 25, 23, 0)), Some(at(SP, 2027, 3, 27, 7, 0)));
+    // A department open less than the company: closed while the company is open.
+    let mornings = only(0, vec![iv(480, 600)]);
+    let ten_thirty = at(SP, 2026, 3, 2, 10, 30);
+    assert!(is_open(&company, None, &cal, SP, ten_thirty) && !is_open(&company, Some(&mornings), &cal, SP, ten_thirty));
+    assert_eq!(next_opening(&company, Some(&mornings), &cal, SP, ten_thirty), Some(at(SP, 2026, 3, 9, 8, 0)));
+    // An empty week of its own: the department follows the company.
+    let empty = WeekSchedule::default();
+    assert_eq!(schedule_for(&company, Some(&empty)), &company);
+    assert_eq!(schedule_for(&company, None), &company);
+    assert_eq!(schedule_for(&company, own), &suporte);
+    assert!(is_open(&company, Some(&empty), &cal, SP, ten_thirty));
+    // A department's own week applies where the company set none.
+    assert!(is_open(&WeekSchedule::default(), own, &cal, SP, evening));
 }
 
 #[test]
@@ -136,10 +174,13 @@ fn a_day_ending_at_24_00_meets_the_next_starting_at_00_00() {
     let mut s = only(4, vec![iv(1320, 1440)]);
     s.days[5] = vec![iv(0, 360)];
     let cal = Calendar::default();
-    assert!(is_open(&s, &cal, SP, at(SP, 2026, 3, 7, 0, 0) - 1) && is_open(&s, &cal, SP, at(SP, 2026, 3, 7, 0, 0)));
-    assert_eq!(next_opening(&s, &cal, SP, at(SP, 2026, 3, 6, 21, 0)), Some(at(SP, 2026, 3, 6, 22, 0)));
-    assert_eq!(next_opening(&s, &cal, SP, at(SP, 2026, 3, 7, 0, 0)), Some(at(SP, 2026, 3, 7, 0, 0)));
-    assert_eq!(next_opening(&s, &cal, SP, at(SP, 2026, 3, 7, 6, 0)), Some(at(SP, 2026, 3, 13, 22, 0)));
+    assert!(
+        is_open(&s, None, &cal, SP, at(SP, 2026, 3, 7, 0, 0) - 1)
+            && is_open(&s, None, &cal, SP, at(SP, 2026, 3, 7, 0, 0))
+    );
+    assert_eq!(next_opening(&s, None, &cal, SP, at(SP, 2026, 3, 6, 21, 0)), Some(at(SP, 2026, 3, 6, 22, 0)));
+    assert_eq!(next_opening(&s, None, &cal, SP, at(SP, 2026, 3, 7, 0, 0)), Some(at(SP, 2026, 3, 7, 0, 0)));
+    assert_eq!(next_opening(&s, None, &cal, SP, at(SP, 2026, 3, 7, 6, 0)), Some(at(SP, 2026, 3, 13, 22, 0)));
 }
 
 #[test]
@@ -147,25 +188,35 @@ fn new_york_clocks_going_forward_and_back() {
     let cal = Calendar::default();
     // 8 March 2026: 02:00 EST jumps to 03:00 EDT (07:00 UTC). 02:30 does not exist.
     let s = only(6, vec![iv(150, 240)]);
-    assert_eq!(next_opening(&s, &cal, NY, utc(2026, 3, 8, 5, 0)), Some(utc(2026, 3, 8, 7, 0)));
-    assert!(!is_open(&s, &cal, NY, utc(2026, 3, 8, 7, 0) - 1) && is_open(&s, &cal, NY, utc(2026, 3, 8, 7, 0)));
-    assert!(!is_open(&s, &cal, NY, utc(2026, 3, 8, 8, 0)));
+    assert_eq!(next_opening(&s, None, &cal, NY, utc(2026, 3, 8, 5, 0)), Some(utc(2026, 3, 8, 7, 0)));
+    assert!(
+        !is_open(&s, None, &cal, NY, utc(2026, 3, 8, 7, 0) - 1) && is_open(&s, None, &cal, NY, utc(2026, 3, 8, 7, 0))
+    );
+    assert!(!is_open(&s, None, &cal, NY, utc(2026, 3, 8, 8, 0)));
     let s = only(6, vec![iv(60, 150)]);
-    assert!(is_open(&s, &cal, NY, utc(2026, 3, 8, 6, 59)) && !is_open(&s, &cal, NY, utc(2026, 3, 8, 7, 0)));
+    assert!(is_open(&s, None, &cal, NY, utc(2026, 3, 8, 6, 59)) && !is_open(&s, None, &cal, NY, utc(2026, 3, 8, 7, 0)));
     let inside_gap = only(6, vec![iv(130, 170)]);
-    assert_eq!(next_opening(&inside_gap, &cal, NY, utc(2026, 3, 8, 5, 0)), Some(utc(2026, 3, 15, 6, 10)));
+    assert_eq!(next_opening(&inside_gap, None, &cal, NY, utc(2026, 3, 8, 5, 0)), Some(utc(2026, 3, 15, 6, 10)));
     // Office hours keep their wall-clock times: 08:00 is 13:00 UTC on Friday, 12:00 on Monday.
     let s = office();
-    assert!(is_open(&s, &cal, NY, utc(2026, 3, 6, 13, 0)) && !is_open(&s, &cal, NY, utc(2026, 3, 6, 12, 59)));
-    assert_eq!(next_opening(&s, &cal, NY, utc(2026, 3, 6, 23, 30)), Some(utc(2026, 3, 9, 12, 0)));
+    assert!(
+        is_open(&s, None, &cal, NY, utc(2026, 3, 6, 13, 0)) && !is_open(&s, None, &cal, NY, utc(2026, 3, 6, 12, 59))
+    );
+    assert_eq!(next_opening(&s, None, &cal, NY, utc(2026, 3, 6, 23, 30)), Some(utc(2026, 3, 9, 12, 0)));
     // 1 November 2026: 02:00 EDT goes back to 01:00 EST (06:00 UTC); 01:00–02:00 happens twice.
     let s = only(6, vec![iv(90, 180)]);
-    assert!(!is_open(&s, &cal, NY, utc(2026, 11, 1, 5, 29)) && is_open(&s, &cal, NY, utc(2026, 11, 1, 5, 30)));
-    assert!(is_open(&s, &cal, NY, utc(2026, 11, 1, 6, 15)) && is_open(&s, &cal, NY, utc(2026, 11, 1, 7, 59)));
-    assert!(!is_open(&s, &cal, NY, utc(2026, 11, 1, 8, 0)));
+    assert!(
+        !is_open(&s, None, &cal, NY, utc(2026, 11, 1, 5, 29)) && is_open(&s, None, &cal, NY, utc(2026, 11, 1, 5, 30))
+    );
+    assert!(
+        is_open(&s, None, &cal, NY, utc(2026, 11, 1, 6, 15)) && is_open(&s, None, &cal, NY, utc(2026, 11, 1, 7, 59))
+    );
+    assert!(!is_open(&s, None, &cal, NY, utc(2026, 11, 1, 8, 0)));
     let s = only(6, vec![iv(60, 90)]);
-    assert!(is_open(&s, &cal, NY, utc(2026, 11, 1, 5, 0)) && !is_open(&s, &cal, NY, utc(2026, 11, 1, 6, 15)));
-    assert_eq!(next_opening(&s, &cal, NY, utc(2026, 11, 1, 5, 45)), Some(utc(2026, 11, 8, 6, 0)));
+    assert!(
+        is_open(&s, None, &cal, NY, utc(2026, 11, 1, 5, 0)) && !is_open(&s, None, &cal, NY, utc(2026, 11, 1, 6, 15))
+    );
+    assert_eq!(next_opening(&s, None, &cal, NY, utc(2026, 11, 1, 5, 45)), Some(utc(2026, 11, 8, 6, 0)));
 }
 
 #[test]
@@ -174,13 +225,21 @@ fn sao_paulo_summer_time_at_midnight_before_2019() {
     // 4 November 2018: 00:00 -03 jumped to 01:00 -02 (03:00 UTC).
     let mut s = only(5, vec![iv(1320, 1440)]);
     s.days[6] = vec![iv(0, 120)];
-    assert_eq!(next_opening(&s, &cal, SP, utc(2018, 11, 4, 0, 0)), Some(utc(2018, 11, 4, 1, 0)));
-    assert!(is_open(&s, &cal, SP, utc(2018, 11, 4, 2, 59)) && is_open(&s, &cal, SP, utc(2018, 11, 4, 3, 0)));
-    assert!(is_open(&s, &cal, SP, utc(2018, 11, 4, 3, 59)) && !is_open(&s, &cal, SP, utc(2018, 11, 4, 4, 0)));
+    assert_eq!(next_opening(&s, None, &cal, SP, utc(2018, 11, 4, 0, 0)), Some(utc(2018, 11, 4, 1, 0)));
+    assert!(
+        is_open(&s, None, &cal, SP, utc(2018, 11, 4, 2, 59)) && is_open(&s, None, &cal, SP, utc(2018, 11, 4, 3, 0))
+    );
+    assert!(
+        is_open(&s, None, &cal, SP, utc(2018, 11, 4, 3, 59)) && !is_open(&s, None, &cal, SP, utc(2018, 11, 4, 4, 0))
+    );
     // 17 February 2019: 00:00 -02 went back to 23:00 -03 on the 16th (02:00 UTC).
     let s = only(5, vec![iv(1380, 1440)]);
-    assert!(!is_open(&s, &cal, SP, utc(2019, 2, 17, 0, 59)) && is_open(&s, &cal, SP, utc(2019, 2, 17, 1, 0)));
-    assert!(is_open(&s, &cal, SP, utc(2019, 2, 17, 2, 30)) && !is_open(&s, &cal, SP, utc(2019, 2, 17, 3, 0)));
+    assert!(
+        !is_open(&s, None, &cal, SP, utc(2019, 2, 17, 0, 59)) && is_open(&s, None, &cal, SP, utc(2019, 2, 17, 1, 0))
+    );
+    assert!(
+        is_open(&s, None, &cal, SP, utc(2019, 2, 17, 2, 30)) && !is_open(&s, None, &cal, SP, utc(2019, 2, 17, 3, 0))
+    );
 }
 
 #[test]
@@ -190,8 +249,8 @@ fn time_zones_parse_and_extreme_instants_are_closed() {
     assert_eq!(parse_tz(""), None);
     let (s, cal) = (WeekSchedule::always_open(), Calendar::brazil());
     for t in [i64::MIN, i64::MIN + 1, i64::MAX - 1, i64::MAX] {
-        assert!(!is_open(&s, &cal, SP, t));
-        assert_eq!(next_opening(&s, &cal, SP, t), None);
+        assert!(!is_open(&s, None, &cal, SP, t));
+        assert_eq!(next_opening(&s, None, &cal, SP, t), None);
     }
 }
 
@@ -271,27 +330,57 @@ fn random_instants_follow_the_rule_and_next_opening_is_the_first_open_instant() 
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for case in 0..4000 {
         let (s, cal, tz, t) = random_case(&mut rng);
-        let open = is_open(&s, &cal, tz, t);
+        let open = is_open(&s, None, &cal, tz, t);
         // Where the local time happens once, the spans agree with the plain rule.
         let local = local_of(tz, t).unwrap();
         if tz.from_local_datetime(&local).single().is_some() {
             assert_eq!(open, literal_open(&s, &cal, tz, t), "case {case}: {tz} {local} {s:?} {cal:?}");
         }
-        let next = next_opening(&s, &cal, tz, t);
+        let next = next_opening(&s, None, &cal, tz, t);
         if open {
             assert_eq!(next, Some(t), "case {case}");
         }
         let end = match next {
             Some(r) => {
-                assert!(r >= t && r <= t + SEARCH_DAYS * DAY_MS && is_open(&s, &cal, tz, r), "case {case}");
-                assert!(r == t || !is_open(&s, &cal, tz, r - 1), "case {case}");
+                assert!(r >= t && r <= t + SEARCH_DAYS * DAY_MS && is_open(&s, None, &cal, tz, r), "case {case}");
+                assert!(r == t || !is_open(&s, None, &cal, tz, r - 1), "case {case}");
                 r
             }
             None => t + SEARCH_DAYS * DAY_MS,
         };
         for _ in 0..20 {
             let u = t + rng.below((end - t).max(1) as u64) as i64;
-            assert!(u >= end || !is_open(&s, &cal, tz, u), "case {case}: open at {u} before {next:?}");
+            assert!(u >= end || !is_open(&s, None, &cal, tz, u), "case {case}: open at {u} before {next:?}");
+        }
+    }
+}
+
+#[test]
+fn a_department_s_answers_are_its_own_week_s_and_next_opening_is_open_for_it() {
+    let mut rng = Rng(0x5eed_0fde_9a47);
+    for case in 0..1500 {
+        let (company, cal, tz, t) = random_case(&mut rng);
+        let (department, _, _, _) = random_case(&mut rng);
+        let own = (rng.below(4) != 0).then_some(&department);
+        let ruling = match own {
+            Some(d) if !d.is_empty() => d,
+            _ => &company,
+        };
+        let open = is_open(&company, own, &cal, tz, t);
+        assert_eq!(open, is_open(ruling, None, &cal, tz, t), "case {case}");
+        let next = next_opening(&company, own, &cal, tz, t);
+        assert_eq!(next, next_opening(ruling, None, &cal, tz, t), "case {case}");
+        if let Some(r) = next {
+            assert!(r >= t && is_open(&company, own, &cal, tz, r), "case {case}: next opening {r} is open");
+        }
+        // Never open inside one of the company's closures, whatever the department's week.
+        for c in &cal.custom {
+            let Some(range) = c.closed.map_or(Some(ALL_DAY), clipped) else { continue };
+            let m = range.start + rng.below(u64::from(range.end - range.start)) as u16;
+            let local = c.date.and_hms_opt(u32::from(m / 60), u32::from(m % 60), 0).unwrap();
+            if let Some(u) = tz.from_local_datetime(&local).single() {
+                assert!(!is_open(&company, own, &cal, tz, u.timestamp_millis()), "case {case}: {tz} {local}");
+            }
         }
     }
 }
@@ -303,8 +392,8 @@ fn next_opening_matches_a_minute_by_minute_search() {
         let (s, cal, tz, t) = random_case(&mut rng);
         let t = t - t.rem_euclid(60_000);
         // Every boundary falls on a whole minute here, so scanning minutes finds the exact answer.
-        let found = (0..3 * 1440).map(|k| t + k * 60_000).find(|&u| is_open(&s, &cal, tz, u));
-        let next = next_opening(&s, &cal, tz, t).filter(|&r| r < t + 3 * DAY_MS);
+        let found = (0..3 * 1440).map(|k| t + k * 60_000).find(|&u| is_open(&s, None, &cal, tz, u));
+        let next = next_opening(&s, None, &cal, tz, t).filter(|&r| r < t + 3 * DAY_MS);
         assert_eq!(next, found, "case {case}: {tz} {s:?} {cal:?}");
     }
 }
@@ -319,7 +408,7 @@ fn never_open_inside_a_closure_and_no_panic_on_any_instant() {
             let m = range.start + rng.below(u64::from(range.end - range.start)) as u16;
             let local = c.date.and_hms_opt(u32::from(m / 60), u32::from(m % 60), rng.below(60) as u32).unwrap();
             if let Some(u) = tz.from_local_datetime(&local).single() {
-                assert!(!is_open(&s, &cal, tz, u.timestamp_millis()), "case {case}: {tz} {local} {c:?}");
+                assert!(!is_open(&s, None, &cal, tz, u.timestamp_millis()), "case {case}: {tz} {local} {c:?}");
             }
         }
         let wild = match rng.below(4) {
@@ -332,8 +421,8 @@ fn never_open_inside_a_closure_and_no_panic_on_any_instant() {
                     - (1 << 36)
             }
         };
-        let _ = is_open(&s, &cal, tz, wild);
-        let _ = next_opening(&s, &cal, tz, wild);
+        let _ = is_open(&s, None, &cal, tz, wild);
+        let _ = next_opening(&s, None, &cal, tz, wild);
     }
 }
 

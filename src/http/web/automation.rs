@@ -1,11 +1,11 @@
 //! The "Horários e regras" page: business hours per weekday in the company's time zone, the
 //! optional holidays it closes on (Brazil's national ones always apply) and its own dates, the
 //! closures of the next twelve months, the greeting and away messages, the chatbot's urgent
-//! words and hand-off limit, and the timed rules per department. The flow has its own page
-//! (`chatbot.rs`).
+//! words and hand-off limit, each department's own hours, the keyword rules, and the timed
+//! rules per department. The flow has its own page (`chatbot.rs`).
 
 use askama::Template;
-use axum::extract::Query;
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::pages::NoticeQuery;
@@ -13,6 +13,8 @@ use super::{error_message, error_status, render, CsrfForm, Layout, Page};
 use crate::actions;
 use crate::actions::timed_rules::TimedRule;
 use crate::domain::hours::{self, Calendar, OptionalHoliday, WeekSchedule};
+use crate::domain::inbox::Priority;
+use crate::domain::keyword_rules::{KeywordRule, MatchMode};
 
 const WEEKDAYS: [&str; 7] = ["hours.mon", "hours.tue", "hours.wed", "hours.thu", "hours.fri", "hours.sat", "hours.sun"];
 
@@ -53,6 +55,50 @@ struct AutomationPage {
     dates: String,
     rules: Vec<RuleRow>,
     departments: Vec<(i64, String)>,
+    department_hours: Vec<DepartmentHoursRow>,
+    keyword_rules: Vec<KeywordRow>,
+    modes: Vec<(&'static str, &'static str)>,
+    priorities: Vec<(&'static str, &'static str)>,
+}
+
+/// A department's own week on the page: one text per weekday, whether it has one, open now.
+pub struct DepartmentHoursRow {
+    pub id: i64,
+    pub name: String,
+    pub own: bool,
+    pub open_now: bool,
+    pub days: Vec<DayRow>,
+    /// The form was refused: open it.
+    pub expanded: bool,
+}
+
+/// One keyword rule on the page (the last row is blank, for a new rule).
+pub struct KeywordRow {
+    pub index: usize,
+    pub id: i64,
+    pub words: String,
+    pub mode: &'static str,
+    pub handoff: bool,
+    pub department_id: i64,
+    pub priority: &'static str,
+    pub tag: String,
+    pub reply: String,
+}
+
+impl KeywordRow {
+    fn of(index: usize, r: &KeywordRule) -> KeywordRow {
+        KeywordRow {
+            index,
+            id: r.id,
+            words: r.words.clone(),
+            mode: r.mode.as_str(),
+            handoff: r.handoff,
+            department_id: r.department_id.unwrap_or(0),
+            priority: r.priority.map(Priority::as_str).unwrap_or(""),
+            tag: r.tag.clone(),
+            reply: r.reply.clone(),
+        }
+    }
 }
 
 /// One department's timed rules on the page (department 0: tickets without one).
@@ -72,6 +118,9 @@ enum Typed {
     Main(Box<Draft>),
     Dates(String),
     Rules(Vec<TimedRule>),
+    /// A department's week (its id and the seven texts).
+    DepartmentHours(i64, [String; 7]),
+    Keywords(Vec<KeywordRule>),
 }
 
 async fn page(p: &Page, notice: Option<String>, error: Option<String>, typed: Typed) -> Response {
@@ -109,11 +158,20 @@ async fn page(p: &Page, notice: Option<String>, error: Option<String>, typed: Ty
         dates: hours::format_custom_dates(&calendar.custom),
         rules: Vec::new(),
     };
+    let (mut typed_hours, mut typed_keywords) = (None, None);
     let draft = match typed {
         Typed::Nothing => stored,
         Typed::Main(d) => Draft { dates: stored.dates, ..*d },
         Typed::Dates(dates) => Draft { dates, ..stored },
         Typed::Rules(rules) => Draft { rules, ..stored },
+        Typed::DepartmentHours(id, days) => {
+            typed_hours = Some((id, days));
+            stored
+        }
+        Typed::Keywords(rules) => {
+            typed_keywords = Some(rules);
+            stored
+        }
     };
     let department_list = match actions::departments::list_departments(&p.app, &p.actor(), p.tenant()).await {
         Ok(list) => list,
@@ -145,6 +203,53 @@ async fn page(p: &Page, notice: Option<String>, error: Option<String>, typed: Ty
             }
         })
         .collect();
+    let own_hours = match store_hours(p).await {
+        Ok(list) => list,
+        Err(e) => return p.failure(&e),
+    };
+    let department_hours = department_list
+        .iter()
+        .map(|d| {
+            let json = own_hours.iter().find(|(id, _)| *id == d.id).map(|(_, h)| h.as_str()).unwrap_or("");
+            let week: WeekSchedule = serde_json::from_str(json).unwrap_or_default();
+            let typed = typed_hours.as_ref().filter(|(id, _)| *id == d.id).map(|(_, days)| days);
+            DepartmentHoursRow {
+                id: d.id,
+                name: d.name.clone(),
+                own: !week.is_empty(),
+                open_now: actions::automation::open_now(&a, Some(json), now),
+                days: WEEKDAYS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, label)| DayRow {
+                        label,
+                        field: format!("day{i}"),
+                        value: typed.map(|days| days[i].clone()).unwrap_or_else(|| week.format_day(i)),
+                    })
+                    .collect(),
+                expanded: typed.is_some(),
+            }
+        })
+        .collect();
+    let keyword_list = match typed_keywords {
+        Some(list) => list,
+        None => match actions::keyword_rules::list(&p.app, &p.actor(), p.tenant()).await {
+            Ok(list) => list,
+            Err(e) => return p.failure(&e),
+        },
+    };
+    let blank = KeywordRule {
+        id: 0,
+        words: String::new(),
+        mode: MatchMode::Word,
+        handoff: false,
+        department_id: None,
+        priority: None,
+        tag: String::new(),
+        reply: String::new(),
+    };
+    let keyword_rules =
+        keyword_list.iter().chain(std::iter::once(&blank)).enumerate().map(|(i, r)| KeywordRow::of(i, r)).collect();
     let days = WEEKDAYS
         .iter()
         .enumerate()
@@ -167,11 +272,28 @@ async fn page(p: &Page, notice: Option<String>, error: Option<String>, typed: Ty
         urgent_words: draft.urgent_words,
         handoff_after: draft.handoff_after,
         closures,
-        open_now: actions::automation::open_now(&a, now),
+        open_now: actions::automation::open_now(&a, None, now),
         dates: draft.dates,
         rules,
         departments: department_list.iter().map(|d| (d.id, d.name.clone())).collect(),
+        department_hours,
+        keyword_rules,
+        modes: vec![
+            ("word", "auto.kw_mode_word"),
+            ("contains", "auto.kw_mode_contains"),
+            ("exact", "auto.kw_mode_exact"),
+        ],
+        priorities: vec![
+            ("", "auto.kw_priority_keep"),
+            ("high", "inbox.priority.high"),
+            ("urgent", "inbox.priority.urgent"),
+        ],
     })
+}
+
+/// Every department's own week, as stored.
+async fn store_hours(p: &Page) -> Result<Vec<(i64, String)>, actions::ActionError> {
+    actions::departments::all_hours(&p.app, &p.actor(), p.tenant()).await
 }
 
 fn pretty(json: &str) -> String {
@@ -289,8 +411,65 @@ pub async fn update_rules(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, Strin
 /// The page again with the error and what was typed in the refused form.
 async fn refused(p: &Page, e: actions::ActionError, typed: Typed) -> Response {
     let mut message = error_message(p.lang(), &e);
-    if let actions::ActionError::Invalid { code: "invalid_dates", message: detail } = &e {
+    if let actions::ActionError::Invalid {
+        code: "invalid_dates" | "invalid_keywords" | "invalid_keyword_rule" | "invalid_message",
+        message: detail,
+    } = &e
+    {
         message = format!("{message} ({detail})");
     }
     (error_status(&e), page(p, None, Some(message), typed).await).into_response()
+}
+
+/// One department's own week (`day0`…`day6`; all empty: it follows the company's hours).
+pub async fn update_department_hours(
+    p: Page,
+    Path(id): Path<i64>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let value = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let days: [String; 7] = std::array::from_fn(|i| value(&format!("day{i}")));
+    match actions::automation::save_department_hours(&p.app, &p.actor(), p.tenant(), id, &days).await {
+        Ok(_) => Redirect::to("/admin/automation?saved=1#department-hours").into_response(),
+        Err(actions::ActionError::NotFound) => p.failure(&actions::ActionError::NotFound),
+        Err(e) => {
+            let mut message = error_message(p.lang(), &e);
+            if let actions::ActionError::Invalid { code: "invalid_hours", message: detail } = &e {
+                message = format!("{message} ({detail})");
+            }
+            (error_status(&e), page(&p, None, Some(message), Typed::DepartmentHours(id, days)).await).into_response()
+        }
+    }
+}
+
+/// The keyword rules, as rows `words_N`, `mode_N`, `handoff_N`, `department_N`, `priority_N`,
+/// `tag_N`, `reply_N` (and `id_N` for a stored rule); a row without words is dropped (that is how
+/// a rule is removed, and the blank row left blank adds nothing).
+pub async fn update_keywords(p: Page, CsrfForm(fields): CsrfForm<Vec<(String, String)>>) -> Response {
+    let value = |name: String| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let mut rules = Vec::new();
+    for (k, words) in &fields {
+        let Some(n) = k.strip_prefix("words_") else { continue };
+        if words.trim().is_empty() {
+            continue;
+        }
+        let Some(mode) = MatchMode::parse(value(format!("mode_{n}")).trim()) else {
+            let e = actions::ActionError::invalid("invalid_keyword_rule", "choose how the words match");
+            return refused(&p, e, Typed::Nothing).await;
+        };
+        rules.push(KeywordRule {
+            id: value(format!("id_{n}")).trim().parse().unwrap_or(0),
+            words: words.trim().to_string(),
+            mode,
+            handoff: value(format!("handoff_{n}")) == "1",
+            department_id: value(format!("department_{n}")).trim().parse::<i64>().ok().filter(|d| *d != 0),
+            priority: Priority::parse(value(format!("priority_{n}")).trim()),
+            tag: value(format!("tag_{n}")).trim().to_string(),
+            reply: value(format!("reply_{n}")).trim().to_string(),
+        });
+    }
+    match actions::keyword_rules::save(&p.app, &p.actor(), p.tenant(), rules.clone()).await {
+        Ok(()) => Redirect::to("/admin/automation?saved=1#keywords").into_response(),
+        Err(e) => refused(&p, e, Typed::Keywords(rules)).await,
+    }
 }

@@ -89,6 +89,8 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/automation", get(automation::show).post(automation::update))
         .route("/admin/automation/dates", axum::routing::post(automation::update_dates))
         .route("/admin/automation/rules", axum::routing::post(automation::update_rules))
+        .route("/admin/automation/keywords", axum::routing::post(automation::update_keywords))
+        .route("/admin/automation/departments/{id}/hours", axum::routing::post(automation::update_department_hours))
         .route("/admin/chatbot", get(chatbot::show).post(chatbot::update))
         .route("/admin/chatbot/preview", axum::routing::post(chatbot::preview))
         .route("/admin/chatbot/test", axum::routing::post(chatbot::test))
