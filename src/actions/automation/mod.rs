@@ -9,21 +9,20 @@
 //! greeting or away message goes once per ticket.
 
 use crate::actions::inbox::{distribute_in_tx, publish};
-use crate::actions::send::{queue_on_ticket, QueueMessage};
-use crate::actions::ActionError;
 use crate::app::App;
 use crate::domain::access::Audience;
 use crate::domain::flow::{self, BotState, Change, Effect, Flow, Say};
 use crate::domain::hours::{self, Calendar, WeekSchedule};
 use crate::domain::inbox::{Priority, TicketStatus};
 use crate::domain::keyword_rules::{self, KeywordRule};
-use crate::domain::outbound::{interactive_buttons, interactive_list, ListRow, OutboundContent};
 use crate::domain::TenantId;
 use crate::store::automation::{Automation, TicketBot};
 use crate::store::tickets::Ticket;
 use crate::store::{self, Tx};
 
+mod say;
 mod settings;
+use say::say_it;
 pub use settings::{get, save, save_dates, save_department_hours, set_time_zone, set_up_demo, AutomationInput};
 
 /// The cap on automatic messages per ticket in ten minutes.
@@ -512,60 +511,6 @@ async fn current_flow(tx: &mut Tx, tenant: TenantId, chatbot: Option<i64>) -> an
     let Some(chatbot) = chatbot else { return Ok(None) };
     let version = store::chatbots::get(&mut **tx, tenant, chatbot).await?.and_then(|c| c.flow_id);
     load_flow(tx, tenant, version).await
-}
-
-/// Queues one automatic message: choices as buttons (up to three) or a list (up to ten) where
-/// the channel renders them, else as numbered text.
-async fn say_it(
-    app: &App,
-    tx: &mut Tx,
-    t: &Ticket,
-    say: &Say,
-    buttons: bool,
-    now: i64,
-    events: &mut Vec<store::events::StoredEvent>,
-) -> anyhow::Result<()> {
-    let content = match say {
-        Say::Text(body) => OutboundContent::Text { body: body.clone(), preview_url: false },
-        Say::Choices { prompt, options } if buttons => {
-            let interactive = if options.len() <= 3 {
-                let pairs: Vec<(String, String)> =
-                    options.iter().enumerate().map(|(i, o)| (format!("opt-{}", i + 1), truncate(o, 20))).collect();
-                interactive_buttons(prompt, &pairs)
-            } else {
-                let rows: Vec<ListRow> = options
-                    .iter()
-                    .enumerate()
-                    .map(|(i, o)| (format!("opt-{}", i + 1), truncate(o, 24), None))
-                    .collect();
-                interactive_list(prompt, "Ver opções", &[("Opções".to_string(), rows)])
-            };
-            match interactive {
-                Ok(interactive) => OutboundContent::Interactive { interactive },
-                Err(_) => numbered(prompt, options),
-            }
-        }
-        Say::Choices { prompt, options } => numbered(prompt, options),
-    };
-    let m = QueueMessage { content, reply_to: None, idempotency_key: None, sender: None, sign: false, automatic: true };
-    match queue_on_ticket(app, tx, t, m, now, events).await {
-        Ok(_) => Ok(()),
-        // A connection switched off meanwhile: nothing to say through it.
-        Err(ActionError::Invalid { code, .. }) => {
-            tracing::info!(ticket.id = t.id, code, "an automatic message was not queued");
-            Ok(())
-        }
-        Err(e) => Err(anyhow::anyhow!(e)),
-    }
-}
-
-fn numbered(prompt: &str, options: &[String]) -> OutboundContent {
-    let options: Vec<&str> = options.iter().map(String::as_str).collect();
-    OutboundContent::Text { body: crate::domain::channel::numbered_choices(prompt, &options), preview_url: false }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
 }
 
 /// Hands the ticket to people (in a department, whose greeting is sent, and distributed as the
