@@ -30,6 +30,8 @@ pub struct App {
     /// Failed logins per account from anywhere: only slows attempts down (see `actions::auth`),
     /// so a stranger cannot lock the owner out.
     pub login_account_failures: RateLimiter,
+    /// Wrong second-step codes per person: past the limit, codes wait (see `actions::two_factor`).
+    pub two_factor_failures: RateLimiter,
     /// API requests per token (by the hash of its secret), for the per-token rate limit.
     pub api_limiter: TokenBuckets,
     /// Wakes idle job workers when this process enqueues a job.
@@ -80,6 +82,7 @@ impl App {
             login_ip_limiter: RateLimiter::new(30, 5 * 60_000),
             login_account_limiter: RateLimiter::new(5, 15 * 60_000),
             login_account_failures: RateLimiter::new(usize::MAX, 15 * 60_000),
+            two_factor_failures: RateLimiter::new(10, 15 * 60_000),
             api_limiter: TokenBuckets::new(settings.api_rate_per_sec, settings.api_rate_burst),
             jobs_wakeup,
             instance_id: crate::crypto::random_token(9),

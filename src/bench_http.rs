@@ -226,7 +226,16 @@ async fn session(app: &App, tenant: TenantId, user: i64) -> anyhow::Result<Strin
     let token = crate::crypto::random_token(32);
     let now = app.clock.now_ms();
     let hash = crate::crypto::sha256_hex(&token);
-    crate::store::sessions::insert(app.db.writer(), tenant, UserId(user), &hash, now, now + 86_400_000).await?;
+    crate::store::sessions::insert(
+        app.db.writer(),
+        tenant,
+        UserId(user),
+        &hash,
+        &Default::default(),
+        now,
+        now + 86_400_000,
+    )
+    .await?;
     Ok(format!("{}={token}", crate::http::cookies::SESSION))
 }
 

@@ -6,7 +6,7 @@ use crate::crypto;
 use crate::domain::access::Audience;
 use crate::domain::{TenantId, UserId};
 use crate::store::events::StoredEvent;
-use crate::store::tenants::Tenant;
+use crate::store::sessions::{Origin, SessionOwner};
 use crate::store::tokens::ApiToken;
 use crate::store::users::User;
 
@@ -52,6 +52,16 @@ pub struct LoggedIn {
     pub session_token: String,
 }
 
+/// Where a right password leads: a session, or the second step for people who turned
+/// two-step sign-in on (see `actions::two_factor`).
+pub enum LoginStep {
+    Session(LoggedIn),
+    /// The challenge cookie's value; the code typed next is checked against it.
+    SecondStep {
+        challenge_token: String,
+    },
+}
+
 /// Checks e-mail and password (of one company when `tenant_slug` is given) and opens a session.
 ///
 /// Only failures count. A client address gets a number of failures over all accounts, and
@@ -63,8 +73,10 @@ pub async fn login(
     email: &str,
     password: &str,
     tenant_slug: Option<&str>,
-    client_ip: &str,
-) -> Result<LoggedIn, LoginError> {
+    origin: &Origin<'_>,
+    next: &str,
+) -> Result<LoginStep, LoginError> {
+    let client_ip = origin.client_ip;
     let now = app.clock.now_ms();
     let email = email.trim().to_lowercase();
     let slug = tenant_slug.map(str::trim).filter(|s| !s.is_empty());
@@ -87,6 +99,11 @@ pub async fn login(
     // The owner is back: their earlier typos from this address are forgiven. Failures from
     // elsewhere keep slowing the account down until they age out.
     app.login_account_limiter.clear(&pair_key);
+    if crate::actions::two_factor::has_second_step(app, &user).await.map_err(|e| anyhow::anyhow!(e))? {
+        let challenge_token =
+            crate::actions::two_factor::start_challenge(app, &user, next).await.map_err(|e| anyhow::anyhow!(e))?;
+        return Ok(LoginStep::SecondStep { challenge_token });
+    }
     let session_token = crypto::random_token(32);
     let expires = now + SESSION_DAYS * 24 * 3_600_000;
     crate::store::sessions::insert(
@@ -94,13 +111,14 @@ pub async fn login(
         user.tenant_id,
         user.id,
         &crypto::sha256_hex(&session_token),
+        origin,
         now,
         expires,
     )
     .await
     .map_err(anyhow::Error::from)?;
     tracing::info!(user.id = user.id.0, tenant.id = user.tenant_id.0, "login");
-    Ok(LoggedIn { user, session_token })
+    Ok(LoginStep::Session(LoggedIn { user, session_token }))
 }
 
 /// The one user whose password this is, after the pause the account's recent failures call
@@ -142,7 +160,7 @@ async fn check_password(
 }
 
 /// The user and tenant of a live session cookie.
-pub async fn session_user(app: &App, session_token: &str) -> ActionResult<Option<(User, Tenant)>> {
+pub async fn session_user(app: &App, session_token: &str) -> ActionResult<Option<SessionOwner>> {
     let hash = crypto::sha256_hex(session_token);
     Ok(crate::store::sessions::find(app.db.reader(), &hash, app.clock.now_ms()).await?)
 }

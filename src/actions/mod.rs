@@ -28,6 +28,7 @@ pub mod tags;
 pub mod tenants;
 pub mod timed_rules;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 pub mod webhooks;
 

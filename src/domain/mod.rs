@@ -19,6 +19,7 @@ pub mod ogg_opus;
 pub mod outbound;
 pub mod phone;
 pub mod retry;
+pub mod totp;
 pub mod validate;
 pub mod webhooks;
 

@@ -67,6 +67,10 @@ pub struct WebUser {
     pub session_hash: String,
 }
 
+/// Where a person whose company requires two-step sign-in goes until they set it up; only it
+/// and logging out are open to them.
+pub const TWO_FACTOR_SETUP: &str = "/account/security";
+
 impl WebUser {
     pub fn actor(&self) -> Actor {
         Actor::User(self.user.clone())
@@ -92,7 +96,13 @@ impl FromRequestParts<Arc<App>> for WebUser {
             return Err(redirect());
         };
         match auth::session_user(app, &token).await {
-            Ok(Some((user, tenant))) => Ok(WebUser { user, tenant, session_hash: crate::crypto::sha256_hex(&token) }),
+            Ok(Some(owner)) => {
+                let path = parts.uri.path();
+                if owner.must_enrol && !path.starts_with(TWO_FACTOR_SETUP) && path != "/logout" {
+                    return Err(LoginRedirect(TWO_FACTOR_SETUP.to_string()));
+                }
+                Ok(WebUser { user: owner.user, tenant: owner.tenant, session_hash: crate::crypto::sha256_hex(&token) })
+            }
             Ok(None) => Err(redirect()),
             Err(e) => {
                 tracing::error!(error = %e, "session look-up failed");

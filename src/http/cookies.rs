@@ -5,6 +5,8 @@ use axum::http::HeaderMap;
 
 pub const SESSION: &str = "atende_session";
 pub const CSRF: &str = "atende_csrf";
+/// Names the login waiting for its second step (minutes long).
+pub const LOGIN_STEP: &str = "atende_login_step";
 
 /// The value of cookie `name`, if the request carries it.
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {

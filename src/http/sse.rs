@@ -237,7 +237,7 @@ async fn standing(app: &App, credential: &Credential) -> anyhow::Result<Standing
     Ok(match credential {
         Credential::Session(hash) => {
             match crate::store::sessions::find(app.db.reader(), hash, app.clock.now_ms()).await? {
-                Some((user, _)) => Standing::Person(user),
+                Some(owner) => Standing::Person(owner.user),
                 None => Standing::Ended,
             }
         }

@@ -33,6 +33,7 @@ pub mod ticket_events;
 pub mod tickets;
 pub mod timed_rules;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 pub mod webhooks;
 

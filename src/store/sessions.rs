@@ -7,23 +7,41 @@ use crate::domain::{TenantId, UserId};
 use super::tenants::Tenant;
 use super::users::User;
 
+/// Where a session was opened from, shown in the person's list of sessions.
+#[derive(Clone, Copy, Default)]
+pub struct Origin<'a> {
+    pub user_agent: &'a str,
+    pub client_ip: &'a str,
+}
+
+/// A live session's person and company; `must_enrol` when the company requires two-step
+/// sign-in and the person has not set it up (their pages lead to the set-up until they do).
+pub struct SessionOwner {
+    pub user: User,
+    pub tenant: Tenant,
+    pub must_enrol: bool,
+}
+
 pub async fn insert<'e>(
     ex: impl Executor<'e, Database = Any>,
     tenant: TenantId,
     user: UserId,
     token_hash: &str,
+    origin: &Origin<'_>,
     now: i64,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO sessions (tenant_id, user_id, token_hash, created_at, expires_at, last_seen_at)
-         VALUES ($1, $2, $3, $4, $5, $4)",
+        "INSERT INTO sessions (tenant_id, user_id, token_hash, created_at, expires_at, last_seen_at, user_agent, client_ip)
+         VALUES ($1, $2, $3, $4, $5, $4, $6, $7)",
     )
     .bind(tenant.0)
     .bind(user.0)
     .bind(token_hash)
     .bind(now)
     .bind(expires_at)
+    .bind(origin.user_agent)
+    .bind(origin.client_ip)
     .execute(ex)
     .await?;
     Ok(())
@@ -34,11 +52,12 @@ pub async fn find<'e>(
     ex: impl Executor<'e, Database = Any>,
     token_hash: &str,
     now: i64,
-) -> Result<Option<(User, Tenant)>, sqlx::Error> {
+) -> Result<Option<SessionOwner>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at, u.signature_enabled, u.away,
                 t.slug AS t_slug, t.name AS t_name, t.is_platform AS t_is_platform, t.created_at AS t_created_at,
-                COALESCE(a.time_zone, 'America/Sao_Paulo') AS t_time_zone
+                COALESCE(a.time_zone, 'America/Sao_Paulo') AS t_time_zone,
+                CAST(CASE WHEN t.require_two_factor = 1 AND u.totp_secret IS NULL THEN 1 ELSE 0 END AS BIGINT) AS must_enrol
          FROM sessions s
          JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
          JOIN tenants t ON t.id = s.tenant_id
@@ -60,7 +79,8 @@ pub async fn find<'e>(
         created_at: r.try_get("t_created_at")?,
         time_zone: r.try_get("t_time_zone")?,
     };
-    Ok(Some((user, tenant)))
+    let must_enrol = super::flag(r.try_get("must_enrol")?);
+    Ok(Some(SessionOwner { user, tenant, must_enrol }))
 }
 
 /// Ends one session; returns whose it was (none when it was already gone).

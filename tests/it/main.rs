@@ -44,6 +44,7 @@ mod shell;
 mod tags;
 mod timed_rules;
 mod timed_rules_reminders;
+mod two_factor;
 mod web;
 mod webhooks;
 mod whatsapp_in;

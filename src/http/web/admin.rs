@@ -490,6 +490,7 @@ struct SettingsPage {
     error: Option<String>,
     /// Zones offered first (Brazil's, then a few others); any IANA name is accepted.
     zones: &'static [&'static str],
+    require_two_factor: bool,
 }
 
 /// Brazil's time zones (west to east, then Noronha) and a few of the neighbours' and others'.
@@ -529,7 +530,9 @@ pub async fn show_settings(p: Page, Query(q): Query<NoticeQuery>) -> Response {
         Ok(s) => {
             let notice = super::saved_notice(layout.lang, q.saved.as_deref());
             let form = SettingsForm::of(&s, &p.user.tenant.time_zone);
-            render(SettingsPage { layout, form, notice, error: None, zones: ZONES })
+            let require_two_factor =
+                actions::two_factor::required_in(&p.app, &p.actor(), p.tenant()).await.unwrap_or(false);
+            render(SettingsPage { layout, form, notice, error: None, zones: ZONES, require_two_factor })
         }
         Err(e) => p.failure(&e),
     }
@@ -587,7 +590,9 @@ pub async fn update_settings(p: Page, CsrfForm(form): CsrfForm<SettingsFields>) 
                 csat_thanks: form.csat_thanks,
                 farewell: form.farewell,
             };
-            let page = SettingsPage { layout, form: typed, notice: None, error, zones: ZONES };
+            let require_two_factor =
+                actions::two_factor::required_in(&p.app, &p.actor(), p.tenant()).await.unwrap_or(false);
+            let page = SettingsPage { layout, form: typed, notice: None, error, zones: ZONES, require_two_factor };
             (error_status(&e), render(page)).into_response()
         }
     }

@@ -14,6 +14,7 @@ mod inbox;
 mod multipart;
 mod pages;
 mod qr;
+mod security;
 mod tags;
 mod webhooks;
 
@@ -115,6 +116,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
             get(|| asset(include_str!("../../../assets/flow.js"), "text/javascript; charset=utf-8")),
         )
         .merge(contacts::routes())
+        .merge(security::routes())
         .layer(middleware::from_fn_with_state(app.clone(), errors::friendly_rejections))
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }

@@ -11,12 +11,13 @@ use axum::Extension;
 use serde::Deserialize;
 
 use super::{error_message, error_status, render, CsrfForm, CsrfToken, Lang, Layout, Page};
-use crate::actions::auth::LoginError;
+use crate::actions::auth::{LoginError, LoginStep};
 use crate::actions::{self, ActionError};
 use crate::app::App;
 use crate::domain::ids::TokenId;
 use crate::domain::{Role, Scope, TenantId, UserId};
 use crate::http::cookies;
+use crate::store::sessions::Origin;
 use crate::store::tenants::Tenant;
 use crate::store::tokens::ApiToken;
 use crate::store::users::User;
@@ -70,27 +71,27 @@ pub async fn login(
     let slug = Some(form.tenant.as_str()).filter(|s| !s.trim().is_empty());
     let forwarded_for = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
     let client = crate::domain::netaddr::client_ip(peer.ip(), forwarded_for, &app.settings.trusted_proxies);
-    let result = actions::auth::login(&app, &form.email, &form.password, slug, &client.to_string()).await;
+    let client = client.to_string();
+    let user_agent = super::security::user_agent_of(&headers);
+    let origin = Origin { user_agent: &user_agent, client_ip: &client };
+    let next = safe_next(&form.next);
+    let next = if next == form.next { next } else { String::new() };
+    let result = actions::auth::login(&app, &form.email, &form.password, slug, &origin, &next).await;
     let layout = Layout::anonymous(&headers, &csrf, "login.title");
     let mut retry_after = None;
     let (status, key) = match result {
-        Ok(logged_in) => {
+        Ok(LoginStep::Session(logged_in)) => return signed_in(&app, logged_in, &next),
+        Ok(LoginStep::SecondStep { challenge_token }) => {
             let cookie = cookies::set(
-                cookies::SESSION,
-                &logged_in.session_token,
-                actions::auth::SESSION_DAYS * 24 * 3600,
+                cookies::LOGIN_STEP,
+                &challenge_token,
+                actions::two_factor::CHALLENGE_MINUTES * 60,
                 app.settings.secure_cookies(),
             );
-            // A page asked for (the login wall's `next`) wins; otherwise the person's landing.
-            let target = match safe_next(&form.next) {
-                next if next == form.next => next,
-                fallback => super::landing(logged_in.user.role).map(str::to_string).unwrap_or(fallback),
-            };
-            let mut response = Redirect::to(&target).into_response();
+            let mut response = Redirect::to("/login/code").into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().append(header::SET_COOKIE, v);
             }
-            super::rotate_csrf(&mut response, app.settings.secure_cookies());
             return response;
         }
         Err(LoginError::BadCredentials) => (StatusCode::UNAUTHORIZED, "login.bad_credentials"),
@@ -110,6 +111,27 @@ pub async fn login(
     if let Some(secs) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
+    response
+}
+
+/// The response that opens a session: the cookie, a fresh CSRF token, and the page asked for
+/// (`next`, already checked by [`safe_next`]) or the person's landing.
+pub fn signed_in(app: &App, logged_in: actions::auth::LoggedIn, next: &str) -> Response {
+    let cookie = cookies::set(
+        cookies::SESSION,
+        &logged_in.session_token,
+        actions::auth::SESSION_DAYS * 24 * 3600,
+        app.settings.secure_cookies(),
+    );
+    let target = match next {
+        "" => super::landing(logged_in.user.role).map(str::to_string).unwrap_or_else(|| safe_next("")),
+        next => next.to_string(),
+    };
+    let mut response = Redirect::to(&target).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    super::rotate_csrf(&mut response, app.settings.secure_cookies());
     response
 }
 
@@ -371,6 +393,12 @@ struct UserEditPage {
     grantable: Vec<Role>,
     notice: Option<String>,
     error: Option<String>,
+    /// The person uses two-step sign-in (the admin may remove it).
+    two_factor: bool,
+}
+
+async fn two_factor_of(p: &Page, target: &User) -> bool {
+    actions::two_factor::is_on_for(&p.app, &p.actor(), p.tenant(), target.id).await.unwrap_or(false)
 }
 
 pub async fn edit_user(p: Page, Path(id): Path<i64>, Query(q): Query<NoticeQuery>) -> Response {
@@ -379,7 +407,8 @@ pub async fn edit_user(p: Page, Path(id): Path<i64>, Query(q): Query<NoticeQuery
         Ok(target) => {
             let notice = super::saved_notice(layout.lang, q.saved.as_deref());
             let grantable = grantable_for(p.user.user.role, target.role);
-            render(UserEditPage { layout, target, grantable, notice, error: None })
+            let two_factor = two_factor_of(&p, &target).await;
+            render(UserEditPage { layout, target, grantable, notice, error: None, two_factor })
         }
         Err(e) => p.failure(&e),
     }
@@ -419,7 +448,9 @@ pub async fn update_user(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<
             match actions::users::get_user(&p.app, &p.actor(), p.tenant(), UserId(id)).await {
                 Ok(target) => {
                     let grantable = grantable_for(p.user.user.role, target.role);
-                    (status, render(UserEditPage { layout, target, grantable, notice: None, error })).into_response()
+                    let two_factor = two_factor_of(&p, &target).await;
+                    let page = UserEditPage { layout, target, grantable, notice: None, error, two_factor };
+                    (status, render(page)).into_response()
                 }
                 Err(e) => p.failure(&e),
             }
@@ -438,7 +469,8 @@ pub async fn reset_password(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<
                 Lang::PtBr => format!("Nova senha (mostrada só agora): {password}"),
             });
             let grantable = grantable_for(p.user.user.role, target.role);
-            render(UserEditPage { layout, target, grantable, notice, error: None })
+            let two_factor = two_factor_of(&p, &target).await;
+            render(UserEditPage { layout, target, grantable, notice, error: None, two_factor })
         }
         (Err(e), _) | (_, Err(e)) => p.failure(&e),
     }

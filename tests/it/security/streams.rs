@@ -120,8 +120,15 @@ fn browser_stream(t: &TestApp, session: &str) -> reqwest::RequestBuilder {
     reqwest::Client::new().get(t.url("/events")).header("cookie", format!("{}={session}", "atende_session"))
 }
 
+fn origin() -> atende::store::sessions::Origin<'static> {
+    atende::store::sessions::Origin { user_agent: "test", client_ip: "127.0.0.1" }
+}
+
 async fn session(t: &TestApp, email: &str) -> String {
-    actions::auth::login(&t.app, email, PASSWORD, Some("demo"), "127.0.0.1").await.expect("log in").session_token
+    match actions::auth::login(&t.app, email, PASSWORD, Some("demo"), &origin(), "").await.expect("log in") {
+        actions::auth::LoginStep::Session(s) => s.session_token,
+        actions::auth::LoginStep::SecondStep { .. } => panic!("no second step expected"),
+    }
 }
 
 engine_test_with!(a_revoked_token_s_event_stream_closes, slow_heartbeat, |t: TestApp| async move {
