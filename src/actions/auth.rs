@@ -159,10 +159,15 @@ async fn check_password(
     }
 }
 
-/// The user and tenant of a live session cookie.
+/// The user and tenant of a live session cookie (noting, every few minutes, that it is in use).
 pub async fn session_user(app: &App, session_token: &str) -> ActionResult<Option<SessionOwner>> {
     let hash = crypto::sha256_hex(session_token);
-    Ok(crate::store::sessions::find(app.db.reader(), &hash, app.clock.now_ms()).await?)
+    let now = app.clock.now_ms();
+    let owner = crate::store::sessions::find(app.db.reader(), &hash, now).await?;
+    if owner.as_ref().is_some_and(|o| o.last_seen_at < now - crate::store::sessions::SEEN_EVERY_MS) {
+        crate::store::sessions::touch(app.db.writer(), &hash, now).await?;
+    }
+    Ok(owner)
 }
 
 /// Ends a session; its live-event streams hear [`SESSIONS_ENDED`] and close.

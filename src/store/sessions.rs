@@ -20,6 +20,22 @@ pub struct SessionOwner {
     pub user: User,
     pub tenant: Tenant,
     pub must_enrol: bool,
+    /// When the session was last seen in use (kept within [`SEEN_EVERY_MS`]).
+    pub last_seen_at: i64,
+}
+
+/// How stale a session's `last_seen_at` may get before a request writes it again: the list of
+/// sessions is accurate to minutes, and page loads stay reads.
+pub const SEEN_EVERY_MS: i64 = 5 * 60_000;
+
+/// Records that the session was used now.
+pub async fn touch<'e>(ex: impl Executor<'e, Database = Any>, token_hash: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
+        .bind(token_hash)
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(())
 }
 
 pub async fn insert<'e>(
@@ -57,6 +73,7 @@ pub async fn find<'e>(
         "SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at, u.signature_enabled, u.away,
                 t.slug AS t_slug, t.name AS t_name, t.is_platform AS t_is_platform, t.created_at AS t_created_at,
                 COALESCE(a.time_zone, 'America/Sao_Paulo') AS t_time_zone,
+                s.last_seen_at AS s_last_seen_at,
                 CAST(CASE WHEN t.require_two_factor = 1 AND u.totp_secret IS NULL THEN 1 ELSE 0 END AS BIGINT) AS must_enrol
          FROM sessions s
          JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
@@ -80,7 +97,8 @@ pub async fn find<'e>(
         time_zone: r.try_get("t_time_zone")?,
     };
     let must_enrol = super::flag(r.try_get("must_enrol")?);
-    Ok(Some(SessionOwner { user, tenant, must_enrol }))
+    let last_seen_at = r.try_get("s_last_seen_at")?;
+    Ok(Some(SessionOwner { user, tenant, must_enrol, last_seen_at }))
 }
 
 /// Ends one session; returns whose it was (none when it was already gone).

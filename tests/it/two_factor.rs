@@ -263,6 +263,12 @@ engine_test!(people_see_their_sessions_and_end_the_others, |t: TestApp| async mo
     let desk = login(browser(windows), "duda@demo.local").await;
     let mobile = login(browser(phone), "duda@demo.local").await;
     let edu = login(browser(windows), "edu@demo.local").await;
+    // Last activity is kept to within minutes: a request ten minutes on marks only its session.
+    assert_eq!(get(&t, &desk, "/inbox").await.0, 200);
+    assert_eq!(t.count("sessions", "last_seen_at > created_at").await, 0);
+    t.app.clock.advance(Duration::from_secs(600));
+    assert_eq!(get(&t, &desk, "/inbox").await.0, 200);
+    assert_eq!(t.count("sessions", "last_seen_at > created_at").await, 1);
 
     let (_, _, html) = get(&t, &desk, "/account/security").await;
     assert!(html.contains("Chrome · Windows"));
