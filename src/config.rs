@@ -100,6 +100,12 @@ pub struct Settings {
     /// The gateway's global API key (`ATENDE_GATEWAY_API_KEY`; Evolution's
     /// `AUTHENTICATION_API_KEY`).
     pub gateway_api_key: Option<Secret>,
+    /// The relay for the server's own e-mail — password resets, invitations (`ATENDE_SMTP_URL`:
+    /// `smtps://user:pass@host:465`, `smtp://…:587` with STARTTLS, `smtp+plain://` to loopback
+    /// only). Unset: no e-mail; admins hand out passwords as before.
+    pub smtp_url: Option<Secret>,
+    /// The sender of that e-mail (`ATENDE_MAIL_FROM`, e.g. `Atende <no-reply@acme.com.br>`).
+    pub mail_from: Option<String>,
 }
 
 impl Default for Settings {
@@ -129,6 +135,8 @@ impl Default for Settings {
             idle_timeout_secs: 60,
             gateway_url: None,
             gateway_api_key: None,
+            smtp_url: None,
+            mail_from: None,
         }
     }
 }
@@ -161,6 +169,8 @@ struct FileSettings {
     idle_timeout_secs: Option<u64>,
     gateway_url: Option<String>,
     gateway_api_key: Option<Secret>,
+    smtp_url: Option<Secret>,
+    mail_from: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -277,6 +287,12 @@ impl Settings {
         if let Some(v) = f.gateway_api_key {
             self.gateway_api_key = Some(v);
         }
+        if f.smtp_url.is_some() {
+            self.smtp_url = f.smtp_url;
+        }
+        if f.mail_from.is_some() {
+            self.mail_from = f.mail_from;
+        }
         self.validate()
     }
 
@@ -312,6 +328,8 @@ impl Settings {
             "ATENDE_ALLOW_PRIVATE_NETWORKS" => self.allow_private_networks = boolean(key, value)?,
             "ATENDE_GATEWAY_URL" => self.gateway_url = Some(value.trim().trim_end_matches('/').to_string()),
             "ATENDE_GATEWAY_API_KEY" => self.gateway_api_key = Some(Secret::new(value.trim())),
+            "ATENDE_SMTP_URL" => self.smtp_url = Some(Secret::new(value.trim())),
+            "ATENDE_MAIL_FROM" => self.mail_from = Some(value.trim().to_string()),
             "ATENDE_MAX_BODY_BYTES" => self.max_body_bytes = num(key, value)?,
             "ATENDE_JOB_WORKERS" => self.job_workers = num(key, value)?,
             "ATENDE_JOB_LEASE_SECS" => self.job_lease_secs = num(key, value)?,
@@ -386,6 +404,12 @@ impl Settings {
         if self.gateway_url.is_some() && self.gateway_api_key.is_none() {
             return Err(key_error("gateway_api_key", "is required with gateway_url"));
         }
+        if let Some(url) = &self.smtp_url {
+            crate::mail::Relay::parse(url.expose()).map_err(|e| key_error("smtp_url", format!("{e:#}")))?;
+            if self.mail_from.as_deref().is_none_or(|f| !f.contains('@')) {
+                return Err(key_error("mail_from", "is required with smtp_url (e.g. Atende <no-reply@example.com>)"));
+            }
+        }
         Ok(())
     }
 
@@ -436,6 +460,8 @@ impl Settings {
             "idle_timeout_secs": self.idle_timeout_secs,
             "gateway_url": self.gateway_url,
             "gateway_api_key": self.gateway_api_key.as_ref().map(|_| "[redacted]"),
+            "smtp_url": self.smtp_url.as_ref().map(|u| redact_url(u.expose())),
+            "mail_from": self.mail_from,
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod os;
 pub mod realtime;

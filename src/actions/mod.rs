@@ -1,6 +1,7 @@
 //! Use cases shared by every entry point (web UI, REST API, command line, jobs). Each one checks
 //! who may do it, owns its transaction, writes, records audit entries and events, and commits.
 
+pub mod account_links;
 pub mod auth;
 pub mod automation;
 pub mod bootstrap;

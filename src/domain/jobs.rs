@@ -26,10 +26,12 @@ pub enum JobKind {
     Wake,
     /// Thank a customer who answered the rating question.
     CsatThanks,
+    /// Send one of the server's own e-mails (password reset, invitation).
+    Mail,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 11] = [
+    pub const ALL: [JobKind; 12] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -41,6 +43,7 @@ impl JobKind {
         JobKind::TimedRules,
         JobKind::Wake,
         JobKind::CsatThanks,
+        JobKind::Mail,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -57,6 +60,7 @@ impl JobKind {
             JobKind::TimedRules => "automation.timed",
             JobKind::Wake => "automation.wake",
             JobKind::CsatThanks => "inbox.csat_thanks",
+            JobKind::Mail => "mail.send",
         }
     }
 

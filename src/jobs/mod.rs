@@ -10,6 +10,7 @@ pub mod automation;
 pub mod csat_thanks;
 pub mod diagnostic;
 pub mod gateway_send;
+pub mod mail;
 pub mod maintenance;
 pub mod reconnect;
 pub mod timed_rules;
@@ -76,6 +77,7 @@ async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Res
         Some(JobKind::TimedRules) => timed_rules::run(app, job).await,
         Some(JobKind::Wake) => automation::run_wake(app, job).await,
         Some(JobKind::CsatThanks) => csat_thanks::run(app, job).await,
+        Some(JobKind::Mail) => mail::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

@@ -5,6 +5,7 @@
 //! [`Backend`]. On SQLite every write goes through one connection (the single writer) while reads
 //! use a pool; on PostgreSQL both are the same pool.
 
+pub mod account_links;
 pub mod audit;
 pub mod automation;
 pub mod chatbots;

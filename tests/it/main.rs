@@ -37,6 +37,7 @@ mod inbox_ui_extra;
 mod inbox_web;
 mod jobs;
 mod layers;
+mod mail;
 mod ops;
 mod processes;
 mod security;

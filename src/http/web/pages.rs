@@ -29,6 +29,9 @@ use crate::store::users::User;
 struct LoginPage {
     layout: Layout,
     error: Option<String>,
+    notice: Option<String>,
+    /// The server sends e-mail: "Esqueci minha senha" is offered.
+    forgot: bool,
     email: String,
     tenant: String,
     next: String,
@@ -40,15 +43,30 @@ pub struct LoginQuery {
     next: String,
     #[serde(default)]
     tenant: String,
+    #[serde(default)]
+    email: String,
+    /// Back from a password reset (`reset=1`) or an expired second step (`expired=1`).
+    #[serde(default)]
+    reset: String,
+    #[serde(default)]
+    expired: String,
 }
 
 pub async fn login_form(
+    State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(csrf): Extension<CsrfToken>,
     Query(q): Query<LoginQuery>,
 ) -> Response {
     let layout = Layout::anonymous(&headers, &csrf, "login.title");
-    render(LoginPage { layout, error: None, email: String::new(), tenant: q.tenant, next: safe_next(&q.next) })
+    let notice = match (q.reset.as_str(), q.expired.as_str()) {
+        ("1", _) => Some(layout.t("login.password_was_reset").to_string()),
+        (_, "1") => Some(layout.t("login.expired").to_string()),
+        _ => None,
+    };
+    let email: String = q.email.chars().take(254).collect();
+    let forgot = actions::account_links::mail_enabled(&app);
+    render(LoginPage { layout, error: None, notice, forgot, email, tenant: q.tenant, next: safe_next(&q.next) })
 }
 
 #[derive(Deserialize)]
@@ -106,7 +124,16 @@ pub async fn login(
         }
     };
     let error = Some(layout.t(key).to_string());
-    let page = LoginPage { layout, error, email: form.email, tenant: form.tenant, next: safe_next(&form.next) };
+    let forgot = actions::account_links::mail_enabled(&app);
+    let page = LoginPage {
+        layout,
+        error,
+        notice: None,
+        forgot,
+        email: form.email,
+        tenant: form.tenant,
+        next: safe_next(&form.next),
+    };
     let mut response = (status, render(page)).into_response();
     if let Some(secs) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -395,6 +422,12 @@ struct UserEditPage {
     error: Option<String>,
     /// The person uses two-step sign-in (the admin may remove it).
     two_factor: bool,
+    /// The server sends e-mail (an invitation can be sent).
+    mail: bool,
+}
+
+fn mail(p: &Page) -> bool {
+    actions::account_links::mail_enabled(&p.app)
 }
 
 async fn two_factor_of(p: &Page, target: &User) -> bool {
@@ -408,7 +441,7 @@ pub async fn edit_user(p: Page, Path(id): Path<i64>, Query(q): Query<NoticeQuery
             let notice = super::saved_notice(layout.lang, q.saved.as_deref());
             let grantable = grantable_for(p.user.user.role, target.role);
             let two_factor = two_factor_of(&p, &target).await;
-            render(UserEditPage { layout, target, grantable, notice, error: None, two_factor })
+            render(UserEditPage { layout, target, grantable, notice, error: None, two_factor, mail: mail(&p) })
         }
         Err(e) => p.failure(&e),
     }
@@ -449,7 +482,8 @@ pub async fn update_user(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<
                 Ok(target) => {
                     let grantable = grantable_for(p.user.user.role, target.role);
                     let two_factor = two_factor_of(&p, &target).await;
-                    let page = UserEditPage { layout, target, grantable, notice: None, error, two_factor };
+                    let page =
+                        UserEditPage { layout, target, grantable, notice: None, error, two_factor, mail: mail(&p) };
                     (status, render(page)).into_response()
                 }
                 Err(e) => p.failure(&e),
@@ -470,7 +504,7 @@ pub async fn reset_password(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<
             });
             let grantable = grantable_for(p.user.user.role, target.role);
             let two_factor = two_factor_of(&p, &target).await;
-            render(UserEditPage { layout, target, grantable, notice, error: None, two_factor })
+            render(UserEditPage { layout, target, grantable, notice, error: None, two_factor, mail: mail(&p) })
         }
         (Err(e), _) | (_, Err(e)) => p.failure(&e),
     }

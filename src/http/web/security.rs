@@ -26,6 +26,9 @@ use crate::store::sessions::Origin;
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/login/code", get(code_form).post(code_answer))
+        .route("/password/forgot", get(forgot_form).post(forgot))
+        .route("/password/reset", get(reset_form).post(reset))
+        .route("/admin/users/{id}/invite", post(invite_user))
         .route(TWO_FACTOR_SETUP, get(show))
         .route("/account/security/confirm", post(confirm))
         .route("/account/security/disable", post(disable))
@@ -266,6 +269,138 @@ async fn code_answer(
 fn clear_step_cookie(response: &mut Response, app: &App) {
     if let Ok(v) = HeaderValue::from_str(&cookies::clear(cookies::LOGIN_STEP, app.settings.secure_cookies())) {
         response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+// ---------- "Esqueci minha senha" and invitations ----------
+
+#[derive(Template)]
+#[template(path = "password_forgot.html")]
+struct ForgotPage {
+    layout: Layout,
+    sent: bool,
+    error: Option<String>,
+    email: String,
+    tenant: String,
+}
+
+async fn forgot_form(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Response {
+    if !actions::account_links::mail_enabled(&app) {
+        return Redirect::to("/login").into_response();
+    }
+    let layout = Layout::anonymous(&headers, &csrf, "password.forgot_title");
+    render(ForgotPage { layout, sent: false, error: None, email: String::new(), tenant: String::new() })
+}
+
+#[derive(Deserialize)]
+struct ForgotForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    tenant: String,
+}
+
+async fn forgot(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<ForgotForm>,
+) -> Response {
+    let forwarded_for = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    let client = crate::domain::netaddr::client_ip(peer.ip(), forwarded_for, &app.settings.trusted_proxies).to_string();
+    let slug = Some(form.tenant.as_str()).filter(|s| !s.trim().is_empty());
+    let layout = Layout::anonymous(&headers, &csrf, "password.forgot_title");
+    let result = actions::account_links::request_reset(&app, &form.email, slug, &client).await;
+    let (status, sent, error) = match result {
+        Ok(()) => (StatusCode::OK, true, None),
+        Err(e) => (super::error_status(&e), false, Some(super::error_message(layout.lang, &e))),
+    };
+    (status, render(ForgotPage { layout, sent, error, email: form.email, tenant: form.tenant })).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "password_reset.html")]
+struct ResetPage {
+    layout: Layout,
+    token: String,
+    name: String,
+    email: String,
+    invite: bool,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+async fn reset_form(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    let layout = Layout::anonymous(&headers, &csrf, "password.reset_title");
+    match actions::account_links::link_owner(&app, &q.token).await {
+        Ok((user, invite)) => {
+            render(ResetPage { layout, token: q.token, name: user.name, email: user.email, invite, error: None })
+        }
+        Err(e) => {
+            let error = Some(super::error_message(layout.lang, &e));
+            let page = ResetPage {
+                layout,
+                token: String::new(),
+                name: String::new(),
+                email: String::new(),
+                invite: false,
+                error,
+            };
+            (super::error_status(&e), render(page)).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn reset(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<ResetForm>,
+) -> Response {
+    match actions::account_links::use_link(&app, &form.token, &form.password).await {
+        Ok(user) => {
+            Redirect::to(&format!("/login?reset=1&email={}", crate::http::auth::urlencode(&user.email))).into_response()
+        }
+        Err(e) => {
+            let layout = Layout::anonymous(&headers, &csrf, "password.reset_title");
+            let error = Some(super::error_message(layout.lang, &e));
+            let owner = actions::account_links::link_owner(&app, &form.token).await.ok();
+            let (token, name, email, invite) = match owner {
+                Some((u, invite)) => (form.token, u.name, u.email, invite),
+                None => (String::new(), String::new(), String::new(), false),
+            };
+            (super::error_status(&e), render(ResetPage { layout, token, name, email, invite, error })).into_response()
+        }
+    }
+}
+
+async fn invite_user(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
+    match actions::account_links::invite(&p.app, &p.actor(), p.tenant(), UserId(id)).await {
+        Ok(()) => Redirect::to(&format!("/admin/users/{id}?saved=invitation_sent")).into_response(),
+        Err(e) => p.failure(&e),
     }
 }
 

@@ -1,4 +1,5 @@
--- Two-step sign-in (TOTP authenticator apps) and the list of one's sessions.
+-- Account security: two-step sign-in (TOTP authenticator apps), the list of one's sessions,
+-- and one-time links by e-mail (password resets, invitations).
 -- The secret is sealed with the master key; NULL means not enrolled. `totp_pending` holds the
 -- secret being enrolled until the first code confirms it. `totp_last_step` makes each code
 -- work once.
@@ -30,3 +31,16 @@ CREATE TABLE login_challenges (
     attempts BIGINT NOT NULL DEFAULT 0,
     next_path TEXT NOT NULL DEFAULT ''
 );
+-- One-time links sent by e-mail: "esqueci minha senha" (an hour) and invitations (three days).
+-- Only the SHA-256 of the link's token is kept.
+CREATE TABLE account_links (
+    id {{PK}},
+    token_hash TEXT NOT NULL UNIQUE,
+    tenant_id BIGINT NOT NULL REFERENCES tenants(id),
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    purpose TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE INDEX account_links_user ON account_links (tenant_id, user_id);

@@ -89,4 +89,33 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("saved.other_sessions_ended", "As outras sessões foram encerradas.", "Your other sessions were ended."),
     ("saved.two_factor_required", "Regra de verificação em duas etapas salva.", "Two-step sign-in rule saved."),
     ("saved.two_factor_reset", "Verificação em duas etapas removida; a pessoa precisa entrar de novo.", "Two-step sign-in removed; the person has to sign in again."),
+
+    ("password.forgot_link", "Esqueci minha senha", "Forgot my password"),
+    ("password.forgot_title", "Esqueci minha senha", "Forgot my password"),
+    (
+        "password.forgot_help",
+        "Digite o e-mail com que você entra no Atende: enviaremos um link para criar uma nova senha.",
+        "Type the e-mail you sign in with: we will send a link to choose a new password.",
+    ),
+    ("password.send_link", "Enviar link", "Send link"),
+    (
+        "password.sent",
+        "Se houver uma conta com esse e-mail, o link chegará em instantes. Ele vale por uma hora e funciona uma vez.",
+        "If there is an account with that e-mail, the link arrives shortly. It is valid for an hour and works once.",
+    ),
+    ("password.reset_title", "Criar nova senha", "Choose a new password"),
+    ("password.invite_title", "Bem-vindo(a) ao Atende: crie sua senha", "Welcome to Atende: choose your password"),
+    ("password.save", "Salvar senha e entrar", "Save password and sign in"),
+    ("password.ask_again", "Pedir um novo link", "Ask for a new link"),
+    ("password.invite", "Enviar convite por e-mail", "Send an invitation by e-mail"),
+    (
+        "password.invite_help",
+        "A pessoa recebe um link (válido por 3 dias) para criar a própria senha.",
+        "The person gets a link (valid for 3 days) to choose their own password.",
+    ),
+    ("login.password_was_reset", "Senha alterada. Entre com a nova senha.", "Password changed. Sign in with the new one."),
+    ("login.expired", "O acesso expirou. Entre de novo.", "The sign-in expired. Sign in again."),
+    ("err.link_expired", "Este link já foi usado ou expirou. Peça um novo.", "This link was used or has expired. Ask for a new one."),
+    ("err.mail_not_configured", "Este servidor não envia e-mails.", "This server sends no e-mail."),
+    ("saved.invitation_sent", "Convite enviado por e-mail.", "Invitation sent by e-mail."),
 ];
