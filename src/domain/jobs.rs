@@ -26,10 +26,14 @@ pub enum JobKind {
     Wake,
     /// Thank a customer who answered the rating question.
     CsatThanks,
+    /// Confirm to a customer, once, that their opt-out / opt-in keyword took effect.
+    ConsentReply,
+    /// Sync message templates from Graph: one connection on demand, or a paced pass of all.
+    TemplateSync,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 11] = [
+    pub const ALL: [JobKind; 13] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -41,6 +45,8 @@ impl JobKind {
         JobKind::TimedRules,
         JobKind::Wake,
         JobKind::CsatThanks,
+        JobKind::ConsentReply,
+        JobKind::TemplateSync,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -57,6 +63,8 @@ impl JobKind {
             JobKind::TimedRules => "automation.timed",
             JobKind::Wake => "automation.wake",
             JobKind::CsatThanks => "inbox.csat_thanks",
+            JobKind::ConsentReply => "contacts.consent_reply",
+            JobKind::TemplateSync => "templates.sync",
         }
     }
 
