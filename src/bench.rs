@@ -272,6 +272,7 @@ pub async fn outbound(b: OutboundBench) -> anyhow::Result<()> {
     let queued_at = std::time::Instant::now();
     for i in 0..b.messages {
         let req = SendRequest {
+            marketing: false,
             tenant,
             target: SendTarget::Ticket(tickets[i % tickets.len()]),
             content: OutboundContent::Text { body: format!("resposta {i}"), preview_url: false },

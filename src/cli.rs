@@ -538,6 +538,7 @@ async fn admin(app: &Arc<App>, cmd: AdminCommand) -> anyhow::Result<serde_json::
                 _ => anyhow::bail!("give either --text or --template"),
             };
             let request = actions::send::SendRequest {
+                marketing: false,
                 tenant,
                 target: actions::send::SendTarget::Phone { connection_id: connection, phone: to },
                 content,

@@ -164,11 +164,19 @@ pub async fn send_attachment(
         caption: caption.clone().filter(|_| takes_caption),
         filename,
     };
-    let req = SendRequest { tenant, target: SendTarget::Ticket(ticket_id), content, reply_to, idempotency_key: None };
+    let req = SendRequest {
+        marketing: false,
+        tenant,
+        target: SendTarget::Ticket(ticket_id),
+        content,
+        reply_to,
+        idempotency_key: None,
+    };
     let sent = send_message(app, actor, req).await?;
     if let (false, Some(text)) = (takes_caption, caption) {
         let content = OutboundContent::Text { body: text, preview_url: false };
         let req = SendRequest {
+            marketing: false,
             tenant,
             target: SendTarget::Ticket(ticket_id),
             content,
@@ -202,6 +210,7 @@ pub async fn send_reply(
     let quoted = provider_id_of(app, tenant, ticket_id, reply_to).await?;
     let content = OutboundContent::Text { body, preview_url: false };
     let req = SendRequest {
+        marketing: false,
         tenant,
         target: SendTarget::Ticket(ticket_id),
         content,
@@ -233,8 +242,14 @@ pub async fn react(
     }
     let to = provider_id_of(app, tenant, ticket_id, message_id).await?;
     let content = OutboundContent::Reaction { to_provider_id: to, emoji: emoji.to_string() };
-    let req =
-        SendRequest { tenant, target: SendTarget::Ticket(ticket_id), content, reply_to: None, idempotency_key: None };
+    let req = SendRequest {
+        marketing: false,
+        tenant,
+        target: SendTarget::Ticket(ticket_id),
+        content,
+        reply_to: None,
+        idempotency_key: None,
+    };
     send_message(app, actor, req).await
 }
 

@@ -5,19 +5,18 @@
 //! merge and delete.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, LazyLock, Mutex};
 
 use crate::actions::{is_unique_violation, ActionError, ActionResult, Actor};
 use crate::app::App;
 use crate::domain::access::Audience;
-use crate::domain::contacts::{is_opt_out, parse_keywords, Consent, TemplateContact};
+use crate::domain::contacts::{parse_keywords, Consent, TemplateContact};
 use crate::domain::{phone, validate, TenantId};
 use crate::realtime::NewEvent;
 use crate::store::contacts::{Contact, FieldDef, FullContact, MatchColumn, MergeCounts};
 use crate::store::tags::{Tag, Target};
 use crate::store::tickets::Ticket;
+use crate::store::Tx;
 use crate::store::{self};
-use crate::store::{Db, Tx};
 
 const NOTES_MAX: usize = 10_000;
 const FIELDS_MAX: usize = 50;
@@ -515,6 +514,7 @@ pub async fn upsert_many(
     let mut summary = BulkSummary::default();
     let mut events = Vec::with_capacity(groups.len());
     let mut consent_changes = Vec::new();
+    let label = actor.label();
     for ((key, members, _), f) in groups.iter().zip(&finals) {
         let id = *ids.get(key).ok_or_else(|| anyhow::anyhow!("a contact upsert returned no row"))?;
         let created = !stored.contains_key(key);
@@ -529,6 +529,10 @@ pub async fn upsert_many(
         }
         if f.consent_changed {
             consent_changes.push(serde_json::json!({ "contact_id": id, "consent": f.consent }));
+            let previous = stored.get(key).map(Contact::consent);
+            let to = Consent::parse(f.consent).unwrap_or(Consent::Transactional);
+            let how = super::consent::How { source, actor: &label, detail: "" };
+            super::consent::record(&mut tx, tenant, id, previous, to, how, now).await?;
         }
         let kind = if created { "contact.created" } else { "contact.updated" };
         events.push(NewEvent {
@@ -595,6 +599,9 @@ pub async fn create_contact(
         });
     };
     store::identities::sync_phone_identities(&mut tx, tenant, &[id], now).await?;
+    let label = actor.label();
+    let how = super::consent::How { source, actor: &label, detail: "created" };
+    super::consent::record(&mut tx, tenant, id, None, consent, how, now).await?;
     for k in c.fields.keys() {
         store::contacts::add_field_if_missing(&mut *tx, tenant, k, now).await?;
     }
@@ -717,7 +724,9 @@ pub async fn patch_contact(
     }
     let mut changes = serde_json::Map::new();
     if let Some(c) = consent.filter(|c| *c != before.consent()) {
-        store::contacts::set_consent(&mut *tx, tenant, id, c, source, now).await?;
+        let label = actor.label();
+        let how = super::consent::How { source, actor: &label, detail: "" };
+        super::consent::change_in_tx(&mut tx, tenant, id, c, how, now).await?;
         changes.insert(
             "consent".into(),
             serde_json::json!({ "from": before.consent, "to": c.as_str(), "source": source }),
@@ -1002,90 +1011,8 @@ pub async fn set_opt_out_keywords(
     )
     .await?;
     tx.commit().await?;
-    keyword_cache_forget();
+    super::consent::keyword_cache_forget();
     Ok(parsed)
-}
-
-/// Parsed keywords per (database, tenant), kept a minute so the ingest path reads the setting
-/// at most once a minute per tenant instead of on every batch. A change made in this process
-/// clears it at once; another instance's change is seen within a minute.
-type KeywordCache = HashMap<(String, i64), (std::time::Instant, Arc<Vec<String>>)>;
-static KEYWORD_CACHE: LazyLock<Mutex<KeywordCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
-const KEYWORD_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
-
-fn keyword_cache_forget() {
-    if let Ok(mut cache) = KEYWORD_CACHE.lock() {
-        cache.clear();
-    }
-}
-
-async fn keywords_for(db: &Db, tx: &mut Tx, tenant: TenantId) -> anyhow::Result<Arc<Vec<String>>> {
-    let database = db.reader().connect_options().database_url.to_string();
-    let key = (database, tenant.0);
-    if let Ok(cache) = KEYWORD_CACHE.lock() {
-        if let Some((at, words)) = cache.get(&key) {
-            if at.elapsed() < KEYWORD_CACHE_TTL {
-                return Ok(words.clone());
-            }
-        }
-    }
-    let setting = store::contacts::opt_out_keywords(&mut **tx, tenant).await?;
-    let words = Arc::new(parse_keywords(&setting).unwrap_or_default());
-    if let Ok(mut cache) = KEYWORD_CACHE.lock() {
-        cache.insert(key, (std::time::Instant::now(), words.clone()));
-    }
-    Ok(words)
-}
-
-/// Ingest hook: inbound texts `(tenant, contact id, body)` that may be keywords. Contacts whose
-/// message equals one of their tenant's opt-out keywords are opted out in the same
-/// transaction (one statement, only when one matches), audited, and announced.
-pub async fn apply_opt_out_keywords(
-    db: &Db,
-    tx: &mut Tx,
-    candidates: &[(TenantId, i64, &str)],
-    now: i64,
-) -> anyhow::Result<Vec<NewEvent>> {
-    let mut events = Vec::new();
-    let mut tenants: Vec<TenantId> = candidates.iter().map(|c| c.0).collect();
-    tenants.sort_unstable_by_key(|t| t.0);
-    tenants.dedup();
-    for tenant in tenants {
-        let words = keywords_for(db, tx, tenant).await?;
-        if words.is_empty() {
-            continue;
-        }
-        let mut ids: Vec<i64> = candidates
-            .iter()
-            .filter(|(t, _, body)| *t == tenant && is_opt_out(body, &words))
-            .map(|(_, id, _)| *id)
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        if ids.is_empty() {
-            continue;
-        }
-        store::contacts::opt_out_many(&mut *tx, tenant, &ids, now).await?;
-        for id in ids {
-            store::audit::record(
-                &mut **tx,
-                tenant,
-                "customer",
-                "contact.opted_out",
-                &format!("contact:{id}"),
-                &serde_json::json!({ "source": crate::domain::contacts::source::KEYWORD }),
-                now,
-            )
-            .await?;
-            events.push(NewEvent {
-                tenant,
-                kind: "contact.updated",
-                audience: Audience::Tenant,
-                data: serde_json::json!({ "contact_id": id, "consent": "opted_out" }),
-            });
-        }
-    }
-    Ok(events)
 }
 
 /// The data part of a merge (see [`merge_contacts`]) inside the caller's transaction; the
@@ -1129,7 +1056,14 @@ pub(crate) async fn merge_in_tx(
     } else {
         (into.consent(), into.consent_at, into.consent_source.clone())
     };
+    store::consent::move_to(&mut **tx, tenant, source, target).await?;
     let moved = store::contacts::move_and_delete(tx, tenant, source, target).await?;
+    if keep_source_consent {
+        let detail = format!("merged from contact #{source}");
+        let how =
+            super::consent::How { source: crate::domain::contacts::source::MERGE, actor: "system", detail: &detail };
+        super::consent::record(tx, tenant, target, Some(into.consent()), consent, how, now).await?;
+    }
     let fields_json = serde_json::to_string(&fields)?;
     store::contacts::write_merged(
         tx,

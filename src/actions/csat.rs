@@ -29,6 +29,7 @@ pub async fn thank_for_rating(app: &App, tenant: TenantId, ticket_id: i64) -> an
     }
     let key = format!("csat-thanks:{ticket_id}");
     let m = QueueMessage {
+        marketing: false,
         content: OutboundContent::Text { body: text, preview_url: false },
         reply_to: None,
         idempotency_key: Some(&key),

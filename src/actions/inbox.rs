@@ -389,6 +389,13 @@ pub async fn close(app: &App, actor: &Actor, tenant: TenantId, id: i64, farewell
             not_sent = Some("connection_inactive");
         } else if !in_window {
             not_sent = Some("outside_window");
+        } else if !crate::domain::consent::customer_started(t.last_inbound_at, now)
+            && store::contacts::get(&mut *tx, t.tenant_id, t.contact_id)
+                .await?
+                .is_some_and(|c| c.consent() == crate::domain::contacts::Consent::OptedOut)
+        {
+            // An opted-out customer gets nothing outside their own conversation, not even a farewell.
+            not_sent = Some("contact_opted_out");
         } else {
             let sender = match actor {
                 Actor::User(u) => Some(u),
@@ -397,6 +404,7 @@ pub async fn close(app: &App, actor: &Actor, tenant: TenantId, id: i64, farewell
             if let Some(text) = text {
                 let body = fill_for(&mut tx, &t, sender.map(|u| u.name.as_str()).unwrap_or(""), &text).await?;
                 let m = QueueMessage {
+                    marketing: false,
                     content: OutboundContent::Text { body, preview_url: false },
                     reply_to: None,
                     idempotency_key: None,
@@ -413,6 +421,7 @@ pub async fn close(app: &App, actor: &Actor, tenant: TenantId, id: i64, farewell
                     settings.csat_question.clone()
                 };
                 let m = QueueMessage {
+                    marketing: false,
                     content: OutboundContent::Text { body: question, preview_url: false },
                     reply_to: None,
                     idempotency_key: None,

@@ -42,6 +42,8 @@ pub struct SendRequest {
     pub reply_to: Option<String>,
     /// The same key again returns the first message and sends nothing.
     pub idempotency_key: Option<String>,
+    /// A marketing message (needs the contact's marketing opt-in, whatever the content).
+    pub marketing: bool,
 }
 
 /// Queues a message; returns it as stored (`queued`), or the earlier one with the same key.
@@ -99,6 +101,7 @@ pub async fn send_message(app: &App, actor: &Actor, req: SendRequest) -> ActionR
         _ => {}
     }
     let queued = QueueMessage {
+        marketing: req.marketing,
         content,
         reply_to: req.reply_to,
         idempotency_key: key.as_deref(),
@@ -135,9 +138,13 @@ pub(crate) struct QueueMessage<'a> {
     /// Sent by automation (greeting, away, chatbot): stored with `origin = 'bot'`, counted by
     /// the loop cap.
     pub automatic: bool,
+    /// Flagged marketing by the caller (campaigns, an API send with `marketing: true`); a
+    /// MARKETING template is marketing anyway.
+    pub marketing: bool,
 }
 
-/// Inside the caller's transaction: checks the connection and the 24-hour window, stores the
+/// Inside the caller's transaction: checks the connection, the 24-hour window and the contact's
+/// consent (`actions::consent::check_send`: marketing, opt-out, template approval), stores the
 /// message `queued` and enqueues its send job; returns `None` when the idempotency key is taken.
 /// The caller commits, then delivers `events` and wakes the workers.
 pub(crate) async fn queue_on_ticket(
@@ -152,6 +159,18 @@ pub(crate) async fn queue_on_ticket(
     let connection =
         store::connections::get(&mut **tx, tenant, ticket.connection_id).await?.ok_or(ActionError::NotFound)?;
     check_connection(&connection)?;
+    // The consent rule, for every path that sends (see `actions::consent::check_send`).
+    super::consent::check_send(
+        tx,
+        tenant,
+        ticket.contact_id,
+        connection.id,
+        &m.content,
+        m.marketing,
+        ticket.last_inbound_at,
+        now,
+    )
+    .await?;
     let in_window = crate::domain::channel::free_form_allowed(&connection.kind, ticket.last_inbound_at, now);
     if !in_window && !m.content.allowed_outside_window() {
         return Err(ActionError::invalid(

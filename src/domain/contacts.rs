@@ -96,7 +96,7 @@ pub mod source {
 }
 
 /// The opt-out keywords a tenant starts with.
-pub const DEFAULT_OPT_OUT_KEYWORDS: &str = "SAIR, PARAR, STOP";
+pub const DEFAULT_OPT_OUT_KEYWORDS: &str = "SAIR, PARAR, STOP, CANCELAR, DESCADASTRAR";
 const MAX_KEYWORDS: usize = 20;
 const MAX_KEYWORD_CHARS: usize = 40;
 
@@ -244,7 +244,7 @@ mod tests {
     #[test]
     fn keywords_match_whole_messages_ignoring_case_accents_and_punctuation() {
         let k = parse_keywords(DEFAULT_OPT_OUT_KEYWORDS).unwrap();
-        assert_eq!(k, vec!["SAIR", "PARAR", "STOP"]);
+        assert_eq!(k, vec!["SAIR", "PARAR", "STOP", "CANCELAR", "DESCADASTRAR"]);
         for yes in ["SAIR", "sair", " Sair \n", "sáir", "stop!", "Parar."] {
             assert!(is_opt_out(yes, &k), "{yes}");
         }

@@ -8,6 +8,18 @@ use crate::domain::message::{DeliveryStatus, MessageKind};
 pub struct Delivery {
     pub messages: Vec<InboundMessage>,
     pub statuses: Vec<StatusUpdate>,
+    /// Meta's `user_preferences` changes (a customer stopped or resumed marketing messages).
+    pub preferences: Vec<PreferenceUpdate>,
+}
+
+/// One `user_preferences` entry: `{wa_id, category: "marketing_messages", value: "stop"|"resume"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreferenceUpdate {
+    pub phone_number_id: String,
+    pub wa_id: String,
+    /// `stop` (true) or `resume` (false).
+    pub stop: bool,
+    pub at_ms: i64,
 }
 
 #[derive(Debug, Clone)]

@@ -28,10 +28,14 @@ pub enum JobKind {
     CsatThanks,
     /// Send one of the server's own e-mails (password reset, invitation).
     Mail,
+    /// Confirm to a customer, once, that their opt-out / opt-in keyword took effect.
+    ConsentReply,
+    /// Sync message templates from Graph: one connection on demand, or a paced pass of all.
+    TemplateSync,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 12] = [
+    pub const ALL: [JobKind; 14] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -44,6 +48,8 @@ impl JobKind {
         JobKind::Wake,
         JobKind::CsatThanks,
         JobKind::Mail,
+        JobKind::ConsentReply,
+        JobKind::TemplateSync,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -61,6 +67,8 @@ impl JobKind {
             JobKind::Wake => "automation.wake",
             JobKind::CsatThanks => "inbox.csat_thanks",
             JobKind::Mail => "mail.send",
+            JobKind::ConsentReply => "contacts.consent_reply",
+            JobKind::TemplateSync => "templates.sync",
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod channel;
 pub mod connection;
+pub mod consent;
 pub mod contacts;
 pub mod csv;
 pub mod flow;
@@ -19,6 +20,7 @@ pub mod ogg_opus;
 pub mod outbound;
 pub mod phone;
 pub mod retry;
+pub mod templates;
 pub mod totp;
 pub mod validate;
 pub mod webhooks;

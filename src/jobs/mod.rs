@@ -7,12 +7,14 @@
 //! happens exactly once.
 
 pub mod automation;
+pub mod consent_reply;
 pub mod csat_thanks;
 pub mod diagnostic;
 pub mod gateway_send;
 pub mod mail;
 pub mod maintenance;
 pub mod reconnect;
+pub mod template_sync;
 pub mod timed_rules;
 pub mod webhooks;
 pub mod whatsapp_media;
@@ -78,6 +80,8 @@ async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Res
         Some(JobKind::Wake) => automation::run_wake(app, job).await,
         Some(JobKind::CsatThanks) => csat_thanks::run(app, job).await,
         Some(JobKind::Mail) => mail::run(app, job).await,
+        Some(JobKind::ConsentReply) => consent_reply::run(app, job).await,
+        Some(JobKind::TemplateSync) => template_sync::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

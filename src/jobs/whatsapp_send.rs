@@ -195,7 +195,19 @@ pub(super) async fn settle_error(
     tracing::warn!(message.id = message.id, code = ?e.code(), reason = %reason, attempt = job.attempts, "send failed");
     let last_try = job.attempts >= job.max_attempts;
     let code = e.code();
+    if code == Some(MARKETING_STOPPED) {
+        // Meta says the customer stopped marketing: their consent follows (with history).
+        if let Err(db) =
+            crate::actions::consent::marketing_stopped_by_error(app, job.tenant_id, message.contact_id).await
+        {
+            tracing::warn!(error = %format!("{db:#}"), "recording the customer's marketing stop failed");
+        }
+    }
     match e {
+        ProviderError::Transient { .. } if !last_try && code == Some(MARKETING_CAP) => {
+            let delay = MARKETING_CAP_WAIT * (job.attempts.clamp(1, 6) as u32);
+            Err(JobError::RetryAfter { error: anyhow::anyhow!(reason), delay })
+        }
         ProviderError::Transient { .. } if !last_try => Err(JobError::Retry(anyhow::anyhow!(reason))),
         ProviderError::RecipientThrottled { .. } if !last_try => {
             let delay = backoff(job.attempts as u32).max(RECIPIENT_BACKOFF);
@@ -213,6 +225,12 @@ pub(super) async fn settle_error(
         }
     }
 }
+
+/// Meta's 131049 (per-user marketing cap): wait hours, growing with each try, never at once.
+const MARKETING_CAP: i64 = 131049;
+const MARKETING_CAP_WAIT: Duration = Duration::from_secs(4 * 3600);
+/// Meta's 131050: the customer stopped marketing messages.
+const MARKETING_STOPPED: i64 = 131050;
 
 /// The least wait of a send whose session is down.
 const SESSION_WAIT: Duration = Duration::from_secs(30);

@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 16, name: "tag_keys", sql: include_str!("migrations/0016_tag_keys.sql") },
     Migration { version: 17, name: "user_away", sql: include_str!("migrations/0017_user_away.sql") },
     Migration { version: 18, name: "department_hours", sql: include_str!("migrations/0018_department_hours.sql") },
+    Migration { version: 19, name: "consent_templates", sql: include_str!("migrations/0019_consent_templates.sql") },
     Migration { version: 22, name: "two_factor", sql: include_str!("migrations/0022_two_factor.sql") },
 ];
 

@@ -236,6 +236,7 @@ engine_test!(agents_see_their_departments_waiting_tickets_and_their_own_and_noth
     assert_code(inbox::close(&t.app, &bia, s.tenant, in_sales, Farewell::None).await.unwrap_err(), "not_found");
     assert_code(inbox::list_messages(&t.app, &bia, s.tenant, in_sales, None, 50).await.unwrap_err(), "not_found");
     let reply = SendRequest {
+        marketing: false,
         tenant: s.tenant,
         target: SendTarget::Ticket(in_sales),
         content: text("oi"),
@@ -510,6 +511,7 @@ engine_test!(
         let id = ticket_of(&t, &s, "wamid.G1").await;
         inbox::capture(&t.app, &ana, s.tenant, id).await.unwrap();
         let reply = |ticket: i64, body: &str| SendRequest {
+            marketing: false,
             tenant: s.tenant,
             target: SendTarget::Ticket(ticket),
             content: text(body),
@@ -733,6 +735,7 @@ engine_test!(protocols_stay_unique_when_tickets_are_created_concurrently, |t: Te
         let (tenant, conn, content) = (s.tenant, s.conn, template.clone());
         tasks.push(tokio::spawn(async move {
             let req = SendRequest {
+                marketing: false,
                 tenant,
                 target: SendTarget::Phone { connection_id: conn, phone: format!("+{}", customer(100 + i)) },
                 content,

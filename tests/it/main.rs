@@ -28,6 +28,7 @@ mod browser_shell;
 mod chatbot_page;
 mod chatbots;
 mod connections;
+mod consent;
 mod contacts_api;
 mod crm;
 mod events;

@@ -59,6 +59,7 @@ pub(crate) async fn pass(t: &TestApp) {
 
 pub(crate) async fn reply(t: &TestApp, tenant: TenantId, ticket: i64, body: &str) {
     let request = SendRequest {
+        marketing: false,
         tenant,
         target: SendTarget::Ticket(ticket),
         content: OutboundContent::Text { body: body.into(), preview_url: false },

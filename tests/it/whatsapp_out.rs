@@ -342,6 +342,7 @@ fn template() -> OutboundContent {
 
 fn to_phone(tenant: TenantId, connection: i64, content: OutboundContent) -> SendRequest {
     SendRequest {
+        marketing: false,
         tenant,
         target: SendTarget::Phone { connection_id: connection, phone: format!("+{CUSTOMER}") },
         content,
@@ -380,6 +381,7 @@ engine_test!(a_text_reply_is_queued_then_sent_with_the_bearer_and_metas_json, |t
     let ticket = inbound(&t, demo, conn, "wamid.IN1").await.ticket_id;
 
     let request = SendRequest {
+        marketing: false,
         tenant: demo,
         target: SendTarget::Ticket(ticket),
         content: text("Olá, Ana! Como posso ajudar?"),

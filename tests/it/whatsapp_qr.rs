@@ -107,8 +107,14 @@ async fn ticket_of_customer(t: &TestApp, tenant: TenantId) -> i64 {
 }
 
 async fn send_to_ticket(t: &TestApp, tenant: TenantId, ticket: i64, content: OutboundContent) -> i64 {
-    let request =
-        SendRequest { tenant, target: SendTarget::Ticket(ticket), content, reply_to: None, idempotency_key: None };
+    let request = SendRequest {
+        marketing: false,
+        tenant,
+        target: SendTarget::Ticket(ticket),
+        content,
+        reply_to: None,
+        idempotency_key: None,
+    };
     send::send_message(&t.app, &Actor::Operator, request).await.unwrap().id
 }
 

@@ -188,7 +188,10 @@ fn validate(shared: &Shared, kind: &str, body: &Value) -> Result<String, GraphEr
             let Some(code) = obj.get("language").and_then(|l| str_at(l, "code")) else {
                 return Err(invalid("The parameter template['language']['code'] is required."));
             };
-            let Some(t) = templates::find(name, code).filter(|t| t["status"] == "APPROVED") else {
+            let current = templates::current(&shared.store().template_status);
+            let Some(t) =
+                current.into_iter().find(|t| t["name"] == name && t["language"] == code && t["status"] == "APPROVED")
+            else {
                 return Err(graph_error(
                     StatusCode::NOT_FOUND,
                     132001,
@@ -405,6 +408,20 @@ async fn messages(
         Ok(c) => c,
         Err(r) => return r.into_response(),
     };
+    if category == "marketing" {
+        if let SendTo::Phone(digits) = &to {
+            if shared.store().marketing_stopped.contains(digits) {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    131050,
+                    None,
+                    "(#131050) Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business",
+                    Some("The user has stopped marketing messages from this business."),
+                )
+                .into_response();
+            }
+        }
+    }
     let wamid = shared.accept_send(&to, &kind, body, &category);
     // Meta answers with `wa_id` for a send to a number and `user_id` for one to a user id.
     let contact = match &to {
@@ -443,7 +460,7 @@ async fn list_templates(
     let matches = |t: &Value, field: &str, key: &str| {
         q.get(key).is_none_or(|want| t[field].as_str().is_some_and(|v| v.eq_ignore_ascii_case(want)))
     };
-    let all: Vec<Value> = templates::all()
+    let all: Vec<Value> = templates::current(&shared.store().template_status)
         .into_iter()
         .filter(|t| {
             q.get("name").is_none_or(|n| t["name"].as_str().is_some_and(|v| v.contains(n.as_str())))

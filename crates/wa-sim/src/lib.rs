@@ -409,6 +409,20 @@ impl Simulator {
         self.shared.advance_clock(by);
     }
 
+    /// Changes a template's review status (`APPROVED`, `REJECTED`, `PAUSED`, `PENDING`…): the
+    /// template list shows it and sends of a template not approved fail with 132001, as on Meta.
+    /// Returns false when there is no such template.
+    pub fn set_template_status(&self, name: &str, language: &str, status: &str) -> bool {
+        self.shared.set_template_status(name, language, status)
+    }
+
+    /// The customer stops (`stop: true`) or resumes marketing messages from the business: Meta's
+    /// `user_preferences` webhook is POSTed, and while stopped a MARKETING template to them fails
+    /// with 131050. Returns the receiver's HTTP status.
+    pub async fn customer_sets_marketing(&self, wa_id: &str, stop: bool) -> anyhow::Result<u16> {
+        self.shared.customer_sets_marketing(wa_id, stop).await
+    }
+
     pub fn sent_messages(&self) -> Vec<SentMessage> {
         self.shared.sent_messages()
     }

@@ -28,6 +28,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/sim/info", get(info))
         .route("/sim/faults", get(get_faults).post(set_faults))
         .route("/sim/webhook-url", post(set_webhook_url))
+        .route("/sim/templates/status", post(set_template_status))
+        .route("/sim/customer/marketing", post(customer_marketing))
         .route("/sim/customer/send", post(customer_send))
         .route("/sim/customer/read", post(customer_read))
         .route("/sim/conversations/{wa_id}", get(conversation))
@@ -78,6 +80,38 @@ struct WebhookUrl {
 async fn set_webhook_url(State(shared): State<Arc<Shared>>, Json(body): Json<WebhookUrl>) -> Json<Value> {
     shared.set_webhook_url(body.url.filter(|u| !u.is_empty()));
     Json(json!({ "webhook_url": shared.webhook_url() }))
+}
+
+#[derive(Deserialize)]
+struct TemplateStatus {
+    name: String,
+    language: String,
+    status: String,
+}
+
+/// `POST /sim/templates/status` `{"name","language","status"}`: a template's review status changes
+/// (APPROVED, REJECTED, PAUSED…), as Meta's review or quality rating would change it.
+async fn set_template_status(State(shared): State<Arc<Shared>>, Json(b): Json<TemplateStatus>) -> Response {
+    if shared.set_template_status(&b.name, &b.language, &b.status) {
+        Json(json!({ "name": b.name, "language": b.language, "status": b.status.to_ascii_uppercase() })).into_response()
+    } else {
+        (axum::http::StatusCode::NOT_FOUND, Json(json!({ "error": "no such template" }))).into_response()
+    }
+}
+
+#[derive(Deserialize)]
+struct MarketingChoice {
+    wa_id: String,
+    stop: bool,
+}
+
+/// `POST /sim/customer/marketing` `{"wa_id","stop"}`: the customer stops or resumes marketing
+/// messages (Meta's `user_preferences` webhook is sent).
+async fn customer_marketing(State(shared): State<Arc<Shared>>, Json(b): Json<MarketingChoice>) -> Response {
+    match shared.customer_sets_marketing(&b.wa_id, b.stop).await {
+        Ok(status) => Json(json!({ "webhook_status": status })).into_response(),
+        Err(e) => (axum::http::StatusCode::BAD_GATEWAY, Json(json!({ "error": e.to_string() }))).into_response(),
+    }
 }
 
 /// What the page posts to send a customer message.

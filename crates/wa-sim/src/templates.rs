@@ -76,6 +76,18 @@ pub(crate) fn find(name: &str, language: &str) -> Option<Value> {
     all().into_iter().find(|t| t["name"] == name && t["language"] == language)
 }
 
+/// [`all`] with the statuses set through [`crate::Simulator::set_template_status`].
+pub(crate) fn current(overrides: &std::collections::HashMap<(String, String), String>) -> Vec<Value> {
+    let mut list = all();
+    for t in &mut list {
+        let key = (t["name"].as_str().unwrap_or("").to_string(), t["language"].as_str().unwrap_or("").to_string());
+        if let Some(status) = overrides.get(&key) {
+            t["status"] = Value::String(status.clone());
+        }
+    }
+    list
+}
+
 /// How many distinct `{{n}}` variables the template's BODY has.
 pub(crate) fn body_variables(template: &Value) -> usize {
     let Some(components) = template["components"].as_array() else { return 0 };

@@ -41,7 +41,15 @@ pub(super) async fn say_it(
         }
         Say::Choices { prompt, options } => numbered(prompt, options),
     };
-    let m = QueueMessage { content, reply_to: None, idempotency_key: None, sender: None, sign: false, automatic: true };
+    let m = QueueMessage {
+        marketing: false,
+        content,
+        reply_to: None,
+        idempotency_key: None,
+        sender: None,
+        sign: false,
+        automatic: true,
+    };
     match queue_on_ticket(app, tx, t, m, now, events).await {
         Ok(_) => Ok(()),
         // A connection switched off meanwhile: nothing to say through it.

@@ -412,8 +412,8 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
     let mut announced_tickets: HashSet<i64> = HashSet::new();
     let mut jobs = 0;
     let mut next_item = 0;
-    // Short inbound texts that may be opt-out keywords (CRM consent).
-    let mut opt_out_candidates: Vec<(TenantId, i64, &str)> = Vec::new();
+    // Short inbound texts that may be opt-out or opt-in keywords (consent).
+    let mut opt_out_candidates: Vec<crate::actions::consent::Candidate<'_>> = Vec::new();
     for (i, req) in batch.iter().enumerate() {
         let tenant = req.tenant;
         connections.insert(req.connection_id, tenant);
@@ -446,7 +446,7 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
             // last word (the window, opt-outs).
             if !m.from_me {
                 if let Some(body) = m.body.as_deref().filter(|b| m.kind == MessageKind::Text && may_be_keyword(b)) {
-                    opt_out_candidates.push((tenant, contact_id, body));
+                    opt_out_candidates.push((tenant, contact_id, ticket_id, body));
                 }
                 let a = activity.entry((tenant, ticket_id)).or_default();
                 a.new_messages += 1;
@@ -607,7 +607,7 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
         }
     }
     if !opt_out_candidates.is_empty() {
-        events.extend(crate::actions::contacts::apply_opt_out_keywords(db, &mut tx, &opt_out_candidates, now).await?);
+        events.extend(crate::actions::consent::apply_keywords(db, &mut tx, &opt_out_candidates, now).await?);
     }
     let events = bus.record_many(&mut tx, events, now).await?;
     tx.commit().await?;

@@ -146,6 +146,24 @@ impl Graph {
             })
     }
 
+    /// `GET /{waba-id}/message_templates`, every page (`paging.next`, followed only on the same
+    /// Graph URL, at most 20 pages of 100): the raw pages, read by `domain::templates::parse_page`.
+    pub async fn list_templates(&self, a: &Account<'_>, waba_id: &str) -> Result<Vec<Value>, GraphError> {
+        let mut url = a.url(&format!("{waba_id}/message_templates?limit=100"));
+        let mut pages = Vec::new();
+        for _ in 0..20 {
+            let response = self.request(a, reqwest::Method::GET, &url)?.send().await.map_err(network)?;
+            let page = json_or_error(response).await?;
+            let next = page.get("paging").and_then(|p| p.get("next")).and_then(Value::as_str).map(str::to_string);
+            pages.push(page);
+            match next {
+                Some(n) if n.starts_with(a.graph_url.trim_end_matches('/')) => url = n,
+                _ => break,
+            }
+        }
+        Ok(pages)
+    }
+
     /// Marks a received message (and those before it) as read: the customer sees blue ticks.
     pub async fn mark_read(&self, a: &Account<'_>, provider_id: &str) -> Result<(), GraphError> {
         let url = a.url(&format!("{}/messages", a.phone_number_id));
@@ -319,6 +337,21 @@ pub fn classify(http_status: u16, body: &[u8]) -> GraphError {
         Some(c @ 190) => GraphError::Auth {
             code: c,
             title: with("the access token expired or was revoked; an admin must reconnect this number"),
+        },
+        // Meta's per-user marketing cap: not now, maybe in some hours (the send job waits hours).
+        Some(c @ 131049) => GraphError::Transient {
+            code: Some(c),
+            reason: with(
+                "Meta withheld this marketing message to limit what the customer receives; will retry in some hours",
+            ),
+        },
+        Some(c @ 131050) => GraphError::Permanent {
+            code: Some(c),
+            title: with("the customer stopped marketing messages from this number"),
+        },
+        Some(c @ 130472) => GraphError::Permanent {
+            code: Some(c),
+            title: with("the customer is in Meta's marketing experiment group and gets no marketing templates"),
         },
         Some(c @ 131026) => GraphError::Permanent {
             code: Some(c),

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::domain::message::{DeliveryStatus, MessageKind};
 
-pub use crate::domain::inbound::{Delivery, InboundMessage, StatusUpdate};
+pub use crate::domain::inbound::{Delivery, InboundMessage, PreferenceUpdate, StatusUpdate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
@@ -108,6 +108,24 @@ fn read_value(value: &Value, out: &mut Delivery) {
         };
         read_content(m, &mut msg);
         out.messages.push(msg);
+    }
+    for p in value.get("user_preferences").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        // Only marketing preferences exist today; another category is not ours to read.
+        if text(p, &["category"]).is_some_and(|c| c != "marketing_messages") {
+            continue;
+        }
+        let Some(wa_id) = text(p, &["wa_id"]).filter(|w| !w.is_empty()) else { continue };
+        let stop = match text(p, &["value"]).as_deref() {
+            Some("stop") => true,
+            Some("resume") => false,
+            _ => continue,
+        };
+        out.preferences.push(PreferenceUpdate {
+            phone_number_id: phone_number_id.clone(),
+            wa_id,
+            stop,
+            at_ms: seconds_to_ms(text(p, &["timestamp"])),
+        });
     }
     for s in value.get("statuses").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
         let Some(provider_id) = text(s, &["id"]) else { continue };

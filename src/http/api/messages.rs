@@ -169,6 +169,10 @@ pub struct SendInput {
     pub template: Option<TemplatePart>,
     /// WhatsApp id of a message this one quotes.
     pub reply_to: Option<String>,
+    /// A marketing message: refused (`marketing_consent_required`) unless the contact opted in to
+    /// marketing. A template whose category is MARKETING is marketing without this flag.
+    #[serde(default)]
+    pub marketing: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -259,7 +263,10 @@ fn content(input: &SendInput) -> Result<OutboundContent, ApiError> {
         (status = 409, description = "`idempotency_in_progress`", body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, description = "`invalid_target`, `invalid_message`, `invalid_message_type`, \
             `invalid_media_kind`, `invalid_phone`, `no_connection`, `outside_window`, `connection_inactive`, \
-            `connection_needs_reauth`, `idempotency_key_reused`", body = ErrorBody),
+            `connection_needs_reauth`, `idempotency_key_reused`, `marketing_consent_required` (marketing to a \
+            contact without marketing opt-in), `contact_opted_out` (a template or a message outside the \
+            customer's own conversation to an opted-out contact), `template_not_approved`, \
+            `template_not_found`", body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 async fn send_message(
     caller: ApiCaller,
@@ -283,7 +290,14 @@ async fn send_message(
         }
         _ => return Err(invalid("invalid_target", "give either ticket_id, or phone (and optionally connection_id)")),
     };
-    let request = SendRequest { tenant, target, content, reply_to: input.reply_to, idempotency_key: None };
+    let request = SendRequest {
+        marketing: input.marketing,
+        tenant,
+        target,
+        content,
+        reply_to: input.reply_to,
+        idempotency_key: None,
+    };
     let message = actions::send::send_message(&app, &actor, request).await?;
     Ok((StatusCode::ACCEPTED, Json(message.into())))
 }
@@ -328,8 +342,14 @@ async fn upload_media(
     actions::inbox::get_ticket(&app, &actor, tenant, id).await?;
     let source = actions::send::store_attachment(&app, &actor, tenant, kind, body.to_vec()).await?;
     let content = OutboundContent::Media { kind, source, caption: q.caption, filename: q.filename };
-    let request =
-        SendRequest { tenant, target: SendTarget::Ticket(id), content, reply_to: None, idempotency_key: None };
+    let request = SendRequest {
+        marketing: false,
+        tenant,
+        target: SendTarget::Ticket(id),
+        content,
+        reply_to: None,
+        idempotency_key: None,
+    };
     let message = actions::send::send_message(&app, &actor, request).await?;
     Ok((StatusCode::ACCEPTED, Json(message.into())))
 }

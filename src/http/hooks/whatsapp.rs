@@ -60,6 +60,19 @@ pub async fn receive_webhook(
     let number = &connection.phone_number_id;
     delivery.messages.retain(|m| m.phone_number_id.is_empty() || &m.phone_number_id == number);
     delivery.statuses.retain(|s| s.phone_number_id.is_empty() || &s.phone_number_id == number);
+    delivery.preferences.retain(|p| p.phone_number_id.is_empty() || &p.phone_number_id == number);
+    let preferences = std::mem::take(&mut delivery.preferences);
+    if !preferences.is_empty() {
+        if let Err(e) = crate::actions::consent::apply_meta_preferences(&app, connection.tenant_id, &preferences).await
+        {
+            tracing::error!(error = %format!("{e:#}"), connection.id = id, "recording marketing preferences failed");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_stored",
+                "the delivery was not stored; retry",
+            ));
+        }
+    }
     match ingest.submit(connection.tenant_id, connection.id, delivery).await {
         Ok(summary) => Ok(axum::Json(summary).into_response()),
         Err(e) => {

@@ -123,9 +123,29 @@ struct ContactPageT {
     notice: Option<String>,
     error: Option<String>,
     can_merge: bool,
+    history: Vec<crate::store::consent::ConsentEvent>,
 }
 
 impl ContactPageT {
+    fn consent_name(&self, consent: &str) -> String {
+        consent_label(&self.layout, consent).to_string()
+    }
+
+    fn previous_name(&self, previous: &Option<String>) -> String {
+        match previous {
+            Some(p) => consent_label(&self.layout, p).to_string(),
+            None => self.layout.t("consent.none").to_string(),
+        }
+    }
+
+    fn source_name(&self, source: &str) -> String {
+        let key = format!("consent.src.{source}");
+        match self.layout.t(&key) {
+            t if t != key => t.to_string(),
+            _ => source.to_string(),
+        }
+    }
+
     fn phone(&self) -> String {
         phone_shown(&self.contact)
     }
@@ -159,10 +179,11 @@ async fn contact_page(p: &Page, id: i64, notice: Option<String>, error: Option<S
     let result = async {
         let detail = contacts::get_contact(&p.app, &actor, p.tenant(), id).await?;
         let known = contacts::list_fields(&p.app, &actor, p.tenant()).await?;
-        Ok::<_, ActionError>((detail, known))
+        let history = crate::actions::consent::history(&p.app, &actor, p.tenant(), id).await?;
+        Ok::<_, ActionError>((detail, known, history))
     }
     .await;
-    let (detail, known) = match result {
+    let (detail, known, history) = match result {
         Ok(r) => r,
         Err(e) => return p.failure(&e),
     };
@@ -185,6 +206,7 @@ async fn contact_page(p: &Page, id: i64, notice: Option<String>, error: Option<S
         consents,
         notice,
         can_merge: p.user.user.role.sees_whole_tenant(),
+        history,
         layout,
         error: error.clone(),
     };
@@ -527,6 +549,7 @@ pub async fn export(p: Page, Query(q): Query<ExportQuery>) -> Response {
 struct SettingsPage {
     layout: Layout,
     keywords: String,
+    texts: crate::actions::consent::KeywordTexts,
     fields: Vec<FieldDef>,
     notice: Option<String>,
     error: Option<String>,
@@ -541,14 +564,15 @@ async fn settings_page(p: &Page, notice: Option<String>, error: Option<String>) 
     let result = async {
         let keywords = contacts::opt_out_keywords(&p.app, &p.actor(), p.tenant()).await?;
         let fields = contacts::list_fields(&p.app, &p.actor(), p.tenant()).await?;
-        Ok::<_, ActionError>((keywords, fields))
+        let texts = crate::actions::consent::keyword_texts(&p.app, &p.actor(), p.tenant()).await?;
+        Ok::<_, ActionError>((keywords, fields, texts))
     }
     .await;
     match result {
-        Ok((keywords, fields)) => {
+        Ok((keywords, fields, texts)) => {
             let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
             let is_admin = p.user.user.role.can_manage_tenant();
-            (status, render(SettingsPage { layout, keywords, fields, notice, error, is_admin })).into_response()
+            (status, render(SettingsPage { layout, keywords, texts, fields, notice, error, is_admin })).into_response()
         }
         Err(e) => p.failure(&e),
     }
@@ -568,10 +592,29 @@ pub async fn settings(p: Page, Query(q): Query<SavedQuery>) -> Response {
 #[derive(Deserialize)]
 pub struct KeywordsForm {
     keywords: String,
+    #[serde(default)]
+    opt_in_keywords: String,
+    #[serde(default)]
+    opt_out_reply: String,
+    #[serde(default)]
+    opt_in_reply: String,
 }
 
 pub async fn save_keywords(p: Page, CsrfForm(form): CsrfForm<KeywordsForm>) -> Response {
-    match contacts::set_opt_out_keywords(&p.app, &p.actor(), p.tenant(), &form.keywords).await {
+    let saved = async {
+        contacts::set_opt_out_keywords(&p.app, &p.actor(), p.tenant(), &form.keywords).await?;
+        crate::actions::consent::set_keyword_texts(
+            &p.app,
+            &p.actor(),
+            p.tenant(),
+            &form.opt_in_keywords,
+            &form.opt_out_reply,
+            &form.opt_in_reply,
+        )
+        .await
+    }
+    .await;
+    match saved {
         Ok(_) => Redirect::to("/contacts/settings?saved=1").into_response(),
         Err(e) => settings_page(&p, None, Some(error_message(p.lang(), &e))).await,
     }

@@ -56,6 +56,41 @@ impl Shared {
         }
     }
 
+    pub(crate) fn set_template_status(&self, name: &str, language: &str, status: &str) -> bool {
+        if crate::templates::find(name, language).is_none() {
+            return false;
+        }
+        let key = (name.to_string(), language.to_string());
+        self.store().template_status.insert(key, status.to_ascii_uppercase());
+        true
+    }
+
+    /// Meta's `user_preferences` webhook (field `user_preferences`, category `marketing_messages`).
+    pub(crate) async fn customer_sets_marketing(&self, wa_id: &str, stop: bool) -> anyhow::Result<u16> {
+        let digits = crate::ids::digits(wa_id);
+        {
+            let mut store = self.store();
+            if stop {
+                store.marketing_stopped.insert(digits.clone());
+            } else {
+                store.marketing_stopped.remove(&digits);
+            }
+        }
+        let value = serde_json::json!({
+            "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": self.cfg.display_phone_number, "phone_number_id": self.cfg.phone_number_id },
+            "user_preferences": [{
+                "wa_id": digits,
+                "detail": if stop { "User requested to stop marketing messages" } else { "User requested to resume marketing messages" },
+                "category": "marketing_messages",
+                "value": if stop { "stop" } else { "resume" },
+                "timestamp": self.now_secs(),
+            }]
+        });
+        let body = self.envelope_one_change(serde_json::json!({ "field": "user_preferences", "value": value }));
+        self.post_webhook(&body).await.map(|(status, _)| status)
+    }
+
     pub(super) fn envelope_one_change(&self, change: Value) -> Value {
         payload::envelope(vec![payload::entry(&self.cfg.waba_id, vec![change])])
     }

@@ -127,6 +127,10 @@ pub(crate) struct Store {
     users: HashMap<String, SimUser>,
     user_by_phone: HashMap<String, String>,
     user_by_username: HashMap<String, String>,
+    /// Template statuses changed by tests or the demo: (name, language) → status.
+    pub template_status: HashMap<(String, String), String>,
+    /// Numbers whose users stopped marketing messages: MARKETING templates to them fail 131050.
+    pub marketing_stopped: std::collections::HashSet<String>,
 }
 
 impl Store {

@@ -3,6 +3,7 @@
 use axum::http::{header, HeaderMap};
 
 mod automation;
+mod consent;
 mod inbox;
 mod pages;
 mod security;
@@ -60,7 +61,13 @@ pub fn texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
 /// Every text: the shell's and most pages' here, the automation pages' and the inbox's newer ones
 /// in their own files.
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
-    TEXTS.iter().chain(automation::TEXTS).chain(inbox::TEXTS).chain(pages::TEXTS).chain(security::TEXTS)
+    TEXTS
+        .iter()
+        .chain(automation::TEXTS)
+        .chain(inbox::TEXTS)
+        .chain(pages::TEXTS)
+        .chain(security::TEXTS)
+        .chain(consent::TEXTS)
 }
 
 /// (key, pt-BR, en)

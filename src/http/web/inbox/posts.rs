@@ -33,8 +33,14 @@ pub async fn create_message(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfFo
                 language: form.template_language.trim().to_string(),
                 components: Value::Null,
             };
-            let req =
-                SendRequest { tenant, target: SendTarget::Ticket(id), content, reply_to: None, idempotency_key: None };
+            let req = SendRequest {
+                marketing: false,
+                tenant,
+                target: SendTarget::Ticket(id),
+                content,
+                reply_to: None,
+                idempotency_key: None,
+            };
             return actions::send::send_message(app, &actor, req).await.map(|_| ());
         }
         let mut body = form.body.trim().to_string();
@@ -52,8 +58,14 @@ pub async fn create_message(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfFo
             actions::composer::send_reply(app, &actor, tenant, id, body, quoted).await.map(|_| ())
         } else {
             let content = OutboundContent::Text { body, preview_url: false };
-            let req =
-                SendRequest { tenant, target: SendTarget::Ticket(id), content, reply_to: None, idempotency_key: None };
+            let req = SendRequest {
+                marketing: false,
+                tenant,
+                target: SendTarget::Ticket(id),
+                content,
+                reply_to: None,
+                idempotency_key: None,
+            };
             actions::send::send_message(app, &actor, req).await.map(|_| ())
         }
     }
