@@ -25,3 +25,4 @@ pub mod webhooks;
 pub use access::{Role, Scope};
 pub use ids::{TenantId, UserId};
 pub mod ratelimit;
+pub mod reports;
