@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 16, name: "tag_keys", sql: include_str!("migrations/0016_tag_keys.sql") },
     Migration { version: 17, name: "user_away", sql: include_str!("migrations/0017_user_away.sql") },
     Migration { version: 18, name: "department_hours", sql: include_str!("migrations/0018_department_hours.sql") },
+    Migration { version: 21, name: "report_rollups", sql: include_str!("migrations/0021_report_rollups.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.
