@@ -252,6 +252,10 @@ pub struct NowReport {
     pub messages_per_minute_mean: f64,
 }
 
+fn alert(code: &'static str, value: i64, threshold: i64) -> Alert {
+    Alert { code, value, threshold }
+}
+
 /// The "now" block.
 pub async fn now(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<NowReport> {
     actor.require_supervisor_of(tenant)?;
@@ -353,20 +357,20 @@ pub async fn now(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Now
     let mut alerts = Vec::new();
     let longest = totals.longest_wait_s.unwrap_or(0);
     if settings.wait_alert_minutes > 0 && longest > settings.wait_alert_minutes * 60 {
-        alerts.push(Alert { code: "long_wait", value: longest / 60, threshold: settings.wait_alert_minutes });
+        alerts.push(alert("long_wait", longest / 60, settings.wait_alert_minutes));
     }
     let dead = store::reports::live::dead_webhooks(db, tenant).await?;
     if dead > 0 {
-        alerts.push(Alert { code: "dead_webhooks", value: dead, threshold: 0 });
+        alerts.push(alert("dead_webhooks", dead, 0));
     }
     if mean > 0.0 {
         let pct = (rate / mean * 100.0).round() as i64;
         if settings.band_high_pct > 0 && pct > settings.band_high_pct {
-            alerts.push(Alert { code: "messages_high", value: pct, threshold: settings.band_high_pct });
+            alerts.push(alert("messages_high", pct, settings.band_high_pct));
         }
         // Low only once the hour has some minutes behind it (a quiet first minute says little).
         if settings.band_low_pct > 0 && pct < settings.band_low_pct && now - hour >= 10 * 60_000 {
-            alerts.push(Alert { code: "messages_low", value: pct, threshold: settings.band_low_pct });
+            alerts.push(alert("messages_low", pct, settings.band_low_pct));
         }
     }
     Ok(NowReport {

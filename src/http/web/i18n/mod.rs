@@ -5,6 +5,7 @@ use axum::http::{header, HeaderMap};
 mod automation;
 mod inbox;
 mod pages;
+mod reports;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -59,7 +60,7 @@ pub fn texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
 /// Every text: the shell's and most pages' here, the automation pages' and the inbox's newer ones
 /// in their own files.
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
-    TEXTS.iter().chain(automation::TEXTS).chain(inbox::TEXTS).chain(pages::TEXTS)
+    TEXTS.iter().chain(automation::TEXTS).chain(inbox::TEXTS).chain(pages::TEXTS).chain(reports::TEXTS)
 }
 
 /// (key, pt-BR, en)
