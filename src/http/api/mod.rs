@@ -11,6 +11,7 @@ pub mod docs;
 pub mod guard;
 pub mod messages;
 pub mod quick_replies;
+pub mod reports;
 pub mod tags;
 pub mod tickets;
 pub mod users;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(connections::routes())
         .merge(contacts::routes())
         .merge(webhooks::routes())
+        .merge(reports::routes())
 }
 
 /// `/api/v1` as served: the routes behind the rate limit, the input guard and idempotency.
@@ -72,6 +74,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(connections::ConnectionsApi::openapi())
         .merge_from(contacts::ContactsApi::openapi())
         .merge_from(webhooks::WebhooksApi::openapi())
+        .merge_from(reports::ReportsApi::openapi())
 }
 
 /// The root document: info, servers, the bearer scheme, tags, shared schemas and `/me`.
@@ -102,6 +105,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         (name = "connections", description = "WhatsApp numbers and their health (read only, no secrets)"),
         (name = "contacts", description = "Contacts: CRUD, search, bulk upsert, merge, CSV export, consent"),
         (name = "webhooks", description = "Outgoing webhook subscriptions, their deliveries and replays"),
+        (name = "reports", description = "Dashboard figures, agent report, ticket CSV export and transcripts"),
     )
 )]
 pub struct ApiDoc;
