@@ -39,6 +39,7 @@ mod jobs;
 mod layers;
 mod ops;
 mod processes;
+mod reports;
 mod security;
 mod shell;
 mod tags;

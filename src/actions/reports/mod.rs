@@ -18,8 +18,9 @@ use crate::store;
 use crate::store::reports::live::AlertSettings;
 use crate::store::reports::Scope;
 
-/// Refreshes at most this often per company on reads (the Painel polls on live events).
-const REFRESH_INTERVAL_MS: i64 = 1_000;
+/// Reads refresh first, every time: a refresh with nothing new is one indexed query, and a
+/// figure read right after an action must include it.
+const REFRESH_INTERVAL_MS: i64 = 0;
 
 /// The company's zone (automation settings; São Paulo when unset or unknown).
 pub async fn time_zone(app: &App, tenant: TenantId) -> ActionResult<Tz> {
