@@ -404,3 +404,24 @@ pub async fn sums_by_department<'e>(
     .await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
+
+/// Bench data only (`atende bench reports`): the history `store::seed` leaves out, derived
+/// from each seeded ticket's columns — created (into its department), assigned to its agent a
+/// second before its first reply, closed at `closed_at` — in one statement per kind.
+pub async fn seed_history(db: &Db, tenant: TenantId) -> anyhow::Result<()> {
+    let statements = [
+        "INSERT INTO ticket_events (tenant_id, ticket_id, kind, to_department_id, data, created_at)
+         SELECT tenant_id, id, 'created', department_id, '{}', created_at FROM tickets WHERE tenant_id = $1",
+        "INSERT INTO ticket_events (tenant_id, ticket_id, kind, to_user_id, data, created_at)
+         SELECT tenant_id, id, 'assigned', assignee_id, '{}', first_agent_reply_at - 1000 FROM tickets
+         WHERE tenant_id = $1 AND assignee_id IS NOT NULL AND first_agent_reply_at IS NOT NULL",
+        "INSERT INTO ticket_events (tenant_id, ticket_id, kind, data, created_at)
+         SELECT tenant_id, id, 'closed', '{}', closed_at FROM tickets WHERE tenant_id = $1 AND closed_at IS NOT NULL",
+    ];
+    for sql in statements {
+        let mut tx = db.begin().await?;
+        sqlx::query(sql).bind(tenant.0).execute(&mut *tx).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
