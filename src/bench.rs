@@ -8,8 +8,10 @@
 
 mod bot;
 mod contacts;
+mod reports;
 pub use bot::{run as bot, BotBench};
 pub use contacts::{run as contacts, ContactsBench};
+pub use reports::{run as reports, ReportsBench};
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -108,6 +108,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2)]
         ingest_rounds: usize,
     },
+    /// Seeds tickets, messages and their history, builds the report roll-ups, then times the
+    /// Painel's 30-day figures, live block and agent report.
+    Reports {
+        /// PostgreSQL URL of an empty database (default: SQLite in a temporary directory).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        tickets: i64,
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: i64,
+        #[arg(long, default_value_t = 20_000)]
+        contacts: i64,
+        /// Timed samples per read.
+        #[arg(long, default_value_t = 100)]
+        samples: usize,
+    },
     /// Seeds tickets and messages into a fresh database, then times inbox lists and opening tickets.
     Inbox {
         /// PostgreSQL URL of an empty database (default: SQLite in a temporary directory).
@@ -337,6 +353,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 ingest_rounds,
             };
             crate::bench::bot(b).await
+        }
+        Command::Bench(BenchCommand::Reports { database_url, tickets, messages, contacts, samples }) => {
+            crate::bench::reports(crate::bench::ReportsBench { database_url, tickets, messages, contacts, samples })
+                .await
         }
         Command::Bench(BenchCommand::Inbox {
             database_url,

@@ -24,6 +24,7 @@ pub mod keyword_rules;
 pub mod qr_sessions;
 pub mod quick_replies;
 pub mod receive;
+pub mod reports;
 pub mod send;
 pub mod settings;
 pub mod tags;

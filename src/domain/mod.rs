@@ -28,3 +28,4 @@ pub mod webhooks;
 pub use access::{Role, Scope};
 pub use ids::{TenantId, UserId};
 pub mod ratelimit;
+pub mod reports;

@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 17, name: "user_away", sql: include_str!("migrations/0017_user_away.sql") },
     Migration { version: 18, name: "department_hours", sql: include_str!("migrations/0018_department_hours.sql") },
     Migration { version: 19, name: "consent_templates", sql: include_str!("migrations/0019_consent_templates.sql") },
+    Migration { version: 21, name: "report_rollups", sql: include_str!("migrations/0021_report_rollups.sql") },
     Migration { version: 22, name: "two_factor", sql: include_str!("migrations/0022_two_factor.sql") },
 ];
 

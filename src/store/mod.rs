@@ -25,6 +25,7 @@ pub mod keyword_rules;
 pub mod messages;
 pub mod migrate;
 pub mod quick_replies;
+pub mod reports;
 pub mod seed;
 pub mod sessions;
 pub mod settings;

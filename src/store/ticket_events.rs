@@ -84,20 +84,23 @@ pub async fn list<'e>(
         .collect()
 }
 
-/// `created` events of tickets the inbound batch opened: (tenant, ticket, department).
+/// `created` events of tickets the inbound batch opened: (tenant, ticket, department, whether
+/// it starts in the chatbot — `data` `{"bot": true}`, which reports read as "people's clock not
+/// started yet").
 pub async fn insert_created_many(
     conn: &mut sqlx::AnyConnection,
-    tickets: &[(TenantId, i64, Option<i64>)],
+    tickets: &[(TenantId, i64, Option<i64>, bool)],
     now: i64,
 ) -> Result<(), sqlx::Error> {
     for chunk in tickets.chunks(super::MAX_ROWS_PER_STATEMENT) {
-        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 5);
+        let values = super::Placeholders::for_connection(conn).rows(chunk.len(), 6);
         let sql = format!(
-            "INSERT INTO ticket_events (tenant_id, ticket_id, kind, to_department_id, created_at) VALUES {values}"
+            "INSERT INTO ticket_events (tenant_id, ticket_id, kind, to_department_id, data, created_at) VALUES {values}"
         );
         let mut q = sqlx::query(&sql).persistent(super::keep_prepared(chunk.len()));
-        for (tenant, ticket, department) in chunk {
-            q = q.bind(tenant.0).bind(*ticket).bind("created").bind(*department).bind(now);
+        for (tenant, ticket, department, bot) in chunk {
+            let data = if *bot { r#"{"bot":true}"# } else { "{}" };
+            q = q.bind(tenant.0).bind(*ticket).bind("created").bind(*department).bind(data).bind(now);
         }
         q.execute(&mut *conn).await?;
     }

@@ -41,6 +41,7 @@ mod layers;
 mod mail;
 mod ops;
 mod processes;
+mod reports;
 mod security;
 mod shell;
 mod tags;

@@ -47,7 +47,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
 
     let (_, html) = page(&supervisor, t.url("/inbox")).await;
     let expected: Vec<&str> =
-        ["/", "/inbox", "/contacts", "/admin/quick-replies", "/admin/tags", "/admin/webhooks"].to_vec();
+        ["/", "/inbox", "/contacts", "/painel", "/admin/quick-replies", "/admin/tags", "/admin/webhooks"].to_vec();
     assert_eq!(sidebar_links(&html), expected);
     assert_eq!(sidebar_groups(&html), ["Atendimento", "Gestão", "Integrações"]);
 
@@ -56,6 +56,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/",
         "/inbox",
         "/contacts",
+        "/painel",
         "/admin/departments",
         "/admin/chatbot",
         "/admin/automation",

@@ -559,6 +559,14 @@ async fn apply_effect(
                     }
                 }
             }
+            // Reports start people's clock here (docs/REPORTS.md).
+            let e = store::ticket_events::TicketEvent {
+                ticket_id: t.id,
+                kind: "handoff".into(),
+                to_department_id: t.department_id,
+                ..Default::default()
+            };
+            store::ticket_events::insert(&mut **tx, tenant, &e, now).await?;
             publish(app, tx, t, "bot_handoff", now, events).await.map_err(|e| anyhow::anyhow!(e))?;
             if let Some(d) = t.department_id {
                 if let Some(agent) = distribute_in_tx(tx, app.db.backend, tenant, t.id, d, now).await? {
@@ -571,6 +579,13 @@ async fn apply_effect(
             t.status = TicketStatus::Closed.as_str().into();
             t.closed_at = Some(now);
             store::tickets::save_state(&mut **tx, t).await?;
+            let e = store::ticket_events::TicketEvent {
+                ticket_id: t.id,
+                kind: "closed".into(),
+                data: r#"{"by":"bot"}"#.into(),
+                ..Default::default()
+            };
+            store::ticket_events::insert(&mut **tx, tenant, &e, now).await?;
             publish(app, tx, t, "closed", now, events).await.map_err(|e| anyhow::anyhow!(e))?;
         }
     }

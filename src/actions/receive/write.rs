@@ -347,13 +347,14 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
         for (t, id) in store::tickets::insert_many(&mut tx, &rows, now).await? {
             opened.insert(t, id);
             let department = departments.get(&(t.tenant_id, t.connection_id)).copied().flatten();
-            if automation.get(&t.tenant_id).is_some_and(|s| s.bot_on(t.connection_id)) {
+            let bot = automation.get(&t.tenant_id).is_some_and(|s| s.bot_on(t.connection_id));
+            if bot {
                 // The chatbot greets it first and hands it to people when it is done.
                 store::automation::enter_bot(&mut *tx, t.tenant_id, id).await?;
             } else if let Some(d) = department {
                 new_in_department.push((t.tenant_id, id, d));
             }
-            created_events.push((t.tenant_id, id, department));
+            created_events.push((t.tenant_id, id, department, bot));
         }
         store::ticket_events::insert_created_many(&mut tx, &created_events, now).await?;
     }

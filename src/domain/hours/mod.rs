@@ -327,6 +327,43 @@ pub fn next_opening(
     None
 }
 
+/// Open time (ms) between two instants for the department (as [`is_open`] reads `company` and
+/// `department`): the length of `[from, to)` that falls inside open spans, holidays and closures
+/// left out. Looks at most 400 local dates past `from` (longer spans count only those); 0 when
+/// `to <= from` or the week has no hours.
+pub fn open_ms_between(
+    company: &WeekSchedule,
+    department: Option<&WeekSchedule>,
+    calendar: &Calendar,
+    tz: Tz,
+    from: i64,
+    to: i64,
+) -> i64 {
+    let schedule = schedule_for(company, department);
+    if to <= from || !schedule.has_hours() {
+        return 0;
+    }
+    let Some(mut date) = span_date(tz, from) else { return 0 };
+    let mut total = 0;
+    for _ in 0..SEARCH_DAYS {
+        let Some(day_start) = resolve(tz, date, 0) else { break };
+        if day_start >= to {
+            break;
+        }
+        for (s, e) in day_spans(schedule, calendar, tz, date) {
+            let (a, b) = (s.max(from), e.min(to));
+            if a < b {
+                total += b - a;
+            }
+        }
+        match date.succ_opt() {
+            Some(d) => date = d,
+            None => break,
+        }
+    }
+    total
+}
+
 /// A time-zone name (IANA, e.g. "America/Sao_Paulo") parsed; None when unknown.
 pub fn parse_tz(name: &str) -> Option<Tz> {
     name.trim().parse().ok()

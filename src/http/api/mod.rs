@@ -11,6 +11,7 @@ pub mod docs;
 pub mod guard;
 pub mod messages;
 pub mod quick_replies;
+pub mod reports;
 pub mod tags;
 pub mod templates;
 pub mod tickets;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(contacts::routes())
         .merge(webhooks::routes())
         .merge(templates::routes())
+        .merge(reports::routes())
 }
 
 /// `/api/v1` as served: the routes behind the rate limit, the input guard and idempotency.
@@ -75,6 +77,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(contacts::ContactsApi::openapi())
         .merge_from(webhooks::WebhooksApi::openapi())
         .merge_from(templates::TemplatesApi::openapi())
+        .merge_from(reports::ReportsApi::openapi())
 }
 
 /// The root document: info, servers, the bearer scheme, tags, shared schemas and `/me`.
@@ -106,6 +109,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         (name = "contacts", description = "Contacts: CRUD, search, bulk upsert, merge, CSV export, consent"),
         (name = "webhooks", description = "Outgoing webhook subscriptions, their deliveries and replays"),
         (name = "templates", description = "WhatsApp message templates: sync, status, parameter mapping"),
+        (name = "reports", description = "Dashboard figures, agent report, ticket CSV export and transcripts"),
     )
 )]
 pub struct ApiDoc;

@@ -78,6 +78,8 @@ icon!(
     r#"<rect x="4" y="8" width="16" height="11" rx="2"/><path d="M12 4v4"/><circle cx="12" cy="3.5" r="1"/><circle cx="9" cy="13" r="1.2"/><circle cx="15" cy="13" r="1.2"/><path d="M9.5 16.5h5"/>"#
 );
 // A clock: business hours and timed rules.
+icon!(CHART, r#"<path d="M4 20V4M4 20h16"/><path d="M8 16v-5M12 16V8M16 16v-3M20 16V6"/>"#);
+
 icon!(CLOCK, r#"<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>"#);
 // A paper clip: attach a file, or a document received.
 icon!(ATTACH, r#"<path d="m20 11-8.5 8.5a5 5 0 0 1-7-7L13 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L14 7"/>"#);

@@ -14,6 +14,7 @@ mod inbox;
 mod multipart;
 mod pages;
 mod qr;
+pub mod reports;
 mod security;
 mod tags;
 mod webhooks;
@@ -116,6 +117,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
             get(|| asset(include_str!("../../../assets/flow.js"), "text/javascript; charset=utf-8")),
         )
         .merge(contacts::routes())
+        .merge(reports::routes())
         .merge(security::routes())
         .layer(middleware::from_fn_with_state(app.clone(), errors::friendly_rejections))
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
@@ -331,6 +333,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
         &[
             // Whaticket's order: Painel, Campanhas (when they exist), Setores, Chatbot, Horários,
             // Usuários, Conexões, Respostas rápidas, Etiquetas.
+            ("/painel", "nav.painel", icons::CHART, Audience::WholeTenant),
             ("/admin/departments", "nav.departments", icons::DEPARTMENTS, Audience::TenantAdmins),
             ("/admin/chatbot", "nav.chatbot", icons::AUTOMATION, Audience::TenantAdmins),
             ("/admin/automation", "nav.automation", icons::CLOCK, Audience::TenantAdmins),

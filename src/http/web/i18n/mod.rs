@@ -6,6 +6,7 @@ mod automation;
 mod consent;
 mod inbox;
 mod pages;
+mod reports;
 mod security;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +69,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(pages::TEXTS)
         .chain(security::TEXTS)
         .chain(consent::TEXTS)
+        .chain(reports::TEXTS)
 }
 
 /// (key, pt-BR, en)

@@ -1,0 +1,420 @@
+//! Reports and the Painel (supervisors and admins): the live "now" block, a period's figures
+//! from the roll-ups (brought up to date first), the agent report, and the alert settings.
+//! The ticket report, its CSV export and transcripts are in [`export`].
+
+pub mod export;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+use super::{ActionError, ActionResult, Actor};
+use crate::app::App;
+use crate::domain::reports::range::{self, Period, Summary};
+use crate::domain::reports::Metric;
+use crate::domain::{hours, inbox, TenantId};
+use crate::store;
+use crate::store::reports::live::AlertSettings;
+use crate::store::reports::Scope;
+
+/// Reads refresh first, every time: a refresh with nothing new is one indexed query, and a
+/// figure read right after an action must include it.
+const REFRESH_INTERVAL_MS: i64 = 0;
+
+/// The company's zone (automation settings; São Paulo when unset or unknown).
+pub async fn time_zone(app: &App, tenant: TenantId) -> ActionResult<Tz> {
+    let a = store::automation::get(app.db.reader(), tenant).await?;
+    Ok(hours::parse_tz(&a.time_zone).unwrap_or(chrono_tz::America::Sao_Paulo))
+}
+
+/// Brings the company's roll-ups up to date (reads call it; tests and the bench too).
+pub async fn refresh(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<usize> {
+    actor.require_supervisor_of(tenant)?;
+    Ok(store::reports::refresh(&app.db, tenant, app.clock.now_ms(), 0).await?)
+}
+
+/// Drops and recomputes the roll-ups (after business hours change).
+pub async fn rebuild(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<usize> {
+    actor.require_admin_of(tenant)?;
+    Ok(store::reports::rebuild(&app.db, tenant, app.clock.now_ms()).await?)
+}
+
+/// What a period read asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RangeQuery {
+    pub period: Period,
+    pub department: Option<i64>,
+    pub agent: Option<i64>,
+}
+
+impl RangeQuery {
+    /// From the page's or API's parameters; a bad period is a 422.
+    pub fn parse(
+        period: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        department: Option<i64>,
+        agent: Option<i64>,
+    ) -> ActionResult<RangeQuery> {
+        let period = Period::parse(period.unwrap_or("today"), from, to).map_err(|code| {
+            ActionError::invalid(
+                code,
+                "period: today, 7d, 30d or custom with from/to dates (aaaa-mm-dd, up to 366 days)",
+            )
+        })?;
+        Ok(RangeQuery { period, department: department.filter(|d| *d > 0), agent: agent.filter(|a| *a > 0) })
+    }
+}
+
+/// One point of a chart: its label and values.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Point {
+    pub label: String,
+    pub start: i64,
+    pub values: Vec<i64>,
+}
+
+/// A period's figures.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RangeReport {
+    pub period: &'static str,
+    pub from: i64,
+    pub to: i64,
+    pub from_date: String,
+    pub to_date: String,
+    pub summary: Summary,
+    /// Messages in / out per hour of the day (00–23, local time), summed over the period.
+    pub messages_by_hour: Vec<Point>,
+    /// New tickets and closed episodes per day (per hour for a single day).
+    pub volume: Vec<Point>,
+}
+
+/// The period's figures for the filters.
+pub async fn range(app: &App, actor: &Actor, tenant: TenantId, q: &RangeQuery) -> ActionResult<RangeReport> {
+    actor.require_supervisor_of(tenant)?;
+    let now = app.clock.now_ms();
+    store::reports::refresh(&app.db, tenant, now, REFRESH_INTERVAL_MS).await?;
+    let tz = time_zone(app, tenant).await?;
+    let (from, to) = q.period.bounds(tz, now);
+    let scope = Scope { from, to, department: q.department, agent: q.agent };
+    let sums = store::reports::sums(app.db.reader(), tenant, &scope).await?;
+    let hourly = store::reports::hourly(
+        app.db.reader(),
+        tenant,
+        &scope,
+        &[Metric::MessagesIn, Metric::MessagesOut, Metric::New, Metric::Closed],
+    )
+    .await?;
+    let local_hour = |at: i64| hours::wall_clock(tz, at).map_or(0, |d| chrono::Timelike::hour(&d.time()) as usize);
+    let mut by_hour = vec![[0i64; 2]; 24];
+    for ((hour, metric, _), n) in &hourly {
+        match metric {
+            Metric::MessagesIn => by_hour[local_hour(*hour)][0] += n,
+            Metric::MessagesOut => by_hour[local_hour(*hour)][1] += n,
+            _ => {}
+        }
+    }
+    let messages_by_hour = by_hour
+        .iter()
+        .enumerate()
+        .map(|(h, v)| Point { label: format!("{h:02}h"), start: h as i64, values: v.to_vec() })
+        .collect();
+    let (first, last) = q.period.dates(hours::wall_clock(tz, now).map(|d| d.date()).unwrap_or_default());
+    let volume = if first == last {
+        let mut v: Vec<Point> = (0..24)
+            .map(|h| Point { label: format!("{h:02}h"), start: from + h * 3_600_000, values: vec![0, 0] })
+            .collect();
+        for ((hour, metric, _), n) in &hourly {
+            let i = local_hour(*hour);
+            match metric {
+                Metric::New => v[i].values[0] += n,
+                Metric::Closed => v[i].values[1] += n,
+                _ => {}
+            }
+        }
+        v
+    } else {
+        let mut days: BTreeMap<NaiveDate, [i64; 2]> = BTreeMap::new();
+        let mut d = first;
+        while d <= last {
+            days.insert(d, [0, 0]);
+            d = match d.succ_opt() {
+                Some(n) => n,
+                None => break,
+            };
+        }
+        for ((hour, metric, _), n) in &hourly {
+            let Some(date) = hours::wall_clock(tz, *hour).map(|x| x.date()) else { continue };
+            if let Some(slot) = days.get_mut(&date) {
+                match metric {
+                    Metric::New => slot[0] += n,
+                    Metric::Closed => slot[1] += n,
+                    _ => {}
+                }
+            }
+        }
+        days.into_iter()
+            .map(|(date, v)| Point {
+                label: range::day_label(date),
+                start: range::local_midnight(tz, date),
+                values: v.to_vec(),
+            })
+            .collect()
+    };
+    Ok(RangeReport {
+        period: q.period.code(),
+        from,
+        to,
+        from_date: range::date_br(tz, from),
+        to_date: range::date_br(tz, to - 1),
+        summary: range::summarize(&sums),
+        messages_by_hour,
+        volume,
+    })
+}
+
+/// One person's line in the agent report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AgentLine {
+    pub agent_id: i64,
+    pub name: String,
+    pub summary: Summary,
+}
+
+/// Per person: episodes they answered and closed, their first-response and resolution times,
+/// ratings credited to them, and episodes assigned to them that closed unanswered.
+pub async fn agents(app: &App, actor: &Actor, tenant: TenantId, q: &RangeQuery) -> ActionResult<Vec<AgentLine>> {
+    actor.require_supervisor_of(tenant)?;
+    let now = app.clock.now_ms();
+    store::reports::refresh(&app.db, tenant, now, REFRESH_INTERVAL_MS).await?;
+    let tz = time_zone(app, tenant).await?;
+    let (from, to) = q.period.bounds(tz, now);
+    let scope = Scope { from, to, department: q.department, agent: q.agent };
+    let by_agent = store::reports::sums_by_agent(app.db.reader(), tenant, &scope).await?;
+    let names: BTreeMap<i64, String> =
+        store::users::list(app.db.reader(), tenant).await?.into_iter().map(|u| (u.id.0, u.name)).collect();
+    Ok(by_agent
+        .into_iter()
+        .filter(|(id, _)| *id != 0)
+        .map(|(id, sums)| AgentLine {
+            agent_id: id,
+            name: names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
+            summary: range::summarize(&sums),
+        })
+        .collect())
+}
+
+/// Live tickets of one department.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct DepartmentNow {
+    pub department_id: Option<i64>,
+    pub name: String,
+    pub waiting: i64,
+    /// Seconds the longest-waiting ticket has waited.
+    pub longest_wait_s: Option<i64>,
+    pub in_service: i64,
+    pub with_bot: i64,
+    pub closed_today: i64,
+    pub online: i64,
+    pub away: i64,
+    pub offline: i64,
+}
+
+/// A person's live status.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PersonNow {
+    pub id: i64,
+    pub name: String,
+    /// online, away or offline.
+    pub status: &'static str,
+    pub open_tickets: i64,
+    pub departments: Vec<String>,
+}
+
+/// Something on the Painel that wants attention.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Alert {
+    /// long_wait, dead_webhooks, messages_high, messages_low.
+    pub code: &'static str,
+    pub value: i64,
+    pub threshold: i64,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NowReport {
+    pub at: i64,
+    pub totals: DepartmentNow,
+    pub departments: Vec<DepartmentNow>,
+    pub people: Vec<PersonNow>,
+    pub alerts: Vec<Alert>,
+    /// Customer messages per minute this hour, and the mean of the previous 24 hours.
+    pub messages_per_minute: f64,
+    pub messages_per_minute_mean: f64,
+}
+
+fn alert(code: &'static str, value: i64, threshold: i64) -> Alert {
+    Alert { code, value, threshold }
+}
+
+/// The "now" block.
+pub async fn now(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<NowReport> {
+    actor.require_supervisor_of(tenant)?;
+    let now = app.clock.now_ms();
+    store::reports::refresh(&app.db, tenant, now, REFRESH_INTERVAL_MS).await?;
+    let db = app.db.reader();
+    let tz = time_zone(app, tenant).await?;
+    let departments = store::departments::list(db, tenant).await?;
+    let name_of = |id: i64| departments.iter().find(|d| d.id == id).map(|d| d.name.clone());
+    let mut rows: BTreeMap<Option<i64>, DepartmentNow> = BTreeMap::new();
+    for d in &departments {
+        rows.insert(
+            Some(d.id),
+            DepartmentNow { department_id: Some(d.id), name: d.name.clone(), ..Default::default() },
+        );
+    }
+    for c in store::reports::live::state_counts(db, tenant).await? {
+        let row = rows.entry(c.department_id).or_insert_with(|| DepartmentNow {
+            department_id: c.department_id,
+            name: c.department_id.and_then(name_of).unwrap_or_default(),
+            ..Default::default()
+        });
+        match c.status.as_str() {
+            "waiting" => {
+                row.waiting += c.count;
+                row.longest_wait_s = c.oldest_queued_at.map(|q| (now - q).max(0) / 1000);
+            }
+            "open" => row.in_service += c.count,
+            "bot" => row.with_bot += c.count,
+            _ => {}
+        }
+    }
+    let (today, _) = Period::Today.bounds(tz, now);
+    let closed = store::reports::sums_by_department(db, tenant, today, now + 3_600_000, Metric::Closed).await?;
+    for (d, n) in closed {
+        let key = (d != 0).then_some(d);
+        let row = rows.entry(key).or_insert_with(|| DepartmentNow {
+            department_id: key,
+            name: key.and_then(name_of).unwrap_or_default(),
+            ..Default::default()
+        });
+        row.closed_today += n;
+    }
+    let people = store::reports::live::people(db, tenant).await?;
+    let mut people_now = Vec::with_capacity(people.len());
+    for p in &people {
+        let status = if p.last_seen_at.is_none_or(|s| s < now - inbox::ONLINE_WINDOW_MS) {
+            "offline"
+        } else if p.away {
+            "away"
+        } else {
+            "online"
+        };
+        for d in &p.departments {
+            if let Some(row) = rows.get_mut(&Some(*d)) {
+                match status {
+                    "online" => row.online += 1,
+                    "away" => row.away += 1,
+                    _ => row.offline += 1,
+                }
+            }
+        }
+        people_now.push(PersonNow {
+            id: p.id,
+            name: p.name.clone(),
+            status,
+            open_tickets: p.open_tickets,
+            departments: p.departments.iter().filter_map(|d| name_of(*d)).collect(),
+        });
+    }
+    let mut totals = DepartmentNow::default();
+    for r in rows.values() {
+        totals.waiting += r.waiting;
+        totals.in_service += r.in_service;
+        totals.with_bot += r.with_bot;
+        totals.closed_today += r.closed_today;
+        totals.longest_wait_s = totals.longest_wait_s.max(r.longest_wait_s);
+    }
+    for p in &people_now {
+        match p.status {
+            "online" => totals.online += 1,
+            "away" => totals.away += 1,
+            _ => totals.offline += 1,
+        }
+    }
+    // Messages per minute: this hour so far against the previous 24 full hours.
+    let hour = now - now.rem_euclid(3_600_000);
+    let counts =
+        store::reports::sums_by_department(db, tenant, hour - 24 * 3_600_000, hour, Metric::MessagesIn).await?;
+    let past: i64 = counts.values().sum();
+    let current: i64 = store::reports::sums_by_department(db, tenant, hour, hour + 3_600_000, Metric::MessagesIn)
+        .await?
+        .values()
+        .sum();
+    let minutes_now = ((now - hour) as f64 / 60_000.0).max(1.0);
+    let rate = current as f64 / minutes_now;
+    let mean = past as f64 / (24.0 * 60.0);
+    let settings = store::reports::live::alert_settings(db, tenant).await?;
+    let mut alerts = Vec::new();
+    let longest = totals.longest_wait_s.unwrap_or(0);
+    if settings.wait_alert_minutes > 0 && longest > settings.wait_alert_minutes * 60 {
+        alerts.push(alert("long_wait", longest / 60, settings.wait_alert_minutes));
+    }
+    let dead = store::reports::live::dead_webhooks(db, tenant).await?;
+    if dead > 0 {
+        alerts.push(alert("dead_webhooks", dead, 0));
+    }
+    if mean > 0.0 {
+        let pct = (rate / mean * 100.0).round() as i64;
+        if settings.band_high_pct > 0 && pct > settings.band_high_pct {
+            alerts.push(alert("messages_high", pct, settings.band_high_pct));
+        }
+        // Low only once the hour has some minutes behind it (a quiet first minute says little).
+        if settings.band_low_pct > 0 && pct < settings.band_low_pct && now - hour >= 10 * 60_000 {
+            alerts.push(alert("messages_low", pct, settings.band_low_pct));
+        }
+    }
+    Ok(NowReport {
+        at: now,
+        totals,
+        departments: rows.into_values().collect(),
+        people: people_now,
+        alerts,
+        messages_per_minute: (rate * 10.0).round() / 10.0,
+        messages_per_minute_mean: (mean * 10.0).round() / 10.0,
+    })
+}
+
+pub async fn alert_settings(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<AlertSettings> {
+    actor.require_supervisor_of(tenant)?;
+    Ok(store::reports::live::alert_settings(app.db.reader(), tenant).await?)
+}
+
+/// Saves the alert settings (admins): minutes 0–1440, band percentages 0–1000 with low < high.
+pub async fn save_alert_settings(app: &App, actor: &Actor, tenant: TenantId, s: AlertSettings) -> ActionResult<()> {
+    actor.require_admin_of(tenant)?;
+    if !(0..=1440).contains(&s.wait_alert_minutes) {
+        return Err(ActionError::invalid("invalid_wait_alert", "wait alert: 0 to 1440 minutes"));
+    }
+    if !(0..=1000).contains(&s.band_low_pct)
+        || !(0..=1000).contains(&s.band_high_pct)
+        || (s.band_high_pct > 0 && s.band_low_pct >= s.band_high_pct)
+    {
+        return Err(ActionError::invalid("invalid_band", "band: 0–1000 %, the low bound below the high one"));
+    }
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    store::reports::live::save_alert_settings(&mut *tx, tenant, &s, now).await?;
+    store::audit::record(
+        &mut *tx,
+        tenant,
+        &actor.label(),
+        "reports.alerts_updated",
+        "report_settings",
+        &serde_json::to_value(s).unwrap_or_default(),
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    Ok(())
+}

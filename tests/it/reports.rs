@@ -1,0 +1,375 @@
+//! Reports and the Painel: roll-ups kept incrementally equal a rebuild after random histories
+//! (real SQL on both engines), another company's numbers never appear, the live block and the
+//! period figures after a real customer message, the CSV export for Brazilian Excel, the
+//! transcript, and who may open what.
+
+use atende::actions::reports::{self, RangeQuery};
+use atende::actions::{contacts, inbox, ActionError, Actor};
+use atende::domain::reports::range::Period;
+use atende::domain::reports::{cells, Cells};
+use atende::domain::{Role, Scope, TenantId};
+use atende::store;
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+use crate::engine_test;
+use crate::support::TestApp;
+
+const PASSWORD: &str = "correct horse battery";
+const SIM_SECRET: &str = "sim-app-secret";
+
+/// A contact of `tenant` written directly (tests only).
+async fn contact(t: &TestApp, tenant: TenantId, name: &str, phone: &str) -> i64 {
+    sqlx::query(
+        "INSERT INTO contacts (tenant_id, name, phone, phone_key, created_at, updated_at) VALUES ($1, $2, $3, $3, 1, 1) RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(name)
+    .bind(phone)
+    .fetch_one(t.app.db.writer())
+    .await
+    .map(|r| sqlx::Row::get::<i64, _>(&r, 0))
+    .unwrap()
+}
+
+async fn ticket(t: &TestApp, tenant: TenantId, contact: i64, conn: i64, at: i64) -> i64 {
+    let r = sqlx::query(
+        "INSERT INTO tickets (tenant_id, contact_id, connection_id, status, last_message_at, created_at)
+         VALUES ($1, $2, $3, 'waiting', $4, $4) RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(contact)
+    .bind(conn)
+    .bind(at)
+    .fetch_one(t.app.db.writer())
+    .await
+    .unwrap();
+    sqlx::Row::get(&r, 0)
+}
+
+async fn event(t: &TestApp, tenant: TenantId, ticket: i64, e: store::ticket_events::TicketEvent, at: i64) {
+    let e = store::ticket_events::TicketEvent { ticket_id: ticket, ..e };
+    store::ticket_events::insert(t.app.db.writer(), tenant, &e, at).await.unwrap();
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn message(
+    t: &TestApp,
+    tenant: TenantId,
+    ticket: i64,
+    contact: i64,
+    conn: i64,
+    direction: &str,
+    sender: Option<i64>,
+    origin: Option<&str>,
+    at: i64,
+) {
+    sqlx::query(
+        "INSERT INTO messages (tenant_id, connection_id, ticket_id, contact_id, direction, kind, body, payload, status,
+             status_rank, sender_user_id, origin, sent_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'text', 'oi', '{}', 'sent', 1, $6, $7, $8, $8, $8)",
+    )
+    .bind(tenant.0)
+    .bind(conn)
+    .bind(ticket)
+    .bind(contact)
+    .bind(direction)
+    .bind(sender)
+    .bind(origin)
+    .bind(at)
+    .execute(t.app.db.writer())
+    .await
+    .unwrap();
+    sqlx::query("UPDATE tickets SET last_message_at = $1 WHERE tenant_id = $2 AND id = $3")
+        .bind(at)
+        .bind(tenant.0)
+        .bind(ticket)
+        .execute(t.app.db.writer())
+        .await
+        .unwrap();
+}
+
+fn ev(kind: &str) -> store::ticket_events::TicketEvent {
+    store::ticket_events::TicketEvent { kind: kind.into(), ..Default::default() }
+}
+
+/// Writes a random history for `tickets` tickets, refreshing the roll-ups at random moments.
+async fn random_history(t: &TestApp, tenant: TenantId, conn: i64, seed: u64, refresh: bool) -> i64 {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let c = contact(t, tenant, &format!("Cliente {seed}"), &format!("55119{seed:08}")).await;
+    let mut now = t.app.clock.now_ms() - 20 * 86_400_000;
+    let mut tickets: Vec<i64> = Vec::new();
+    for _ in 0..rng.gen_range(20..60) {
+        now += rng.gen_range(0..3_600_000);
+        if tickets.is_empty() || rng.gen_bool(0.1) {
+            let id = ticket(t, tenant, c, conn, now).await;
+            let created = store::ticket_events::TicketEvent {
+                to_department_id: None,
+                data: if rng.gen_bool(0.3) { r#"{"bot":true}"#.into() } else { "{}".into() },
+                ..ev("created")
+            };
+            event(t, tenant, id, created, now).await;
+            tickets.push(id);
+            continue;
+        }
+        let id = tickets[rng.gen_range(0..tickets.len())];
+        let agent = rng.gen_range(1..4);
+        match rng.gen_range(0..9) {
+            0 => event(t, tenant, id, ev("reopened"), now).await,
+            1 => event(t, tenant, id, ev("handoff"), now).await,
+            2 => {
+                event(
+                    t,
+                    tenant,
+                    id,
+                    store::ticket_events::TicketEvent { to_user_id: Some(agent), ..ev("assigned") },
+                    now,
+                )
+                .await
+            }
+            3 => {
+                let to_user_id = rng.gen_bool(0.5).then_some(agent);
+                event(t, tenant, id, store::ticket_events::TicketEvent { to_user_id, ..ev("transferred") }, now).await
+            }
+            4 => {
+                let data = if rng.gen_bool(0.3) { r#"{"by":"bot"}"# } else { "{}" };
+                event(t, tenant, id, store::ticket_events::TicketEvent { data: data.into(), ..ev("closed") }, now).await
+            }
+            5 => {
+                let data = format!(r#"{{"rating":{}}}"#, rng.gen_range(1..6));
+                event(t, tenant, id, store::ticket_events::TicketEvent { data, ..ev("csat") }, now).await
+            }
+            6 => message(t, tenant, id, c, conn, "in", None, None, now).await,
+            7 => message(t, tenant, id, c, conn, "out", Some(agent), None, now).await,
+            _ => message(t, tenant, id, c, conn, "out", None, Some("bot"), now).await,
+        }
+        if refresh && rng.gen_bool(0.3) {
+            store::reports::refresh(&t.app.db, tenant, now, 0).await.unwrap();
+        }
+    }
+    now
+}
+
+engine_test!(roll_ups_kept_incrementally_equal_a_rebuild_and_a_full_recomputation, |t: TestApp| async move {
+    let tenant = t.create_tenant("numeros").await;
+    let other = t.create_tenant("outros").await;
+    let (_sim, conn) = t.simulator(tenant).await;
+    let (_sim2, conn2) = t.simulator(other).await;
+    for seed in 0..4u64 {
+        let end = random_history(&t, tenant, conn, seed, true).await;
+        store::reports::refresh(&t.app.db, tenant, end, 0).await.unwrap();
+    }
+    let end = random_history(&t, other, conn2, 99, false).await;
+    store::reports::refresh(&t.app.db, other, end, 0).await.unwrap();
+    let incremental = store::reports::rollup_cells(t.app.db.reader(), tenant).await.unwrap();
+    assert!(!incremental.is_empty());
+
+    // The same from the domain over every ticket's timeline read back.
+    let clock = store::reports::clock(t.app.db.reader(), tenant).await.unwrap();
+    let ids: Vec<i64> = sqlx::query("SELECT id FROM tickets WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_all(t.app.db.reader())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| sqlx::Row::get(r, 0))
+        .collect();
+    let mut full = Cells::new();
+    let mut conn_ = t.app.db.reader().acquire().await.unwrap();
+    for id in ids {
+        let timeline = store::reports::timeline(&mut conn_, tenant, id).await.unwrap();
+        for (k, c) in cells(&timeline, &clock) {
+            let e = full.entry(k).or_default();
+            e.n += c.n;
+            e.total += c.total;
+        }
+    }
+    drop(conn_);
+    full.retain(|_, c| c.n != 0 || c.total != 0);
+    assert_eq!(incremental, full);
+
+    let now = t.app.clock.now_ms();
+    store::reports::rebuild(&t.app.db, tenant, now).await.unwrap();
+    assert_eq!(store::reports::rollup_cells(t.app.db.reader(), tenant).await.unwrap(), incremental);
+    // A refresh with nothing new changes nothing.
+    assert_eq!(store::reports::refresh(&t.app.db, tenant, now + 1, 0).await.unwrap(), 0);
+
+    // Isolation: the other company's roll-ups are its own, and its people cannot read these.
+    let theirs = store::reports::rollup_cells(t.app.db.reader(), other).await.unwrap();
+    assert!(!theirs.is_empty());
+    let scope = store::reports::Scope { from: i64::MIN, to: i64::MAX, department: None, agent: None };
+    let mine = store::reports::sums(t.app.db.reader(), tenant, &scope).await.unwrap();
+    let count = |c: &Cells| {
+        c.iter().filter(|(k, _)| k.metric == atende::domain::reports::Metric::New).map(|(_, v)| v.n).sum::<i64>()
+    };
+    let new_here: i64 =
+        mine.iter().filter(|((m, _), _)| *m == atende::domain::reports::Metric::New).map(|(_, v)| v.0).sum();
+    assert_eq!(new_here, count(&incremental));
+    assert_eq!(new_here, t.count("tickets", &format!("tenant_id = {}", tenant.0)).await);
+    let outsider = t.create_user(other, "sup@outros.test", Role::Supervisor, PASSWORD).await;
+    let q = RangeQuery { period: Period::Days30, department: None, agent: None };
+    assert!(matches!(reports::range(&t.app, &Actor::User(outsider), tenant, &q).await, Err(ActionError::NotFound)));
+    t.stop().await;
+});
+
+engine_test!(a_customer_message_shows_as_waiting_and_the_figures_follow_the_ticket, |t: TestApp| async move {
+    let tenant = t.create_tenant("loja").await;
+    let (sim, conn) = t.simulator(tenant).await;
+    let admin = t.create_user(tenant, "admin@loja.test", Role::Admin, PASSWORD).await;
+    let agent = t.create_user(tenant, "ana@loja.test", Role::Agent, PASSWORD).await;
+    t.create_user(tenant, "sup@loja.test", Role::Supervisor, PASSWORD).await;
+    let supervisor = t.login("sup@loja.test", PASSWORD, "loja").await;
+    let before = supervisor.get(t.url("/painel/now")).send().await.unwrap().text().await.unwrap();
+    assert!(before.contains(r#"data-kpi="waiting">0<"#), "{before}");
+
+    t.deliver_texts(conn, sim.phone_number_id(), SIM_SECRET, &[("5511988887777", "wamid.R1", "Olá, preciso de ajuda")])
+        .await;
+    let now = supervisor.get(t.url("/painel/now")).send().await.unwrap().text().await.unwrap();
+    assert!(now.contains(r#"data-kpi="waiting">1<"#), "{now}");
+
+    // The agent takes it, answers with a note and a reply, and closes it.
+    let id: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT id FROM tickets WHERE tenant_id = $1")
+            .bind(tenant.0)
+            .fetch_one(t.app.db.reader())
+            .await
+            .unwrap(),
+        0,
+    );
+    let ana = Actor::User(agent.clone());
+    inbox::capture(&t.app, &ana, tenant, id).await.unwrap();
+    inbox::add_note(&t.app, &ana, tenant, id, "cliente VIP, cuidado").await.unwrap();
+    let send = atende::actions::send::SendRequest {
+        tenant,
+        target: atende::actions::send::SendTarget::Ticket(id),
+        content: atende::domain::outbound::OutboundContent::Text {
+            body: "Olá! Como posso ajudar?".into(),
+            preview_url: false,
+        },
+        reply_to: None,
+        idempotency_key: None,
+        marketing: false,
+    };
+    atende::actions::send::send_message(&t.app, &ana, send).await.unwrap();
+    inbox::close(&t.app, &ana, tenant, id, inbox::Farewell::None).await.unwrap();
+
+    let q = RangeQuery { period: Period::Today, department: None, agent: None };
+    let r = reports::range(&t.app, &Actor::User(admin.clone()), tenant, &q).await.unwrap();
+    let s = &r.summary;
+    assert_eq!((s.new_tickets, s.closed, s.resolved_by_people, s.resolved_by_bot), (1, 1, 1, 0));
+    assert_eq!((s.wait.wall.count, s.first_response.wall.count, s.resolution.wall.count), (1, 1, 1));
+    assert_eq!(s.messages_in, 1);
+    assert_eq!(s.messages_out_people, 1, "the internal note is not a message");
+    let by_agent = reports::agents(&t.app, &Actor::User(admin.clone()), tenant, &q).await.unwrap();
+    assert_eq!(by_agent.len(), 1);
+    assert_eq!((by_agent[0].agent_id, by_agent[0].summary.resolved_by_people), (agent.id.0, 1));
+
+    // The page and the API say the same; an agent may open neither.
+    let page = supervisor.get(t.url("/painel?period=today")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<svg class=\"chart\"") && html.contains("title=\""), "charts and tooltips");
+    let token = t.token(tenant, &[Scope::Read]).await;
+    let api: serde_json::Value = reqwest::Client::new()
+        .get(t.url("/api/v1/reports/summary?period=today"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["summary"]["resolved_by_people"], 1, "{api}");
+    assert_eq!(api["summary"]["new_tickets"], 1, "{api}");
+    let bad = reqwest::Client::new()
+        .get(t.url("/api/v1/reports/summary?period=custom&from=2026-02-01&to=2026-01-01"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let ana_web = t.login("ana@loja.test", PASSWORD, "loja").await;
+    assert_eq!(ana_web.get(t.url("/painel")).send().await.unwrap().status(), 403);
+    assert_eq!(ana_web.get(t.url("/reports/tickets.csv")).send().await.unwrap().status(), 403);
+    let nav = ana_web.get(t.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(!nav.contains("href=\"/painel\""), "agents do not see Painel in the menu");
+    assert!(html.contains("href=\"/painel\""));
+
+    // The transcript: protocol, participants, the note marked as internal.
+    let text = supervisor
+        .get(t.url(&format!("/reports/tickets/{id}/transcript?format=txt")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("Protocolo: ") && text.contains("Participantes: Cliente 5511988887777, ana"), "{text}");
+    assert!(text.contains("[NOTA INTERNA] ana: cliente VIP, cuidado"), "{text}");
+    assert!(text.contains("Olá, preciso de ajuda") && text.contains("Olá! Como posso ajudar?"), "{text}");
+    t.stop().await;
+});
+
+engine_test!(the_csv_export_opens_in_brazilian_excel_and_neutralises_formulas, |t: TestApp| async move {
+    let tenant = t.create_tenant("excel").await;
+    let (_sim, conn) = t.simulator(tenant).await;
+    t.create_user(tenant, "sup@excel.test", Role::Supervisor, PASSWORD).await;
+    let at = t.app.clock.now_ms() - 3_600_000;
+    let c = contact(&t, tenant, "José; da Conceição \"Zé\"", "5511977776666").await;
+    let id = ticket(&t, tenant, c, conn, at).await;
+    let evil = contact(&t, tenant, "=HYPERLINK(\"http://x\")", "5511966665555").await;
+    let id2 = ticket(&t, tenant, evil, conn, at).await;
+    for (name, ticket) in [("+SOMA(1;2)", id), ("@cmd", id2), ("-2+3", id2)] {
+        let tag = contacts::create_tag(&t.app, &Actor::Operator, tenant, name, "#123456").await.unwrap();
+        inbox::tag_ticket(&t.app, &Actor::Operator, tenant, ticket, tag.id, true).await.unwrap();
+    }
+    // Another company's ticket never shows.
+    let other = t.create_tenant("alheia").await;
+    let (_sim2, conn2) = t.simulator(other).await;
+    let oc = contact(&t, other, "Cliente Alheio", "5511955554444").await;
+    ticket(&t, other, oc, conn2, at).await;
+
+    let web = t.login("sup@excel.test", PASSWORD, "excel").await;
+    let r = web.get(t.url("/reports/tickets.csv?period=7d")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let bytes = r.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "UTF-8 with BOM");
+    let csv = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("id;protocolo;status;aberto_em;data;"), "{csv}");
+    assert!(csv.contains("\"José; da Conceição \"\"Zé\"\"\""), "a ; inside a value is quoted: {csv}");
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "formula neutralised: {csv}");
+    assert!(csv.contains("\"'+SOMA(1;2)\""), "{csv}");
+    // Tags sort by the engine's collation; either way the cell starts neutralised.
+    assert!(csv.contains("\"'-2+3, @cmd\"") || csv.contains("\"'@cmd, -2+3\""), "{csv}");
+    let date = atende::domain::reports::range::date_br(chrono_tz::America::Sao_Paulo, at);
+    assert!(date.len() == 10 && date.as_bytes()[2] == b'/' && csv.contains(&format!(";{date};")), "dd/mm/aaaa: {csv}");
+    assert!(!csv.contains("Alheio"), "another company's ticket leaked");
+    // Filters: by tag, and bad values are 422s.
+    let tag_id: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT id FROM tags WHERE tenant_id = $1 AND name = '@cmd'")
+            .bind(tenant.0)
+            .fetch_one(t.app.db.reader())
+            .await
+            .unwrap(),
+        0,
+    );
+    let only = web
+        .get(t.url(&format!("/reports/tickets.csv?period=7d&tag={tag_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(only.split("\r\n").filter(|l| !l.is_empty()).count(), 2, "{only}");
+    assert_eq!(web.get(t.url("/reports/tickets.csv?rating=9")).send().await.unwrap().status(), 422);
+    assert_eq!(web.get(t.url("/reports/tickets.csv?status=lost")).send().await.unwrap().status(), 422);
+    let page = web.get(t.url("/reports/tickets?period=7d")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("José; da Conceição &#34;Zé&#34;") || page.contains("José; da Conceição &quot;Zé&quot;"),
+        "escaped: {page}"
+    );
+    t.stop().await;
+});
