@@ -8,7 +8,8 @@ use std::path::Path;
 /// The layers, innermost first, each with the modules of ours it may name (itself included).
 const RULES: &[(&str, &[&str])] = &[
     ("domain", &["domain"]),
-    ("config.rs", &["config", "domain"]),
+    ("mail.rs", &["mail"]),
+    ("config.rs", &["config", "domain", "mail"]),
     ("clock.rs", &["clock"]),
     ("crypto.rs", &["crypto", "config"]),
     ("os.rs", &["os"]),
@@ -16,15 +17,15 @@ const RULES: &[(&str, &[&str])] = &[
     ("store", &["store", "domain", "crypto", "clock", "os", "config"]),
     ("realtime", &["realtime", "store", "domain"]),
     ("channels", &["channels", "domain", "crypto", "config"]),
-    ("app.rs", &["app", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics", "os"]),
-    ("actions", &["actions", "app", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics"]),
+    ("app.rs", &["app", "mail", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics", "os"]),
+    ("actions", &["actions", "app", "mail", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics"]),
     (
         "jobs",
-        &["jobs", "actions", "app", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics"],
+        &["jobs", "actions", "mail", "app", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics"],
     ),
     (
         "http",
-        &["http", "actions", "app", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics"],
+        &["http", "actions", "mail", "app", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics"],
     ),
 ];
 
