@@ -17,15 +17,27 @@ const RULES: &[(&str, &[&str])] = &[
     ("store", &["store", "domain", "crypto", "clock", "os", "config"]),
     ("realtime", &["realtime", "store", "domain"]),
     ("channels", &["channels", "domain", "crypto", "config"]),
-    ("app.rs", &["app", "mail", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics", "os"]),
-    ("actions", &["actions", "app", "mail", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics"]),
+    (
+        "app.rs",
+        &["app", "mail", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics", "os"],
+    ),
+    (
+        "actions",
+        &["actions", "app", "mail", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics"],
+    ),
     (
         "jobs",
-        &["jobs", "actions", "mail", "app", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics"],
+        &[
+            "jobs", "actions", "mail", "app", "store", "realtime", "channels", "domain", "crypto", "clock", "config",
+            "metrics",
+        ],
     ),
     (
         "http",
-        &["http", "actions", "mail", "app", "store", "realtime", "channels", "domain", "crypto", "clock", "config", "metrics"],
+        &[
+            "http", "actions", "mail", "app", "store", "realtime", "channels", "domain", "crypto", "clock", "config",
+            "metrics",
+        ],
     ),
 ];
 
