@@ -23,7 +23,7 @@ if (block && "EventSource" in window) {
   };
   source.addEventListener("ready", () => { if (badge) badge.hidden = false; redraw(); });
   source.onerror = () => { if (badge) badge.hidden = true; };
-  for (const kind of ["ticket.created", "ticket.updated", "message.created"]) source.addEventListener(kind, redraw);
+  for (const kind of ["ticket.created", "ticket.updated", "message.created", "report.alert"]) source.addEventListener(kind, redraw);
   // The waits grow while nothing happens: redraw each minute too.
   setInterval(redraw, 60000);
 }

@@ -264,9 +264,11 @@ async fn prepare_background(app: &Arc<App>, s: &Seeded) -> anyhow::Result<String
         .await
         .map_err(anyhow::Error::from)?;
     let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
     for a in &s.agents {
-        crate::store::users::touch_presence(app.db.writer(), tenant, UserId(*a), now).await?;
+        crate::store::users::touch_presence(&mut tx, tenant, UserId(*a), now).await?;
     }
+    tx.commit().await?;
     Ok(format!("/hooks/whatsapp/{conn}"))
 }
 

@@ -64,6 +64,9 @@ pub struct Settings {
     pub job_workers: usize,
     /// Seconds a claimed job may run before another worker may take it over (`ATENDE_JOB_LEASE_SECS`).
     pub job_lease_secs: u64,
+    /// Seconds between checks of every company's Painel alerts for `report.alert` webhook events
+    /// (`ATENDE_REPORT_ALERT_EVERY_SECS`, default 60, at least 60; 0 turns the check off).
+    pub report_alert_every_secs: u64,
     /// Seconds to wait for in-flight requests and jobs on SIGTERM (`ATENDE_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
     /// Database connections for readers (`ATENDE_DB_MAX_CONNECTIONS`).
@@ -122,6 +125,7 @@ impl Default for Settings {
             max_body_bytes: 8 * 1024 * 1024,
             job_workers: 2,
             job_lease_secs: 60,
+            report_alert_every_secs: 60,
             shutdown_grace_secs: 20,
             db_max_connections: 16,
             sse_heartbeat_secs: 15,
@@ -156,6 +160,7 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     job_workers: Option<usize>,
     job_lease_secs: Option<u64>,
+    report_alert_every_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
     db_max_connections: Option<u32>,
     sse_heartbeat_secs: Option<u64>,
@@ -247,6 +252,9 @@ impl Settings {
         if let Some(v) = f.job_lease_secs {
             self.job_lease_secs = v;
         }
+        if let Some(v) = f.report_alert_every_secs {
+            self.report_alert_every_secs = v;
+        }
         if let Some(v) = f.shutdown_grace_secs {
             self.shutdown_grace_secs = v;
         }
@@ -333,6 +341,7 @@ impl Settings {
             "ATENDE_MAX_BODY_BYTES" => self.max_body_bytes = num(key, value)?,
             "ATENDE_JOB_WORKERS" => self.job_workers = num(key, value)?,
             "ATENDE_JOB_LEASE_SECS" => self.job_lease_secs = num(key, value)?,
+            "ATENDE_REPORT_ALERT_EVERY_SECS" => self.report_alert_every_secs = num(key, value)?,
             "ATENDE_SHUTDOWN_GRACE_SECS" => self.shutdown_grace_secs = num(key, value)?,
             "ATENDE_DB_MAX_CONNECTIONS" => self.db_max_connections = num(key, value)?,
             "ATENDE_SSE_HEARTBEAT_SECS" => self.sse_heartbeat_secs = num(key, value)?,
@@ -447,6 +456,7 @@ impl Settings {
             "max_body_bytes": self.max_body_bytes,
             "job_workers": self.job_workers,
             "job_lease_secs": self.job_lease_secs,
+            "report_alert_every_secs": self.report_alert_every_secs,
             "shutdown_grace_secs": self.shutdown_grace_secs,
             "db_max_connections": self.db_max_connections,
             "sse_heartbeat_secs": self.sse_heartbeat_secs,

@@ -85,7 +85,9 @@ pub async fn set_away(app: &App, user: &User, away: bool) -> ActionResult<()> {
 /// A sign of life from a person (page load, live-stream heartbeat): online for distribution
 /// for the next five minutes.
 pub async fn touch_presence(app: &App, user: &User) -> ActionResult<()> {
-    store::users::touch_presence(app.db.writer(), user.tenant_id, user.id, app.clock.now_ms()).await?;
+    let mut tx = app.db.begin().await?;
+    store::users::touch_presence(&mut tx, user.tenant_id, user.id, app.clock.now_ms()).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// Every event a subscription may ask for.
-pub const EVENTS: [&str; 9] = [
+pub const EVENTS: [&str; 10] = [
     "message.created",
     "message.status",
     "ticket.created",
@@ -15,6 +15,7 @@ pub const EVENTS: [&str; 9] = [
     "contact.created",
     "contact.updated",
     "connection.updated",
+    "report.alert",
 ];
 
 /// The name of a test delivery (sent on request to check an endpoint; no subscription asks for it).

@@ -62,6 +62,9 @@ pub async fn scheduler(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
         if let Err(e) = crate::actions::templates::schedule_due(&app).await {
             tracing::warn!(error = %e, "scheduling template syncs failed");
         }
+        if let Err(e) = super::report_alerts::schedule(&app).await {
+            tracing::warn!(error = %e, "scheduling the Painel alert check failed");
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
             _ = shutdown.changed() => {}

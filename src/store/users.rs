@@ -2,7 +2,7 @@
 //! which returns each match with its tenant.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, AnyConnection, Executor, Row};
 
 use crate::domain::{Role, TenantId, UserId};
 
@@ -231,24 +231,45 @@ pub async fn set_away<'e>(
 }
 
 /// Records a sign of life (a page load, an SSE heartbeat): distribution counts a person online
-/// for five minutes after it. Written at most every 30 s per person to spare the writer.
-pub async fn touch_presence<'e>(
-    ex: impl Executor<'e, Database = Any>,
+/// for five minutes after it. Written at most every 30 s per person to spare the writer. The gap
+/// since the previous sign of life is credited as time online (reports) when it is shorter
+/// than the online window and the person is not away; a longer gap was time away from the app.
+/// Run both statements in one transaction (`conn`).
+pub async fn touch_presence(
+    conn: &mut AnyConnection,
     tenant: TenantId,
     id: UserId,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let hour = now - now.rem_euclid(3_600_000);
+    sqlx::query(
+        "INSERT INTO agent_online (tenant_id, user_id, hour, seconds)
+         SELECT tenant_id, id, $4, ($1 - last_seen_at) / 1000 FROM users
+         WHERE tenant_id = $2 AND id = $3 AND away = 0 AND last_seen_at >= $5 AND last_seen_at < $6
+         ON CONFLICT (tenant_id, user_id, hour) DO UPDATE SET seconds = agent_online.seconds + excluded.seconds",
+    )
+    .bind(now)
+    .bind(tenant.0)
+    .bind(id.0)
+    .bind(hour)
+    .bind(now - crate::domain::inbox::ONLINE_WINDOW_MS)
+    .bind(now - PRESENCE_EVERY_MS)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(
         "UPDATE users SET last_seen_at = $1 WHERE tenant_id = $2 AND id = $3 AND (last_seen_at IS NULL OR last_seen_at < $4)",
     )
     .bind(now)
     .bind(tenant.0)
     .bind(id.0)
-    .bind(now - 30_000)
-    .execute(ex)
+    .bind(now - PRESENCE_EVERY_MS)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
+
+/// How often a person's sign of life is written at most.
+pub const PRESENCE_EVERY_MS: i64 = 30_000;
 
 /// Marks a person offline at once (logout): distribution skips them.
 pub async fn clear_presence<'e>(

@@ -25,6 +25,8 @@ const PAGES: &[&str] = &[
     "/admin/chatbot",
     "/contacts/import",
     "/contacts/settings",
+    "/painel",
+    "/reports/tickets",
     "/account",
     // An error page is a page of the shell too.
     "/nowhere",
@@ -36,7 +38,8 @@ const CORE_PAGES: &[&str] = &["/", "/inbox", "/admin/connections", "/admin/setti
 
 /// What the other roles open (their sidebar's pages and their own).
 const AGENT_PAGES: &[&str] = &["/", "/inbox", "/contacts", "/account", "/nowhere"];
-const SUPERVISOR_PAGES: &[&str] = &["/admin/quick-replies", "/admin/tags", "/admin/webhooks"];
+const SUPERVISOR_PAGES: &[&str] =
+    &["/painel", "/reports/tickets", "/admin/quick-replies", "/admin/tags", "/admin/webhooks"];
 const PLATFORM_PAGES: &[&str] = &["/platform/tenants", "/account"];
 
 /// `paths` at the current size, each without horizontal overflow.

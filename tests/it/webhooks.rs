@@ -21,16 +21,16 @@ const META_SECRET: &str = "app-secret-for-tests";
 
 /// What the receiver saw of one request.
 #[derive(Clone, Debug)]
-struct Received {
-    headers: HeaderMap,
-    body: Value,
-    signature_valid: bool,
+pub(crate) struct Received {
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
+    pub(crate) signature_valid: bool,
 }
 
 /// A small HTTP server on loopback that answers with `status` and checks signatures with
 /// `secret`.
 #[derive(Clone)]
-struct Receiver {
+pub(crate) struct Receiver {
     url: String,
     got: Arc<Mutex<Vec<Received>>>,
     status: Arc<Mutex<u16>>,
@@ -38,7 +38,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         let r = Receiver {
             url: String::new(),
             got: Arc::default(),
@@ -65,7 +65,7 @@ impl Receiver {
         Receiver { url: format!("http://{addr}/hook"), ..r }
     }
 
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.got.lock().unwrap().len()
     }
 
@@ -73,7 +73,7 @@ impl Receiver {
         self.got.lock().unwrap().clone()
     }
 
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Received> {
         for _ in 0..400 {
             if self.count() >= n {
                 return self.all();
@@ -121,12 +121,12 @@ async fn api(t: &TestApp, method: &str, path: &str, token: &str, body: Option<Va
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn allow_private(t: &TestApp, tenant: TenantId, allow: bool) {
+pub(crate) async fn allow_private(t: &TestApp, tenant: TenantId, allow: bool) {
     atende::actions::webhooks::set_allow_private_networks(&t.app, &Actor::Operator, tenant, allow).await.unwrap();
 }
 
 /// Creates a subscription through the API; returns its id and secret, and tells the receiver.
-async fn subscribe(t: &TestApp, token: &str, r: &Receiver, events: &[&str]) -> i64 {
+pub(crate) async fn subscribe(t: &TestApp, token: &str, r: &Receiver, events: &[&str]) -> i64 {
     let (status, body) = api(t, "POST", "/webhooks", token, Some(json!({ "url": r.url, "events": events }))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let secret = body["secret"].as_str().unwrap().to_string();
@@ -135,7 +135,7 @@ async fn subscribe(t: &TestApp, token: &str, r: &Receiver, events: &[&str]) -> i
     body["id"].as_i64().unwrap()
 }
 
-async fn connect(t: &TestApp, tenant: TenantId, phone_number_id: &str) -> i64 {
+pub(crate) async fn connect(t: &TestApp, tenant: TenantId, phone_number_id: &str) -> i64 {
     let input = CreateWhatsappCloud {
         name: "WhatsApp",
         phone_number_id,
@@ -150,7 +150,7 @@ async fn connect(t: &TestApp, tenant: TenantId, phone_number_id: &str) -> i64 {
 }
 
 /// Posts a signed Meta delivery with one text message.
-async fn inbound_text(t: &TestApp, conn: i64, phone_number_id: &str, from: &str, id: &str, text: &str) {
+pub(crate) async fn inbound_text(t: &TestApp, conn: i64, phone_number_id: &str, from: &str, id: &str, text: &str) {
     let value = json!({
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001", "phone_number_id": phone_number_id},

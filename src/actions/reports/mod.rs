@@ -3,6 +3,7 @@
 //! The ticket report, its CSV export and transcripts are in [`export`].
 
 pub mod export;
+pub mod watch;
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use chrono_tz::Tz;
 
 use super::{ActionError, ActionResult, Actor};
 use crate::app::App;
+use crate::domain::reports::alerts;
 use crate::domain::reports::range::{self, Period, Summary};
 use crate::domain::reports::Metric;
 use crate::domain::{hours, inbox, TenantId};
@@ -180,6 +182,8 @@ pub struct AgentLine {
     pub agent_id: i64,
     pub name: String,
     pub summary: Summary,
+    /// Time with the app open and not away, in seconds (presence heartbeats; docs/REPORTS.md).
+    pub online_s: i64,
 }
 
 /// Per person: episodes they answered and closed, their first-response and resolution times,
@@ -191,7 +195,23 @@ pub async fn agents(app: &App, actor: &Actor, tenant: TenantId, q: &RangeQuery) 
     let tz = time_zone(app, tenant).await?;
     let (from, to) = q.period.bounds(tz, now);
     let scope = Scope { from, to, department: q.department, agent: q.agent };
-    let by_agent = store::reports::sums_by_agent(app.db.reader(), tenant, &scope).await?;
+    let mut by_agent = store::reports::sums_by_agent(app.db.reader(), tenant, &scope).await?;
+    let mut online = store::reports::live::online_seconds(app.db.reader(), tenant, from, to).await?;
+    // A department filter narrows people to its members; a person filter to that person.
+    let members = match q.department {
+        Some(d) => Some(
+            store::departments::members(app.db.reader(), tenant, d)
+                .await?
+                .into_iter()
+                .map(|m| m.user_id)
+                .collect::<Vec<i64>>(),
+        ),
+        None => None,
+    };
+    online.retain(|id, _| q.agent.is_none_or(|a| a == *id) && members.as_ref().is_none_or(|m| m.contains(id)));
+    for id in online.keys() {
+        by_agent.entry(*id).or_default();
+    }
     let names: BTreeMap<i64, String> =
         store::users::list(app.db.reader(), tenant).await?.into_iter().map(|u| (u.id.0, u.name)).collect();
     Ok(by_agent
@@ -201,6 +221,7 @@ pub async fn agents(app: &App, actor: &Actor, tenant: TenantId, q: &RangeQuery) 
             agent_id: id,
             name: names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
             summary: range::summarize(&sums),
+            online_s: online.get(&id).copied().unwrap_or(0),
         })
         .collect())
 }
@@ -232,14 +253,7 @@ pub struct PersonNow {
     pub departments: Vec<String>,
 }
 
-/// Something on the Painel that wants attention.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Alert {
-    /// long_wait, dead_webhooks, messages_high, messages_low.
-    pub code: &'static str,
-    pub value: i64,
-    pub threshold: i64,
-}
+pub use crate::domain::reports::alerts::Alert;
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct NowReport {
@@ -253,8 +267,41 @@ pub struct NowReport {
     pub messages_per_minute_mean: f64,
 }
 
-fn alert(code: &'static str, value: i64, threshold: i64) -> Alert {
-    Alert { code, value, threshold }
+/// Customer messages per minute this hour so far, and the mean of the previous 24 full hours.
+async fn message_rate(db: &sqlx::AnyPool, tenant: TenantId, now: i64) -> Result<(f64, f64), sqlx::Error> {
+    let hour = now - now.rem_euclid(3_600_000);
+    let past: i64 = store::reports::sums_by_department(db, tenant, hour - 24 * 3_600_000, hour, Metric::MessagesIn)
+        .await?
+        .values()
+        .sum();
+    let current: i64 = store::reports::sums_by_department(db, tenant, hour, hour + 3_600_000, Metric::MessagesIn)
+        .await?
+        .values()
+        .sum();
+    let minutes_now = ((now - hour) as f64 / 60_000.0).max(1.0);
+    Ok((current as f64 / minutes_now, past as f64 / (24.0 * 60.0)))
+}
+
+/// The alerts that hold for a company now (the Painel shows them; [`watch`] sends their changes).
+pub(super) async fn current_alerts(
+    app: &App,
+    tenant: TenantId,
+    now: i64,
+    longest_wait_s: i64,
+) -> ActionResult<Vec<Alert>> {
+    let db = app.db.reader();
+    let (rate, mean) = message_rate(db, tenant, now).await?;
+    let settings = store::reports::live::alert_settings(db, tenant).await?;
+    Ok(alerts::evaluate(&alerts::Inputs {
+        longest_wait_s,
+        dead_webhooks: store::reports::live::dead_webhooks(db, tenant).await?,
+        rate,
+        mean,
+        into_hour_ms: now.rem_euclid(3_600_000),
+        wait_alert_minutes: settings.wait_alert_minutes,
+        band_low_pct: settings.band_low_pct,
+        band_high_pct: settings.band_high_pct,
+    }))
 }
 
 /// The "now" block.
@@ -342,38 +389,8 @@ pub async fn now(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Now
             _ => totals.offline += 1,
         }
     }
-    // Messages per minute: this hour so far against the previous 24 full hours.
-    let hour = now - now.rem_euclid(3_600_000);
-    let counts =
-        store::reports::sums_by_department(db, tenant, hour - 24 * 3_600_000, hour, Metric::MessagesIn).await?;
-    let past: i64 = counts.values().sum();
-    let current: i64 = store::reports::sums_by_department(db, tenant, hour, hour + 3_600_000, Metric::MessagesIn)
-        .await?
-        .values()
-        .sum();
-    let minutes_now = ((now - hour) as f64 / 60_000.0).max(1.0);
-    let rate = current as f64 / minutes_now;
-    let mean = past as f64 / (24.0 * 60.0);
-    let settings = store::reports::live::alert_settings(db, tenant).await?;
-    let mut alerts = Vec::new();
-    let longest = totals.longest_wait_s.unwrap_or(0);
-    if settings.wait_alert_minutes > 0 && longest > settings.wait_alert_minutes * 60 {
-        alerts.push(alert("long_wait", longest / 60, settings.wait_alert_minutes));
-    }
-    let dead = store::reports::live::dead_webhooks(db, tenant).await?;
-    if dead > 0 {
-        alerts.push(alert("dead_webhooks", dead, 0));
-    }
-    if mean > 0.0 {
-        let pct = (rate / mean * 100.0).round() as i64;
-        if settings.band_high_pct > 0 && pct > settings.band_high_pct {
-            alerts.push(alert("messages_high", pct, settings.band_high_pct));
-        }
-        // Low only once the hour has some minutes behind it (a quiet first minute says little).
-        if settings.band_low_pct > 0 && pct < settings.band_low_pct && now - hour >= 10 * 60_000 {
-            alerts.push(alert("messages_low", pct, settings.band_low_pct));
-        }
-    }
+    let (rate, mean) = message_rate(db, tenant, now).await?;
+    let alerts = current_alerts(app, tenant, now, totals.longest_wait_s.unwrap_or(0)).await?;
     Ok(NowReport {
         at: now,
         totals,

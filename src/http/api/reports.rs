@@ -148,7 +148,7 @@ fn json<T: Serialize>(x: &T) -> serde_json::Value {
 
 #[derive(Serialize, ToSchema)]
 pub struct AgentsOut {
-    /// `[{agent_id, name, summary}]`, `summary` as in `/reports/summary`, counting what is
+    /// `[{agent_id, name, summary, online_s}]`, `summary` as in `/reports/summary`, counting what is
     /// credited to each person (docs/REPORTS.md).
     #[schema(value_type = Object)]
     pub data: serde_json::Value,

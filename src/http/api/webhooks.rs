@@ -66,7 +66,8 @@ pub struct WebhookOut {
     url: String,
     description: String,
     /// Subset of `message.created`, `message.status`, `ticket.created`, `ticket.updated`,
-    /// `ticket.closed`, `ticket.reminder`, `contact.created`, `contact.updated`, `connection.updated`.
+    /// `ticket.closed`, `ticket.reminder`, `contact.created`, `contact.updated`, `connection.updated`,
+    /// `report.alert`.
     events: Vec<String>,
     active: bool,
     created_at: String,

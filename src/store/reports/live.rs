@@ -2,6 +2,8 @@
 //! open load, dead-lettered webhooks, and the alert settings. Each read is one grouped query
 //! over the inbox's own indexes (`tickets_inbox`), never over messages.
 
+use std::collections::BTreeMap;
+
 use sqlx::{Any, Executor, Row};
 
 use crate::domain::TenantId;
@@ -157,4 +159,66 @@ pub async fn save_alert_settings<'e>(
     .execute(ex)
     .await?;
     Ok(())
+}
+
+/// The alerts a company has active (code → since), as the last check left them.
+pub async fn active_alerts<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+) -> Result<BTreeMap<String, i64>, sqlx::Error> {
+    let rows = sqlx::query("SELECT code, since FROM report_alert_state WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_all(ex)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// Notes an alert raised; false when another check already did (the caller then sends nothing).
+pub async fn raise_alert<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    code: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO report_alert_state (tenant_id, code, since) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant.0)
+    .bind(code)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Notes an alert cleared; false when it was not active any more.
+pub async fn clear_alert<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    code: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM report_alert_state WHERE tenant_id = $1 AND code = $2")
+        .bind(tenant.0)
+        .bind(code)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Seconds online per person between `from` and `to` (UTC hour starts, `to` exclusive).
+pub async fn online_seconds<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    from: i64,
+    to: i64,
+) -> Result<BTreeMap<i64, i64>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT user_id, CAST(SUM(seconds) AS BIGINT) FROM agent_online WHERE tenant_id = $1 AND hour >= $2 AND hour < $3 GROUP BY user_id",
+    )
+    .bind(tenant.0)
+    .bind(from - from.rem_euclid(3_600_000))
+    .bind(to)
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }

@@ -192,6 +192,7 @@ pub struct AgentRow {
     pub frt: String,
     pub resolution: String,
     pub rating: String,
+    pub online: String,
 }
 
 fn agent_rows(lines: &[AgentLine]) -> Vec<AgentRow> {
@@ -207,6 +208,7 @@ fn agent_rows(lines: &[AgentLine]) -> Vec<AgentRow> {
                 .summary
                 .rating_avg
                 .map_or("—".into(), |v| format!("{v:.2} ({})", a.summary.ratings.iter().sum::<i64>())),
+            online: if a.online_s > 0 { duration_text(Some(a.online_s)) } else { "—".into() },
         })
         .collect()
 }

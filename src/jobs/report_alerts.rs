@@ -1,0 +1,42 @@
+//! `reports.alerts`: once a minute, every company's Painel alerts are judged again and each one
+//! raised or cleared becomes a `report.alert` event (`actions::reports::watch`). The scheduler
+//! enqueues it with a dedupe key per interval (`report_alert_every_secs`), so several instances
+//! run one check per interval.
+
+use super::JobError;
+use crate::app::App;
+use crate::domain::jobs::JobKind;
+use crate::store::jobs::{Job, NewJob};
+
+pub async fn run(app: &App, _job: &Job) -> Result<(), JobError> {
+    let n = crate::actions::reports::watch::check_all(app).await.map_err(JobError::Retry)?;
+    if n > 0 {
+        tracing::info!(events = n, "Painel alerts changed");
+    }
+    Ok(())
+}
+
+/// Enqueues this interval's check (on the platform company, as the hourly purge).
+pub async fn schedule(app: &App) -> anyhow::Result<()> {
+    // The scheduler wakes once a minute: a shorter interval would be a promise it cannot keep.
+    let every_ms = match app.settings.report_alert_every_secs {
+        0 => return Ok(()),
+        s => s.max(60) as i64 * 1000,
+    };
+    let now = app.clock.now_ms();
+    let Some(platform) = crate::store::tenants::list(app.db.reader()).await?.into_iter().find(|t| t.is_platform) else {
+        return Ok(());
+    };
+    let key = format!("{}:{}", JobKind::ReportAlerts.as_str(), now / every_ms);
+    let payload = serde_json::json!({});
+    let job = NewJob {
+        tenant_id: platform.id,
+        kind: JobKind::ReportAlerts.as_str(),
+        payload: &payload,
+        run_at: now,
+        max_attempts: 1,
+        dedupe_key: Some(&key),
+    };
+    crate::store::jobs::enqueue(app.db.writer(), job, now).await?;
+    Ok(())
+}
