@@ -34,10 +34,12 @@ pub enum JobKind {
     TemplateSync,
     /// Judge every company's Painel alerts again and send what was raised or cleared.
     ReportAlerts,
+    /// Recompute a company's roll-ups after its business hours, holidays or time zone changed.
+    ReportsRebuild,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 15] = [
+    pub const ALL: [JobKind; 16] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -53,6 +55,7 @@ impl JobKind {
         JobKind::ConsentReply,
         JobKind::TemplateSync,
         JobKind::ReportAlerts,
+        JobKind::ReportsRebuild,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -73,6 +76,7 @@ impl JobKind {
             JobKind::ConsentReply => "contacts.consent_reply",
             JobKind::TemplateSync => "templates.sync",
             JobKind::ReportAlerts => "reports.alerts",
+            JobKind::ReportsRebuild => "reports.rebuild",
         }
     }
 

@@ -84,6 +84,7 @@ async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Res
         Some(JobKind::ConsentReply) => consent_reply::run(app, job).await,
         Some(JobKind::TemplateSync) => template_sync::run(app, job).await,
         Some(JobKind::ReportAlerts) => report_alerts::run(app, job).await,
+        Some(JobKind::ReportsRebuild) => report_alerts::run_rebuild(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

@@ -1,4 +1,5 @@
-//! `reports.alerts`: once a minute, every company's Painel alerts are judged again and each one
+//! The Painel's background work. `reports.rebuild`: a company's roll-ups recomputed after its
+//! hours changed (`actions::reports::queue_rebuild`). `reports.alerts`: once a minute, every company's Painel alerts are judged again and each one
 //! raised or cleared becomes a `report.alert` event (`actions::reports::watch`). The scheduler
 //! enqueues it with a dedupe key per interval (`report_alert_every_secs`), so several instances
 //! run one check per interval.
@@ -13,6 +14,12 @@ pub async fn run(app: &App, _job: &Job) -> Result<(), JobError> {
     if n > 0 {
         tracing::info!(events = n, "Painel alerts changed");
     }
+    Ok(())
+}
+
+pub async fn run_rebuild(app: &App, job: &Job) -> Result<(), JobError> {
+    let n = crate::actions::reports::rebuild(app, job.tenant_id).await.map_err(JobError::Retry)?;
+    tracing::info!(tenant = job.tenant_id.0, tickets = n, "report roll-ups rebuilt");
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The Painel beyond the page: its alerts as signed `report.alert` webhook events (raised once,
-//! cleared once, per company) and each person's time online from presence signs of life.
+//! cleared once, per company), each person's time online from presence signs of life, and the
+//! rebuild a change of hours queues.
 
 use std::time::Duration;
 
@@ -119,5 +120,41 @@ engine_test!(time_online_counts_short_gaps_between_signs_of_life_and_nothing_whi
     touch(&carla).await.unwrap();
     let lines = reports::agents(&t.app, &admin, tenant, &q).await.unwrap();
     assert!(lines.iter().all(|l| l.agent_id != carla.id.0));
+    t.stop().await;
+});
+
+engine_test!(a_change_of_hours_queues_one_rebuild_that_recomputes_the_roll_ups, |t: TestApp| async move {
+    let tenant = t.create_tenant("horas").await;
+    let (sim, conn) = t.simulator(tenant).await;
+    t.deliver_texts(conn, sim.phone_number_id(), "sim-app-secret", &[("5511933334444", "wamid.H1", "bom dia")]).await;
+    atende::store::reports::refresh(&t.app.db, tenant, t.app.clock.now_ms(), 0).await.unwrap();
+    let cells = atende::store::reports::rollup_cells(t.app.db.reader(), tenant).await.unwrap();
+    assert!(!cells.is_empty());
+    // Roll-ups that no longer match the history (as after new hours): only a rebuild fixes them.
+    for table in ["report_rollups", "report_ticket_cells"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
+            .bind(tenant.0)
+            .execute(t.app.db.writer())
+            .await
+            .unwrap();
+    }
+    let admin = Actor::Operator;
+    atende::actions::automation::save_dates(&t.app, &admin, tenant, "24/12/2027 Véspera de Natal").await.unwrap();
+    atende::actions::automation::save_dates(&t.app, &admin, tenant, "24/12/2027 Véspera\n31/12/2027 Réveillon")
+        .await
+        .unwrap();
+    let rebuilds = format!("tenant_id = {} AND kind = 'reports.rebuild'", tenant.0);
+    let queued = t.count("jobs", &rebuilds).await;
+    assert!((1..=2).contains(&queued), "two saves in a row share a rebuild (two only across a 30 s edge): {queued}");
+    t.app.clock.advance(Duration::from_secs(31));
+    let done = format!("{rebuilds} AND state = 'done'");
+    for _ in 0..200 {
+        if t.count("jobs", &done).await == queued {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(t.count("jobs", &done).await, queued);
+    assert_eq!(atende::store::reports::rollup_cells(t.app.db.reader(), tenant).await.unwrap(), cells);
     t.stop().await;
 });

@@ -63,6 +63,7 @@ pub async fn set_time_zone(app: &App, actor: &Actor, tenant: TenantId, name: &st
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
     store::automation::set_time_zone(&mut *tx, tenant, tz, now).await?;
+    crate::actions::reports::queue_rebuild(&mut tx, tenant, now).await?;
     let details = serde_json::json!({ "time_zone": tz });
     store::audit::record(&mut *tx, tenant, &actor.label(), "settings.time_zone", "settings:company", &details, now)
         .await?;
@@ -132,6 +133,9 @@ pub async fn save(app: &App, actor: &Actor, tenant: TenantId, input: AutomationI
         handoff_after: input.handoff_after,
     };
     store::automation::put(&mut *tx, tenant, &a, now).await?;
+    if (&before.time_zone, &before.hours, &before.calendar) != (&a.time_zone, &a.hours, &a.calendar) {
+        crate::actions::reports::queue_rebuild(&mut tx, tenant, now).await?;
+    }
     let details = serde_json::json!({ "enabled": a.enabled, "chatbot_id": a.chatbot_id });
     store::audit::record(&mut *tx, tenant, &actor.label(), "automation.updated", "automation", &details, now).await?;
     tx.commit().await?;
@@ -163,6 +167,7 @@ pub async fn save_department_hours(
     if !store::departments::set_hours(&mut *tx, tenant, department, &json, now).await? {
         return Err(ActionError::NotFound);
     }
+    crate::actions::reports::queue_rebuild(&mut tx, tenant, now).await?;
     let details = serde_json::json!({ "department_id": department, "own_hours": !schedule.is_empty() });
     store::audit::record(
         &mut *tx,
@@ -190,6 +195,7 @@ pub async fn save_dates(app: &App, actor: &Actor, tenant: TenantId, text: &str) 
     calendar.custom = dates;
     a.calendar = serde_json::to_string(&calendar).map_err(anyhow::Error::from)?;
     store::automation::put(&mut *tx, tenant, &a, now).await?;
+    crate::actions::reports::queue_rebuild(&mut tx, tenant, now).await?;
     let details = serde_json::json!({ "dates": calendar.custom.len() });
     store::audit::record(&mut *tx, tenant, &actor.label(), "automation.dates_updated", "automation", &details, now)
         .await?;

@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 
 use super::{ActionError, ActionResult, Actor};
 use crate::app::App;
+use crate::domain::jobs::JobKind;
 use crate::domain::reports::alerts;
 use crate::domain::reports::range::{self, Period, Summary};
 use crate::domain::reports::Metric;
@@ -36,10 +37,31 @@ pub async fn refresh(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult
     Ok(store::reports::refresh(&app.db, tenant, app.clock.now_ms(), 0).await?)
 }
 
-/// Drops and recomputes the roll-ups (after business hours change).
-pub async fn rebuild(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<usize> {
-    actor.require_admin_of(tenant)?;
-    Ok(store::reports::rebuild(&app.db, tenant, app.clock.now_ms()).await?)
+/// Drops and recomputes the roll-ups (the `reports.rebuild` job's body).
+pub async fn rebuild(app: &App, tenant: TenantId) -> anyhow::Result<usize> {
+    store::reports::rebuild(&app.db, tenant, app.clock.now_ms()).await
+}
+
+/// How long a rebuild waits, so that a few saves in a row cost one rebuild.
+const REBUILD_AFTER_MS: i64 = 30_000;
+
+/// Queues a rebuild of the company's roll-ups in `tx` (its business hours, holidays or time zone
+/// changed: past figures in business hours follow the new hours). Saves within the same 30 s
+/// share one rebuild, which runs at the end of that window.
+pub(crate) async fn queue_rebuild(tx: &mut store::Tx, tenant: TenantId, now: i64) -> anyhow::Result<()> {
+    let window = now.div_euclid(REBUILD_AFTER_MS);
+    let key = format!("{}:{window}", JobKind::ReportsRebuild.as_str());
+    let payload = serde_json::json!({});
+    let job = store::jobs::NewJob {
+        tenant_id: tenant,
+        kind: JobKind::ReportsRebuild.as_str(),
+        payload: &payload,
+        run_at: (window + 1) * REBUILD_AFTER_MS,
+        max_attempts: 5,
+        dedupe_key: Some(&key),
+    };
+    store::jobs::enqueue(&mut **tx, job, now).await?;
+    Ok(())
 }
 
 /// What a period read asks for.
