@@ -211,6 +211,70 @@ pub fn content_of(
     })
 }
 
+/// A template the composer offers for one ticket, with the values its parameters start with for
+/// the ticket's contact and, for variables, the hint the mapping gives.
+#[derive(Clone, Debug)]
+pub struct Choice {
+    pub view: TemplateView,
+    pub values: Vec<(String, String, String)>,
+    pub preview: String,
+}
+
+/// The approved templates of the ticket's number, filled in for its contact (the composer's
+/// picker outside the 24-hour window).
+pub async fn choices_for_ticket(app: &App, actor: &Actor, tenant: TenantId, ticket: i64) -> ActionResult<Vec<Choice>> {
+    let t = crate::actions::inbox::get_ticket(app, actor, tenant, ticket).await?.ticket;
+    let contact = store::contacts::get(app.db.reader(), tenant, t.contact_id).await?.ok_or(ActionError::NotFound)?;
+    let all = store::templates::list(app.db.reader(), tenant, Some(t.connection_id)).await?;
+    Ok(all
+        .into_iter()
+        .filter(|t| t.listed && t.status == templates::APPROVED)
+        .map(view)
+        .map(|v| {
+            let filled = values_for(&v, &contact);
+            let map: BTreeMap<String, String> = filled.iter().cloned().collect();
+            let components: Value = serde_json::from_str(&v.template.components).unwrap_or(Value::Null);
+            let values = filled
+                .into_iter()
+                .map(|(k, val)| {
+                    let hint = match v.mapping_parsed.get(&k) {
+                        Some(ParamSource::Variable(h)) => h.clone(),
+                        _ => String::new(),
+                    };
+                    (k, val, hint)
+                })
+                .collect();
+            Choice { preview: templates::preview(&components, &map), values, view: v }
+        })
+        .collect())
+}
+
+/// Sends template `id` to a ticket's contact with these parameter values (the composer's picker).
+/// A marketing template is marketing (consent decides); any parameter left empty is refused.
+pub async fn send_to_ticket(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    ticket: i64,
+    id: i64,
+    values: &BTreeMap<String, String>,
+) -> ActionResult<crate::store::messages::StoredMessage> {
+    let t = get(app, actor, tenant, id).await?;
+    let on = crate::actions::inbox::get_ticket(app, actor, tenant, ticket).await?.ticket;
+    if t.template.connection_id != on.connection_id {
+        return Err(ActionError::invalid("template_not_found", "this number has no such template"));
+    }
+    let req = crate::actions::send::SendRequest {
+        tenant,
+        target: crate::actions::send::SendTarget::Ticket(ticket),
+        content: content_of(&t, values)?,
+        reply_to: None,
+        idempotency_key: None,
+        marketing: false,
+    };
+    crate::actions::send::send_message(app, actor, req).await
+}
+
 /// A periodic pass: connections not synced for [`SYNC_EVERY_MS`] get a sync job each (a few
 /// per pass, so a large install spreads them out).
 pub async fn schedule_due(app: &App) -> anyhow::Result<usize> {

@@ -18,6 +18,7 @@ const PAGES: &[&str] = &[
     "/admin/connections",
     "/admin/quick-replies",
     "/admin/tags",
+    "/admin/templates",
     "/admin/tokens",
     "/admin/webhooks",
     "/admin/settings",
@@ -39,7 +40,7 @@ const CORE_PAGES: &[&str] = &["/", "/inbox", "/admin/connections", "/admin/setti
 /// What the other roles open (their sidebar's pages and their own).
 const AGENT_PAGES: &[&str] = &["/", "/inbox", "/contacts", "/account", "/nowhere"];
 const SUPERVISOR_PAGES: &[&str] =
-    &["/painel", "/reports/tickets", "/admin/quick-replies", "/admin/tags", "/admin/webhooks"];
+    &["/painel", "/reports/tickets", "/admin/quick-replies", "/admin/tags", "/admin/templates", "/admin/webhooks"];
 const PLATFORM_PAGES: &[&str] = &["/platform/tenants", "/account"];
 
 /// `paths` at the current size, each without horizontal overflow.

@@ -47,6 +47,7 @@ mod reports_watch;
 mod security;
 mod shell;
 mod tags;
+mod templates_web;
 mod timed_rules;
 mod timed_rules_reminders;
 mod two_factor;

@@ -27,7 +27,7 @@ fn sidebar_groups(html: &str) -> Vec<String> {
 }
 
 const AGENT: &[&str] = &["/", "/inbox", "/contacts"];
-const SUPERVISOR_EXTRA: &[&str] = &["/admin/quick-replies", "/admin/tags", "/admin/webhooks"];
+const SUPERVISOR_EXTRA: &[&str] = &["/admin/quick-replies", "/admin/tags", "/admin/templates", "/admin/webhooks"];
 
 engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| async move {
     let demo = t.demo_tenant().await;
@@ -46,8 +46,17 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
     assert!(html.contains("href=\"/account\"") && html.contains("action=\"/logout\""));
 
     let (_, html) = page(&supervisor, t.url("/inbox")).await;
-    let expected: Vec<&str> =
-        ["/", "/inbox", "/contacts", "/painel", "/admin/quick-replies", "/admin/tags", "/admin/webhooks"].to_vec();
+    let expected: Vec<&str> = [
+        "/",
+        "/inbox",
+        "/contacts",
+        "/painel",
+        "/admin/quick-replies",
+        "/admin/tags",
+        "/admin/templates",
+        "/admin/webhooks",
+    ]
+    .to_vec();
     assert_eq!(sidebar_links(&html), expected);
     assert_eq!(sidebar_groups(&html), ["Atendimento", "Gestão", "Integrações"]);
 
@@ -64,6 +73,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/admin/connections",
         "/admin/quick-replies",
         "/admin/tags",
+        "/admin/templates",
         "/admin/tokens",
         "/admin/webhooks",
         "/admin/settings",

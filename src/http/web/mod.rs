@@ -11,6 +11,7 @@ mod flow_graph;
 pub mod i18n;
 pub(crate) mod icons;
 mod inbox;
+mod message_templates;
 mod multipart;
 mod pages;
 mod qr;
@@ -60,6 +61,9 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/inbox/{id}/tags", axum::routing::post(inbox::tag_ticket))
         .route("/inbox/{id}/quick-replies", get(inbox::quick_replies))
         .route("/admin/tags", get(tags::list_tags).post(tags::create_tag))
+        .route("/admin/templates", get(message_templates::list))
+        .route("/admin/templates/sync", axum::routing::post(message_templates::sync))
+        .route("/admin/templates/{id}", get(message_templates::edit).post(message_templates::save))
         .route("/admin/tags/{id}", axum::routing::post(tags::update_tag))
         .route("/admin/tags/{id}/delete", axum::routing::post(tags::delete_tag))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -341,6 +345,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
             ("/admin/connections", "nav.connections", icons::CONNECTIONS, Audience::TenantAdmins),
             ("/admin/quick-replies", "nav.quick_replies", icons::QUICK_REPLIES, Audience::WholeTenant),
             ("/admin/tags", "nav.tags", icons::TAGS, Audience::WholeTenant),
+            ("/admin/templates", "nav.templates", icons::TEMPLATES, Audience::WholeTenant),
         ],
     ),
     (

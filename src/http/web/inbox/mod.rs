@@ -213,6 +213,8 @@ pub struct Conversation {
     pub panel_html: String,
     pub actions_html: String,
     pub outside_window: bool,
+    /// Outside the window: the approved templates of the ticket's number, filled in.
+    pub templates: Vec<actions::templates::Choice>,
     pub draft: String,
     pub error: Option<String>,
     /// Whether the company has quick replies (the composer's "/" list and its button).
@@ -516,6 +518,11 @@ async fn ticket_page(p: &Page, id: i64, q: &ListQuery, error: Option<(ActionErro
     let kind = crate::store::connections::get(app.db.reader(), p.tenant(), t.connection_id).await.ok().flatten();
     let kind = kind.map(|c| c.kind).unwrap_or_default();
     let outside_window = !crate::domain::channel::free_form_allowed(&kind, t.last_inbound_at, now);
+    let templates = if outside_window && t.status != "closed" {
+        actions::templates::choices_for_ticket(app, &actor, p.tenant(), id).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let status = error.as_ref().map(|(e, _)| error_status(e));
     let (error, draft) = match error {
         Some((e, draft)) => (Some(error_message(lang, &e)), draft),
@@ -529,6 +536,7 @@ async fn ticket_page(p: &Page, id: i64, q: &ListQuery, error: Option<(ActionErro
         panel_html: parts.panel_html,
         actions_html: parts.actions_html,
         outside_window,
+        templates,
         draft,
         error,
         has_quick_replies,

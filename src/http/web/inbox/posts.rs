@@ -15,6 +15,11 @@ pub struct MessageForm {
     template_name: String,
     #[serde(default)]
     template_language: String,
+    /// A synced template picked in the composer; its values come as `p.{parameter}` fields.
+    #[serde(default)]
+    template_id: String,
+    #[serde(flatten)]
+    values: std::collections::HashMap<String, String>,
     /// Our id of the message this reply quotes.
     #[serde(default)]
     reply_to: String,
@@ -27,6 +32,14 @@ pub async fn create_message(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfFo
     let actor = p.actor();
     let tenant = p.tenant();
     let result = async {
+        if let Ok(template) = form.template_id.trim().parse::<i64>() {
+            let values = form
+                .values
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("p.").map(|k| (k.to_string(), v.clone())))
+                .collect();
+            return actions::templates::send_to_ticket(app, &actor, tenant, id, template, &values).await.map(|_| ());
+        }
         if !form.template_name.trim().is_empty() {
             let content = OutboundContent::Template {
                 name: form.template_name.trim().to_string(),
