@@ -21,6 +21,7 @@ pub mod home;
 pub mod idempotency;
 pub mod inbox;
 pub mod keyword_rules;
+pub mod new_conversation;
 pub mod qr_sessions;
 pub mod quick_replies;
 pub mod receive;

@@ -225,13 +225,27 @@ pub struct Choice {
 pub async fn choices_for_ticket(app: &App, actor: &Actor, tenant: TenantId, ticket: i64) -> ActionResult<Vec<Choice>> {
     let t = crate::actions::inbox::get_ticket(app, actor, tenant, ticket).await?.ticket;
     let contact = store::contacts::get(app.db.reader(), tenant, t.contact_id).await?.ok_or(ActionError::NotFound)?;
-    let all = store::templates::list(app.db.reader(), tenant, Some(t.connection_id)).await?;
+    choices(app, tenant, t.connection_id, Some(&contact)).await
+}
+
+/// The approved templates of one number, filled in for `contact` (a number nobody wrote from
+/// yet: only fixed texts are filled).
+pub(crate) async fn choices(
+    app: &App,
+    tenant: TenantId,
+    connection_id: i64,
+    contact: Option<&Contact>,
+) -> ActionResult<Vec<Choice>> {
+    let all = store::templates::list(app.db.reader(), tenant, Some(connection_id)).await?;
     Ok(all
         .into_iter()
         .filter(|t| t.listed && t.status == templates::APPROVED)
         .map(view)
         .map(|v| {
-            let filled = values_for(&v, &contact);
+            let filled = match contact {
+                Some(c) => values_for(&v, c),
+                None => templates::default_values(&v.parameters, &v.mapping_parsed, |_| None),
+            };
             let map: BTreeMap<String, String> = filled.iter().cloned().collect();
             let components: Value = serde_json::from_str(&v.template.components).unwrap_or(Value::Null);
             let values = filled

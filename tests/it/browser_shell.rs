@@ -28,6 +28,7 @@ const PAGES: &[&str] = &[
     "/contacts/settings",
     "/painel",
     "/reports/tickets",
+    "/inbox/new",
     "/account",
     // An error page is a page of the shell too.
     "/nowhere",

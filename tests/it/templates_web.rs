@@ -140,3 +140,82 @@ engine_test!(an_agent_sends_a_mapped_template_outside_the_window_from_the_compos
     sim.shutdown().await;
     t.stop().await;
 });
+
+engine_test!(an_agent_starts_a_conversation_with_a_typed_number_through_a_template, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let (sim, conn) = connected(&t, demo).await;
+    atende::actions::templates::sync_now(&t.app, &atende::actions::Actor::Operator, demo, conn).await.unwrap();
+    let ana = t.create_user(demo, "ana@demo.local", Role::Agent, "ana-password-1").await;
+    let web = t.login("ana@demo.local", "ana-password-1", "demo").await;
+    let inbox = web.get(t.url("/inbox")).send().await.unwrap().text().await.unwrap();
+    assert!(inbox.contains("href=\"/inbox/new\""), "the inbox offers Novo atendimento");
+
+    let at = |phone: &str| t.url(&format!("/inbox/new?connection_id={conn}&phone={}", urlencode(phone)));
+    let bad = web.get(at("12")).send().await.unwrap();
+    assert_eq!(bad.status(), 422);
+    // A customer who wrote before from the nine-digit number is found by the old eight-digit form.
+    customer_writes(&t, &sim, "5511987650002", "oi").await;
+    let known = web.get(at("(11) 8765-0002")).send().await.unwrap().text().await.unwrap();
+    assert!(known.contains("· Cliente"), "{known}");
+
+    let page = web.get(at("11 98765-4321")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("+55 11 98765-4321"), "national number read as Brazilian: {page}");
+    let retorno = template_id(&t, "atendimento_retorno").await;
+    assert!(page.contains(&format!("name=\"template_id\" value=\"{retorno}\"")));
+    let csrf = extract_csrf(&page);
+    // Text to a number that never wrote: the window is closed, the text is kept in the form.
+    let r = web
+        .post(t.url("/inbox/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("connection_id", &conn.to_string()),
+            ("phone", "5511987654321"),
+            ("body", "Oi, tudo bem?"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Oi, tudo bem?"));
+    let r = web
+        .post(t.url("/inbox/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("connection_id", &conn.to_string()),
+            ("phone", "5511987654321"),
+            ("template_id", &retorno.to_string()),
+            ("p.1", "Maria"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let ticket: i64 = to.trim_start_matches("/inbox/").parse().unwrap();
+    assert_eq!(web.get(t.url(&to)).send().await.unwrap().status(), 200, "the agent lands in the conversation");
+    let assignee: Option<i64> = sqlx::query_scalar("SELECT assignee_id FROM tickets WHERE id = $1")
+        .bind(ticket)
+        .fetch_one(t.app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(assignee, Some(ana.id.0), "the conversation is the agent's");
+    let sent = eventually("the template at the simulator", || async {
+        let all = sim.sent_messages();
+        all.iter().any(|m| m.to == "5511987654321").then_some(all)
+    })
+    .await;
+    let m = sent.iter().find(|m| m.to == "5511987654321").unwrap();
+    assert_eq!(m.request["template"]["name"], "atendimento_retorno");
+    assert_eq!(m.request["template"]["components"][0]["parameters"][0]["text"], "Maria");
+    sim.shutdown().await;
+    t.stop().await;
+});
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

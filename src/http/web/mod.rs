@@ -13,6 +13,7 @@ pub(crate) mod icons;
 mod inbox;
 mod message_templates;
 mod multipart;
+mod new_conversation;
 mod pages;
 mod qr;
 pub mod reports;
@@ -44,6 +45,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
     Router::new()
         .route("/", get(pages::home))
         .route("/inbox", get(inbox::show_inbox))
+        .route("/inbox/new", get(new_conversation::show).post(new_conversation::start))
         .route("/inbox/{id}", get(inbox::show_ticket))
         .route("/inbox/{id}/messages", axum::routing::post(inbox::create_message))
         .route("/inbox/{id}/capture", axum::routing::post(inbox::capture_ticket))
