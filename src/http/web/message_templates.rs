@@ -13,6 +13,13 @@ use crate::actions::templates::TemplateView;
 use crate::actions::{self, ActionError};
 use crate::domain::templates::{Mapping, ParamSource};
 
+/// A template's values from a form's `p.{parameter}` fields (the composer, Novo atendimento).
+pub(super) fn values_from_form(
+    fields: &std::collections::HashMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    fields.iter().filter_map(|(k, v)| k.strip_prefix("p.").map(|k| (k.to_string(), v.clone()))).collect()
+}
+
 /// One number and its templates.
 struct NumberTemplates {
     id: i64,

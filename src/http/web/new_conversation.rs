@@ -89,14 +89,7 @@ pub struct StartForm {
 
 pub async fn start(p: Page, CsrfForm(form): CsrfForm<StartForm>) -> Response {
     let opening = match form.template_id.trim().parse::<i64>() {
-        Ok(id) => Opening::Template {
-            id,
-            values: form
-                .values
-                .iter()
-                .filter_map(|(k, v)| k.strip_prefix("p.").map(|k| (k.to_string(), v.clone())))
-                .collect(),
-        },
+        Ok(id) => Opening::Template { id, values: super::message_templates::values_from_form(&form.values) },
         Err(_) => Opening::Text(form.body.clone()),
     };
     match new_conversation::start(&p.app, &p.actor(), p.tenant(), form.connection_id, &form.phone, opening).await {

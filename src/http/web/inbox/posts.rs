@@ -33,11 +33,7 @@ pub async fn create_message(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfFo
     let tenant = p.tenant();
     let result = async {
         if let Ok(template) = form.template_id.trim().parse::<i64>() {
-            let values = form
-                .values
-                .iter()
-                .filter_map(|(k, v)| k.strip_prefix("p.").map(|k| (k.to_string(), v.clone())))
-                .collect();
+            let values = crate::http::web::message_templates::values_from_form(&form.values);
             return actions::templates::send_to_ticket(app, &actor, tenant, id, template, &values).await.map(|_| ());
         }
         if !form.template_name.trim().is_empty() {
