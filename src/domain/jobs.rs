@@ -32,10 +32,12 @@ pub enum JobKind {
     ConsentReply,
     /// Sync message templates from Graph: one connection on demand, or a paced pass of all.
     TemplateSync,
+    /// Send a company's due scheduled messages (each occurrence once).
+    Schedules,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 14] = [
+    pub const ALL: [JobKind; 15] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -50,6 +52,7 @@ impl JobKind {
         JobKind::Mail,
         JobKind::ConsentReply,
         JobKind::TemplateSync,
+        JobKind::Schedules,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -69,6 +72,7 @@ impl JobKind {
             JobKind::Mail => "mail.send",
             JobKind::ConsentReply => "contacts.consent_reply",
             JobKind::TemplateSync => "templates.sync",
+            JobKind::Schedules => "schedules.due",
         }
     }
 

@@ -14,6 +14,7 @@ pub mod gateway_send;
 pub mod mail;
 pub mod maintenance;
 pub mod reconnect;
+pub mod schedules;
 pub mod template_sync;
 pub mod timed_rules;
 pub mod webhooks;
@@ -82,6 +83,7 @@ async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Res
         Some(JobKind::Mail) => mail::run(app, job).await,
         Some(JobKind::ConsentReply) => consent_reply::run(app, job).await,
         Some(JobKind::TemplateSync) => template_sync::run(app, job).await,
+        Some(JobKind::Schedules) => schedules::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }
