@@ -35,7 +35,7 @@ const PASS_BUDGET: i64 = 50;
 const MINUTE_MS: i64 = 60_000;
 
 /// What people fill in to create or edit a schedule.
-#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct ScheduleInput {
     /// The contact, by id…
     pub contact_id: Option<i64>,

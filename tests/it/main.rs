@@ -42,6 +42,7 @@ mod mail;
 mod ops;
 mod processes;
 mod reports;
+mod schedules;
 mod security;
 mod shell;
 mod tags;
