@@ -201,3 +201,65 @@ engine_test!(the_api_round_trip_and_tenant_isolation, |t: TestApp| async move {
     assert_eq!((status, got["status"].as_str()), (200, Some("cancelled")));
     t.stop().await;
 });
+
+engine_test!(the_page_lists_creates_pauses_and_escapes, |t: TestApp| async move {
+    use atende::domain::Role;
+    let (tenant, _sim, _contact) = setup(&t, "agenda6", "5511911110006").await;
+    t.create_user(tenant, "ana@agenda6.test", Role::Agent, "senha-forte-123").await;
+    let other = t.create_tenant("agenda7").await;
+    t.create_user(other, "bia@agenda7.test", Role::Admin, "senha-forte-123").await;
+    let ana = t.login("ana@agenda6.test", "senha-forte-123", "agenda6").await;
+    let html = ana.get(t.url("/schedules")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("href=\"/schedules\""), "the sidebar links the page");
+    assert!(html.contains("Nenhuma mensagem agendada."));
+    let csrf = t.csrf(&ana).await;
+    let start = local_in(&t, 2 * HOUR as i64);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("phone", "+55 11 91111-0006"),
+        ("body", "<b>Olá</b> & até"),
+        ("start", start.as_str()),
+        ("recurrence", "weekly"),
+        ("mon", "on"),
+        ("fri", "on"),
+        ("count", "4"),
+    ];
+    let r = ana.post(t.url("/schedules")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let html = ana.get(t.url("/schedules?saved=schedule_created")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Mensagem agendada."));
+    assert!(html.contains("&lt;b&gt;Olá&lt;/b&gt; &amp; até"), "escaped");
+    assert!(!html.contains("<b>Olá</b>"));
+    assert!(html.contains("Toda semana (seg, sex) às"), "{html}");
+    let id = schedules::list(&t.app, &Actor::Operator, tenant, None).await.unwrap()[0].id;
+    // A past date is refused with its message, and the typed text kept.
+    let past = local_in(&t, -3 * HOUR as i64);
+    let bad = [("csrf", csrf.as_str()), ("phone", "+5511911110006"), ("body", "atrasada"), ("start", past.as_str())];
+    let r = ana.post(t.url("/schedules")).form(&bad).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Essa data e hora já passaram") && html.contains("atrasada"));
+    // Pause, then resume.
+    let r = ana.post(t.url(&format!("/schedules/{id}/pause"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(schedules::get(&t.app, &Actor::Operator, tenant, id).await.unwrap().status, "paused");
+    let r = ana.post(t.url(&format!("/schedules/{id}/resume"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(schedules::get(&t.app, &Actor::Operator, tenant, id).await.unwrap().status, "active");
+    // Without the CSRF token nothing changes.
+    let r = ana.post(t.url(&format!("/schedules/{id}/cancel"))).form(&[("csrf", "nope")]).send().await.unwrap();
+    assert_ne!(r.status(), 303);
+    // Another company's admin neither sees nor changes it.
+    let bia = t.login("bia@agenda7.test", "senha-forte-123", "agenda7").await;
+    assert_eq!(bia.get(t.url(&format!("/schedules/{id}"))).send().await.unwrap().status(), 404);
+    let bcsrf = t.csrf(&bia).await;
+    let r = bia.post(t.url(&format!("/schedules/{id}/cancel"))).form(&[("csrf", bcsrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let html = bia.get(t.url("/schedules")).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("Olá"));
+    assert_eq!(schedules::get(&t.app, &Actor::Operator, tenant, id).await.unwrap().status, "active");
+    // The edit form shows the schedule; English on request.
+    let html = ana.get(t.url(&format!("/schedules/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Editar agendamento") && html.contains("value=\"4\""));
+    t.stop().await;
+});

@@ -15,6 +15,7 @@ mod multipart;
 mod pages;
 mod qr;
 pub mod reports;
+mod schedules;
 mod security;
 mod tags;
 mod webhooks;
@@ -60,6 +61,9 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/inbox/{id}/tags", axum::routing::post(inbox::tag_ticket))
         .route("/inbox/{id}/quick-replies", get(inbox::quick_replies))
         .route("/admin/tags", get(tags::list_tags).post(tags::create_tag))
+        .route("/schedules", get(schedules::list).post(schedules::create))
+        .route("/schedules/{id}", get(schedules::edit).post(schedules::update))
+        .route("/schedules/{id}/{action}", axum::routing::post(schedules::change_state))
         .route("/admin/tags/{id}", axum::routing::post(tags::update_tag))
         .route("/admin/tags/{id}/delete", axum::routing::post(tags::delete_tag))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -326,6 +330,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
         &[
             ("/inbox", "nav.inbox", icons::INBOX, Audience::Everyone),
             ("/contacts", "nav.contacts", icons::CONTACTS, Audience::Everyone),
+            ("/schedules", "nav.schedules", icons::CALENDAR, Audience::Everyone),
         ],
     ),
     (
