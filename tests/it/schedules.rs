@@ -228,7 +228,7 @@ engine_test!(the_page_lists_creates_pauses_and_escapes, |t: TestApp| async move 
     assert_eq!(r.status(), 303);
     let html = ana.get(t.url("/schedules?saved=schedule_created")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Mensagem agendada."));
-    assert!(html.contains("&lt;b&gt;Olá&lt;/b&gt; &amp; até"), "escaped");
+    assert!(html.contains("&#60;b&#62;Olá&#60;/b&#62; &#38; até"), "escaped");
     assert!(!html.contains("<b>Olá</b>"));
     assert!(html.contains("Toda semana (seg, sex) às"), "{html}");
     let id = schedules::list(&t.app, &Actor::Operator, tenant, None).await.unwrap()[0].id;
