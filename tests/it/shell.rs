@@ -26,7 +26,7 @@ fn sidebar_groups(html: &str) -> Vec<String> {
         .collect()
 }
 
-const AGENT: &[&str] = &["/", "/inbox", "/contacts"];
+const AGENT: &[&str] = &["/", "/inbox", "/contacts", "/schedules"];
 const SUPERVISOR_EXTRA: &[&str] = &["/admin/quick-replies", "/admin/tags", "/admin/webhooks"];
 
 engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| async move {
@@ -47,7 +47,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
 
     let (_, html) = page(&supervisor, t.url("/inbox")).await;
     let expected: Vec<&str> =
-        ["/", "/inbox", "/contacts", "/painel", "/admin/quick-replies", "/admin/tags", "/admin/webhooks"].to_vec();
+        ["/", "/inbox", "/contacts", "/schedules", "/painel", "/admin/quick-replies", "/admin/tags", "/admin/webhooks"].to_vec();
     assert_eq!(sidebar_links(&html), expected);
     assert_eq!(sidebar_groups(&html), ["Atendimento", "Gestão", "Integrações"]);
 
@@ -56,6 +56,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/",
         "/inbox",
         "/contacts",
+        "/schedules",
         "/painel",
         "/admin/departments",
         "/admin/chatbot",

@@ -67,6 +67,7 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("err.no_occurrence", "Esta regra não gera nenhuma data de envio.", "This rule gives no date to send on."),
     ("err.invalid_transition", "Este agendamento não pode mudar para essa situação.", "This schedule cannot change to that status."),
     ("err.schedule_closed", "Este agendamento já terminou.", "This schedule has ended."),
+    ("err.unknown_connection", "Conexão não encontrada.", "Connection not found."),
     ("err.no_phone", "O contato não tem telefone.", "The contact has no phone."),
     ("err.no_connection", "A empresa não tem conexão ativa.", "The company has no active connection."),
     ("err.stale", "o horário passou enquanto o servidor estava parado", "its time passed while the server was down"),
