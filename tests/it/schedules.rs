@@ -261,5 +261,13 @@ engine_test!(the_page_lists_creates_pauses_and_escapes, |t: TestApp| async move 
     // The edit form shows the schedule; English on request.
     let html = ana.get(t.url(&format!("/schedules/{id}"))).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Editar agendamento") && html.contains("value=\"4\""));
+    // The contact's page links its schedules; the filtered list shows them.
+    let contact = schedules::get(&t.app, &Actor::Operator, tenant, id).await.unwrap().contact_id;
+    let html = ana.get(t.url(&format!("/contacts/{contact}"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("href=\"/schedules?contact={contact}\"")));
+    let html = ana.get(t.url(&format!("/schedules?contact={contact}"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Olá") && html.contains("value=\"+5511911110006\""));
+    let html = ana.get(t.url("/schedules?contact=999999")).send().await.unwrap();
+    assert_eq!(html.status(), 404);
     t.stop().await;
 });

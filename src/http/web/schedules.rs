@@ -244,7 +244,14 @@ async fn page(
 
 pub async fn list(p: Page, Query(q): Query<ListQuery>) -> Response {
     let notice = super::saved_notice(p.lang(), q.saved.as_deref());
-    let form = ScheduleForm { recurrence: "once".into(), ..Default::default() };
+    let mut form = ScheduleForm { recurrence: "once".into(), ..Default::default() };
+    if let Some(id) = q.contact {
+        // One contact's schedules: the form is for them too.
+        match actions::contacts::get_contact(&p.app, &p.actor(), p.tenant(), id).await {
+            Ok(c) => form.phone = format!("+{}", c.contact.phone),
+            Err(e) => return p.failure(&e),
+        }
+    }
     page(&p, form, None, q.contact, notice, None).await
 }
 

@@ -3,6 +3,7 @@
 pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("nav.schedules", "Agendamentos", "Scheduled messages"),
     ("sched.none", "Nenhuma mensagem agendada.", "No scheduled message."),
+    ("sched.of_contact", "Mensagens agendadas para este contato", "Messages scheduled for this contact"),
     ("sched.all", "Ver todos os agendamentos", "See every scheduled message"),
     ("sched.next_run", "Próximo envio", "Next send"),
     ("sched.contact", "Contato", "Contact"),
