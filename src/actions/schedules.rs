@@ -21,8 +21,8 @@ use crate::domain::outbound::OutboundContent;
 use crate::domain::schedules::{self as rules, Recurrence, Rule};
 use crate::domain::{phone, TenantId};
 use crate::store::jobs::NewJob;
-pub use crate::store::schedules::{Occurrence, Schedule};
 use crate::store::schedules::ScheduleFields;
+pub use crate::store::schedules::{Occurrence, Schedule};
 use crate::store::{self, Tx};
 
 /// The longest text (WhatsApp's limit for a text message).
@@ -131,7 +131,10 @@ async fn check(app: &App, tx: &mut Tx, tenant: TenantId, input: &ScheduleInput, 
     let (rule, kind, weekdays, month_day) = check_rule(input)?;
     let contact_id = match (input.contact_id, input.phone.as_deref().map(str::trim).filter(|p| !p.is_empty())) {
         (Some(id), _) => {
-            store::contacts::get(&mut **tx, tenant, id).await?.ok_or_else(|| invalid("unknown_contact", "no such contact"))?.id
+            store::contacts::get(&mut **tx, tenant, id)
+                .await?
+                .ok_or_else(|| invalid("unknown_contact", "no such contact"))?
+                .id
         }
         (None, Some(p)) => {
             let digits = phone::normalize(p, None).ok_or_else(|| {
@@ -189,12 +192,7 @@ async fn run_time(tx: &mut Tx, tenant: TenantId, business_hours: bool, slot: Opt
 fn rule_of(s: &Schedule) -> Option<Rule> {
     let recurrence = Recurrence::from_parts(&s.kind, s.weekdays as u8, s.month_day as u8)?;
     let until = s.until_date.as_deref().and_then(|u| NaiveDate::parse_from_str(u, "%Y-%m-%d").ok());
-    Some(Rule {
-        start: rules::parse_local(&s.start_local)?,
-        recurrence,
-        until,
-        count: s.max_count.map(|c| c as u32),
-    })
+    Some(Rule { start: rules::parse_local(&s.start_local)?, recurrence, until, count: s.max_count.map(|c| c as u32) })
 }
 
 fn fields<'a>(c: &'a Checked, input: &'a ScheduleInput) -> ScheduleFields<'a> {
@@ -256,7 +254,13 @@ pub async fn create(app: &App, actor: &Actor, tenant: TenantId, input: ScheduleI
 }
 
 /// Edits a schedule (active or paused): the next occurrence is the rule's first after now.
-pub async fn update(app: &App, actor: &Actor, tenant: TenantId, id: i64, input: ScheduleInput) -> ActionResult<Schedule> {
+pub async fn update(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    id: i64,
+    input: ScheduleInput,
+) -> ActionResult<Schedule> {
     actor.require_agent_in(tenant)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
@@ -391,11 +395,20 @@ async fn fire(app: &App, s: &Schedule, now: i64) -> anyhow::Result<bool> {
     match outcome {
         Ok((message_id, ev)) => {
             events = ev;
-            let moved = store::schedules::advance(&mut *tx, tenant, s.id, slot, (next, next_run), "queued", None, now)
-                .await?;
+            let moved =
+                store::schedules::advance(&mut *tx, tenant, s.id, slot, (next, next_run), "queued", None, now).await?;
             let recorded = moved
-                && store::schedules::record_occurrence(&mut *tx, tenant, s.id, slot, "queued", None, Some(message_id), now)
-                    .await?;
+                && store::schedules::record_occurrence(
+                    &mut *tx,
+                    tenant,
+                    s.id,
+                    slot,
+                    "queued",
+                    None,
+                    Some(message_id),
+                    now,
+                )
+                .await?;
             if !recorded {
                 return Ok(false); // rolled back: another run moved it on
             }
@@ -405,7 +418,8 @@ async fn fire(app: &App, s: &Schedule, now: i64) -> anyhow::Result<bool> {
             drop(tx);
             tx = app.db.begin().await?;
             let moved =
-                store::schedules::advance(&mut *tx, tenant, s.id, slot, (next, next_run), state, Some(&code), now).await?;
+                store::schedules::advance(&mut *tx, tenant, s.id, slot, (next, next_run), state, Some(&code), now)
+                    .await?;
             let recorded = moved
                 && store::schedules::record_occurrence(&mut *tx, tenant, s.id, slot, state, Some(&code), None, now)
                     .await?;

@@ -199,7 +199,15 @@ pub async fn list<'e>(
         "SELECT {COLUMNS} FROM schedules WHERE tenant_id = $1 AND ($2 = 0 OR contact_id = $2)
          ORDER BY CASE WHEN status IN ('active', 'paused') THEN 0 ELSE 1 END, run_at, id DESC LIMIT $3"
     );
-    sqlx::query(&sql).bind(tenant.0).bind(contact.unwrap_or(0)).bind(limit).fetch_all(ex).await?.iter().map(from_row).collect()
+    sqlx::query(&sql)
+        .bind(tenant.0)
+        .bind(contact.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(ex)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 /// Companies with an active schedule due at `now`, after `after` in id order.

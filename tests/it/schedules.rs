@@ -181,13 +181,21 @@ engine_test!(the_api_round_trip_and_tenant_isolation, |t: TestApp| async move {
     assert_eq!((status, patched["status"].as_str()), (200, Some("paused")), "{patched}");
     let (status, patched) = api(&t, Method::PATCH, &path, &token, Some(json!({"body": "Fatura: vence amanhã"}))).await;
     assert_eq!((status, patched["body"].as_str()), (200, Some("Fatura: vence amanhã")), "{patched}");
-    let (status, err) =
-        api(&t, Method::POST, "/api/v1/schedules", &token, Some(json!({"contact_id": contact, "body": "x",
-            "start": local_in(&t, -3600)}))).await;
+    let (status, err) = api(
+        &t,
+        Method::POST,
+        "/api/v1/schedules",
+        &token,
+        Some(json!({"contact_id": contact, "body": "x",
+            "start": local_in(&t, -3600)})),
+    )
+    .await;
     assert_eq!((status, err["error"]["code"].as_str()), (422, Some("past_date")), "{err}");
 
     // Another company sees and changes nothing.
-    for (method, body) in [(Method::GET, None), (Method::PATCH, Some(json!({"status": "cancelled"}))), (Method::DELETE, None)] {
+    for (method, body) in
+        [(Method::GET, None), (Method::PATCH, Some(json!({"status": "cancelled"}))), (Method::DELETE, None)]
+    {
         let (status, _) = api(&t, method, &path, &stranger, body).await;
         assert_eq!(status, 404);
     }

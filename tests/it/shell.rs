@@ -47,7 +47,8 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
 
     let (_, html) = page(&supervisor, t.url("/inbox")).await;
     let expected: Vec<&str> =
-        ["/", "/inbox", "/contacts", "/schedules", "/painel", "/admin/quick-replies", "/admin/tags", "/admin/webhooks"].to_vec();
+        ["/", "/inbox", "/contacts", "/schedules", "/painel", "/admin/quick-replies", "/admin/tags", "/admin/webhooks"]
+            .to_vec();
     assert_eq!(sidebar_links(&html), expected);
     assert_eq!(sidebar_groups(&html), ["Atendimento", "Gestão", "Integrações"]);
 

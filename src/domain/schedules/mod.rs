@@ -90,9 +90,7 @@ pub fn matches(recurrence: Recurrence, start: NaiveDate, date: NaiveDate) -> boo
         Recurrence::Once => date == start,
         Recurrence::Daily => true,
         Recurrence::Weekly { weekdays } => weekdays & (1 << date.weekday().num_days_from_monday()) != 0,
-        Recurrence::Monthly { day } => {
-            date.day() == u32::from(day).min(days_in_month(date.year(), date.month()))
-        }
+        Recurrence::Monthly { day } => date.day() == u32::from(day).min(days_in_month(date.year(), date.month())),
     }
 }
 

@@ -249,9 +249,9 @@ async fn update_schedule(
             connection_id: u.connection_id.or(s.connection_id),
             body: u.body.unwrap_or(s.body),
             recurrence: Some(u.recurrence.unwrap_or(s.kind)),
-            weekdays: u.weekdays.unwrap_or_else(|| {
-                weekday_keys(s.weekdays as u8).into_iter().map(String::from).collect()
-            }),
+            weekdays: u
+                .weekdays
+                .unwrap_or_else(|| weekday_keys(s.weekdays as u8).into_iter().map(String::from).collect()),
             month_day: u.month_day.or((s.month_day > 0).then_some(s.month_day)),
             start: u.start.unwrap_or(s.start_local),
             until: u.until.or(s.until_date),

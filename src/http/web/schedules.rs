@@ -149,13 +149,13 @@ fn in_words(lang: Lang, s: &Schedule) -> String {
     let mut text = match s.kind.as_str() {
         "daily" => lang.t("sched.words.daily").replace("{time}", &time),
         "weekly" => {
-            let days: Vec<String> =
-                weekday_keys(s.weekdays as u8).into_iter().map(|k| lang.t(&format!("sched.day.{k}")).to_string()).collect();
+            let days: Vec<String> = weekday_keys(s.weekdays as u8)
+                .into_iter()
+                .map(|k| lang.t(&format!("sched.day.{k}")).to_string())
+                .collect();
             lang.t("sched.words.weekly").replace("{days}", &days.join(", ")).replace("{time}", &time)
         }
-        "monthly" => {
-            lang.t("sched.words.monthly").replace("{day}", &s.month_day.to_string()).replace("{time}", &time)
-        }
+        "monthly" => lang.t("sched.words.monthly").replace("{day}", &s.month_day.to_string()).replace("{time}", &time),
         _ => lang.t("sched.words.once").replace("{date}", &date).replace("{time}", &time),
     };
     if s.kind != "once" {
@@ -225,16 +225,17 @@ async fn page(
     let mut names: HashMap<i64, String> = HashMap::new();
     let mut picker = Vec::new();
     for c in contacts {
-        let label = if c.name.trim().is_empty() { format!("+{}", c.phone) } else { format!("{} (+{})", c.name, c.phone) };
+        let label =
+            if c.name.trim().is_empty() { format!("+{}", c.phone) } else { format!("{} (+{})", c.name, c.phone) };
         if !c.phone.is_empty() {
             picker.push((format!("+{}", c.phone), label.clone()));
         }
         names.insert(c.id, label);
     }
     for s in &listed {
-        if !names.contains_key(&s.contact_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(s.contact_id) {
             if let Ok(c) = actions::contacts::get_contact(&p.app, &actor, tenant, s.contact_id).await {
-                names.insert(s.contact_id, format!("{} (+{})", c.contact.name, c.contact.phone));
+                slot.insert(format!("{} (+{})", c.contact.name, c.contact.phone));
             }
         }
     }
@@ -288,7 +289,11 @@ pub async fn update(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<Sched
 }
 
 /// `pause`, `resume` or `cancel`.
-pub async fn change_state(p: Page, Path((id, action)): Path<(i64, String)>, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
+pub async fn change_state(
+    p: Page,
+    Path((id, action)): Path<(i64, String)>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
     let to = match action.as_str() {
         "pause" => "paused",
         "resume" => "active",
