@@ -382,6 +382,10 @@ async fn fire(app: &App, s: &Schedule, now: i64) -> anyhow::Result<bool> {
     let tz = zone(&mut tx, tenant).await.map_err(internal)?;
     let next = rule_of(s).and_then(|r| rules::next_after(&r, tz, slot, s.done_count as u32 + 1));
     let next_run = run_time(&mut tx, tenant, s.business_hours, next).await.map_err(internal)?;
+    // The compare-and-set first: a concurrent run waits on this row and then finds it moved.
+    if !store::schedules::advance(&mut *tx, tenant, s.id, slot, (next, next_run), "queued", None, now).await? {
+        return Ok(false);
+    }
     let outcome = if now - run_at > STALE_MS {
         Err(("expired", "stale".to_string()))
     } else {
@@ -395,22 +399,19 @@ async fn fire(app: &App, s: &Schedule, now: i64) -> anyhow::Result<bool> {
     match outcome {
         Ok((message_id, ev)) => {
             events = ev;
-            let moved =
-                store::schedules::advance(&mut *tx, tenant, s.id, slot, (next, next_run), "queued", None, now).await?;
-            let recorded = moved
-                && store::schedules::record_occurrence(
-                    &mut *tx,
-                    tenant,
-                    s.id,
-                    slot,
-                    "queued",
-                    None,
-                    Some(message_id),
-                    now,
-                )
-                .await?;
+            let recorded = store::schedules::record_occurrence(
+                &mut *tx,
+                tenant,
+                s.id,
+                slot,
+                "queued",
+                None,
+                Some(message_id),
+                now,
+            )
+            .await?;
             if !recorded {
-                return Ok(false); // rolled back: another run moved it on
+                return Ok(false); // rolled back: this occurrence was handled already
             }
         }
         Err((state, code)) => {
