@@ -279,3 +279,47 @@ engine_test!(the_page_lists_creates_pauses_and_escapes, |t: TestApp| async move 
     assert_eq!(html.status(), 404);
     t.stop().await;
 });
+
+engine_test!(business_hours_delay_a_slot_and_a_stale_one_is_not_sent, |t: TestApp| async move {
+    use atende::domain::hours::{self, Calendar, Interval, WeekSchedule};
+    let (tenant, sim, contact) = setup(&t, "agenda8", "5511911110008").await;
+    atende::actions::automation::set_time_zone(&t.app, &Actor::Operator, tenant, "America/Sao_Paulo").await.unwrap();
+    // Open only 10:00–11:00 on the weekday two days after the start.
+    let start = local_in(&t, HOUR as i64);
+    let open_day = rules::parse_local(&start).unwrap().date() + chrono::Duration::days(2);
+    let mut week = WeekSchedule::default();
+    week.days[chrono::Datelike::weekday(&open_day).num_days_from_monday() as usize] =
+        vec![Interval::new(600, 660).unwrap()];
+    sqlx::query("UPDATE automation SET hours = $1 WHERE tenant_id = $2")
+        .bind(serde_json::to_string(&week).unwrap())
+        .bind(tenant.0)
+        .execute(t.app.db.writer())
+        .await
+        .unwrap();
+    let mut within = input(contact, "Dentro do horário", start);
+    within.business_hours = true;
+    let s = schedules::create(&t.app, &Actor::Operator, tenant, within).await.unwrap();
+    let (slot, run) = (s.slot_at.unwrap(), s.run_at.unwrap());
+    let calendar = Calendar { national: true, ..Calendar::default() };
+    let sp = chrono_tz::America::Sao_Paulo;
+    assert_eq!(Some(run), hours::next_opening(&week, None, &calendar, sp, slot));
+    assert!(run > slot + 24 * 3_600_000, "waits for the opening");
+    let opens = rules::local_of(sp, run).unwrap();
+    assert!(opens.date() >= open_day && chrono::Timelike::hour(&opens) == 10, "{opens}");
+    // At the slot itself nothing goes.
+    t.app.clock.advance(Duration::from_secs(HOUR + 61));
+    schedules::run_due(&t.app, tenant).await.unwrap();
+    assert_eq!(t.count("schedule_occurrences", &format!("schedule_id = {}", s.id)).await, 0);
+
+    // A one-off found 14 hours late (the server was down) is recorded, not sent.
+    let late = schedules::create(&t.app, &Actor::Operator, tenant, input(contact, "Atrasada", local_in(&t, 120)))
+        .await
+        .unwrap();
+    t.app.clock.advance(Duration::from_secs(14 * HOUR));
+    schedules::run_due(&t.app, tenant).await.unwrap();
+    let want = vec![("expired".to_string(), Some("stale".to_string()))];
+    assert_eq!(occurrences(&t, tenant, late.id).await, want);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sent_with(&sim, "Atrasada"), 0);
+    t.stop().await;
+});
