@@ -338,6 +338,9 @@ pub async fn history(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> Act
 pub async fn schedule_due(app: &App) -> anyhow::Result<usize> {
     let now = app.clock.now_ms();
     let tenants = store::schedules::due_tenants(app.db.reader(), now, 0, 1000).await?;
+    if tenants.is_empty() {
+        return Ok(0);
+    }
     let mut tx = app.db.begin().await?;
     for tenant in &tenants {
         let key = format!("schedules.due:{}:{}", tenant.0, now / MINUTE_MS);
@@ -353,9 +356,7 @@ pub async fn schedule_due(app: &App) -> anyhow::Result<usize> {
         store::jobs::enqueue(&mut *tx, job, now).await?;
     }
     tx.commit().await?;
-    if !tenants.is_empty() {
-        app.jobs_wakeup.notify_one();
-    }
+    app.jobs_wakeup.notify_one();
     Ok(tenants.len())
 }
 

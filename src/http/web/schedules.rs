@@ -41,7 +41,7 @@ pub struct ScheduleForm {
     start: String,
     #[serde(default)]
     recurrence: String,
-    /// Weekday keys, comma separated in the form's hidden field or repeated checkboxes.
+    /// One checkbox per weekday (`mon` … `sun`), present when ticked.
     #[serde(default)]
     mon: Option<String>,
     #[serde(default)]
