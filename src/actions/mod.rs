@@ -26,6 +26,7 @@ pub mod qr_sessions;
 pub mod quick_replies;
 pub mod receive;
 pub mod reports;
+pub mod schedules;
 pub mod send;
 pub mod settings;
 pub mod tags;

@@ -259,7 +259,7 @@ pub(crate) async fn protocol_day(tx: &mut Tx, tenant: TenantId, now: i64) -> Act
 /// The contact with this phone (created if new) and its current ticket on the connection
 /// (opened if none: `open` and the sender's when a person sends, with a protocol number).
 #[allow(clippy::too_many_arguments)]
-async fn ticket_for_phone(
+pub(crate) async fn ticket_for_phone(
     app: &App,
     actor: &Actor,
     tx: &mut Tx,

@@ -36,10 +36,12 @@ pub enum JobKind {
     ReportAlerts,
     /// Recompute a company's roll-ups after its business hours, holidays or time zone changed.
     ReportsRebuild,
+    /// Send a company's due scheduled messages (each occurrence once).
+    Schedules,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 16] = [
+    pub const ALL: [JobKind; 17] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -56,6 +58,7 @@ impl JobKind {
         JobKind::TemplateSync,
         JobKind::ReportAlerts,
         JobKind::ReportsRebuild,
+        JobKind::Schedules,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -77,6 +80,7 @@ impl JobKind {
             JobKind::TemplateSync => "templates.sync",
             JobKind::ReportAlerts => "reports.alerts",
             JobKind::ReportsRebuild => "reports.rebuild",
+            JobKind::Schedules => "schedules.due",
         }
     }
 

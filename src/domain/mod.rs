@@ -20,6 +20,7 @@ pub mod ogg_opus;
 pub mod outbound;
 pub mod phone;
 pub mod retry;
+pub mod schedules;
 pub mod templates;
 pub mod totp;
 pub mod validate;

@@ -59,6 +59,9 @@ pub async fn scheduler(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
         if let Err(e) = super::timed_rules::schedule(&app, None).await {
             tracing::warn!(error = %e, "scheduling the timed rules failed");
         }
+        if let Err(e) = crate::actions::schedules::schedule_due(&app).await {
+            tracing::warn!(error = %e, "scheduling the scheduled messages failed");
+        }
         if let Err(e) = crate::actions::templates::schedule_due(&app).await {
             tracing::warn!(error = %e, "scheduling template syncs failed");
         }

@@ -15,6 +15,7 @@ pub mod mail;
 pub mod maintenance;
 pub mod reconnect;
 pub mod report_alerts;
+pub mod schedules;
 pub mod template_sync;
 pub mod timed_rules;
 pub mod webhooks;
@@ -85,6 +86,7 @@ async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Res
         Some(JobKind::TemplateSync) => template_sync::run(app, job).await,
         Some(JobKind::ReportAlerts) => report_alerts::run(app, job).await,
         Some(JobKind::ReportsRebuild) => report_alerts::run_rebuild(app, job).await,
+        Some(JobKind::Schedules) => schedules::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

@@ -33,6 +33,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 19, name: "consent_templates", sql: include_str!("migrations/0019_consent_templates.sql") },
     Migration { version: 21, name: "report_rollups", sql: include_str!("migrations/0021_report_rollups.sql") },
     Migration { version: 22, name: "two_factor", sql: include_str!("migrations/0022_two_factor.sql") },
+    Migration { version: 23, name: "schedules", sql: include_str!("migrations/0023_schedules.sql") },
     Migration { version: 25, name: "report_alerts", sql: include_str!("migrations/0025_report_alerts.sql") },
 ];
 

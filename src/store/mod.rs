@@ -26,6 +26,7 @@ pub mod messages;
 pub mod migrate;
 pub mod quick_replies;
 pub mod reports;
+pub mod schedules;
 pub mod seed;
 pub mod sessions;
 pub mod settings;

@@ -13,6 +13,7 @@ const PAGES: &[&str] = &[
     "/",
     "/inbox",
     "/contacts",
+    "/schedules",
     "/admin/departments",
     "/admin/users",
     "/admin/connections",
@@ -39,7 +40,7 @@ const PAGES: &[&str] = &[
 const CORE_PAGES: &[&str] = &["/", "/inbox", "/admin/connections", "/admin/settings"];
 
 /// What the other roles open (their sidebar's pages and their own).
-const AGENT_PAGES: &[&str] = &["/", "/inbox", "/contacts", "/account", "/nowhere"];
+const AGENT_PAGES: &[&str] = &["/", "/inbox", "/contacts", "/schedules", "/account", "/nowhere"];
 const SUPERVISOR_PAGES: &[&str] =
     &["/painel", "/reports/tickets", "/admin/quick-replies", "/admin/tags", "/admin/templates", "/admin/webhooks"];
 const PLATFORM_PAGES: &[&str] = &["/platform/tenants", "/account"];

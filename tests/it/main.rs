@@ -44,6 +44,7 @@ mod ops;
 mod processes;
 mod reports;
 mod reports_watch;
+mod schedules;
 mod security;
 mod shell;
 mod tags;

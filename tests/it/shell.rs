@@ -26,7 +26,7 @@ fn sidebar_groups(html: &str) -> Vec<String> {
         .collect()
 }
 
-const AGENT: &[&str] = &["/", "/inbox", "/contacts"];
+const AGENT: &[&str] = &["/", "/inbox", "/contacts", "/schedules"];
 const SUPERVISOR_EXTRA: &[&str] = &["/admin/quick-replies", "/admin/tags", "/admin/templates", "/admin/webhooks"];
 
 engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| async move {
@@ -50,6 +50,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/",
         "/inbox",
         "/contacts",
+        "/schedules",
         "/painel",
         "/admin/quick-replies",
         "/admin/tags",
@@ -65,6 +66,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/",
         "/inbox",
         "/contacts",
+        "/schedules",
         "/painel",
         "/admin/departments",
         "/admin/chatbot",

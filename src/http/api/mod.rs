@@ -12,6 +12,7 @@ pub mod guard;
 pub mod messages;
 pub mod quick_replies;
 pub mod reports;
+pub mod schedules;
 pub mod tags;
 pub mod templates;
 pub mod tickets;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(departments::routes())
         .merge(tags::routes())
         .merge(quick_replies::routes())
+        .merge(schedules::routes())
         .merge(users::routes())
         .merge(connections::routes())
         .merge(contacts::routes())
@@ -78,6 +80,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(webhooks::WebhooksApi::openapi())
         .merge_from(templates::TemplatesApi::openapi())
         .merge_from(reports::ReportsApi::openapi())
+        .merge_from(schedules::SchedulesApi::openapi())
 }
 
 /// The root document: info, servers, the bearer scheme, tags, shared schemas and `/me`.
@@ -110,6 +113,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         (name = "webhooks", description = "Outgoing webhook subscriptions, their deliveries and replays"),
         (name = "templates", description = "WhatsApp message templates: sync, status, parameter mapping"),
         (name = "reports", description = "Dashboard figures, agent report, ticket CSV export and transcripts"),
+        (name = "schedules", description = "Scheduled messages: once or repeating, pause, resume, cancel"),
     )
 )]
 pub struct ApiDoc;

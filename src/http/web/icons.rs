@@ -14,6 +14,8 @@ macro_rules! icon {
 
 // A circle with a moon inside: the person's status (online / away).
 icon!(STATUS, r#"<circle cx="12" cy="12" r="9"/><path d="M14 7a5 5 0 1 0 3 8 4 4 0 0 1-3-8z"/>"#);
+// A calendar with a clock hand: scheduled messages.
+icon!(CALENDAR, r#"<rect x="3" y="5" width="18" height="16" rx="2"/><path d="M3 10h18M8 3v4M16 3v4M12 13v3l2 1"/>"#);
 // A house: the start page.
 icon!(HOME, r#"<path d="M3 11 12 4l9 7"/><path d="M5 10v10h5v-6h4v6h5V10"/>"#);
 // Two speech bubbles: conversations with customers.

@@ -17,6 +17,7 @@ mod new_conversation;
 mod pages;
 mod qr;
 pub mod reports;
+mod schedules;
 mod security;
 mod tags;
 mod webhooks;
@@ -66,6 +67,9 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/templates", get(message_templates::list))
         .route("/admin/templates/sync", axum::routing::post(message_templates::sync))
         .route("/admin/templates/{id}", get(message_templates::edit).post(message_templates::save))
+        .route("/schedules", get(schedules::list).post(schedules::create))
+        .route("/schedules/{id}", get(schedules::edit).post(schedules::update))
+        .route("/schedules/{id}/{action}", axum::routing::post(schedules::change_state))
         .route("/admin/tags/{id}", axum::routing::post(tags::update_tag))
         .route("/admin/tags/{id}/delete", axum::routing::post(tags::delete_tag))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -332,6 +336,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
         &[
             ("/inbox", "nav.inbox", icons::INBOX, Audience::Everyone),
             ("/contacts", "nav.contacts", icons::CONTACTS, Audience::Everyone),
+            ("/schedules", "nav.schedules", icons::CALENDAR, Audience::Everyone),
         ],
     ),
     (

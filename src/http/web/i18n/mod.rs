@@ -7,6 +7,7 @@ mod consent;
 mod inbox;
 mod pages;
 mod reports;
+mod schedules;
 mod security;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +71,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(security::TEXTS)
         .chain(consent::TEXTS)
         .chain(reports::TEXTS)
+        .chain(schedules::TEXTS)
 }
 
 /// (key, pt-BR, en)
