@@ -120,17 +120,19 @@ async fn outcome_metric(t: &TestApp, outcome: &str) -> u64 {
 async fn settle_startup_jobs(t: &TestApp) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        // The scheduler's first round: this hour's purge and this minute's timed-rules pass.
+        // The scheduler's first round: this hour's purge, this minute's timed-rules pass and
+        // this minute's Painel alert check.
         let purged = t.count("jobs", "kind = 'maintenance.purge' AND state = 'done'").await;
         let timed = t.count("jobs", "kind = 'automation.timed' AND state = 'done'").await;
+        let alerts = t.count("jobs", "kind = 'reports.alerts' AND state = 'done'").await;
         let pending = t.count("jobs", "state IN ('queued', 'running')").await;
         let counted = t.app.metrics.jobs_completed.load(std::sync::atomic::Ordering::Relaxed);
-        if purged == 1 && timed == 1 && pending == 0 && counted == 2 {
+        if purged == 1 && timed == 1 && alerts == 1 && pending == 0 && counted == 3 {
             return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "start-up jobs never settled: {purged} purge and {timed} timed pass done, {pending} pending, {counted} counted"
+            "start-up jobs never settled: {purged} purge, {timed} timed pass and {alerts} alert check done, {pending} pending, {counted} counted"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
