@@ -74,10 +74,10 @@ pub struct SummaryOut {
     #[schema(value_type = Object)]
     pub summary: serde_json::Value,
     /// Messages in and out per local hour of day: `[{label, start, values: [in, out]}]`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     pub messages_by_hour: serde_json::Value,
     /// New tickets and closed episodes per day (per hour for one day).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     pub volume: serde_json::Value,
 }
 
@@ -112,13 +112,13 @@ pub struct NowOut {
     #[schema(value_type = Object)]
     pub totals: serde_json::Value,
     /// The same per department (`department_id` null: no department).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     pub departments: serde_json::Value,
     /// `[{id, name, status: online|away|offline, open_tickets, departments}]`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     pub people: serde_json::Value,
     /// `[{code: long_wait|dead_webhooks|messages_high|messages_low, value, threshold}]`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     pub alerts: serde_json::Value,
     pub messages_per_minute: f64,
     pub messages_per_minute_mean: f64,
@@ -150,7 +150,7 @@ fn json<T: Serialize>(x: &T) -> serde_json::Value {
 pub struct AgentsOut {
     /// `[{agent_id, name, summary, online_s}]`, `summary` as in `/reports/summary`, counting what is
     /// credited to each person (docs/REPORTS.md).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     pub data: serde_json::Value,
 }
 
