@@ -54,6 +54,7 @@ mod timed_rules_reminders;
 mod two_factor;
 mod web;
 mod webhooks;
+mod webhooks_admin;
 mod whatsapp_in;
 mod whatsapp_out;
 mod whatsapp_qr;
