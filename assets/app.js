@@ -497,3 +497,24 @@ for (const banner of document.querySelectorAll(".alert.error[data-field]")) {
   banner.hidden = true;
   input.focus();
 }
+
+// ---------------------------------------------------------------- campaign progress
+// A running campaign's counts refresh every two seconds (its own fragment) until it stops.
+if (document.querySelector("#campaign-progress[data-live]")) {
+  const tick = async () => {
+    const current = document.querySelector("#campaign-progress");
+    if (!current || !current.dataset.live) return;
+    if (!document.hidden) {
+      try {
+        const r = await fetch(current.dataset.live, { credentials: "same-origin" });
+        if (r.ok) {
+          const fresh = new DOMParser().parseFromString(await r.text(), "text/html").querySelector("#campaign-progress");
+          if (fresh) current.replaceWith(fresh);
+          if (!fresh || !fresh.dataset.live) return;
+        }
+      } catch (_) { /* offline a moment: try again */ }
+    }
+    setTimeout(tick, 2000);
+  };
+  setTimeout(tick, 2000);
+}

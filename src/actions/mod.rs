@@ -5,6 +5,7 @@ pub mod account_links;
 pub mod auth;
 pub mod automation;
 pub mod bootstrap;
+pub mod campaigns;
 pub mod composer;
 pub mod connections;
 pub mod consent;
@@ -51,6 +52,9 @@ pub enum ActionError {
     NotFound,
     #[error("you may not do this")]
     Forbidden,
+    /// A feature the company's plan switched off (403 with its code, e.g. `feature_disabled`).
+    #[error("{message}")]
+    Disabled { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("authentication required")]
@@ -68,7 +72,9 @@ impl ActionError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            ActionError::Invalid { code, .. } | ActionError::Conflict { code, .. } => code,
+            ActionError::Invalid { code, .. }
+            | ActionError::Conflict { code, .. }
+            | ActionError::Disabled { code, .. } => code,
             ActionError::NotFound => "not_found",
             ActionError::Forbidden => "forbidden",
             ActionError::Unauthorized => "unauthorized",

@@ -176,7 +176,12 @@ async fn zone(tx: &mut Tx, tenant: TenantId) -> ActionResult<chrono_tz::Tz> {
 
 /// When the occurrence at `slot` goes: the slot, or with `business_hours` the next opening
 /// (the slot itself when the company set no hours or never opens).
-async fn run_time(tx: &mut Tx, tenant: TenantId, business_hours: bool, slot: Option<i64>) -> ActionResult<Option<i64>> {
+pub(crate) async fn run_time(
+    tx: &mut Tx,
+    tenant: TenantId,
+    business_hours: bool,
+    slot: Option<i64>,
+) -> ActionResult<Option<i64>> {
     let Some(slot) = slot else { return Ok(None) };
     if !business_hours {
         return Ok(Some(slot));

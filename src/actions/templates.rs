@@ -106,7 +106,7 @@ pub struct TemplateView {
     pub mapping_parsed: Mapping,
 }
 
-fn view(t: Template) -> TemplateView {
+pub(crate) fn view(t: Template) -> TemplateView {
     let components: Value = serde_json::from_str(&t.components).unwrap_or(Value::Null);
     TemplateView {
         parameters: templates::parameters(&components),

@@ -38,10 +38,12 @@ pub enum JobKind {
     ReportsRebuild,
     /// Send a company's due scheduled messages (each occurrence once).
     Schedules,
+    /// Send a running campaign's next recipients at its pace (one run per campaign at a time).
+    Campaigns,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 17] = [
+    pub const ALL: [JobKind; 18] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -59,6 +61,7 @@ impl JobKind {
         JobKind::ReportAlerts,
         JobKind::ReportsRebuild,
         JobKind::Schedules,
+        JobKind::Campaigns,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -81,6 +84,7 @@ impl JobKind {
             JobKind::ReportAlerts => "reports.alerts",
             JobKind::ReportsRebuild => "reports.rebuild",
             JobKind::Schedules => "schedules.due",
+            JobKind::Campaigns => "campaigns.send",
         }
     }
 

@@ -1,6 +1,7 @@
 //! Pure types and rules of Atende: no I/O, no database, no HTTP.
 
 pub mod access;
+pub mod campaigns;
 pub mod channel;
 pub mod connection;
 pub mod consent;

@@ -44,7 +44,7 @@ impl From<ActionError> for ApiError {
         let status = match &e {
             ActionError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ActionError::NotFound => StatusCode::NOT_FOUND,
-            ActionError::Forbidden => StatusCode::FORBIDDEN,
+            ActionError::Forbidden | ActionError::Disabled { .. } => StatusCode::FORBIDDEN,
             ActionError::Conflict { .. } => StatusCode::CONFLICT,
             ActionError::Unauthorized => StatusCode::UNAUTHORIZED,
             ActionError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -62,6 +62,9 @@ pub async fn scheduler(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
         if let Err(e) = crate::actions::schedules::schedule_due(&app).await {
             tracing::warn!(error = %e, "scheduling the scheduled messages failed");
         }
+        if let Err(e) = crate::actions::campaigns::keep_running(&app).await {
+            tracing::warn!(error = %e, "keeping the running campaigns going failed");
+        }
         if let Err(e) = crate::actions::templates::schedule_due(&app).await {
             tracing::warn!(error = %e, "scheduling template syncs failed");
         }

@@ -7,6 +7,7 @@
 //! happens exactly once.
 
 pub mod automation;
+pub mod campaigns;
 pub mod consent_reply;
 pub mod csat_thanks;
 pub mod diagnostic;
@@ -87,6 +88,7 @@ async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Res
         Some(JobKind::ReportAlerts) => report_alerts::run(app, job).await,
         Some(JobKind::ReportsRebuild) => report_alerts::run_rebuild(app, job).await,
         Some(JobKind::Schedules) => schedules::run(app, job).await,
+        Some(JobKind::Campaigns) => campaigns::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

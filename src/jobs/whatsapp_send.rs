@@ -74,14 +74,7 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     let Some(contact) = store::contacts::get(app.db.reader(), tenant, message.contact_id).await? else {
         return finish_failed(app, job, &message, None, "the contact was removed").await;
     };
-    // A customer who shows a username instead of a number has no phone: Meta takes their
-    // business-scoped user id as `recipient`.
-    let user_id = if contact.phone.is_empty() {
-        store::identities::value_of(app.db.reader(), tenant, contact.id, IdentityKind::WhatsAppUser).await?
-    } else {
-        None
-    };
-    let phone = contact.wa_id.clone().unwrap_or_else(|| contact.phone.clone());
+    let (phone, user_id) = address_of(app, &contact).await?;
     let to = match &user_id {
         Some(u) => Recipient::UserId(u),
         None if phone.is_empty() => {
@@ -130,6 +123,21 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         Ok(wamid) => record_sent(app, job, &message, &connection, &wamid).await,
         Err(e) => settle_error(app, job, &message, &connection, e.into()).await,
     }
+}
+
+/// Where a contact is reached: its WhatsApp number (its `wa_id`, else its phone) and, for a
+/// customer who shows a username instead of a number (no phone), the business-scoped user id
+/// Meta takes as `recipient`.
+pub(super) async fn address_of(
+    app: &App,
+    contact: &crate::store::contacts::Contact,
+) -> Result<(String, Option<String>), JobError> {
+    let user_id = if contact.phone.is_empty() {
+        store::identities::value_of(app.db.reader(), contact.tenant_id, contact.id, IdentityKind::WhatsAppUser).await?
+    } else {
+        None
+    };
+    Ok((contact.wa_id.clone().unwrap_or_else(|| contact.phone.clone()), user_id))
 }
 
 /// The message is still queued without a provider id, read from the writer (which sees every

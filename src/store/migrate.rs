@@ -35,6 +35,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 22, name: "two_factor", sql: include_str!("migrations/0022_two_factor.sql") },
     Migration { version: 23, name: "schedules", sql: include_str!("migrations/0023_schedules.sql") },
     Migration { version: 25, name: "report_alerts", sql: include_str!("migrations/0025_report_alerts.sql") },
+    Migration { version: 26, name: "campaigns", sql: include_str!("migrations/0026_campaigns.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

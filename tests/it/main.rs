@@ -26,6 +26,7 @@ mod browser_flow;
 mod browser_painel;
 mod browser_qr;
 mod browser_shell;
+mod campaigns;
 mod chatbot_page;
 mod chatbots;
 mod connections;

@@ -21,6 +21,7 @@ use crate::store::{self, Db};
 use super::contacts::{absorb_phones, Absorb, BatchContact};
 use super::items::{ticket_updated, Item, Slot, TicketActivity};
 use super::{IngestSummary, Request, Written, AUTOMATION_JOB, MEDIA_JOB};
+use crate::actions::campaigns::run::{apply_status as campaign_status, replies_opened};
 
 /// Writes a batch with a few multi-row statements per step (contacts, tickets, messages, ticket
 /// activity, events) rather than several round trips per message, then commits once.
@@ -357,6 +358,15 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
             created_events.push((t.tenant_id, id, department, bot));
         }
         store::ticket_events::insert_created_many(&mut tx, &created_events, now).await?;
+        // A customer a campaign reached lately wrote back: the campaign's message goes into the
+        // new ticket first (before this batch's messages), tagged (one read per tenant).
+        let mut per_tenant: HashMap<TenantId, Vec<(i64, i64, i64)>> = HashMap::new();
+        for (t, id) in &opened {
+            per_tenant.entry(t.tenant_id).or_default().push((t.contact_id, t.connection_id, *id));
+        }
+        for (tenant, tickets) in per_tenant {
+            replies_opened(&mut tx, tenant, &tickets, now).await?;
+        }
     }
     let mut item_tickets: Vec<Option<(i64, bool)>> = Vec::with_capacity(items.len());
     for slot in &slots {
@@ -497,6 +507,24 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
                 error_code: s.error_code,
                 error_title: s.error_title.as_deref(),
             };
+            if let Some(recipient) = s.callback_data.as_deref().and_then(crate::domain::campaigns::parse_callback_data)
+            {
+                // A campaign's message: its recipient row follows; a message row exists only
+                // once a reply copied it into a ticket, so nothing is kept pending for it.
+                let error = (s.error_code, s.error_title.as_deref());
+                let status = s.status.as_str();
+                if campaign_status(&mut tx, tenant, recipient, status, &s.provider_id, error, now).await? {
+                    summary.statuses_applied += 1;
+                }
+                if let StatusOutcome::Applied(message_id, ticket_id) =
+                    store::messages::apply_status(&mut tx, tenant, &change, now).await?
+                {
+                    let data =
+                        serde_json::json!({ "message_id": message_id, "ticket_id": ticket_id, "status": s.status });
+                    events.push(NewEvent { tenant, kind: "message.status", audience: Audience::Tenant, data });
+                }
+                continue;
+            }
             let mut outcome = store::messages::apply_status(&mut tx, tenant, &change, now).await?;
             if let (StatusOutcome::Unknown, Some(ours)) =
                 (&outcome, s.callback_data.as_deref().and_then(outbound::parse_callback_data))

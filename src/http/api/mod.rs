@@ -4,6 +4,7 @@
 //!
 //! Each area lives in its own file with `routes()` and an `…Api` document; this file merges them.
 
+pub mod campaigns;
 pub mod connections;
 pub mod contacts;
 pub mod departments;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(tags::routes())
         .merge(quick_replies::routes())
         .merge(schedules::routes())
+        .merge(campaigns::routes())
         .merge(users::routes())
         .merge(connections::routes())
         .merge(contacts::routes())
@@ -81,6 +83,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(templates::TemplatesApi::openapi())
         .merge_from(reports::ReportsApi::openapi())
         .merge_from(schedules::SchedulesApi::openapi())
+        .merge_from(campaigns::CampaignsApi::openapi())
 }
 
 /// The root document: info, servers, the bearer scheme, tags, shared schemas and `/me`.
@@ -114,6 +117,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         (name = "templates", description = "WhatsApp message templates: sync, status, parameter mapping"),
         (name = "reports", description = "Dashboard figures, agent report, ticket CSV export and transcripts"),
         (name = "schedules", description = "Scheduled messages: once or repeating, pause, resume, cancel"),
+        (name = "campaigns", description = "Campaigns: drafts, start, pause, resume, cancel, progress and recipients"),
     )
 )]
 pub struct ApiDoc;

@@ -3,6 +3,7 @@
 
 mod admin;
 mod automation;
+mod campaigns;
 mod chatbot;
 mod connections;
 mod contacts;
@@ -69,6 +70,11 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/templates", get(message_templates::list))
         .route("/admin/templates/sync", axum::routing::post(message_templates::sync))
         .route("/admin/templates/{id}", get(message_templates::edit).post(message_templates::save))
+        .route("/campaigns", get(campaigns::list).post(campaigns::create))
+        .route("/campaigns/{id}", get(campaigns::show).post(campaigns::update))
+        .route("/campaigns/{id}/progress", get(campaigns::progress))
+        .route("/campaigns/{id}/recipients.csv", get(campaigns::csv))
+        .route("/campaigns/{id}/{action}", axum::routing::post(campaigns::command))
         .route("/schedules", get(schedules::list).post(schedules::create))
         .route("/schedules/{id}", get(schedules::edit).post(schedules::update))
         .route("/schedules/{id}/{action}", axum::routing::post(schedules::change_state))
@@ -432,7 +438,9 @@ pub fn render(t: impl Template) -> Response {
 pub fn error_message(lang: Lang, e: &ActionError) -> String {
     match e {
         // The translation of the stable code (`err.<code>`) when there is one.
-        ActionError::Invalid { message, .. } | ActionError::Conflict { message, .. } => {
+        ActionError::Invalid { message, .. }
+        | ActionError::Conflict { message, .. }
+        | ActionError::Disabled { message, .. } => {
             let key = format!("err.{}", e.code());
             match lang.t(&key) {
                 text if text != key => text.to_string(),
@@ -454,7 +462,7 @@ pub fn error_status(e: &ActionError) -> StatusCode {
     match e {
         ActionError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         ActionError::NotFound => StatusCode::NOT_FOUND,
-        ActionError::Forbidden | ActionError::Unauthorized => StatusCode::FORBIDDEN,
+        ActionError::Forbidden | ActionError::Unauthorized | ActionError::Disabled { .. } => StatusCode::FORBIDDEN,
         ActionError::Conflict { .. } => StatusCode::CONFLICT,
         ActionError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ActionError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -58,9 +58,10 @@ const NAV: &[(&str, &[NavEntry])] = &[
     (
         "nav.group.manage",
         &[
-            // Whaticket's order: Painel, Campanhas (when they exist), Setores, Chatbot, Horários,
+            // Whaticket's order: Painel, Campanhas, Setores, Chatbot, Horários,
             // Usuários, Conexões, Respostas rápidas, Etiquetas.
             ("/painel", "nav.painel", icons::CHART, Audience::WholeTenant),
+            ("/campaigns", "nav.campaigns", icons::CAMPAIGNS, Audience::WholeTenant),
             ("/admin/departments", "nav.departments", icons::DEPARTMENTS, Audience::TenantAdmins),
             ("/admin/chatbot", "nav.chatbot", icons::AUTOMATION, Audience::TenantAdmins),
             ("/admin/automation", "nav.automation", icons::CLOCK, Audience::TenantAdmins),

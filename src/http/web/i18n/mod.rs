@@ -4,6 +4,7 @@ use axum::http::{header, HeaderMap};
 
 mod admin;
 mod automation;
+mod campaigns;
 mod consent;
 mod errors;
 mod inbox;
@@ -76,6 +77,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(consent::TEXTS)
         .chain(reports::TEXTS)
         .chain(schedules::TEXTS)
+        .chain(campaigns::TEXTS)
 }
 
 /// (key, pt-BR, en)

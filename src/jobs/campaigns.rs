@@ -1,0 +1,342 @@
+//! `campaigns.send`: sends a running campaign's recipients for up to [`RUN_BUDGET`], at the
+//! campaign's pace and never faster than the connection's rate, then hands over to its successor
+//! run. One run sends for a campaign at a time (the campaign's runner lease); the decisions and
+//! the "never twice" rule live in [`crate::actions::campaigns::run`].
+//!
+//! Provider calls overlap (up to [`MAX_IN_FLIGHT`]) so a slow provider does not slow the pace;
+//! each recipient's `sending` is committed before its call.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use rand::Rng;
+use serde::Deserialize;
+
+use super::JobError;
+use crate::actions::campaigns::run::{self as decide, Context, Outcome, Prepared};
+use crate::app::App;
+use crate::channels::ProviderError;
+use crate::domain::campaigns as rules;
+use crate::domain::connection::ConnectionState;
+use crate::domain::outbound::{Outbound, Recipient as To};
+use crate::domain::retry::backoff;
+use crate::store::campaigns::Recipient;
+use crate::store::connections::Connection;
+use crate::store::jobs::Job;
+use crate::store::{self};
+
+/// How long one run sends before its successor takes over (leases stay short, shutdowns quick).
+const RUN_BUDGET: Duration = Duration::from_secs(20);
+/// Provider calls one run keeps going at once.
+const MAX_IN_FLIGHT: usize = 8;
+/// Recipients read per round.
+const BATCH: i64 = 50;
+
+#[derive(Deserialize)]
+struct Payload {
+    campaign_id: i64,
+}
+
+/// Where the campaign goes on.
+enum Next {
+    /// Nothing more to do now (finished, paused, cancelled, or another run sends).
+    Done,
+    /// Another run at this instant (Unix ms).
+    At(i64),
+}
+
+pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
+    let p: Payload =
+        serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+    let tenant = job.tenant_id;
+    let token = job.lease_token.clone();
+    let lease_ms = (app.settings.job_lease_secs * 1000) as i64;
+    let real = crate::clock::now_ms();
+    if !store::campaigns::take_runner(app.db.writer(), tenant, p.campaign_id, &token, real, real + lease_ms).await? {
+        return Ok(()); // another run sends for it (or it is not running)
+    }
+    let next = send_for_a_while(app, tenant, p.campaign_id, &token, lease_ms).await;
+    store::campaigns::release_runner(app.db.writer(), tenant, p.campaign_id, &token).await?;
+    if let Next::At(at) = next? {
+        let now = app.clock.now_ms();
+        let mut tx = app.db.begin().await?;
+        crate::actions::campaigns::wake(&mut tx, tenant, p.campaign_id, at.max(now), now)
+            .await
+            .map_err(|e| JobError::Retry(anyhow::anyhow!("{e}")))?;
+        tx.commit().await?;
+        app.jobs_wakeup.notify_one();
+    }
+    Ok(())
+}
+
+type InFlight<'a> = FuturesUnordered<Pin<Box<dyn Future<Output = bool> + Send + 'a>>>;
+
+/// Sleeps until `until_ms` (the app's clock) while the sends in flight go on settling; true when
+/// a send asked the campaign to stop (the number's token was refused).
+async fn sleep_polling(app: &App, in_flight: &mut InFlight<'_>, until_ms: i64) -> bool {
+    let mut stop = false;
+    loop {
+        let wait = until_ms - app.clock.now_ms();
+        if wait <= 0 {
+            return stop;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => return stop,
+            Some(s) = in_flight.next(), if !in_flight.is_empty() => stop |= s,
+        }
+    }
+}
+
+async fn drain(in_flight: &mut InFlight<'_>) -> bool {
+    let mut stop = false;
+    while let Some(s) = in_flight.next().await {
+        stop |= s;
+    }
+    stop
+}
+
+fn usable(c: &Connection) -> Result<(), &'static str> {
+    if !c.active || c.removed_at.is_some() {
+        return Err("the connection is not active");
+    }
+    if c.needs_reauth {
+        return Err("the number's access token expired or was revoked: an admin must reconnect it");
+    }
+    Ok(())
+}
+
+async fn pause_with(app: &App, ctx: &Context, reason: &str) -> Result<(), JobError> {
+    let now = app.clock.now_ms();
+    let (tenant, id) = (ctx.campaign.tenant_id, ctx.campaign.id);
+    store::campaigns::set_status(app.db.writer(), tenant, id, &["running"], "paused", now).await?;
+    store::campaigns::set_error(app.db.writer(), tenant, id, Some(reason), now).await?;
+    tracing::warn!(campaign.id = id, reason, "campaign paused");
+    Ok(())
+}
+
+async fn send_for_a_while(
+    app: &App,
+    tenant: crate::domain::TenantId,
+    id: i64,
+    token: &str,
+    lease_ms: i64,
+) -> Result<Next, JobError> {
+    let now = app.clock.now_ms();
+    let orphans = store::campaigns::orphans_to_unknown(app.db.writer(), tenant, id, token, now).await?;
+    if orphans > 0 {
+        tracing::warn!(
+            campaign.id = id,
+            orphans,
+            "sends an earlier run left open are now unknown (never resent blindly)"
+        );
+    }
+    let Some(ctx) = decide::context(app, tenant, id).await? else { return Ok(Next::Done) };
+    if ctx.campaign.status != rules::Status::Running.as_str() {
+        return Ok(Next::Done);
+    }
+    if let Err(reason) = usable(&ctx.connection) {
+        pause_with(app, &ctx, reason).await?;
+        return Ok(Next::Done);
+    }
+    let started = Instant::now();
+    let mut in_flight: InFlight<'_> = FuturesUnordered::new();
+    let mut stop = false;
+    let next = 'run: loop {
+        let now = app.clock.now_ms();
+        if started.elapsed() > RUN_BUDGET || stop {
+            break Next::At(now);
+        }
+        let real = crate::clock::now_ms();
+        if !store::campaigns::take_runner(app.db.writer(), tenant, id, token, real, real + lease_ms).await? {
+            break Next::Done; // paused, cancelled, or (after a stall) another run took over
+        }
+        if ctx.campaign.start_at > now {
+            break Next::At(ctx.campaign.start_at);
+        }
+        if ctx.campaign.business_hours {
+            let open = decide::open_at(app, tenant, now).await?;
+            if open > now {
+                break Next::At(open);
+            }
+        }
+        if ctx.connection.kind == crate::actions::qr_sessions::KIND {
+            let state = store::connections::get(app.db.reader(), tenant, ctx.connection.id).await?.map(|c| c.state);
+            if state != Some(ConnectionState::Connected) {
+                break Next::At(now + 30_000); // the session is down: wait, send nothing
+            }
+        }
+        let batch = store::campaigns::next_queued(app.db.writer(), tenant, id, now, BATCH).await?;
+        if batch.is_empty() {
+            if !in_flight.is_empty() {
+                stop |= drain(&mut in_flight).await;
+                continue;
+            }
+            if let Some(at) = store::campaigns::next_not_before(app.db.writer(), tenant, id).await? {
+                break Next::At(at.max(now + 1_000));
+            }
+            store::campaigns::set_status(app.db.writer(), tenant, id, &["running"], "finished", now).await?;
+            tracing::info!(campaign.id = id, "campaign finished");
+            break Next::Done;
+        }
+        for r in batch {
+            if started.elapsed() > RUN_BUDGET || stop {
+                continue 'run;
+            }
+            let now = app.clock.now_ms();
+            let (content, variation, body, contact) = match decide::prepare(app, &ctx, &r, now).await? {
+                Prepared::Refuse { state, code, message } => {
+                    decide::refuse(app, tenant, &r, state, code, &message).await?;
+                    continue;
+                }
+                Prepared::Send { content, variation, body, contact } => (content, variation, body, contact),
+            };
+            let today = decide::local_day(&ctx, now);
+            let unit: f64 = rand::thread_rng().gen();
+            let interval = rules::interval_ms(ctx.campaign.rate_per_minute, ctx.campaign.spacing_pct, unit);
+            let Some(slot) = store::campaigns::reserve_pace(&app.db, tenant, id, interval, today, now).await? else {
+                let still = store::campaigns::get(app.db.writer(), tenant, id).await?;
+                if still.is_some_and(|c| c.status == rules::Status::Running.as_str()) {
+                    break 'run Next::At(decide::next_local_midnight(&ctx, now));
+                    // today's cap is reached
+                }
+                break 'run Next::Done;
+            };
+            stop |= sleep_polling(app, &mut in_flight, slot).await;
+            let now = app.clock.now_ms();
+            if !store::campaigns::claim(app.db.writer(), tenant, r.id, token, variation, &body, now).await? {
+                // Opted out (or settled) a moment ago: nothing goes, the slot is given back.
+                store::campaigns::refund_pace(app.db.writer(), tenant, id, today).await?;
+                if let Some(c) = store::contacts::get(app.db.reader(), tenant, r.contact_id).await? {
+                    if c.consent().as_str() != "marketing_opt_in" {
+                        let message = "the contact withdrew marketing consent";
+                        let state = rules::RecipientState::OptedOut;
+                        decide::refuse(app, tenant, &r, state, "marketing_consent_required", message).await?;
+                    }
+                }
+                continue;
+            }
+            let connection_slot_us =
+                store::connections::reserve_send_slot(&app.db, tenant, ctx.connection.id, now).await?;
+            stop |= sleep_polling(app, &mut in_flight, (connection_slot_us + 999) / 1000).await;
+            while in_flight.len() >= MAX_IN_FLIGHT {
+                stop |= in_flight.next().await.unwrap_or(false);
+            }
+            let outbound = decide::outbound(content);
+            in_flight.push(Box::pin(send_one(app, &ctx, r, contact, outbound)));
+        }
+    };
+    if drain(&mut in_flight).await {
+        stop = true;
+    }
+    if stop {
+        pause_with(app, &ctx, "the number's access token was refused: an admin must reconnect it").await?;
+        return Ok(Next::Done);
+    }
+    Ok(next)
+}
+
+/// One recipient's provider call and its record; true when the campaign must stop (the token
+/// was refused: every further send would fail).
+async fn send_one(
+    app: &App,
+    ctx: &Context,
+    r: Recipient,
+    contact: Box<store::contacts::Contact>,
+    outbound: Outbound,
+) -> bool {
+    let tenant = ctx.campaign.tenant_id;
+    let now = app.clock.now_ms();
+    let attempts = r.attempts + 1;
+    let (outcome, stop) = match provider_send(app, &ctx.connection, &contact, &outbound, r.id).await {
+        Ok(id) => (Outcome::Sent(id), false),
+        Err(e) => classify(e, attempts, now),
+    };
+    for attempt in 0..5u64 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+        }
+        let settled = match &outcome {
+            Outcome::Sent(id) => Outcome::Sent(id.clone()),
+            Outcome::NotSent { code, reason, retry_at } => {
+                Outcome::NotSent { code: *code, reason: reason.clone(), retry_at: *retry_at }
+            }
+            Outcome::Failed { code, reason } => Outcome::Failed { code: *code, reason: reason.clone() },
+            Outcome::Stopped { code, reason } => Outcome::Stopped { code: *code, reason: reason.clone() },
+            Outcome::Unknown { reason } => Outcome::Unknown { reason: reason.clone() },
+        };
+        match decide::record(app, tenant, &r, attempts, settled).await {
+            Ok(()) => return stop,
+            // Left `sending`, the next run makes it `unknown`: never resent blindly.
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), recipient = r.id, "recording a campaign send failed"),
+        }
+    }
+    stop
+}
+
+/// What a provider error means for the recipient: Meta's error answers say the message did not
+/// go (retry later); no answer at all leaves it open (`unknown`).
+fn classify(e: ProviderError, attempts: i64, now: i64) -> (Outcome, bool) {
+    let reason = e.reason();
+    let code = e.code();
+    let later = |d: Duration| now + d.as_millis() as i64;
+    match e {
+        ProviderError::Transient { code: Some(131049), .. } => {
+            (Outcome::NotSent { code, reason, retry_at: later(Duration::from_secs(4 * 3600)) }, false)
+        }
+        ProviderError::Transient { code: Some(_), .. } => {
+            let retry_at = later(backoff(attempts as u32).max(Duration::from_secs(5)));
+            (Outcome::NotSent { code, reason, retry_at }, false)
+        }
+        ProviderError::Transient { code: None, .. } => (Outcome::Unknown { reason }, false),
+        ProviderError::RecipientThrottled { .. } => {
+            (Outcome::NotSent { code, reason, retry_at: later(Duration::from_secs(60)) }, false)
+        }
+        ProviderError::Disconnected { .. } => {
+            (Outcome::NotSent { code, reason, retry_at: later(Duration::from_secs(30)) }, false)
+        }
+        ProviderError::Permanent { code: Some(131050), .. } => (Outcome::Stopped { code, reason }, false),
+        ProviderError::Permanent { .. } => (Outcome::Failed { code, reason }, false),
+        ProviderError::Auth { .. } => (Outcome::NotSent { code, reason, retry_at: now }, true),
+    }
+}
+
+/// Calls the connection's provider once: the Graph API (text or template, with the recipient's
+/// callback data) or the WhatsApp Web gateway (text).
+async fn provider_send(
+    app: &App,
+    connection: &Connection,
+    contact: &store::contacts::Contact,
+    outbound: &Outbound,
+    recipient: i64,
+) -> Result<String, ProviderError> {
+    let refused = |title: &str| ProviderError::Permanent { code: None, title: title.to_string() };
+    let (phone, user_id) = super::whatsapp_send::address_of(app, contact)
+        .await
+        .map_err(|e| ProviderError::Transient { code: Some(0), reason: format!("reading the contact failed: {e}") })?;
+    if connection.kind == crate::actions::qr_sessions::KIND {
+        let crate::domain::outbound::OutboundContent::Text { body, .. } = &outbound.content else {
+            return Err(refused("templates are for WhatsApp Cloud API numbers; write a text variation"));
+        };
+        let number: String = phone.chars().filter(char::is_ascii_digit).collect();
+        if number.is_empty() {
+            return Err(refused("the contact has no phone number"));
+        }
+        let token = crate::actions::qr_sessions::token(app, connection)
+            .map_err(|_| refused("the gateway key cannot be read"))?;
+        let instance = crate::actions::qr_sessions::instance(connection, &token);
+        let send = crate::channels::whatsapp_qr::client::Send::Text { text: body };
+        return app.gateway.send(&instance, &number, send).await;
+    }
+    let to = match &user_id {
+        Some(u) => To::UserId(u),
+        None if phone.is_empty() => return Err(refused("the contact has no WhatsApp address")),
+        None => To::Phone(&phone),
+    };
+    let (token, _) = crate::actions::connections::secrets(app, connection)
+        .map_err(|_| refused("the access token cannot be read"))?;
+    let account = super::whatsapp_send::account(app, connection, &token);
+    let body = outbound.request_json(to, Some(&rules::callback_data(recipient)));
+    Ok(app.graph.send_message(&account, &body).await?)
+}
