@@ -22,7 +22,7 @@ use crate::domain::campaigns as rules;
 use crate::domain::connection::ConnectionState;
 use crate::domain::outbound::{Outbound, Recipient as To};
 use crate::domain::retry::backoff;
-use crate::store::campaigns::Recipient;
+use crate::store::campaign_recipients::Recipient;
 use crate::store::connections::Connection;
 use crate::store::jobs::Job;
 use crate::store::{self};
@@ -124,7 +124,7 @@ async fn send_for_a_while(
     lease_ms: i64,
 ) -> Result<Next, JobError> {
     let now = app.clock.now_ms();
-    let orphans = store::campaigns::orphans_to_unknown(app.db.writer(), tenant, id, token, now).await?;
+    let orphans = store::campaign_recipients::orphans_to_unknown(app.db.writer(), tenant, id, token, now).await?;
     if orphans > 0 {
         tracing::warn!(
             campaign.id = id,
@@ -167,13 +167,13 @@ async fn send_for_a_while(
                 break Next::At(now + 30_000); // the session is down: wait, send nothing
             }
         }
-        let batch = store::campaigns::next_queued(app.db.writer(), tenant, id, now, BATCH).await?;
+        let batch = store::campaign_recipients::next_queued(app.db.writer(), tenant, id, now, BATCH).await?;
         if batch.is_empty() {
             if !in_flight.is_empty() {
                 stop |= drain(&mut in_flight).await;
                 continue;
             }
-            if let Some(at) = store::campaigns::next_not_before(app.db.writer(), tenant, id).await? {
+            if let Some(at) = store::campaign_recipients::next_not_before(app.db.writer(), tenant, id).await? {
                 break Next::At(at.max(now + 1_000));
             }
             store::campaigns::set_status(app.db.writer(), tenant, id, &["running"], "finished", now).await?;
@@ -205,7 +205,7 @@ async fn send_for_a_while(
             };
             stop |= sleep_polling(app, &mut in_flight, slot).await;
             let now = app.clock.now_ms();
-            if !store::campaigns::claim(app.db.writer(), tenant, r.id, token, variation, &body, now).await? {
+            if !store::campaign_recipients::claim(app.db.writer(), tenant, r.id, token, variation, &body, now).await? {
                 // Opted out (or settled) a moment ago: nothing goes, the slot is given back.
                 store::campaigns::refund_pace(app.db.writer(), tenant, id, today).await?;
                 if let Some(c) = store::contacts::get(app.db.reader(), tenant, r.contact_id).await? {

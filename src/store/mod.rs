@@ -8,6 +8,7 @@
 pub mod account_links;
 pub mod audit;
 pub mod automation;
+pub mod campaign_recipients;
 pub mod campaigns;
 pub mod chatbots;
 pub mod connections;

@@ -42,7 +42,7 @@ pub async fn export_page(
     super::get(app, actor, tenant, id).await?;
     let zone = store::automation::time_zone(app.db.reader(), tenant).await?;
     let tz = crate::domain::hours::parse_tz(&zone).unwrap_or(chrono_tz::America::Sao_Paulo);
-    let rows = store::campaigns::recipients(app.db.reader(), tenant, id, None, after, PAGE).await?;
+    let rows = store::campaign_recipients::recipients(app.db.reader(), tenant, id, None, after, PAGE).await?;
     let when = |at: Option<i64>| at.map(|a| datetime_br(tz, a)).unwrap_or_default();
     let mut out = String::with_capacity(rows.len() * 140);
     for r in &rows {

@@ -15,8 +15,9 @@ use crate::app::App;
 use crate::domain::campaigns::{self as rules, Audience, Command, Status};
 use crate::domain::jobs::JobKind;
 use crate::domain::{phone, TenantId};
+pub use crate::store::campaign_recipients::Recipient;
+pub use crate::store::campaigns::Campaign;
 use crate::store::campaigns::CampaignFields;
-pub use crate::store::campaigns::{Campaign, Recipient};
 use crate::store::jobs::NewJob;
 use crate::store::{self, Tx};
 
@@ -259,7 +260,7 @@ pub async fn command(app: &App, actor: &Actor, tenant: TenantId, id: i64, comman
         }
         Command::Resume => wake(&mut tx, tenant, id, now, now).await?,
         Command::Cancel => {
-            store::campaigns::skip_remaining(&mut *tx, tenant, id, "the campaign was cancelled", now).await?;
+            store::campaign_recipients::skip_remaining(&mut *tx, tenant, id, "the campaign was cancelled", now).await?;
         }
         Command::Pause => {}
     }
@@ -282,7 +283,7 @@ pub async fn resend_unknown(app: &App, actor: &Actor, tenant: TenantId, id: i64)
             message: format!("the campaign is {}", campaign.status),
         });
     }
-    let n = store::campaigns::requeue_unknown(&mut *tx, tenant, id, now).await?;
+    let n = store::campaign_recipients::requeue_unknown(&mut *tx, tenant, id, now).await?;
     if n > 0 {
         store::campaigns::set_status(&mut *tx, tenant, id, &["finished"], "running", now).await?;
         wake(&mut tx, tenant, id, now, now).await?;
@@ -347,7 +348,7 @@ pub async fn list(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Ve
 /// order.
 pub async fn counts(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<Vec<(&'static str, i64)>> {
     get(app, actor, tenant, id).await?;
-    let stored = store::campaigns::counts(app.db.reader(), tenant, id).await?;
+    let stored = store::campaign_recipients::counts(app.db.reader(), tenant, id).await?;
     Ok(rules::RecipientState::ALL
         .iter()
         .map(|s| (s.as_str(), stored.iter().find(|(k, _)| k == s.as_str()).map(|(_, n)| *n).unwrap_or(0)))
@@ -368,7 +369,7 @@ pub async fn recipients(
     if let Some(s) = state.filter(|s| rules::RecipientState::parse(s).is_none()) {
         return Err(invalid("invalid_state", format!("{s} is not a recipient state")));
     }
-    Ok(store::campaigns::recipients(app.db.reader(), tenant, id, state, after, limit.clamp(1, 1000)).await?)
+    Ok(store::campaign_recipients::recipients(app.db.reader(), tenant, id, state, after, limit.clamp(1, 1000)).await?)
 }
 
 /// How many contacts an audience reaches and how many have marketing consent (the form shows

@@ -19,7 +19,8 @@ use crate::domain::campaigns::{self as rules, RecipientState};
 use crate::domain::message::DeliveryStatus;
 use crate::domain::outbound::{Outbound, OutboundContent};
 use crate::domain::TenantId;
-use crate::store::campaigns::{Campaign, Recipient};
+use crate::store::campaign_recipients::Recipient;
+use crate::store::campaigns::Campaign;
 use crate::store::connections::Connection;
 use crate::store::{self, Tx};
 
@@ -153,7 +154,8 @@ pub async fn refuse(
     let now = app.clock.now_ms();
     let error = Some((None, format!("{code}: {message}")));
     let error = error.as_ref().map(|(c, t)| (*c, t.as_str()));
-    store::campaigns::settle(app.db.writer(), tenant, r.id, &["queued"], state.as_str(), error, 0, now).await?;
+    store::campaign_recipients::settle(app.db.writer(), tenant, r.id, &["queued"], state.as_str(), error, 0, now)
+        .await?;
     Ok(())
 }
 
@@ -180,20 +182,32 @@ pub async fn record(app: &App, tenant: TenantId, r: &Recipient, attempts: i64, o
     let w = app.db.writer();
     let from = &["sending"];
     match outcome {
-        Outcome::Sent(id) => store::campaigns::mark_sent(w, tenant, r.id, &id, now).await?,
+        Outcome::Sent(id) => store::campaign_recipients::mark_sent(w, tenant, r.id, &id, now).await?,
         Outcome::NotSent { code, reason, retry_at } if attempts < MAX_ATTEMPTS => {
             let error = Some((code, reason.as_str()));
-            store::campaigns::settle(w, tenant, r.id, from, "queued", error, retry_at, now).await?;
+            store::campaign_recipients::settle(w, tenant, r.id, from, "queued", error, retry_at, now).await?;
         }
         Outcome::NotSent { code, reason, .. } | Outcome::Failed { code, reason } => {
-            store::campaigns::settle(w, tenant, r.id, from, "failed", Some((code, reason.as_str())), 0, now).await?;
+            store::campaign_recipients::settle(w, tenant, r.id, from, "failed", Some((code, reason.as_str())), 0, now)
+                .await?;
         }
         Outcome::Stopped { code, reason } => {
-            store::campaigns::settle(w, tenant, r.id, from, "opted_out", Some((code, reason.as_str())), 0, now).await?;
+            store::campaign_recipients::settle(
+                w,
+                tenant,
+                r.id,
+                from,
+                "opted_out",
+                Some((code, reason.as_str())),
+                0,
+                now,
+            )
+            .await?;
             crate::actions::consent::marketing_stopped_by_error(app, tenant, r.contact_id).await?;
         }
         Outcome::Unknown { reason } => {
-            store::campaigns::settle(w, tenant, r.id, from, "unknown", Some((None, reason.as_str())), 0, now).await?;
+            store::campaign_recipients::settle(w, tenant, r.id, from, "unknown", Some((None, reason.as_str())), 0, now)
+                .await?;
         }
     }
     Ok(())
@@ -211,7 +225,9 @@ pub async fn apply_status(
     error: (Option<i64>, Option<&str>),
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let Some((state, _, _)) = store::campaigns::state_of(&mut **tx, tenant, recipient).await? else { return Ok(false) };
+    let Some((state, _, _)) = store::campaign_recipients::state_of(&mut **tx, tenant, recipient).await? else {
+        return Ok(false);
+    };
     let Some(current) = RecipientState::parse(&state) else { return Ok(false) };
     let Some(next) = rules::after_status(current, status) else { return Ok(false) };
     let title = error.1.unwrap_or("");
@@ -221,9 +237,10 @@ pub async fn apply_status(
         (n, _) => (n.as_str(), 0),
     };
     let error = (next == RecipientState::Failed).then_some((error.0, title));
-    let moved = store::campaigns::apply_status(tx, tenant, recipient, &state, to, provider_id, error, now).await?;
+    let moved =
+        store::campaign_recipients::apply_status(tx, tenant, recipient, &state, to, provider_id, error, now).await?;
     if moved && not_before > 0 {
-        store::campaigns::hold_until(&mut **tx, tenant, recipient, not_before).await?;
+        store::campaign_recipients::hold_until(&mut **tx, tenant, recipient, not_before).await?;
     }
     Ok(moved)
 }
@@ -238,11 +255,11 @@ pub async fn replies_opened(
     now: i64,
 ) -> Result<usize, sqlx::Error> {
     let contacts: Vec<i64> = opened.iter().map(|(contact, _, _)| *contact).collect();
-    let sends = store::campaigns::recent_sends(tx, tenant, &contacts, now - rules::REPLY_WINDOW_MS).await?;
+    let sends = store::campaign_recipients::recent_sends(tx, tenant, &contacts, now - rules::REPLY_WINDOW_MS).await?;
     let mut n = 0;
     for (recipient, contact, tag, body, provider_id, sent_at, state) in sends {
         let Some((_, connection, ticket)) = opened.iter().find(|(c, _, _)| *c == contact).copied() else { continue };
-        if !store::campaigns::mark_replied(tx, tenant, recipient, ticket, now).await? {
+        if !store::campaign_recipients::mark_replied(tx, tenant, recipient, ticket, now).await? {
             continue;
         }
         n += 1;
