@@ -51,10 +51,13 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     let p: Payload =
         serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
     let tenant = job.tenant_id;
-    let token = job.lease_token.clone();
+    // The job's id names the run across its attempts; the lease token, this attempt.
+    let job_prefix = format!("{}:", job.id.0);
+    let token = format!("{job_prefix}{}", job.lease_token);
     let lease_ms = (app.settings.job_lease_secs * 1000) as i64;
     let real = crate::clock::now_ms();
-    if !store::campaigns::take_runner(app.db.writer(), tenant, p.campaign_id, &token, real, real + lease_ms).await? {
+    let (w, id) = (app.db.writer(), p.campaign_id);
+    if !store::campaigns::take_runner(w, tenant, id, &token, &job_prefix, real, real + lease_ms).await? {
         return Ok(()); // another run sends for it (or it is not running)
     }
     let next = send_for_a_while(app, tenant, p.campaign_id, &token, lease_ms).await;
@@ -71,11 +74,17 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     Ok(())
 }
 
-type InFlight<'a> = FuturesUnordered<Pin<Box<dyn Future<Output = bool> + Send + 'a>>>;
+/// A provider call that ended: the recipient and what the provider answered.
+type Done = (Recipient, Result<String, ProviderError>);
 
-/// Sleeps until `until_ms` (the app's clock) while the sends in flight go on settling; true when
-/// a send asked the campaign to stop (the number's token was refused).
-async fn sleep_polling(app: &App, in_flight: &mut InFlight<'_>, until_ms: i64) -> bool {
+/// Calls in flight. They touch no database connection: outcomes are recorded by the run's own
+/// loop, so a call left unpolled while the loop waits for the (single SQLite) writer never holds
+/// that writer.
+type InFlight<'a> = FuturesUnordered<Pin<Box<dyn Future<Output = Done> + Send + 'a>>>;
+
+/// Sleeps until `until_ms` (the app's clock) while recording the calls that end meanwhile; true
+/// when one asked the campaign to stop (the number's token was refused).
+async fn sleep_polling(app: &App, ctx: &Context, in_flight: &mut InFlight<'_>, until_ms: i64) -> bool {
     let mut stop = false;
     loop {
         let wait = until_ms - app.clock.now_ms();
@@ -84,15 +93,15 @@ async fn sleep_polling(app: &App, in_flight: &mut InFlight<'_>, until_ms: i64) -
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => return stop,
-            Some(s) = in_flight.next(), if !in_flight.is_empty() => stop |= s,
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => stop |= settle(app, ctx, done).await,
         }
     }
 }
 
-async fn drain(in_flight: &mut InFlight<'_>) -> bool {
+async fn drain(app: &App, ctx: &Context, in_flight: &mut InFlight<'_>) -> bool {
     let mut stop = false;
-    while let Some(s) = in_flight.next().await {
-        stop |= s;
+    while let Some(done) = in_flight.next().await {
+        stop |= settle(app, ctx, done).await;
     }
     stop
 }
@@ -148,8 +157,8 @@ async fn send_for_a_while(
         if started.elapsed() > RUN_BUDGET || stop {
             break Next::At(now);
         }
-        let real = crate::clock::now_ms();
-        if !store::campaigns::take_runner(app.db.writer(), tenant, id, token, real, real + lease_ms).await? {
+        let until = crate::clock::now_ms() + lease_ms;
+        if !store::campaigns::renew_runner(app.db.writer(), tenant, id, token, until).await? {
             break Next::Done; // paused, cancelled, or (after a stall) another run took over
         }
         if ctx.campaign.start_at > now {
@@ -170,7 +179,7 @@ async fn send_for_a_while(
         let batch = store::campaign_recipients::next_queued(app.db.writer(), tenant, id, now, BATCH).await?;
         if batch.is_empty() {
             if !in_flight.is_empty() {
-                stop |= drain(&mut in_flight).await;
+                stop |= drain(app, &ctx, &mut in_flight).await;
                 continue;
             }
             if let Some(at) = store::campaign_recipients::next_not_before(app.db.writer(), tenant, id).await? {
@@ -192,6 +201,8 @@ async fn send_for_a_while(
                 }
                 Prepared::Send { content, variation, body, contact } => (content, variation, body, contact),
             };
+            // Read before the claim: after it, an error here would leave the recipient `sending`.
+            let address = super::whatsapp_send::address_of(app, &contact).await?;
             let today = decide::local_day(&ctx, now);
             let unit: f64 = rand::thread_rng().gen();
             let interval = rules::interval_ms(ctx.campaign.rate_per_minute, ctx.campaign.spacing_pct, unit);
@@ -203,7 +214,7 @@ async fn send_for_a_while(
                 }
                 break 'run Next::Done;
             };
-            stop |= sleep_polling(app, &mut in_flight, slot).await;
+            stop |= sleep_polling(app, &ctx, &mut in_flight, slot).await;
             let now = app.clock.now_ms();
             if !store::campaign_recipients::claim(app.db.writer(), tenant, r.id, token, variation, &body, now).await? {
                 // Opted out (or settled) a moment ago: nothing goes, the slot is given back.
@@ -219,15 +230,21 @@ async fn send_for_a_while(
             }
             let connection_slot_us =
                 store::connections::reserve_send_slot(&app.db, tenant, ctx.connection.id, now).await?;
-            stop |= sleep_polling(app, &mut in_flight, (connection_slot_us + 999) / 1000).await;
+            stop |= sleep_polling(app, &ctx, &mut in_flight, (connection_slot_us + 999) / 1000).await;
             while in_flight.len() >= MAX_IN_FLIGHT {
-                stop |= in_flight.next().await.unwrap_or(false);
+                if let Some(done) = in_flight.next().await {
+                    stop |= settle(app, &ctx, done).await;
+                }
             }
             let outbound = decide::outbound(content);
-            in_flight.push(Box::pin(send_one(app, &ctx, r, contact, outbound)));
+            let connection = &ctx.connection;
+            in_flight.push(Box::pin(async move {
+                let result = provider_send(app, connection, address, &outbound, r.id).await;
+                (r, result)
+            }));
         }
     };
-    if drain(&mut in_flight).await {
+    if drain(app, &ctx, &mut in_flight).await {
         stop = true;
     }
     if stop {
@@ -237,39 +254,28 @@ async fn send_for_a_while(
     Ok(next)
 }
 
-/// One recipient's provider call and its record; true when the campaign must stop (the token
-/// was refused: every further send would fail).
-async fn send_one(
-    app: &App,
-    ctx: &Context,
-    r: Recipient,
-    contact: Box<store::contacts::Contact>,
-    outbound: Outbound,
-) -> bool {
+/// Records how a call ended; true when the campaign must stop (the token was refused: every
+/// further send would fail).
+async fn settle(app: &App, ctx: &Context, (r, result): Done) -> bool {
     let tenant = ctx.campaign.tenant_id;
-    let now = app.clock.now_ms();
     let attempts = r.attempts + 1;
-    let (outcome, stop) = match provider_send(app, &ctx.connection, &contact, &outbound, r.id).await {
+    let (outcome, stop) = match result {
         Ok(id) => (Outcome::Sent(id), false),
-        Err(e) => classify(e, attempts, now),
+        Err(e) => classify(e, attempts, app.clock.now_ms()),
     };
+    let mut outcome = Some(outcome);
     for attempt in 0..5u64 {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
         }
-        let settled = match &outcome {
-            Outcome::Sent(id) => Outcome::Sent(id.clone()),
-            Outcome::NotSent { code, reason, retry_at } => {
-                Outcome::NotSent { code: *code, reason: reason.clone(), retry_at: *retry_at }
-            }
-            Outcome::Failed { code, reason } => Outcome::Failed { code: *code, reason: reason.clone() },
-            Outcome::Stopped { code, reason } => Outcome::Stopped { code: *code, reason: reason.clone() },
-            Outcome::Unknown { reason } => Outcome::Unknown { reason: reason.clone() },
-        };
-        match decide::record(app, tenant, &r, attempts, settled).await {
+        let Some(o) = outcome.take() else { break };
+        match decide::record(app, tenant, &r, attempts, o.clone()).await {
             Ok(()) => return stop,
             // Left `sending`, the next run makes it `unknown`: never resent blindly.
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), recipient = r.id, "recording a campaign send failed"),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), recipient = r.id, "recording a campaign send failed");
+                outcome = Some(o);
+            }
         }
     }
     stop
@@ -307,14 +313,11 @@ fn classify(e: ProviderError, attempts: i64, now: i64) -> (Outcome, bool) {
 async fn provider_send(
     app: &App,
     connection: &Connection,
-    contact: &store::contacts::Contact,
+    (phone, user_id): (String, Option<String>),
     outbound: &Outbound,
     recipient: i64,
 ) -> Result<String, ProviderError> {
     let refused = |title: &str| ProviderError::Permanent { code: None, title: title.to_string() };
-    let (phone, user_id) = super::whatsapp_send::address_of(app, contact)
-        .await
-        .map_err(|e| ProviderError::Transient { code: Some(0), reason: format!("reading the contact failed: {e}") })?;
     if connection.kind == crate::actions::qr_sessions::KIND {
         let crate::domain::outbound::OutboundContent::Text { body, .. } = &outbound.content else {
             return Err(refused("templates are for WhatsApp Cloud API numbers; write a text variation"));

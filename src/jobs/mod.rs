@@ -235,29 +235,40 @@ async fn run_with_lease_renewal(app: &App, job: &Job, shutdown: &watch::Receiver
     tokio::pin!(stopping);
     let run = dispatch(app, job, shutdown);
     tokio::pin!(run);
-    let mut held = true;
+    // The renewal is a future of its own, polled beside the run, never awaited inside a branch:
+    // awaiting it there would stop polling the run, and a run holding the (single SQLite)
+    // writer connection would keep the renewal waiting for that very connection until the pool
+    // gave up.
+    let held = std::sync::atomic::AtomicBool::new(true);
+    let renewing = async {
+        loop {
+            renew.tick().await;
+            let until = lease_clock() + lease_ms;
+            match crate::store::jobs::extend_lease(app.db.writer(), job.id, &job.lease_token, until).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    held.store(false, Ordering::Relaxed);
+                    tracing::warn!("job lease was taken over while running");
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "extending the job lease failed"),
+            }
+        }
+    };
+    tokio::pin!(renewing);
+    let mut renewing_done = false;
     loop {
         tokio::select! {
             result = &mut run => {
                 // Settling is fenced by the lease token anyway; this only keeps a run that was
                 // taken over from being counted as completed.
-                return if held { result } else { Err(JobError::LeaseLost) };
+                return if held.load(Ordering::Relaxed) { result } else { Err(JobError::LeaseLost) };
             }
             _ = &mut stopping => {
                 tracing::warn!("shutdown grace period over; the job is interrupted and its lease released");
                 return Err(JobError::Interrupted);
             }
-            _ = renew.tick(), if held => {
-                let until = lease_clock() + lease_ms;
-                match crate::store::jobs::extend_lease(app.db.writer(), job.id, &job.lease_token, until).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        held = false;
-                        tracing::warn!("job lease was taken over while running");
-                    }
-                    Err(e) => tracing::warn!(error = %e, "extending the job lease failed"),
-                }
-            }
+            _ = &mut renewing, if !renewing_done => renewing_done = true,
         }
     }
 }

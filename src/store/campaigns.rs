@@ -330,25 +330,50 @@ pub async fn audience_size(
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
-/// Takes (or keeps) the right to send for a running campaign: one run at a time; a dead run's
-/// right lapses at `runner_until` (real milliseconds).
+/// Takes the right to send for a running campaign at the start of a run: one run at a time. A
+/// dead run's right lapses at `runner_until` (real milliseconds); the same job run again after
+/// a crash (its token starts with `job_prefix`) takes it over at once.
 pub async fn take_runner<'e>(
     ex: impl Executor<'e, Database = Any>,
     tenant: TenantId,
     id: i64,
     token: &str,
+    job_prefix: &str,
     real_now: i64,
     until: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE campaigns SET runner = $1, runner_until = $2
-         WHERE tenant_id = $3 AND id = $4 AND status = 'running' AND (runner IS NULL OR runner = $1 OR runner_until < $5)",
+         WHERE tenant_id = $3 AND id = $4 AND status = 'running'
+           AND (runner IS NULL OR runner = $1 OR runner_until < $5 OR runner LIKE $6)",
     )
     .bind(token)
     .bind(until)
     .bind(tenant.0)
     .bind(id)
     .bind(real_now)
+    .bind(format!("{job_prefix}%"))
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Keeps the right to send while a run goes on; false when the campaign stopped running or
+/// another run took it over (this one must stop).
+pub async fn renew_runner<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    id: i64,
+    token: &str,
+    until: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE campaigns SET runner_until = $1 WHERE tenant_id = $2 AND id = $3 AND status = 'running' AND runner = $4",
+    )
+    .bind(until)
+    .bind(tenant.0)
+    .bind(id)
+    .bind(token)
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -43,6 +43,7 @@ mod layers;
 mod mail;
 mod ops;
 mod processes;
+mod processes_campaign;
 mod reports;
 mod reports_watch;
 mod schedules;

@@ -41,14 +41,14 @@ fn atende(cwd: &Path, env: &[(&str, String)]) -> Command {
 }
 
 /// What a finished command printed.
-struct Output {
+pub(crate) struct Output {
     status: ExitStatus,
     stdout: String,
     stderr: String,
 }
 
 impl Output {
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         assert!(
             self.status.success(),
             "command failed: {}\nstdout: {}\nstderr: {}",
@@ -143,7 +143,7 @@ impl Server {
         self.child.id().to_string()
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
@@ -286,7 +286,7 @@ pub(crate) async fn count(database_url: &str, sql: &str, bind: &[&str]) -> i64 {
     }
 }
 
-fn sqlite_url(dir: &Path) -> String {
+pub(crate) fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("atende.db").display())
 }
 
@@ -298,7 +298,7 @@ fn data_env(dir: &Path, database_url: Option<&str>) -> Vec<(&'static str, String
     env
 }
 
-async fn admin(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Output {
+pub(crate) async fn admin(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Output {
     let mut cmd = atende(dir, &data_env(dir, database_url));
     cmd.arg("admin").args(args);
     run(cmd).await

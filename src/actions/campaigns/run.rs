@@ -160,6 +160,7 @@ pub async fn refuse(
 }
 
 /// How a provider call ended, for [`record`].
+#[derive(Clone, Debug)]
 pub enum Outcome {
     /// Accepted: the provider's message id.
     Sent(String),
