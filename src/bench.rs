@@ -7,9 +7,11 @@
 //! that every acknowledged message is stored.
 
 mod bot;
+mod campaign;
 mod contacts;
 mod reports;
 pub use bot::{run as bot, BotBench};
+pub use campaign::{run as campaign, CampaignBench};
 pub use contacts::{run as contacts, ContactsBench};
 pub use reports::{run as reports, ReportsBench};
 

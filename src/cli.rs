@@ -124,6 +124,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         samples: usize,
     },
+    /// Seeds contacts with marketing consent, then sends a campaign to all of them through the
+    /// WhatsApp simulator limited to `--sim-rate`/s: the rate it saw, 130429 answers, inbox p99.
+    Campaign {
+        /// PostgreSQL URL of an empty database (default: SQLite in a temporary directory).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        recipients: i64,
+        /// The simulator's (and the connection's) messages per second.
+        #[arg(long, default_value_t = 80)]
+        sim_rate: u32,
+        /// Timed inbox list reads before and while the campaign sends.
+        #[arg(long, default_value_t = 300)]
+        inbox_samples: usize,
+    },
     /// Seeds tickets and messages into a fresh database, then times inbox lists and opening tickets.
     Inbox {
         /// PostgreSQL URL of an empty database (default: SQLite in a temporary directory).
@@ -353,6 +368,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 ingest_rounds,
             };
             crate::bench::bot(b).await
+        }
+        Command::Bench(BenchCommand::Campaign { database_url, recipients, sim_rate, inbox_samples }) => {
+            crate::bench::campaign(crate::bench::CampaignBench { database_url, recipients, sim_rate, inbox_samples })
+                .await
         }
         Command::Bench(BenchCommand::Reports { database_url, tickets, messages, contacts, samples }) => {
             crate::bench::reports(crate::bench::ReportsBench { database_url, tickets, messages, contacts, samples })

@@ -176,10 +176,11 @@ pub fn variation_for(recipient_id: i64, variations: usize) -> usize {
     (mixed % variations as u64) as usize
 }
 
-/// Milliseconds from one send to the next at `rate_per_minute`, moved by up to ±`spacing_pct` %
-/// of itself; `unit` is a random number in [0, 1).
-pub fn interval_ms(rate_per_minute: i64, spacing_pct: i64, unit: f64) -> i64 {
-    let base = 60_000.0 / rate_per_minute.clamp(1, MAX_RATE_PER_MINUTE) as f64;
+/// Microseconds from one send to the next at `rate_per_minute` (µs, so 80 a second is 12,500
+/// and not a rounded 13 ms), moved by up to ±`spacing_pct` % of itself; `unit` is a random
+/// number in [0, 1).
+pub fn interval_us(rate_per_minute: i64, spacing_pct: i64, unit: f64) -> i64 {
+    let base = 60_000_000.0 / rate_per_minute.clamp(1, MAX_RATE_PER_MINUTE) as f64;
     let spread = spacing_pct.clamp(0, MAX_SPACING_PCT) as f64 / 100.0;
     let factor = 1.0 + spread * (2.0 * unit.clamp(0.0, 1.0) - 1.0);
     (base * factor).round().max(1.0) as i64
@@ -289,12 +290,12 @@ mod tests {
 
     #[test]
     fn the_interval_follows_the_rate_and_the_spacing() {
-        assert_eq!(interval_ms(60, 0, 0.7), 1000);
-        assert_eq!(interval_ms(4800, 0, 0.0), 13);
-        assert_eq!(interval_ms(60, 50, 0.0), 500);
-        assert_eq!(interval_ms(60, 50, 1.0), 1500);
-        assert_eq!(interval_ms(60, 50, 0.5), 1000);
-        assert_eq!(interval_ms(0, 500, 0.0), 6000, "a bad rate or spacing is clamped");
+        assert_eq!(interval_us(60, 0, 0.7), 1_000_000);
+        assert_eq!(interval_us(4800, 0, 0.0), 12_500);
+        assert_eq!(interval_us(60, 50, 0.0), 500_000);
+        assert_eq!(interval_us(60, 50, 1.0), 1_500_000);
+        assert_eq!(interval_us(60, 50, 0.5), 1_000_000);
+        assert_eq!(interval_us(0, 500, 0.0), 6_000_000, "a bad rate or spacing is clamped");
     }
 
     #[test]

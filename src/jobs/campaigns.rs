@@ -82,17 +82,17 @@ type Done = (Recipient, Result<String, ProviderError>);
 /// that writer.
 type InFlight<'a> = FuturesUnordered<Pin<Box<dyn Future<Output = Done> + Send + 'a>>>;
 
-/// Sleeps until `until_ms` (the app's clock) while recording the calls that end meanwhile; true
-/// when one asked the campaign to stop (the number's token was refused).
-async fn sleep_polling(app: &App, ctx: &Context, in_flight: &mut InFlight<'_>, until_ms: i64) -> bool {
+/// Sleeps until `until_us` (the app's clock, µs) while recording the calls that end meanwhile;
+/// true when one asked the campaign to stop (the number's token was refused).
+async fn sleep_polling(app: &App, ctx: &Context, in_flight: &mut InFlight<'_>, until_us: i64) -> bool {
     let mut stop = false;
     loop {
-        let wait = until_ms - app.clock.now_ms();
+        let wait = until_us - app.clock.now_us();
         if wait <= 0 {
             return stop;
         }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => return stop,
+            _ = tokio::time::sleep(Duration::from_micros(wait as u64)) => return stop,
             Some(done) = in_flight.next(), if !in_flight.is_empty() => stop |= settle(app, ctx, done).await,
         }
     }
@@ -152,6 +152,10 @@ async fn send_for_a_while(
     let started = Instant::now();
     let mut in_flight: InFlight<'_> = FuturesUnordered::new();
     let mut stop = false;
+    // This run's pace (the next send's earliest instant, µs) and the company's day with the
+    // sends claimed in it (for the daily cap).
+    let mut next_us = app.clock.now_us();
+    let mut day: (i64, i64) = (i64::MIN, 0);
     let next = 'run: loop {
         let now = app.clock.now_ms();
         if started.elapsed() > RUN_BUDGET || stop {
@@ -193,9 +197,26 @@ async fn send_for_a_while(
             if started.elapsed() > RUN_BUDGET || stop {
                 continue 'run;
             }
+            // The pacing slot first, then this recipient's reads while it comes: the reads do
+            // not add up into the interval, so the pace holds. Only this run sends for the
+            // campaign, so its pace lives here; the day's count is read once per run and day.
             let now = app.clock.now_ms();
+            let (today_start, tomorrow) = decide::local_day_bounds(&ctx, now);
+            if day.0 != today_start {
+                let claimed =
+                    store::campaign_recipients::claimed_since(app.db.writer(), tenant, id, today_start).await?;
+                day = (today_start, claimed);
+            }
+            if ctx.campaign.daily_cap.is_some_and(|cap| day.1 >= cap) {
+                break 'run Next::At(tomorrow); // today's cap is reached
+            }
+            let unit: f64 = rand::thread_rng().gen();
+            let interval = rules::interval_us(ctx.campaign.rate_per_minute, ctx.campaign.spacing_pct, unit);
+            let slot_us = next_us.max(app.clock.now_us());
+            next_us = slot_us + interval;
             let (content, variation, body, contact) = match decide::prepare(app, &ctx, &r, now).await? {
                 Prepared::Refuse { state, code, message } => {
+                    next_us = slot_us; // nothing goes: the slot is given back
                     decide::refuse(app, tenant, &r, state, code, &message).await?;
                     continue;
                 }
@@ -203,22 +224,13 @@ async fn send_for_a_while(
             };
             // Read before the claim: after it, an error here would leave the recipient `sending`.
             let address = super::whatsapp_send::address_of(app, &contact).await?;
-            let today = decide::local_day(&ctx, now);
-            let unit: f64 = rand::thread_rng().gen();
-            let interval = rules::interval_ms(ctx.campaign.rate_per_minute, ctx.campaign.spacing_pct, unit);
-            let Some(slot) = store::campaigns::reserve_pace(&app.db, tenant, id, interval, today, now).await? else {
-                let still = store::campaigns::get(app.db.writer(), tenant, id).await?;
-                if still.is_some_and(|c| c.status == rules::Status::Running.as_str()) {
-                    break 'run Next::At(decide::next_local_midnight(&ctx, now));
-                    // today's cap is reached
-                }
-                break 'run Next::Done;
-            };
-            stop |= sleep_polling(app, &ctx, &mut in_flight, slot).await;
+            stop |= sleep_polling(app, &ctx, &mut in_flight, slot_us).await;
+            // `sending` and the connection's slot in one commit, right before the call.
             let now = app.clock.now_ms();
-            if !store::campaign_recipients::claim(app.db.writer(), tenant, r.id, token, variation, &body, now).await? {
-                // Opted out (or settled) a moment ago: nothing goes, the slot is given back.
-                store::campaigns::refund_pace(app.db.writer(), tenant, id, today).await?;
+            let mut tx = app.db.begin().await?;
+            if !store::campaign_recipients::claim(&mut *tx, tenant, r.id, token, variation, &body, now).await? {
+                drop(tx);
+                // Opted out (or settled) a moment ago: nothing goes.
                 if let Some(c) = store::contacts::get(app.db.reader(), tenant, r.contact_id).await? {
                     if c.consent().as_str() != "marketing_opt_in" {
                         let message = "the contact withdrew marketing consent";
@@ -229,8 +241,11 @@ async fn send_for_a_while(
                 continue;
             }
             let connection_slot_us =
-                store::connections::reserve_send_slot(&app.db, tenant, ctx.connection.id, now).await?;
-            stop |= sleep_polling(app, &ctx, &mut in_flight, (connection_slot_us + 999) / 1000).await;
+                store::connections::reserve_send_slot_in(&mut tx, app.db.backend, tenant, ctx.connection.id, now)
+                    .await?;
+            tx.commit().await?;
+            day.1 += 1;
+            stop |= sleep_polling(app, &ctx, &mut in_flight, connection_slot_us).await;
             while in_flight.len() >= MAX_IN_FLIGHT {
                 if let Some(done) = in_flight.next().await {
                     stop |= settle(app, &ctx, done).await;
@@ -242,6 +257,13 @@ async fn send_for_a_while(
                 let result = provider_send(app, connection, address, &outbound, r.id).await;
                 (r, result)
             }));
+            // Polled once at once, so the request leaves at its slot and not after the next
+            // recipient's reads (that delay would bunch sends past the provider's rate).
+            tokio::select! {
+                biased;
+                Some(done) = in_flight.next() => stop |= settle(app, &ctx, done).await,
+                _ = std::future::ready(()) => {}
+            }
         }
     };
     if drain(app, &ctx, &mut in_flight).await {

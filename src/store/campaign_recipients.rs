@@ -453,3 +453,37 @@ pub async fn hold_until<'e>(
         .await?;
     Ok(())
 }
+
+/// Recipients whose last error was Meta's `code` (benchmarks count 130429, the throughput limit).
+pub async fn count_with_error<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    campaign: i64,
+    code: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM campaign_recipients WHERE tenant_id = $1 AND campaign_id = $2 AND error_code = $3",
+    )
+    .bind(tenant.0)
+    .bind(campaign)
+    .bind(code)
+    .fetch_one(ex)
+    .await
+}
+
+/// Recipients a campaign claimed for sending since `since` (Unix ms): what today's cap counts.
+pub async fn claimed_since<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    campaign: i64,
+    since: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM campaign_recipients WHERE tenant_id = $1 AND campaign_id = $2 AND sending_at >= $3",
+    )
+    .bind(tenant.0)
+    .bind(campaign)
+    .bind(since)
+    .fetch_one(ex)
+    .await
+}

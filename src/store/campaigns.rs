@@ -396,56 +396,6 @@ pub async fn release_runner<'e>(
     Ok(())
 }
 
-/// Takes the campaign's next pacing slot (Unix ms) and counts it against today's cap; `None`
-/// when today's cap is reached (or the campaign stopped running).
-pub async fn reserve_pace(
-    db: &super::Db,
-    tenant: TenantId,
-    id: i64,
-    interval_ms: i64,
-    today: i64,
-    now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    let greatest = match db.backend {
-        super::Backend::Sqlite => "max",
-        super::Backend::Postgres => "GREATEST",
-    };
-    let sql = format!(
-        "UPDATE campaigns SET next_send_at = {greatest}(next_send_at, $1) + $2,
-             day_sent = CASE WHEN day_key = $3 THEN day_sent + 1 ELSE 1 END, day_key = $3
-         WHERE tenant_id = $4 AND id = $5 AND status = 'running'
-           AND (daily_cap IS NULL OR day_key <> $3 OR day_sent < daily_cap)
-         RETURNING next_send_at - $2"
-    );
-    let row = sqlx::query(&sql)
-        .bind(now)
-        .bind(interval_ms)
-        .bind(today)
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(db.writer())
-        .await?;
-    row.map(|r| r.try_get(0)).transpose()
-}
-
-/// Gives back a pacing slot that sent nothing (the recipient was refused at the last moment).
-pub async fn refund_pace<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    tenant: TenantId,
-    id: i64,
-    today: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE campaigns SET day_sent = day_sent - 1 WHERE tenant_id = $1 AND id = $2 AND day_key = $3 AND day_sent > 0",
-    )
-    .bind(tenant.0)
-    .bind(id)
-    .bind(today)
-    .execute(ex)
-    .await?;
-    Ok(())
-}
-
 /// Running campaigns whose start has come, of every company (the scheduler keeps one run
 /// queued for each).
 pub async fn running<'e>(

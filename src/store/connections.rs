@@ -365,21 +365,36 @@ pub async fn mark_error<'e>(
 /// returns when that slot starts. Slots are handed out by the database, so several workers and
 /// several instances together never exceed the rate.
 pub async fn reserve_send_slot(db: &Db, tenant: TenantId, id: i64, now: i64) -> Result<i64, sqlx::Error> {
-    let greatest = match db.backend {
+    let row = sqlx::query(&send_slot_sql(db.backend)).bind(now).bind(tenant.0).bind(id).fetch_one(db.writer()).await?;
+    row.try_get(0)
+}
+
+/// [`reserve_send_slot`] inside the caller's transaction (a campaign claims its recipient and
+/// the slot in one commit).
+pub async fn reserve_send_slot_in(
+    tx: &mut super::Tx,
+    backend: Backend,
+    tenant: TenantId,
+    id: i64,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(&send_slot_sql(backend)).bind(now).bind(tenant.0).bind(id).fetch_one(&mut **tx).await?;
+    row.try_get(0)
+}
+
+fn send_slot_sql(backend: Backend) -> String {
+    let greatest = match backend {
         Backend::Sqlite => "max",
         Backend::Postgres => "GREATEST",
     };
     // Slots are 1.5 % longer than 1/rate (80/s → 12.69 ms): requests cross the network with a
     // few milliseconds of jitter, and Meta counts arrivals in a sliding second, so pacing at
     // exactly the rate would sometimes put rate + 1 sends in one second. next_send_at is in µs.
-    let sql = format!(
+    format!(
         "UPDATE connections SET next_send_at = {greatest}(next_send_at, $1 * 1000) + 1015000 / rate_per_sec
          WHERE tenant_id = $2 AND id = $3
          RETURNING next_send_at - 1015000 / rate_per_sec"
-    );
-    let row = sqlx::query(&sql).bind(now).bind(tenant.0).bind(id).fetch_one(db.writer()).await?;
-    let start_us: i64 = row.try_get(0)?;
-    Ok(start_us)
+    )
 }
 
 /// What a QR session reported, to record on its connection.

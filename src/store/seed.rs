@@ -287,3 +287,12 @@ pub async fn verify(db: &Db, tenant: TenantId, messages: i64) -> anyhow::Result<
     .try_get(0)?;
     Ok(differ)
 }
+
+/// Benchmarks: every contact of the company gets marketing consent (a campaign's audience).
+pub async fn marketing_consent_all(db: &Db, tenant: TenantId) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("UPDATE contacts SET consent = 'marketing_opt_in' WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .execute(db.writer())
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -46,16 +46,13 @@ pub async fn context(app: &App, tenant: TenantId, id: i64) -> anyhow::Result<Opt
     Ok(Some(Context { campaign, connection, template, zone }))
 }
 
-/// The company's local day number at `now` (for the daily cap).
-pub fn local_day(ctx: &Context, now: i64) -> i64 {
-    crate::domain::inbox::local_day(now, crate::domain::hours::offset_minutes(ctx.zone, now))
-}
-
-/// The next local midnight after `now` (when a reached daily cap lifts).
-pub fn next_local_midnight(ctx: &Context, now: i64) -> i64 {
+/// The company's last local midnight at or before `now`, and the next one after it (a day's
+/// cap counts from the first and lifts at the second).
+pub fn local_day_bounds(ctx: &Context, now: i64) -> (i64, i64) {
     let offset_ms = crate::domain::hours::offset_minutes(ctx.zone, now) * 60_000;
     let day_ms = 86_400_000;
-    ((now + offset_ms).div_euclid(day_ms) + 1) * day_ms - offset_ms
+    let start = (now + offset_ms).div_euclid(day_ms) * day_ms - offset_ms;
+    (start, start + day_ms)
 }
 
 /// When sending may go on with business hours only: `now` when open, else the next opening.

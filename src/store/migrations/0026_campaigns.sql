@@ -3,9 +3,8 @@
 -- random spacing, daily cap, optionally business hours only) through one connection. Status:
 -- draft, running, paused, finished, cancelled. `variations` is a JSON array of up to five texts
 -- (one chosen per recipient); `template_id` is sent to recipients outside the 24-hour window.
--- `audience` is JSON: {"all": bool, "tags": [ids], "phones": ["55…"]}. `next_send_at` (ms) is
--- the campaign's pacing slot, `day_key`/`day_sent` its daily cap, `runner`/`runner_until` the
--- one job run that sends for it at a time.
+-- `audience` is JSON: {"all": bool, "tags": [ids], "phones": ["55…"]}. `runner`/`runner_until`
+-- name the one job run that sends for it at a time (its pace is kept by that run).
 CREATE TABLE campaigns (
     id {{PK}},
     tenant_id BIGINT NOT NULL REFERENCES tenants(id),
@@ -21,9 +20,6 @@ CREATE TABLE campaigns (
     rate_per_minute BIGINT NOT NULL,
     spacing_pct BIGINT NOT NULL DEFAULT 0,
     daily_cap BIGINT,
-    next_send_at BIGINT NOT NULL DEFAULT 0,
-    day_key BIGINT NOT NULL DEFAULT 0,
-    day_sent BIGINT NOT NULL DEFAULT 0,
     runner TEXT,
     runner_until BIGINT NOT NULL DEFAULT 0,
     total BIGINT NOT NULL DEFAULT 0,
