@@ -425,6 +425,7 @@ async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     };
     if app.settings.demo {
         crate::demo::set_up_automation(&app).await?;
+        crate::demo::set_up_campaign(&app).await?;
     }
     let simulator = crate::demo::start_simulator(&app, local).await?;
     if gateway.is_some() {

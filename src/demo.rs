@@ -151,3 +151,31 @@ pub async fn set_up_automation(app: &App) -> anyhow::Result<()> {
     }
     crate::actions::automation::set_up_demo(app, tenant.id, &departments).await
 }
+
+/// A draft campaign for the demo company, so "Campanhas" shows how one is written: two
+/// variations to every contact with marketing consent, at a gentle pace, in business hours.
+/// Left as a draft: starting it is the visitor's choice.
+pub async fn set_up_campaign(app: &App) -> anyhow::Result<()> {
+    let Some(tenant) = crate::store::tenants::find_by_slug(app.db.reader(), bootstrap::DEMO_SLUG).await? else {
+        return Ok(());
+    };
+    if !crate::store::campaigns::list(app.db.reader(), tenant.id).await?.is_empty() {
+        return Ok(());
+    }
+    let input = crate::actions::campaigns::CampaignInput {
+        name: "Ofertas de dezembro".into(),
+        variations: vec![
+            "Olá, {{nome}}! Neste mês há 10% de desconto para você. Responda aqui para saber mais.".into(),
+            "Oi, {{nome}}! Separamos uma oferta de dezembro para você: quer conhecer?".into(),
+        ],
+        all_contacts: true,
+        rate_per_minute: Some(20),
+        spacing_pct: Some(30),
+        business_hours: true,
+        ..Default::default()
+    };
+    match crate::actions::campaigns::create(app, &Actor::Operator, tenant.id, input).await {
+        Ok(_) | Err(ActionError::Invalid { .. }) => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("creating the demo campaign: {e}")),
+    }
+}
