@@ -19,7 +19,7 @@ use crate::domain::hours::{self, Calendar, WeekSchedule};
 use crate::domain::jobs::JobKind;
 use crate::domain::outbound::OutboundContent;
 use crate::domain::schedules::{self as rules, Recurrence, Rule};
-use crate::domain::{phone, TenantId};
+use crate::domain::TenantId;
 use crate::store::jobs::NewJob;
 use crate::store::schedules::ScheduleFields;
 pub use crate::store::schedules::{Occurrence, Schedule};
@@ -120,7 +120,14 @@ fn check_rule(input: &ScheduleInput) -> ActionResult<(Rule, &'static str, i64, i
     Ok((rule, recurrence_kind, i64::from(weekdays), month_day))
 }
 
-async fn check(app: &App, tx: &mut Tx, tenant: TenantId, input: &ScheduleInput, now: i64) -> ActionResult<Checked> {
+async fn check(
+    app: &App,
+    tx: &mut Tx,
+    tenant: TenantId,
+    input: &ScheduleInput,
+    now: i64,
+    events: &mut Vec<store::events::StoredEvent>,
+) -> ActionResult<Checked> {
     let body = input.body.trim();
     if body.is_empty() {
         return Err(invalid("invalid_body", "write the message"));
@@ -136,25 +143,7 @@ async fn check(app: &App, tx: &mut Tx, tenant: TenantId, input: &ScheduleInput, 
                 .ok_or_else(|| invalid("unknown_contact", "no such contact"))?
                 .id
         }
-        (None, Some(p)) => {
-            let digits = phone::normalize(p, None).ok_or_else(|| {
-                invalid("invalid_phone", "the phone number must be in international form, e.g. +55 11 98765-4321")
-            })?;
-            let key = phone::match_key(&digits);
-            let upsert = store::contacts::ContactUpsert {
-                tenant_id: tenant,
-                phone: &digits,
-                phone_key: &key,
-                wa_id: None,
-                name: "",
-                username: None,
-            };
-            let (id, created) = store::contacts::upsert_by_phone(&mut **tx, upsert, now).await?;
-            if created {
-                store::identities::sync_phone_identities(tx, tenant, &[id], now).await?;
-            }
-            id
-        }
+        (None, Some(p)) => crate::actions::send::contact_for_phone(app, tx, tenant, p, now, events).await?,
         (None, None) => return Err(invalid("missing_contact", "choose the contact")),
     };
     if let Some(c) = input.connection_id {
@@ -162,7 +151,6 @@ async fn check(app: &App, tx: &mut Tx, tenant: TenantId, input: &ScheduleInput, 
             .await?
             .ok_or_else(|| invalid("unknown_connection", "no such connection"))?;
     }
-    let _ = app;
     let start = rules::format_local(rule.start);
     let until = rule.until.map(|u| u.format("%Y-%m-%d").to_string());
     Ok(Checked { contact_id, kind, weekdays, month_day, start, until, rule })
@@ -238,7 +226,8 @@ pub async fn create(app: &App, actor: &Actor, tenant: TenantId, input: ScheduleI
     actor.require_agent_in(tenant)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
-    let c = check(app, &mut tx, tenant, &input, now).await?;
+    let mut events = Vec::new();
+    let c = check(app, &mut tx, tenant, &input, now, &mut events).await?;
     let tz = zone(&mut tx, tenant).await?;
     let start = rules::resolve_local(tz, c.rule.start).ok_or_else(|| invalid("invalid_start", "no such time"))?;
     if start <= now {
@@ -254,6 +243,7 @@ pub async fn create(app: &App, actor: &Actor, tenant: TenantId, input: ScheduleI
     store::audit::record(&mut *tx, tenant, &actor.label(), "schedule.created", "schedule", &details, now).await?;
     wake_at(&mut tx, tenant, run, now).await?;
     tx.commit().await?;
+    app.bus.deliver(events);
     app.jobs_wakeup.notify_one();
     get(app, actor, tenant, id).await
 }
@@ -270,7 +260,8 @@ pub async fn update(
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
     let old = store::schedules::get(&mut *tx, tenant, id).await?.ok_or(ActionError::NotFound)?;
-    let c = check(app, &mut tx, tenant, &input, now).await?;
+    let mut events = Vec::new();
+    let c = check(app, &mut tx, tenant, &input, now, &mut events).await?;
     let tz = zone(&mut tx, tenant).await?;
     let slot = rules::next_after(&c.rule, tz, now, old.done_count as u32);
     if slot.is_none() {
@@ -284,6 +275,7 @@ pub async fn update(
     store::audit::record(&mut *tx, tenant, &actor.label(), "schedule.updated", "schedule", &details, now).await?;
     wake_at(&mut tx, tenant, run, now).await?;
     tx.commit().await?;
+    app.bus.deliver(events);
     app.jobs_wakeup.notify_one();
     get(app, actor, tenant, id).await
 }

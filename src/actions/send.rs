@@ -269,24 +269,7 @@ pub(crate) async fn ticket_for_phone(
     now: i64,
     events: &mut Vec<store::events::StoredEvent>,
 ) -> ActionResult<i64> {
-    let digits = phone::normalize(input, None).ok_or_else(|| {
-        ActionError::invalid("invalid_phone", "the phone number must be in international form, e.g. +55 11 98765-4321")
-    })?;
-    let key = phone::match_key(&digits);
-    let upsert = store::contacts::ContactUpsert {
-        tenant_id: tenant,
-        phone: &digits,
-        phone_key: &key,
-        wa_id: None,
-        name: "",
-        username: None,
-    };
-    let (contact_id, created) = store::contacts::upsert_by_phone(&mut **tx, upsert, now).await?;
-    if created {
-        store::identities::sync_phone_identities(tx, tenant, &[contact_id], now).await?;
-        let data = serde_json::json!({ "contact_id": contact_id });
-        events.push(app.bus.record(tx, tenant, "contact.created", Audience::Tenant, data, now).await?);
-    }
+    let contact_id = contact_for_phone(app, tx, tenant, input, now, events).await?;
     let ticket_id = match store::tickets::find_current(&mut **tx, tenant, contact_id, connection.id).await? {
         Some(id) => id,
         None => {
@@ -318,6 +301,37 @@ pub(crate) async fn ticket_for_phone(
         }
     };
     Ok(ticket_id)
+}
+
+/// The contact with this phone (international form; the Brazilian ninth digit either way),
+/// created if new — with its phone identities and a `contact.created` event in `events`.
+pub(crate) async fn contact_for_phone(
+    app: &App,
+    tx: &mut Tx,
+    tenant: TenantId,
+    input: &str,
+    now: i64,
+    events: &mut Vec<store::events::StoredEvent>,
+) -> ActionResult<i64> {
+    let digits = phone::normalize(input, None).ok_or_else(|| {
+        ActionError::invalid("invalid_phone", "the phone number must be in international form, e.g. +55 11 98765-4321")
+    })?;
+    let key = phone::match_key(&digits);
+    let upsert = store::contacts::ContactUpsert {
+        tenant_id: tenant,
+        phone: &digits,
+        phone_key: &key,
+        wa_id: None,
+        name: "",
+        username: None,
+    };
+    let (contact_id, created) = store::contacts::upsert_by_phone(&mut **tx, upsert, now).await?;
+    if created {
+        store::identities::sync_phone_identities(tx, tenant, &[contact_id], now).await?;
+        let data = serde_json::json!({ "contact_id": contact_id });
+        events.push(app.bus.record(tx, tenant, "contact.created", Audience::Tenant, data, now).await?);
+    }
+    Ok(contact_id)
 }
 
 fn check_connection(c: &Connection) -> ActionResult<()> {

@@ -323,3 +323,21 @@ engine_test!(business_hours_delay_a_slot_and_a_stale_one_is_not_sent, |t: TestAp
     assert_eq!(sent_with(&sim, "Atrasada"), 0);
     t.stop().await;
 });
+
+engine_test!(a_schedule_to_a_new_number_creates_the_contact_once_and_announces_it, |t: TestApp| async move {
+    let tenant = t.create_tenant("agenda9").await;
+    let (_sim, _conn) = connected(&t, tenant).await;
+    let by_phone = |phone: &str| ScheduleInput {
+        phone: Some(phone.into()),
+        body: "Olá".into(),
+        start: local_in(&t, HOUR as i64),
+        ..Default::default()
+    };
+    let a = schedules::create(&t.app, &Actor::Operator, tenant, by_phone("+55 11 99333-0009")).await.unwrap();
+    // The same mobile without its ninth digit is the same contact.
+    let b = schedules::create(&t.app, &Actor::Operator, tenant, by_phone("+55 11 9333-0009")).await.unwrap();
+    assert_eq!(a.contact_id, b.contact_id);
+    let created = t.count("events", &format!("tenant_id = {} AND kind = 'contact.created'", tenant.0)).await;
+    assert_eq!(created, 1, "one contact.created event, as for any other new contact");
+    t.stop().await;
+});
