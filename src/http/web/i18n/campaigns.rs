@@ -104,13 +104,10 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("err.feature_disabled", "Campanhas não fazem parte do plano da empresa.", "Campaigns are not part of the company's plan."),
     ("err.message_required", "Escreva uma mensagem ou escolha um modelo.", "Write a message or choose a template."),
     ("err.too_many_variations", "No máximo 5 variações.", "At most 5 variations."),
-    ("err.invalid_rate", "Mensagens por minuto: de 1 a 4.800.", "Messages a minute: 1 to 4,800."),
     ("err.invalid_spacing", "Intervalo aleatório: de 0 a 90 %.", "Random spacing: 0 to 90 %."),
     ("err.invalid_daily_cap", "O limite por dia é pelo menos 1.", "The daily cap is at least 1."),
     ("err.audience_required", "Escolha quem recebe a campanha.", "Choose who receives the campaign."),
     ("err.unknown_template", "Modelo não encontrado neste número.", "No such template on this number."),
-    ("err.unknown_tag", "Etiqueta não encontrada.", "Tag not found."),
-    ("err.invalid_start", "Início inválido: use data e hora.", "Invalid start: use a date and time."),
     (
         "err.empty_audience",
         "Nenhum contato deste público tem consentimento de marketing: ninguém receberia.",
@@ -118,5 +115,7 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("err.campaign_not_draft", "Uma campanha iniciada não pode mais ser editada.", "A campaign that started can no longer be edited."),
     ("err.invalid_campaign_state", "A campanha não está num estado que permita isso.", "The campaign is not in a state that allows this."),
+    ("err.invalid_command", "Comando desconhecido.", "Unknown command."),
+    ("err.invalid_state", "Estado desconhecido.", "Unknown state."),
     ("err.too_many_phones", "No máximo 10.000 números: importe-os com uma etiqueta.", "At most 10,000 numbers: import them with a tag."),
 ];
