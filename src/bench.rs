@@ -8,6 +8,7 @@
 
 mod bot;
 mod campaign;
+pub mod command;
 mod contacts;
 mod reports;
 pub use bot::{run as bot, BotBench};

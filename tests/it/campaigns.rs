@@ -47,6 +47,24 @@ async fn set_consent(t: &TestApp, contact: i64, consent: &str) {
         .unwrap();
 }
 
+/// The simulator's marketing template, synced, with `{{1}}` = the contact's name and `{{2}}` =
+/// `discount`; its id.
+async fn marketing_template(t: &TestApp, tenant: TenantId, conn: i64, discount: &str) -> i64 {
+    atende::actions::templates::sync_now(&t.app, &Actor::Operator, tenant, conn).await.unwrap();
+    let template = atende::actions::templates::list(&t.app, &Actor::Operator, tenant, Some(conn))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.template.name == "promocao_mensal")
+        .unwrap();
+    let mapping =
+        [("1".to_string(), ParamSource::Field("nome".into())), ("2".into(), ParamSource::Text(discount.into()))];
+    atende::actions::templates::set_mapping(&t.app, &Actor::Operator, tenant, template.template.id, mapping.into())
+        .await
+        .unwrap();
+    template.template.id
+}
+
 fn input(name: &str, variations: &[&str], tags: Vec<i64>) -> CampaignInput {
     CampaignInput {
         name: name.into(),
@@ -179,23 +197,13 @@ engine_test!(a_campaign_reaches_each_consenting_contact_once_with_a_variation, |
 engine_test!(outside_the_window_a_template_goes_and_without_one_the_contact_is_skipped, |t: TestApp| async move {
     let tenant = t.create_tenant("camp2").await;
     let (sim, conn) = connected(&t, tenant).await;
-    atende::actions::templates::sync_now(&t.app, &Actor::Operator, tenant, conn).await.unwrap();
-    let template = atende::actions::templates::list(&t.app, &Actor::Operator, tenant, Some(conn))
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|x| x.template.name == "promocao_mensal")
-        .unwrap();
-    let mapping = [("1".to_string(), ParamSource::Field("nome".into())), ("2".into(), ParamSource::Text("15%".into()))];
-    atende::actions::templates::set_mapping(&t.app, &Actor::Operator, tenant, template.template.id, mapping.into())
-        .await
-        .unwrap();
+    let template = marketing_template(&t, tenant, conn, "15%").await;
     let ana = contact(&t, tenant, "Ana", "+55 11 92222-1001", "marketing_opt_in", "Frios").await;
     let _bia = contact(&t, tenant, "Bia", "+55 11 92222-1002", "marketing_opt_in", "Frios").await;
     let frios = tag_id(&t, tenant, "Frios").await;
     // With the template: both cold contacts get it, with their names.
     let mut with = input("Frios com modelo", &["Texto da janela"], vec![frios]);
-    with.template_id = Some(template.template.id);
+    with.template_id = Some(template);
     let c = campaigns::create(&t.app, &Actor::Operator, tenant, with).await.unwrap();
     campaigns::command(&t.app, &Actor::Operator, tenant, c.id, "start").await.unwrap();
     wait_counts(&t, tenant, c.id, 30, |k| went(k) == 2).await;
@@ -226,17 +234,7 @@ engine_test!(outside_the_window_a_template_goes_and_without_one_the_contact_is_s
 engine_test!(parar_mid_campaign_stops_that_contact_and_a_reply_opens_a_tagged_ticket, |t: TestApp| async move {
     let tenant = t.create_tenant("camp3").await;
     let (sim, conn) = connected(&t, tenant).await;
-    atende::actions::templates::sync_now(&t.app, &Actor::Operator, tenant, conn).await.unwrap();
-    let template = atende::actions::templates::list(&t.app, &Actor::Operator, tenant, Some(conn))
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|x| x.template.name == "promocao_mensal")
-        .unwrap();
-    let mapping = [("1".to_string(), ParamSource::Field("nome".into())), ("2".into(), ParamSource::Text("5%".into()))];
-    atende::actions::templates::set_mapping(&t.app, &Actor::Operator, tenant, template.template.id, mapping.into())
-        .await
-        .unwrap();
+    let template = marketing_template(&t, tenant, conn, "5%").await;
     let phones = ["5511922223001", "5511922223002", "5511922223003"];
     for (i, p) in phones.iter().enumerate() {
         contact(&t, tenant, &format!("C{i}"), &format!("+{p}"), "marketing_opt_in", "Lista").await;
@@ -248,7 +246,7 @@ engine_test!(parar_mid_campaign_stops_that_contact_and_a_reply_opens_a_tagged_ti
         .id;
     // Slow: one message every 3 s, so the third customer's PARAR lands before their turn.
     let mut slow = input("Black Friday", &[], vec![lista]);
-    slow.template_id = Some(template.template.id);
+    slow.template_id = Some(template);
     slow.rate_per_minute = Some(20);
     slow.reply_tag_id = Some(reply_tag);
     let c = campaigns::create(&t.app, &Actor::Operator, tenant, slow).await.unwrap();

@@ -44,6 +44,8 @@ mod mail;
 mod ops;
 mod processes;
 mod processes_campaign;
+mod processes_cli;
+mod processes_kill;
 mod reports;
 mod reports_watch;
 mod schedules;

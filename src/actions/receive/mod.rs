@@ -8,6 +8,7 @@
 
 mod contacts;
 mod items;
+mod statuses;
 mod write;
 
 use std::sync::Arc;

@@ -6,13 +6,13 @@ use std::collections::{HashMap, HashSet};
 use crate::clock::Clock;
 use crate::domain::access::Audience;
 use crate::domain::contacts::{may_be_keyword, IdentityKind};
+use crate::domain::inbox;
 use crate::domain::message::{DeliveryStatus, MessageKind};
-use crate::domain::{inbox, outbound};
 use crate::domain::{phone, TenantId};
 use crate::realtime::{Bus, NewEvent};
 use crate::store::identities::{IdentityMatch, NewIdentity};
 use crate::store::jobs::NewJob;
-use crate::store::messages::{NewMessage, StatusChange, StatusOutcome};
+use crate::store::messages::NewMessage;
 use crate::store::settings::TenantSettings;
 use crate::store::ticket_events::TicketEvent;
 use crate::store::tickets::{ClosedTicket, InboundActivity, NewTicket};
@@ -21,7 +21,7 @@ use crate::store::{self, Db};
 use super::contacts::{absorb_phones, Absorb, BatchContact};
 use super::items::{ticket_updated, Item, Slot, TicketActivity};
 use super::{IngestSummary, Request, Written, AUTOMATION_JOB, MEDIA_JOB};
-use crate::actions::campaigns::run::{apply_status as campaign_status, replies_opened};
+use crate::actions::campaigns::run::replies_opened;
 
 /// Writes a batch with a few multi-row statements per step (contacts, tickets, messages, ticket
 /// activity, events) rather than several round trips per message, then commits once.
@@ -499,59 +499,7 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
                 "direction": direction, "from_phone": m.from_me });
             events.push(NewEvent { tenant, kind: "message.created", audience: Audience::Tenant, data });
         }
-        for s in &req.delivery.statuses {
-            let change = StatusChange {
-                connection_id: req.connection_id,
-                provider_id: &s.provider_id,
-                status: s.status,
-                error_code: s.error_code,
-                error_title: s.error_title.as_deref(),
-            };
-            if let Some(recipient) = s.callback_data.as_deref().and_then(crate::domain::campaigns::parse_callback_data)
-            {
-                // A campaign's message: its recipient row follows; a message row exists only
-                // once a reply copied it into a ticket, so nothing is kept pending for it.
-                let error = (s.error_code, s.error_title.as_deref());
-                let status = s.status.as_str();
-                if campaign_status(&mut tx, tenant, recipient, status, &s.provider_id, error, now).await? {
-                    summary.statuses_applied += 1;
-                }
-                if let StatusOutcome::Applied(message_id, ticket_id) =
-                    store::messages::apply_status(&mut tx, tenant, &change, now).await?
-                {
-                    let data =
-                        serde_json::json!({ "message_id": message_id, "ticket_id": ticket_id, "status": s.status });
-                    events.push(NewEvent { tenant, kind: "message.status", audience: Audience::Tenant, data });
-                }
-                continue;
-            }
-            let mut outcome = store::messages::apply_status(&mut tx, tenant, &change, now).await?;
-            if let (StatusOutcome::Unknown, Some(ours)) =
-                (&outcome, s.callback_data.as_deref().and_then(outbound::parse_callback_data))
-            {
-                // Our callback data names the message: Meta accepted it, so its wamid is known
-                // now even though the send's answer is not recorded (or was lost).
-                if store::messages::adopt_provider_id(&mut tx, tenant, req.connection_id, ours, &s.provider_id, now)
-                    .await?
-                {
-                    outcome = store::messages::apply_status(&mut tx, tenant, &change, now).await?;
-                }
-            }
-            match outcome {
-                StatusOutcome::Applied(message_id, ticket_id) => {
-                    summary.statuses_applied += 1;
-                    let data =
-                        serde_json::json!({ "message_id": message_id, "ticket_id": ticket_id, "status": s.status });
-                    events.push(NewEvent { tenant, kind: "message.status", audience: Audience::Tenant, data });
-                }
-                StatusOutcome::Stale => {}
-                StatusOutcome::Unknown => {
-                    // The status overtook its message (or our send is not recorded yet): keep it.
-                    store::messages::keep_pending_status(&mut *tx, tenant, &change, now).await?;
-                    summary.statuses_kept += 1;
-                }
-            }
-        }
+        super::statuses::apply(&mut tx, tenant, req, summary, &mut events, now).await?;
     }
     let activity: Vec<InboundActivity> = activity
         .into_iter()
