@@ -8,7 +8,7 @@ use crate::actions::send::{send_message, SendRequest, SendTarget};
 use crate::actions::{ActionError, ActionResult, Actor};
 use crate::app::App;
 use crate::domain::message::MessageKind;
-use crate::domain::outbound::{MediaKind, MediaSource, OutboundContent};
+use crate::domain::outbound::{Attached, MediaKind, MediaSource, OutboundContent};
 use crate::domain::{media, ogg_opus, TenantId};
 use std::collections::HashMap;
 
@@ -20,7 +20,7 @@ use crate::store::{self};
 /// The most any attachment may weigh (WhatsApp's document limit); the web route's body limit.
 pub const MAX_ATTACHMENT_BYTES: usize = 100 * 1024 * 1024;
 const FILENAME_MAX: usize = 240;
-const CAPTION_MAX: usize = 1024;
+pub const CAPTION_MAX: usize = 1024;
 
 /// A file an agent attaches.
 pub struct Attachment {
@@ -126,44 +126,9 @@ pub async fn send_attachment(
     if caption.as_ref().is_some_and(|c| c.chars().count() > CAPTION_MAX) {
         return Err(ActionError::invalid("invalid_caption", "a caption has at most 1024 characters"));
     }
-    if a.data.is_empty() {
-        return Err(ActionError::invalid("empty_file", "the file is empty"));
-    }
-    if a.data.len() > MAX_ATTACHMENT_BYTES {
-        return Err(too_large());
-    }
-    // Browsers record voice as WebM; WhatsApp plays Opus only in Ogg.
-    let (data, mut filename) = if ogg_opus::is_webm(&a.data) {
-        let ogg = ogg_opus::webm_to_ogg(&a.data).map_err(|e| {
-            ActionError::invalid("unsupported_audio", format!("this recording cannot be sent as a voice note: {e}"))
-        })?;
-        (ogg, None)
-    } else {
-        (a.data, a.filename.as_deref().and_then(clean_filename))
-    };
-    let mime = media::sniff(&data, a.declared_mime.as_deref());
-    let kind = kind_for_mime(mime).ok_or_else(|| {
-        ActionError::invalid(
-            "unsupported_file_type",
-            format!("WhatsApp does not take {mime} files: send JPEG or PNG images, MP4 video, MP3/OGG/AAC audio, PDF, Office or text documents"),
-        )
-    })?;
-    if data.len() as u64 > limit_for(kind) {
-        return Err(too_large());
-    }
-    if kind != MediaKind::Document {
-        filename = None;
-    } else if filename.is_none() {
-        filename = Some(format!("documento.{}", media::extension(mime)));
-    }
-    let sha256 = store::files::put(&app.settings.data_dir, data).await?;
-    let takes_caption = kind != MediaKind::Audio;
-    let content = OutboundContent::Media {
-        kind,
-        source: MediaSource::Stored { sha256, mime: mime.to_string() },
-        caption: caption.clone().filter(|_| takes_caption),
-        filename,
-    };
+    let attached = store_upload(app, a.data, a.filename.as_deref(), a.declared_mime.as_deref()).await?;
+    let takes_caption = attached.takes_text();
+    let content = attached.content(caption.as_deref().filter(|_| takes_caption).unwrap_or_default());
     let req = SendRequest {
         marketing: false,
         tenant,
@@ -186,6 +151,94 @@ pub async fn send_attachment(
         send_message(app, actor, req).await?;
     }
     Ok(sent)
+}
+
+/// A file people upload, checked and stored (content-addressed): its real type must be one
+/// WhatsApp takes and within its size limit; browsers' voice recordings (WebM) become Ogg Opus.
+/// A refused file is never stored.
+pub async fn store_upload(
+    app: &App,
+    data: Vec<u8>,
+    filename: Option<&str>,
+    declared_mime: Option<&str>,
+) -> ActionResult<Attached> {
+    if data.is_empty() {
+        return Err(ActionError::invalid("empty_file", "the file is empty"));
+    }
+    if data.len() > MAX_ATTACHMENT_BYTES {
+        return Err(too_large());
+    }
+    // Browsers record voice as WebM; WhatsApp plays Opus only in Ogg.
+    let (data, mut filename) = if ogg_opus::is_webm(&data) {
+        let ogg = ogg_opus::webm_to_ogg(&data).map_err(|e| {
+            ActionError::invalid("unsupported_audio", format!("this recording cannot be sent as a voice note: {e}"))
+        })?;
+        (ogg, None)
+    } else {
+        (data, filename.and_then(clean_filename))
+    };
+    let mime = media::sniff(&data, declared_mime);
+    let kind = kind_for_mime(mime).ok_or_else(|| {
+        ActionError::invalid(
+            "unsupported_file_type",
+            format!("WhatsApp does not take {mime} files: send JPEG or PNG images, MP4 video, MP3/OGG/AAC audio, PDF, Office or text documents"),
+        )
+    })?;
+    if data.len() as u64 > limit_for(kind) {
+        return Err(too_large());
+    }
+    if kind != MediaKind::Document {
+        filename = None;
+    } else if filename.is_none() {
+        filename = Some(format!("documento.{}", media::extension(mime)));
+    }
+    let sha256 = store::files::put(&app.settings.data_dir, data).await?;
+    Ok(Attached { kind, source: MediaSource::Stored { sha256, mime: mime.to_string() }, filename })
+}
+
+/// A file by link that goes with a text (schedules and campaigns, through the API): the text is
+/// its caption.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediaLink {
+    /// `image`, `audio`, `video` or `document` (audio carries no text).
+    #[schema(pattern = "^(image|audio|video|document)$")]
+    pub kind: String,
+    /// A public http(s) URL WhatsApp downloads the file from; `null` in answers for a file
+    /// uploaded on the web page.
+    pub link: Option<String>,
+    /// Documents: the file name the customer sees.
+    pub filename: Option<String>,
+}
+
+impl MediaLink {
+    /// The file to send; a link is required (only the web page uploads files).
+    pub fn attached(&self) -> ActionResult<Attached> {
+        let kind = match self.kind.as_str() {
+            "image" => MediaKind::Image,
+            "audio" => MediaKind::Audio,
+            "video" => MediaKind::Video,
+            "document" => MediaKind::Document,
+            _ => {
+                return Err(ActionError::invalid(
+                    "invalid_media_kind",
+                    "media.kind must be image, audio, video or document",
+                ))
+            }
+        };
+        let link = self.link.as_deref().map(str::trim).filter(|l| !l.is_empty());
+        let link = link.ok_or_else(|| ActionError::invalid("invalid_media", "media.link is required"))?;
+        let filename = self.filename.as_deref().and_then(clean_filename);
+        Ok(Attached { kind, source: MediaSource::Link(link.to_string()), filename })
+    }
+
+    pub fn of(a: &Attached) -> MediaLink {
+        let link = match &a.source {
+            MediaSource::Link(l) => Some(l.clone()),
+            _ => None,
+        };
+        MediaLink { kind: a.kind.as_str().to_string(), link, filename: a.filename.clone() }
+    }
 }
 
 fn too_large() -> ActionError {

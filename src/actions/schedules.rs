@@ -17,7 +17,7 @@ use crate::actions::{ActionError, ActionResult, Actor};
 use crate::app::App;
 use crate::domain::hours::{self, Calendar, WeekSchedule};
 use crate::domain::jobs::JobKind;
-use crate::domain::outbound::OutboundContent;
+use crate::domain::outbound::{Attached, OutboundContent};
 use crate::domain::schedules::{self as rules, Recurrence, Rule};
 use crate::domain::TenantId;
 use crate::store::jobs::NewJob;
@@ -43,7 +43,16 @@ pub struct ScheduleInput {
     pub phone: Option<String>,
     /// The connection to send through (default: the contact's latest, else the first active).
     pub connection_id: Option<i64>,
+    /// The text (with a file: its caption). May be empty when a template or a file is given.
+    #[serde(default)]
     pub body: String,
+    /// An approved template, sent when the customer's 24-hour window is closed (always, when
+    /// there is no text nor file). Without a connection chosen, the template's number sends it.
+    pub template_id: Option<i64>,
+    /// A file already checked and stored (`composer::store_upload`) or a public link; never
+    /// taken from a request as it is, so nobody names another company's file.
+    #[serde(skip)]
+    pub media: Option<Attached>,
     /// `once` (default), `daily`, `weekly` or `monthly`.
     pub recurrence: Option<String>,
     /// Weekly: the weekdays ("mon".."sun", "seg".."dom" or 1..7).
@@ -68,6 +77,7 @@ pub struct ScheduleInput {
 /// A checked input: the stored fields' owned parts and the rule.
 struct Checked {
     contact_id: i64,
+    connection_id: Option<i64>,
     kind: &'static str,
     weekdays: i64,
     month_day: i64,
@@ -120,6 +130,27 @@ fn check_rule(input: &ScheduleInput) -> ActionResult<(Rule, &'static str, i64, i
     Ok((rule, recurrence_kind, i64::from(weekdays), month_day))
 }
 
+/// The message's parts: a text, a file (its caption: the text), a template, or a mix.
+fn check_message(input: &ScheduleInput) -> ActionResult<()> {
+    let body = input.body.trim();
+    if body.is_empty() && input.media.is_none() && input.template_id.is_none() {
+        return Err(invalid("invalid_body", "write the message, attach a file or choose a template"));
+    }
+    if body.chars().count() > MAX_BODY {
+        return Err(invalid("invalid_body", "a message has at most 4096 characters"));
+    }
+    if let Some(m) = &input.media {
+        if !body.is_empty() && !m.takes_text() {
+            return Err(invalid("invalid_media", "an audio file goes without text: leave the text empty"));
+        }
+        if body.chars().count() > crate::actions::composer::CAPTION_MAX {
+            return Err(invalid("invalid_caption", "the text of a file has at most 1024 characters"));
+        }
+        m.content(body).validate().map_err(|e| invalid("invalid_media", &e))?;
+    }
+    Ok(())
+}
+
 async fn check(
     app: &App,
     tx: &mut Tx,
@@ -128,13 +159,7 @@ async fn check(
     now: i64,
     events: &mut Vec<store::events::StoredEvent>,
 ) -> ActionResult<Checked> {
-    let body = input.body.trim();
-    if body.is_empty() {
-        return Err(invalid("invalid_body", "write the message"));
-    }
-    if body.chars().count() > MAX_BODY {
-        return Err(invalid("invalid_body", "a message has at most 4096 characters"));
-    }
+    check_message(input)?;
     let (rule, kind, weekdays, month_day) = check_rule(input)?;
     let contact_id = match (input.contact_id, input.phone.as_deref().map(str::trim).filter(|p| !p.is_empty())) {
         (Some(id), _) => {
@@ -151,9 +176,15 @@ async fn check(
             .await?
             .ok_or_else(|| invalid("unknown_connection", "no such connection"))?;
     }
+    let connection_id = match input.template_id {
+        Some(t) => {
+            Some(crate::actions::templates::approved(tx, tenant, t, input.connection_id).await?.template.connection_id)
+        }
+        None => input.connection_id,
+    };
     let start = rules::format_local(rule.start);
     let until = rule.until.map(|u| u.format("%Y-%m-%d").to_string());
-    Ok(Checked { contact_id, kind, weekdays, month_day, start, until, rule })
+    Ok(Checked { contact_id, connection_id, kind, weekdays, month_day, start, until, rule })
 }
 
 /// The company's time zone (São Paulo when unset or unknown).
@@ -191,7 +222,7 @@ fn rule_of(s: &Schedule) -> Option<Rule> {
 fn fields<'a>(c: &'a Checked, input: &'a ScheduleInput) -> ScheduleFields<'a> {
     ScheduleFields {
         contact_id: c.contact_id,
-        connection_id: input.connection_id,
+        connection_id: c.connection_id,
         body: input.body.trim(),
         kind: c.kind,
         weekdays: c.weekdays,
@@ -201,6 +232,8 @@ fn fields<'a>(c: &'a Checked, input: &'a ScheduleInput) -> ScheduleFields<'a> {
         max_count: c.rule.count.map(i64::from),
         business_hours: input.business_hours,
         marketing: input.marketing,
+        template_id: input.template_id,
+        media: input.media.as_ref(),
     }
 }
 
@@ -442,6 +475,34 @@ fn internal(e: ActionError) -> anyhow::Error {
     }
 }
 
+/// What an occurrence sends: the text (or the file with it) inside the customer's 24-hour
+/// window; outside it the template, its parameters filled from the contact. With no template,
+/// the text goes to the send rules, which refuse it outside the window (`outside_window`).
+async fn content_for(
+    tx: &mut Tx,
+    s: &Schedule,
+    connection: &store::connections::Connection,
+    ticket: &store::tickets::Ticket,
+    contact: &store::contacts::Contact,
+    now: i64,
+) -> ActionResult<OutboundContent> {
+    let free = match &s.media {
+        Some(m) => Some(m.content(&s.body)),
+        None if !s.body.trim().is_empty() => Some(OutboundContent::Text { body: s.body.clone(), preview_url: false }),
+        None => None,
+    };
+    let in_window = crate::domain::channel::free_form_allowed(&connection.kind, ticket.last_inbound_at, now);
+    match (free, s.template_id) {
+        (Some(free), None) => Ok(free),
+        (Some(free), Some(_)) if in_window => Ok(free),
+        (_, Some(t)) => {
+            let template = crate::actions::templates::approved(tx, s.tenant_id, t, Some(connection.id)).await?;
+            crate::actions::templates::content_for(&template, contact)
+        }
+        (None, None) => Err(invalid("invalid_body", "the schedule has nothing to send")),
+    }
+}
+
 /// Queues the occurrence's message on the contact's current ticket (opened if none) through the
 /// send rules; returns the message id.
 async fn queue(
@@ -469,7 +530,7 @@ async fn queue(
     let ticket = store::tickets::get(&mut **tx, tenant, ticket_id).await?.ok_or(ActionError::NotFound)?;
     let key = format!("schedule:{}:{slot}", s.id);
     let m = QueueMessage {
-        content: OutboundContent::Text { body: s.body.clone(), preview_url: false },
+        content: content_for(tx, s, &connection, &ticket, &contact, now).await?,
         reply_to: None,
         idempotency_key: Some(&key),
         sender: None,

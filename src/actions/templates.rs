@@ -133,6 +133,30 @@ pub async fn get(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionR
     store::templates::get(app.db.reader(), tenant, id).await?.map(view).ok_or(ActionError::NotFound)
 }
 
+/// Template `id` of connection `connection_id` (`None`: of any number of the company), refused
+/// unless WhatsApp approved it: what schedules and campaigns check when they are saved.
+pub(crate) async fn approved(
+    conn: &mut sqlx::AnyConnection,
+    tenant: TenantId,
+    id: i64,
+    connection_id: Option<i64>,
+) -> ActionResult<TemplateView> {
+    let template = store::templates::get(&mut *conn, tenant, id)
+        .await?
+        .filter(|t| connection_id.is_none_or(|c| c == t.connection_id))
+        .ok_or_else(|| ActionError::invalid("unknown_template", "the number has no such template"))?;
+    if template.status != templates::APPROVED {
+        return Err(ActionError::invalid("template_not_approved", "the template is not approved on WhatsApp"));
+    }
+    Ok(view(template))
+}
+
+/// The template's message for this contact, its parameters filled as mapped on Modelos.
+pub fn content_for(t: &TemplateView, contact: &Contact) -> ActionResult<crate::domain::outbound::OutboundContent> {
+    let values: BTreeMap<String, String> = values_for(t, contact).into_iter().collect();
+    content_of(t, &values)
+}
+
 /// Saves how each parameter is filled. Parameters the template does not have are refused; a
 /// field must be a contact variable (`nome`, `telefone`, `email`) or a known custom field.
 pub async fn set_mapping(

@@ -223,7 +223,7 @@ pub fn parse_callback_data(data: &str) -> Option<i64> {
 pub fn check_fields(
     name: &str,
     variations: &[String],
-    has_template: bool,
+    has_template_or_file: bool,
     rate_per_minute: i64,
     spacing_pct: i64,
     daily_cap: Option<i64>,
@@ -235,8 +235,8 @@ pub fn check_fields(
     if variations.len() > MAX_VARIATIONS {
         return Err(("too_many_variations", format!("a campaign has at most {MAX_VARIATIONS} variations")));
     }
-    if variations.is_empty() && !has_template {
-        return Err(("message_required", "write a message or choose a template".into()));
+    if variations.is_empty() && !has_template_or_file {
+        return Err(("message_required", "write a message, attach a file or choose a template".into()));
     }
     if let Some(v) = variations.iter().find(|v| v.trim().is_empty() || v.chars().count() > MAX_TEXT) {
         let what = if v.trim().is_empty() { "empty" } else { "too long" };

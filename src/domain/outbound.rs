@@ -89,6 +89,42 @@ fn media_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error
         .ok_or_else(|| serde::de::Error::custom("a stored file is named by its SHA-256"))
 }
 
+/// A file sent with a text that becomes its caption (schedules and campaigns keep it as JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attached {
+    pub kind: MediaKind,
+    pub source: MediaSource,
+    #[serde(default)]
+    pub filename: Option<String>,
+}
+
+impl Attached {
+    /// The message: this file with `text` as its caption (none when empty).
+    pub fn content(&self, text: &str) -> OutboundContent {
+        let text = text.trim();
+        OutboundContent::Media {
+            kind: self.kind,
+            source: self.source.clone(),
+            caption: (!text.is_empty()).then(|| text.to_string()),
+            filename: self.filename.clone(),
+        }
+    }
+
+    /// Whether a text can go with it (audio and stickers carry none on WhatsApp).
+    pub fn takes_text(&self) -> bool {
+        self.kind.takes_caption()
+    }
+
+    /// As stored; `None` for a value no longer readable (never a file outside the media store).
+    pub fn parse(json: &str) -> Option<Attached> {
+        serde_json::from_str(json).ok()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 /// One outbound message's content.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

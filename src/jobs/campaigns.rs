@@ -125,6 +125,44 @@ async fn pause_with(app: &App, ctx: &Context, reason: &str) -> Result<(), JobErr
     Ok(())
 }
 
+/// Uploads the campaign's stored file to Graph once for this run, so every recipient's message
+/// names the same media id (Graph keeps it 30 days; a run lasts seconds). `Err(next)`: not now —
+/// a refused file pauses the campaign, a passing failure retries in 30 s.
+async fn upload_file(app: &App, ctx: &mut Context) -> Result<Result<(), Next>, JobError> {
+    use crate::domain::outbound::MediaSource;
+    let Some(media) = ctx.campaign.media.as_mut() else { return Ok(Ok(())) };
+    let MediaSource::Stored { sha256, mime } = media.source.clone() else { return Ok(Ok(())) };
+    if ctx.connection.kind == crate::actions::qr_sessions::KIND {
+        return Ok(Ok(())); // a WhatsApp Web number takes text variations only (see provider_send)
+    }
+    let Ok(data) = store::files::read(&app.settings.data_dir, &sha256).await else {
+        pause_with(app, ctx, "the campaign's file is missing from the media store").await?;
+        return Ok(Err(Next::Done));
+    };
+    let (token, _) = crate::actions::connections::secrets(app, &ctx.connection)?;
+    let account = super::whatsapp_send::account(app, &ctx.connection, &token);
+    let name = media
+        .filename
+        .clone()
+        .unwrap_or_else(|| format!("{}.{}", media.kind.as_str(), crate::domain::media::extension(&mime)));
+    match app.graph.upload_media(&account, data, &mime, &name).await {
+        Ok(id) => {
+            media.source = MediaSource::Id(id);
+            Ok(Ok(()))
+        }
+        Err(e) => match ProviderError::from(e) {
+            ProviderError::Permanent { title, .. } => {
+                pause_with(app, ctx, &format!("WhatsApp refused the campaign's file: {title}")).await?;
+                Ok(Err(Next::Done))
+            }
+            other => {
+                tracing::warn!(campaign.id = ctx.campaign.id, error = %other, "uploading the campaign's file failed; trying again soon");
+                Ok(Err(Next::At(app.clock.now_ms() + 30_000)))
+            }
+        },
+    }
+}
+
 async fn send_for_a_while(
     app: &App,
     tenant: crate::domain::TenantId,
@@ -141,13 +179,16 @@ async fn send_for_a_while(
             "sends an earlier run left open are now unknown (never resent blindly)"
         );
     }
-    let Some(ctx) = decide::context(app, tenant, id).await? else { return Ok(Next::Done) };
+    let Some(mut ctx) = decide::context(app, tenant, id).await? else { return Ok(Next::Done) };
     if ctx.campaign.status != rules::Status::Running.as_str() {
         return Ok(Next::Done);
     }
     if let Err(reason) = usable(&ctx.connection) {
         pause_with(app, &ctx, reason).await?;
         return Ok(Next::Done);
+    }
+    if let Err(next) = upload_file(app, &mut ctx).await? {
+        return Ok(next);
     }
     let started = Instant::now();
     let mut in_flight: InFlight<'_> = FuturesUnordered::new();

@@ -5,6 +5,7 @@ use sqlx::{Any, Executor, Row};
 
 use super::{Placeholders, Tx};
 use crate::domain::campaigns::Audience;
+use crate::domain::outbound::Attached;
 use crate::domain::TenantId;
 
 /// One campaign as stored (see migration 0026).
@@ -19,6 +20,8 @@ pub struct Campaign {
     pub status: String,
     pub variations: Vec<String>,
     pub template_id: Option<i64>,
+    /// A file sent with the text (the text is its caption) to contacts inside the window.
+    pub media: Option<Attached>,
     pub audience: Audience,
     /// Put on the ticket a reply opens.
     pub tag_id: Option<i64>,
@@ -47,6 +50,7 @@ pub struct CampaignFields<'a> {
     pub connection_id: i64,
     pub variations: &'a [String],
     pub template_id: Option<i64>,
+    pub media: Option<&'a Attached>,
     pub audience: &'a Audience,
     pub tag_id: Option<i64>,
     pub start_at: i64,
@@ -58,7 +62,7 @@ pub struct CampaignFields<'a> {
 
 const COLUMNS: &str = "id, tenant_id, name, connection_id, status, variations, template_id, audience, tag_id, start_at,
     business_hours, rate_per_minute, spacing_pct, daily_cap, total, excluded, last_error, created_by, created_at,
-    updated_at, started_at, finished_at";
+    updated_at, started_at, finished_at, media";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Campaign, sqlx::Error> {
     let variations: String = r.try_get(5)?;
@@ -86,6 +90,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Campaign, sqlx::Error> {
         updated_at: r.try_get(19)?,
         started_at: r.try_get(20)?,
         finished_at: r.try_get(21)?,
+        media: r.try_get::<Option<String>, _>(22)?.as_deref().and_then(Attached::parse),
     })
 }
 
@@ -102,8 +107,8 @@ pub async fn insert<'e>(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO campaigns (tenant_id, name, connection_id, status, variations, template_id, audience, tag_id,
-             start_at, business_hours, rate_per_minute, spacing_pct, daily_cap, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id",
+             start_at, business_hours, rate_per_minute, spacing_pct, daily_cap, created_by, created_at, updated_at, media)
+         VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) RETURNING id",
     )
     .bind(tenant.0)
     .bind(f.name)
@@ -119,6 +124,7 @@ pub async fn insert<'e>(
     .bind(f.daily_cap)
     .bind(created_by)
     .bind(now)
+    .bind(f.media.map(Attached::to_json))
     .fetch_one(ex)
     .await
 }
@@ -134,7 +140,7 @@ pub async fn update_draft<'e>(
     let done = sqlx::query(
         "UPDATE campaigns SET name = $3, connection_id = $4, variations = $5, template_id = $6, audience = $7,
              tag_id = $8, start_at = $9, business_hours = $10, rate_per_minute = $11, spacing_pct = $12,
-             daily_cap = $13, updated_at = $14
+             daily_cap = $13, updated_at = $14, media = $15
          WHERE tenant_id = $1 AND id = $2 AND status = 'draft'",
     )
     .bind(tenant.0)
@@ -151,6 +157,7 @@ pub async fn update_draft<'e>(
     .bind(f.spacing_pct)
     .bind(f.daily_cap)
     .bind(now)
+    .bind(f.media.map(Attached::to_json))
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)

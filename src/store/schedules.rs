@@ -3,6 +3,7 @@
 
 use sqlx::{Any, Executor, Row};
 
+use crate::domain::outbound::Attached;
 use crate::domain::TenantId;
 
 /// One schedule as stored (see migration 0023).
@@ -25,6 +26,10 @@ pub struct Schedule {
     pub max_count: Option<i64>,
     pub business_hours: bool,
     pub marketing: bool,
+    /// The approved template sent when the customer's window is closed (or always, with no text).
+    pub template_id: Option<i64>,
+    /// A file sent with the text as its caption.
+    pub media: Option<Attached>,
     /// `active`, `paused`, `cancelled` or `finished`.
     pub status: String,
     /// The next occurrence by the rule (Unix ms).
@@ -54,11 +59,13 @@ pub struct ScheduleFields<'a> {
     pub max_count: Option<i64>,
     pub business_hours: bool,
     pub marketing: bool,
+    pub template_id: Option<i64>,
+    pub media: Option<&'a Attached>,
 }
 
 const COLUMNS: &str = "id, tenant_id, contact_id, connection_id, body, kind, weekdays, month_day, start_local,
     until_date, max_count, business_hours, marketing, status, slot_at, run_at, done_count, last_state, last_error,
-    last_at, created_by, created_at, updated_at";
+    last_at, created_by, created_at, updated_at, template_id, media";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Schedule, sqlx::Error> {
     Ok(Schedule {
@@ -85,6 +92,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Schedule, sqlx::Error> {
         created_by: r.try_get(20)?,
         created_at: r.try_get(21)?,
         updated_at: r.try_get(22)?,
+        template_id: r.try_get(23)?,
+        media: r.try_get::<Option<String>, _>(24)?.as_deref().and_then(Attached::parse),
     })
 }
 
@@ -98,8 +107,10 @@ pub async fn insert<'e>(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO schedules (tenant_id, contact_id, connection_id, body, kind, weekdays, month_day, start_local,
-             until_date, max_count, business_hours, marketing, status, slot_at, run_at, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $13, $14, $15, $16, $16) RETURNING id",
+             until_date, max_count, business_hours, marketing, status, slot_at, run_at, created_by, created_at, updated_at,
+             template_id, media)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $13, $14, $15, $16, $16, $17, $18)
+         RETURNING id",
     )
     .bind(tenant.0)
     .bind(f.contact_id)
@@ -117,6 +128,8 @@ pub async fn insert<'e>(
     .bind(slot.1)
     .bind(created_by)
     .bind(now)
+    .bind(f.template_id)
+    .bind(f.media.map(Attached::to_json))
     .fetch_one(ex)
     .await
 }
@@ -133,7 +146,7 @@ pub async fn update<'e>(
     let done = sqlx::query(
         "UPDATE schedules SET contact_id = $3, connection_id = $4, body = $5, kind = $6, weekdays = $7, month_day = $8,
              start_local = $9, until_date = $10, max_count = $11, business_hours = $12, marketing = $13, slot_at = $14,
-             run_at = $15, updated_at = $16
+             run_at = $15, updated_at = $16, template_id = $17, media = $18
          WHERE tenant_id = $1 AND id = $2 AND status IN ('active', 'paused')",
     )
     .bind(tenant.0)
@@ -152,6 +165,8 @@ pub async fn update<'e>(
     .bind(slot.0)
     .bind(slot.1)
     .bind(now)
+    .bind(f.template_id)
+    .bind(f.media.map(Attached::to_json))
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -50,6 +50,7 @@ mod reports;
 mod reports_watch;
 mod schedules;
 mod security;
+mod sends_with_files;
 mod shell;
 mod tags;
 mod templates_web;

@@ -14,6 +14,7 @@ use crate::actions::{ActionError, ActionResult, Actor};
 use crate::app::App;
 use crate::domain::campaigns::{self as rules, Audience, Command, Status};
 use crate::domain::jobs::JobKind;
+use crate::domain::outbound::Attached;
 use crate::domain::{phone, TenantId};
 pub use crate::store::campaign_recipients::Recipient;
 pub use crate::store::campaigns::Campaign;
@@ -35,6 +36,14 @@ pub struct CampaignInput {
     /// An approved template of the number, sent to contacts outside the 24-hour window (its
     /// parameters filled as mapped on Modelos).
     pub template_id: Option<i64>,
+    /// A file by link sent with the text (the text goes as its caption) to contacts inside the
+    /// window.
+    pub media: Option<crate::actions::composer::MediaLink>,
+    /// A file uploaded on the page, checked and stored (`composer::store_upload`); never read
+    /// from a request, so nobody names another company's file.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub upload: Option<Attached>,
     /// Every contact of the company.
     #[serde(default)]
     pub all_contacts: bool,
@@ -96,6 +105,7 @@ struct Checked {
     connection_id: i64,
     variations: Vec<String>,
     audience: Audience,
+    media: Option<Attached>,
     start_at: i64,
     rate: i64,
     spacing: i64,
@@ -106,7 +116,8 @@ async fn check(tx: &mut Tx, tenant: TenantId, input: &CampaignInput, now: i64) -
         input.variations.iter().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
     let rate = input.rate_per_minute.unwrap_or(20);
     let spacing = input.spacing_pct.unwrap_or(30);
-    rules::check_fields(&input.name, &variations, input.template_id.is_some(), rate, spacing, input.daily_cap)
+    let has_other = input.template_id.is_some() || input.upload.is_some() || input.media.is_some();
+    rules::check_fields(&input.name, &variations, has_other, rate, spacing, input.daily_cap)
         .map_err(|(code, message)| invalid(code, message))?;
     let connection = match input.connection_id {
         Some(id) => store::connections::get(&mut **tx, tenant, id)
@@ -120,13 +131,7 @@ async fn check(tx: &mut Tx, tenant: TenantId, input: &CampaignInput, now: i64) -
             .ok_or_else(|| invalid("no_connection", "connect a WhatsApp number first"))?,
     };
     if let Some(t) = input.template_id {
-        let template = store::templates::get(&mut **tx, tenant, t)
-            .await?
-            .filter(|t| t.connection_id == connection.id)
-            .ok_or_else(|| invalid("unknown_template", "the number has no such template"))?;
-        if template.status != crate::domain::templates::APPROVED {
-            return Err(invalid("template_not_approved", "the template is not approved on WhatsApp"));
-        }
+        crate::actions::templates::approved(tx, tenant, t, Some(connection.id)).await?;
     }
     for tag in input.tag_ids.iter().chain(input.reply_tag_id.iter()) {
         store::tags::get(&mut **tx, tenant, *tag).await?.ok_or_else(|| invalid("unknown_tag", "no such tag"))?;
@@ -156,7 +161,16 @@ async fn check(tx: &mut Tx, tenant: TenantId, input: &CampaignInput, now: i64) -
                 .ok_or_else(|| invalid("invalid_start", "that local time does not exist (a summer-time change)"))?
         }
     };
+    let media = match (&input.upload, &input.media) {
+        (Some(u), _) => Some(u.clone()),
+        (None, Some(link)) => Some(link.attached()?),
+        (None, None) => None,
+    };
+    if let Some(m) = &media {
+        check_media(m, &variations)?;
+    }
     Ok(Checked {
+        media,
         name: input.name.trim().to_string(),
         connection_id: connection.id,
         variations,
@@ -165,6 +179,18 @@ async fn check(tx: &mut Tx, tenant: TenantId, input: &CampaignInput, now: i64) -
         rate,
         spacing,
     })
+}
+
+/// A campaign's file: each variation goes as its caption, so it must fit one (and audio takes
+/// none); a link must be one WhatsApp can fetch.
+fn check_media(m: &Attached, variations: &[String]) -> ActionResult<()> {
+    if !m.takes_text() && !variations.is_empty() {
+        return Err(invalid("invalid_media", "an audio file goes without text: leave the variations empty"));
+    }
+    if variations.iter().any(|v| v.chars().count() > crate::actions::composer::CAPTION_MAX) {
+        return Err(invalid("invalid_caption", "with a file, each variation has at most 1024 characters"));
+    }
+    m.content("").validate().map_err(|e| invalid("invalid_media", e))
 }
 
 async fn company_zone(tx: &mut Tx, tenant: TenantId) -> ActionResult<chrono_tz::Tz> {
@@ -178,6 +204,7 @@ fn fields<'a>(c: &'a Checked, input: &CampaignInput) -> CampaignFields<'a> {
         connection_id: c.connection_id,
         variations: &c.variations,
         template_id: input.template_id,
+        media: c.media.as_ref(),
         audience: &c.audience,
         tag_id: input.reply_tag_id,
         start_at: c.start_at,

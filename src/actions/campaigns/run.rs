@@ -91,10 +91,20 @@ pub async fn prepare(app: &App, ctx: &Context, r: &Recipient, now: i64) -> anyho
     };
     let in_window = crate::domain::channel::free_form_allowed(&ctx.connection.kind, last_inbound_at, now);
     let variations = &ctx.campaign.variations;
-    let (content, variation, body) = if in_window && !variations.is_empty() {
-        let v = rules::variation_for(r.id, variations.len());
-        let text = crate::actions::contacts::fill_template(&variations[v], &contact);
-        (OutboundContent::Text { body: text.clone(), preview_url: false }, Some(v as i64), text)
+    let media = ctx.campaign.media.as_ref();
+    let (content, variation, body) = if in_window && (!variations.is_empty() || media.is_some()) {
+        let (text, variation) = match variations.len() {
+            0 => (String::new(), None),
+            n => {
+                let v = rules::variation_for(r.id, n);
+                (crate::actions::contacts::fill_template(&variations[v], &contact), Some(v as i64))
+            }
+        };
+        let content = match media {
+            Some(m) => m.content(&text),
+            None => OutboundContent::Text { body: text.clone(), preview_url: false },
+        };
+        (content, variation, text)
     } else if let Some(t) = &ctx.template {
         let values: BTreeMap<String, String> = crate::actions::templates::values_for(t, &contact).into_iter().collect();
         match crate::actions::templates::content_of(t, &values) {

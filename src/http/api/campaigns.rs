@@ -46,6 +46,9 @@ pub struct CampaignOut {
     pub status: String,
     pub variations: Vec<String>,
     pub template_id: Option<i64>,
+    /// A file sent with the text (its caption) inside the window; `link` is `null` for a file
+    /// uploaded on the web page.
+    pub media: Option<crate::actions::composer::MediaLink>,
     pub all_contacts: bool,
     pub tag_ids: Vec<i64>,
     /// Numbers of a list audience (digits, international form).
@@ -79,6 +82,7 @@ fn out(c: Campaign, counts: Vec<(&'static str, i64)>) -> CampaignOut {
         status: c.status,
         variations: c.variations,
         template_id: c.template_id,
+        media: c.media.as_ref().map(crate::actions::composer::MediaLink::of),
         all_contacts: c.audience.all,
         tag_ids: c.audience.tags,
         phones: c.audience.phones,

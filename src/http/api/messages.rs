@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::actions::composer::MediaLink;
 use crate::actions::send::{SendRequest, SendTarget};
 use crate::actions::{self, ActionError};
 use crate::app::App;
@@ -34,7 +35,7 @@ pub fn routes() -> Router<Arc<App>> {
 #[derive(OpenApi)]
 #[openapi(
     paths(list_messages, send_message, get_message, upload_media),
-    components(schemas(MessageOut, MessagePage, SendInput, TextPart, MediaPart, TemplatePart))
+    components(schemas(MessageOut, MessagePage, SendInput, TextPart, MediaPart, TemplatePart, MediaLink))
 )]
 pub struct MessagesApi;
 
@@ -219,19 +220,7 @@ fn content(input: &SendInput) -> Result<OutboundContent, ApiError> {
     match (input.kind.as_str(), &input.text, &input.media, &input.template) {
         ("text", Some(t), None, None) => Ok(OutboundContent::Text { body: t.body.clone(), preview_url: t.preview_url }),
         ("media", None, Some(m), None) => {
-            let kind = match m.kind.as_str() {
-                "image" => MediaKind::Image,
-                "audio" => MediaKind::Audio,
-                "video" => MediaKind::Video,
-                "document" => MediaKind::Document,
-                "sticker" => MediaKind::Sticker,
-                _ => {
-                    return Err(invalid(
-                        "invalid_media_kind",
-                        "media.kind must be image, audio, video, document or sticker",
-                    ))
-                }
-            };
+            let kind = media_kind(&m.kind)?;
             Ok(OutboundContent::Media {
                 kind,
                 source: MediaSource::Link(m.link.trim().to_string()),

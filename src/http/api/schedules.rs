@@ -19,6 +19,7 @@ use crate::http::error::{ApiError, ApiJson};
 
 use super::tags::PageQuery;
 use super::{decode_id_cursor, page_by_id, page_limit, ApiPath, ApiQuery, ErrorBody};
+use crate::actions::composer::MediaLink;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -40,6 +41,10 @@ pub struct ScheduleOut {
     /// `null`: the contact's latest connection, else the company's first active one.
     pub connection_id: Option<i64>,
     pub body: String,
+    /// The approved template sent when the customer's 24-hour window is closed.
+    pub template_id: Option<i64>,
+    /// A file sent with the text as its caption.
+    pub media: Option<MediaLink>,
     /// `once`, `daily`, `weekly` or `monthly`.
     pub recurrence: String,
     /// Weekly: `mon` … `sun`.
@@ -75,6 +80,8 @@ impl From<Schedule> for ScheduleOut {
             contact_id: s.contact_id,
             connection_id: s.connection_id,
             body: s.body,
+            template_id: s.template_id,
+            media: s.media.as_ref().map(MediaLink::of),
             weekdays: weekday_keys(s.weekdays as u8).into_iter().map(String::from).collect(),
             month_day: (s.kind == "monthly").then_some(s.month_day),
             recurrence: s.kind,
@@ -106,9 +113,15 @@ pub struct ScheduleCreate {
     /// …or by phone in international form (created if new).
     pub phone: Option<String>,
     pub connection_id: Option<i64>,
-    /// 1–4096 characters.
-    #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
+    /// Up to 4096 characters (1024 with a file); may be left out with a template or a file.
+    #[serde(default)]
+    #[schema(max_length = 4096)]
     pub body: String,
+    /// An approved template (`GET /templates`), sent when the customer's 24-hour window is
+    /// closed, or always when there is no text nor file.
+    pub template_id: Option<i64>,
+    /// A file by link; the text goes as its caption.
+    pub media: Option<MediaLink>,
     /// `once` (default), `daily`, `weekly`, `monthly`.
     pub recurrence: Option<String>,
     /// Weekly: `mon` … `sun`.
@@ -137,8 +150,12 @@ pub struct ScheduleUpdate {
     pub status: Option<String>,
     pub contact_id: Option<i64>,
     pub connection_id: Option<i64>,
-    #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
+    #[schema(max_length = 4096)]
     pub body: Option<String>,
+    /// A template to send outside the window; `0` removes it.
+    pub template_id: Option<i64>,
+    /// A file by link (replaces the one there).
+    pub media: Option<MediaLink>,
     pub recurrence: Option<String>,
     pub weekdays: Option<Vec<String>>,
     pub month_day: Option<i64>,
@@ -149,7 +166,8 @@ pub struct ScheduleUpdate {
     pub marketing: Option<bool>,
 }
 
-const ERRORS_422: &str = "`invalid_body`, `invalid_start`, `past_date`, `invalid_recurrence`, `invalid_weekdays`, \
+const ERRORS_422: &str = "`invalid_body`, `invalid_media`, `invalid_media_kind`, `invalid_caption`, \
+    `unknown_template`, `template_not_approved`, `invalid_start`, `past_date`, `invalid_recurrence`, `invalid_weekdays`, \
     `invalid_month_day`, `invalid_until`, `invalid_count`, `missing_contact`, `unknown_contact`, `invalid_phone`, \
     `unknown_connection`, `no_occurrence`, `invalid_status`";
 
@@ -187,6 +205,8 @@ async fn create_schedule(
         phone: i.phone,
         connection_id: i.connection_id,
         body: i.body,
+        template_id: i.template_id,
+        media: i.media.as_ref().map(MediaLink::attached).transpose()?,
         recurrence: i.recurrence,
         weekdays: i.weekdays,
         month_day: i.month_day,
@@ -233,6 +253,8 @@ async fn update_schedule(
     let edits = u.contact_id.is_some()
         || u.connection_id.is_some()
         || u.body.is_some()
+        || u.template_id.is_some()
+        || u.media.is_some()
         || u.recurrence.is_some()
         || u.weekdays.is_some()
         || u.month_day.is_some()
@@ -248,6 +270,15 @@ async fn update_schedule(
             phone: None,
             connection_id: u.connection_id.or(s.connection_id),
             body: u.body.unwrap_or(s.body),
+            template_id: match u.template_id {
+                Some(0) => None,
+                Some(t) => Some(t),
+                None => s.template_id,
+            },
+            media: match &u.media {
+                Some(m) => Some(m.attached()?),
+                None => s.media.clone(),
+            },
             recurrence: Some(u.recurrence.unwrap_or(s.kind)),
             weekdays: u
                 .weekdays

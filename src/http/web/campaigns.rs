@@ -12,6 +12,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::multipart::{media_in_words, picked_file, CsrfUpload};
 use super::pages::EmptyForm;
 use super::{error_status, render, CsrfForm, Layout, Page};
 use crate::actions::campaigns::{self, export, Campaign, CampaignInput, Recipient};
@@ -57,6 +58,12 @@ pub struct CampaignForm {
     spacing_pct: String,
     #[serde(default)]
     daily_cap: String,
+    /// Ticked on an edit: the file goes.
+    #[serde(default)]
+    remove_media: Option<String>,
+    /// The saved file in words (shown on an edit).
+    #[serde(skip)]
+    current_media: Option<String>,
     /// The ticked tag boxes, `tag_<id>`.
     #[serde(flatten)]
     ticked: std::collections::HashMap<String, String>,
@@ -96,6 +103,8 @@ impl CampaignForm {
             connection_id: number(&self.connection_id),
             variations: (0..5).map(|i| self.variation(i).to_string()).collect(),
             template_id: number(&self.template_id),
+            media: None,
+            upload: None,
             all_contacts: self.audience == "all",
             tag_ids: if self.audience == "tags" { self.tag_ids() } else { Vec::new() },
             phones: if self.audience == "phones" { phones.collect() } else { Vec::new() },
@@ -108,7 +117,7 @@ impl CampaignForm {
         }
     }
 
-    fn of(c: &Campaign, start: String) -> CampaignForm {
+    fn of(c: &Campaign, start: String, lang: super::i18n::Lang) -> CampaignForm {
         let v = |i: usize| c.variations.get(i).cloned().unwrap_or_default();
         let audience = if c.audience.all {
             "all"
@@ -137,6 +146,8 @@ impl CampaignForm {
             rate_per_minute: c.rate_per_minute.to_string(),
             spacing_pct: c.spacing_pct.to_string(),
             daily_cap: c.daily_cap.map(|d| d.to_string()).unwrap_or_default(),
+            remove_media: None,
+            current_media: c.media.as_ref().map(|m| media_in_words(lang, m)),
             ticked: Default::default(),
         }
     }
@@ -245,8 +256,16 @@ pub async fn list(p: Page, Query(q): Query<ListQuery>) -> Response {
     list_page(&p, CampaignForm::blank(), notice, None).await
 }
 
-pub async fn create(p: Page, CsrfForm(form): CsrfForm<CampaignForm>) -> Response {
-    match campaigns::create(&p.app, &p.actor(), p.tenant(), form.input()).await {
+pub async fn create(p: Page, CsrfUpload(form, files): CsrfUpload<CampaignForm>) -> Response {
+    let mut input = form.input();
+    let created = match picked_file(&p.app, files, None, false).await {
+        Ok(upload) => {
+            input.upload = upload;
+            campaigns::create(&p.app, &p.actor(), p.tenant(), input).await
+        }
+        Err(e) => Err(e),
+    };
+    match created {
         Ok(c) => Redirect::to(&format!("/campaigns/{}?saved=campaign_created", c.id)).into_response(),
         Err(e) => {
             let message = super::error_message(p.lang(), &e);
@@ -339,7 +358,7 @@ async fn show_page(p: &Page, id: i64, q: ShowQuery, form: Option<CampaignForm>, 
     let start = crate::domain::hours::wall_clock(layout.tz, c.start_at)
         .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
         .unwrap_or_default();
-    let form = form.unwrap_or_else(|| CampaignForm::of(&c, start));
+    let form = form.unwrap_or_else(|| CampaignForm::of(&c, start, p.lang()));
     let unknown = counts.iter().find(|k| k.key == "unknown").map(|k| k.n).unwrap_or(0);
     let notice = super::saved_notice(p.lang(), q.saved.as_deref());
     render(CampaignPage {
@@ -380,8 +399,22 @@ pub async fn progress(p: Page, Path(id): Path<i64>) -> Response {
     render(ProgressFragment { status: status_label(&p, &c.status), live: c.status == "running", layout, c, counts })
 }
 
-pub async fn update(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<CampaignForm>) -> Response {
-    match campaigns::update(&p.app, &p.actor(), p.tenant(), id, form.input()).await {
+pub async fn update(p: Page, Path(id): Path<i64>, CsrfUpload(form, files): CsrfUpload<CampaignForm>) -> Response {
+    let mut input = form.input();
+    let (app, actor, tenant) = (&p.app, p.actor(), p.tenant());
+    let kept = campaigns::get(app, &actor, tenant, id).await.map(|c| c.media);
+    let upload = match kept {
+        Ok(kept) => picked_file(app, files, kept, form.remove_media.is_some()).await,
+        Err(e) => Err(e),
+    };
+    let saved = match upload {
+        Ok(upload) => {
+            input.upload = upload;
+            campaigns::update(app, &actor, tenant, id, input).await
+        }
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(_) => Redirect::to(&format!("/campaigns/{id}?saved=campaign_saved")).into_response(),
         Err(e) => {
             let message = super::error_message(p.lang(), &e);

@@ -56,12 +56,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/inbox/{id}/transfer", axum::routing::post(inbox::transfer_ticket))
         .route("/inbox/{id}/close", axum::routing::post(inbox::close_ticket))
         .route("/inbox/{id}/reopen", axum::routing::post(inbox::reopen_ticket))
-        .route(
-            "/inbox/{id}/attachments",
-            axum::routing::post(inbox::upload_attachment).layer(axum::extract::DefaultBodyLimit::max(
-                crate::actions::composer::MAX_ATTACHMENT_BYTES + 64 * 1024,
-            )),
-        )
+        .route("/inbox/{id}/attachments", axum::routing::post(inbox::upload_attachment).layer(upload_limit()))
         .route("/inbox/{id}/react", axum::routing::post(inbox::react))
         .route("/inbox/{id}/media/{message}", get(inbox::show_media))
         .route("/inbox/{id}/tags", axum::routing::post(inbox::tag_ticket))
@@ -70,13 +65,13 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/templates", get(message_templates::list))
         .route("/admin/templates/sync", axum::routing::post(message_templates::sync))
         .route("/admin/templates/{id}", get(message_templates::edit).post(message_templates::save))
-        .route("/campaigns", get(campaigns::list).post(campaigns::create))
-        .route("/campaigns/{id}", get(campaigns::show).post(campaigns::update))
+        .route("/campaigns", get(campaigns::list).post(campaigns::create).layer(upload_limit()))
+        .route("/campaigns/{id}", get(campaigns::show).post(campaigns::update).layer(upload_limit()))
         .route("/campaigns/{id}/progress", get(campaigns::progress))
         .route("/campaigns/{id}/recipients.csv", get(campaigns::csv))
         .route("/campaigns/{id}/{action}", axum::routing::post(campaigns::command))
-        .route("/schedules", get(schedules::list).post(schedules::create))
-        .route("/schedules/{id}", get(schedules::edit).post(schedules::update))
+        .route("/schedules", get(schedules::list).post(schedules::create).layer(upload_limit()))
+        .route("/schedules/{id}", get(schedules::edit).post(schedules::update).layer(upload_limit()))
         .route("/schedules/{id}/{action}", axum::routing::post(schedules::change_state))
         .route("/admin/tags/{id}", axum::routing::post(tags::update_tag))
         .route("/admin/tags/{id}/delete", axum::routing::post(tags::delete_tag))
@@ -244,6 +239,11 @@ pub fn rotate_csrf(response: &mut Response, secure: bool) {
     set_csrf_cookie(response, &crate::crypto::random_token(32), secure);
 }
 
+/// The body limit of forms that carry a file (WhatsApp's largest, plus the other fields).
+fn upload_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(crate::actions::composer::MAX_ATTACHMENT_BYTES + 64 * 1024)
+}
+
 /// A form post whose hidden `csrf` field matches the browser's CSRF cookie.
 pub struct CsrfForm<T>(pub T);
 
@@ -274,7 +274,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for CsrfForm<T> {
     }
 }
 
-fn simple_page(lang: Lang, key: &str) -> String {
+pub(super) fn simple_page(lang: Lang, key: &str) -> String {
     let text = askama::filters::escape(lang.t(key), askama::filters::Html).map(|e| e.to_string()).unwrap_or_default();
     format!(
         "<!doctype html><html lang=\"{}\"><meta charset=\"utf-8\"><link rel=\"stylesheet\" href=\"/assets/app.css\"><main class=\"narrow\"><p class=\"alert error\">{text}</p><p><a href=\"/\">Atende</a></p></main></html>",

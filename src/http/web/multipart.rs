@@ -1,6 +1,9 @@
-//! A small `multipart/form-data` reader (RFC 7578) for the composer's uploads: the whole body is
+//! A small `multipart/form-data` reader (RFC 7578) for forms with files (the composer, schedules,
+//! campaigns) and their CSRF-checked extractor: the whole body is
 //! already in memory under the route's size limit, so this only splits it at the boundary and
 //! reads each part's `Content-Disposition` name and filename and its `Content-Type`.
+
+use crate::domain::outbound::Attached;
 
 /// One part of a form; `data` borrows the request body.
 #[derive(Debug, PartialEq, Eq)]
@@ -71,6 +74,97 @@ pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Option<Vec<Part<'a>>> {
         }
         parts.push(Part { name: name?, filename, content_type, data: &body[data_start..data_end] });
         pos = data_end + next.len();
+    }
+}
+
+/// A file a form carried.
+pub struct Upload {
+    pub name: String,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub data: Vec<u8>,
+}
+
+/// A form post, `multipart/form-data` (with files) or urlencoded, whose hidden `csrf` field
+/// matches the browser's CSRF cookie: its text fields as `T` and the files picked (a file input
+/// left empty sends a part with no name nor bytes, which is dropped).
+pub struct CsrfUpload<T>(pub T, pub Vec<Upload>);
+
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<std::sync::Arc<crate::app::App>> for CsrfUpload<T> {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &std::sync::Arc<crate::app::App>,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::http::StatusCode;
+        use axum::response::IntoResponse;
+        let content_type =
+            req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let Some(boundary) = boundary(&content_type) else {
+            let super::CsrfForm(form) = super::CsrfForm::<T>::from_request(req, state).await?;
+            return Ok(CsrfUpload(form, Vec::new()));
+        };
+        let cookie = crate::http::cookies::get(req.headers(), crate::http::cookies::CSRF).unwrap_or_default();
+        let lang = super::i18n::Lang::pick(None, req.headers());
+        let body = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            let status = e.status();
+            (status, if status == StatusCode::PAYLOAD_TOO_LARGE { "payload_too_large" } else { "invalid_body" })
+                .into_response()
+        })?;
+        let parts = parse(&body, &boundary)
+            .ok_or_else(|| (StatusCode::BAD_REQUEST, "invalid_upload: the form is not well-formed").into_response())?;
+        let mut fields = Vec::new();
+        let mut files = Vec::new();
+        for part in parts {
+            match part.filename {
+                None => fields.push((part.name, String::from_utf8_lossy(part.data).into_owned())),
+                Some(_) if part.data.is_empty() => {}
+                Some(filename) => files.push(Upload {
+                    name: part.name,
+                    filename: Some(filename).filter(|f| !f.is_empty()),
+                    content_type: part.content_type,
+                    data: part.data.to_vec(),
+                }),
+            }
+        }
+        let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+        if cookie.is_empty() || !crate::crypto::constant_time_eq(csrf, &cookie) {
+            return Err(
+                (StatusCode::FORBIDDEN, axum::response::Html(super::simple_page(lang, "error.csrf"))).into_response()
+            );
+        }
+        let encoded = serde_urlencoded::to_string(&fields).unwrap_or_default();
+        serde_urlencoded::from_str(&encoded)
+            .map(|form| CsrfUpload(form, files))
+            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, format!("invalid form: {e}")).into_response())
+    }
+}
+
+/// The file a schedule or campaign form sends (field `file`), checked and stored; with none
+/// picked, `kept` (the saved one) stays unless `remove` (the "remove the file" box) is ticked.
+pub async fn picked_file(
+    app: &crate::app::App,
+    files: Vec<Upload>,
+    kept: Option<Attached>,
+    remove: bool,
+) -> crate::actions::ActionResult<Option<Attached>> {
+    match files.into_iter().find(|f| f.name == "file") {
+        Some(f) => Ok(Some(
+            crate::actions::composer::store_upload(app, f.data, f.filename.as_deref(), f.content_type.as_deref())
+                .await?,
+        )),
+        None if remove => Ok(None),
+        None => Ok(kept),
+    }
+}
+
+/// A file in words, for lists and forms: "Imagem", "Documento: tabela.pdf".
+pub fn media_in_words(lang: super::i18n::Lang, m: &Attached) -> String {
+    let kind = lang.t(&format!("sched.media.{}", m.kind.as_str())).to_string();
+    match &m.filename {
+        Some(name) => format!("{kind}: {name}"),
+        None => kind,
     }
 }
 

@@ -10,10 +10,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::i18n::Lang;
+use super::multipart::{media_in_words, picked_file, CsrfUpload, Upload};
 use super::pages::EmptyForm;
 use super::{error_status, render, CsrfForm, Layout, Page};
 use crate::actions::schedules::{self, Schedule, ScheduleInput};
-use crate::actions::{self, ActionError};
+use crate::actions::{self, ActionError, ActionResult};
+use crate::domain::outbound::Attached;
 use crate::domain::schedules::{parse_local, weekday_keys};
 
 /// One row of the list, in words.
@@ -66,6 +68,12 @@ pub struct ScheduleForm {
     business_hours: Option<String>,
     #[serde(default)]
     marketing: Option<String>,
+    /// The template's id, or empty for none.
+    #[serde(default)]
+    template_id: String,
+    /// Ticked on an edit: the file goes.
+    #[serde(default)]
+    remove_media: Option<String>,
 }
 
 impl ScheduleForm {
@@ -93,6 +101,8 @@ impl ScheduleForm {
             phone: contact_id.is_none().then(|| self.phone.clone()),
             connection_id: None,
             body: self.body.clone(),
+            template_id: number(&self.template_id).filter(|t| *t > 0),
+            media: None,
             recurrence: Some(self.recurrence.clone()),
             weekdays: self.weekdays(),
             month_day: number(&self.month_day),
@@ -123,6 +133,8 @@ impl ScheduleForm {
             count: s.max_count.map(|c| c.to_string()).unwrap_or_default(),
             business_hours: s.business_hours.then(|| "on".into()),
             marketing: s.marketing.then(|| "on".into()),
+            template_id: s.template_id.map(|t| t.to_string()).unwrap_or_default(),
+            remove_media: None,
         }
     }
 }
@@ -135,11 +147,29 @@ struct SchedulesPage {
     /// Contacts for the picker: (phone, label).
     contacts: Vec<(String, String)>,
     form: ScheduleForm,
+    /// Approved templates to pick: (id, "name (language)").
+    templates: Vec<(String, String)>,
+    /// The file of the schedule being edited, in words.
+    current_media: Option<String>,
     /// The schedule being edited.
     editing: Option<i64>,
     contact_filter: Option<i64>,
     notice: Option<String>,
     error: Option<String>,
+}
+
+/// The form's file; on an edit with none picked, the schedule's own stays.
+async fn media_of(
+    p: &Page,
+    form: &ScheduleForm,
+    files: Vec<Upload>,
+    editing: Option<i64>,
+) -> ActionResult<Option<Attached>> {
+    let kept = match editing {
+        Some(id) => schedules::get(&p.app, &p.actor(), p.tenant(), id).await?.media,
+        None => None,
+    };
+    picked_file(&p.app, files, kept, form.remove_media.is_some()).await
 }
 
 /// The recurrence in words, in the page's language.
@@ -192,7 +222,12 @@ fn row(p: &Page, layout: &Layout, names: &HashMap<i64, String>, s: Schedule) -> 
         active: s.status == "active",
         paused: s.status == "paused",
         last_result,
-        body: s.body,
+        body: match (&s.media, s.body.trim().is_empty(), s.template_id.is_some()) {
+            (Some(m), true, _) => media_in_words(lang, m),
+            (Some(m), false, _) => format!("{} — {}", media_in_words(lang, m), s.body),
+            (None, true, true) => lang.t("sched.template_only").to_string(),
+            (None, _, _) => s.body,
+        },
     }
 }
 
@@ -239,8 +274,31 @@ async fn page(
             }
         }
     }
+    let current_media = editing
+        .and_then(|id| listed.iter().find(|s| s.id == id))
+        .and_then(|s| s.media.as_ref())
+        .map(|m| media_in_words(p.lang(), m));
+    let templates = match actions::templates::list(&p.app, &actor, tenant, None).await {
+        Ok(list) => list
+            .into_iter()
+            .filter(|t| t.template.status == crate::domain::templates::APPROVED)
+            .map(|t| (t.template.id.to_string(), format!("{} ({})", t.template.name, t.template.language)))
+            .collect(),
+        Err(e) => return p.failure(&e),
+    };
     let rows = listed.into_iter().map(|s| row(p, &layout, &names, s)).collect();
-    render(SchedulesPage { layout, rows, contacts: picker, form, editing, contact_filter, notice, error })
+    render(SchedulesPage {
+        layout,
+        rows,
+        contacts: picker,
+        form,
+        templates,
+        current_media,
+        editing,
+        contact_filter,
+        notice,
+        error,
+    })
 }
 
 pub async fn list(p: Page, Query(q): Query<ListQuery>) -> Response {
@@ -261,8 +319,13 @@ async fn failed(p: &Page, e: ActionError, form: ScheduleForm, editing: Option<i6
     (error_status(&e), page(p, form, editing, None, None, Some(message)).await).into_response()
 }
 
-pub async fn create(p: Page, CsrfForm(form): CsrfForm<ScheduleForm>) -> Response {
-    match schedules::create(&p.app, &p.actor(), p.tenant(), form.input(None)).await {
+pub async fn create(p: Page, CsrfUpload(form, files): CsrfUpload<ScheduleForm>) -> Response {
+    let mut input = form.input(None);
+    input.media = match media_of(&p, &form, files, None).await {
+        Ok(m) => m,
+        Err(e) => return failed(&p, e, form, None).await,
+    };
+    match schedules::create(&p.app, &p.actor(), p.tenant(), input).await {
         Ok(_) => Redirect::to("/schedules?saved=schedule_created").into_response(),
         Err(e) => failed(&p, e, form, None).await,
     }
@@ -281,8 +344,13 @@ pub async fn edit(p: Page, Path(id): Path<i64>) -> Response {
     page(&p, ScheduleForm::of(&s, phone), Some(id), None, None, None).await
 }
 
-pub async fn update(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<ScheduleForm>) -> Response {
-    match schedules::update(&p.app, &p.actor(), p.tenant(), id, form.input(None)).await {
+pub async fn update(p: Page, Path(id): Path<i64>, CsrfUpload(form, files): CsrfUpload<ScheduleForm>) -> Response {
+    let mut input = form.input(None);
+    input.media = match media_of(&p, &form, files, Some(id)).await {
+        Ok(m) => m,
+        Err(e) => return failed(&p, e, form, Some(id)).await,
+    };
+    match schedules::update(&p.app, &p.actor(), p.tenant(), id, input).await {
         Ok(_) => Redirect::to("/schedules?saved=schedule_saved").into_response(),
         Err(e) => failed(&p, e, form, Some(id)).await,
     }

@@ -24,6 +24,11 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
         "Na API oficial, só um modelo aprovado alcança quem não escreveu nas últimas 24 horas; os parâmetros seguem o mapeamento de Modelos.",
         "On the Cloud API only an approved template reaches contacts who have not written in 24 hours; parameters follow the mapping on Templates.",
     ),
+    (
+        "camp.file_hint",
+        "Com um arquivo, cada variação vai como legenda (até 1024 caracteres; áudio vai sem texto). Fora da janela de 24 horas vai o modelo.",
+        "With a file, each variation goes as its caption (up to 1024 characters; audio goes without text). Outside the 24-hour window the template goes.",
+    ),
     ("camp.audience", "Público", "Audience"),
     ("camp.audience.tags", "Contatos com as etiquetas", "Contacts with the tags"),
     ("camp.tags", "Etiquetas", "Tags"),
