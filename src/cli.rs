@@ -242,6 +242,14 @@ async fn serve(mut settings: Settings) -> anyhow::Result<()> {
         crate::demo::set_up_campaign(&app).await?;
     }
     let simulator = crate::demo::start_simulator(&app, local).await?;
+    if simulator.is_some() {
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::demo::set_up_schedule(&app).await {
+                tracing::warn!(error = %format!("{e:#}"), "the demo schedule is not ready");
+            }
+        });
+    }
     if gateway.is_some() {
         // In the background: the stand-in posts its first webhooks to this server, which starts
         // accepting requests only below.

@@ -179,3 +179,59 @@ pub async fn set_up_campaign(app: &App) -> anyhow::Result<()> {
         Err(e) => Err(anyhow::anyhow!("creating the demo campaign: {e}")),
     }
 }
+
+/// A demo schedule (Agendamentos): every Monday at 09:00, within business hours, a check-in to a
+/// sample contact, with the simulator's `atendimento_retorno` template (`{{1}}` = the contact's
+/// name) for when the customer has not written in the last 24 hours. Needs the simulator's
+/// template list, so it runs once the simulator answers; only when the company has no schedule.
+pub async fn set_up_schedule(app: &App) -> anyhow::Result<()> {
+    use crate::domain::schedules as rules;
+    use chrono::Datelike;
+    let Some(tenant) = crate::store::tenants::find_by_slug(app.db.reader(), bootstrap::DEMO_SLUG).await? else {
+        return Ok(());
+    };
+    if !crate::store::schedules::list(app.db.reader(), tenant.id, None, 1).await?.is_empty() {
+        return Ok(());
+    }
+    let connections = crate::store::connections::list(app.db.reader(), tenant.id).await?;
+    let Some(connection) = connections.into_iter().find(|c| c.phone_number_id == DEMO_PHONE_NUMBER_ID) else {
+        return Ok(());
+    };
+    let op = Actor::Operator;
+    crate::actions::templates::sync_now(app, &op, tenant.id, connection.id).await?;
+    let templates = crate::actions::templates::list(app, &op, tenant.id, Some(connection.id)).await?;
+    let Some(retorno) = templates.into_iter().find(|t| t.template.name == "atendimento_retorno") else {
+        return Ok(());
+    };
+    let mapping = [("1".to_string(), crate::domain::templates::ParamSource::Field("nome".into()))];
+    crate::actions::templates::set_mapping(app, &op, tenant.id, retorno.template.id, mapping.into()).await?;
+    let row = crate::actions::contacts::ContactRow {
+        name: Some("Cliente Demo".into()),
+        phone: Some("+5511987650000".into()),
+        ..Default::default()
+    };
+    let contact = match crate::actions::contacts::create_contact(app, &op, tenant.id, &row, "demo").await {
+        Ok(c) => c.id,
+        Err(ActionError::Invalid { .. } | ActionError::Conflict { .. }) => return Ok(()),
+        Err(e) => return Err(anyhow::anyhow!("creating the demo contact: {e}")),
+    };
+    let tz = chrono_tz::America::Sao_Paulo;
+    let today = rules::local_of(tz, app.clock.now_ms()).context("the clock")?.date();
+    let monday = (1..=7).map(|d| today + chrono::Days::new(d)).find(|d| d.weekday() == chrono::Weekday::Mon);
+    let Some(monday) = monday else { return Ok(()) };
+    let input = crate::actions::schedules::ScheduleInput {
+        contact_id: Some(contact),
+        connection_id: Some(connection.id),
+        body: "Bom dia! Passando para saber se está tudo certo. Precisa de algo? É só responder.".into(),
+        template_id: Some(retorno.template.id),
+        recurrence: Some("weekly".into()),
+        weekdays: vec!["mon".into()],
+        start: format!("{}T09:00", monday.format("%Y-%m-%d")),
+        business_hours: true,
+        ..Default::default()
+    };
+    crate::actions::schedules::create(app, &op, tenant.id, input)
+        .await
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("creating the demo schedule: {e}"))
+}

@@ -1,7 +1,7 @@
-//! Scheduled messages ("agendamentos"): people schedule a text to a contact, once or repeating,
-//! in the company's time zone (`domain::schedules`); the `schedules.due` job sends each due
-//! occurrence through the same queue and rules as any send (`actions::send`: consent, the
-//! 24-hour window, the connection's state).
+//! Scheduled messages ("agendamentos"): people schedule a text, a file or a template to a
+//! contact, once or repeating, in the company's time zone (`domain::schedules`); the
+//! `schedules.due` job sends each due occurrence through the same queue and rules as any send
+//! (`actions::send`: consent, the 24-hour window, the connection's state).
 //!
 //! Never twice: handling an occurrence moves the schedule to its next slot with a
 //! compare-and-set on the slot it was at, queues the message (its idempotency key names the

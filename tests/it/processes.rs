@@ -322,8 +322,19 @@ pub(crate) async fn a_first_run_in_an_empty_directory_prints_two_logins_that_sur
     assert_eq!(password.len(), 16, "{password}");
     assert!(first.first_login_password("admin@atende.local").is_some(), "{stdout:?}");
 
-    let (_, status) = web_login(&first, "admin@demo.local", &password, "demo").await;
+    let (admin_web, status) = web_login(&first, "admin@demo.local", &password, "demo").await;
     assert_eq!(status, 303, "login with the printed password");
+    // The demo shows a weekly schedule with its template (set up once the simulator answers).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = admin_web.get(first.url("/schedules")).send().await.expect("GET /schedules");
+        let html = page.text().await.expect("schedules page");
+        if html.contains("Cliente Demo") && html.contains("Toda semana (seg) às 09:00") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no demo schedule: {html}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let (_, status) = web_login(&first, "admin@demo.local", "not-the-password", "demo").await;
     assert_eq!(status, 401, "a wrong password is refused");
 
