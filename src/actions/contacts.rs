@@ -786,12 +786,27 @@ pub async fn list_contacts(
     newest_first: bool,
     limit: i64,
 ) -> ActionResult<ContactPage> {
+    let criteria = crate::domain::contacts::ContactCriteria {
+        search: search.unwrap_or_default().to_string(),
+        ..Default::default()
+    };
+    list_matching(app, actor, tenant, &criteria, after, newest_first, limit).await
+}
+
+/// A page of the contacts matching `criteria` (search, tag, consent).
+pub async fn list_matching(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+    criteria: &crate::domain::contacts::ContactCriteria,
+    after: Option<i64>,
+    newest_first: bool,
+    limit: i64,
+) -> ActionResult<ContactPage> {
     actor.role_of(tenant)?;
-    if let Some(text) = search {
-        crate::domain::validate::search(text).map_err(|m| ActionError::invalid("invalid_search", m))?;
-    }
+    super::contact_filters::check(criteria)?;
     let limit = limit.clamp(1, 1000);
-    let mut contacts = store::contacts::list(app.db.reader(), tenant, search, after, newest_first, limit + 1).await?;
+    let mut contacts = store::contacts::list(app.db.reader(), tenant, criteria, after, newest_first, limit + 1).await?;
     let more = contacts.len() as i64 > limit;
     contacts.truncate(limit as usize);
     let next_after = if more { contacts.last().map(|c| c.id) } else { None };

@@ -10,6 +10,7 @@ pub mod composer;
 pub mod connections;
 pub mod consent;
 pub mod contact_csv;
+pub mod contact_filters;
 pub mod contacts;
 pub mod csat;
 pub mod delivery;

@@ -198,11 +198,14 @@ pub struct Audience {
     /// These numbers (digits, international form); numbers not yet contacts are left out.
     #[serde(default)]
     pub phones: Vec<String>,
+    /// The contacts a saved filter matches when the campaign starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_id: Option<i64>,
 }
 
 impl Audience {
     pub fn is_empty(&self) -> bool {
-        !self.all && self.tags.is_empty() && self.phones.is_empty()
+        !self.all && self.tags.is_empty() && self.phones.is_empty() && self.filter_id.is_none()
     }
 }
 

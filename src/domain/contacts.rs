@@ -302,3 +302,28 @@ mod tests {
         assert_eq!(fill_template("{{}}{{nome}}", &c), "Ana");
     }
 }
+
+/// Which contacts a list shows or a campaign reaches: a search on name, e-mail or phone digits,
+/// a tag, a consent kind — each optional, all of them at once. People save them by name
+/// ("filtros salvos") to pick them again, as a campaign's audience too.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ContactCriteria {
+    #[serde(default)]
+    pub search: String,
+    #[serde(default)]
+    pub tag_id: Option<i64>,
+    /// `marketing_opt_in`, `transactional`, `opted_out`, or empty for any.
+    #[serde(default)]
+    pub consent: String,
+}
+
+impl ContactCriteria {
+    pub fn is_empty(&self) -> bool {
+        self.search.trim().is_empty() && self.tag_id.is_none() && self.consent.is_empty()
+    }
+
+    /// The consent named, if it is one a contact can have (anything else: refused by callers).
+    pub fn consent_known(&self) -> bool {
+        self.consent.is_empty() || ["marketing_opt_in", "transactional", "opted_out"].contains(&self.consent.as_str())
+    }
+}

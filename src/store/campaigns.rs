@@ -3,8 +3,10 @@
 
 use sqlx::{Any, Executor, Row};
 
+use super::contact_filters::{bind_all, Bind};
 use super::{Placeholders, Tx};
 use crate::domain::campaigns::Audience;
+use crate::domain::contacts::ContactCriteria;
 use crate::domain::outbound::Attached;
 use crate::domain::TenantId;
 
@@ -238,45 +240,42 @@ impl Ph {
     }
 }
 
-type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
-
-/// The SQL condition (on `contacts c`) for an audience; [`bind_audience`] binds its values in the
-/// same order. Phones match on the contact's phone key (the Brazilian ninth digit either way).
-fn audience_condition(ph: &mut Ph, audience: &Audience, keys: &[String]) -> String {
+/// The SQL condition (on `contacts c`) for an audience and its binds, in placeholder order. Phones match on the contact's phone key (the Brazilian ninth digit either
+/// way); a saved filter's criteria (resolved by the caller) are those of the contact list.
+fn audience_condition(
+    ph: &mut Ph,
+    tenant: TenantId,
+    audience: &Audience,
+    filter: Option<&ContactCriteria>,
+    keys: &[String],
+) -> (String, Vec<Bind>) {
     if audience.all {
-        return "1 = 1".into();
+        return ("1 = 1".into(), Vec::new());
     }
     let mut parts = Vec::new();
+    let mut binds = Vec::new();
     if !audience.tags.is_empty() {
-        let tenant = ph.one();
+        let t = ph.one();
         let tags = ph.list(audience.tags.len());
         parts.push(format!(
-            "c.id IN (SELECT contact_id FROM contact_tags WHERE tenant_id = {tenant} AND tag_id IN ({tags}))"
+            "c.id IN (SELECT contact_id FROM contact_tags WHERE tenant_id = {t} AND tag_id IN ({tags}))"
         ));
+        binds.push(Bind::Int(tenant.0));
+        binds.extend(audience.tags.iter().map(|t| Bind::Int(*t)));
     }
     if !keys.is_empty() {
         parts.push(format!("c.phone_key IN ({})", ph.list(keys.len())));
+        binds.extend(keys.iter().map(|k| Bind::Text(k.clone())));
+    }
+    if let Some(f) = filter {
+        let (condition, more) = super::contact_filters::condition(f, "c", tenant, &mut || ph.one());
+        parts.push(condition);
+        binds.extend(more);
     }
     if parts.is_empty() {
-        return "1 = 0".into();
+        return ("1 = 0".into(), Vec::new());
     }
-    format!("({})", parts.join(" OR "))
-}
-
-fn bind_audience<'q>(mut q: AnyQuery<'q>, tenant: TenantId, audience: &Audience, keys: &'q [String]) -> AnyQuery<'q> {
-    if audience.all {
-        return q;
-    }
-    if !audience.tags.is_empty() {
-        q = q.bind(tenant.0);
-        for t in &audience.tags {
-            q = q.bind(*t);
-        }
-    }
-    for k in keys {
-        q = q.bind(k.as_str());
-    }
-    q
+    (format!("({})", parts.join(" OR ")), binds)
 }
 
 fn match_keys(audience: &Audience) -> Vec<String> {
@@ -290,14 +289,15 @@ pub async fn freeze_audience(
     tenant: TenantId,
     id: i64,
     audience: &Audience,
+    filter: Option<&ContactCriteria>,
     now: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
     let keys = match_keys(audience);
-    let (in_audience, _) = audience_size(tx, tenant, audience).await?;
+    let (in_audience, _) = audience_size(tx, tenant, audience, filter).await?;
     let mut ph = Ph::new(tx);
     let (t, c, n, consent) = (ph.one(), ph.one(), ph.one(), ph.one());
     let t2 = ph.one();
-    let condition = audience_condition(&mut ph, audience, &keys);
+    let (condition, binds) = audience_condition(&mut ph, tenant, audience, filter, &keys);
     let sql = format!(
         "INSERT INTO campaign_recipients (tenant_id, campaign_id, contact_id, state, updated_at)
          SELECT {t}, {c}, c.id, 'queued', {n} FROM contacts c
@@ -306,7 +306,7 @@ pub async fn freeze_audience(
          ON CONFLICT DO NOTHING"
     );
     let q = sqlx::query(&sql).bind(tenant.0).bind(id).bind(now).bind("marketing_opt_in").bind(tenant.0);
-    let included = bind_audience(q, tenant, audience, &keys).execute(&mut **tx).await?.rows_affected() as i64;
+    let included = bind_all(q, binds).execute(&mut **tx).await?.rows_affected() as i64;
     sqlx::query("UPDATE campaigns SET total = $1, excluded = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5")
         .bind(included)
         .bind(in_audience - included)
@@ -323,17 +323,18 @@ pub async fn audience_size(
     conn: &mut sqlx::AnyConnection,
     tenant: TenantId,
     audience: &Audience,
+    filter: Option<&ContactCriteria>,
 ) -> Result<(i64, i64), sqlx::Error> {
     let keys = match_keys(audience);
     let mut ph = Ph::new(conn);
     let (consent, t) = (ph.one(), ph.one());
-    let condition = audience_condition(&mut ph, audience, &keys);
+    let (condition, binds) = audience_condition(&mut ph, tenant, audience, filter, &keys);
     let sql = format!(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.consent = {consent} THEN 1 ELSE 0 END), 0) FROM contacts c
          WHERE c.tenant_id = {t} AND {condition}"
     );
     let q = sqlx::query(&sql).bind("marketing_opt_in").bind(tenant.0);
-    let row = bind_audience(q, tenant, audience, &keys).fetch_one(&mut *conn).await?;
+    let row = bind_all(q, binds).fetch_one(&mut *conn).await?;
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
 

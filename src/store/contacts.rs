@@ -229,55 +229,35 @@ pub async fn opt_out_many(
     Ok(changed)
 }
 
-/// A page of a tenant's contacts, optionally filtered by a search on name, phone digits or
-/// e-mail; keyset-paginated by id (`after`: the last id of the previous page).
+/// A page of a tenant's contacts matching the criteria (search on name, phone digits or e-mail,
+/// a tag, a consent); keyset-paginated by id (`after`: the last id of the previous page).
 pub async fn list<'e>(
     ex: impl Executor<'e, Database = Any>,
     tenant: TenantId,
-    search: Option<&str>,
+    criteria: &crate::domain::contacts::ContactCriteria,
     after: Option<i64>,
     newest_first: bool,
     limit: i64,
 ) -> Result<Vec<Contact>, sqlx::Error> {
     let (cmp, order) = if newest_first { ("<", "DESC") } else { (">", "ASC") };
-    let search = search.map(str::trim).filter(|s| !s.is_empty());
-    let mut sql = format!("SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1");
     let mut n = 1;
     let mut next = || {
         n += 1;
         format!("${n}")
     };
-    if after.is_some() {
-        sql.push_str(&format!(" AND id {cmp} {}", next()));
-    }
-    let mut text = None;
-    let mut digits = None;
-    if let Some(s) = search {
-        let escaped = s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let p = next();
-        sql.push_str(&format!(
-            " AND (LOWER(name) LIKE {p} ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE {p} ESCAPE '\\'"
-        ));
-        text = Some(format!("%{escaped}%"));
-        let d: String = s.chars().filter(char::is_ascii_digit).collect();
-        if !d.is_empty() {
-            sql.push_str(&format!(" OR phone LIKE {}", next()));
-            digits = Some(format!("%{d}%"));
-        }
-        sql.push(')');
-    }
-    sql.push_str(&format!(" ORDER BY id {order} LIMIT {}", next()));
+    let page = after.map(|_| format!(" AND c.id {cmp} {}", next()));
+    let (matches, binds) = super::contact_filters::condition(criteria, "c", tenant, &mut next);
+    let limit_ph = next();
+    let columns = COLUMNS.split(',').map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {columns} FROM contacts c WHERE c.tenant_id = $1{} AND {matches} ORDER BY c.id {order} LIMIT {limit_ph}",
+        page.unwrap_or_default()
+    );
     let mut q = sqlx::query(&sql).bind(tenant.0);
     if let Some(a) = after {
         q = q.bind(a);
     }
-    if let Some(t) = text {
-        q = q.bind(t);
-    }
-    if let Some(d) = digits {
-        q = q.bind(d);
-    }
-    q = q.bind(limit);
+    q = super::contact_filters::bind_all(q, binds).bind(limit);
     q.fetch_all(ex).await?.iter().map(from_row).collect()
 }
 

@@ -13,6 +13,7 @@ pub mod campaigns;
 pub mod chatbots;
 pub mod connections;
 pub mod consent;
+pub mod contact_filters;
 pub mod contacts;
 pub mod departments;
 pub mod events;

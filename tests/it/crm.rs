@@ -389,7 +389,7 @@ engine_test!(the_contact_page_edits_fields_consent_and_tags_and_the_list_searche
         (0..60).map(|i| ContactRow { phone: Some(format!("1198000{i:04}")), ..Default::default() }).collect();
     contacts::upsert_many(&t.app, &Actor::Operator, tenant, &many, "api").await.unwrap();
     let html = browser.get(t.url("/contacts")).send().await.unwrap().text().await.unwrap();
-    let next = between(&html, "<a href=\"/contacts?q=&#38;after=", "\"").to_string();
+    let next = between(&html, "<a href=\"/contacts?q=&#38;tag=&#38;consent=&#38;after=", "\"").to_string();
     let page2 = browser.get(t.url(&format!("/contacts?q=&after={next}"))).send().await.unwrap().text().await.unwrap();
     assert!(page2.contains(&format!("href=\"/contacts/{}\"", c.id)), "the oldest contact is on page 2");
     t.stop().await;

@@ -31,6 +31,7 @@ mod chatbot_page;
 mod chatbots;
 mod connections;
 mod consent;
+mod contact_filters;
 mod contacts_api;
 mod crm;
 mod events;

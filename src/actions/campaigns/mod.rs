@@ -53,6 +53,8 @@ pub struct CampaignInput {
     /// These numbers (international form; numbers that are not contacts are left out).
     #[serde(default)]
     pub phones: Vec<String>,
+    /// The contacts a saved filter (`/contacts`, "Salvar filtro") matches when it starts.
+    pub filter_id: Option<i64>,
     /// Put on the ticket a customer's reply opens.
     pub reply_tag_id: Option<i64>,
     /// Local date and time in the company's time zone, "2026-12-24T09:30" (default: at once).
@@ -147,7 +149,9 @@ async fn check(tx: &mut Tx, tenant: TenantId, input: &CampaignInput, now: i64) -
     if phones.len() > 10_000 {
         return Err(invalid("too_many_phones", "a list has at most 10,000 numbers: import them with a tag instead"));
     }
-    let audience = Audience { all: input.all_contacts, tags: input.tag_ids.clone(), phones };
+    let audience =
+        Audience { all: input.all_contacts, tags: input.tag_ids.clone(), phones, filter_id: input.filter_id };
+    saved_filter(tx, tenant, &audience).await?;
     if audience.is_empty() {
         return Err(invalid("audience_required", "choose who receives the campaign"));
     }
@@ -276,7 +280,10 @@ pub async fn command(app: &App, actor: &Actor, tenant: TenantId, id: i64, comman
     }
     match cmd {
         Command::Start => {
-            let (included, _) = store::campaigns::freeze_audience(&mut tx, tenant, id, &campaign.audience, now).await?;
+            let filter = saved_filter(&mut tx, tenant, &campaign.audience).await?;
+            let (included, _) =
+                store::campaigns::freeze_audience(&mut tx, tenant, id, &campaign.audience, filter.as_ref(), now)
+                    .await?;
             if included == 0 {
                 return Err(invalid(
                     "empty_audience",
@@ -409,5 +416,20 @@ pub async fn audience_preview(
 ) -> ActionResult<(i64, i64)> {
     require_enabled(app, actor, tenant).await?;
     let mut conn = app.db.reader().acquire().await?;
-    Ok(store::campaigns::audience_size(&mut conn, tenant, audience).await?)
+    let filter = saved_filter(&mut conn, tenant, audience).await?;
+    Ok(store::campaigns::audience_size(&mut conn, tenant, audience, filter.as_ref()).await?)
+}
+
+/// The criteria of the audience's saved filter as they are now (a filter removed since the
+/// draft was saved is `unknown_filter`).
+async fn saved_filter(
+    conn: &mut sqlx::AnyConnection,
+    tenant: TenantId,
+    audience: &Audience,
+) -> ActionResult<Option<crate::domain::contacts::ContactCriteria>> {
+    let Some(id) = audience.filter_id else { return Ok(None) };
+    let saved = store::contact_filters::get(&mut *conn, tenant, id).await?;
+    let saved =
+        saved.ok_or_else(|| invalid("unknown_filter", "the saved filter was removed: choose another audience"))?;
+    Ok(Some(saved.criteria))
 }

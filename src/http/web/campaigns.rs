@@ -46,6 +46,9 @@ pub struct CampaignForm {
     tags: String,
     #[serde(default)]
     phones: String,
+    /// A saved contact filter's id (audience `filter`).
+    #[serde(default)]
+    filter_id: String,
     #[serde(default)]
     reply_tag_id: String,
     #[serde(default)]
@@ -108,6 +111,7 @@ impl CampaignForm {
             all_contacts: self.audience == "all",
             tag_ids: if self.audience == "tags" { self.tag_ids() } else { Vec::new() },
             phones: if self.audience == "phones" { phones.collect() } else { Vec::new() },
+            filter_id: if self.audience == "filter" { number(&self.filter_id) } else { None },
             reply_tag_id: number(&self.reply_tag_id),
             start: Some(self.start.clone()),
             business_hours: self.business_hours.is_some(),
@@ -121,6 +125,8 @@ impl CampaignForm {
         let v = |i: usize| c.variations.get(i).cloned().unwrap_or_default();
         let audience = if c.audience.all {
             "all"
+        } else if c.audience.filter_id.is_some() {
+            "filter"
         } else if !c.audience.phones.is_empty() {
             "phones"
         } else {
@@ -140,6 +146,7 @@ impl CampaignForm {
             audience: audience.into(),
             tags: tags.join(","),
             phones: phones.join("\n"),
+            filter_id: c.audience.filter_id.map(|f| f.to_string()).unwrap_or_default(),
             reply_tag_id: c.tag_id.map(|t| t.to_string()).unwrap_or_default(),
             start,
             business_hours: c.business_hours.then(|| "on".into()),
@@ -169,6 +176,8 @@ struct Choices {
     /// (id, label with the number it belongs to)
     templates: Vec<(i64, String)>,
     tags: Vec<(i64, String)>,
+    /// Saved contact filters: (id, name).
+    filters: Vec<(i64, String)>,
 }
 
 async fn choices(p: &Page) -> Result<Choices, ActionError> {
@@ -176,6 +185,7 @@ async fn choices(p: &Page) -> Result<Choices, ActionError> {
     let connections = campaigns::connections(&p.app, &actor, tenant).await?;
     let templates = actions::templates::list(&p.app, &actor, tenant, None).await?;
     let tags = actions::contacts::list_tags(&p.app, &actor, tenant).await?;
+    let filters = actions::contact_filters::list(&p.app, &actor, tenant).await?;
     let name_of = |id: i64| connections.iter().find(|c| c.0 == id).map(|c| c.1.clone()).unwrap_or_default();
     Ok(Choices {
         templates: templates
@@ -190,6 +200,7 @@ async fn choices(p: &Page) -> Result<Choices, ActionError> {
             .collect(),
         connections,
         tags: tags.into_iter().map(|t| (t.id, t.name)).collect(),
+        filters: filters.into_iter().map(|f| (f.id, f.name)).collect(),
     })
 }
 

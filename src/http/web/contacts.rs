@@ -1,4 +1,4 @@
-//! Contact pages: the list with search, a contact's page (edit, consent, tags, custom fields,
+//! Contact pages (the list is in `contact_list`): a contact's page (edit, consent, tags, custom fields,
 //! tickets, merge), CSV import (upload → preview and mapping → result with the rejected rows)
 //! and export, and the custom-field / opt-out keyword settings.
 
@@ -36,41 +36,7 @@ fn import_path(app: &App, tenant: i64, token: &str, suffix: &str) -> Option<Path
     Some(import_dir(app).join(format!("t{tenant}-{token}{suffix}")))
 }
 
-#[derive(Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    q: Option<String>,
-    #[serde(default)]
-    after: Option<i64>,
-}
-
-pub struct Row {
-    contact: Contact,
-    tags: String,
-}
-
-#[derive(Template)]
-#[template(path = "contacts.html")]
-struct ListPage {
-    layout: Layout,
-    q: String,
-    rows: Vec<Row>,
-    next: Option<String>,
-    paged: bool,
-    can_manage: bool,
-}
-
-impl ListPage {
-    fn phone(&self, c: &Contact) -> String {
-        phone_shown(c)
-    }
-
-    fn consent_label(&self, c: &Contact) -> &str {
-        consent_label(&self.layout, &c.consent)
-    }
-}
-
-fn consent_label<'a>(layout: &Layout, consent: &str) -> &'a str {
+pub(super) fn consent_label<'a>(layout: &Layout, consent: &str) -> &'a str {
     let lang = layout.lang;
     match consent {
         "marketing_opt_in" => lang.t("contacts.consent.marketing_opt_in"),
@@ -80,34 +46,8 @@ fn consent_label<'a>(layout: &Layout, consent: &str) -> &'a str {
 }
 
 /// The contact's number as people read it (`+55 11 91234-5678`).
-fn phone_shown(c: &Contact) -> String {
+pub(super) fn phone_shown(c: &Contact) -> String {
     crate::domain::phone::display(&c.phone)
-}
-
-pub async fn list(p: Page, Query(q): Query<ListQuery>) -> Response {
-    let layout = p.layout("nav.contacts", "/contacts");
-    let search = q.q.clone().unwrap_or_default();
-    match contacts::list_contacts(&p.app, &p.actor(), p.tenant(), Some(&search), q.after, true, 50).await {
-        Ok(page) => {
-            let mut tags = page.tags;
-            let rows = page
-                .contacts
-                .into_iter()
-                .map(|c| Row { tags: tags.remove(&c.id).unwrap_or_default().join(", "), contact: c })
-                .collect();
-            let next =
-                page.next_after.map(|a| format!("/contacts?q={}&after={a}", super::super::auth::urlencode(&search)));
-            render(ListPage {
-                layout,
-                q: search,
-                rows,
-                next,
-                paged: q.after.is_some(),
-                can_manage: p.user.user.role.sees_whole_tenant(),
-            })
-        }
-        Err(e) => p.failure(&e),
-    }
 }
 
 #[derive(Template)]
@@ -651,7 +591,9 @@ pub async fn delete_field(
 pub fn routes() -> axum::Router<Arc<App>> {
     use axum::routing::{get, post};
     axum::Router::new()
-        .route("/contacts", get(list))
+        .route("/contacts", get(super::contact_list::list))
+        .route("/contacts/filters", post(super::contact_list::save_filter))
+        .route("/contacts/filters/{id}/delete", post(super::contact_list::delete_filter))
         .route(
             "/contacts/import",
             get(import_form)

@@ -6,6 +6,7 @@ mod automation;
 mod campaigns;
 mod chatbot;
 mod connections;
+mod contact_list;
 mod contacts;
 mod errors;
 mod flow_graph;
