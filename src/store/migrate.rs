@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 23, name: "schedules", sql: include_str!("migrations/0023_schedules.sql") },
     Migration { version: 25, name: "report_alerts", sql: include_str!("migrations/0025_report_alerts.sql") },
     Migration { version: 26, name: "campaigns", sql: include_str!("migrations/0026_campaigns.sql") },
+    Migration { version: 30, name: "report_days", sql: include_str!("migrations/0030_report_days.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.
