@@ -38,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 26, name: "campaigns", sql: include_str!("migrations/0026_campaigns.sql") },
     Migration { version: 27, name: "message_media", sql: include_str!("migrations/0027_message_media.sql") },
     Migration { version: 28, name: "contact_filters", sql: include_str!("migrations/0028_contact_filters.sql") },
+    Migration { version: 29, name: "report_days", sql: include_str!("migrations/0029_report_days.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

@@ -1,10 +1,12 @@
-//! Reports and the Painel: roll-ups kept incrementally equal a rebuild after random histories
-//! (real SQL on both engines), another company's numbers never appear, the live block and the
+//! Reports and the Painel: roll-ups kept incrementally (hourly and per local day) equal a rebuild
+//! after random histories (real SQL on both engines), a period read from the day tables equals
+//! the same read from the hourly table, another company's numbers never appear, the live block and the
 //! period figures after a real customer message, the CSV export for Brazilian Excel, the
 //! transcript, and who may open what.
 
 use atende::actions::reports::{self, RangeQuery};
 use atende::actions::{contacts, inbox, ActionError, Actor};
+use atende::domain::reports::days::fold_cells;
 use atende::domain::reports::range::Period;
 use atende::domain::reports::{cells, Cells};
 use atende::domain::{Role, Scope, TenantId};
@@ -92,18 +94,36 @@ fn ev(kind: &str) -> store::ticket_events::TicketEvent {
     store::ticket_events::TicketEvent { kind: kind.into(), ..Default::default() }
 }
 
+/// How a random history is spread: from `start`, `steps` steps up to `gap_ms` apart, tickets
+/// created into one of `departments` (none when empty).
+struct Spread<'a> {
+    start: i64,
+    steps: std::ops::Range<u32>,
+    gap_ms: i64,
+    departments: &'a [i64],
+}
+
 /// Writes a random history for `tickets` tickets, refreshing the roll-ups at random moments.
 async fn random_history(t: &TestApp, tenant: TenantId, conn: i64, seed: u64, refresh: bool) -> i64 {
+    let spread =
+        Spread { start: t.app.clock.now_ms() - 20 * 86_400_000, steps: 20..60, gap_ms: 3_600_000, departments: &[] };
+    history(t, tenant, conn, seed, refresh, &spread).await
+}
+
+async fn history(t: &TestApp, tenant: TenantId, conn: i64, seed: u64, refresh: bool, spread: &Spread<'_>) -> i64 {
     let mut rng = StdRng::seed_from_u64(seed);
     let c = contact(t, tenant, &format!("Cliente {seed}"), &format!("55119{seed:08}")).await;
-    let mut now = t.app.clock.now_ms() - 20 * 86_400_000;
+    let mut now = spread.start;
     let mut tickets: Vec<i64> = Vec::new();
-    for _ in 0..rng.gen_range(20..60) {
-        now += rng.gen_range(0..3_600_000);
+    let department = |rng: &mut StdRng| {
+        (!spread.departments.is_empty()).then(|| spread.departments[rng.gen_range(0..spread.departments.len())])
+    };
+    for _ in 0..rng.gen_range(spread.steps.clone()) {
+        now += rng.gen_range(0..spread.gap_ms);
         if tickets.is_empty() || rng.gen_bool(0.1) {
             let id = ticket(t, tenant, c, conn, now).await;
             let created = store::ticket_events::TicketEvent {
-                to_department_id: None,
+                to_department_id: department(&mut rng),
                 data: if rng.gen_bool(0.3) { r#"{"bot":true}"#.into() } else { "{}".into() },
                 ..ev("created")
             };
@@ -128,7 +148,9 @@ async fn random_history(t: &TestApp, tenant: TenantId, conn: i64, seed: u64, ref
             }
             3 => {
                 let to_user_id = rng.gen_bool(0.5).then_some(agent);
-                event(t, tenant, id, store::ticket_events::TicketEvent { to_user_id, ..ev("transferred") }, now).await
+                let to_department_id = department(&mut rng);
+                let e = store::ticket_events::TicketEvent { to_user_id, to_department_id, ..ev("transferred") };
+                event(t, tenant, id, e, now).await
             }
             4 => {
                 let data = if rng.gen_bool(0.3) { r#"{"by":"bot"}"# } else { "{}" };
@@ -192,16 +214,26 @@ engine_test_with!(
         full.retain(|_, c| c.n != 0 || c.total != 0);
         assert_eq!(incremental, full);
 
+        // The day tables, derived at the first refresh and kept since with each difference, equal
+        // the full recomputation folded per local day in the company's zone.
+        let sp = chrono_tz::America::Sao_Paulo;
+        let day_cells = || store::reports::days::cells(t.app.db.reader(), tenant);
+        assert_eq!(store::reports::days::zone(t.app.db.reader(), tenant).await.unwrap(), Some(sp));
+        let folded = fold_cells(sp, &full);
+        assert!(!folded.0.is_empty() && !folded.1.is_empty());
+        assert_eq!(day_cells().await.unwrap(), folded);
+
         let now = t.app.clock.now_ms();
         store::reports::rebuild(&t.app.db, tenant, now).await.unwrap();
         assert_eq!(store::reports::rollup_cells(t.app.db.reader(), tenant).await.unwrap(), incremental);
+        assert_eq!(day_cells().await.unwrap(), folded, "a rebuild derives the day tables again");
         // A refresh with nothing new changes nothing.
         assert_eq!(store::reports::refresh(&t.app.db, tenant, now + 1, 0).await.unwrap(), 0);
 
         // Isolation: the other company's roll-ups are its own, and its people cannot read these.
         let theirs = store::reports::rollup_cells(t.app.db.reader(), other).await.unwrap();
         assert!(!theirs.is_empty());
-        let scope = store::reports::Scope { from: i64::MIN, to: i64::MAX, department: None, agent: None };
+        let scope = store::reports::Scope { from: i64::MIN, to: i64::MAX, department: None, agent: None, days: None };
         let mine = store::reports::sums(t.app.db.reader(), tenant, &scope).await.unwrap();
         let count = |c: &Cells| {
             c.iter().filter(|(k, _)| k.metric == atende::domain::reports::Metric::New).map(|(_, v)| v.n).sum::<i64>()
@@ -213,6 +245,106 @@ engine_test_with!(
         let outsider = t.create_user(other, "sup@outros.test", Role::Supervisor, PASSWORD).await;
         let q = RangeQuery { period: Period::Days30, department: None, agent: None };
         assert!(matches!(reports::range(&t.app, &Actor::User(outsider), tenant, &q).await, Err(ActionError::NotFound)));
+
+        // A new zone (UTC+5:30, midnights off the UTC hour): the next refresh derives the day
+        // tables in it, and more history is then kept in it.
+        let kolkata = chrono_tz::Asia::Kolkata;
+        store::automation::set_time_zone(t.app.db.writer(), tenant, "Asia/Kolkata", now).await.unwrap();
+        store::reports::refresh(&t.app.db, tenant, now + 2, 0).await.unwrap();
+        assert_eq!(store::reports::days::zone(t.app.db.reader(), tenant).await.unwrap(), Some(kolkata));
+        let hourly = store::reports::rollup_cells(t.app.db.reader(), tenant).await.unwrap();
+        assert_eq!(day_cells().await.unwrap(), fold_cells(kolkata, &hourly));
+        let end = random_history(&t, tenant, conn, 7, true).await;
+        store::reports::refresh(&t.app.db, tenant, end.max(now + 3), 0).await.unwrap();
+        let hourly = store::reports::rollup_cells(t.app.db.reader(), tenant).await.unwrap();
+        assert_ne!(hourly, incremental);
+        assert_eq!(day_cells().await.unwrap(), fold_cells(kolkata, &hourly));
+        t.stop().await;
+    }
+);
+
+engine_test_with!(
+    a_period_reads_the_same_figures_from_the_day_tables_as_from_the_hourly_table,
+    |s: &mut atende::config::Settings| s.report_alert_every_secs = 0,
+    |t: TestApp| async move {
+        use store::reports::Scope;
+        let tenant = t.create_tenant("dias").await;
+        let (_sim, conn) = t.simulator(tenant).await;
+        let admin = Actor::User(t.create_user(tenant, "admin@dias.test", Role::Admin, PASSWORD).await);
+        let departments = [t.department(tenant, "Vendas").await, t.department(tenant, "Suporte").await];
+        // 25 to 33 days of history from 34 days ago: it starts before the 30-day period. (The
+        // property test above covers differences applied one by one; here one refresh walks all.)
+        let now = t.app.clock.now_ms();
+        for seed in 0..3u64 {
+            let spread = Spread {
+                start: now - 34 * 86_400_000,
+                steps: 300..400,
+                gap_ms: 4 * 3_600_000,
+                departments: &departments,
+            };
+            history(&t, tenant, conn, 20 + seed, false, &spread).await;
+        }
+        store::reports::refresh(&t.app.db, tenant, now, 0).await.unwrap();
+
+        for zone in ["America/Sao_Paulo", "Asia/Kolkata"] {
+            store::automation::set_time_zone(t.app.db.writer(), tenant, zone, now).await.unwrap();
+            let tz = reports::time_zone(&t.app, tenant).await.unwrap();
+            // Until a refresh derives them in the new zone, reads do not use the day tables.
+            if zone != "America/Sao_Paulo" {
+                let stale = store::reports::days::zone(t.app.db.reader(), tenant).await.unwrap();
+                assert_ne!(stale, Some(tz));
+            }
+            store::reports::refresh(&t.app.db, tenant, now + 1, 0).await.unwrap();
+            assert_eq!(store::reports::days::zone(t.app.db.reader(), tenant).await.unwrap(), Some(tz));
+            let today = Period::Today.bounds(tz, now);
+            let custom = Period::Custom(
+                atende::domain::hours::wall_clock(tz, now - 25 * 86_400_000).unwrap().date(),
+                atende::domain::hours::wall_clock(tz, now - 9 * 86_400_000).unwrap().date(),
+            );
+            let mut ranges: Vec<(i64, i64)> =
+                [Period::Days30, Period::Days7, custom].iter().map(|p| p.bounds(tz, now)).collect();
+            ranges.push(today);
+            // Partial days at both edges, and a range of hours within one day.
+            let (from30, to30) = Period::Days30.bounds(tz, now);
+            ranges.push((from30 + 5 * 3_600_000 + 60_000, to30 - 7 * 3_600_000));
+            ranges.push((from30 + 3_600_000, from30 + 9 * 3_600_000));
+            let agents = [None, Some(2)];
+            let mut day_reads = 0;
+            for (from, to) in ranges {
+                for department in [None, Some(departments[0])] {
+                    for agent in agents {
+                        let hourly = Scope { from, to, department, agent, days: None };
+                        let daily = Scope { days: Some(tz), ..hourly };
+                        let db = t.app.db.reader();
+                        let what = format!("{zone} [{from}, {to}) department {department:?} agent {agent:?}");
+                        let sums = store::reports::sums(db, tenant, &hourly).await.unwrap();
+                        assert_eq!(sums, store::reports::sums(db, tenant, &daily).await.unwrap(), "{what}");
+                        assert_eq!(
+                            store::reports::sums_by_agent(db, tenant, &hourly).await.unwrap(),
+                            store::reports::sums_by_agent(db, tenant, &daily).await.unwrap(),
+                            "{what}"
+                        );
+                        assert_eq!(
+                            store::reports::chart(db, tenant, &hourly, tz).await.unwrap(),
+                            store::reports::chart(db, tenant, &daily, tz).await.unwrap(),
+                            "{what}"
+                        );
+                        if atende::domain::reports::days::split(tz, from, to).days.is_some() && !sums.is_empty() {
+                            day_reads += 1;
+                        }
+                    }
+                }
+            }
+            assert!(day_reads >= 8, "the day tables were read with figures in them ({day_reads})");
+            // The Painel's 30-day figures, read through the action, count every ticket of the period.
+            let q = RangeQuery { period: Period::Days30, department: None, agent: None };
+            let r = reports::range(&t.app, &admin, tenant, &q).await.unwrap();
+            let created = t.count("tickets", &format!("tenant_id = {} AND created_at >= {from30}", tenant.0)).await;
+            assert!(created > 0);
+            assert_eq!(r.summary.new_tickets, created, "{zone}");
+            assert_eq!(r.volume.iter().map(|p| p.values[0]).sum::<i64>(), created, "{zone}");
+            assert_eq!(r.messages_by_hour.iter().map(|p| p.values[0]).sum::<i64>(), r.summary.messages_in, "{zone}");
+        }
         t.stop().await;
     }
 );

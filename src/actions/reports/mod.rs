@@ -7,7 +7,6 @@ pub mod watch;
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 use super::{ActionError, ActionResult, Actor};
@@ -62,6 +61,12 @@ pub(crate) async fn queue_rebuild(tx: &mut store::Tx, tenant: TenantId, now: i64
     };
     store::jobs::enqueue(&mut **tx, job, now).await?;
     Ok(())
+}
+
+/// The zone to read whole local days from the day tables in: the company's, when the day tables
+/// are in it (after a zone change they are not until the next refresh derives them again).
+async fn day_tables(app: &App, tenant: TenantId, tz: Tz) -> ActionResult<Option<Tz>> {
+    Ok(store::reports::days::zone(app.db.reader(), tenant).await?.filter(|z| *z == tz))
 }
 
 /// What a period read asks for.
@@ -121,70 +126,36 @@ pub async fn range(app: &App, actor: &Actor, tenant: TenantId, q: &RangeQuery) -
     store::reports::refresh(&app.db, tenant, now, REFRESH_INTERVAL_MS).await?;
     let tz = time_zone(app, tenant).await?;
     let (from, to) = q.period.bounds(tz, now);
-    let scope = Scope { from, to, department: q.department, agent: q.agent };
+    let scope = Scope { from, to, department: q.department, agent: q.agent, days: day_tables(app, tenant, tz).await? };
     let sums = store::reports::sums(app.db.reader(), tenant, &scope).await?;
-    let hourly = store::reports::hourly(
-        app.db.reader(),
-        tenant,
-        &scope,
-        &[Metric::MessagesIn, Metric::MessagesOut, Metric::New, Metric::Closed],
-    )
-    .await?;
-    let local_hour = |at: i64| hours::wall_clock(tz, at).map_or(0, |d| chrono::Timelike::hour(&d.time()) as usize);
-    let mut by_hour = vec![[0i64; 2]; 24];
-    for ((hour, metric, _), n) in &hourly {
-        match metric {
-            Metric::MessagesIn => by_hour[local_hour(*hour)][0] += n,
-            Metric::MessagesOut => by_hour[local_hour(*hour)][1] += n,
-            _ => {}
-        }
-    }
-    let messages_by_hour = by_hour
+    let chart = store::reports::chart(app.db.reader(), tenant, &scope, tz).await?;
+    let messages_by_hour = chart
+        .by_hour
         .iter()
         .enumerate()
-        .map(|(h, v)| Point { label: format!("{h:02}h"), start: h as i64, values: v.to_vec() })
+        .map(|(h, v)| Point { label: format!("{h:02}h"), start: h as i64, values: vec![v[0], v[1]] })
         .collect();
     let (first, last) = q.period.dates(hours::wall_clock(tz, now).map(|d| d.date()).unwrap_or_default());
     let volume = if first == last {
-        let mut v: Vec<Point> = (0..24)
-            .map(|h| Point { label: format!("{h:02}h"), start: from + h * 3_600_000, values: vec![0, 0] })
-            .collect();
-        for ((hour, metric, _), n) in &hourly {
-            let i = local_hour(*hour);
-            match metric {
-                Metric::New => v[i].values[0] += n,
-                Metric::Closed => v[i].values[1] += n,
-                _ => {}
-            }
-        }
-        v
+        (0..24)
+            .map(|h| Point {
+                label: format!("{h:02}h"),
+                start: from + h as i64 * 3_600_000,
+                values: vec![chart.by_hour[h][2], chart.by_hour[h][3]],
+            })
+            .collect()
     } else {
-        let mut days: BTreeMap<NaiveDate, [i64; 2]> = BTreeMap::new();
+        let mut points = Vec::new();
         let mut d = first;
         while d <= last {
-            days.insert(d, [0, 0]);
+            let v = chart.by_day.get(&d).copied().unwrap_or_default();
+            points.push(Point { label: range::day_label(d), start: range::local_midnight(tz, d), values: v.to_vec() });
             d = match d.succ_opt() {
                 Some(n) => n,
                 None => break,
             };
         }
-        for ((hour, metric, _), n) in &hourly {
-            let Some(date) = hours::wall_clock(tz, *hour).map(|x| x.date()) else { continue };
-            if let Some(slot) = days.get_mut(&date) {
-                match metric {
-                    Metric::New => slot[0] += n,
-                    Metric::Closed => slot[1] += n,
-                    _ => {}
-                }
-            }
-        }
-        days.into_iter()
-            .map(|(date, v)| Point {
-                label: range::day_label(date),
-                start: range::local_midnight(tz, date),
-                values: v.to_vec(),
-            })
-            .collect()
+        points
     };
     Ok(RangeReport {
         period: q.period.code(),
@@ -216,7 +187,7 @@ pub async fn agents(app: &App, actor: &Actor, tenant: TenantId, q: &RangeQuery) 
     store::reports::refresh(&app.db, tenant, now, REFRESH_INTERVAL_MS).await?;
     let tz = time_zone(app, tenant).await?;
     let (from, to) = q.period.bounds(tz, now);
-    let scope = Scope { from, to, department: q.department, agent: q.agent };
+    let scope = Scope { from, to, department: q.department, agent: q.agent, days: day_tables(app, tenant, tz).await? };
     let mut by_agent = store::reports::sums_by_agent(app.db.reader(), tenant, &scope).await?;
     let mut online = store::reports::live::online_seconds(app.db.reader(), tenant, from, to).await?;
     // A department filter narrows people to its members; a person filter to that person.
@@ -311,8 +282,19 @@ pub(super) async fn current_alerts(
     now: i64,
     longest_wait_s: i64,
 ) -> ActionResult<Vec<Alert>> {
+    let rate = message_rate(app.db.reader(), tenant, now).await?;
+    alerts_at(app, tenant, now, longest_wait_s, rate).await
+}
+
+/// [`current_alerts`] with the message rate already read (the "now" block shows it too).
+async fn alerts_at(
+    app: &App,
+    tenant: TenantId,
+    now: i64,
+    longest_wait_s: i64,
+    (rate, mean): (f64, f64),
+) -> ActionResult<Vec<Alert>> {
     let db = app.db.reader();
-    let (rate, mean) = message_rate(db, tenant, now).await?;
     let settings = store::reports::live::alert_settings(db, tenant).await?;
     Ok(alerts::evaluate(&alerts::Inputs {
         longest_wait_s,
@@ -412,7 +394,7 @@ pub async fn now(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Now
         }
     }
     let (rate, mean) = message_rate(db, tenant, now).await?;
-    let alerts = current_alerts(app, tenant, now, totals.longest_wait_s.unwrap_or(0)).await?;
+    let alerts = alerts_at(app, tenant, now, totals.longest_wait_s.unwrap_or(0), (rate, mean)).await?;
     Ok(NowReport {
         at: now,
         totals,

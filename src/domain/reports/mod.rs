@@ -14,6 +14,7 @@ use chrono_tz::Tz;
 use super::hours::{self, Calendar, WeekSchedule};
 
 pub mod alerts;
+pub mod days;
 pub mod range;
 
 const HOUR_MS: i64 = 3_600_000;

@@ -7,15 +7,18 @@
 //! change, and re-walks the others. Nothing is lost if it stops half-way: it works from rows
 //! that are already durable, and a ticket's cells and its roll-up difference commit together.
 
+pub mod days;
 pub mod live;
 pub mod tickets;
 
 use std::collections::BTreeMap;
 
+use chrono_tz::Tz;
 use sqlx::{Any, Executor, Row};
 
 use super::{Backend, Db};
 use crate::domain::hours::{Calendar, WeekSchedule};
+use crate::domain::reports::days::{Chart, Split, CHART_METRICS};
 use crate::domain::reports::range::Sums;
 use crate::domain::reports::{self, BusinessClock, Cell, Cells, Item, Key, Metric, Timed};
 use crate::domain::TenantId;
@@ -168,13 +171,15 @@ async fn add_cells(tx: &mut super::Tx, tenant: TenantId, delta: &[(Key, Cell)]) 
     Ok(())
 }
 
-/// Re-walks one ticket and applies the difference (inside `tx`).
+/// Re-walks one ticket and applies the difference (inside `tx`), to the day tables too when
+/// they are derived (`days`: their zone).
 async fn refresh_ticket(
     tx: &mut super::Tx,
     tenant: TenantId,
     ticket: i64,
     version: &str,
     clock: &BusinessClock,
+    days: Option<Tz>,
 ) -> Result<(), sqlx::Error> {
     let old = sqlx::query("SELECT cells FROM report_ticket_cells WHERE tenant_id = $1 AND ticket_id = $2")
         .bind(tenant.0)
@@ -187,7 +192,11 @@ async fn refresh_ticket(
         .unwrap_or_default();
     let timeline = timeline(tx, tenant, ticket).await?;
     let new = reports::cells(&timeline, clock);
-    add_cells(tx, tenant, &reports::delta(&old, &new)).await?;
+    let delta = reports::delta(&old, &new);
+    add_cells(tx, tenant, &delta).await?;
+    if let Some(tz) = days {
+        days::add(tx, tenant, tz, &delta).await?;
+    }
     sqlx::query(
         "INSERT INTO report_ticket_cells (tenant_id, ticket_id, version, cells) VALUES ($1, $2, $3, $4)
          ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET version = excluded.version, cells = excluded.cells",
@@ -220,6 +229,8 @@ pub async fn refresh(db: &Db, tenant: TenantId, now: i64, min_interval_ms: i64) 
     for chunk in todo.chunks(BATCH) {
         let mut tx = db.begin().await?;
         lock_cursor(&mut tx, db.backend, tenant).await?;
+        // Read under the lock: a derivation of the day tables may have committed meanwhile.
+        let days = days::zone(&mut *tx, tenant).await?;
         for (ticket, version, _) in chunk {
             // Re-read under the lock: another refresh may have done this ticket meanwhile.
             let stored: Option<String> =
@@ -233,7 +244,7 @@ pub async fn refresh(db: &Db, tenant: TenantId, now: i64, min_interval_ms: i64) 
             if stored.as_deref() == Some(version.as_str()) {
                 continue;
             }
-            refresh_ticket(&mut tx, tenant, *ticket, version, &clock).await?;
+            refresh_ticket(&mut tx, tenant, *ticket, version, &clock, days).await?;
             done += 1;
         }
         tx.commit().await?;
@@ -245,6 +256,12 @@ pub async fn refresh(db: &Db, tenant: TenantId, now: i64, min_interval_ms: i64) 
         .bind(tenant.0)
         .execute(&mut *tx)
         .await?;
+    // Not derived yet (the upgrade, a rebuild) or in another zone than the company's now: derive
+    // them again from the hourly table, which the lock keeps still.
+    let zone = clock.tz.unwrap_or(chrono_tz::America::Sao_Paulo);
+    if days::zone(&mut *tx, tenant).await? != Some(zone) {
+        days::build(&mut tx, tenant, zone).await?;
+    }
     tx.commit().await?;
     Ok(done)
 }
@@ -272,7 +289,8 @@ async fn lock_cursor(tx: &mut super::Tx, backend: Backend, tenant: TenantId) -> 
 pub async fn rebuild(db: &Db, tenant: TenantId, now: i64) -> anyhow::Result<usize> {
     let mut tx = db.begin().await?;
     lock_cursor(&mut tx, db.backend, tenant).await?;
-    for table in ["report_rollups", "report_ticket_cells"] {
+    // The day tables go too; the refresh below derives them again (their zone is in the cursor).
+    for table in ["report_rollups", "report_ticket_cells", "report_days", "report_day_hours"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1")).bind(tenant.0).execute(&mut *tx).await?;
     }
     sqlx::query("DELETE FROM report_cursors WHERE tenant_id = $1").bind(tenant.0).execute(&mut *tx).await?;
@@ -308,80 +326,108 @@ pub struct Scope {
     pub to: i64,
     pub department: Option<i64>,
     pub agent: Option<i64>,
+    /// The whole local days of this zone are read from the day tables (the caller checked they
+    /// are in it, [`days::zone`]); None: everything from the hourly table.
+    pub days: Option<Tz>,
+}
+
+impl Scope {
+    fn split(&self) -> Split {
+        match self.days {
+            Some(tz) => reports::days::split(tz, self.from, self.to),
+            None => Split::hours(self.from, self.to),
+        }
+    }
+}
+
+/// The split's whole days as stored day codes.
+fn day_codes(split: &Split) -> Option<(i64, i64)> {
+    split.days.map(|(a, b)| (reports::days::day_code(a), reports::days::day_code(b)))
 }
 
 fn scope_sql(s: &Scope) -> String {
-    let mut sql = String::from("tenant_id = $1 AND hour >= $2 AND hour < $3");
-    if let Some(d) = s.department {
-        sql.push_str(&format!(" AND department_id = {d}"));
-    }
-    if let Some(a) = s.agent {
-        sql.push_str(&format!(" AND agent_id = {a}"));
-    }
-    sql
+    format!("tenant_id = $1 AND hour >= $2 AND hour < $3{}", days::filters(s, true))
 }
 
-/// The period's cells summed by metric and bucket.
-pub async fn sums<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId, s: &Scope) -> Result<Sums, sqlx::Error> {
+/// The period's cells summed (per agent when `by_agent`, else all under 0): whole days from the
+/// day tables, the edges from the hourly table.
+async fn summed<'e>(
+    ex: impl Executor<'e, Database = Any> + Copy,
+    tenant: TenantId,
+    s: &Scope,
+    by_agent: bool,
+) -> Result<BTreeMap<i64, Sums>, sqlx::Error> {
+    let split = s.split();
+    let mut out: BTreeMap<i64, Sums> = BTreeMap::new();
+    if let Some(codes) = day_codes(&split) {
+        days::add_sums(ex, tenant, s, codes, by_agent, &mut out).await?;
+    }
+    let (select, group) = if by_agent { ("agent_id", "agent_id, ") } else { ("0", "") };
     let sql = format!(
-        "SELECT metric, bucket, CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM report_rollups WHERE {} GROUP BY metric, bucket",
+        "SELECT {select}, metric, bucket, CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM report_rollups WHERE {}
+         GROUP BY {group}metric, bucket",
         scope_sql(s)
     );
-    let rows = sqlx::query(&sql).bind(tenant.0).bind(s.from).bind(s.to).fetch_all(ex).await?;
-    let mut out = Sums::new();
-    for r in &rows {
-        let code: String = r.try_get(0)?;
-        if let Some(m) = Metric::parse(&code) {
-            out.insert((m, r.try_get(1)?), (r.try_get(2)?, r.try_get(3)?));
+    for (from, to) in &split.edges {
+        let rows = sqlx::query(&sql).bind(tenant.0).bind(*from).bind(*to).fetch_all(ex).await?;
+        for r in &rows {
+            if let Some(m) = Metric::parse(&r.try_get::<String, _>(1)?) {
+                let e = out.entry(r.try_get(0)?).or_default().entry((m, r.try_get(2)?)).or_default();
+                e.0 += r.try_get::<i64, _>(3)?;
+                e.1 += r.try_get::<i64, _>(4)?;
+            }
         }
     }
     Ok(out)
+}
+
+/// The period's cells summed by metric and bucket.
+pub async fn sums<'e>(
+    ex: impl Executor<'e, Database = Any> + Copy,
+    tenant: TenantId,
+    s: &Scope,
+) -> Result<Sums, sqlx::Error> {
+    Ok(summed(ex, tenant, s, false).await?.remove(&0).unwrap_or_default())
 }
 
 /// The period's cells summed per agent (agent 0: none), by metric and bucket.
 pub async fn sums_by_agent<'e>(
-    ex: impl Executor<'e, Database = Any>,
+    ex: impl Executor<'e, Database = Any> + Copy,
     tenant: TenantId,
     s: &Scope,
 ) -> Result<BTreeMap<i64, Sums>, sqlx::Error> {
-    let sql = format!(
-        "SELECT agent_id, metric, bucket, CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM report_rollups WHERE {}
-         GROUP BY agent_id, metric, bucket",
-        scope_sql(s)
-    );
-    let rows = sqlx::query(&sql).bind(tenant.0).bind(s.from).bind(s.to).fetch_all(ex).await?;
-    let mut out: BTreeMap<i64, Sums> = BTreeMap::new();
-    for r in &rows {
-        let code: String = r.try_get(1)?;
-        if let Some(m) = Metric::parse(&code) {
-            out.entry(r.try_get(0)?).or_default().insert((m, r.try_get(2)?), (r.try_get(3)?, r.try_get(4)?));
-        }
-    }
-    Ok(out)
+    summed(ex, tenant, s, true).await
 }
 
-/// Counts of some metrics per hour of the period: (hour, metric, bucket) → n.
-pub async fn hourly<'e>(
-    ex: impl Executor<'e, Database = Any>,
+/// The period's charts in `tz` (the company's zone). `report_day_hours` has no agent, so a
+/// person filter reads the charts from the hourly table.
+pub async fn chart<'e>(
+    ex: impl Executor<'e, Database = Any> + Copy,
     tenant: TenantId,
     s: &Scope,
-    metrics: &[Metric],
-) -> Result<BTreeMap<(i64, Metric, i64), i64>, sqlx::Error> {
-    let list = metrics.iter().map(|m| format!("'{}'", m.code())).collect::<Vec<_>>().join(", ");
+    tz: Tz,
+) -> Result<Chart, sqlx::Error> {
+    let s = Scope { days: s.days.filter(|z| *z == tz && s.agent.is_none()), ..*s };
+    let split = s.split();
+    let mut chart = Chart::default();
+    if let Some(codes) = day_codes(&split) {
+        days::add_chart(ex, tenant, &s, codes, &mut chart).await?;
+    }
+    let list = CHART_METRICS.iter().map(|m| format!("'{}'", m.code())).collect::<Vec<_>>().join(", ");
     let sql = format!(
-        "SELECT hour, metric, bucket, CAST(SUM(n) AS BIGINT) FROM report_rollups WHERE {} AND metric IN ({list})
-         GROUP BY hour, metric, bucket",
-        scope_sql(s)
+        "SELECT hour, metric, CAST(SUM(n) AS BIGINT) FROM report_rollups WHERE {} AND metric IN ({list})
+         GROUP BY hour, metric",
+        scope_sql(&s)
     );
-    let rows = sqlx::query(&sql).bind(tenant.0).bind(s.from).bind(s.to).fetch_all(ex).await?;
-    let mut out = BTreeMap::new();
-    for r in &rows {
-        let code: String = r.try_get(1)?;
-        if let Some(m) = Metric::parse(&code) {
-            out.insert((r.try_get(0)?, m, r.try_get(2)?), r.try_get(3)?);
+    for (from, to) in &split.edges {
+        let rows = sqlx::query(&sql).bind(tenant.0).bind(*from).bind(*to).fetch_all(ex).await?;
+        for r in &rows {
+            if let Some(m) = Metric::parse(&r.try_get::<String, _>(1)?) {
+                chart.add_hour(tz, r.try_get(0)?, m, r.try_get(2)?);
+            }
         }
     }
-    Ok(out)
+    Ok(chart)
 }
 
 /// One metric's count in [from, to) per department (0: none).
