@@ -354,7 +354,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("saved.filter_deleted", "Filtro excluído.", "Filter deleted."),
     ("err.filter_exists", "Já existe um filtro com este nome.", "A filter with this name exists."),
     ("err.empty_filter", "Escolha uma busca, uma etiqueta ou um consentimento para salvar.", "Choose a search, a tag or a consent to save."),
-    ("err.invalid_consent", "Consentimento desconhecido.", "Unknown consent."),
     ("contacts.none", "Nenhum contato encontrado.", "No contacts found."),
     ("contacts.name", "Nome", "Name"),
     ("contacts.phone", "Telefone", "Phone"),

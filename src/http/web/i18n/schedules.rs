@@ -68,6 +68,11 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("sched.media.document", "Documento", "Document"),
     ("sched.media.sticker", "Figurinha", "Sticker"),
     (
+        "err.invalid_media_kind",
+        "Tipo de arquivo inválido: use imagem, vídeo, áudio ou documento.",
+        "Invalid file kind: use image, video, audio or document.",
+    ),
+    (
         "err.invalid_media",
         "Este arquivo não pode ir assim: áudio vai sem texto, e um link precisa começar com https://.",
         "This file cannot go like that: audio goes without text, and a link must start with https://.",
