@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::contacts::{consent_label, phone_shown};
 use super::pages::EmptyForm;
 use super::{error_message, error_status, render, CsrfForm, Layout, Page};
-use crate::actions::{self, contact_filters, contacts, ActionError};
+use crate::actions::{self, contact_filters, contacts};
 use crate::domain::contacts::ContactCriteria;
 use crate::http::auth::urlencode;
 use crate::store::contacts::Contact;
@@ -157,7 +157,6 @@ pub async fn save_filter(p: Page, CsrfForm(f): CsrfForm<SaveForm>) -> Response {
 pub async fn delete_filter(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<EmptyForm>) -> Response {
     match actions::contact_filters::delete(&p.app, &p.actor(), p.tenant(), id).await {
         Ok(()) => Redirect::to("/contacts?saved=filter_deleted").into_response(),
-        Err(e @ ActionError::NotFound) => p.failure(&e),
         Err(e) => p.failure(&e),
     }
 }
