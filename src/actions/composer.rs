@@ -129,26 +129,10 @@ pub async fn send_attachment(
     let attached = store_upload(app, a.data, a.filename.as_deref(), a.declared_mime.as_deref()).await?;
     let takes_caption = attached.takes_text();
     let content = attached.content(caption.as_deref().filter(|_| takes_caption).unwrap_or_default());
-    let req = SendRequest {
-        marketing: false,
-        tenant,
-        target: SendTarget::Ticket(ticket_id),
-        content,
-        reply_to,
-        idempotency_key: None,
-    };
-    let sent = send_message(app, actor, req).await?;
+    let sent = send_message(app, actor, on_ticket(tenant, ticket_id, content, reply_to)).await?;
     if let (false, Some(text)) = (takes_caption, caption) {
         let content = OutboundContent::Text { body: text, preview_url: false };
-        let req = SendRequest {
-            marketing: false,
-            tenant,
-            target: SendTarget::Ticket(ticket_id),
-            content,
-            reply_to: None,
-            idempotency_key: None,
-        };
-        send_message(app, actor, req).await?;
+        send_message(app, actor, on_ticket(tenant, ticket_id, content, None)).await?;
     }
     Ok(sent)
 }
@@ -241,6 +225,18 @@ impl MediaLink {
     }
 }
 
+/// A person's send on a ticket (not marketing, no idempotency key: the page posts once).
+fn on_ticket(tenant: TenantId, ticket_id: i64, content: OutboundContent, reply_to: Option<String>) -> SendRequest {
+    SendRequest {
+        marketing: false,
+        tenant,
+        target: SendTarget::Ticket(ticket_id),
+        content,
+        reply_to,
+        idempotency_key: None,
+    }
+}
+
 fn too_large() -> ActionError {
     ActionError::invalid(
         "file_too_large",
@@ -262,15 +258,7 @@ pub async fn send_reply(
     store::inbox::get(app.db.reader(), &viewer, ticket_id).await?.ok_or(ActionError::NotFound)?;
     let quoted = provider_id_of(app, tenant, ticket_id, reply_to).await?;
     let content = OutboundContent::Text { body, preview_url: false };
-    let req = SendRequest {
-        marketing: false,
-        tenant,
-        target: SendTarget::Ticket(ticket_id),
-        content,
-        reply_to: Some(quoted),
-        idempotency_key: None,
-    };
-    send_message(app, actor, req).await
+    send_message(app, actor, on_ticket(tenant, ticket_id, content, Some(quoted))).await
 }
 
 /// The emoji people may react with from the inbox (WhatsApp takes any single emoji; a short,
@@ -295,15 +283,7 @@ pub async fn react(
     }
     let to = provider_id_of(app, tenant, ticket_id, message_id).await?;
     let content = OutboundContent::Reaction { to_provider_id: to, emoji: emoji.to_string() };
-    let req = SendRequest {
-        marketing: false,
-        tenant,
-        target: SendTarget::Ticket(ticket_id),
-        content,
-        reply_to: None,
-        idempotency_key: None,
-    };
-    send_message(app, actor, req).await
+    send_message(app, actor, on_ticket(tenant, ticket_id, content, None)).await
 }
 
 /// `(id, name)` of the tenant's connections, for the inbox's connection filter (any member).
