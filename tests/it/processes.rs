@@ -263,6 +263,43 @@ pub(crate) async fn web_login(server: &Server, email: &str, password: &str, tena
     (client, status)
 }
 
+/// A running server with the company "acme" and a WhatsApp Cloud connection (created through the
+/// command line, `rate` per second) pointing at a fresh simulator started with `config` and this
+/// `token`/`secret`/`phone_number_id`; the simulator posts its webhooks to the server.
+pub(crate) async fn acme_on_simulator(
+    dir: &std::path::Path,
+    env: &[(&str, String)],
+    config: wa_sim::SimConfig,
+    rate: &str,
+) -> (Server, wa_sim::Simulator, i64) {
+    let (token, secret, number) =
+        (config.access_token.clone(), config.app_secret.clone(), config.phone_number_id.clone());
+    let sim = wa_sim::Simulator::start(config).await.expect("simulator");
+    let mut server = Server::start(dir, env);
+    server.wait_ready().await;
+    admin(dir, None, &["create-tenant", "--name", "Acme", "--slug", "acme"]).await.json();
+    let args = [
+        "connection",
+        "create",
+        "--tenant",
+        "acme",
+        "--phone-number-id",
+        &number,
+        "--access-token",
+        &token,
+        "--app-secret",
+        &secret,
+        "--graph-url",
+        &sim.base_url(),
+        "--rate",
+        rate,
+    ];
+    let created = admin(dir, None, &args).await.json();
+    let connection = created["id"].as_i64().expect("connection id");
+    sim.set_webhook_url(server.url(&format!("/hooks/whatsapp/{connection}")));
+    (server, sim, connection)
+}
+
 /// `SELECT COUNT(*) …` straight on the database (SQLite file or PostgreSQL URL).
 pub(crate) async fn count(database_url: &str, sql: &str, bind: &[&str]) -> i64 {
     if database_url.starts_with("postgres") {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use serde_json::{json, Value};
 
-use crate::processes::{admin, count, sqlite_url, Server};
+use crate::processes::{acme_on_simulator, admin, count, sqlite_url, Server};
 
 const RECIPIENTS: usize = 2000;
 const KILLS: usize = 3;
@@ -27,43 +27,15 @@ async fn a_campaign_killed_again_and_again_never_sends_a_recipient_twice() {
         ("ATENDE_JOB_WORKERS", "4".to_string()),
         ("ATENDE_JOB_LEASE_SECS", "3".to_string()),
     ];
-    let sim = wa_sim::Simulator::start(wa_sim::SimConfig {
+    let config = wa_sim::SimConfig {
         access_token: "camp-token".into(),
         app_secret: "camp-secret".into(),
         phone_number_id: "777000777".into(),
         rate_per_sec: Some(200),
         ..wa_sim::SimConfig::default()
-    })
-    .await
-    .expect("simulator");
-    let mut server = Server::start(dir.path(), &env);
-    server.wait_ready().await;
-    admin(dir.path(), None, &["create-tenant", "--name", "Acme", "--slug", "acme"]).await.json();
-    let created = admin(
-        dir.path(),
-        None,
-        &[
-            "connection",
-            "create",
-            "--tenant",
-            "acme",
-            "--phone-number-id",
-            "777000777",
-            "--access-token",
-            "camp-token",
-            "--app-secret",
-            "camp-secret",
-            "--graph-url",
-            &sim.base_url(),
-            "--rate",
-            "80",
-        ],
-    )
-    .await
-    .json();
-    let connection = created["id"].as_i64().expect("connection id");
+    };
+    let (mut server, sim, connection) = acme_on_simulator(dir.path(), &env, config, "80").await;
     let hook = |s: &Server| s.url(&format!("/hooks/whatsapp/{connection}"));
-    sim.set_webhook_url(hook(&server));
     // 2,000 customers write (their 24-hour window opens), 100 to a delivery.
     for chunk in (0..RECIPIENTS).collect::<Vec<_>>().chunks(100) {
         let items = chunk

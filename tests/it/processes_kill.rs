@@ -217,43 +217,15 @@ async fn queued_sends_survive_sigkill_and_none_is_resent_after_its_recorded_succ
         ("ATENDE_JOB_WORKERS", "4".to_string()),
         ("ATENDE_JOB_LEASE_SECS", "3".to_string()),
     ];
-    let sim = wa_sim::Simulator::start(wa_sim::SimConfig {
+    let config = wa_sim::SimConfig {
         access_token: "kill-token".into(),
         app_secret: "kill-secret".into(),
         phone_number_id: "888000888".into(),
         rate_per_sec: Some(60),
         status_delays_ms: (0, u64::MAX, u64::MAX),
         ..wa_sim::SimConfig::default()
-    })
-    .await
-    .expect("simulator");
-    let mut server = Server::start(dir.path(), &env);
-    server.wait_ready().await;
-    admin(dir.path(), None, &["create-tenant", "--name", "Acme", "--slug", "acme"]).await.json();
-    let created = admin(
-        dir.path(),
-        None,
-        &[
-            "connection",
-            "create",
-            "--tenant",
-            "acme",
-            "--phone-number-id",
-            "888000888",
-            "--access-token",
-            "kill-token",
-            "--app-secret",
-            "kill-secret",
-            "--graph-url",
-            &sim.base_url(),
-            "--rate",
-            "50",
-        ],
-    )
-    .await
-    .json();
-    let connection = created["id"].as_i64().expect("connection id");
-    sim.set_webhook_url(server.url(&format!("/hooks/whatsapp/{connection}")));
+    };
+    let (mut server, sim, connection) = acme_on_simulator(dir.path(), &env, config, "50").await;
     let customer = |n: usize| format!("{}", 5_511_966_660_001u64 + n as u64);
     for n in 0..CUSTOMERS {
         let d = sim
