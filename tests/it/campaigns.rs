@@ -38,7 +38,7 @@ async fn tag_id(t: &TestApp, tenant: TenantId, name: &str) -> i64 {
     tags.into_iter().find(|x| x.name == name).map(|x| x.id).expect("the tag exists")
 }
 
-async fn set_consent(t: &TestApp, contact: i64, consent: &str) {
+pub(crate) async fn set_consent(t: &TestApp, contact: i64, consent: &str) {
     sqlx::query("UPDATE contacts SET consent = $1 WHERE id = $2")
         .bind(consent)
         .bind(contact)

@@ -9,18 +9,10 @@ use atende::actions::campaigns::{self, CampaignInput};
 use atende::actions::Actor;
 use atende::domain::{Role, TenantId};
 
+use crate::campaigns::set_consent;
 use crate::consent::{connected, customer_writes};
 use crate::engine_test;
 use crate::support::TestApp;
-
-async fn consent(t: &TestApp, contact: i64, consent: &str) {
-    sqlx::query("UPDATE contacts SET consent = $1 WHERE id = $2")
-        .bind(consent)
-        .bind(contact)
-        .execute(t.app.db.writer())
-        .await
-        .unwrap();
-}
 
 async fn tag(t: &TestApp, tenant: TenantId, contact: i64, tag: i64) {
     atende::actions::contacts::tag_contact(&t.app, &Actor::Operator, tenant, contact, tag, true).await.unwrap();
@@ -36,7 +28,7 @@ engine_test!(a_saved_filter_lists_contacts_and_is_a_campaign_audience, |t: TestA
     let (c, _) = customer_writes(&t, &sim, "5511944440003", "oi").await;
     let (d, _) = customer_writes(&t, &sim, "5511944440004", "oi").await;
     for (id, cons) in [(a, "marketing_opt_in"), (b, "marketing_opt_in"), (c, "opted_out"), (d, "marketing_opt_in")] {
-        consent(&t, id, cons).await;
+        set_consent(&t, id, cons).await;
     }
     tag(&t, tenant, a, vip).await;
     tag(&t, tenant, c, vip).await;
