@@ -1,6 +1,6 @@
-//! `campaigns.send`: sends a running campaign's recipients for up to [`RUN_BUDGET`], at the
-//! campaign's pace and never faster than the connection's rate, then hands over to its successor
-//! run. One run sends for a campaign at a time (the campaign's runner lease); the decisions and
+//! `campaigns.send`: sends a running campaign's recipients for up to [`RUN_BUDGET`] (or until
+//! shutdown), at the campaign's pace and never faster than the connection's rate, then hands over
+//! to its successor run. One run sends for a campaign at a time (the campaign's runner lease); the decisions and
 //! the "never twice" rule live in [`crate::actions::campaigns::run`].
 //!
 //! Provider calls overlap (up to [`MAX_IN_FLIGHT`]) so a slow provider does not slow the pace;
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use rand::Rng;
 use serde::Deserialize;
+use tokio::sync::watch;
 
 use super::JobError;
 use crate::actions::campaigns::run::{self as decide, Context, Outcome, Prepared};
@@ -27,8 +28,10 @@ use crate::store::connections::Connection;
 use crate::store::jobs::Job;
 use crate::store::{self};
 
-/// How long one run sends before its successor takes over (leases stay short, shutdowns quick).
-const RUN_BUDGET: Duration = Duration::from_secs(20);
+/// How long one run sends before its successor takes over. Long, because a hand-over costs the
+/// pace a few hundred milliseconds (20-second runs lost ~1.5 % of the rate); the runner lease is
+/// renewed every round, and a shutdown ends the run at once, so a long budget holds nothing up.
+const RUN_BUDGET: Duration = Duration::from_secs(300);
 /// Provider calls one run keeps going at once.
 const MAX_IN_FLIGHT: usize = 8;
 /// Recipients read per round.
@@ -47,7 +50,7 @@ enum Next {
     At(i64),
 }
 
-pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
+pub async fn run(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Result<(), JobError> {
     let p: Payload =
         serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
     let tenant = job.tenant_id;
@@ -60,7 +63,7 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     if !store::campaigns::take_runner(w, tenant, id, &token, &job_prefix, real, real + lease_ms).await? {
         return Ok(()); // another run sends for it (or it is not running)
     }
-    let next = send_for_a_while(app, tenant, p.campaign_id, &token, lease_ms).await;
+    let next = send_for_a_while(app, tenant, p.campaign_id, &token, lease_ms, shutdown).await;
     store::campaigns::release_runner(app.db.writer(), tenant, p.campaign_id, &token).await?;
     if let Next::At(at) = next? {
         let now = app.clock.now_ms();
@@ -169,6 +172,7 @@ async fn send_for_a_while(
     id: i64,
     token: &str,
     lease_ms: i64,
+    shutdown: &watch::Receiver<bool>,
 ) -> Result<Next, JobError> {
     let now = app.clock.now_ms();
     let orphans = store::campaign_recipients::orphans_to_unknown(app.db.writer(), tenant, id, token, now).await?;
@@ -199,7 +203,7 @@ async fn send_for_a_while(
     let mut day: (i64, i64) = (i64::MIN, 0);
     let next = 'run: loop {
         let now = app.clock.now_ms();
-        if started.elapsed() > RUN_BUDGET || stop {
+        if started.elapsed() > RUN_BUDGET || stop || *shutdown.borrow() {
             break Next::At(now);
         }
         let until = crate::clock::now_ms() + lease_ms;
@@ -235,7 +239,7 @@ async fn send_for_a_while(
             break Next::Done;
         }
         for r in batch {
-            if started.elapsed() > RUN_BUDGET || stop {
+            if started.elapsed() > RUN_BUDGET || stop || *shutdown.borrow() {
                 continue 'run;
             }
             // The pacing slot first, then this recipient's reads while it comes: the reads do

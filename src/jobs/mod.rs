@@ -88,7 +88,7 @@ async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Res
         Some(JobKind::ReportAlerts) => report_alerts::run(app, job).await,
         Some(JobKind::ReportsRebuild) => report_alerts::run_rebuild(app, job).await,
         Some(JobKind::Schedules) => schedules::run(app, job).await,
-        Some(JobKind::Campaigns) => campaigns::run(app, job).await,
+        Some(JobKind::Campaigns) => campaigns::run(app, job, shutdown).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }
