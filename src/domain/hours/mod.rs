@@ -364,6 +364,45 @@ pub fn open_ms_between(
     total
 }
 
+/// The instant at which `amount` ms of open time have passed since `from` (the inverse of
+/// [`open_ms_between`]: `open_ms_between(from, add_open_ms(from, amount)) == amount`). The
+/// answer is always an open instant or the end of an open span (an amount used up exactly as a
+/// span closes ends there, not at the next opening). `amount <= 0` gives the first open instant
+/// at or after `from`. None when the week has no hours or the open time is not reached within
+/// 400 local dates of `from`.
+pub fn add_open_ms(
+    company: &WeekSchedule,
+    department: Option<&WeekSchedule>,
+    calendar: &Calendar,
+    tz: Tz,
+    from: i64,
+    amount: i64,
+) -> Option<i64> {
+    let schedule = schedule_for(company, department);
+    if !schedule.has_hours() {
+        return None;
+    }
+    if amount <= 0 {
+        return next_opening(company, department, calendar, tz, from);
+    }
+    let mut left = amount;
+    let mut date = span_date(tz, from)?;
+    for _ in 0..SEARCH_DAYS {
+        for (s, e) in day_spans(schedule, calendar, tz, date) {
+            let a = s.max(from);
+            if a >= e {
+                continue;
+            }
+            if e - a >= left {
+                return Some(a + left);
+            }
+            left -= e - a;
+        }
+        date = date.succ_opt()?;
+    }
+    None
+}
+
 /// A time-zone name (IANA, e.g. "America/Sao_Paulo") parsed; None when unknown.
 pub fn parse_tz(name: &str) -> Option<Tz> {
     name.trim().parse().ok()

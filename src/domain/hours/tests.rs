@@ -440,3 +440,52 @@ fn offsets_follow_the_zone_and_its_summer_time() {
     assert_eq!(offset_minutes(SP, i64::MAX), 0, "no panic outside chrono's years");
     assert_eq!(wall_clock(SP, jan).map(|d| d.format("%H:%M").to_string()).as_deref(), Some("09:00"));
 }
+
+#[test]
+fn add_open_ms_is_the_inverse_of_open_ms_between_and_lands_in_open_time() {
+    let mut rng = Rng(0x51a_c10c_u64 ^ 0xdead_beef);
+    let mut reached = 0;
+    for _ in 0..2_000 {
+        let (s, cal, tz, t) = random_case(&mut rng);
+        let amount = match rng.below(3) {
+            0 => rng.below(3_600_000) as i64,
+            1 => rng.below(72 * 3_600_000) as i64,
+            _ => 60_000 * rng.below(7 * 24 * 60) as i64,
+        };
+        let Some(due) = add_open_ms(&s, None, &cal, tz, t, amount) else {
+            // Only when the open time is not there to be had within the search span.
+            assert!(open_ms_between(&s, None, &cal, tz, t, t + 390 * DAY_MS) < amount || !s.has_hours());
+            continue;
+        };
+        reached += 1;
+        assert!(due >= t);
+        assert_eq!(open_ms_between(&s, None, &cal, tz, t, due), amount, "from {t} in {tz}");
+        if amount > 0 {
+            // The earliest such instant, and inside (or at the end of) open time.
+            assert!(open_ms_between(&s, None, &cal, tz, t, due - 1) < amount);
+            assert!(is_open(&s, None, &cal, tz, due - 1), "the last counted millisecond is open");
+        } else {
+            assert!(is_open(&s, None, &cal, tz, due));
+        }
+    }
+    assert!(reached > 1_000, "most cases reach their amount ({reached})");
+}
+
+#[test]
+fn friday_16_30_plus_an_hour_is_monday_09_30_and_a_holiday_is_skipped() {
+    // 09:00–17:00 on weekdays in São Paulo.
+    let mut week = WeekSchedule::default();
+    for day in &mut week.days[..5] {
+        day.push(iv(9 * 60, 17 * 60));
+    }
+    let cal = Calendar::brazil();
+    let hour = 3_600_000;
+    // Friday 2026-12-04 16:30 → Monday 2026-12-07 09:30.
+    let friday = at(SP, 2026, 12, 4, 16, 30);
+    assert_eq!(add_open_ms(&week, None, &cal, SP, friday, hour), Some(at(SP, 2026, 12, 7, 9, 30)));
+    // Friday 2026-11-13 16:30 + 1 h: Monday 16th is open, Friday 20th (Consciência Negra) is not.
+    let before_holiday = at(SP, 2026, 11, 19, 16, 30); // Thursday
+    assert_eq!(add_open_ms(&week, None, &cal, SP, before_holiday, hour), Some(at(SP, 2026, 11, 23, 9, 30)));
+    // Used up exactly at closing: it ends at 17:00, not at the next opening.
+    assert_eq!(add_open_ms(&week, None, &cal, SP, friday, hour / 2), Some(at(SP, 2026, 12, 4, 17, 0)));
+}
