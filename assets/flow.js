@@ -17,6 +17,8 @@ const TYPES = {
 const KINDS = { text: "Texto", number: "Número", email: "E-mail", phone: "Telefone", cpf_cnpj: "CPF ou CNPJ", date: "Data (dd/mm/aaaa)" };
 const TESTS = { keyword: "A mensagem menciona as palavras", open: "Estamos no horário de atendimento", channel: "A conexão é do tipo", var_equals: "Uma variável é igual a", var_set: "Uma variável foi preenchida" };
 const PRIORITIES = { "": "—", low: "Baixa", normal: "Normal", high: "Alta", urgent: "Urgente" };
+const URGENCIES = { "": "—", low: "Baixa", medium: "Média", high: "Alta", critical: "Crítica" };
+const COMPLEXITIES = { "": "—", simple: "Simples", moderate: "Moderada", complex: "Complexa" };
 const CHANNELS = { whatsapp_cloud: "WhatsApp Cloud API", whatsapp_qr: "WhatsApp (QR Code)" };
 
 function el(tag, attrs = {}, ...children) {
@@ -178,6 +180,8 @@ function start(root) {
           choice(node, "department", "Setor", departmentOptions(), { numeric: true }),
           textInput(node, "tag", "Etiqueta"),
           choice(node, "priority", "Prioridade", Object.entries(PRIORITIES)),
+          choice(node, "urgency", "Urgência (SLA)", Object.entries(URGENCIES)),
+          choice(node, "complexity", "Complexidade (SLA)", Object.entries(COMPLEXITIES)),
           link(node, "next", "Depois vai para"),
         );
         break;

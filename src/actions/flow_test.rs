@@ -126,5 +126,21 @@ fn note(change: &Change, departments: &[store::departments::Department]) -> Stri
             format!("Prioridade: {name}")
         }
         Change::ContactField { key, value } => format!("Campo do contato {key}: {value}"),
+        Change::Classification(urgency, complexity) => {
+            use crate::domain::sla::{Complexity, Urgency};
+            let urgency = urgency.map(|u| match u {
+                Urgency::Low => "urgência baixa",
+                Urgency::Medium => "urgência média",
+                Urgency::High => "urgência alta",
+                Urgency::Critical => "urgência crítica",
+            });
+            let complexity = complexity.map(|c| match c {
+                Complexity::Simple => "complexidade simples",
+                Complexity::Moderate => "complexidade moderada",
+                Complexity::Complex => "complexidade complexa",
+            });
+            let parts: Vec<&str> = [urgency, complexity].into_iter().flatten().collect();
+            format!("Classificação: {}", parts.join(" × "))
+        }
     }
 }

@@ -135,7 +135,8 @@ pub enum Node {
         otherwise: String,
     },
     /// Set the ticket's department (where a later plain hand-off goes), a tag (by name, created
-    /// when missing) and/or its priority, then go on.
+    /// when missing), its priority and/or its urgency and complexity (pre-analysis, which times
+    /// its SLA), then go on.
     Set {
         #[serde(default)]
         department: Option<i64>,
@@ -143,6 +144,10 @@ pub enum Node {
         tag: Option<String>,
         #[serde(default)]
         priority: Option<Priority>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        urgency: Option<super::sla::Urgency>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        complexity: Option<super::sla::Complexity>,
         #[serde(default)]
         next: Option<String>,
     },
@@ -281,6 +286,8 @@ pub enum Change {
     Department(i64),
     Tag(String),
     Priority(Priority),
+    /// Pre-analysis: either or both.
+    Classification(Option<super::sla::Urgency>, Option<super::sla::Complexity>),
     /// The contact's custom field `key` (without `contact.`).
     ContactField {
         key: String,

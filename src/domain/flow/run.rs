@@ -115,7 +115,7 @@ impl<'a> Run<'a> {
                     return self.wait(at, 0);
                 }
                 Node::Condition { test, then, otherwise } => at = if self.test(test) { then } else { otherwise },
-                Node::Set { department, tag, priority, next } => {
+                Node::Set { department, tag, priority, urgency, complexity, next } => {
                     if let Some(d) = department {
                         self.department = Some(*d);
                         self.changes.push(Change::Department(*d));
@@ -125,6 +125,9 @@ impl<'a> Run<'a> {
                     }
                     if let Some(p) = priority {
                         self.changes.push(Change::Priority(*p));
+                    }
+                    if urgency.is_some() || complexity.is_some() {
+                        self.changes.push(Change::Classification(*urgency, *complexity));
                     }
                     match next {
                         Some(n) => at = n,

@@ -327,7 +327,7 @@ fn validation_checks_the_new_nodes() {
         ("k", "at least one word"),
         ("v", "not a variable name"),
         ("s", "department 7 does not exist"),
-        ("s2", "sets a department, a tag or a priority"),
+        ("s2", "sets a department, a tag, a priority, an urgency or a complexity"),
         ("s3", "the tag"),
         ("h", "http:// or https://"),
         ("h", "sends no body"),
@@ -497,4 +497,18 @@ fn waits_and_gotos_are_checked_at_save() {
     )
     .unwrap();
     assert!(validate(&looping, &|_| true, &|_| true).unwrap_err().iter().any(|e| e.message.contains("loop")));
+}
+
+#[test]
+fn a_set_node_can_do_the_pre_analysis_and_a_bad_urgency_is_refused() {
+    use crate::domain::sla::{Complexity, Urgency};
+    let f = flow(
+        r#"{"start":"s","nodes":{
+        "s":{"type":"set","urgency":"critical","complexity":"simple","next":"h"},
+        "h":{"type":"handoff"}}}"#,
+    );
+    let s = start(&f, &ctx(""));
+    assert_eq!(s.changes, [Change::Classification(Some(Urgency::Critical), Some(Complexity::Simple))]);
+    let bad = r#"{"start":"s","nodes":{"s":{"type":"set","urgency":"urgentissima"},"h":{"type":"handoff"}}}"#;
+    assert!(serde_json::from_str::<Flow>(bad).is_err());
 }

@@ -64,6 +64,8 @@ fn random_flow(r: &mut Rng) -> Flow {
                 department: (r.below(2) == 0).then(|| r.below(5) as i64),
                 tag: (r.below(2) == 0).then(|| "t".into()),
                 priority: (r.below(2) == 0).then_some(Priority::Urgent),
+                urgency: (r.below(3) == 0).then_some(crate::domain::sla::Urgency::High),
+                complexity: None,
                 next: (r.below(4) > 0).then(|| pick(r)),
             },
             6 => Node::Http {

@@ -119,9 +119,10 @@ pub fn validate(
                     }
                 }
             }
-            Node::Set { department, tag, priority, .. } => {
-                if department.is_none() && tag.is_none() && priority.is_none() {
-                    err(name, "a set node sets a department, a tag or a priority".into());
+            Node::Set { department, tag, priority, urgency, complexity, .. } => {
+                let nothing = urgency.is_none() && complexity.is_none();
+                if department.is_none() && tag.is_none() && priority.is_none() && nothing {
+                    err(name, "a set node sets a department, a tag, a priority, an urgency or a complexity".into());
                 }
                 if let Some(d) = department.filter(|d| !department_exists(*d)) {
                     err(name, format!("department {d} does not exist"));
