@@ -180,6 +180,22 @@ pub async fn set_up_campaign(app: &App) -> anyhow::Result<()> {
     }
 }
 
+/// The demo company's SLA: the house default (24–72 h by urgency and complexity, in business
+/// hours), so tickets show their deadlines and the SLA page has something to edit. Only when the
+/// company has no policy.
+pub async fn set_up_sla(app: &App) -> anyhow::Result<()> {
+    let Some(tenant) = crate::store::tenants::find_by_slug(app.db.reader(), bootstrap::DEMO_SLUG).await? else {
+        return Ok(());
+    };
+    if !crate::store::sla::policies(app.db.reader(), tenant.id).await?.is_empty() {
+        return Ok(());
+    }
+    let matrix = crate::domain::sla::Matrix::default_support();
+    crate::actions::sla::save_policy(app, &Actor::Operator, tenant.id, None, &matrix)
+        .await
+        .map_err(|e| anyhow::anyhow!("setting up the demo SLA: {e}"))
+}
+
 /// A demo schedule (Agendamentos): every Monday at 09:00, within business hours, a check-in to a
 /// sample contact, with the simulator's `atendimento_retorno` template (`{{1}}` = the contact's
 /// name) for when the customer has not written in the last 24 hours. Needs the simulator's

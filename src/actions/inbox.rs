@@ -54,7 +54,7 @@ fn apply(t: &mut Ticket, s: TicketState) {
 }
 
 /// Reads a ticket for a write, locked until commit on PostgreSQL, if the viewer may see it.
-async fn load(app: &App, tx: &mut Tx, viewer: &Viewer, id: i64) -> ActionResult<Ticket> {
+pub(crate) async fn load(app: &App, tx: &mut Tx, viewer: &Viewer, id: i64) -> ActionResult<Ticket> {
     let t =
         store::tickets::get_for_update(tx, app.db.backend, viewer.tenant, id).await?.ok_or(ActionError::NotFound)?;
     let member_of = match viewer.user {
@@ -303,6 +303,9 @@ pub async fn transfer(app: &App, actor: &Actor, tenant: TenantId, id: i64, to: T
         t.queued_at = Some(now);
     }
     store::tickets::save_state(&mut *tx, &t).await?;
+    if department != from_department {
+        store::sla::mark_stale(&mut *tx, tenant, id).await?; // its deadlines follow the new department's hours
+    }
     let e = TicketEvent {
         ticket_id: id,
         kind: "transferred".into(),
@@ -593,7 +596,7 @@ pub async fn set_priority(
     id: i64,
     priority: Priority,
 ) -> ActionResult<TicketView> {
-    actor.require_sender_in(tenant)?;
+    actor.require_agent_in(tenant)?;
     let viewer = viewer(actor, tenant)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;

@@ -40,10 +40,12 @@ pub enum JobKind {
     Schedules,
     /// Send a running campaign's next recipients at its pace (one run per campaign at a time).
     Campaigns,
+    /// Time new tickets against their SLA, resume clocks the customer restarted, raise alerts.
+    SlaScan,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 18] = [
+    pub const ALL: [JobKind; 19] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -62,6 +64,7 @@ impl JobKind {
         JobKind::ReportsRebuild,
         JobKind::Schedules,
         JobKind::Campaigns,
+        JobKind::SlaScan,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -85,6 +88,7 @@ impl JobKind {
             JobKind::ReportsRebuild => "reports.rebuild",
             JobKind::Schedules => "schedules.due",
             JobKind::Campaigns => "campaigns.send",
+            JobKind::SlaScan => "sla.scan",
         }
     }
 

@@ -5,13 +5,15 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// Every event a subscription may ask for.
-pub const EVENTS: [&str; 10] = [
+pub const EVENTS: [&str; 12] = [
     "message.created",
     "message.status",
     "ticket.created",
     "ticket.updated",
     "ticket.closed",
     "ticket.reminder",
+    "ticket.sla_warning",
+    "ticket.sla_breached",
     "contact.created",
     "contact.updated",
     "connection.updated",

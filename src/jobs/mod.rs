@@ -17,6 +17,7 @@ pub mod maintenance;
 pub mod reconnect;
 pub mod report_alerts;
 pub mod schedules;
+pub mod sla;
 pub mod template_sync;
 pub mod timed_rules;
 pub mod webhooks;
@@ -89,6 +90,7 @@ async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Res
         Some(JobKind::ReportsRebuild) => report_alerts::run_rebuild(app, job).await,
         Some(JobKind::Schedules) => schedules::run(app, job).await,
         Some(JobKind::Campaigns) => campaigns::run(app, job, shutdown).await,
+        Some(JobKind::SlaScan) => sla::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

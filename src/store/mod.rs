@@ -33,6 +33,7 @@ pub mod schedules;
 pub mod seed;
 pub mod sessions;
 pub mod settings;
+pub mod sla;
 pub mod stats;
 pub mod tags;
 pub mod templates;

@@ -446,11 +446,17 @@ async fn apply_changes(
                 if store::departments::get(&mut **tx, tenant, *d).await?.is_some() {
                     t.department_id = Some(*d);
                     ticket_changed = Some("transferred");
+                    store::sla::mark_stale(&mut **tx, tenant, t.id).await?;
                 }
             }
             Change::Priority(p) => {
                 t.priority = p.as_str().into();
                 ticket_changed = ticket_changed.or(Some("priority"));
+            }
+            Change::Classification(urgency, complexity) => {
+                let (u, c) = (urgency.map(|u| u.as_str()), complexity.map(|c| c.as_str()));
+                store::sla::set_classification(&mut **tx, t, u, c, now).await?;
+                ticket_changed = ticket_changed.or(Some("sla"));
             }
             Change::Tag(name) => {
                 let ids = store::contacts::ensure_tags(tx, tenant, &[name.as_str()], now).await?;
@@ -546,6 +552,7 @@ async fn apply_effect(
             t.queued_at = Some(now);
             if let Some(d) = &department {
                 t.department_id = Some(d.id);
+                store::sla::mark_stale(&mut **tx, tenant, t.id).await?;
             }
             store::tickets::save_state(&mut **tx, t).await?;
             if let Some(greeting) = department.as_ref().and_then(|d| text(&d.greeting)) {
