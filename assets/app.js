@@ -200,6 +200,7 @@ async function maybeNotify(ticketId, kind) {
   else if (t.status === "waiting" && kind === "message" && !notified.has(`w${t.id}`)) title = notifyBar.dataset.titleWaiting;
   else if (t.mine && kind === "message") title = notifyBar.dataset.titleMessage;
   else if (t.mine && kind === "reminder") title = notifyBar.dataset.titleReminder;
+  else if ((t.mine || t.supervisor) && kind === "sla") title = notifyBar.dataset.titleSla;
   if (!title) return;
   if (t.status === "waiting") notified.add(`w${t.id}`);
   beep();
@@ -247,6 +248,14 @@ if (status && "EventSource" in window) {
     if (ticketOf(e) === currentTicket) refresh(panel);
     maybeNotify(ticketOf(e), "reminder");
   });
+  // A deadline near or past: the assignee and supervisors are told (the server's summary says who).
+  for (const kind of ["ticket.sla_warning", "ticket.sla_breached"]) {
+    source.addEventListener(kind, (e) => {
+      refresh(ticketList);
+      if (ticketOf(e) === currentTicket) refresh(panel);
+      maybeNotify(ticketOf(e), "sla");
+    });
+  }
   for (const kind of ["ticket.created", "ticket.updated"]) {
     source.addEventListener(kind, (e) => {
       refresh(ticketList);

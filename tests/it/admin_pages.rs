@@ -45,7 +45,7 @@ async fn connect(t: &TestApp, tenant: TenantId) -> i64 {
     create_whatsapp_cloud(&t.app, &Actor::Operator, tenant, input).await.unwrap().connection.id
 }
 
-async fn department(t: &TestApp, tenant: TenantId, name: &str) -> i64 {
+pub(crate) async fn department(t: &TestApp, tenant: TenantId, name: &str) -> i64 {
     let input = DepartmentInput {
         name: name.into(),
         colour: "#2563eb".into(),

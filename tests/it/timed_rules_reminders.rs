@@ -75,7 +75,7 @@ async fn replayed_kinds(t: &TestApp, browser: &reqwest::Client) -> Vec<String> {
 }
 
 /// A loopback endpoint that keeps the JSON bodies webhooks POST to it.
-async fn webhook_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+pub(crate) async fn webhook_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
     let got: Arc<Mutex<Vec<Value>>> = Arc::default();
     let keep = got.clone();
     let app = axum::Router::new().fallback(move |body: String| {

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod quick_replies;
 pub mod reports;
 pub mod schedules;
+pub mod sla;
 pub mod tags;
 pub mod templates;
 pub mod tickets;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(tags::routes())
         .merge(quick_replies::routes())
         .merge(schedules::routes())
+        .merge(sla::routes())
         .merge(campaigns::routes())
         .merge(users::routes())
         .merge(connections::routes())
@@ -83,6 +85,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(templates::TemplatesApi::openapi())
         .merge_from(reports::ReportsApi::openapi())
         .merge_from(schedules::SchedulesApi::openapi())
+        .merge_from(sla::SlaApi::openapi())
         .merge_from(campaigns::CampaignsApi::openapi())
 }
 

@@ -19,6 +19,7 @@ use crate::http::error::{ApiError, ApiJson, OptionalApiJson};
 use crate::store::inbox::{Cursor, Filter, TicketView};
 use crate::store::ticket_events::TicketEvent;
 
+use super::sla::{ComplexityName, UrgencyName};
 use super::tags::TagOut;
 use super::{
     decode_cursor, encode_cursor, page_limit, parse_timestamp, timestamp, timestamp_opt, ApiPath, ApiQuery, ErrorBody,
@@ -27,7 +28,7 @@ use super::{
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/tickets", get(list_tickets))
-        .route("/tickets/{id}", get(get_ticket))
+        .route("/tickets/{id}", get(get_ticket).patch(update_ticket))
         .route("/tickets/{id}/assign", post(assign_ticket))
         .route("/tickets/{id}/transfer", post(transfer_ticket))
         .route("/tickets/{id}/close", post(close_ticket))
@@ -38,11 +39,23 @@ pub fn routes() -> Router<Arc<App>> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_tickets, get_ticket, assign_ticket, transfer_ticket, close_ticket, reopen_ticket, add_tag, remove_tag),
+    paths(
+        list_tickets,
+        get_ticket,
+        update_ticket,
+        assign_ticket,
+        transfer_ticket,
+        close_ticket,
+        reopen_ticket,
+        add_tag,
+        remove_tag
+    ),
     components(schemas(
         Ticket,
         TicketPage,
         TicketDetail,
+        TicketSla,
+        TicketUpdate,
         TicketHistoryEntry,
         AssignInput,
         TransferInput,
@@ -131,6 +144,42 @@ pub struct TicketDetail {
     pub ticket: Ticket,
     pub tags: Vec<TagOut>,
     pub history: Vec<TicketHistoryEntry>,
+    /// Pre-analysis and service levels; null when the ticket is not timed.
+    pub sla: Option<TicketSla>,
+}
+
+/// A ticket's classification and where it stands against its SLA.
+#[derive(Serialize, ToSchema)]
+pub struct TicketSla {
+    pub urgency: Option<UrgencyName>,
+    pub complexity: Option<ComplexityName>,
+    /// Opened as a support ticket ("Abrir chamado").
+    pub support: bool,
+    /// Waiting on the customer: the resolution clock is paused.
+    pub awaiting_customer: bool,
+    #[schema(format = DateTime)]
+    pub first_response_due_at: Option<String>,
+    /// `on_track`, `warning`, `breached`, `paused` or `met`.
+    pub first_response_status: Option<String>,
+    #[schema(format = DateTime)]
+    pub resolution_due_at: Option<String>,
+    /// `on_track`, `warning`, `breached`, `paused` or `met`.
+    pub resolution_status: Option<String>,
+}
+
+impl From<crate::actions::sla::SlaView> for TicketSla {
+    fn from(v: crate::actions::sla::SlaView) -> Self {
+        TicketSla {
+            urgency: v.urgency.map(UrgencyName::from),
+            complexity: v.complexity.map(ComplexityName::from),
+            support: v.support,
+            awaiting_customer: v.paused,
+            first_response_due_at: v.response.map(|(d, _)| timestamp(d.due_at)),
+            first_response_status: v.response.map(|(_, l)| l.as_str().to_string()),
+            resolution_due_at: v.resolution.map(|(d, _)| timestamp(d.due_at)),
+            resolution_status: v.resolution.map(|(_, l)| l.as_str().to_string()),
+        }
+    }
 }
 
 /// One step of a ticket's history.
@@ -241,12 +290,76 @@ async fn get_ticket(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<TicketDetail>, ApiError> {
     caller.require(Scope::Read)?;
-    let d = inbox_actions::get_ticket(&app, &caller.actor(), caller.token.tenant_id, id).await?;
+    detail(&app, &caller, id).await
+}
+
+async fn detail(app: &App, caller: &ApiCaller, id: i64) -> Result<Json<TicketDetail>, ApiError> {
+    let tenant = caller.token.tenant_id;
+    let d = inbox_actions::get_ticket(app, &caller.actor(), tenant, id).await?;
+    let sla = crate::actions::sla::view(app, tenant, &d.ticket).await?;
     Ok(Json(TicketDetail {
         ticket: d.ticket.into(),
         tags: d.tags.into_iter().map(TagOut::from).collect(),
         history: d.history.into_iter().map(TicketHistoryEntry::from).collect(),
+        sla: sla.map(TicketSla::from),
     }))
+}
+
+/// What `PATCH /tickets/{id}` changes; fields left out keep their value.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketUpdate {
+    /// `low`, `normal`, `high` or `urgent`.
+    #[schema(pattern = "^(low|normal|high|urgent)$")]
+    pub priority: Option<String>,
+    pub urgency: Option<UrgencyName>,
+    pub complexity: Option<ComplexityName>,
+    /// true: waiting on the customer (the resolution clock pauses until they write); false: resume.
+    pub awaiting_customer: Option<bool>,
+    /// true: open it as a support ticket and tell the customer the protocol and deadline.
+    pub support: Option<bool>,
+}
+
+/// Pre-analysis: priority, urgency and complexity (each change is in the history and the
+/// deadlines are computed again), waiting on the customer, or "Abrir chamado".
+#[utoipa::path(patch, path = "/tickets/{id}", tag = "tickets", params(("id" = i64, Path)),
+    request_body = TicketUpdate,
+    responses((status = 200, body = TicketDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "`ticket_closed`, `support_ticket_open`", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "`invalid_priority`, `invalid_body`, and the send errors of the confirmation",
+            body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+async fn update_ticket(
+    caller: ApiCaller,
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(u): ApiJson<TicketUpdate>,
+) -> Result<Json<TicketDetail>, ApiError> {
+    use crate::actions::sla;
+    caller.require(Scope::Write)?;
+    let (actor, tenant) = (caller.actor(), caller.token.tenant_id);
+    let priority = match u.priority.as_deref() {
+        None => None,
+        Some(p) => Some(crate::domain::inbox::Priority::parse(p).ok_or_else(|| {
+            crate::actions::ActionError::invalid("invalid_priority", "priority is low, normal, high or urgent")
+        })?),
+    };
+    let c =
+        sla::Classification { urgency: u.urgency.map(Into::into), complexity: u.complexity.map(Into::into), priority };
+    if u.support == Some(true) {
+        let (_, refused) = sla::open_support_ticket(&app, &actor, tenant, id, &c).await?;
+        if let Some(e) = refused {
+            tracing::info!(ticket.id = id, error = %e, "the support ticket's confirmation was not sent");
+        }
+    } else {
+        sla::classify(&app, &actor, tenant, id, &c).await?;
+    }
+    if let Some(on) = u.awaiting_customer {
+        sla::await_customer(&app, &actor, tenant, id, on).await?;
+    }
+    detail(&app, &caller, id).await
 }
 
 #[derive(Deserialize, ToSchema)]

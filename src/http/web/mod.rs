@@ -22,6 +22,7 @@ mod qr;
 pub mod reports;
 mod schedules;
 mod security;
+mod sla;
 mod tags;
 mod webhooks;
 
@@ -61,6 +62,11 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/inbox/{id}/react", axum::routing::post(inbox::react))
         .route("/inbox/{id}/media/{message}", get(inbox::show_media))
         .route("/inbox/{id}/tags", axum::routing::post(inbox::tag_ticket))
+        .route("/admin/sla", get(sla::show).post(sla::save))
+        .route("/admin/sla/delete", axum::routing::post(sla::delete))
+        .route("/inbox/{id}/sla", axum::routing::post(inbox::classify_ticket))
+        .route("/inbox/{id}/sla/await", axum::routing::post(inbox::await_customer))
+        .route("/inbox/{id}/sla/files", axum::routing::post(inbox::request_files))
         .route("/inbox/{id}/quick-replies", get(inbox::quick_replies))
         .route("/admin/tags", get(tags::list_tags).post(tags::create_tag))
         .route("/admin/templates", get(message_templates::list))

@@ -65,6 +65,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
             ("/admin/departments", "nav.departments", icons::DEPARTMENTS, Audience::TenantAdmins),
             ("/admin/chatbot", "nav.chatbot", icons::AUTOMATION, Audience::TenantAdmins),
             ("/admin/automation", "nav.automation", icons::CLOCK, Audience::TenantAdmins),
+            ("/admin/sla", "nav.sla", icons::PENDING, Audience::WholeTenant),
             ("/admin/users", "nav.users", icons::USERS, Audience::TenantAdmins),
             ("/admin/connections", "nav.connections", icons::CONNECTIONS, Audience::TenantAdmins),
             ("/admin/quick-replies", "nav.quick_replies", icons::QUICK_REPLIES, Audience::WholeTenant),

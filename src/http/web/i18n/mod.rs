@@ -12,6 +12,7 @@ mod pages;
 mod reports;
 mod schedules;
 mod security;
+mod sla;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -77,6 +78,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(consent::TEXTS)
         .chain(reports::TEXTS)
         .chain(schedules::TEXTS)
+        .chain(sla::TEXTS)
         .chain(campaigns::TEXTS)
 }
 

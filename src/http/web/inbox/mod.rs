@@ -31,8 +31,10 @@ const MESSAGES_PAGE: i64 = 50;
 
 mod posts;
 mod render;
+mod sla;
 pub use posts::*;
 use render::*;
+pub use sla::{await_customer, classify_ticket, request_files};
 
 // ---------------------------------------------------------------- views
 
@@ -53,6 +55,8 @@ pub struct ListItem {
     pub preview_icon: &'static str,
     /// Whether to show the unread badge (never on a closed ticket).
     pub unread: bool,
+    /// Where the ticket stands against its SLA (None: not timed, or met).
+    pub sla: Option<sla::SlaBadge>,
 }
 
 #[derive(Template)]
@@ -148,6 +152,8 @@ struct PanelFragment {
     /// The ticket's tags, and the tenant's others that can be added.
     tags: Vec<Tag>,
     other_tags: Vec<Tag>,
+    /// The pre-analysis and SLA block.
+    sla_html: String,
 }
 
 /// The ticket's actions in the conversation's header (Aceitar, Transferir, Finalizar, Reabrir),
@@ -333,11 +339,22 @@ async fn list_html(p: &Page, lang: Lang, q: &ListQuery, current: Option<i64>) ->
     let now = app.clock.now_ms();
     let tz = p.tz();
     let qs = q.list_qs();
-    let ids: Vec<i64> = page.tickets.iter().map(|t| t.id).collect();
+    let mut tickets = page.tickets;
+    // A supervisor's whole list starts with the tickets past a deadline.
+    let unfiltered = filter.department_id.is_none()
+        && filter.tag_id.is_none()
+        && filter.connection_id.is_none()
+        && filter.search.is_none();
+    if q.tab() == Tab::All && after.is_none() && unfiltered {
+        let late = actions::sla::breached_first(app, &p.actor(), p.tenant(), 20).await.map_err(|e| fail(lang, &e))?;
+        tickets.retain(|t| !late.iter().any(|l| l.id == t.id));
+        tickets.splice(0..0, late);
+    }
+    let slas = actions::sla::views(app, p.tenant(), &tickets).await.map_err(|e| fail(lang, &e))?;
+    let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
     let mut tags =
         actions::composer::tags_of_tickets(app, &p.actor(), p.tenant(), &ids).await.map_err(|e| fail(lang, &e))?;
-    let items = page
-        .tickets
+    let items = tickets
         .into_iter()
         .map(|t| {
             let waiting =
@@ -354,6 +371,7 @@ async fn list_html(p: &Page, lang: Lang, q: &ListQuery, current: Option<i64>) ->
                 preview,
                 preview_icon,
                 unread: t.unread_count > 0 && t.status != "closed",
+                sla: slas.get(&t.id).and_then(|v| sla::badge(lang, v, now)),
                 t,
             }
         })
@@ -486,7 +504,9 @@ async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Pa
     }
     .render()
     .map_err(anyhow::Error::from)?;
+    let sla_html = sla::block_html(p, lang, &t).await?;
     let panel = PanelFragment {
+        sla_html,
         lang,
         csrf: p.csrf.0.clone(),
         created: short_time(t.created_at, now, tz),

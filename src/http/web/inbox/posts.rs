@@ -96,7 +96,7 @@ async fn after_action(p: &Page, id: i64) -> Response {
     }
 }
 
-async fn outcome(p: &Page, id: i64, result: Result<(), ActionError>) -> Response {
+pub(super) async fn outcome(p: &Page, id: i64, result: Result<(), ActionError>) -> Response {
     match result {
         Ok(()) => after_action(p, id).await,
         Err(e) => ticket_page(p, id, &ListQuery::default(), Some((e, String::new()))).await,
@@ -162,6 +162,7 @@ pub(super) async fn summary(p: &Page, id: i64) -> Response {
             let mine = t.assignee_id.is_some_and(|a| a == p.user.user.id.0);
             axum::Json(serde_json::json!({
                 "id": t.id, "status": t.status, "mine": mine, "contact": t.contact_name,
+                "supervisor": p.user.user.role.sees_whole_tenant(),
                 "preview": preview_text(p.lang(), t.last_message_preview.as_deref()).0,
                 "unread": if t.status == "closed" { 0 } else { t.unread_count },
             }))

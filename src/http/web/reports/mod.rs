@@ -144,6 +144,23 @@ pub struct CountRow {
     pub value: String,
 }
 
+/// "85 % (17 de 20)" rows for the period's SLA compliance (none when nothing was timed).
+fn sla_rows(l: &Layout, c: &crate::actions::sla::Compliance) -> Vec<CountRow> {
+    let row = |key: &'static str, met: i64, of: i64| CountRow {
+        label: l.t(key).to_string(),
+        tip: l.t("sla.compliance").to_string(),
+        value: format!("{} % ({met}/{of})", (met * 100).checked_div(of).unwrap_or(0)),
+    };
+    let mut out = Vec::new();
+    if c.responses > 0 {
+        out.push(row("sla.compliance_response", c.responses_met, c.responses));
+    }
+    if c.resolutions > 0 {
+        out.push(row("sla.compliance_resolution", c.resolutions_met, c.resolutions));
+    }
+    out
+}
+
 fn figure(l: &Layout, key: &str, f: &TimeFigure) -> FigureRow {
     let p90 = |d: &Duration| {
         if d.count == 0 {
@@ -280,10 +297,11 @@ async fn show(p: Page, Query(q): Query<RangeParams>) -> Response {
         let settings = reports::alert_settings(&p.app, &actor, tenant).await?;
         let departments = crate::actions::departments::list_departments(&p.app, &actor, tenant).await?;
         let people = crate::actions::users::names(&p.app, &actor, tenant).await?;
-        Ok::<_, ActionError>((now, range, agents, settings, departments, people))
+        let sla = crate::actions::sla::compliance(&p.app, &actor, tenant, range.from, range.to).await?;
+        Ok::<_, ActionError>((now, range, agents, settings, departments, people, sla))
     }
     .await;
-    let (now, range, agents, settings, departments, people) = match result {
+    let (now, range, agents, settings, departments, people, sla) = match result {
         Ok(r) => r,
         Err(e) => return p.failure(&e),
     };
@@ -325,7 +343,7 @@ async fn show(p: Page, Query(q): Query<RangeParams>) -> Response {
         agent: query.agent.unwrap_or(0),
         departments: departments.into_iter().map(|d| (d.id, d.name)).collect(),
         agents: people.into_iter().map(|(id, name)| (id.0, name)).collect(),
-        counts: counts(l, &range.summary),
+        counts: counts(l, &range.summary).into_iter().chain(sla_rows(l, &sla)).collect(),
         figures,
         volume_svg,
         messages_svg,
