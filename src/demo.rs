@@ -231,6 +231,12 @@ pub async fn set_up_schedule(app: &App) -> anyhow::Result<()> {
         Err(ActionError::Invalid { .. } | ActionError::Conflict { .. }) => return Ok(()),
         Err(e) => return Err(anyhow::anyhow!("creating the demo contact: {e}")),
     };
+    // The sample contact is in the first person's Carteira: their tickets go to them when online.
+    if let Some(owner) = crate::store::users::list(app.db.reader(), tenant.id).await?.into_iter().find(|u| u.active) {
+        crate::actions::wallet::set_owner(app, &op, tenant.id, contact, Some(owner.id.0))
+            .await
+            .map_err(|e| anyhow::anyhow!("the demo wallet: {e}"))?;
+    }
     let tz = chrono_tz::America::Sao_Paulo;
     let today = rules::local_of(tz, app.clock.now_ms()).context("the clock")?.date();
     let monday = (1..=7).map(|d| today + chrono::Days::new(d)).find(|d| d.weekday() == chrono::Weekday::Mon);

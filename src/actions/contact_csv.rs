@@ -61,6 +61,8 @@ pub enum ColumnTarget {
     Email,
     Tags,
     Consent,
+    /// Carteira: the owner's e-mail (a person of the company).
+    Owner,
     /// A custom field with this key.
     Field(String),
 }
@@ -75,6 +77,7 @@ impl ColumnTarget {
             ColumnTarget::Email => "email".into(),
             ColumnTarget::Tags => "tags".into(),
             ColumnTarget::Consent => "consent".into(),
+            ColumnTarget::Owner => "owner".into(),
             ColumnTarget::Field(k) => format!("field:{k}"),
         }
     }
@@ -87,6 +90,7 @@ impl ColumnTarget {
             "email" => ColumnTarget::Email,
             "tags" => ColumnTarget::Tags,
             "consent" => ColumnTarget::Consent,
+            "owner" => ColumnTarget::Owner,
             other => match other.strip_prefix("field:") {
                 Some(k) => ColumnTarget::Field(
                     field_key(k).map_err(|m| ActionError::invalid("invalid_mapping", format!("{k}: {m}")))?,
@@ -105,6 +109,7 @@ impl ColumnTarget {
             "email" | "e mail" | "mail" | "correio" => ColumnTarget::Email,
             "tags" | "etiquetas" | "tag" | "marcadores" => ColumnTarget::Tags,
             "consentimento" | "consent" | "opt in" | "optin" => ColumnTarget::Consent,
+            "responsavel" | "carteira" | "owner" | "dono" | "vendedor" => ColumnTarget::Owner,
             // Our export's consent details are not imported back (the import dates its own).
             "consentimento em" | "consentimento origem" | "notas" | "notes" | "id" => ColumnTarget::Ignore,
             _ => field_key(header).map(ColumnTarget::Field).unwrap_or(ColumnTarget::Ignore),
@@ -210,8 +215,14 @@ pub async fn import(
         return Err(ActionError::invalid("invalid_mapping", "map a column to the phone (or the e-mail)"));
     }
     let mut report = ImportReport { headers: headers.clone(), separator, ..Default::default() };
+    let owner_column = mapping.iter().position(|m| *m == ColumnTarget::Owner);
+    let people = match owner_column {
+        Some(_) => crate::store::users::list(app.db.reader(), tenant).await?,
+        None => Vec::new(),
+    };
     let mut batch: Vec<ContactRow> = Vec::with_capacity(MAX_BULK);
     let mut batch_lines: Vec<(usize, Vec<String>)> = Vec::with_capacity(MAX_BULK);
+    let mut batch_owners: Vec<Option<i64>> = Vec::with_capacity(MAX_BULK);
     loop {
         let next = reader.next();
         let (line, width) = (reader.line, reader.width);
@@ -229,22 +240,46 @@ pub async fn import(
                     cells,
                 });
             } else {
-                batch.push(row_of(&cells, mapping));
-                batch_lines.push((line, cells));
+                // The owner is a person's e-mail: an unknown one rejects the row before anything
+                // of it is written.
+                let owner_cell = owner_column.and_then(|i| cells.get(i)).map(|c| c.trim()).filter(|c| !c.is_empty());
+                let owner = owner_cell
+                    .map(|cell| people.iter().find(|u| u.active && u.email.eq_ignore_ascii_case(cell)).map(|u| u.id.0));
+                if let Some(None) = owner {
+                    report.rejected.push(RejectedRow {
+                        line,
+                        code: "unknown_owner",
+                        message: "the owner is not the e-mail of an active person of this company".into(),
+                        cells,
+                    });
+                } else {
+                    batch.push(row_of(&cells, mapping));
+                    batch_lines.push((line, cells));
+                    batch_owners.push(owner.flatten());
+                }
             }
         }
         if batch.len() == MAX_BULK || (last && !batch.is_empty()) {
             let (results, summary) = upsert_many(app, actor, tenant, &batch, source::CSV).await?;
             report.summary.created += summary.created;
             report.summary.updated += summary.updated;
+            let mut owners = Vec::new();
             for r in results {
                 if let Some(e) = r.error {
                     let (line, cells) = std::mem::take(&mut batch_lines[r.index]);
                     report.rejected.push(RejectedRow { line, cells, code: e.code, message: e.message });
+                } else if let (Some(id), Some(Some(owner))) = (r.id, batch_owners.get(r.index)) {
+                    owners.push((id, *owner));
                 }
+            }
+            if !owners.is_empty() {
+                let mut tx = app.db.begin().await?;
+                crate::store::wallet::set_owner_many(&mut tx, tenant, &owners, app.clock.now_ms()).await?;
+                tx.commit().await?;
             }
             batch.clear();
             batch_lines.clear();
+            batch_owners.clear();
         }
         if last {
             break;
@@ -263,7 +298,7 @@ fn row_of(cells: &[String], mapping: &[ColumnTarget]) -> ContactRow {
             continue;
         }
         match target {
-            ColumnTarget::Ignore => {}
+            ColumnTarget::Ignore | ColumnTarget::Owner => {}
             ColumnTarget::Name => row.name = Some(v.to_string()),
             ColumnTarget::Phone => row.phone = Some(v.to_string()),
             ColumnTarget::Email => row.email = Some(v.to_string()),

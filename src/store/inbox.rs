@@ -49,6 +49,8 @@ pub struct Filter {
     pub status: Option<crate::domain::inbox::TicketStatus>,
     pub assignee_id: Option<i64>,
     pub contact_id: Option<i64>,
+    /// Only tickets of contacts in this person's wallet ("Minha carteira").
+    pub wallet_of: Option<i64>,
     /// Only tickets with activity at or after this instant (ms): a message, or a change in
     /// their history (assigned, transferred, closed…).
     pub updated_since: Option<i64>,
@@ -335,6 +337,12 @@ async fn list_in<'e>(
     if let Some(c) = filter.contact_id {
         let c = q.arg(Arg::Int(c));
         shared.push_str(&format!(" AND t.contact_id = {c}"));
+    }
+    if let Some(owner) = filter.wallet_of {
+        let owner = q.arg(Arg::Int(owner));
+        shared.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM contacts w WHERE w.tenant_id = t.tenant_id AND w.id = t.contact_id AND w.owner_id = {owner})"
+        ));
     }
     if let Some(since) = filter.updated_since {
         let since = q.arg(Arg::Int(since));

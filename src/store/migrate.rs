@@ -40,6 +40,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 28, name: "contact_filters", sql: include_str!("migrations/0028_contact_filters.sql") },
     Migration { version: 29, name: "report_days", sql: include_str!("migrations/0029_report_days.sql") },
     Migration { version: 30, name: "sla", sql: include_str!("migrations/0030_sla.sql") },
+    Migration { version: 34, name: "wallet", sql: include_str!("migrations/0034_wallet.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

@@ -575,11 +575,15 @@ async fn apply_effect(
             };
             store::ticket_events::insert(&mut **tx, tenant, &e, now).await?;
             publish(app, tx, t, "bot_handoff", now, events).await.map_err(|e| anyhow::anyhow!(e))?;
-            if let Some(d) = t.department_id {
-                if let Some(agent) = distribute_in_tx(tx, app.db.backend, tenant, t.id, d, now).await? {
-                    t.status = TicketStatus::Open.as_str().into();
-                    t.assignee_id = Some(agent);
-                }
+            let owner = crate::actions::wallet::to_owner(tx, tenant, t.id, now).await?;
+            let agent = match (owner, t.department_id) {
+                (Some(owner), _) => Some(owner),
+                (None, Some(d)) => distribute_in_tx(tx, app.db.backend, tenant, t.id, d, now).await?,
+                (None, None) => None,
+            };
+            if let Some(agent) = agent {
+                t.status = TicketStatus::Open.as_str().into();
+                t.assignee_id = Some(agent);
             }
         }
         Effect::Close => {

@@ -345,11 +345,16 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
             *seq += 1;
         }
         let mut created_events = Vec::with_capacity(rows.len());
+        let mut to_owners = Vec::new();
         for (t, id) in store::tickets::insert_many(&mut tx, &rows, now).await? {
             opened.insert(t, id);
             let department = departments.get(&(t.tenant_id, t.connection_id)).copied().flatten();
-            let bot = automation.get(&t.tenant_id).is_some_and(|s| s.bot_on(t.connection_id));
-            if bot {
+            // A contact in an online agent's wallet goes to them, past the chatbot.
+            let owner = crate::actions::wallet::available_owner(&mut tx, t.tenant_id, id, now).await?;
+            let bot = owner.is_none() && automation.get(&t.tenant_id).is_some_and(|s| s.bot_on(t.connection_id));
+            if let Some(owner) = owner {
+                to_owners.push((t.tenant_id, id, department, owner));
+            } else if bot {
                 // The chatbot greets it first and hands it to people when it is done.
                 store::automation::enter_bot(&mut *tx, t.tenant_id, id).await?;
             } else if let Some(d) = department {
@@ -358,6 +363,11 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
             created_events.push((t.tenant_id, id, department, bot));
         }
         store::ticket_events::insert_created_many(&mut tx, &created_events, now).await?;
+        for (tenant, id, department, owner) in to_owners {
+            if crate::actions::wallet::assign_to_owner(&mut tx, tenant, id, owner, now).await? {
+                events.push(ticket_updated(tenant, id, "assigned", "open", department, Some(owner)));
+            }
+        }
         // A customer a campaign reached lately wrote back: the campaign's message goes into the
         // new ticket first (before this batch's messages), tagged (one read per tenant).
         let mut per_tenant: HashMap<TenantId, Vec<(i64, i64, i64)>> = HashMap::new();
@@ -529,7 +539,9 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
             };
             store::ticket_events::insert(&mut *tx, *tenant, &e, now).await?;
             events.push(ticket_updated(*tenant, t.id, "reopened", "waiting", t.department_id, None));
-            if let Some(d) = t.department_id {
+            if let Some(owner) = crate::actions::wallet::to_owner(&mut tx, *tenant, t.id, now).await? {
+                events.push(ticket_updated(*tenant, t.id, "assigned", "open", t.department_id, Some(owner)));
+            } else if let Some(d) = t.department_id {
                 to_distribute.push((*tenant, t.id, d));
             }
         }

@@ -98,6 +98,8 @@ pub struct ContactOut {
     pub custom_fields: BTreeMap<String, String>,
     pub tags: Vec<String>,
     pub consent: ConsentOut,
+    /// Carteira: the person whose wallet the contact is in.
+    pub owner_id: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -116,6 +118,7 @@ fn contact_out(c: Contact, tags: Vec<String>) -> ContactOut {
         custom_fields: fields,
         tags,
         consent: ConsentOut { status: c.consent, at: c.consent_at.map(rfc3339), source: c.consent_source },
+        owner_id: c.owner_id,
         created_at: rfc3339(c.created_at),
         updated_at: rfc3339(c.updated_at),
         name: c.name,
@@ -279,13 +282,18 @@ pub struct ContactPatchIn {
     pub custom_fields: Option<BTreeMap<String, Option<String>>>,
     pub tags: Option<Vec<String>>,
     pub consent: Option<String>,
+    /// Carteira: a person's id puts the contact in their wallet, `null` takes it out; absent
+    /// keeps it. Needs a supervisor's rights (tokens have them).
+    #[serde(default, deserialize_with = "super::quick_replies::double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub owner_id: Option<Option<i64>>,
 }
 
 #[utoipa::path(patch, path = "/contacts/{id}", tag = "contacts", params(("id" = i64, Path)), request_body = ContactPatchIn,
     responses(
         (status = 200, body = ContactOut),
         (status = 404, body = ErrorBody),
-        (status = 422, description = "invalid_name, invalid_email, invalid_notes, invalid_consent, invalid_custom_fields, invalid_tag", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 422, description = "invalid_name, invalid_email, invalid_notes, invalid_consent, invalid_custom_fields, invalid_tag, unknown_owner", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn patch_contact(
     caller: ApiCaller,
     State(app): State<Arc<App>>,
@@ -296,6 +304,9 @@ async fn patch_contact(
     let id = path_id(&id)?;
     let tenant = tenant_of(&caller).await;
     let actor = caller.actor();
+    if let Some(owner) = body.owner_id {
+        crate::actions::wallet::check_owner(&app, &actor, tenant, owner).await?;
+    }
     let patch = ContactPatch {
         name: body.name,
         email: body.email,
@@ -304,7 +315,11 @@ async fn patch_contact(
         tags: body.tags,
         consent: body.consent,
     };
-    let c = contacts::patch_contact(&app, &actor, tenant, id, patch, source::API).await?;
+    let mut c = contacts::patch_contact(&app, &actor, tenant, id, patch, source::API).await?;
+    if let Some(owner) = body.owner_id {
+        crate::actions::wallet::set_owner(&app, &actor, tenant, id, owner).await?;
+        c.owner_id = owner;
+    }
     Ok(Json(out_with_tags(&app, &actor, tenant, c).await?))
 }
 

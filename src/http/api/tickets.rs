@@ -225,6 +225,8 @@ pub struct TicketQuery {
     pub tag_id: Option<i64>,
     pub connection_id: Option<i64>,
     pub contact_id: Option<i64>,
+    /// Only tickets of contacts in this person's wallet (Carteira).
+    pub wallet_owner_id: Option<i64>,
     /// Only tickets with a message or a change at or after this instant (RFC 3339).
     #[param(format = DateTime)]
     pub updated_since: Option<String>,
@@ -270,6 +272,7 @@ async fn list_tickets(
         status,
         assignee_id: q.assignee_id,
         contact_id: q.contact_id,
+        wallet_of: q.wallet_owner_id,
         updated_since,
     };
     let page =

@@ -104,6 +104,8 @@ pub struct Contact {
     pub consent_source: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The owner agent of the Carteira (store::wallet).
+    pub owner_id: Option<i64>,
 }
 
 impl Contact {
@@ -127,7 +129,7 @@ pub fn parse_fields(json: &str) -> BTreeMap<String, String> {
     }
 }
 
-const COLUMNS: &str = "id, tenant_id, name, phone, wa_id, username, email, notes, custom_fields, consent, consent_at, consent_source, created_at, updated_at";
+const COLUMNS: &str = "id, tenant_id, name, phone, wa_id, username, email, notes, custom_fields, consent, consent_at, consent_source, created_at, updated_at, owner_id";
 
 fn from_row(r: &AnyRow) -> Result<Contact, sqlx::Error> {
     Ok(Contact {
@@ -145,6 +147,7 @@ fn from_row(r: &AnyRow) -> Result<Contact, sqlx::Error> {
         consent_source: r.try_get("consent_source")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        owner_id: r.try_get("owner_id")?,
     })
 }
 

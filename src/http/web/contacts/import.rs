@@ -59,6 +59,7 @@ pub(super) async fn import_targets(p: &Page) -> Result<Vec<(String, String)>, Ac
         ("email".into(), lang.t("contacts.email").into()),
         ("tags".into(), lang.t("contacts.tags").into()),
         ("consent".into(), lang.t("contacts.consent").into()),
+        ("owner".into(), lang.t("contacts.owner_email").into()),
     ];
     let fields: Vec<FieldDef> = contacts::list_fields(&p.app, &p.actor(), p.tenant()).await?;
     for f in fields {

@@ -53,9 +53,20 @@ struct ContactPageT {
     error: Option<String>,
     can_merge: bool,
     history: Vec<crate::store::consent::ConsentEvent>,
+    /// Active people (id, name): the wallet's owner choices.
+    owners: Vec<(i64, String)>,
 }
 
 impl ContactPageT {
+    fn owner_name(&self) -> Option<&str> {
+        let owner = self.contact.owner_id?;
+        self.owners.iter().find(|(id, _)| *id == owner).map(|(_, name)| name.as_str())
+    }
+
+    fn is_owner(&self, id: &i64) -> bool {
+        self.contact.owner_id == Some(*id)
+    }
+
     fn consent_name(&self, consent: &str) -> String {
         consent_label(&self.layout, consent).to_string()
     }
@@ -109,10 +120,11 @@ async fn contact_page(p: &Page, id: i64, notice: Option<String>, error: Option<S
         let detail = contacts::get_contact(&p.app, &actor, p.tenant(), id).await?;
         let known = contacts::list_fields(&p.app, &actor, p.tenant()).await?;
         let history = crate::actions::consent::history(&p.app, &actor, p.tenant(), id).await?;
-        Ok::<_, ActionError>((detail, known, history))
+        let owners = crate::actions::wallet::owner_choices(&p.app, &actor, p.tenant()).await?;
+        Ok::<_, ActionError>((detail, known, history, owners))
     }
     .await;
-    let (detail, known, history) = match result {
+    let (detail, known, history, owners) = match result {
         Ok(r) => r,
         Err(e) => return p.failure(&e),
     };
@@ -136,6 +148,7 @@ async fn contact_page(p: &Page, id: i64, notice: Option<String>, error: Option<S
         notice,
         can_merge: p.user.user.role.sees_whole_tenant(),
         history,
+        owners,
         layout,
         error: error.clone(),
     };
@@ -177,6 +190,28 @@ pub async fn update(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<HashM
                 p.failure(&e)
             }
         }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OwnerForm {
+    /// A person's id, or empty for none.
+    owner: String,
+}
+
+/// `POST /contacts/{id}/owner`: puts the contact in a person's wallet (or takes it out).
+pub async fn set_owner(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<OwnerForm>) -> Response {
+    let owner = match form.owner.trim() {
+        "" => None,
+        text => match text.parse::<i64>() {
+            Ok(o) => Some(o),
+            Err(_) => return contact_page(&p, id, None, Some(p.lang().t("contacts.owner_unknown").to_string())).await,
+        },
+    };
+    match crate::actions::wallet::set_owner(&p.app, &p.actor(), p.tenant(), id, owner).await {
+        Ok(()) => Redirect::to(&format!("/contacts/{id}?saved=contact_saved")).into_response(),
+        Err(e @ ActionError::Invalid { .. }) => contact_page(&p, id, None, Some(error_message(p.lang(), &e))).await,
+        Err(e) => p.failure(&e),
     }
 }
 
@@ -326,6 +361,7 @@ pub fn routes() -> axum::Router<Arc<App>> {
         .route("/contacts/settings/fields/{key}/delete", post(delete_field))
         .route("/contacts/{id}", get(show).post(update))
         .route("/contacts/{id}/merge", post(merge))
+        .route("/contacts/{id}/owner", post(set_owner))
 }
 
 #[cfg(test)]

@@ -246,6 +246,7 @@ struct InboxPage {
     tags: Vec<Tag>,
     connection: Option<i64>,
     connections: Vec<(i64, String)>,
+    wallet: bool,
     list_src: String,
     list_html: String,
     conversation: Option<Conversation>,
@@ -279,6 +280,9 @@ pub struct ListQuery {
     tag: String,
     #[serde(default)]
     connection: String,
+    /// "1": only the contacts of the viewer's wallet ("Minha carteira").
+    #[serde(default)]
+    wallet: String,
     #[serde(default)]
     after: String,
     #[serde(default)]
@@ -304,6 +308,10 @@ impl ListQuery {
         self.connection.trim().parse().ok()
     }
 
+    fn wallet(&self) -> bool {
+        self.wallet == "1"
+    }
+
     /// The list's own query string (tab, search, department), for links that keep them.
     fn list_qs(&self) -> String {
         let mut qs = format!("tab={}", tab_code(self.tab()));
@@ -319,6 +327,9 @@ impl ListQuery {
         if let Some(c) = self.connection() {
             qs.push_str(&format!("&connection={c}"));
         }
+        if self.wallet() {
+            qs.push_str("&wallet=1");
+        }
         qs
     }
 }
@@ -330,6 +341,7 @@ async fn list_html(p: &Page, lang: Lang, q: &ListQuery, current: Option<i64>) ->
         tag_id: q.tag(),
         connection_id: q.connection(),
         search: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
+        wallet_of: q.wallet().then_some(p.user.user.id.0),
         ..Filter::default()
     };
     let after = Cursor::decode(&q.after);
@@ -344,6 +356,7 @@ async fn list_html(p: &Page, lang: Lang, q: &ListQuery, current: Option<i64>) ->
     let unfiltered = filter.department_id.is_none()
         && filter.tag_id.is_none()
         && filter.connection_id.is_none()
+        && filter.wallet_of.is_none()
         && filter.search.is_none();
     if q.tab() == Tab::All && after.is_none() && unfiltered {
         let late = actions::sla::breached_first(app, &p.actor(), p.tenant(), 20).await.map_err(|e| fail(lang, &e))?;
@@ -422,6 +435,7 @@ async fn page(p: &Page, q: &ListQuery, conversation: Option<Conversation>) -> Re
         tags,
         connection: q.connection(),
         connections,
+        wallet: q.wallet(),
         list_src,
         list_html,
         conversation,
