@@ -167,10 +167,20 @@ pub async fn list_members(app: &App, actor: &Actor, tenant: TenantId, id: i64) -
     Ok(store::departments::members(app.db.reader(), tenant, id).await?)
 }
 
-/// Whom a supervisor may transfer a ticket to: active members of any department, by name.
-pub async fn transfer_targets(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Vec<(i64, String)>> {
+/// Whom a supervisor may transfer a ticket to: active members of any department, by name, with
+/// their presence now.
+pub async fn transfer_targets(
+    app: &App,
+    actor: &Actor,
+    tenant: TenantId,
+) -> ActionResult<Vec<(i64, String, crate::domain::inbox::Presence)>> {
     actor.require_supervisor_of(tenant)?;
-    Ok(store::departments::transfer_targets(app.db.reader(), tenant).await?)
+    let now = app.clock.now_ms();
+    let targets = store::departments::transfer_targets(app.db.reader(), tenant).await?;
+    Ok(targets
+        .into_iter()
+        .map(|t| (t.id, t.name, crate::domain::inbox::Presence::of(t.last_seen_at, t.away, now)))
+        .collect())
 }
 
 /// Adds (`member: true`) or removes a person from a department.

@@ -9,6 +9,35 @@ use crate::domain::{Role, TenantId, UserId};
 /// How long after their last sign of life an agent still counts as online for distribution.
 pub const ONLINE_WINDOW_MS: i64 = 5 * 60 * 1000;
 
+/// A person as their team sees them: away when they chose it, online when seen within
+/// [`ONLINE_WINDOW_MS`], else offline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    Online,
+    Away,
+    Offline,
+}
+
+impl Presence {
+    pub fn of(last_seen_at: Option<i64>, away: bool, now: i64) -> Presence {
+        if away {
+            Presence::Away
+        } else if last_seen_at.is_some_and(|at| at >= now - ONLINE_WINDOW_MS) {
+            Presence::Online
+        } else {
+            Presence::Offline
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Presence::Online => "online",
+            Presence::Away => "away",
+            Presence::Offline => "offline",
+        }
+    }
+}
+
 /// Least-busy distribution counts each candidate's open tickets up to this many: past it,
 /// agents count as equally busy and take turns.
 pub const LEAST_BUSY_COUNT_CAP: i64 = 1000;

@@ -332,9 +332,9 @@ pub async fn open_tickets_capped<'e>(
 pub async fn transfer_targets<'e>(
     ex: impl Executor<'e, Database = Any>,
     tenant: TenantId,
-) -> Result<Vec<(i64, String)>, sqlx::Error> {
+) -> Result<Vec<TransferTarget>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT u.id, u.name FROM users u
+        "SELECT u.id, u.name, u.last_seen_at, u.away FROM users u
          WHERE u.tenant_id = $1 AND u.active = 1
            AND EXISTS (SELECT 1 FROM department_members dm WHERE dm.tenant_id = u.tenant_id AND dm.user_id = u.id)
          ORDER BY u.name, u.id",
@@ -342,7 +342,25 @@ pub async fn transfer_targets<'e>(
     .bind(tenant.0)
     .fetch_all(ex)
     .await?;
-    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("name")?))).collect()
+    rows.iter()
+        .map(|r| {
+            Ok(TransferTarget {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                last_seen_at: r.try_get("last_seen_at")?,
+                away: r.try_get::<i64, _>("away")? != 0,
+            })
+        })
+        .collect()
+}
+
+/// A person a ticket can be transferred to, with what their presence needs.
+#[derive(Clone, Debug)]
+pub struct TransferTarget {
+    pub id: i64,
+    pub name: String,
+    pub last_seen_at: Option<i64>,
+    pub away: bool,
 }
 
 pub async fn members<'e>(

@@ -4,7 +4,7 @@
 //! On SQLite and PostgreSQL.
 
 use atende::actions::inbox::{self, Farewell};
-use atende::actions::{contact_csv, settings, Actor};
+use atende::actions::{contact_csv, departments, settings, Actor};
 use atende::domain::{Role, Scope};
 use serde_json::{json, Value};
 use wa_sim::CustomerMessage;
@@ -113,7 +113,7 @@ engine_test!(a_wallet_contact_goes_to_its_online_owner_and_nobody_else, |t: Test
     assert_eq!(t.count("ticket_events", &wallet_events).await, 1);
     let stranger_phone = "5511911140002";
     sim.customer_sends(stranger_phone, "Davi", CustomerMessage::Text("Olá".into())).await.unwrap();
-    let (_, _, nobody) = next_ticket(&t, stranger_phone, 0).await;
+    let (strangers, _, nobody) = next_ticket(&t, stranger_phone, 0).await;
     assert_eq!(nobody, None);
 
     // "Minha carteira": the admin owns nobody, so their filtered list leaves it out.
@@ -137,9 +137,18 @@ engine_test!(a_wallet_contact_goes_to_its_online_owner_and_nobody_else, |t: Test
     let ids: Vec<i64> = listed["data"].as_array().unwrap().iter().filter_map(|x| x["id"].as_i64()).collect();
     assert_eq!(ids, [ticket]);
 
+    // A supervisor transferring sees each person's presence.
+    let sales = crate::admin_pages::department(&t, demo, "Vendas").await;
+    departments::set_member(&t.app, &Actor::Operator, demo, sales, ana.id, true).await.unwrap();
+    let transfer_label = |presence: &str| format!(">{} · {presence}</option>", ana.name);
+    let panel = admin.get(t.url(&format!("/inbox/{ticket}"))).send().await.unwrap().text().await.unwrap();
+    assert!(panel.contains(&transfer_label("Online")), "{panel}");
+
     // Away, the reopened ticket waits like any other; back, the next reopening is hers again.
     inbox::close(&t.app, &Actor::Operator, demo, ticket, Farewell::None).await.unwrap();
     settings::set_away(&t.app, &ana, true).await.unwrap();
+    let panel = admin.get(t.url(&format!("/inbox/{strangers}"))).send().await.unwrap().text().await.unwrap();
+    assert!(panel.contains(&transfer_label("Ausente")));
     sim.customer_sends(phone, "Carla", CustomerMessage::Text("Mais uma coisa".into())).await.unwrap();
     assert_eq!(after_message(&t, ticket, 2).await, ("waiting".to_string(), None));
     inbox::close(&t.app, &Actor::Operator, demo, ticket, Farewell::None).await.unwrap();

@@ -187,16 +187,19 @@ impl DepartmentEditPage {
     }
 }
 
+/// The label of a presence (`status.online`, …).
+pub(super) fn presence_key(p: crate::domain::inbox::Presence) -> &'static str {
+    match p {
+        crate::domain::inbox::Presence::Online => "status.online",
+        crate::domain::inbox::Presence::Away => "status.away",
+        crate::domain::inbox::Presence::Offline => "status.offline",
+    }
+}
+
 /// A member's status for the page: away when they chose it, online when seen recently.
 fn member_status(m: &crate::store::departments::Member, now: i64) -> (&'static str, &'static str, i64) {
-    let (class, key) = if m.away {
-        ("away", "status.away")
-    } else if m.last_seen_at.is_some_and(|at| at >= now - crate::domain::inbox::ONLINE_WINDOW_MS) {
-        ("online", "status.online")
-    } else {
-        ("offline", "status.offline")
-    };
-    (class, key, m.open_tickets)
+    let presence = crate::domain::inbox::Presence::of(m.last_seen_at, m.away, now);
+    (presence.as_str(), presence_key(presence), m.open_tickets)
 }
 
 async fn department_page(

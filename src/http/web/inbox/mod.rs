@@ -497,7 +497,11 @@ async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Pa
     .map_err(anyhow::Error::from)?;
     let history = detail.history.iter().map(|e| history_line(lang, e, &names, &departments, now, tz)).collect();
     let agents = if p.user.user.role.sees_whole_tenant() {
-        actions::departments::transfer_targets(app, &actor, tenant).await.unwrap_or_default()
+        let targets = actions::departments::transfer_targets(app, &actor, tenant).await.unwrap_or_default();
+        targets
+            .into_iter()
+            .map(|(id, name, presence)| (id, format!("{name} · {}", lang.t(super::admin::presence_key(presence)))))
+            .collect()
     } else {
         Vec::new()
     };
