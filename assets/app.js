@@ -256,6 +256,10 @@ if (status && "EventSource" in window) {
       maybeNotify(ticketOf(e), "sla");
     });
   }
+  // Someone opened or left the ticket on screen: its panel says who sees it now.
+  source.addEventListener("ticket.viewers", (e) => {
+    if (ticketOf(e) === currentTicket) refresh(panel);
+  });
   for (const kind of ["ticket.created", "ticket.updated"]) {
     source.addEventListener(kind, (e) => {
       refresh(ticketList);
@@ -265,6 +269,23 @@ if (status && "EventSource" in window) {
       if (kind === "ticket.created" || (d.status === "waiting" && d.change !== "tags")) maybeNotify(ticketOf(e), "ticket");
     });
   }
+}
+
+// "Quem está vendo": the open ticket beats every 20 s while the tab is visible (the server
+// counts a viewer for 45 s) and says goodbye when the page goes.
+if (currentTicket) {
+  const csrfInput = document.querySelector("input[name=csrf]");
+  const viewing = (leave) => {
+    if (!csrfInput) return;
+    const body = new URLSearchParams({ csrf: csrfInput.value, leave: leave ? "1" : "0" });
+    const url = `/inbox/${currentTicket}/viewing`;
+    if (leave && navigator.sendBeacon) navigator.sendBeacon(url, body);
+    else fetch(url, { method: "POST", body, credentials: "same-origin" }).catch(() => {});
+  };
+  viewing(false);
+  setInterval(() => { if (!document.hidden) viewing(false); }, 20_000);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) viewing(false); });
+  window.addEventListener("pagehide", () => viewing(true));
 }
 
 if (messages) messages.scrollTop = messages.scrollHeight;

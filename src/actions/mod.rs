@@ -39,6 +39,7 @@ pub mod timed_rules;
 pub mod tokens;
 pub mod two_factor;
 pub mod users;
+pub mod viewers;
 pub mod wallet;
 pub mod webhooks;
 

@@ -59,6 +59,7 @@ mod templates_web;
 mod timed_rules;
 mod timed_rules_reminders;
 mod two_factor;
+mod viewers;
 mod wallet;
 mod web;
 mod webhooks;

@@ -65,6 +65,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/sla", get(sla::show).post(sla::save))
         .route("/admin/sla/delete", axum::routing::post(sla::delete))
         .route("/inbox/{id}/sla", axum::routing::post(inbox::classify_ticket))
+        .route("/inbox/{id}/viewing", axum::routing::post(inbox::viewing))
         .route("/inbox/{id}/sla/await", axum::routing::post(inbox::await_customer))
         .route("/inbox/{id}/sla/files", axum::routing::post(inbox::request_files))
         .route("/inbox/{id}/quick-replies", get(inbox::quick_replies))

@@ -96,6 +96,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("inbox.all_departments", "Todos os setores", "All departments"),
     ("inbox.filter", "Filtrar", "Filter"),
     ("inbox.wallet", "Minha carteira", "My wallet"),
+    ("inbox.viewers", "Vendo agora", "Viewing now"),
     ("inbox.empty", "Nenhum atendimento aqui.", "No tickets here."),
     ("inbox.more", "Mostrar mais", "Show more"),
     ("inbox.unread", "Não lidas", "Unread"),

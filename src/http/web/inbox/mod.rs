@@ -32,9 +32,11 @@ const MESSAGES_PAGE: i64 = 50;
 mod posts;
 mod render;
 mod sla;
+mod viewers;
 pub use posts::*;
 use render::*;
 pub use sla::{await_customer, classify_ticket, request_files};
+pub use viewers::viewing;
 
 // ---------------------------------------------------------------- views
 
@@ -154,6 +156,8 @@ struct PanelFragment {
     other_tags: Vec<Tag>,
     /// The pre-analysis and SLA block.
     sla_html: String,
+    /// Who else has the ticket open now ("Vendo agora").
+    viewers: Vec<String>,
 }
 
 /// The ticket's actions in the conversation's header (Aceitar, Transferir, Finalizar, Reabrir),
@@ -525,6 +529,7 @@ async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Pa
     let sla_html = sla::block_html(p, lang, &t).await?;
     let panel = PanelFragment {
         sla_html,
+        viewers: viewers::others(p, t.id).await?,
         lang,
         csrf: p.csrf.0.clone(),
         created: short_time(t.created_at, now, tz),
