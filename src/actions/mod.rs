@@ -31,6 +31,7 @@ pub mod reports;
 pub mod schedules;
 pub mod send;
 pub mod settings;
+pub mod status_page;
 pub mod tags;
 pub mod templates;
 pub mod tenants;

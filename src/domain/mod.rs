@@ -22,6 +22,7 @@ pub mod outbound;
 pub mod phone;
 pub mod retry;
 pub mod schedules;
+pub mod status_page;
 pub mod templates;
 pub mod totp;
 pub mod validate;

@@ -34,6 +34,7 @@ pub mod seed;
 pub mod sessions;
 pub mod settings;
 pub mod stats;
+pub mod status_page;
 pub mod tags;
 pub mod templates;
 pub mod tenants;
