@@ -22,6 +22,7 @@ mod qr;
 pub mod reports;
 mod schedules;
 mod security;
+mod status_page;
 mod tags;
 mod webhooks;
 
@@ -133,6 +134,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .merge(contacts::routes())
         .merge(reports::routes())
         .merge(security::routes())
+        .merge(status_page::routes())
         .layer(middleware::from_fn_with_state(app.clone(), errors::friendly_rejections))
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }
