@@ -53,6 +53,7 @@ mod schedules;
 mod security;
 mod sends_with_files;
 mod shell;
+mod status_page;
 mod tags;
 mod templates_web;
 mod timed_rules;

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod quick_replies;
 pub mod reports;
 pub mod schedules;
+pub mod status_page;
 pub mod tags;
 pub mod templates;
 pub mod tickets;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(webhooks::routes())
         .merge(templates::routes())
         .merge(reports::routes())
+        .merge(status_page::routes())
 }
 
 /// `/api/v1` as served: the routes behind the rate limit, the input guard and idempotency.
@@ -84,6 +86,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(reports::ReportsApi::openapi())
         .merge_from(schedules::SchedulesApi::openapi())
         .merge_from(campaigns::CampaignsApi::openapi())
+        .merge_from(status_page::StatusPageApi::openapi())
 }
 
 /// The root document: info, servers, the bearer scheme, tags, shared schemas and `/me`.
