@@ -72,7 +72,7 @@ engine_test!(the_public_page_needs_no_login_escapes_everything_and_keeps_compani
         "{html}"
     );
     assert!(!html.contains("<script>alert") && !html.contains("<b>disco"), "unescaped text: {html}");
-    assert!(html.contains("&lt;script&gt;") && html.contains("&lt;b&gt;disco&lt;/b&gt; &amp; rede"), "{html}");
+    assert!(html.contains("&#60;script&#62;") && html.contains("&#60;b&#62;disco&#60;/b&#62; &#38; rede"), "{html}");
     // The site is down by the open incident (its own state is operational); the page says so.
     assert!(html.contains(r#"data-state="partial_outage""#), "{html}");
     assert!(html.contains(r#"id="overall" data-state="partial_outage""#), "{html}");
