@@ -27,7 +27,8 @@ fn sidebar_groups(html: &str) -> Vec<String> {
 }
 
 const AGENT: &[&str] = &["/", "/inbox", "/contacts", "/schedules"];
-const SUPERVISOR_EXTRA: &[&str] = &["/admin/quick-replies", "/admin/tags", "/admin/templates", "/admin/webhooks"];
+const SUPERVISOR_EXTRA: &[&str] =
+    &["/admin/quick-replies", "/admin/tags", "/admin/templates", "/admin/status", "/admin/webhooks"];
 
 engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| async move {
     let demo = t.demo_tenant().await;
@@ -56,6 +57,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/admin/quick-replies",
         "/admin/tags",
         "/admin/templates",
+        "/admin/status",
         "/admin/webhooks",
     ]
     .to_vec();
@@ -78,6 +80,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/admin/quick-replies",
         "/admin/tags",
         "/admin/templates",
+        "/admin/status",
         "/admin/tokens",
         "/admin/webhooks",
         "/admin/settings",
