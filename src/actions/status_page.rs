@@ -299,12 +299,16 @@ pub async fn post_update(
             };
             match queue_on_ticket(app, &mut tx, &ticket, m, now, &mut events).await {
                 Ok(_) => notified += 1,
-                // Refused before anything was written (window, consent, connection): say so.
-                Err(ActionError::Invalid { code, .. }) => {
-                    tracing::info!(ticket.id = ticket.id, reason = code, "resolved incident not told to the customer");
+                // Refused before anything was written (window, consent, connection): counted.
+                Err(ActionError::Internal(e)) => return Err(ActionError::Internal(e)),
+                Err(e) => {
+                    tracing::info!(
+                        ticket.id = ticket.id,
+                        reason = e.code(),
+                        "resolved incident not told to the customer"
+                    );
                     not_notified += 1;
                 }
-                Err(e) => return Err(e),
             }
         }
     }

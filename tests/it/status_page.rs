@@ -315,8 +315,17 @@ engine_test!(resolving_with_notification_tells_the_customers_of_linked_tickets, 
     // Linking again changes nothing.
     status::link_ticket(&t.app, &Actor::Operator, demo, id, &format!("#{ticket}")).await.unwrap();
     assert_eq!(t.count("status_incident_tickets", &format!("incident_id = {id}")).await, 1);
+    // A customer who last wrote two days ago is outside WhatsApp's window: not told, counted.
+    sim.customer_sends("5511933335555", "Beto", CustomerMessage::Text("Caiu?".into())).await.unwrap();
+    let old = ticket_of(&t, demo, "5511933335555").await;
+    sqlx::query("UPDATE tickets SET last_inbound_at = last_inbound_at - 172800000 WHERE id = $1")
+        .bind(old)
+        .execute(t.app.db.writer())
+        .await
+        .unwrap();
+    status::link_ticket(&t.app, &Actor::Operator, demo, id, &old.to_string()).await.unwrap();
     let posted = status::post_update(&t.app, &Actor::Operator, demo, id, "resolved", "Normalizado.").await.unwrap();
-    assert_eq!((posted.notified, posted.not_notified), (1, 0));
+    assert_eq!((posted.notified, posted.not_notified), (1, 1));
     let m = sent_to_sim(&sim, "the resolved notice", |m| {
         m["text"]["body"].as_str().is_some_and(|b| b.starts_with("Resolvido: Site fora do ar."))
     })
@@ -327,7 +336,8 @@ engine_test!(resolving_with_notification_tells_the_customers_of_linked_tickets, 
         .fetch_one(t.app.db.reader())
         .await
         .unwrap();
-    assert_eq!(serde_json::from_str::<Value>(&audit).unwrap()["notified"], 1);
+    let audit: Value = serde_json::from_str(&audit).unwrap();
+    assert_eq!((audit["notified"].as_i64(), audit["not_notified"].as_i64()), (Some(1), Some(1)));
     // A second resolution is refused and sends nothing more.
     assert!(status::post_update(&t.app, &Actor::Operator, demo, id, "resolved", "De novo").await.is_err());
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;

@@ -15,8 +15,10 @@ use super::component_state;
 
 /// Feed entries at most (the newest updates).
 const FEED_ENTRIES: i64 = 50;
-/// Incidents listed on the page at most (the history counts them all).
-const PAGE_INCIDENTS: i64 = 200;
+/// Incidents the history counts at most (a company with more in 90 days has bigger problems).
+const HISTORY_INCIDENTS: i64 = 1000;
+/// Resolved incidents listed with their updates (the newest).
+const LISTED_RESOLVED: usize = 30;
 
 /// The public address of a company's status page.
 pub fn public_url(app: &App, slug: &str) -> String {
@@ -38,7 +40,7 @@ pub struct PublicPage {
     /// Each component with the state shown (its own, or worse by an open incident).
     pub components: Vec<(Component, ComponentState)>,
     pub open: Vec<PublicIncident>,
-    /// Incidents resolved in the last 90 days, newest first.
+    /// Incidents resolved in the last 90 days, newest first (the 30 newest).
     pub resolved: Vec<PublicIncident>,
     pub history: Vec<Day>,
 }
@@ -59,7 +61,7 @@ pub async fn public_page(app: &App, slug: &str) -> anyhow::Result<Option<PublicP
     let ex = app.db.reader();
     let now = app.clock.now_ms();
     let since = now - i64::from(rules::HISTORY_DAYS + 1) * 86_400_000;
-    let incidents = db::incidents_since(ex, tenant.id, since, PAGE_INCIDENTS).await?;
+    let incidents = db::incidents_since(ex, tenant.id, since, HISTORY_INCIDENTS).await?;
     let components = db::components(ex, tenant.id).await?;
     let links = db::component_links(ex, tenant.id).await?;
     let names: HashMap<i64, String> = components.iter().map(|c| (c.id, c.name.clone())).collect();
@@ -83,6 +85,9 @@ pub async fn public_page(app: &App, slug: &str) -> anyhow::Result<Option<PublicP
     let history = rules::history(&spans, now, tz, rules::HISTORY_DAYS);
     let (mut open, mut resolved) = (Vec::new(), Vec::new());
     for i in incidents {
+        if i.resolved_at.is_some() && resolved.len() >= LISTED_RESOLVED {
+            continue;
+        }
         let updates = db::updates_of(ex, tenant.id, i.id).await?;
         let components =
             links.iter().filter(|(inc, _)| *inc == i.id).filter_map(|(_, c)| names.get(c).cloned()).collect();
