@@ -257,3 +257,31 @@ pub async fn set_up_schedule(app: &App) -> anyhow::Result<()> {
         .map(|_| ())
         .map_err(|e| anyhow::anyhow!("creating the demo schedule: {e}"))
 }
+
+/// The demo company's status page: three components, all operational, so "Status do serviço"
+/// and `/status/demo` show what a page looks like. Only when the company has none.
+pub async fn set_up_status_page(app: &App) -> anyhow::Result<()> {
+    let Some(tenant) = crate::store::tenants::find_by_slug(app.db.reader(), bootstrap::DEMO_SLUG).await? else {
+        return Ok(());
+    };
+    if crate::store::status_page::count_components(app.db.reader(), tenant.id).await? > 0 {
+        return Ok(());
+    }
+    let components = [
+        ("Atendimento WhatsApp", "Mensagens com a equipe pelo WhatsApp"),
+        ("Site", "Loja e páginas públicas"),
+        ("API", "Integrações e webhooks"),
+    ];
+    for (position, (name, description)) in components.into_iter().enumerate() {
+        let input = crate::actions::status_page::ComponentInput {
+            name: name.into(),
+            description: description.into(),
+            position: position as i64,
+            state: "operational".into(),
+        };
+        crate::actions::status_page::create_component(app, &Actor::Operator, tenant.id, &input)
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the demo status page: {e}"))?;
+    }
+    Ok(())
+}

@@ -32,6 +32,7 @@ pub mod schedules;
 pub mod send;
 pub mod settings;
 pub mod sla;
+pub mod status_page;
 pub mod tags;
 pub mod templates;
 pub mod tenants;

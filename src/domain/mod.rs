@@ -23,6 +23,7 @@ pub mod phone;
 pub mod retry;
 pub mod schedules;
 pub mod sla;
+pub mod status_page;
 pub mod templates;
 pub mod totp;
 pub mod validate;

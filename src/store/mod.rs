@@ -35,6 +35,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sla;
 pub mod stats;
+pub mod status_page;
 pub mod tags;
 pub mod templates;
 pub mod tenants;

@@ -20,6 +20,7 @@ const PAGES: &[&str] = &[
     "/admin/quick-replies",
     "/admin/tags",
     "/admin/templates",
+    "/admin/status",
     "/admin/tokens",
     "/admin/webhooks",
     "/admin/settings",
@@ -41,8 +42,15 @@ const CORE_PAGES: &[&str] = &["/", "/inbox", "/admin/connections", "/admin/setti
 
 /// What the other roles open (their sidebar's pages and their own).
 const AGENT_PAGES: &[&str] = &["/", "/inbox", "/contacts", "/schedules", "/account", "/nowhere"];
-const SUPERVISOR_PAGES: &[&str] =
-    &["/painel", "/reports/tickets", "/admin/quick-replies", "/admin/tags", "/admin/templates", "/admin/webhooks"];
+const SUPERVISOR_PAGES: &[&str] = &[
+    "/painel",
+    "/reports/tickets",
+    "/admin/quick-replies",
+    "/admin/tags",
+    "/admin/templates",
+    "/admin/status",
+    "/admin/webhooks",
+];
 const PLATFORM_PAGES: &[&str] = &["/platform/tenants", "/account"];
 
 /// `paths` at the current size, each without horizontal overflow.

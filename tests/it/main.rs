@@ -54,6 +54,7 @@ mod security;
 mod sends_with_files;
 mod shell;
 mod sla;
+mod status_page;
 mod tags;
 mod templates_web;
 mod timed_rules;

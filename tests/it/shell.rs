@@ -27,7 +27,8 @@ fn sidebar_groups(html: &str) -> Vec<String> {
 }
 
 const AGENT: &[&str] = &["/", "/inbox", "/contacts", "/schedules"];
-const SUPERVISOR_EXTRA: &[&str] = &["/admin/quick-replies", "/admin/tags", "/admin/templates", "/admin/webhooks"];
+const SUPERVISOR_EXTRA: &[&str] =
+    &["/admin/quick-replies", "/admin/tags", "/admin/templates", "/admin/status", "/admin/webhooks"];
 
 engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| async move {
     let demo = t.demo_tenant().await;
@@ -57,6 +58,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/admin/quick-replies",
         "/admin/tags",
         "/admin/templates",
+        "/admin/status",
         "/admin/webhooks",
     ]
     .to_vec();
@@ -80,6 +82,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/admin/quick-replies",
         "/admin/tags",
         "/admin/templates",
+        "/admin/status",
         "/admin/tokens",
         "/admin/webhooks",
         "/admin/settings",

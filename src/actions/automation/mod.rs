@@ -140,6 +140,13 @@ async fn advance(
         }
     }
     let keyword_reply = !plan.says.is_empty();
+    // A known incident (the status page), told once per ticket before anything else.
+    let notice = match (&message, status) {
+        (Some(_), Some(TicketStatus::Bot | TicketStatus::Waiting)) => {
+            crate::actions::status_page::chatbot_notice(app, &mut tx, tenant, ticket_id, now).await?
+        }
+        _ => None,
+    };
     // A customer still in the chatbot after the configured number of messages goes to people.
     let too_long = message.is_some()
         && status == Some(TicketStatus::Bot)
@@ -152,7 +159,7 @@ async fn advance(
         (Trigger::Message(_), ..) if hit.handoff.is_some() || too_long => {
             if status == Some(TicketStatus::Bot) {
                 plan.effect = Some(Effect::Handoff { department: hit.handoff.flatten() });
-            } else if plan.changes.is_empty() && plan.says.is_empty() {
+            } else if plan.changes.is_empty() && plan.says.is_empty() && notice.is_none() {
                 return Ok(());
             }
         }
@@ -217,9 +224,10 @@ async fn advance(
             plan.says.extend(text(if !open { &a.away_message } else { &a.greeting }));
         }
         // Nothing but what the keyword rules asked (a ticket with people).
-        _ if !plan.changes.is_empty() || !plan.says.is_empty() => {}
+        _ if !plan.changes.is_empty() || !plan.says.is_empty() || notice.is_some() => {}
         _ => return Ok(()),
     }
+    plan.says.splice(0..0, notice.map(Say::Text));
     let mut events = Vec::new();
     let mut request = plan.request.take();
     if !apply_step(app, &mut tx, &mut t, &bot, &next, plan, now, &mut events).await? {

@@ -15,6 +15,7 @@ pub mod quick_replies;
 pub mod reports;
 pub mod schedules;
 pub mod sla;
+pub mod status_page;
 pub mod tags;
 pub mod templates;
 pub mod tickets;
@@ -63,6 +64,7 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(webhooks::routes())
         .merge(templates::routes())
         .merge(reports::routes())
+        .merge(status_page::routes())
 }
 
 /// `/api/v1` as served: the routes behind the rate limit, the input guard and idempotency.
@@ -87,6 +89,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(schedules::SchedulesApi::openapi())
         .merge_from(sla::SlaApi::openapi())
         .merge_from(campaigns::CampaignsApi::openapi())
+        .merge_from(status_page::StatusPageApi::openapi())
 }
 
 /// The root document: info, servers, the bearer scheme, tags, shared schemas and `/me`.

@@ -23,6 +23,7 @@ pub mod reports;
 mod schedules;
 mod security;
 mod sla;
+mod status_page;
 mod tags;
 mod webhooks;
 
@@ -140,6 +141,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .merge(contacts::routes())
         .merge(reports::routes())
         .merge(security::routes())
+        .merge(status_page::routes())
         .layer(middleware::from_fn_with_state(app.clone(), errors::friendly_rejections))
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }

@@ -71,6 +71,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
             ("/admin/quick-replies", "nav.quick_replies", icons::QUICK_REPLIES, Audience::WholeTenant),
             ("/admin/tags", "nav.tags", icons::TAGS, Audience::WholeTenant),
             ("/admin/templates", "nav.templates", icons::TEMPLATES, Audience::WholeTenant),
+            ("/admin/status", "nav.status_page", super::status_page::ICON, Audience::WholeTenant),
         ],
     ),
     (

@@ -13,6 +13,7 @@ mod reports;
 mod schedules;
 mod security;
 mod sla;
+mod status_page;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -80,6 +81,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(schedules::TEXTS)
         .chain(sla::TEXTS)
         .chain(campaigns::TEXTS)
+        .chain(status_page::TEXTS)
 }
 
 /// (key, pt-BR, en)
