@@ -54,7 +54,7 @@ fn apply(t: &mut Ticket, s: TicketState) {
 }
 
 /// Reads a ticket for a write, locked until commit on PostgreSQL, if the viewer may see it.
-async fn load(app: &App, tx: &mut Tx, viewer: &Viewer, id: i64) -> ActionResult<Ticket> {
+pub(crate) async fn load(app: &App, tx: &mut Tx, viewer: &Viewer, id: i64) -> ActionResult<Ticket> {
     let t =
         store::tickets::get_for_update(tx, app.db.backend, viewer.tenant, id).await?.ok_or(ActionError::NotFound)?;
     let member_of = match viewer.user {
@@ -438,6 +438,7 @@ pub async fn close(app: &App, actor: &Actor, tenant: TenantId, id: i64, farewell
     apply(&mut t, after);
     t.closed_at = Some(now);
     store::tickets::save_state(&mut *tx, &t).await?;
+    super::vault::destroy_on_close(&mut tx, tenant, id, &actor.label(), now).await?;
     let data = serde_json::json!({ "farewell": farewell_message_id.is_some(), "csat": csat_message_id.is_some(),
         "not_sent": not_sent });
     let e = TicketEvent {

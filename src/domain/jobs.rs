@@ -40,10 +40,12 @@ pub enum JobKind {
     Schedules,
     /// Send a running campaign's next recipients at its pace (one run per campaign at a time).
     Campaigns,
+    /// Delete audit entries older than each company's retention (daily).
+    AuditRetention,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 18] = [
+    pub const ALL: [JobKind; 19] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -62,6 +64,7 @@ impl JobKind {
         JobKind::ReportsRebuild,
         JobKind::Schedules,
         JobKind::Campaigns,
+        JobKind::AuditRetention,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -85,6 +88,7 @@ impl JobKind {
             JobKind::ReportsRebuild => "reports.rebuild",
             JobKind::Schedules => "schedules.due",
             JobKind::Campaigns => "campaigns.send",
+            JobKind::AuditRetention => "audit.retention",
         }
     }
 

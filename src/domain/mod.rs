@@ -25,6 +25,7 @@ pub mod schedules;
 pub mod templates;
 pub mod totp;
 pub mod validate;
+pub mod vault;
 pub mod webhooks;
 
 pub use access::{Role, Scope};

@@ -6,6 +6,7 @@
 //! that commit the lease expires, another worker runs the job again, and the effect still
 //! happens exactly once.
 
+pub mod audit_retention;
 pub mod automation;
 pub mod campaigns;
 pub mod consent_reply;
@@ -89,6 +90,7 @@ async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Res
         Some(JobKind::ReportsRebuild) => report_alerts::run_rebuild(app, job).await,
         Some(JobKind::Schedules) => schedules::run(app, job).await,
         Some(JobKind::Campaigns) => campaigns::run(app, job, shutdown).await,
+        Some(JobKind::AuditRetention) => audit_retention::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

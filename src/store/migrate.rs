@@ -39,6 +39,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 27, name: "message_media", sql: include_str!("migrations/0027_message_media.sql") },
     Migration { version: 28, name: "contact_filters", sql: include_str!("migrations/0028_contact_filters.sql") },
     Migration { version: 29, name: "report_days", sql: include_str!("migrations/0029_report_days.sql") },
+    Migration { version: 32, name: "vault", sql: include_str!("migrations/0032_vault.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

@@ -43,6 +43,7 @@ pub mod timed_rules;
 pub mod tokens;
 pub mod two_factor;
 pub mod users;
+pub mod vault;
 pub mod webhooks;
 
 use std::path::Path;
