@@ -2,6 +2,7 @@
 //! assets. Pages call the same actions as the API.
 
 mod admin;
+mod audit;
 mod automation;
 mod campaigns;
 mod chatbot;
@@ -23,6 +24,7 @@ pub mod reports;
 mod schedules;
 mod security;
 mod tags;
+mod vault_access;
 mod webhooks;
 
 use std::sync::Arc;
@@ -133,6 +135,9 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .merge(contacts::routes())
         .merge(reports::routes())
         .merge(security::routes())
+        .merge(inbox::vault::routes())
+        .merge(vault_access::routes())
+        .merge(audit::routes())
         .layer(middleware::from_fn_with_state(app.clone(), errors::friendly_rejections))
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }

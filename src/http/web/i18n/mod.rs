@@ -12,6 +12,7 @@ mod pages;
 mod reports;
 mod schedules;
 mod security;
+mod vault;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -78,6 +79,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(reports::TEXTS)
         .chain(schedules::TEXTS)
         .chain(campaigns::TEXTS)
+        .chain(vault::TEXTS)
 }
 
 /// (key, pt-BR, en)

@@ -31,6 +31,7 @@ const MESSAGES_PAGE: i64 = 50;
 
 mod posts;
 mod render;
+pub(super) mod vault;
 pub use posts::*;
 use render::*;
 
@@ -148,6 +149,8 @@ struct PanelFragment {
     /// The ticket's tags, and the tenant's others that can be added.
     tags: Vec<Tag>,
     other_tags: Vec<Tag>,
+    /// The "Acessos" block (`vault.rs`).
+    vault_html: String,
 }
 
 /// The ticket's actions in the conversation's header (Aceitar, Transferir, Finalizar, Reabrir),
@@ -494,6 +497,7 @@ async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Pa
         history,
         tags: detail.tags,
         other_tags,
+        vault_html: vault::panel_html(p, lang, id).await,
     };
     let panel_html = panel.render().map_err(anyhow::Error::from)?;
     Ok(Parts { messages_html, panel_html, actions_html, ticket: t })
