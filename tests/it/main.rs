@@ -58,6 +58,7 @@ mod templates_web;
 mod timed_rules;
 mod timed_rules_reminders;
 mod two_factor;
+mod vault;
 mod web;
 mod webhooks;
 mod webhooks_admin;

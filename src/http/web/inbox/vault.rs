@@ -260,6 +260,10 @@ async fn move_message(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<Mov
     let input = form.credential.input();
     match actions::vault::move_message(&p.app, &p.actor(), p.tenant(), id, message_id, &input).await {
         Ok(_) => Redirect::to(&format!("/inbox/{id}")).into_response(),
+        // Nothing to redo on the form: the conversation says why.
+        Err(e @ (ActionError::NotFound | ActionError::Invalid { code: "not_movable", .. })) => {
+            done(&p, id, Err(e)).await
+        }
         Err(e) => {
             // The secret is not typed back into the page (the field shows the message again).
             let again = CredentialForm { secret: String::new(), ..form.credential };
