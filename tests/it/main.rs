@@ -13,6 +13,7 @@ mod api_kit;
 mod api_resources;
 mod api_spec;
 mod api_tenancy;
+mod audit_page;
 mod auth;
 mod automation;
 mod automation_flow;
