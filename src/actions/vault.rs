@@ -72,6 +72,14 @@ pub(crate) async fn ticket_key(
     }
 }
 
+/// Who adds a credential and how: the audit log's name (`user:7`, `customer`), the source
+/// (`agent`, `customer_link`, `moved`) and what else the audit entry should say.
+pub(crate) struct Origin<'a> {
+    pub by: &'a str,
+    pub source: &'a str,
+    pub details: serde_json::Value,
+}
+
 /// Seals and stores a valid credential on a ticket locked by the caller, with its history line
 /// and audit entry; returns its id.
 pub(crate) async fn store_credential(
@@ -79,11 +87,10 @@ pub(crate) async fn store_credential(
     tx: &mut Tx,
     t: &Ticket,
     c: &ValidCredential,
-    created_by: &str,
-    source: &str,
-    audit_details: serde_json::Value,
+    origin: Origin<'_>,
     now: i64,
 ) -> ActionResult<i64> {
+    let Origin { by: created_by, source, details: audit_details } = origin;
     let key = ticket_key(app, tx, t.tenant_id, t.id, now).await?;
     let ciphertext = key.seal(&c.secret)?;
     let row = NewCredential {
@@ -170,7 +177,8 @@ pub async fn add(
     if t.status == TicketStatus::Closed.as_str() {
         return Err(ticket_closed());
     }
-    let id = store_credential(app, &mut tx, &t, &valid, &actor.label(), "agent", serde_json::json!({}), now).await?;
+    let origin = Origin { by: &actor.label(), source: "agent", details: serde_json::json!({}) };
+    let id = store_credential(app, &mut tx, &t, &valid, origin, now).await?;
     commit(app, tx, &t, now).await?;
     store::vault::get(app.db.reader(), tenant, ticket_id, id).await?.ok_or(ActionError::NotFound)
 }
@@ -207,24 +215,23 @@ async fn check_access(
     Ok(Ok(c))
 }
 
-/// Records a refused attempt on its own (the refusal must be kept even though nothing else is).
-async fn audit_refused(
-    app: &App,
-    actor: &Actor,
+/// One attempt on one credential: which, and from where.
+struct Attempt<'a> {
     tenant: TenantId,
     ticket_id: i64,
     credential_id: i64,
-    action: &str,
-    client_ip: &str,
-    e: &ActionError,
-) -> ActionResult<()> {
-    let details = serde_json::json!({ "ticket_id": ticket_id, "ip": client_ip, "reason": refusal(e) });
-    let subject = format!("credential:{credential_id}");
-    store::audit::record(app.db.writer(), tenant, &actor.label(), action, &subject, &details, app.clock.now_ms())
+    client_ip: &'a str,
+}
+
+/// Records a refused attempt on its own (the refusal must be kept even though nothing else is).
+async fn audit_refused(app: &App, actor: &Actor, a: &Attempt<'_>, action: &str, e: &ActionError) -> ActionResult<()> {
+    let details = serde_json::json!({ "ticket_id": a.ticket_id, "ip": a.client_ip, "reason": refusal(e) });
+    let subject = format!("credential:{}", a.credential_id);
+    store::audit::record(app.db.writer(), a.tenant, &actor.label(), action, &subject, &details, app.clock.now_ms())
         .await?;
     tracing::info!(
-        ticket.id = ticket_id,
-        credential.id = credential_id,
+        ticket.id = a.ticket_id,
+        credential.id = a.credential_id,
         reason = refusal(e),
         "credential access refused"
     );
@@ -246,8 +253,8 @@ pub async fn reveal(
         Ok(c) => c,
         Err(e) => {
             drop(tx);
-            audit_refused(app, actor, tenant, ticket_id, credential_id, "credential.reveal_refused", client_ip, &e)
-                .await?;
+            let attempt = Attempt { tenant, ticket_id, credential_id, client_ip };
+            audit_refused(app, actor, &attempt, "credential.reveal_refused", &e).await?;
             return Err(e);
         }
     };
@@ -278,8 +285,8 @@ pub async fn delete(
         Ok(c) => c,
         Err(e) => {
             drop(tx);
-            audit_refused(app, actor, tenant, ticket_id, credential_id, "credential.delete_refused", client_ip, &e)
-                .await?;
+            let attempt = Attempt { tenant, ticket_id, credential_id, client_ip };
+            audit_refused(app, actor, &attempt, "credential.delete_refused", &e).await?;
             return Err(e);
         }
     };
@@ -376,19 +383,10 @@ pub async fn move_message(
     }
     let valid = vault::validate(&input).map_err(invalid)?;
     let details = serde_json::json!({ "message_id": message_id });
-    let id = store_credential(app, &mut tx, &t, &valid, &actor.label(), "moved", details, now).await?;
+    let origin = Origin { by: &actor.label(), source: "moved", details };
+    let id = store_credential(app, &mut tx, &t, &valid, origin, now).await?;
     let preview = crate::domain::inbox::preview(&m.kind, m.body.as_deref());
-    store::vault::redact_message(
-        &mut tx,
-        tenant,
-        ticket_id,
-        message_id,
-        vault::REDACTED_BODY,
-        m.body.as_deref(),
-        m.sent_at,
-        Some(&preview),
-    )
-    .await?;
+    store::vault::redact_message(&mut tx, &m, vault::REDACTED_BODY, Some(&preview)).await?;
     let details = serde_json::json!({ "ticket_id": ticket_id, "credential_id": id });
     store::audit::record(
         &mut *tx,

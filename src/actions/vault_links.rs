@@ -158,8 +158,8 @@ pub async fn submit_link(app: &App, token: &str, input: &CredentialInput, client
         return Err(link_gone());
     }
     let details = serde_json::json!({ "ip": client_ip, "link_id": link.id });
-    let id =
-        super::vault::store_credential(app, &mut tx, &t, &valid, "customer", "customer_link", details, now).await?;
+    let origin = super::vault::Origin { by: "customer", source: "customer_link", details };
+    let id = super::vault::store_credential(app, &mut tx, &t, &valid, origin, now).await?;
     store::vault::set_link_credential(&mut *tx, link.id, id).await?;
     if let Some(message_id) = link.message_id {
         store::vault::blank_token_in_message(&mut tx, link.tenant_id, message_id, token, "[link já usado]").await?;

@@ -111,7 +111,7 @@ fn one_line(s: &str, max: usize) -> Option<String> {
 }
 
 /// Checks a credential. The secret keeps its spaces (a password may have them) but must not be
-/// blank; an empty label becomes the kind's name.
+/// blank; the label is optional (pages then name the kind).
 pub fn validate(input: &CredentialInput) -> Result<ValidCredential, CredentialError> {
     let kind = CredentialKind::parse(&input.kind).ok_or(CredentialError::Kind)?;
     let label = one_line(&input.label, LABEL_MAX).ok_or(CredentialError::Label)?;
@@ -125,7 +125,6 @@ pub fn validate(input: &CredentialInput) -> Result<ValidCredential, CredentialEr
     if notes.chars().count() > NOTES_MAX || notes.contains('\0') {
         return Err(CredentialError::Notes);
     }
-    let label = if label.is_empty() { kind.as_str().to_string() } else { label };
     Ok(ValidCredential { kind, label, host, username, secret, notes })
 }
 
@@ -180,7 +179,7 @@ mod tests {
     fn a_secret_keeps_its_spaces_but_may_not_be_blank() {
         let ok = validate(&input("ssh", "  pass word \n")).unwrap();
         assert_eq!(ok.secret, "  pass word ");
-        assert_eq!(ok.label, "ssh");
+        assert_eq!(ok.label, "");
         assert_eq!(validate(&input("ssh", "   ")).unwrap_err(), CredentialError::Secret);
         assert_eq!(validate(&input("ssh", &"x".repeat(4097))).unwrap_err(), CredentialError::Secret);
     }

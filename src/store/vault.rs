@@ -346,14 +346,11 @@ pub async fn open_link_until<'e>(
 /// ticket's list preview when it showed this message, and the stored webhook bodies since.
 pub async fn redact_message(
     tx: &mut super::Tx,
-    tenant: TenantId,
-    ticket_id: i64,
-    message_id: i64,
+    m: &super::messages::StoredMessage,
     redacted: &str,
-    old_body: Option<&str>,
-    sent_at: i64,
     old_preview: Option<&str>,
 ) -> Result<(), sqlx::Error> {
+    let (tenant, ticket_id, message_id, old_body) = (m.tenant_id, m.ticket_id, m.id, m.body.as_deref());
     let payload = serde_json::json!({ "redacted": true }).to_string();
     sqlx::query("UPDATE messages SET body = $1, payload = $2 WHERE tenant_id = $3 AND ticket_id = $4 AND id = $5")
         .bind(redacted)
@@ -374,7 +371,7 @@ pub async fn redact_message(
             .bind(inner)
             .bind(redacted)
             .bind(tenant.0)
-            .bind(sent_at)
+            .bind(m.sent_at)
             .execute(&mut **tx)
             .await?;
         }

@@ -89,7 +89,7 @@ pub struct CredentialList {
 pub struct CredentialCreate {
     #[schema(pattern = "^(painel|ssh|ftp|database|other)$")]
     pub kind: String,
-    /// Default: the kind.
+    /// Optional; empty when none was given.
     #[schema(max_length = 120, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub label: Option<String>,
     #[schema(max_length = 255, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
