@@ -31,7 +31,7 @@ pub async fn list(
     actor.require_admin_of(tenant)?;
     if let (Some(from), Some(until)) = (filter.from, filter.until) {
         if from >= until {
-            return Err(ActionError::invalid("invalid_period", "the period's start must come before its end"));
+            return Err(ActionError::invalid("invalid_audit_period", "the period's start must come before its end"));
         }
     }
     let limit = limit.clamp(1, 200);

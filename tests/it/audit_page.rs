@@ -123,7 +123,7 @@ engine_test!(
         assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "invalid_timestamp");
         let r = get(format!("?from={until}&to={since}")).await;
         assert_eq!(r.status(), 422);
-        assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "invalid_period");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "invalid_audit_period");
         let theirs = t.token(acme, &[Scope::Read]).await;
         let body: Value = http
             .get(t.url("/api/v1/audit?subject=credential"))

@@ -84,7 +84,7 @@ pub struct AuditQuery {
 #[utoipa::path(get, path = "/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 400, description = "`invalid_timestamp`, `invalid_cursor`, `invalid_limit`", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 422, description = "`invalid_period`", body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 422, description = "`invalid_audit_period`", body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn list_audit(
     caller: ApiCaller,
     State(app): State<Arc<App>>,

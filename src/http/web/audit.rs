@@ -72,7 +72,7 @@ fn day_start(tz: chrono_tz::Tz, date: &str) -> Result<Option<i64>, ActionError> 
     }
     chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .map(|d| Some(crate::domain::reports::range::local_midnight(tz, d)))
-        .map_err(|_| ActionError::invalid("invalid_period", "dates are yyyy-mm-dd"))
+        .map_err(|_| ActionError::invalid("invalid_audit_period", "dates are yyyy-mm-dd"))
 }
 
 fn filter_of(q: &AuditQuery, tz: chrono_tz::Tz) -> Result<AuditFilter, ActionError> {
@@ -80,7 +80,7 @@ fn filter_of(q: &AuditQuery, tz: chrono_tz::Tz) -> Result<AuditFilter, ActionErr
         "" => None,
         to => {
             let d = chrono::NaiveDate::parse_from_str(to, "%Y-%m-%d")
-                .map_err(|_| ActionError::invalid("invalid_period", "dates are yyyy-mm-dd"))?;
+                .map_err(|_| ActionError::invalid("invalid_audit_period", "dates are yyyy-mm-dd"))?;
             // "Até" includes that whole day.
             Some(crate::domain::reports::range::local_midnight(tz, d.succ_opt().unwrap_or(d)))
         }

@@ -110,6 +110,6 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("err.credential_destroyed", "Este acesso foi destruído.", "This credential was destroyed."),
     ("err.not_movable", "Só a mensagem de texto de um cliente pode ir para o cofre.", "Only a customer's text message can go to the vault."),
     ("err.link_gone", "Este link já foi usado ou expirou.", "This link was already used or has expired."),
-    ("err.invalid_period", "O início do período deve vir antes do fim.", "The period's start must come before its end."),
+    ("err.invalid_audit_period", "Período: datas no formato aaaa-mm-dd, o início antes do fim.", "Period: yyyy-mm-dd dates, the start before the end."),
     ("err.invalid_retention", "Guarde o registro de 30 a 3650 dias.", "Keep the log 30 to 3650 days."),
 ];
