@@ -142,6 +142,55 @@ impl MasterKey {
     }
 }
 
+/// A ticket's own data key (credential vault): 32 random bytes that seal that ticket's secrets,
+/// itself stored only wrapped by the master key, so erasing the wrapped key makes every secret
+/// of the ticket unreadable at once.
+pub struct DataKey {
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey([redacted])")
+    }
+}
+
+impl DataKey {
+    /// A fresh random key and its wrapped form (sealed with `master`), the only one stored.
+    pub fn generate(master: &MasterKey) -> anyhow::Result<(DataKey, String)> {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let wrapped = master.seal(&STANDARD.encode(bytes))?;
+        let key = DataKey::from_bytes(&bytes)?;
+        bytes.fill(0);
+        Ok((key, wrapped))
+    }
+
+    /// The key inside `wrapped`; fails with another master key or a tampered value.
+    pub fn unwrap_with(master: &MasterKey, wrapped: &str) -> anyhow::Result<DataKey> {
+        let text = master.open(wrapped)?;
+        let mut bytes = STANDARD.decode(text.expose()).context("wrapped data key is not base64")?;
+        let key = DataKey::from_bytes(&bytes);
+        bytes.fill(0);
+        key
+    }
+
+    fn from_bytes(bytes: &[u8]) -> anyhow::Result<DataKey> {
+        anyhow::ensure!(bytes.len() == 32, "a data key is 32 bytes");
+        Ok(DataKey { cipher: XChaCha20Poly1305::new_from_slice(bytes).map_err(|_| anyhow::anyhow!("bad key length"))? })
+    }
+
+    /// Encrypts a secret into `v1:<base64(nonce ‖ ciphertext)>`, like [`MasterKey::seal`].
+    pub fn seal(&self, plaintext: &str) -> anyhow::Result<String> {
+        MasterKey { cipher: self.cipher.clone() }.seal(plaintext)
+    }
+
+    /// Decrypts what [`seal`](Self::seal) produced; fails on tampering or a different key.
+    pub fn open(&self, sealed: &str) -> anyhow::Result<Secret> {
+        MasterKey { cipher: self.cipher.clone() }.open(sealed)
+    }
+}
+
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -180,6 +229,23 @@ mod tests {
         assert_eq!(again.open(&sealed).unwrap().expose(), "EAAG-token");
         let other = MasterKey::load_or_create(None, tempfile::tempdir().unwrap().path()).unwrap();
         assert!(other.open(&sealed).is_err());
+    }
+
+    #[test]
+    fn data_keys_need_their_master_key_and_seal_apart_from_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let master = MasterKey::load_or_create(None, dir.path()).unwrap();
+        let (key, wrapped) = DataKey::generate(&master).unwrap();
+        let sealed = key.seal("s3nha-do-painel").unwrap();
+        assert!(!sealed.contains("s3nha"));
+        let again = DataKey::unwrap_with(&master, &wrapped).unwrap();
+        assert_eq!(again.open(&sealed).unwrap().expose(), "s3nha-do-painel");
+        // The master key alone does not open a ticket's secret, nor does another ticket's key.
+        assert!(master.open(&sealed).is_err());
+        let (other, _) = DataKey::generate(&master).unwrap();
+        assert!(other.open(&sealed).is_err());
+        let stranger = MasterKey::load_or_create(None, tempfile::tempdir().unwrap().path()).unwrap();
+        assert!(DataKey::unwrap_with(&stranger, &wrapped).is_err());
     }
 
     #[test]

@@ -441,6 +441,7 @@ pub async fn close(app: &App, actor: &Actor, tenant: TenantId, id: i64, farewell
     apply(&mut t, after);
     t.closed_at = Some(now);
     store::tickets::save_state(&mut *tx, &t).await?;
+    super::vault::destroy_on_close(&mut tx, tenant, id, &actor.label(), now).await?;
     let data = serde_json::json!({ "farewell": farewell_message_id.is_some(), "csat": csat_message_id.is_some(),
         "not_sent": not_sent });
     let e = TicketEvent {

@@ -2,6 +2,7 @@
 //! who may do it, owns its transaction, writes, records audit entries and events, and commits.
 
 pub mod account_links;
+pub mod audit;
 pub mod auth;
 pub mod automation;
 pub mod bootstrap;
@@ -42,6 +43,8 @@ pub mod two_factor;
 pub mod users;
 pub mod viewers;
 pub mod wallet;
+pub mod vault;
+pub mod vault_links;
 pub mod webhooks;
 
 use crate::domain::{Role, TenantId, UserId};

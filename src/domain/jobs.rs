@@ -42,10 +42,12 @@ pub enum JobKind {
     Campaigns,
     /// Time new tickets against their SLA, resume clocks the customer restarted, raise alerts.
     SlaScan,
+    /// Delete audit entries older than each company's retention (daily).
+    AuditRetention,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 19] = [
+    pub const ALL: [JobKind; 20] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -65,6 +67,7 @@ impl JobKind {
         JobKind::Schedules,
         JobKind::Campaigns,
         JobKind::SlaScan,
+        JobKind::AuditRetention,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -89,6 +92,7 @@ impl JobKind {
             JobKind::Schedules => "schedules.due",
             JobKind::Campaigns => "campaigns.send",
             JobKind::SlaScan => "sla.scan",
+            JobKind::AuditRetention => "audit.retention",
         }
     }
 

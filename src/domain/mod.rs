@@ -27,6 +27,7 @@ pub mod status_page;
 pub mod templates;
 pub mod totp;
 pub mod validate;
+pub mod vault;
 pub mod webhooks;
 
 pub use access::{Role, Scope};

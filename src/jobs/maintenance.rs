@@ -74,6 +74,9 @@ pub async fn scheduler(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
         if let Err(e) = super::sla::schedule(&app).await {
             tracing::warn!(error = %e, "scheduling the SLA scan failed");
         }
+        if let Err(e) = super::audit_retention::schedule(&app).await {
+            tracing::warn!(error = %e, "scheduling the audit log's retention failed");
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
             _ = shutdown.changed() => {}

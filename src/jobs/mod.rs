@@ -6,6 +6,7 @@
 //! that commit the lease expires, another worker runs the job again, and the effect still
 //! happens exactly once.
 
+pub mod audit_retention;
 pub mod automation;
 pub mod campaigns;
 pub mod consent_reply;
@@ -91,6 +92,7 @@ async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Res
         Some(JobKind::Schedules) => schedules::run(app, job).await,
         Some(JobKind::Campaigns) => campaigns::run(app, job, shutdown).await,
         Some(JobKind::SlaScan) => sla::run(app, job).await,
+        Some(JobKind::AuditRetention) => audit_retention::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

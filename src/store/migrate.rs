@@ -41,6 +41,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 29, name: "report_days", sql: include_str!("migrations/0029_report_days.sql") },
     Migration { version: 30, name: "sla", sql: include_str!("migrations/0030_sla.sql") },
     Migration { version: 31, name: "status_page", sql: include_str!("migrations/0031_status_page.sql") },
+    Migration { version: 32, name: "vault", sql: include_str!("migrations/0032_vault.sql") },
     Migration { version: 34, name: "wallet", sql: include_str!("migrations/0034_wallet.sql") },
     Migration { version: 35, name: "ticket_viewers", sql: include_str!("migrations/0035_ticket_viewers.sql") },
 ];

@@ -47,6 +47,7 @@ pub mod two_factor;
 pub mod users;
 pub mod viewers;
 pub mod wallet;
+pub mod vault;
 pub mod webhooks;
 
 use std::path::Path;

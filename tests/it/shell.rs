@@ -86,6 +86,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/admin/tokens",
         "/admin/webhooks",
         "/admin/settings",
+        "/admin/audit",
     ];
     assert_eq!(sidebar_links(&html), admin_links);
     assert_eq!(sidebar_groups(&html), ["Atendimento", "Gestão", "Integrações", "Conta"]);

@@ -598,6 +598,7 @@ async fn apply_effect(
             t.status = TicketStatus::Closed.as_str().into();
             t.closed_at = Some(now);
             store::tickets::save_state(&mut **tx, t).await?;
+            crate::actions::vault::destroy_on_close(tx, tenant, t.id, "chatbot", now).await?;
             let e = store::ticket_events::TicketEvent {
                 ticket_id: t.id,
                 kind: "closed".into(),

@@ -149,8 +149,10 @@ async fn idempotent(app: &App, request: Request, next: Next, secret: &str, key: 
             return ApiError::from(ActionError::Internal(anyhow::anyhow!("reading a response: {e}"))).into_response();
         }
     };
-    // Our failures (5xx) are not remembered: a retry with the same key runs again.
-    let outcome = if parts.status.is_server_error() {
+    // Our failures (5xx) are not remembered: a retry with the same key runs again. Nor is an
+    // answer marked `no-store` (a revealed secret): it must not be kept, nor replayed unaudited.
+    let no_store = parts.headers.get(header::CACHE_CONTROL).is_some_and(|v| v.as_bytes() == b"no-store");
+    let outcome = if parts.status.is_server_error() || no_store {
         idempotency::release(app, &token, key, claimed_at).await
     } else {
         let content_type =

@@ -4,6 +4,7 @@
 //!
 //! Each area lives in its own file with `routes()` and an `…Api` document; this file merges them.
 
+pub mod audit;
 pub mod campaigns;
 pub mod connections;
 pub mod contacts;
@@ -20,6 +21,7 @@ pub mod tags;
 pub mod templates;
 pub mod tickets;
 pub mod users;
+pub mod vault;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -65,6 +67,8 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(templates::routes())
         .merge(reports::routes())
         .merge(status_page::routes())
+        .merge(vault::routes())
+        .merge(audit::routes())
 }
 
 /// `/api/v1` as served: the routes behind the rate limit, the input guard and idempotency.
@@ -90,6 +94,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(sla::SlaApi::openapi())
         .merge_from(campaigns::CampaignsApi::openapi())
         .merge_from(status_page::StatusPageApi::openapi())
+        .merge_from(vault::VaultApi::openapi())
+        .merge_from(audit::AuditApi::openapi())
 }
 
 /// The root document: info, servers, the bearer scheme, tags, shared schemas and `/me`.
@@ -124,6 +130,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         (name = "reports", description = "Dashboard figures, agent report, ticket CSV export and transcripts"),
         (name = "schedules", description = "Scheduled messages: once or repeating, pause, resume, cancel"),
         (name = "campaigns", description = "Campaigns: drafts, start, pause, resume, cancel, progress and recipients"),
+        (name = "credentials", description = "A ticket's credential vault: metadata lists, audited reveals, destroyed on close"),
+        (name = "audit", description = "The company's audit log with filters"),
     )
 )]
 pub struct ApiDoc;

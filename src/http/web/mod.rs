@@ -2,6 +2,7 @@
 //! assets. Pages call the same actions as the API.
 
 mod admin;
+mod audit;
 mod automation;
 mod campaigns;
 mod chatbot;
@@ -25,6 +26,7 @@ mod security;
 mod sla;
 mod status_page;
 mod tags;
+mod vault_access;
 mod webhooks;
 
 use std::sync::Arc;
@@ -142,6 +144,9 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .merge(reports::routes())
         .merge(security::routes())
         .merge(status_page::routes())
+        .merge(inbox::vault::routes())
+        .merge(vault_access::routes())
+        .merge(audit::routes())
         .layer(middleware::from_fn_with_state(app.clone(), errors::friendly_rejections))
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }

@@ -81,7 +81,13 @@ const NAV: &[(&str, &[NavEntry])] = &[
             ("/admin/webhooks", "nav.webhooks", icons::WEBHOOKS, Audience::WholeTenant),
         ],
     ),
-    ("nav.group.account", &[("/admin/settings", "nav.settings", icons::SETTINGS, Audience::TenantAdmins)]),
+    (
+        "nav.group.account",
+        &[
+            ("/admin/settings", "nav.settings", icons::SETTINGS, Audience::TenantAdmins),
+            ("/admin/audit", "nav.audit", icons::ACCOUNT, Audience::TenantAdmins),
+        ],
+    ),
 ];
 
 /// The platform admin's sidebar: their tenant serves no customers, so no inbox, contacts or

@@ -14,6 +14,7 @@ mod schedules;
 mod security;
 mod sla;
 mod status_page;
+mod vault;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -82,6 +83,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(sla::TEXTS)
         .chain(campaigns::TEXTS)
         .chain(status_page::TEXTS)
+        .chain(vault::TEXTS)
 }
 
 /// (key, pt-BR, en)

@@ -33,6 +33,7 @@ mod posts;
 mod render;
 mod sla;
 mod viewers;
+pub(super) mod vault;
 pub use posts::*;
 use render::*;
 pub use sla::{await_customer, classify_ticket, request_files};
@@ -158,6 +159,8 @@ struct PanelFragment {
     sla_html: String,
     /// Who else has the ticket open now ("Vendo agora").
     viewers: Vec<String>,
+    /// The "Acessos" block (`vault.rs`).
+    vault_html: String,
 }
 
 /// The ticket's actions in the conversation's header (Aceitar, Transferir, Finalizar, Reabrir),
@@ -537,6 +540,7 @@ async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -> Result<Pa
         history,
         tags: detail.tags,
         other_tags,
+        vault_html: vault::panel_html(p, lang, id).await,
     };
     let panel_html = panel.render().map_err(anyhow::Error::from)?;
     Ok(Parts { messages_html, panel_html, actions_html, ticket: t })
