@@ -41,10 +41,10 @@ pub mod timed_rules;
 pub mod tokens;
 pub mod two_factor;
 pub mod users;
-pub mod viewers;
-pub mod wallet;
 pub mod vault;
 pub mod vault_links;
+pub mod viewers;
+pub mod wallet;
 pub mod webhooks;
 
 use crate::domain::{Role, TenantId, UserId};

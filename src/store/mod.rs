@@ -45,9 +45,9 @@ pub mod timed_rules;
 pub mod tokens;
 pub mod two_factor;
 pub mod users;
+pub mod vault;
 pub mod viewers;
 pub mod wallet;
-pub mod vault;
 pub mod webhooks;
 
 use std::path::Path;
