@@ -8,6 +8,7 @@
 
 mod contacts;
 mod items;
+mod lifecycle;
 mod statuses;
 mod write;
 

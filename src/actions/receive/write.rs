@@ -14,13 +14,12 @@ use crate::store::identities::{IdentityMatch, NewIdentity};
 use crate::store::jobs::NewJob;
 use crate::store::messages::NewMessage;
 use crate::store::settings::TenantSettings;
-use crate::store::ticket_events::TicketEvent;
 use crate::store::tickets::{ClosedTicket, InboundActivity, NewTicket};
 use crate::store::{self, Db};
 
 use super::contacts::{absorb_phones, Absorb, BatchContact};
 use super::items::{ticket_updated, Item, Slot, TicketActivity};
-use super::{IngestSummary, Request, Written, AUTOMATION_JOB, MEDIA_JOB};
+use super::{lifecycle, IngestSummary, Request, Written, AUTOMATION_JOB, MEDIA_JOB};
 use crate::actions::campaigns::run::replies_opened;
 
 /// Writes a batch with a few multi-row statements per step (contacts, tickets, messages, ticket
@@ -529,72 +528,11 @@ pub(super) async fn write(db: &Db, bus: &Bus, clock: &Clock, batch: &[Request]) 
     // waiting in a distributing department are handed out (a few statements each, only when
     // that happens).
     let mut to_distribute = new_in_department;
-    for (tenant, t) in &reopened {
-        if store::tickets::reopen_waiting(&mut *tx, *tenant, t.id, now).await? {
-            let e = TicketEvent {
-                ticket_id: t.id,
-                kind: "reopened".into(),
-                data: serde_json::json!({ "by": "customer" }).to_string(),
-                ..Default::default()
-            };
-            store::ticket_events::insert(&mut *tx, *tenant, &e, now).await?;
-            events.push(ticket_updated(*tenant, t.id, "reopened", "waiting", t.department_id, None));
-            if let Some(owner) = crate::actions::wallet::to_owner(&mut tx, *tenant, t.id, now).await? {
-                events.push(ticket_updated(*tenant, t.id, "assigned", "open", t.department_id, Some(owner)));
-            } else if let Some(d) = t.department_id {
-                to_distribute.push((*tenant, t.id, d));
-            }
-        }
-    }
+    lifecycle::reopen(&mut tx, &reopened, now, &mut events, &mut to_distribute).await?;
     // After the reopens: a ticket still closed (a rating answer, a late word) gets no unread.
     store::tickets::record_inbound_many(&mut tx, &activity).await?;
-    for (tenant, id, rating) in &ratings {
-        if store::tickets::set_csat_rating(&mut *tx, *tenant, *id, *rating).await? {
-            let e = TicketEvent {
-                ticket_id: *id,
-                kind: "csat".into(),
-                data: serde_json::json!({ "rating": rating }).to_string(),
-                ..Default::default()
-            };
-            store::ticket_events::insert(&mut *tx, *tenant, &e, now).await?;
-            let data = serde_json::json!({ "ticket_id": id, "change": "csat", "rating": rating });
-            events.push(NewEvent { tenant: *tenant, kind: "ticket.updated", audience: Audience::Tenant, data });
-            // The thank-you goes through the outbound queue like any automatic message; the
-            // writer has no sender of its own, so a job queues it after this commit.
-            let payload = serde_json::json!({ "ticket_id": id });
-            let dedupe = format!("csat-thanks:{id}");
-            let job = NewJob {
-                tenant_id: *tenant,
-                kind: crate::domain::jobs::JobKind::CsatThanks.as_str(),
-                payload: &payload,
-                run_at: now,
-                max_attempts: 5,
-                dedupe_key: Some(&dedupe),
-            };
-            store::jobs::enqueue(&mut *tx, job, now).await?;
-            jobs += 1;
-        }
-    }
-    let mut distributes: HashMap<(TenantId, i64), bool> = HashMap::new();
-    for (tenant, id, department) in to_distribute {
-        let on = match distributes.get(&(tenant, department)) {
-            Some(on) => *on,
-            None => {
-                let on = store::departments::get(&mut *tx, tenant, department)
-                    .await?
-                    .is_some_and(|d| d.distribution_mode != inbox::DistributionMode::Off);
-                distributes.insert((tenant, department), on);
-                on
-            }
-        };
-        if on {
-            if let Some(agent) =
-                crate::actions::inbox::distribute_in_tx(&mut tx, db.backend, tenant, id, department, now).await?
-            {
-                events.push(ticket_updated(tenant, id, "assigned", "open", Some(department), Some(agent)));
-            }
-        }
-    }
+    jobs += lifecycle::keep_ratings(&mut tx, &ratings, now, &mut events).await?;
+    lifecycle::distribute(&mut tx, db.backend, to_distribute, now, &mut events).await?;
     if !opt_out_candidates.is_empty() {
         events.extend(crate::actions::consent::apply_keywords(db, &mut tx, &opt_out_candidates, now).await?);
     }
