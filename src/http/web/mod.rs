@@ -20,6 +20,7 @@ mod nav;
 mod new_conversation;
 mod pages;
 mod qr;
+mod quick_replies;
 pub mod reports;
 mod schedules;
 mod security;
@@ -108,9 +109,9 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/departments/{id}", get(admin::edit_department).post(admin::update_department))
         .route("/admin/departments/{id}/members", axum::routing::post(admin::set_members))
         .route("/admin/departments/{id}/delete", axum::routing::post(admin::delete_department))
-        .route("/admin/quick-replies", get(admin::list_quick_replies).post(admin::create_quick_reply))
-        .route("/admin/quick-replies/{id}", get(admin::edit_quick_reply).post(admin::update_quick_reply))
-        .route("/admin/quick-replies/{id}/delete", axum::routing::post(admin::delete_quick_reply))
+        .route("/admin/quick-replies", get(quick_replies::list_quick_replies).post(quick_replies::create_quick_reply))
+        .route("/admin/quick-replies/{id}", get(quick_replies::edit_quick_reply).post(quick_replies::update_quick_reply))
+        .route("/admin/quick-replies/{id}/delete", axum::routing::post(quick_replies::delete_quick_reply))
         .route("/admin/settings", get(admin::show_settings).post(admin::update_settings))
         .route("/admin/automation", get(automation::show).post(automation::update))
         .route("/admin/automation/dates", axum::routing::post(automation::update_dates))
