@@ -187,7 +187,7 @@ impl DepartmentEditPage {
 }
 
 /// The label of a presence (`status.online`, …).
-pub(super) fn presence_key(p: crate::domain::inbox::Presence) -> &'static str {
+pub(crate) fn presence_key(p: crate::domain::inbox::Presence) -> &'static str {
     match p {
         crate::domain::inbox::Presence::Online => "status.online",
         crate::domain::inbox::Presence::Away => "status.away",
