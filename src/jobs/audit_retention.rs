@@ -4,7 +4,7 @@
 
 use super::JobError;
 use crate::app::App;
-use crate::store::jobs::{Job, NewJob};
+use crate::store::jobs::Job;
 
 const KIND: &str = crate::domain::jobs::JobKind::AuditRetention.as_str();
 const DAY_MS: i64 = 86_400_000;
@@ -17,20 +17,5 @@ pub async fn run(app: &App, _job: &Job) -> Result<(), JobError> {
 
 /// Enqueues today's pass (idempotent across instances thanks to the dedupe key).
 pub async fn schedule(app: &App) -> anyhow::Result<()> {
-    let now = app.clock.now_ms();
-    let Some(platform) = crate::store::tenants::list(app.db.reader()).await?.into_iter().find(|t| t.is_platform) else {
-        return Ok(());
-    };
-    let key = format!("{KIND}:{}", now / DAY_MS);
-    let payload = serde_json::json!({});
-    let job = NewJob {
-        tenant_id: platform.id,
-        kind: KIND,
-        payload: &payload,
-        run_at: now,
-        max_attempts: 3,
-        dedupe_key: Some(&key),
-    };
-    crate::store::jobs::enqueue(app.db.writer(), job, now).await?;
-    Ok(())
+    super::maintenance::once_per(app, KIND, DAY_MS, 3).await
 }

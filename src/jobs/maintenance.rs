@@ -33,22 +33,32 @@ pub async fn run(app: &App, _job: &Job) -> Result<(), JobError> {
 
 /// Enqueues this hour's purge (idempotent across instances thanks to the dedupe key).
 pub async fn schedule(app: &App) -> anyhow::Result<()> {
+    once_per(app, KIND, HOUR_MS, 3).await
+}
+
+/// Enqueues a job of the platform company with this dedupe key (so several instances enqueue
+/// it once); nothing when there is no platform company yet.
+pub(super) async fn enqueue_on_platform(
+    app: &App,
+    kind: &str,
+    key: &str,
+    run_at: i64,
+    max_attempts: i64,
+) -> anyhow::Result<()> {
     let now = app.clock.now_ms();
     let Some(platform) = crate::store::tenants::list(app.db.reader()).await?.into_iter().find(|t| t.is_platform) else {
         return Ok(());
     };
-    let key = format!("{KIND}:{}", now / HOUR_MS);
     let payload = serde_json::json!({});
-    let job = NewJob {
-        tenant_id: platform.id,
-        kind: KIND,
-        payload: &payload,
-        run_at: now,
-        max_attempts: 3,
-        dedupe_key: Some(&key),
-    };
+    let job = NewJob { tenant_id: platform.id, kind, payload: &payload, run_at, max_attempts, dedupe_key: Some(key) };
     crate::store::jobs::enqueue(app.db.writer(), job, now).await?;
     Ok(())
+}
+
+/// Enqueues this period's run of a periodic platform job (`kind:period number` as the key).
+pub(super) async fn once_per(app: &App, kind: &str, period_ms: i64, max_attempts: i64) -> anyhow::Result<()> {
+    let now = app.clock.now_ms();
+    enqueue_on_platform(app, kind, &format!("{kind}:{}", now / period_ms), now, max_attempts).await
 }
 
 pub async fn scheduler(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {

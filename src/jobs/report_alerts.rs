@@ -7,7 +7,7 @@
 use super::JobError;
 use crate::app::App;
 use crate::domain::jobs::JobKind;
-use crate::store::jobs::{Job, NewJob};
+use crate::store::jobs::Job;
 
 pub async fn run(app: &App, _job: &Job) -> Result<(), JobError> {
     let n = crate::actions::reports::watch::check_all(app).await.map_err(JobError::Retry)?;
@@ -30,20 +30,5 @@ pub async fn schedule(app: &App) -> anyhow::Result<()> {
         0 => return Ok(()),
         s => s.max(60) as i64 * 1000,
     };
-    let now = app.clock.now_ms();
-    let Some(platform) = crate::store::tenants::list(app.db.reader()).await?.into_iter().find(|t| t.is_platform) else {
-        return Ok(());
-    };
-    let key = format!("{}:{}", JobKind::ReportAlerts.as_str(), now / every_ms);
-    let payload = serde_json::json!({});
-    let job = NewJob {
-        tenant_id: platform.id,
-        kind: JobKind::ReportAlerts.as_str(),
-        payload: &payload,
-        run_at: now,
-        max_attempts: 1,
-        dedupe_key: Some(&key),
-    };
-    crate::store::jobs::enqueue(app.db.writer(), job, now).await?;
-    Ok(())
+    super::maintenance::once_per(app, JobKind::ReportAlerts.as_str(), every_ms, 1).await
 }

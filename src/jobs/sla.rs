@@ -6,7 +6,7 @@
 use super::JobError;
 use crate::app::App;
 use crate::domain::jobs::JobKind;
-use crate::store::jobs::{Job, NewJob};
+use crate::store::jobs::Job;
 
 const MINUTE_MS: i64 = 60_000;
 
@@ -20,20 +20,5 @@ pub async fn run(app: &App, _job: &Job) -> Result<(), JobError> {
 
 /// Enqueues this minute's scan (on the platform company, as the hourly purge).
 pub async fn schedule(app: &App) -> anyhow::Result<()> {
-    let now = app.clock.now_ms();
-    let Some(platform) = crate::store::tenants::list(app.db.reader()).await?.into_iter().find(|t| t.is_platform) else {
-        return Ok(());
-    };
-    let key = format!("{}:{}", JobKind::SlaScan.as_str(), now / MINUTE_MS);
-    let payload = serde_json::json!({});
-    let job = NewJob {
-        tenant_id: platform.id,
-        kind: JobKind::SlaScan.as_str(),
-        payload: &payload,
-        run_at: now,
-        max_attempts: 1,
-        dedupe_key: Some(&key),
-    };
-    crate::store::jobs::enqueue(app.db.writer(), job, now).await?;
-    Ok(())
+    super::maintenance::once_per(app, JobKind::SlaScan.as_str(), MINUTE_MS, 1).await
 }

@@ -5,7 +5,7 @@
 
 use super::JobError;
 use crate::app::App;
-use crate::store::jobs::{Job, NewJob};
+use crate::store::jobs::Job;
 
 const KIND: &str = crate::domain::jobs::JobKind::TimedRules.as_str();
 const MINUTE_MS: i64 = 60_000;
@@ -26,7 +26,7 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
 /// A pass right away, whatever this minute's pass did (rules were just switched on).
 pub async fn schedule_now(app: &App) -> anyhow::Result<()> {
     let now = app.clock.now_ms();
-    enqueue(app, format!("{KIND}:now:{}", crate::crypto::random_token(6)), now, now).await
+    enqueue(app, format!("{KIND}:now:{}", crate::crypto::random_token(6)), now).await
 }
 
 /// Enqueues this minute's pass, or (`after`: the pass that left a backlog) the next one soon.
@@ -36,23 +36,11 @@ pub async fn schedule(app: &App, after: Option<i64>) -> anyhow::Result<()> {
         None => (format!("{KIND}:{}", now / MINUTE_MS), now),
         Some(job) => (format!("{KIND}:after:{job}"), now + PACE_MS),
     };
-    enqueue(app, key, run_at, now).await
+    enqueue(app, key, run_at).await
 }
 
-async fn enqueue(app: &App, key: String, run_at: i64, now: i64) -> anyhow::Result<()> {
-    let Some(platform) = crate::store::tenants::list(app.db.reader()).await?.into_iter().find(|t| t.is_platform) else {
-        return Ok(());
-    };
-    let payload = serde_json::json!({});
-    let job = NewJob {
-        tenant_id: platform.id,
-        kind: KIND,
-        payload: &payload,
-        run_at,
-        max_attempts: 3,
-        dedupe_key: Some(&key),
-    };
-    crate::store::jobs::enqueue(app.db.writer(), job, now).await?;
+async fn enqueue(app: &App, key: String, run_at: i64) -> anyhow::Result<()> {
+    super::maintenance::enqueue_on_platform(app, KIND, &key, run_at, 3).await?;
     app.jobs_wakeup.notify_one();
     Ok(())
 }

@@ -128,7 +128,6 @@ async fn apply_changes(
     Ok(())
 }
 
-
 /// Hands the ticket to people (in a department, whose greeting is sent, and distributed as the
 /// department says; the away message follows when the department — by its own hours or the
 /// company's — is closed, unless `away` is false because it was just said) or closes it.

@@ -105,7 +105,9 @@ pub(super) async fn distribute(
             }
         };
         if on {
-            if let Some(agent) = crate::actions::inbox::distribute_in_tx(tx, backend, tenant, id, department, now).await? {
+            if let Some(agent) =
+                crate::actions::inbox::distribute_in_tx(tx, backend, tenant, id, department, now).await?
+            {
                 events.push(ticket_updated(tenant, id, "assigned", "open", Some(department), Some(agent)));
             }
         }

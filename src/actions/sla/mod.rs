@@ -29,7 +29,6 @@ const RESPONSE_BREACHED: i64 = 2;
 const RESOLUTION_WARNED: i64 = 4;
 const RESOLUTION_BREACHED: i64 = 8;
 
-
 /// The message "Solicitar arquivos" sends.
 mod scan;
 pub use scan::{scan, ScanReport};
@@ -169,7 +168,10 @@ pub(super) fn next_alert(s: &TicketSla, t: &Ticket) -> Option<i64> {
     pending.into_iter().filter(|(bit, _)| s.alerts & bit == 0).filter_map(|(_, at)| at).min()
 }
 
-pub(super) async fn timing_inputs(app: &App, tenant: TenantId) -> ActionResult<(Vec<store::sla::Policy>, BusinessClock)> {
+pub(super) async fn timing_inputs(
+    app: &App,
+    tenant: TenantId,
+) -> ActionResult<(Vec<store::sla::Policy>, BusinessClock)> {
     let policies = store::sla::policies(app.db.reader(), tenant).await?;
     let clock = store::reports::clock(app.db.reader(), tenant).await?;
     Ok((policies, clock))

@@ -110,7 +110,10 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/departments/{id}/members", axum::routing::post(admin::set_members))
         .route("/admin/departments/{id}/delete", axum::routing::post(admin::delete_department))
         .route("/admin/quick-replies", get(quick_replies::list_quick_replies).post(quick_replies::create_quick_reply))
-        .route("/admin/quick-replies/{id}", get(quick_replies::edit_quick_reply).post(quick_replies::update_quick_reply))
+        .route(
+            "/admin/quick-replies/{id}",
+            get(quick_replies::edit_quick_reply).post(quick_replies::update_quick_reply),
+        )
         .route("/admin/quick-replies/{id}/delete", axum::routing::post(quick_replies::delete_quick_reply))
         .route("/admin/settings", get(admin::show_settings).post(admin::update_settings))
         .route("/admin/automation", get(automation::show).post(automation::update))

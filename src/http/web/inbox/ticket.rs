@@ -41,7 +41,9 @@ pub(super) async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -
         let targets = actions::departments::transfer_targets(app, &actor, tenant).await.unwrap_or_default();
         targets
             .into_iter()
-            .map(|(id, name, presence)| (id, format!("{name} · {}", lang.t(crate::http::web::admin::presence_key(presence)))))
+            .map(|(id, name, presence)| {
+                (id, format!("{name} · {}", lang.t(crate::http::web::admin::presence_key(presence))))
+            })
             .collect()
     } else {
         Vec::new()
