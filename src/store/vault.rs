@@ -170,16 +170,32 @@ pub async fn destroy_one<'e>(
     id: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    Ok(erase(ex, tenant, Erase::Credential(id), now).await? == 1)
+}
+
+/// What [`erase`] erases: one credential, or all of a ticket's.
+enum Erase {
+    Credential(i64),
+    Ticket(i64),
+}
+
+/// Erases live credentials' ciphertext and the details around it; how many.
+async fn erase<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    what: Erase,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let (column, id) = match what {
+        Erase::Credential(id) => ("id", id),
+        Erase::Ticket(id) => ("ticket_id", id),
+    };
+    let sql = format!(
         "UPDATE ticket_credentials SET secret_ciphertext = NULL, host = '', username = '', notes = '', destroyed_at = $1
-         WHERE tenant_id = $2 AND id = $3 AND destroyed_at IS NULL",
-    )
-    .bind(now)
-    .bind(tenant.0)
-    .bind(id)
-    .execute(ex)
-    .await?;
-    Ok(done.rows_affected() == 1)
+         WHERE tenant_id = $2 AND {column} = $3 AND destroyed_at IS NULL"
+    );
+    let done = sqlx::query(&sql).bind(now).bind(tenant.0).bind(id).execute(ex).await?;
+    Ok(done.rows_affected())
 }
 
 /// Erases every live credential of a ticket, its wrapped key, and ends its open links; returns
@@ -190,16 +206,7 @@ pub async fn destroy_ticket(
     ticket_id: i64,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let erased = sqlx::query(
-        "UPDATE ticket_credentials SET secret_ciphertext = NULL, host = '', username = '', notes = '', destroyed_at = $1
-         WHERE tenant_id = $2 AND ticket_id = $3 AND destroyed_at IS NULL",
-    )
-    .bind(now)
-    .bind(tenant.0)
-    .bind(ticket_id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    let erased = erase(&mut **tx, tenant, Erase::Ticket(ticket_id), now).await?;
     sqlx::query(
         "UPDATE ticket_vault_keys SET wrapped_key = NULL, destroyed_at = $1
          WHERE tenant_id = $2 AND ticket_id = $3 AND destroyed_at IS NULL",
