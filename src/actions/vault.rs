@@ -1,4 +1,4 @@
-//! The credential vault of a ticket ("Acessos", docs/VAULT.md): agents add credentials, lists
+//! The credential vault of a ticket ("Acessos", docs/SECURITY.md (the vault)): agents add credentials, lists
 //! show metadata only, the current assignee or a company admin reveals one secret at a time
 //! (every reveal and every refused attempt audited with who, when and from where), and closing
 //! the ticket destroys them in the close's own transaction. A password a customer pasted in the

@@ -1,4 +1,4 @@
-//! The credential vault's rules (issue 16, docs/VAULT.md): the kinds of credential, what a
+//! The credential vault's rules (issue 16, docs/SECURITY.md (the vault)): the kinds of credential, what a
 //! credential may hold, who may reveal a secret, and the customer's one-time link.
 
 use crate::domain::{Role, UserId};

@@ -1,4 +1,4 @@
-//! `/api/v1/tickets/{id}/credentials`: a ticket's credential vault (docs/VAULT.md). Lists carry
+//! `/api/v1/tickets/{id}/credentials`: a ticket's credential vault (docs/SECURITY.md (the vault)). Lists carry
 //! metadata only; a secret leaves only through `POST …/{credential_id}/reveal`, audited with the
 //! token and the client's address, and never remembered by `Idempotency-Key` (the answer says
 //! `Cache-Control: no-store`). Tokens need the `write` scope for everything but the list; they

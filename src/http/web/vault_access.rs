@@ -1,4 +1,4 @@
-//! The customer's one-time form (`/acesso/{token}`, no login, docs/VAULT.md): kind, host, user,
+//! The customer's one-time form (`/acesso/{token}`, no login, docs/SECURITY.md (the vault)): kind, host, user,
 //! secret and notes go into the ticket's vault and the link burns; a used or expired link gets
 //! a clear page with 410 Gone.
 

@@ -1,4 +1,4 @@
--- The credential vault of tickets (issue 16, docs/VAULT.md) and the audit log's retention.
+-- The credential vault of tickets (issue 16, docs/SECURITY.md (the vault)) and the audit log's retention.
 -- Version 32 belongs to this branch.
 
 -- One data key per ticket, sealed ("wrapped") with the master key; erased when the ticket closes.

@@ -1,4 +1,4 @@
-//! The ticket panel's "Acessos" block (docs/VAULT.md) and its posts: add a credential, reveal
+//! The ticket panel's "Acessos" block (docs/SECURITY.md (the vault)) and its posts: add a credential, reveal
 //! one (fetched on demand by `assets/vault.js`, never in the page's HTML), delete one, ask the
 //! customer through a one-time link, and "Mover para o cofre" for a customer's message.
 
