@@ -70,6 +70,7 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("err.too_many_columns", "O arquivo tem colunas demais.", "The file has too many columns."),
     ("err.wrong_column_count", "Uma linha do arquivo tem um número de colunas diferente do cabeçalho.", "A row of the file has a different number of columns than the header."),
     ("err.unknown_agent", "Esta pessoa não existe ou está inativa nesta empresa.", "This person does not exist or is inactive in this company."),
+    ("err.unknown_owner", "O responsável precisa ser uma pessoa ativa desta empresa.", "The owner must be an active person of this company."),
     ("err.unknown_department", "Este setor não existe nesta empresa.", "This department does not exist in this company."),
     ("err.weak_password", "A senha deve ter de 10 a 256 caracteres.", "The password must have 10 to 256 characters."),
     ("err.webhook_url_forbidden", "Este endereço leva a uma rede interna (localhost, rede privada ou link-local). Só o administrador da plataforma pode permitir destinos em redes privadas para esta empresa.", "This address leads to an internal network (localhost, a private network or link-local). Only the platform admin can allow private-network destinations for this company."),
