@@ -23,6 +23,7 @@ pub mod flow_test;
 pub mod home;
 pub mod idempotency;
 pub mod inbox;
+pub mod kanban;
 pub mod keyword_rules;
 pub mod new_conversation;
 pub mod qr_sessions;

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod inbound;
 pub mod inbox;
 pub mod jobs;
+pub mod kanban;
 pub mod keyword_rules;
 pub mod media;
 pub mod message;

@@ -54,6 +54,8 @@ pub struct Filter {
     /// Only tickets with activity at or after this instant (ms): a message, or a change in
     /// their history (assigned, transferred, closed…).
     pub updated_since: Option<i64>,
+    /// Only tickets in no kanban lane (carrying no tag with a lane position).
+    pub no_lane: bool,
 }
 
 /// Where the next page starts: the last row of this page in list order.
@@ -364,6 +366,12 @@ async fn list_in<'e>(
         shared.push_str(&format!(
             " AND EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.tenant_id = t.tenant_id AND tt.ticket_id = t.id AND tt.tag_id = {tag})"
         ));
+    }
+    if filter.no_lane {
+        shared.push_str(
+            " AND NOT EXISTS (SELECT 1 FROM ticket_tags tt JOIN tags lg ON lg.tenant_id = tt.tenant_id AND lg.id = tt.tag_id
+                WHERE tt.tenant_id = t.tenant_id AND tt.ticket_id = t.id AND lg.lane_position IS NOT NULL)",
+        );
     }
     if let Some(c) = after {
         let at = q.arg(Arg::Int(c.last_message_at));

@@ -24,6 +24,7 @@ pub mod identities;
 pub mod inbox;
 pub mod inbox_extras;
 pub mod jobs;
+pub mod kanban;
 pub mod keyword_rules;
 pub mod messages;
 pub mod migrate;

@@ -42,6 +42,7 @@ mod inbox;
 mod inbox_ui_extra;
 mod inbox_web;
 mod jobs;
+mod kanban;
 mod layers;
 mod mail;
 mod ops;

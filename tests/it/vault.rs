@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::engine_test;
 use crate::support::TestApp;
 
-const APP_SECRET: &str = "app-secret-for-vault-tests";
+pub(crate) const APP_SECRET: &str = "app-secret-for-vault-tests";
 
 // ---------------------------------------------------------------- captured logs
 

@@ -90,7 +90,13 @@ pub(crate) async fn publish(
 /// Commits, delivers the events, and returns the ticket as the viewer now sees it (a ticket
 /// transferred away from an agent is no longer visible to them: then it is returned as the
 /// tenant sees it, which the caller already knew).
-async fn finish(app: &App, tx: Tx, viewer: &Viewer, id: i64, events: Vec<StoredEvent>) -> ActionResult<TicketView> {
+pub(crate) async fn finish(
+    app: &App,
+    tx: Tx,
+    viewer: &Viewer,
+    id: i64,
+    events: Vec<StoredEvent>,
+) -> ActionResult<TicketView> {
     tx.commit().await?;
     app.bus.deliver(events);
     let whole = Viewer { tenant: viewer.tenant, user: None, role: crate::domain::Role::Admin };

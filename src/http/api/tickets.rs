@@ -274,6 +274,7 @@ async fn list_tickets(
         contact_id: q.contact_id,
         wallet_of: q.wallet_owner_id,
         updated_since,
+        no_lane: false,
     };
     let page =
         inbox_actions::list_all_tickets(&app, &caller.actor(), caller.token.tenant_id, &filter, after, limit).await?;

@@ -44,6 +44,11 @@ icon!(
 icon!(QUICK_REPLIES, r#"<path d="M13 3 5 14h6l-1 7 8-11h-6z"/>"#);
 // A price tag.
 icon!(TAGS, r#"<path d="M3 12V4h8l10 10-8 8z"/><circle cx="7.5" cy="8.5" r="1.5"/>"#);
+// Three columns of cards: the kanban board.
+icon!(
+    KANBAN,
+    r#"<rect x="3" y="4" width="5" height="16" rx="1"/><rect x="10" y="4" width="5" height="10" rx="1"/><rect x="17" y="4" width="4" height="13" rx="1"/>"#
+);
 // A page with a stamp of approval: message templates WhatsApp approved.
 icon!(TEMPLATES, r#"<path d="M6 3h9l4 4v14H6z"/><path d="M9 9h6M9 13h4"/><path d="m10 17 1.5 1.5L15 15"/>"#);
 icon!(CAMPAIGNS, r#"<path d="M3 10v4h3l6 4V6L6 10z"/><path d="M16 9a4 4 0 0 1 0 6M19 6a8 8 0 0 1 0 12"/>"#);

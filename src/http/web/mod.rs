@@ -14,6 +14,7 @@ mod flow_graph;
 pub mod i18n;
 pub(crate) mod icons;
 mod inbox;
+mod kanban;
 mod message_templates;
 mod multipart;
 mod nav;
@@ -151,6 +152,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .merge(inbox::vault::routes())
         .merge(vault_access::routes())
         .merge(audit::routes())
+        .merge(kanban::routes())
         .layer(middleware::from_fn_with_state(app.clone(), errors::friendly_rejections))
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }

@@ -8,6 +8,7 @@ mod campaigns;
 mod consent;
 mod errors;
 mod inbox;
+mod kanban;
 mod pages;
 mod reports;
 mod schedules;
@@ -73,6 +74,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .iter()
         .chain(admin::TEXTS)
         .chain(errors::TEXTS)
+        .chain(kanban::TEXTS)
         .chain(automation::TEXTS)
         .chain(inbox::TEXTS)
         .chain(pages::TEXTS)

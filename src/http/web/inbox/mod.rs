@@ -37,6 +37,7 @@ pub(super) mod vault;
 mod viewers;
 pub use posts::*;
 use render::*;
+pub(super) use render::{fail, preview_text, waited_text};
 pub use sla::{await_customer, classify_ticket, request_files};
 pub use ticket::show_ticket;
 use ticket::*;

@@ -93,7 +93,7 @@ pub(super) fn kind_label_key(kind: &str) -> Option<&'static str> {
 
 /// A list preview in the reader's language: the stored `[image]` of a message without text
 /// becomes "Imagem" with the kind's icon; text (and kinds without a label) stays as stored.
-pub(super) fn preview_text(lang: Lang, stored: Option<&str>) -> (String, &'static str) {
+pub(in crate::http::web) fn preview_text(lang: Lang, stored: Option<&str>) -> (String, &'static str) {
     let stored = stored.unwrap_or_default();
     let kind = stored.strip_prefix('[').and_then(|r| r.strip_suffix(']'));
     match kind.and_then(|k| kind_label_key(k).map(|key| (k, key))) {
@@ -103,7 +103,7 @@ pub(super) fn preview_text(lang: Lang, stored: Option<&str>) -> (String, &'stati
 }
 
 /// "há 5 min": how long the customer has waited, in the reader's language.
-pub(super) fn waited_text(lang: Lang, since: i64, now: i64) -> String {
+pub(in crate::http::web) fn waited_text(lang: Lang, since: i64, now: i64) -> String {
     let (key, n) = match inbox::waited(since, now) {
         inbox::Waited::JustNow => return lang.t("inbox.wait.now").to_string(),
         inbox::Waited::Minutes(n) => ("inbox.wait.min", n),
@@ -236,6 +236,12 @@ pub(super) fn history_line(
             extra.push(lang.t("history.reminded_minutes").replace("{n}", &minutes.to_string()));
         }
     }
+    // A kanban move names the stages it went between.
+    if e.kind == "lane" {
+        let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+        let stage = |key: &str| data.get(key).and_then(|v| v.as_str()).unwrap_or(lang.t("kanban.no_lane")).to_string();
+        extra.push(format!("{} → {}", stage("from_name"), stage("to_name")));
+    }
     if !extra.is_empty() {
         text = format!("{text} ({})", extra.join(", "));
     }
@@ -252,12 +258,12 @@ pub(super) async fn names(app: &App, actor: &Actor, tenant: TenantId) -> HashMap
     }
 }
 
-pub(super) fn fail(lang: Lang, e: &ActionError) -> Response {
+pub(in crate::http::web) fn fail(lang: Lang, e: &ActionError) -> Response {
     (error_status(e), Html(format!("<p class=\"alert error\">{}</p>", escape(&error_message(lang, e))))).into_response()
 }
 
 /// The message for a failed action in the person's language: the translation of its code when
 /// there is one (`err.<code>`), else the action's own message.
-pub(super) fn escape(s: &str) -> String {
+pub(in crate::http::web) fn escape(s: &str) -> String {
     askama::filters::escape(s, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default()
 }
