@@ -115,9 +115,9 @@ if (board) {
   if ("EventSource" in window) {
     const source = new EventSource("/events");
     window.addEventListener("pagehide", () => source.close());
-    const badge = document.querySelector("[data-kanban-live]");
-    source.addEventListener("ready", () => { if (badge) badge.hidden = false; });
-    source.onerror = () => { if (badge) badge.hidden = true; };
+    // The shell's badge says whether the stream is up; the board marks itself for tests too.
+    source.addEventListener("ready", () => { board.dataset.live = "1"; });
+    source.onerror = () => { delete board.dataset.live; };
     // A burst of events on one ticket redraws its card once.
     const due = new Map();
     const later = (e) => {

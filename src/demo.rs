@@ -285,3 +285,37 @@ pub async fn set_up_status_page(app: &App) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The demo company's kanban: four sales stages as lanes (tags placed on the board), so
+/// "Kanban" shows columns to drag the demo's tickets through. Only when the board has none.
+pub async fn set_up_kanban(app: &App) -> anyhow::Result<()> {
+    let Some(tenant) = crate::store::tenants::find_by_slug(app.db.reader(), bootstrap::DEMO_SLUG).await? else {
+        return Ok(());
+    };
+    if !crate::store::kanban::lanes(app.db.reader(), tenant.id).await?.is_empty() {
+        return Ok(());
+    }
+    let op = Actor::Operator;
+    let stages = [
+        ("Novo contato", "#2563eb"),
+        ("Em negociação", "#d97706"),
+        ("Proposta enviada", "#7c3aed"),
+        ("Fechado", "#0b7a5e"),
+    ];
+    let existing = crate::store::tags::list(app.db.reader(), tenant.id).await?;
+    for (position, (name, colour)) in stages.into_iter().enumerate() {
+        let id = match existing.iter().find(|t| t.name == name) {
+            Some(t) => t.id,
+            None => {
+                crate::actions::contacts::create_tag(app, &op, tenant.id, name, colour)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("creating the demo lanes: {e}"))?
+                    .id
+            }
+        };
+        crate::actions::kanban::set_lane(app, &op, tenant.id, id, Some(position as i64 + 1))
+            .await
+            .map_err(|e| anyhow::anyhow!("placing the demo lanes: {e}"))?;
+    }
+    Ok(())
+}

@@ -24,6 +24,7 @@ mod browser;
 mod browser_chatbot;
 mod browser_composer;
 mod browser_flow;
+mod browser_kanban;
 mod browser_painel;
 mod browser_qr;
 mod browser_shell;

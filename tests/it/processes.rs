@@ -372,6 +372,10 @@ pub(crate) async fn a_first_run_in_an_empty_directory_prints_two_logins_that_sur
         assert!(std::time::Instant::now() < deadline, "no demo schedule: {html}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The demo's kanban has its sales stages as columns.
+    let board = admin_web.get(first.url("/kanban")).send().await.expect("GET /kanban").text().await.expect("board");
+    let (novo, fechado) = (board.find("aria-label=\"Novo contato\""), board.find("aria-label=\"Fechado\""));
+    assert!(novo.is_some() && novo < fechado, "the demo's lanes in order: {board}");
     let (_, status) = web_login(&first, "admin@demo.local", "not-the-password", "demo").await;
     assert_eq!(status, 401, "a wrong password is refused");
 

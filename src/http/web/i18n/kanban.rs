@@ -8,7 +8,7 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
         "Atendimentos em aberto por etapa. Arraste um cartão para outra coluna, ou selecione-o e use as setas ← →.",
         "Open tickets by stage. Drag a card to another column, or focus it and use the ← → arrows.",
     ),
-    ("kanban.live", "ao vivo", "live"),
+    ("kanban.waiting", "aguarda:", "waiting:"),
     ("kanban.no_lane", "Sem etapa", "No stage"),
     ("kanban.unassigned", "sem atendente", "unassigned"),
     ("kanban.move", "Mover", "Move"),
