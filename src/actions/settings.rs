@@ -26,6 +26,9 @@ pub async fn update_settings(
             "the reopen window is 0 to 43,200 minutes (30 days)",
         ));
     }
+    if !(0..=480).contains(&s.idle_away_minutes) {
+        return Err(ActionError::invalid("invalid_idle_away", "idle minutes before Ausente: 0 (never) to 480"));
+    }
     if !(-14 * 60..=14 * 60).contains(&s.utc_offset_minutes) {
         return Err(ActionError::invalid("invalid_utc_offset", "the UTC offset is -840 to 840 minutes"));
     }

@@ -19,6 +19,14 @@ pub struct TenantSettings {
     /// A fixed offset from UTC, used for protocol days only when the company's time zone (kept
     /// with its automation settings) does not parse; Brasília by default.
     pub utc_offset_minutes: i64,
+    /// A person becomes "Ausente" after this many minutes without input in any of their tabs
+    /// (their browser tells the server); 0 = only by hand.
+    #[serde(default = "default_idle_away")]
+    pub idle_away_minutes: i64,
+}
+
+fn default_idle_away() -> i64 {
+    15
 }
 
 impl Default for TenantSettings {
@@ -30,14 +38,15 @@ impl Default for TenantSettings {
             farewell: String::new(),
             csat_thanks: String::new(),
             utc_offset_minutes: -180,
+            idle_away_minutes: default_idle_away(),
         }
     }
 }
 
 pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<TenantSettings, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT reopen_window_minutes, csat_enabled, csat_question, farewell, utc_offset_minutes, csat_thanks
-         FROM tenant_settings WHERE tenant_id = $1",
+        "SELECT reopen_window_minutes, csat_enabled, csat_question, farewell, utc_offset_minutes, csat_thanks,
+             idle_away_minutes FROM tenant_settings WHERE tenant_id = $1",
     )
     .bind(tenant.0)
     .fetch_optional(ex)
@@ -50,6 +59,7 @@ pub async fn get<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) ->
         farewell: r.try_get(3)?,
         utc_offset_minutes: r.try_get(4)?,
         csat_thanks: r.try_get(5)?,
+        idle_away_minutes: r.try_get(6)?,
     })
 }
 
@@ -60,12 +70,12 @@ pub async fn put<'e>(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO tenant_settings (tenant_id, reopen_window_minutes, csat_enabled, csat_question, farewell, utc_offset_minutes, updated_at, csat_thanks)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO tenant_settings (tenant_id, reopen_window_minutes, csat_enabled, csat_question, farewell, utc_offset_minutes, updated_at, csat_thanks, idle_away_minutes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (tenant_id) DO UPDATE SET reopen_window_minutes = excluded.reopen_window_minutes,
              csat_enabled = excluded.csat_enabled, csat_question = excluded.csat_question, farewell = excluded.farewell,
              utc_offset_minutes = excluded.utc_offset_minutes, updated_at = excluded.updated_at,
-             csat_thanks = excluded.csat_thanks",
+             csat_thanks = excluded.csat_thanks, idle_away_minutes = excluded.idle_away_minutes",
     )
     .bind(tenant.0)
     .bind(s.reopen_window_minutes)
@@ -75,6 +85,7 @@ pub async fn put<'e>(
     .bind(s.utc_offset_minutes)
     .bind(now)
     .bind(&s.csat_thanks)
+    .bind(s.idle_away_minutes)
     .execute(ex)
     .await?;
     Ok(())

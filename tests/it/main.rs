@@ -39,6 +39,7 @@ mod contacts_api;
 mod crm;
 mod events;
 mod identities;
+mod idle_away;
 mod inbox;
 mod inbox_ui_extra;
 mod inbox_web;

@@ -295,6 +295,7 @@ pub async fn delete_department(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfFo
 pub struct SettingsForm {
     time_zone: String,
     reopen_window_minutes: String,
+    idle_away_minutes: String,
     csat_enabled: bool,
     csat_question: String,
     csat_thanks: String,
@@ -306,6 +307,7 @@ impl SettingsForm {
         SettingsForm {
             time_zone: time_zone.to_string(),
             reopen_window_minutes: s.reopen_window_minutes.to_string(),
+            idle_away_minutes: s.idle_away_minutes.to_string(),
             csat_enabled: s.csat_enabled,
             csat_question: s.csat_question.clone(),
             csat_thanks: s.csat_thanks.clone(),
@@ -377,6 +379,8 @@ pub struct SettingsFields {
     time_zone: String,
     reopen_window_minutes: String,
     #[serde(default)]
+    idle_away_minutes: Option<String>,
+    #[serde(default)]
     csat_enabled: Option<String>,
     #[serde(default)]
     csat_question: String,
@@ -398,8 +402,16 @@ pub async fn update_settings(p: Page, CsrfForm(form): CsrfForm<SettingsFields>) 
         let reopen_window_minutes = form.reopen_window_minutes.trim().parse::<i64>().map_err(|_| {
             ActionError::invalid("invalid_reopen_window", "the reopen window is 0 to 43,200 minutes (30 days)")
         })?;
+        // A post without the field (older forms, scripts) leaves it as it is.
+        let idle_away_minutes = match form.idle_away_minutes.as_deref().map(str::trim) {
+            None | Some("") => current.idle_away_minutes,
+            Some(n) => n.parse::<i64>().map_err(|_| {
+                ActionError::invalid("invalid_idle_away", "idle minutes before Ausente: 0 (never) to 480")
+            })?,
+        };
         let wanted = TenantSettings {
             reopen_window_minutes,
+            idle_away_minutes,
             csat_enabled: form.csat_enabled.is_some(),
             csat_question: form.csat_question.clone(),
             csat_thanks: form.csat_thanks.clone(),
@@ -418,6 +430,7 @@ pub async fn update_settings(p: Page, CsrfForm(form): CsrfForm<SettingsFields>) 
             let typed = SettingsForm {
                 time_zone: form.time_zone,
                 reopen_window_minutes: form.reopen_window_minutes,
+                idle_away_minutes: form.idle_away_minutes.unwrap_or_default(),
                 csat_enabled: form.csat_enabled.is_some(),
                 csat_question: form.csat_question,
                 csat_thanks: form.csat_thanks,

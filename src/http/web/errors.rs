@@ -41,6 +41,7 @@ const FIELDS: &[(&str, &str)] = &[
     ("missing_secret", "app_secret"),
     ("invalid_rate", "rate"),
     ("invalid_reopen_window", "reopen_window_minutes"),
+    ("invalid_idle_away", "idle_away_minutes"),
     ("invalid_time_zone", "time_zone"),
     ("invalid_text", "farewell"),
     ("invalid_slug", "slug"),

@@ -93,6 +93,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/account", get(pages::account).post(pages::update_account))
         .route("/account/password", axum::routing::post(pages::change_password))
         .route("/account/status", axum::routing::post(pages::set_status))
+        .route("/account/idle", get(pages::idle_minutes))
         .route("/admin/users", get(pages::list_users).post(pages::create_user))
         .route("/admin/users/{id}", get(pages::edit_user).post(pages::update_user))
         .route("/admin/users/{id}/reset-password", axum::routing::post(pages::reset_password))

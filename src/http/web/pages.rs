@@ -315,6 +315,14 @@ pub struct StatusForm {
     back: String,
 }
 
+/// The company's idle minutes before "Ausente" (0: never by itself), for the shell's script.
+pub async fn idle_minutes(p: Page) -> Response {
+    match actions::settings::get_settings(&p.app, &p.actor(), p.tenant()).await {
+        Ok(s) => axum::Json(serde_json::json!({ "minutes": s.idle_away_minutes })).into_response(),
+        Err(e) => p.failure(&e),
+    }
+}
+
 /// The user menu's status switch (Online / Ausente): always the person's own, then back to the
 /// page it was sent from.
 pub async fn set_status(p: Page, CsrfForm(form): CsrfForm<StatusForm>) -> Response {

@@ -93,6 +93,13 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
         "Se o cliente escrever até este tempo após o encerramento, o atendimento é reaberto; depois, um novo começa. 0 desativa.",
         "A customer writing this soon after a close reopens the ticket; later, a new one starts. 0 turns it off.",
     ),
+    ("settings.idle_away", "Ausente após (minutos sem atividade)", "Away after (minutes without activity)"),
+    (
+        "settings.idle_away_help",
+        "Quem não mexe em nenhuma aba do Atende por este tempo fica Ausente e deixa de receber atendimentos da distribuição automática; volta a Online ao mexer de novo. 0 desativa.",
+        "Whoever touches none of their Atende tabs for this long becomes Away and stops getting tickets from automatic distribution; back Online on the next input. 0 turns it off.",
+    ),
+    ("err.invalid_idle_away", "Os minutos até Ausente vão de 0 (nunca) a 480.", "Minutes until Away run from 0 (never) to 480."),
     ("settings.csat_enabled", "Pedir avaliação (CSAT) ao finalizar", "Ask for a rating (CSAT) on close"),
     ("settings.csat_question", "Pergunta da avaliação", "Rating question"),
     ("settings.csat_help", "Vazio: o texto padrão.", "Empty: the built-in text."),
