@@ -27,6 +27,7 @@ mod security;
 mod sla;
 mod status_page;
 mod tags;
+pub mod tasks;
 mod vault_access;
 mod webhooks;
 
@@ -151,6 +152,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .merge(inbox::vault::routes())
         .merge(vault_access::routes())
         .merge(audit::routes())
+        .merge(tasks::routes())
         .layer(middleware::from_fn_with_state(app.clone(), errors::friendly_rejections))
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }

@@ -14,6 +14,7 @@ mod schedules;
 mod security;
 mod sla;
 mod status_page;
+mod tasks;
 mod vault;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +85,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(campaigns::TEXTS)
         .chain(status_page::TEXTS)
         .chain(vault::TEXTS)
+        .chain(tasks::TEXTS)
 }
 
 /// (key, pt-BR, en)
