@@ -48,6 +48,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("notify.task", "Lembrete de tarefa", "Task reminder"),
     ("notify.task_due", "Prazo agora", "Due now"),
     ("notify.task_soon", "Prazo às", "Due at"),
+    ("tasks.dismiss", "Dispensar lembrete", "Dismiss reminder"),
     ("saved.task_created", "Tarefa criada.", "Task created."),
     ("saved.task_saved", "Tarefa salva.", "Task saved."),
     ("saved.task_status", "Situação da tarefa alterada.", "Task status changed."),
