@@ -58,6 +58,7 @@ mod shell;
 mod sla;
 mod status_page;
 mod tags;
+mod tasks;
 mod templates_web;
 mod timed_rules;
 mod timed_rules_reminders;
