@@ -241,6 +241,11 @@ impl TaskPage {
     fn status_label(&self, key: &str) -> &'static str {
         status_label(self.layout.lang, key)
     }
+
+    /// Whether the task shown is at this status (its button is the pressed one).
+    fn is_status(&self, key: &str) -> bool {
+        self.task.as_ref().is_some_and(|t| t.status_key == key)
+    }
 }
 
 async fn form_page(
