@@ -164,6 +164,7 @@ async fn check(
     actor: &Actor,
     tenant: TenantId,
     input: &TaskInput,
+    kept_ticket: Option<i64>,
 ) -> ActionResult<(i64, i64, Option<i64>, Option<i64>)> {
     let title = input.title.trim();
     if title.is_empty() || title.chars().count() > rules::TITLE_MAX {
@@ -189,11 +190,22 @@ async fn check(
     }
     let viewer = viewer(actor, tenant)?;
     let mut contact_id = input.contact_id;
-    if let Some(ticket) = input.ticket_id {
-        let t = store::inbox::get(&mut **tx, &viewer, ticket)
-            .await?
-            .ok_or_else(|| invalid("unknown_ticket", "no such ticket"))?;
-        contact_id = contact_id.or(Some(t.contact_id));
+    match input.ticket_id {
+        // The ticket the task already had stays, even when this person may not open it (the
+        // task is theirs, the ticket someone else's).
+        Some(ticket) if kept_ticket == Some(ticket) => {
+            let t = store::tickets::get(&mut **tx, tenant, ticket)
+                .await?
+                .ok_or_else(|| invalid("unknown_ticket", "no such ticket"))?;
+            contact_id = contact_id.or(Some(t.contact_id));
+        }
+        Some(ticket) => {
+            let t = store::inbox::get(&mut **tx, &viewer, ticket)
+                .await?
+                .ok_or_else(|| invalid("unknown_ticket", "no such ticket"))?;
+            contact_id = contact_id.or(Some(t.contact_id));
+        }
+        None => {}
     }
     if let Some(c) = contact_id {
         store::contacts::get(&mut **tx, tenant, c)
@@ -245,7 +257,7 @@ pub async fn create(app: &App, actor: &Actor, tenant: TenantId, input: TaskInput
     actor.require_agent_in(tenant)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
-    let (due_at, assignee_id, ticket_id, contact_id) = check(&mut tx, actor, tenant, &input).await?;
+    let (due_at, assignee_id, ticket_id, contact_id) = check(&mut tx, actor, tenant, &input, None).await?;
     let f = TaskFields {
         title: input.title.trim(),
         description: input.description.trim(),
@@ -274,7 +286,7 @@ pub async fn update(app: &App, actor: &Actor, tenant: TenantId, id: i64, input: 
     let old = get(app, actor, tenant, id).await?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
-    let (due_at, assignee_id, ticket_id, contact_id) = check(&mut tx, actor, tenant, &input).await?;
+    let (due_at, assignee_id, ticket_id, contact_id) = check(&mut tx, actor, tenant, &input, old.ticket_id).await?;
     let f = TaskFields {
         title: input.title.trim(),
         description: input.description.trim(),

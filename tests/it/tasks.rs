@@ -192,6 +192,7 @@ engine_test!(agents_see_their_tasks_and_those_of_tickets_they_see_supervisors_se
     let delegated = tasks::create(&t.app, &ana_a, demo, input("Para a Carla", carla.id.0, None)).await.unwrap();
     let of_ticket = tasks::create(&t.app, &carla_a, demo, input("Do ticket", carla.id.0, Some(ticket))).await.unwrap();
     let private = tasks::create(&t.app, &carla_a, demo, input("Da Carla", carla.id.0, None)).await.unwrap();
+    let for_ana = tasks::create(&t.app, &carla_a, demo, input("Para a Ana", ana.id.0, Some(ticket))).await.unwrap();
     // An agent cannot tie a task to a ticket they may not see.
     let refused = tasks::create(&t.app, &ana_a, demo, input("x", ana.id.0, Some(ticket))).await.unwrap_err();
     assert_eq!(refused.code(), "unknown_ticket");
@@ -205,9 +206,13 @@ engine_test!(agents_see_their_tasks_and_those_of_tickets_they_see_supervisors_se
             ids
         }
     };
-    assert_eq!(seen(ana_a.clone()).await, vec![own.id, delegated.id], "hers and the one she created");
-    assert_eq!(seen(bia_a.clone()).await, vec![of_ticket.id], "the task of her ticket");
-    assert_eq!(seen(carla_a.clone()).await, vec![own.id, delegated.id, of_ticket.id, private.id]);
+    assert_eq!(seen(ana_a.clone()).await, vec![own.id, delegated.id, for_ana.id], "hers and the one she created");
+    assert_eq!(seen(bia_a.clone()).await, vec![of_ticket.id, for_ana.id], "the tasks of her ticket");
+    assert_eq!(seen(carla_a.clone()).await, vec![own.id, delegated.id, of_ticket.id, private.id, for_ana.id]);
+    // Ana edits her task though its ticket is Bia's: the link stays.
+    let edit = TaskInput { title: "Para a Ana, editada".into(), ..input("", ana.id.0, Some(ticket)) };
+    let edited = tasks::update(&t.app, &ana_a, demo, for_ana.id, edit).await.unwrap();
+    assert_eq!((edited.title.as_str(), edited.ticket_id), ("Para a Ana, editada", Some(ticket)));
     for (actor, id) in [(&ana_a, of_ticket.id), (&ana_a, private.id), (&bia_a, own.id)] {
         assert_eq!(tasks::get(&t.app, actor, demo, id).await.unwrap_err().code(), "not_found");
         let status = tasks::set_status(&t.app, actor, demo, id, "done").await.unwrap_err();
