@@ -27,6 +27,7 @@ mod browser_flow;
 mod browser_painel;
 mod browser_qr;
 mod browser_shell;
+mod browser_tasks;
 mod browser_vault;
 mod campaigns;
 mod chatbot_page;
