@@ -210,6 +210,51 @@ async function maybeNotify(ticketId, kind) {
   }
 }
 
+const taskToasts = document.getElementById("task-toasts");
+function taskReminder(d) {
+  if (!taskToasts || !d.task_id) return;
+  const when = d.stage === "due" ? taskToasts.dataset.due : `${taskToasts.dataset.soon} ${d.due_local || ""}`;
+  const toast = document.createElement("div");
+  toast.className = "toast task-toast";
+  toast.setAttribute("role", "status");
+  toast.dataset.task = String(d.task_id);
+  toast.dataset.stage = d.stage || "";
+  const head = document.createElement("strong");
+  head.textContent = taskToasts.dataset.title;
+  const link = document.createElement("a");
+  link.href = `/tasks/${d.task_id}`;
+  link.textContent = d.title || "";
+  const time = document.createElement("span");
+  time.className = "muted";
+  time.textContent = when;
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "toast-close secondary";
+  close.textContent = "×";
+  close.setAttribute("aria-label", taskToasts.dataset.dismiss);
+  close.addEventListener("click", () => { toast.remove(); taskBadge(); });
+  toast.append(head, " ", link, " ", time, close);
+  taskToasts.append(toast);
+  taskBadge();
+  const allowed = localStorage.getItem(NOTIFY_KEY) !== "off";
+  if (allowed && notifyOn()) beep();
+  if (allowed && "Notification" in window && Notification.permission === "granted") {
+    const n = new Notification(`${taskToasts.dataset.title}: ${d.title || ""}`, { body: when, tag: `atende-task-${d.task_id}-${d.stage}` });
+    n.onclick = () => { window.focus(); location.href = `/tasks/${d.task_id}`; };
+  }
+}
+
+// The sidebar's Tarefas shows how many reminders are on screen.
+function taskBadge() {
+  const entry = document.querySelector('.sidebar a[href="/tasks"], nav a[href="/tasks"]');
+  if (!entry || !taskToasts) return;
+  const count = taskToasts.querySelectorAll(".task-toast").length;
+  let badge = entry.querySelector(".task-badge");
+  if (!count) { badge?.remove(); return; }
+  if (!badge) { badge = document.createElement("span"); badge.className = "badge reminder task-badge"; entry.append(badge); }
+  badge.textContent = String(count);
+}
+
 function eventData(e) {
   try { return JSON.parse(e.data); } catch (_) { return {}; }
 }
@@ -248,6 +293,9 @@ if (status && "EventSource" in window) {
     if (ticketOf(e) === currentTicket) refresh(panel);
     maybeNotify(ticketOf(e), "reminder");
   });
+  // A task's reminder (only its assignee gets it): a toast on any page and a count on the
+  // sidebar's Tarefas, plus a browser notification when the browser allows them.
+  source.addEventListener("task.reminder", (e) => taskReminder(eventData(e)));
   // A deadline near or past: the assignee and supervisors are told (the server's summary says who).
   for (const kind of ["ticket.sla_warning", "ticket.sla_breached"]) {
     source.addEventListener(kind, (e) => {

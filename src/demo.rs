@@ -21,6 +21,9 @@ pub async fn start_simulator(app: &App, http_addr: SocketAddr) -> anyhow::Result
     let Some(tenant) = crate::store::tenants::find_by_slug(app.db.reader(), bootstrap::DEMO_SLUG).await? else {
         return Ok(None);
     };
+    if let Err(e) = crate::actions::tasks::seed_demo(app, tenant.id).await {
+        tracing::warn!(error = %e, "seeding the demo's sample tasks failed");
+    }
     let existing = crate::store::connections::list(app.db.reader(), tenant.id)
         .await?
         .into_iter()

@@ -36,6 +36,7 @@ pub mod settings;
 pub mod sla;
 pub mod status_page;
 pub mod tags;
+pub mod tasks;
 pub mod templates;
 pub mod tenants;
 pub mod timed_rules;

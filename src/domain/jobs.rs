@@ -44,10 +44,12 @@ pub enum JobKind {
     SlaScan,
     /// Delete audit entries older than each company's retention (daily).
     AuditRetention,
+    /// Remind assignees of tasks whose early reminder or due time came (each reminder once).
+    TaskReminders,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 20] = [
+    pub const ALL: [JobKind; 21] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -68,6 +70,7 @@ impl JobKind {
         JobKind::Campaigns,
         JobKind::SlaScan,
         JobKind::AuditRetention,
+        JobKind::TaskReminders,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -93,6 +96,7 @@ impl JobKind {
             JobKind::Campaigns => "campaigns.send",
             JobKind::SlaScan => "sla.scan",
             JobKind::AuditRetention => "audit.retention",
+            JobKind::TaskReminders => "tasks.remind",
         }
     }
 

@@ -25,6 +25,7 @@ pub mod retry;
 pub mod schedules;
 pub mod sla;
 pub mod status_page;
+pub mod tasks;
 pub mod templates;
 pub mod totp;
 pub mod validate;

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// Every event a subscription may ask for.
-pub const EVENTS: [&str; 12] = [
+pub const EVENTS: [&str; 14] = [
     "message.created",
     "message.status",
     "ticket.created",
@@ -18,6 +18,8 @@ pub const EVENTS: [&str; 12] = [
     "contact.updated",
     "connection.updated",
     "report.alert",
+    "task.created",
+    "task.completed",
 ];
 
 /// The name of a test delivery (sent on request to check an endpoint; no subscription asks for it).

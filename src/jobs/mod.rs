@@ -19,6 +19,7 @@ pub mod reconnect;
 pub mod report_alerts;
 pub mod schedules;
 pub mod sla;
+pub mod tasks;
 pub mod template_sync;
 pub mod timed_rules;
 pub mod webhooks;
@@ -93,6 +94,7 @@ async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Res
         Some(JobKind::Campaigns) => campaigns::run(app, job, shutdown).await,
         Some(JobKind::SlaScan) => sla::run(app, job).await,
         Some(JobKind::AuditRetention) => audit_retention::run(app, job).await,
+        Some(JobKind::TaskReminders) => tasks::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

@@ -38,6 +38,7 @@ pub mod sla;
 pub mod stats;
 pub mod status_page;
 pub mod tags;
+pub mod tasks;
 pub mod templates;
 pub mod tenants;
 pub mod ticket_events;

@@ -13,6 +13,7 @@ const PAGES: &[&str] = &[
     "/",
     "/inbox",
     "/contacts",
+    "/tasks",
     "/kanban",
     "/schedules",
     "/admin/departments",
@@ -42,7 +43,7 @@ const PAGES: &[&str] = &[
 const CORE_PAGES: &[&str] = &["/", "/inbox", "/admin/connections", "/admin/settings"];
 
 /// What the other roles open (their sidebar's pages and their own).
-const AGENT_PAGES: &[&str] = &["/", "/inbox", "/contacts", "/kanban", "/schedules", "/account", "/nowhere"];
+const AGENT_PAGES: &[&str] = &["/", "/inbox", "/contacts", "/tasks", "/kanban", "/schedules", "/account", "/nowhere"];
 const SUPERVISOR_PAGES: &[&str] = &[
     "/painel",
     "/reports/tickets",

@@ -22,14 +22,14 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// One dispatched SSE event.
 #[derive(Clone, Debug, Default, PartialEq)]
-struct SseEvent {
+pub(crate) struct SseEvent {
     id: Option<String>,
     event: Option<String>,
-    data: String,
+    pub(crate) data: String,
 }
 
 impl SseEvent {
-    fn kind(&self) -> &str {
+    pub(crate) fn kind(&self) -> &str {
         self.event.as_deref().unwrap_or("message")
     }
 
@@ -51,14 +51,14 @@ impl SseEvent {
 
 /// What a stream carries: a comment line (`: heartbeat`) or an event.
 #[derive(Clone, Debug, PartialEq)]
-enum Item {
+pub(crate) enum Item {
     Comment(String),
     Event(SseEvent),
 }
 
 /// A minimal SSE client: splits the body into lines and collects `id:`, `event:` and `data:`
 /// fields until a blank line dispatches the event.
-struct SseClient {
+pub(crate) struct SseClient {
     body: Pin<Box<dyn Stream<Item = reqwest::Result<Vec<u8>>> + Send>>,
     buffer: Vec<u8>,
     pending: SseEvent,
@@ -151,7 +151,7 @@ impl SseClient {
     }
 
     /// Events up to and including the first of `kind`.
-    async fn events_until(&mut self, kind: &str) -> Vec<SseEvent> {
+    pub(crate) async fn events_until(&mut self, kind: &str) -> Vec<SseEvent> {
         let mut seen = Vec::new();
         loop {
             let e = self.next_event().await;
@@ -164,7 +164,7 @@ impl SseClient {
     }
 
     /// Everything that arrives during `period`.
-    async fn collect_for(&mut self, period: Duration) -> Vec<Item> {
+    pub(crate) async fn collect_for(&mut self, period: Duration) -> Vec<Item> {
         let deadline = Instant::now() + period;
         let mut items = Vec::new();
         while let Some(item) = self.next_before(deadline).await {
@@ -187,7 +187,7 @@ async fn api_stream(t: &TestApp, token: &str, last_event_id: Option<i64>) -> (Ss
 }
 
 /// Opens the browser stream of a logged-in client and waits for `ready`.
-async fn browser_stream(t: &TestApp, browser: &reqwest::Client) -> SseClient {
+pub(crate) async fn browser_stream(t: &TestApp, browser: &reqwest::Client) -> SseClient {
     let mut client = SseClient::open(browser.get(t.url("/events"))).await;
     let before_ready = client.events_until("ready").await;
     assert_eq!(before_ready.len(), 1, "nothing precedes ready without Last-Event-ID: {before_ready:?}");

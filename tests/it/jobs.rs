@@ -121,20 +121,30 @@ async fn settle_startup_jobs(t: &TestApp) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         // The scheduler's first round: this hour's purge, this minute's timed-rules pass, this
-        // minute's Painel alert check and SLA scan, and today's audit retention pass.
+        // minute's Painel alert check, SLA scan and task reminder scan, and today's audit
+        // retention pass.
         let purged = t.count("jobs", "kind = 'maintenance.purge' AND state = 'done'").await;
         let timed = t.count("jobs", "kind = 'automation.timed' AND state = 'done'").await;
         let alerts = t.count("jobs", "kind = 'reports.alerts' AND state = 'done'").await;
         let sla = t.count("jobs", "kind = 'sla.scan' AND state = 'done'").await;
         let retention = t.count("jobs", "kind = 'audit.retention' AND state = 'done'").await;
+        let reminders = t.count("jobs", "kind = 'tasks.remind' AND state = 'done'").await;
         let pending = t.count("jobs", "state IN ('queued', 'running')").await;
         let counted = t.app.metrics.jobs_completed.load(std::sync::atomic::Ordering::Relaxed);
-        if purged == 1 && timed == 1 && alerts == 1 && sla == 1 && retention == 1 && pending == 0 && counted == 5 {
+        if purged == 1
+            && timed == 1
+            && alerts == 1
+            && sla == 1
+            && retention == 1
+            && reminders == 1
+            && pending == 0
+            && counted == 6
+        {
             return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "start-up jobs never settled: {purged} purge, {timed} timed pass, {alerts} alert check, {sla} SLA scan and {retention} retention pass done, {pending} pending, {counted} counted"
+            "start-up jobs never settled: {purged} purge, {timed} timed pass, {alerts} alert check, {sla} SLA scan, {reminders} task reminder scan and {retention} retention pass done, {pending} pending, {counted} counted"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -18,6 +18,7 @@ pub mod schedules;
 pub mod sla;
 pub mod status_page;
 pub mod tags;
+pub mod tasks;
 pub mod templates;
 pub mod tickets;
 pub mod users;
@@ -69,6 +70,7 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(status_page::routes())
         .merge(vault::routes())
         .merge(audit::routes())
+        .merge(tasks::routes())
 }
 
 /// `/api/v1` as served: the routes behind the rate limit, the input guard and idempotency.
@@ -91,6 +93,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(templates::TemplatesApi::openapi())
         .merge_from(reports::ReportsApi::openapi())
         .merge_from(schedules::SchedulesApi::openapi())
+        .merge_from(tasks::TasksApi::openapi())
         .merge_from(sla::SlaApi::openapi())
         .merge_from(campaigns::CampaignsApi::openapi())
         .merge_from(status_page::StatusPageApi::openapi())
@@ -132,6 +135,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         (name = "campaigns", description = "Campaigns: drafts, start, pause, resume, cancel, progress and recipients"),
         (name = "credentials", description = "A ticket's credential vault: metadata lists, audited reveals, destroyed on close"),
         (name = "audit", description = "The company's audit log with filters"),
+        (name = "tasks", description = "Tasks: assignee, due time in the company's zone, status, reminders, comments"),
     )
 )]
 pub struct ApiDoc;

@@ -28,6 +28,7 @@ mod security;
 mod sla;
 mod status_page;
 mod tags;
+pub mod tasks;
 mod vault_access;
 mod webhooks;
 
@@ -154,6 +155,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .merge(vault_access::routes())
         .merge(audit::routes())
         .merge(kanban::routes())
+        .merge(tasks::routes())
         .layer(middleware::from_fn_with_state(app.clone(), errors::friendly_rejections))
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }

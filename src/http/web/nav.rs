@@ -52,6 +52,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
         &[
             ("/inbox", "nav.inbox", icons::INBOX, Audience::Everyone),
             ("/contacts", "nav.contacts", icons::CONTACTS, Audience::Everyone),
+            ("/tasks", "nav.tasks", super::tasks::ICON, Audience::Everyone),
             ("/kanban", "nav.kanban", icons::KANBAN, Audience::Everyone),
             ("/schedules", "nav.schedules", icons::CALENDAR, Audience::Everyone),
         ],

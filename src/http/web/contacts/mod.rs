@@ -55,6 +55,8 @@ struct ContactPageT {
     history: Vec<crate::store::consent::ConsentEvent>,
     /// Active people (id, name): the wallet's owner choices.
     owners: Vec<(i64, String)>,
+    /// The contact's tasks and "Nova tarefa" (`web::tasks`).
+    tasks_html: String,
 }
 
 impl ContactPageT {
@@ -139,7 +141,9 @@ async fn contact_page(p: &Page, id: i64, notice: Option<String>, error: Option<S
         }
     }
     let consents = Consent::ALL.iter().map(|c| (c.as_str(), consent_label(&layout, c.as_str()).to_string())).collect();
+    let tasks_html = super::tasks::contact_html(p, id).await;
     let page = ContactPageT {
+        tasks_html,
         tags: detail.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", "),
         tickets: detail.tickets,
         contact: detail.contact,

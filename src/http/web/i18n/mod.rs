@@ -15,6 +15,7 @@ mod schedules;
 mod security;
 mod sla;
 mod status_page;
+mod tasks;
 mod vault;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +87,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(campaigns::TEXTS)
         .chain(status_page::TEXTS)
         .chain(vault::TEXTS)
+        .chain(tasks::TEXTS)
 }
 
 /// (key, pt-BR, en)

@@ -165,6 +165,8 @@ struct PanelFragment {
     viewers: Vec<String>,
     /// The "Acessos" block (`vault.rs`).
     vault_html: String,
+    /// The ticket's tasks and "Nova tarefa" (`web::tasks`).
+    tasks_html: String,
 }
 
 /// The ticket's actions in the conversation's header (Aceitar, Transferir, Finalizar, Reabrir),

@@ -77,6 +77,7 @@ pub(super) async fn ticket_parts(p: &Page, lang: Lang, id: i64, q: &ListQuery) -
         tags: detail.tags,
         other_tags,
         vault_html: vault::panel_html(p, lang, id).await,
+        tasks_html: crate::http::web::tasks::ticket_panel_html(p, id).await,
     };
     let panel_html = panel.render().map_err(anyhow::Error::from)?;
     Ok(Parts { messages_html, panel_html, actions_html, ticket: t })
