@@ -44,6 +44,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 32, name: "vault", sql: include_str!("migrations/0032_vault.sql") },
     Migration { version: 34, name: "wallet", sql: include_str!("migrations/0034_wallet.sql") },
     Migration { version: 35, name: "ticket_viewers", sql: include_str!("migrations/0035_ticket_viewers.sql") },
+    Migration { version: 37, name: "chat", sql: include_str!("migrations/0037_chat.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

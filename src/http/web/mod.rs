@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod automation;
 mod campaigns;
+mod chat;
 mod chatbot;
 mod connections;
 mod contact_list;
@@ -151,6 +152,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .merge(inbox::vault::routes())
         .merge(vault_access::routes())
         .merge(audit::routes())
+        .merge(chat::routes())
         .layer(middleware::from_fn_with_state(app.clone(), errors::friendly_rejections))
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }

@@ -53,6 +53,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
             ("/inbox", "nav.inbox", icons::INBOX, Audience::Everyone),
             ("/contacts", "nav.contacts", icons::CONTACTS, Audience::Everyone),
             ("/schedules", "nav.schedules", icons::CALENDAR, Audience::Everyone),
+            ("/chat", "nav.chat", super::chat::ICON, Audience::Everyone),
         ],
     ),
     (
