@@ -14,6 +14,7 @@ const PAGES: &[&str] = &[
     "/inbox",
     "/contacts",
     "/schedules",
+    "/chat",
     "/admin/departments",
     "/admin/users",
     "/admin/connections",
@@ -41,7 +42,7 @@ const PAGES: &[&str] = &[
 const CORE_PAGES: &[&str] = &["/", "/inbox", "/admin/connections", "/admin/settings"];
 
 /// What the other roles open (their sidebar's pages and their own).
-const AGENT_PAGES: &[&str] = &["/", "/inbox", "/contacts", "/schedules", "/account", "/nowhere"];
+const AGENT_PAGES: &[&str] = &["/", "/inbox", "/contacts", "/schedules", "/chat", "/account", "/nowhere"];
 const SUPERVISOR_PAGES: &[&str] = &[
     "/painel",
     "/reports/tickets",

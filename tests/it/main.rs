@@ -29,6 +29,7 @@ mod browser_qr;
 mod browser_shell;
 mod browser_vault;
 mod campaigns;
+mod chat;
 mod chatbot_page;
 mod chatbots;
 mod connections;

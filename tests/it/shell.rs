@@ -26,7 +26,7 @@ fn sidebar_groups(html: &str) -> Vec<String> {
         .collect()
 }
 
-const AGENT: &[&str] = &["/", "/inbox", "/contacts", "/schedules"];
+const AGENT: &[&str] = &["/", "/inbox", "/contacts", "/schedules", "/chat"];
 const SUPERVISOR_EXTRA: &[&str] =
     &["/admin/quick-replies", "/admin/tags", "/admin/templates", "/admin/status", "/admin/webhooks"];
 
@@ -52,6 +52,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/inbox",
         "/contacts",
         "/schedules",
+        "/chat",
         "/painel",
         "/campaigns",
         "/admin/sla",
@@ -71,6 +72,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/inbox",
         "/contacts",
         "/schedules",
+        "/chat",
         "/painel",
         "/campaigns",
         "/admin/departments",
