@@ -458,3 +458,14 @@ engine_test!(typing_is_live_for_the_others_and_never_stored, |t: TestApp| async 
     assert_eq!(t.count("events", "kind = 'chat.typing'").await, 0);
     assert_eq!(t.count("events", "1 = 1").await, events_before);
 });
+
+engine_test!(the_demo_company_has_a_team_group, |t: TestApp| async move {
+    let p = people(&t).await;
+    atende::demo::set_up_chat(&t.app).await.unwrap();
+    atende::demo::set_up_chat(&t.app).await.unwrap();
+    assert_eq!(t.count("chat_conversations", "kind = 'group' AND name = 'Equipe'").await, 1, "once");
+    assert_eq!(t.count("chat_messages", "1 = 1").await, 2);
+    let listed = chat::list(&t.app, &as_user(&p.ana), p.demo).await.unwrap();
+    assert_eq!(listed.len(), 1, "everyone of the company is in it");
+    assert_eq!(listed[0].unread, 2);
+});
