@@ -21,6 +21,7 @@ mod automation_hours;
 mod automation_keywords;
 mod bot_loop;
 mod browser;
+mod browser_chat;
 mod browser_chatbot;
 mod browser_composer;
 mod browser_flow;
