@@ -149,6 +149,33 @@ if (composer && current) {
   const send = composer.querySelector("button[type=submit]");
   const showError = (msg) => { errorBox.textContent = msg; errorBox.hidden = !msg; };
   let lastBeat = 0;
+  const fileName = composer.querySelector(".chat-file-name");
+  // A file pasted into the text or dropped on the conversation goes into the file input.
+  const setFile = (f) => {
+    if (!fileInput || !f) return;
+    const dt = new DataTransfer();
+    dt.items.add(f);
+    fileInput.files = dt.files;
+    fileInput.dispatchEvent(new Event("change"));
+  };
+  text.addEventListener("paste", (e) => {
+    const f = e.clipboardData && [...e.clipboardData.files][0];
+    if (f) { e.preventDefault(); setFile(f); }
+  });
+  conv.addEventListener("dragover", (e) => {
+    if (e.dataTransfer && [...e.dataTransfer.types].includes("Files")) { e.preventDefault(); conv.classList.add("dropping"); }
+  });
+  conv.addEventListener("dragleave", () => conv.classList.remove("dropping"));
+  conv.addEventListener("drop", (e) => {
+    conv.classList.remove("dropping");
+    const f = e.dataTransfer && e.dataTransfer.files[0];
+    if (f) { e.preventDefault(); setFile(f); }
+  });
+  fileInput?.addEventListener("change", () => {
+    const f = fileInput.files[0];
+    if (fileName) fileName.textContent = f ? `${f.name} · ${Math.max(1, Math.round(f.size / 1024))} KB` : "";
+    showError("");
+  });
 
   text.addEventListener("input", () => {
     const now = Date.now();
@@ -175,6 +202,7 @@ if (composer && current) {
       if (r.ok) {
         text.value = "";
         if (fileInput) fileInput.value = "";
+        if (fileName) fileName.textContent = "";
         showError("");
         lastBeat = 0;
         loadNew();

@@ -111,7 +111,24 @@ async fn two_agents_chat_live_with_badge_mention_typing_and_ticket_links() {
     // Bia is looking at the conversation: it is read at once, so her badge stays away.
     bia_b.wait_for("document.getElementById('chat-badge').hidden", "Bia's badge").await;
     bia_b.screenshot("chat-conversation-desktop").await;
-    assert_eq!(t.count("chat_messages", "1 = 1").await, 2);
+
+    // Bia sends an image (no text): it shows inline on Ana's screen, live.
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("quadro.png");
+    std::fs::write(&png, crate::chat::PNG).unwrap();
+    bia_b.type_into("input.chat-file-input", png.to_str().unwrap()).await;
+    bia_b
+        .wait_for("document.querySelector('.chat-file-name').textContent.startsWith('quadro.png')", "the file's name")
+        .await;
+    bia_b.click("form.chat-composer button[type=submit]").await;
+    ana_b
+        .wait_for(
+            "[...document.querySelectorAll('#chat-messages .msg.in img.msg-image')].some(i => i.complete && i.naturalWidth === 8)",
+            "the image, inline and live",
+        )
+        .await;
+    bia_b.wait_for("document.querySelector('.chat-file-name').textContent === ''", "the composer cleared").await;
+    assert_eq!(t.count("chat_messages", "1 = 1").await, 3);
     sim.shutdown().await;
     t.stop().await;
 }
