@@ -114,7 +114,10 @@ setInterval(drawTyping, 1000);
 
 // ---------------------------------------------------------------- live events
 const on = (kind, f) => document.addEventListener(`atende:${kind}`, (e) => f(e.detail || {}));
-refreshBadge();
+// Every `ready` of the stream (the first, after the page loaded, and each reconnect) draws the
+// badge, the list and new messages again: nothing published in between is missed. Without a
+// stream the badge is drawn once.
+if (!document.getElementById("live-status") || !("EventSource" in window)) refreshBadge();
 on("ready", () => { refreshBadge(); refreshList(); if (current) loadNew(); });
 on("resync", () => { refreshBadge(); refreshList(); if (current) loadNew(); });
 on("chat.message", (d) => {

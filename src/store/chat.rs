@@ -231,6 +231,26 @@ pub async fn members<'e>(
     rows.iter().map(|r| Ok((UserId(r.try_get(0)?), r.try_get(1)?))).collect()
 }
 
+/// The name of the other person of a direct conversation, active or not.
+pub async fn other_member_name<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+    conversation: i64,
+    me: UserId,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query(
+        "SELECT u.name FROM chat_members o JOIN users u ON u.tenant_id = o.tenant_id AND u.id = o.user_id
+         WHERE o.tenant_id = $1 AND o.conversation_id = $2 AND o.user_id <> $3 ORDER BY o.user_id LIMIT 1",
+    )
+    .bind(tenant.0)
+    .bind(conversation)
+    .bind(me.0)
+    .fetch_optional(ex)
+    .await?
+    .map(|r| r.try_get(0))
+    .transpose()
+}
+
 /// The person's conversations, the most recently active first, with their unread counts.
 pub async fn list_for<'e>(
     ex: impl Executor<'e, Database = Any>,

@@ -57,7 +57,7 @@ async fn require_member(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> 
         Kind::Group => conversation.name.clone(),
         Kind::Direct => match members.iter().find(|(u, _)| *u != me.id) {
             Some((_, name)) => name.clone(),
-            // The other person was deactivated: their name from the list query.
+            // The other person was deactivated: still their name.
             None => other_name(app, tenant, me.id, id).await?,
         },
     };
@@ -66,8 +66,7 @@ async fn require_member(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> 
 }
 
 async fn other_name(app: &App, tenant: TenantId, me: UserId, id: i64) -> ActionResult<String> {
-    let list = store::chat::list_for(app.db.reader(), tenant, me, LIST_LIMIT).await?;
-    Ok(list.into_iter().find(|l| l.id == id).and_then(|l| l.other_name).unwrap_or_default())
+    Ok(store::chat::other_member_name(app.db.reader(), tenant, id, me).await?.unwrap_or_default())
 }
 
 /// Opens a conversation for its member (any other reader: "not found").
