@@ -166,6 +166,8 @@ engine_test!(a_group_is_managed_by_its_creator_and_admins, |t: TestApp| async mo
     let (status, html) = status_of(&bia_web, t.url(&format!("/chat/{group}"))).await;
     assert_eq!(status, 200);
     assert!(html.contains("Time &lt;b&gt;") || html.contains("Time &#60;b&#62;"), "names are escaped");
+    // Group changes are audited (messages are not).
+    assert_eq!(t.count("audit_log", "action LIKE 'chat.%'").await, 6);
     // Membership changes reach every member, the removed one included.
     assert!(t.count("events", "kind = 'chat.conversation'").await >= 4);
 });

@@ -134,6 +134,20 @@ async fn record_change(
     Ok(app.bus.record_many(tx, events_for(tenant, "chat.conversation", to, data), now).await?)
 }
 
+/// Audits a change to a group (created, renamed, members), in the caller's transaction.
+async fn audit(
+    tx: &mut Tx,
+    tenant: TenantId,
+    actor: &Actor,
+    action: &str,
+    id: i64,
+    details: serde_json::Value,
+    now: i64,
+) -> ActionResult<()> {
+    store::audit::record(&mut **tx, tenant, &actor.label(), action, &format!("chat:{id}"), &details, now).await?;
+    Ok(())
+}
+
 /// The direct conversation between the actor and `other`: the existing one, or a new one.
 pub async fn open_direct(app: &App, actor: &Actor, tenant: TenantId, other: UserId) -> ActionResult<i64> {
     let me = person(actor, tenant)?.clone();
@@ -189,6 +203,9 @@ pub async fn create_group(
     for u in &everyone {
         store::chat::add_member(&mut tx, tenant, id, *u, now).await?;
     }
+    let ids: Vec<i64> = everyone.iter().map(|u| u.0).collect();
+    audit(&mut tx, tenant, actor, "chat.group_created", id, serde_json::json!({ "name": name, "members": ids }), now)
+        .await?;
     let events = record_change(app, &mut tx, tenant, id, "created", &everyone, now).await?;
     tx.commit().await?;
     app.bus.deliver(events);
@@ -216,6 +233,8 @@ pub async fn rename_group(app: &App, actor: &Actor, tenant: TenantId, id: i64, n
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
     store::chat::rename(&mut *tx, tenant, id, &name).await?;
+    let details = serde_json::json!({ "from": opened.conversation.name, "to": name });
+    audit(&mut tx, tenant, actor, "chat.group_renamed", id, details, now).await?;
     let to: Vec<UserId> = opened.members.iter().map(|(u, _)| *u).collect();
     let events = record_change(app, &mut tx, tenant, id, "renamed", &to, now).await?;
     tx.commit().await?;
@@ -240,6 +259,8 @@ pub async fn add_members(app: &App, actor: &Actor, tenant: TenantId, id: i64, us
     for u in &new {
         store::chat::add_member(&mut tx, tenant, id, *u, now).await?;
     }
+    let added: Vec<i64> = new.iter().map(|u| u.0).collect();
+    audit(&mut tx, tenant, actor, "chat.members_added", id, serde_json::json!({ "added": added }), now).await?;
     to.extend(new);
     let events = record_change(app, &mut tx, tenant, id, "members", &to, now).await?;
     tx.commit().await?;
@@ -262,6 +283,7 @@ pub async fn remove_member(app: &App, actor: &Actor, tenant: TenantId, id: i64, 
     if !store::chat::remove_member(&mut *tx, tenant, id, user).await? {
         return Err(ActionError::invalid("unknown_agent", "this person is not in the group"));
     }
+    audit(&mut tx, tenant, actor, "chat.member_removed", id, serde_json::json!({ "removed": user.0 }), now).await?;
     // Everyone who was in it hears, the removed person included (their page drops it).
     let to: Vec<UserId> = opened.members.iter().map(|(u, _)| *u).collect();
     let events = record_change(app, &mut tx, tenant, id, "members", &to, now).await?;
