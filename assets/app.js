@@ -276,6 +276,10 @@ if (status && "EventSource" in window) {
     refresh(ticketList); refresh(messages); refresh(panel); refresh(ticketActions);
   });
   source.onerror = () => setLive(false);
+  // Chat interno (assets/chat.js) hears the page's one stream through DOM events.
+  for (const kind of ["ready", "resync", "chat.message", "chat.mention", "chat.read", "chat.typing", "chat.conversation"]) {
+    source.addEventListener(kind, (e) => document.dispatchEvent(new CustomEvent(`atende:${kind}`, { detail: eventData(e) })));
+  }
   source.addEventListener("message.created", (e) => {
     refresh(ticketList);
     if (ticketOf(e) === currentTicket) refresh(messages);

@@ -322,3 +322,30 @@ pub async fn set_up_kanban(app: &App) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The demo company's team chat: a group "Equipe" with everyone of the company and a couple of
+/// messages from its first admin, so "Chat interno" shows what a conversation looks like. Only
+/// when that person has no conversation yet.
+pub async fn set_up_chat(app: &App) -> anyhow::Result<()> {
+    let Some(tenant) = crate::store::tenants::find_by_slug(app.db.reader(), bootstrap::DEMO_SLUG).await? else {
+        return Ok(());
+    };
+    let people = crate::store::users::list(app.db.reader(), tenant.id).await?;
+    let Some(admin) = people.iter().find(|u| u.active && u.role.can_manage_tenant()).cloned() else {
+        return Ok(());
+    };
+    if !crate::store::chat::list_for(app.db.reader(), tenant.id, admin.id, 1).await?.is_empty() {
+        return Ok(());
+    }
+    let actor = Actor::User(admin.clone());
+    let others: Vec<_> = people.iter().filter(|u| u.active && u.id != admin.id).map(|u| u.id).collect();
+    let failed = |e: ActionError| anyhow::anyhow!("the demo chat: {e}");
+    let group = crate::actions::chat::create_group(app, &actor, tenant.id, "Equipe", &others).await.map_err(failed)?;
+    for text in [
+        "Bem-vindos ao chat interno da equipe! 👋",
+        "Dica: escreva @nome para chamar alguém e #protocolo (ex.: #20261202-000123) para ligar um atendimento.",
+    ] {
+        crate::actions::chat::send(app, &actor, tenant.id, group, text, None).await.map_err(failed)?;
+    }
+    Ok(())
+}

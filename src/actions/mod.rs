@@ -7,6 +7,7 @@ pub mod auth;
 pub mod automation;
 pub mod bootstrap;
 pub mod campaigns;
+pub mod chat;
 pub mod composer;
 pub mod connections;
 pub mod consent;

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod campaigns;
 pub mod channel;
+pub mod chat;
 pub mod connection;
 pub mod consent;
 pub mod contacts;

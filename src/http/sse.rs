@@ -295,7 +295,12 @@ fn stream(app: Arc<App>, viewer: Viewer, credential: Credential, resume_after: O
 }
 
 fn to_sse(e: &StoredEvent) -> Event {
-    Event::default().id(e.id.0.to_string()).event(e.kind.clone()).data(e.data.clone())
+    let event = Event::default().event(e.kind.clone()).data(e.data.clone());
+    // Id 0: an event that is not stored (`Bus::flash`), so nothing to resume from.
+    if e.id.0 == 0 {
+        return event;
+    }
+    event.id(e.id.0.to_string())
 }
 
 /// Feeds one stream until the client leaves or its credential ends (dropping `tx` ends the

@@ -145,6 +145,35 @@ impl Bus {
         }
     }
 
+    /// Sends events that are not stored (a typing indicator): id 0, so they are never replayed
+    /// and carry no `Last-Event-ID`; on PostgreSQL they ride a notification sent at once.
+    pub async fn flash(&self, db: &store::Db, events: Vec<NewEvent>, now: i64) -> anyhow::Result<()> {
+        let events: Vec<StoredEvent> = events
+            .into_iter()
+            .map(|e| StoredEvent {
+                id: crate::domain::ids::EventId(0),
+                tenant_id: e.tenant,
+                kind: e.kind.to_string(),
+                audience: e.audience.encode(),
+                data: e.data.to_string(),
+                created_at: now,
+            })
+            .collect();
+        match self.backend {
+            Backend::Sqlite => {
+                for e in events {
+                    let _ = self.sender.send(BusMessage::Event(Arc::new(e)));
+                }
+            }
+            Backend::Postgres => {
+                for payload in notification_payloads(&events)? {
+                    store::events::notify(db.writer(), &payload).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<BusMessage> {
         self.sender.subscribe()
     }

@@ -226,7 +226,7 @@ impl Query {
 }
 
 /// `%text%` for LIKE, with `\`, `%` and `_` escaped (statements say `ESCAPE '\'`).
-fn like_pattern(text: &str) -> String {
+pub(super) fn like_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);
     p.push('%');
     for c in text.chars() {

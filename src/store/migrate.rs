@@ -45,6 +45,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 34, name: "wallet", sql: include_str!("migrations/0034_wallet.sql") },
     Migration { version: 35, name: "ticket_viewers", sql: include_str!("migrations/0035_ticket_viewers.sql") },
     Migration { version: 36, name: "tasks", sql: include_str!("migrations/0036_tasks.sql") },
+    Migration { version: 37, name: "chat", sql: include_str!("migrations/0037_chat.sql") },
     Migration { version: 38, name: "kanban", sql: include_str!("migrations/0038_kanban.sql") },
     Migration { version: 39, name: "idle_away", sql: include_str!("migrations/0039_idle_away.sql") },
 ];

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod automation;
 pub mod campaign_recipients;
 pub mod campaigns;
+pub mod chat;
 pub mod chatbots;
 pub mod connections;
 pub mod consent;

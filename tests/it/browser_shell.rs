@@ -16,6 +16,7 @@ const PAGES: &[&str] = &[
     "/tasks",
     "/kanban",
     "/schedules",
+    "/chat",
     "/admin/departments",
     "/admin/users",
     "/admin/connections",
@@ -43,7 +44,8 @@ const PAGES: &[&str] = &[
 const CORE_PAGES: &[&str] = &["/", "/inbox", "/admin/connections", "/admin/settings"];
 
 /// What the other roles open (their sidebar's pages and their own).
-const AGENT_PAGES: &[&str] = &["/", "/inbox", "/contacts", "/tasks", "/kanban", "/schedules", "/account", "/nowhere"];
+const AGENT_PAGES: &[&str] =
+    &["/", "/inbox", "/contacts", "/tasks", "/kanban", "/schedules", "/chat", "/account", "/nowhere"];
 const SUPERVISOR_PAGES: &[&str] = &[
     "/painel",
     "/reports/tickets",

@@ -26,7 +26,7 @@ fn sidebar_groups(html: &str) -> Vec<String> {
         .collect()
 }
 
-const AGENT: &[&str] = &["/", "/inbox", "/contacts", "/tasks", "/kanban", "/schedules"];
+const AGENT: &[&str] = &["/", "/inbox", "/contacts", "/tasks", "/kanban", "/schedules", "/chat"];
 const SUPERVISOR_EXTRA: &[&str] =
     &["/admin/quick-replies", "/admin/tags", "/admin/templates", "/admin/status", "/admin/webhooks"];
 
@@ -54,6 +54,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/tasks",
         "/kanban",
         "/schedules",
+        "/chat",
         "/painel",
         "/campaigns",
         "/admin/sla",
@@ -75,6 +76,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/tasks",
         "/kanban",
         "/schedules",
+        "/chat",
         "/painel",
         "/campaigns",
         "/admin/departments",

@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod automation;
 mod campaigns;
+mod chat;
 mod chatbot;
 mod connections;
 mod contact_list;
@@ -156,6 +157,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .merge(audit::routes())
         .merge(kanban::routes())
         .merge(tasks::routes())
+        .merge(chat::routes())
         .layer(middleware::from_fn_with_state(app.clone(), errors::friendly_rejections))
         .layer(middleware::from_fn_with_state(app, csrf_cookie))
 }

@@ -55,6 +55,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
             ("/tasks", "nav.tasks", super::tasks::ICON, Audience::Everyone),
             ("/kanban", "nav.kanban", icons::KANBAN, Audience::Everyone),
             ("/schedules", "nav.schedules", icons::CALENDAR, Audience::Everyone),
+            ("/chat", "nav.chat", super::chat::ICON, Audience::Everyone),
         ],
     ),
     (

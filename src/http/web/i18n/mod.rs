@@ -5,6 +5,7 @@ use axum::http::{header, HeaderMap};
 mod admin;
 mod automation;
 mod campaigns;
+mod chat;
 mod consent;
 mod errors;
 mod inbox;
@@ -88,6 +89,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(status_page::TEXTS)
         .chain(vault::TEXTS)
         .chain(tasks::TEXTS)
+        .chain(chat::TEXTS)
 }
 
 /// (key, pt-BR, en)

@@ -270,28 +270,32 @@ pub async fn tag_ticket(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<T
 /// one and the page's `nosniff` and CSP headers apply).
 pub async fn show_media(p: Page, Path((ticket, message)): Path<(i64, i64)>) -> Response {
     match actions::composer::media_file(&p.app, &p.actor(), p.tenant(), ticket, message).await {
-        Ok(f) => {
-            let inline = ["image/jpeg", "image/png", "image/webp", "image/gif"].contains(&f.mime.as_str())
-                || f.mime.starts_with("audio/")
-                || f.mime.starts_with("video/");
-            let name = f
-                .filename
-                .unwrap_or_else(|| format!("arquivo.{}", crate::domain::media::extension(&f.mime)))
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' })
-                .collect::<String>();
-            let disposition = format!("{}; filename=\"{name}\"", if inline { "inline" } else { "attachment" });
-            let content_type = if inline { f.mime } else { "application/octet-stream".to_string() };
-            (
-                [
-                    (axum::http::header::CONTENT_TYPE, content_type),
-                    (axum::http::header::CONTENT_DISPOSITION, disposition),
-                    (axum::http::header::CACHE_CONTROL, "private, max-age=86400".to_string()),
-                ],
-                f.data,
-            )
-                .into_response()
-        }
+        Ok(f) => media_response(f),
         Err(e) => p.failure(&e),
     }
+}
+
+/// A stored file as a response: images, audio and video inline under their sniffed type,
+/// anything else as a download (`application/octet-stream`), with a safe file name.
+pub(crate) fn media_response(f: actions::composer::MediaFile) -> Response {
+    let inline = ["image/jpeg", "image/png", "image/webp", "image/gif"].contains(&f.mime.as_str())
+        || f.mime.starts_with("audio/")
+        || f.mime.starts_with("video/");
+    let name = f
+        .filename
+        .unwrap_or_else(|| format!("arquivo.{}", crate::domain::media::extension(&f.mime)))
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' })
+        .collect::<String>();
+    let disposition = format!("{}; filename=\"{name}\"", if inline { "inline" } else { "attachment" });
+    let content_type = if inline { f.mime } else { "application/octet-stream".to_string() };
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+        ],
+        f.data,
+    )
+        .into_response()
 }
