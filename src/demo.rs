@@ -309,12 +309,16 @@ pub async fn set_up_kanban(app: &App) -> anyhow::Result<()> {
     for (position, (name, colour)) in stages.into_iter().enumerate() {
         let id = match existing.iter().find(|t| t.name == name) {
             Some(t) => t.id,
-            None => {
-                crate::actions::contacts::create_tag(app, &op, tenant.id, name, colour)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("creating the demo lanes: {e}"))?
-                    .id
-            }
+            None => match crate::actions::contacts::create_tag(app, &op, tenant.id, name, colour).await {
+                Ok(t) => t.id,
+                // Another instance starting on the same database made it a moment ago.
+                Err(ActionError::Conflict { .. }) => {
+                    let tags = crate::store::tags::list(app.db.reader(), tenant.id).await?;
+                    let Some(t) = tags.into_iter().find(|t| t.name == name) else { return Ok(()) };
+                    t.id
+                }
+                Err(e) => return Err(anyhow::anyhow!("creating the demo lanes: {e}")),
+            },
         };
         crate::actions::kanban::set_lane(app, &op, tenant.id, id, Some(position as i64 + 1))
             .await
