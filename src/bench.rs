@@ -10,10 +10,12 @@ mod bot;
 mod campaign;
 pub mod command;
 mod contacts;
+mod presence;
 mod reports;
 pub use bot::{run as bot, BotBench};
 pub use campaign::{run as campaign, CampaignBench};
 pub use contacts::{run as contacts, ContactsBench};
+pub use presence::{run as presence, PresenceBench};
 pub use reports::{run as reports, ReportsBench};
 
 use std::path::Path;

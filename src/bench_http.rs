@@ -222,7 +222,7 @@ fn report(name: &str, o: Outcome) -> (serde_json::Value, f64) {
     (v, s99)
 }
 
-async fn session(app: &App, tenant: TenantId, user: i64) -> anyhow::Result<String> {
+pub(crate) async fn session(app: &App, tenant: TenantId, user: i64) -> anyhow::Result<String> {
     let token = crate::crypto::random_token(32);
     let now = app.clock.now_ms();
     let hash = crate::crypto::sha256_hex(&token);

@@ -68,6 +68,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2)]
         ingest_rounds: usize,
     },
+    /// Many people on the live stream with presence updates every 30 s while a group chat
+    /// talks: the server's memory and how long a message takes to reach every member.
+    Presence {
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 1_000)]
+        agents: usize,
+        #[arg(long, default_value_t = 50)]
+        group: usize,
+        #[arg(long, default_value_t = 60)]
+        messages: usize,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
     /// Seeds tickets, messages and their history, builds the report roll-ups, then times the
     /// Painel's 30-day figures, live block and agent report.
     Reports {
@@ -162,6 +176,9 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Campaign { database_url, recipients, sim_rate, inbox_samples } => {
             super::campaign(super::CampaignBench { database_url, recipients, sim_rate, inbox_samples }).await
+        }
+        BenchCommand::Presence { database_url, agents, group, messages, seconds } => {
+            super::presence(super::PresenceBench { database_url, agents, group, messages, seconds }).await
         }
         BenchCommand::Reports { database_url, tickets, messages, contacts, samples } => {
             super::reports(super::ReportsBench { database_url, tickets, messages, contacts, samples }).await
