@@ -142,7 +142,8 @@ pub async fn run(b: PresenceBench) -> anyhow::Result<()> {
                 every.tick().await;
                 let form = [("csrf", csrf.as_str()), ("status", "online"), ("back", "/")];
                 let cookies = format!("{cookie}; {}={csrf}", crate::http::cookies::CSRF);
-                let sent = http.post(format!("{base}/account/status")).header("cookie", cookies).form(&form).send().await;
+                let sent =
+                    http.post(format!("{base}/account/status")).header("cookie", cookies).form(&form).send().await;
                 match sent {
                     Ok(r) if r.status().is_redirection() || r.status().is_success() => {
                         updates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -141,6 +141,10 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
             get(|| asset(include_str!("../../../assets/app.js"), "text/javascript; charset=utf-8")),
         )
         .route(
+            "/assets/presence.js",
+            get(|| asset(include_str!("../../../assets/presence.js"), "text/javascript; charset=utf-8")),
+        )
+        .route(
             "/assets/quick.js",
             get(|| asset(include_str!("../../../assets/quick.js"), "text/javascript; charset=utf-8")),
         )
