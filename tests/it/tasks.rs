@@ -398,3 +398,46 @@ engine_test!(task_created_and_completed_go_out_as_webhooks, |t: TestApp| async m
     assert_eq!(t.count("events", "kind = 'task.completed'").await, 1);
     t.stop().await;
 });
+
+engine_test!(a_task_follows_its_contact_into_a_merge_and_is_unlinked_when_it_is_deleted, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let ana = t.create_user(demo, "ana.merge@demo.local", Role::Agent, "senha-da-ana-1").await;
+    let token = t.token(demo, &[Scope::Read, Scope::Write]).await;
+    let contact = |phone: &'static str| {
+        let (t, token) = (&t, token.clone());
+        async move {
+            let (status, c) =
+                api(t, "POST", "/contacts", &token, Some(json!({ "name": "Cliente", "phone": phone }))).await;
+            assert_eq!(status, StatusCode::CREATED, "{c}");
+            c["id"].as_i64().unwrap()
+        }
+    };
+    let (kept, merged, deleted) =
+        (contact("+5511911190001").await, contact("+5511911190002").await, contact("+5511911190003").await);
+    let due = due_in(&t, demo, 24 * HOUR).await;
+    let task = |c: i64| {
+        let (t, token, due) = (&t, token.clone(), due.clone());
+        async move {
+            let (status, v) = api(
+                t,
+                "POST",
+                "/tasks",
+                &token,
+                Some(json!({ "title": "Retornar", "due": due, "contact_id": c, "assignee_id": ana.id.0 })),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{v}");
+            v["id"].as_i64().unwrap()
+        }
+    };
+    let (on_merged, on_deleted) = (task(merged).await, task(deleted).await);
+    let (status, _) =
+        api(&t, "POST", &format!("/contacts/{kept}/merge"), &token, Some(json!({ "from": merged }))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, v) = api(&t, "GET", &format!("/tasks/{on_merged}"), &token, None).await;
+    assert_eq!(v["contact_id"], kept, "the task moved with the merge");
+    let (status, _) = api(&t, "DELETE", &format!("/contacts/{deleted}"), &token, None).await;
+    assert!(status.is_success(), "{status}");
+    let (_, v) = api(&t, "GET", &format!("/tasks/{on_deleted}"), &token, None).await;
+    assert_eq!(v["contact_id"], Value::Null, "the task stays, unlinked");
+});

@@ -1,4 +1,4 @@
-//! Moving one contact into another (tickets, tags, identities) and deleting rows.
+//! Moving one contact into another (tickets, tags, identities, tasks) and deleting rows.
 
 #[allow(unused_imports)]
 use super::*;
@@ -40,6 +40,13 @@ pub async fn move_and_delete(
     .execute(&mut **tx)
     .await?
     .rows_affected();
+    // Its tasks follow it (a task links a contact by id, with no foreign key).
+    sqlx::query("UPDATE tasks SET contact_id = $1 WHERE tenant_id = $2 AND contact_id = $3")
+        .bind(target)
+        .bind(tenant.0)
+        .bind(source)
+        .execute(&mut **tx)
+        .await?;
     // An identity is unique per tenant, so none of the source's can already be the target's.
     sqlx::query("UPDATE contact_identities SET contact_id = $1 WHERE tenant_id = $2 AND contact_id = $3")
         .bind(target)
@@ -68,8 +75,14 @@ pub async fn has_tickets(tx: &mut crate::store::Tx, tenant: TenantId, id: i64) -
     Ok(row.is_some())
 }
 
-/// Deletes a contact, its tags and its identities; false when there was none.
+/// Deletes a contact, its tags and its identities (its tasks stay, unlinked); false when there
+/// was none.
 pub async fn delete_row(tx: &mut crate::store::Tx, tenant: TenantId, id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query("UPDATE tasks SET contact_id = NULL WHERE tenant_id = $1 AND contact_id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     for table in ["contact_tags", "contact_identities"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1 AND contact_id = $2"))
             .bind(tenant.0)
