@@ -139,14 +139,19 @@ engine_test!(sla_times_tickets_alerts_once_and_pauses_while_waiting_on_the_custo
     assert_eq!(bad.status(), 422);
 
     // 25 minutes (past 80 % of 30): one warning, not repeated.
+    // (The periodic `sla.scan` job sees the moved clock too and may scan first: what counts is
+    // that the alert is raised, once — the webhooks below are exactly one of each.)
     t.app.clock.advance(minutes(25));
-    let first = sla::scan(&t.app).await.unwrap();
-    assert_eq!((first.warnings, first.breaches), (1, 0));
+    sla::scan(&t.app).await.unwrap();
+    let warned = row(&t, demo, ticket).await.alerts;
+    assert_ne!(warned, 0, "the warning is raised");
+    assert!(row(&t, demo, ticket).await.breached_at.is_none());
     let again = sla::scan(&t.app).await.unwrap();
     assert_eq!((again.warnings, again.breaches), (0, 0), "an alert goes once");
+    assert_eq!(row(&t, demo, ticket).await.alerts, warned);
     // 31 minutes: the first response is late.
     t.app.clock.advance(minutes(6));
-    assert_eq!(sla::scan(&t.app).await.unwrap().breaches, 1);
+    sla::scan(&t.app).await.unwrap();
     assert!(row(&t, demo, ticket).await.breached_at.is_some());
     let got = eventually("both webhooks", || async {
         let got = hooks.lock().unwrap().clone();
@@ -174,12 +179,13 @@ engine_test!(sla_times_tickets_alerts_once_and_pauses_while_waiting_on_the_custo
     let alerts = row(&t, demo, ticket).await.alerts;
     t.app.clock.advance(minutes(100));
     // (The newer ticket's first response breaches meanwhile; this one's clock raises nothing.)
-    assert_eq!(sla::scan(&t.app).await.unwrap().breaches, 1);
+    sla::scan(&t.app).await.unwrap();
+    assert!(row(&t, demo, newer).await.breached_at.is_some());
     assert_eq!(row(&t, demo, ticket).await.alerts, alerts, "a paused clock raises nothing");
     let paused_at = row(&t, demo, ticket).await.paused_at.unwrap();
     let wrote_at = customer_writes_now(&t, &sim, phone, ticket).await;
     assert!(wrote_at - paused_at >= 100 * MINUTE);
-    assert_eq!(sla::scan(&t.app).await.unwrap().resumed, 1);
+    sla::scan(&t.app).await.unwrap();
     let r = row(&t, demo, ticket).await;
     assert_eq!(r.paused_at, None);
     assert_eq!(r.resolution_due_at, Some(before + (wrote_at - paused_at)), "moved by exactly the pause");
