@@ -208,6 +208,7 @@ pub async fn bearer_token(app: &App, secret: &str) -> ActionResult<ApiToken> {
     let token = crate::store::tokens::find_active(app.db.reader(), &crypto::sha256_hex(secret))
         .await?
         .ok_or(ActionError::Unauthorized)?;
+    crate::actions::plans::require_feature(app, token.tenant_id, crate::domain::plans::Feature::Api).await?;
     let now = app.clock.now_ms();
     if token.last_used_at.is_none_or(|t| t < now - 60_000) {
         crate::store::tokens::touch(app.db.writer(), token.id, now).await?;

@@ -126,6 +126,7 @@ pub async fn send_attachment(
     if caption.as_ref().is_some_and(|c| c.chars().count() > CAPTION_MAX) {
         return Err(ActionError::invalid("invalid_caption", "a caption has at most 1024 characters"));
     }
+    crate::actions::plans::ensure_storage(app, tenant, a.data.len() as i64).await?;
     let attached = store_upload(app, a.data, a.filename.as_deref(), a.declared_mime.as_deref()).await?;
     let takes_caption = attached.takes_text();
     let content = attached.content(caption.as_deref().filter(|_| takes_caption).unwrap_or_default());

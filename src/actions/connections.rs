@@ -84,6 +84,7 @@ pub async fn create_whatsapp_cloud(
         rate_per_sec: rate,
     };
     let mut tx = app.db.begin().await?;
+    crate::actions::plans::ensure_room(app, &mut tx, tenant, crate::domain::plans::Limit::Connections, 1).await?;
     // A number removed before comes back as the same connection, with its history.
     let revived = crate::store::connections::revive(&mut *tx, new, now).await?;
     let inserted = match revived {
@@ -218,6 +219,9 @@ pub async fn set_active(app: &App, actor: &Actor, tenant: TenantId, id: i64, act
     actor.require_admin_of(tenant)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
+    let current = crate::store::connections::get(&mut *tx, tenant, id).await?.ok_or(ActionError::NotFound)?;
+    let adding = i64::from(active && !current.active);
+    crate::actions::plans::ensure_room(app, &mut tx, tenant, crate::domain::plans::Limit::Connections, adding).await?;
     if !crate::store::connections::set_active(&mut *tx, tenant, id, active, now).await? {
         return Err(ActionError::NotFound);
     }

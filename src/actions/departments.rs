@@ -68,6 +68,7 @@ pub async fn create_department(
     let (name, colour) = check(&input)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
+    crate::actions::plans::ensure_room(app, &mut tx, tenant, crate::domain::plans::Limit::Departments, 1).await?;
     let fields = DepartmentFields {
         name: &name,
         colour: &colour,

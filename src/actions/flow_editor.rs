@@ -65,9 +65,11 @@ pub async fn get(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionR
 /// A new chatbot, empty until its flow is saved; the first one becomes the company's default.
 pub async fn create(app: &App, actor: &Actor, tenant: TenantId, name_text: &str) -> ActionResult<i64> {
     actor.require_admin_of(tenant)?;
+    crate::actions::plans::require_feature(app, tenant, crate::domain::plans::Feature::Chatbot).await?;
     let name = name(name_text)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
+    crate::actions::plans::ensure_room(app, &mut tx, tenant, crate::domain::plans::Limit::Chatbots, 1).await?;
     if store::chatbots::list(&mut *tx, tenant).await?.len() >= MAX_CHATBOTS {
         return Err(ActionError::invalid(
             "too_many_chatbots",
@@ -99,6 +101,7 @@ pub async fn rename(app: &App, actor: &Actor, tenant: TenantId, id: i64, name_te
 /// version finish on it.
 pub async fn save(app: &App, actor: &Actor, tenant: TenantId, id: i64, text: &str) -> ActionResult<()> {
     let f = valid(app, actor, tenant, text).await?;
+    crate::actions::plans::require_feature(app, tenant, crate::domain::plans::Feature::Chatbot).await?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
     let c = store::chatbots::get(&mut *tx, tenant, id).await?.ok_or(ActionError::NotFound)?;

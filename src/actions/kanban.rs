@@ -26,6 +26,7 @@ pub struct Column {
 /// The tenant's lanes in board order (anyone of the tenant may read them).
 pub async fn lanes(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Vec<Lane>> {
     actor.role_of(tenant)?;
+    crate::actions::plans::require_feature(app, tenant, crate::domain::plans::Feature::Kanban).await?;
     Ok(store::kanban::lanes(app.db.reader(), tenant).await?)
 }
 
@@ -88,6 +89,7 @@ pub async fn set_lane(
     position: Option<i64>,
 ) -> ActionResult<()> {
     actor.require_supervisor_of(tenant)?;
+    crate::actions::plans::require_feature(app, tenant, crate::domain::plans::Feature::Kanban).await?;
     let position =
         position.map(kanban::position).transpose().map_err(|m| ActionError::invalid("invalid_position", m))?;
     let now = app.clock.now_ms();
@@ -115,6 +117,7 @@ pub async fn move_ticket(
     lane: Option<i64>,
 ) -> ActionResult<TicketView> {
     actor.require_agent_in(tenant)?;
+    crate::actions::plans::require_feature(app, tenant, crate::domain::plans::Feature::Kanban).await?;
     let viewer = viewer(actor, tenant)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;

@@ -27,6 +27,7 @@ pub mod inbox;
 pub mod kanban;
 pub mod keyword_rules;
 pub mod new_conversation;
+pub mod plans;
 pub mod qr_sessions;
 pub mod quick_replies;
 pub mod receive;
@@ -68,6 +69,9 @@ pub enum ActionError {
     Disabled { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A plan's limit would be passed (403 `plan_limit_reached`, naming the limit).
+    #[error("plan limit reached: {limit} (the plan allows {allowed})")]
+    PlanLimit { limit: &'static str, allowed: i64 },
     #[error("authentication required")]
     Unauthorized,
     #[error("too many attempts; try again in {retry_after_secs} s")]
@@ -86,6 +90,7 @@ impl ActionError {
             ActionError::Invalid { code, .. }
             | ActionError::Conflict { code, .. }
             | ActionError::Disabled { code, .. } => code,
+            ActionError::PlanLimit { .. } => "plan_limit_reached",
             ActionError::NotFound => "not_found",
             ActionError::Forbidden => "forbidden",
             ActionError::Unauthorized => "unauthorized",

@@ -80,6 +80,7 @@ pub async fn create(app: &App, actor: &Actor, tenant: TenantId, name: &str) -> A
         rate_per_sec: 20,
     };
     let mut tx = app.db.begin().await?;
+    crate::actions::plans::ensure_room(app, &mut tx, tenant, crate::domain::plans::Limit::Connections, 1).await?;
     let id = store::connections::insert(&mut *tx, new, now).await?;
     let connecting =
         SessionChange { state: ConnectionState::Connecting, qr_code: None, pairing_code: None, linked_phone: None };

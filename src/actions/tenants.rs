@@ -66,3 +66,38 @@ pub async fn own_tenant(app: &App, actor: &Actor) -> ActionResult<Tenant> {
     };
     crate::store::tenants::get(app.db.reader(), id).await?.ok_or(ActionError::NotFound)
 }
+
+/// One company, for the platform admin.
+pub async fn get_tenant(app: &App, actor: &Actor, id: crate::domain::TenantId) -> ActionResult<Tenant> {
+    if !actor.is_platform_admin() {
+        return Err(ActionError::Forbidden);
+    }
+    crate::store::tenants::get(app.db.reader(), id).await?.filter(|t| !t.is_platform).ok_or(ActionError::NotFound)
+}
+
+/// Suspends a company (nobody of it logs in, its sessions and API tokens stop working; the
+/// customers' messages keep being stored) or reactivates it. In the company's audit log.
+pub async fn set_active(app: &App, actor: &Actor, id: crate::domain::TenantId, active: bool) -> ActionResult<()> {
+    if !actor.is_platform_admin() {
+        return Err(ActionError::Forbidden);
+    }
+    let now = app.clock.now_ms();
+    let mut tx = app.db.begin().await?;
+    if !crate::store::tenants::set_active(&mut *tx, id, active).await? {
+        return Err(ActionError::NotFound);
+    }
+    let action = if active { "tenant.reactivated" } else { "tenant.suspended" };
+    crate::store::audit::record(
+        &mut *tx,
+        id,
+        &actor.label(),
+        action,
+        &format!("tenant:{}", id.0),
+        &serde_json::json!({}),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant.id = id.0, active, "tenant status changed");
+    Ok(())
+}

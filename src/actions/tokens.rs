@@ -20,6 +20,7 @@ pub async fn create_token(
     scopes: &[Scope],
 ) -> ActionResult<(ApiToken, String)> {
     actor.require_admin_of(tenant)?;
+    crate::actions::plans::require_feature(app, tenant, crate::domain::plans::Feature::Api).await?;
     if matches!(actor, Actor::Token(_)) {
         // A token cannot mint tokens: a leaked one must not be able to outlive its revocation.
         return Err(ActionError::Forbidden);

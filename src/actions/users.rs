@@ -45,6 +45,7 @@ pub async fn create_user(
     let hash = crypto::hash_password(&password)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
+    crate::actions::plans::ensure_room(app, &mut tx, tenant, crate::domain::plans::Limit::Agents, 1).await?;
     let new = NewUser { tenant_id: tenant, email: &email, name: &name, role: input.role, password_hash: &hash };
     let id = match crate::store::users::insert(&mut *tx, new, now).await {
         Ok(id) => id,
@@ -127,6 +128,14 @@ pub async fn update_user(
     let name = validate::name(input.name).map_err(|m| ActionError::invalid("invalid_name", m))?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
+    crate::actions::plans::ensure_room(
+        app,
+        &mut tx,
+        tenant,
+        crate::domain::plans::Limit::Agents,
+        i64::from(input.active && !current.active),
+    )
+    .await?;
     if !crate::store::users::update(&mut *tx, tenant, id, &name, input.role, input.active, now).await? {
         return Err(ActionError::NotFound);
     }

@@ -22,6 +22,7 @@ pub mod netaddr;
 pub mod ogg_opus;
 pub mod outbound;
 pub mod phone;
+pub mod plans;
 pub mod retry;
 pub mod schedules;
 pub mod sla;

@@ -18,17 +18,23 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub retry_after: Option<u64>,
+    /// More members of the error object (e.g. `limit` and `allowed` of `plan_limit_reached`).
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None }
+        Self { status, code, message: message.into(), retry_after: None, details: None }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        let mut error = serde_json::json!({ "code": self.code, "message": self.message });
+        if let (Some(serde_json::Value::Object(more)), Some(object)) = (self.details, error.as_object_mut()) {
+            object.extend(more);
+        }
+        let body = serde_json::json!({ "error": error });
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             if let Ok(v) = secs.to_string().parse() {
@@ -44,7 +50,9 @@ impl From<ActionError> for ApiError {
         let status = match &e {
             ActionError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ActionError::NotFound => StatusCode::NOT_FOUND,
-            ActionError::Forbidden | ActionError::Disabled { .. } => StatusCode::FORBIDDEN,
+            ActionError::Forbidden | ActionError::Disabled { .. } | ActionError::PlanLimit { .. } => {
+                StatusCode::FORBIDDEN
+            }
             ActionError::Conflict { .. } => StatusCode::CONFLICT,
             ActionError::Unauthorized => StatusCode::UNAUTHORIZED,
             ActionError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -61,7 +69,13 @@ impl From<ActionError> for ApiError {
             ActionError::RateLimited { retry_after_secs } => Some(retry_after_secs),
             _ => None,
         };
-        ApiError { status, code: e.code(), message, retry_after }
+        let details = match e {
+            ActionError::PlanLimit { limit, allowed } => {
+                Some(serde_json::json!({ "limit": limit, "allowed": allowed }))
+            }
+            _ => None,
+        };
+        ApiError { status, code: e.code(), message, retry_after, details }
     }
 }
 

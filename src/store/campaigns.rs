@@ -421,12 +421,16 @@ pub async fn running<'e>(
     rows.iter().map(|r| Ok((TenantId(r.try_get(0)?), r.try_get(1)?))).collect()
 }
 
-/// Whether the company may run campaigns (the plan's switch).
+/// Whether the company may run campaigns: the platform admin's switch for the company, and its
+/// plan's (a company on no plan has every feature).
 pub async fn enabled<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<bool, sqlx::Error> {
-    let v: Option<i64> = sqlx::query_scalar("SELECT campaigns_enabled FROM tenants WHERE id = $1")
-        .bind(tenant.0)
-        .fetch_optional(ex)
-        .await?;
+    let v: Option<i64> = sqlx::query_scalar(
+        "SELECT t.campaigns_enabled * COALESCE(p.feature_campaigns, 1)
+         FROM tenants t LEFT JOIN plans p ON p.id = t.plan_id WHERE t.id = $1",
+    )
+    .bind(tenant.0)
+    .fetch_optional(ex)
+    .await?;
     Ok(v.unwrap_or(0) != 0)
 }
 

@@ -29,6 +29,7 @@ pub mod kanban;
 pub mod keyword_rules;
 pub mod messages;
 pub mod migrate;
+pub mod plans;
 pub mod quick_replies;
 pub mod reports;
 pub mod schedules;

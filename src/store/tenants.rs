@@ -79,3 +79,17 @@ pub async fn list<'e>(ex: impl Executor<'e, Database = Any>) -> Result<Vec<Tenan
 pub async fn count<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {
     sqlx::query("SELECT COUNT(*) FROM tenants").fetch_one(ex).await?.try_get(0)
 }
+
+/// Suspends (`false`) or reactivates a company; the platform tenant is never suspended.
+pub async fn set_active<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: TenantId,
+    active: bool,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE tenants SET active = $1 WHERE id = $2 AND is_platform = 0")
+        .bind(i64::from(active))
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -175,7 +175,10 @@ async fn advance(
                 plan.effect = Some(Effect::Handoff { department: None });
             } else {
                 plan.says.extend(text(&a.greeting));
+                // A plan without the chatbot feature: greeted, then straight to people.
+                let bots_off = store::plans::of_tenant(&mut *tx, tenant).await?.is_some_and(|p| !p.feature_chatbot);
                 let chatbot = match store::chatbots::of_connection(&mut *tx, tenant, t.connection_id).await? {
+                    _ if bots_off => None,
                     Some(0) => None,
                     Some(c) => Some(c),
                     None => a.chatbot_id,

@@ -230,6 +230,7 @@ pub async fn create(app: &App, actor: &Actor, tenant: TenantId, input: CampaignI
     require_enabled(app, actor, tenant).await?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
+    crate::actions::plans::ensure_room(app, &mut tx, tenant, crate::domain::plans::Limit::CampaignsPerMonth, 1).await?;
     let c = check(&mut tx, tenant, &input, now).await?;
     let id = store::campaigns::insert(&mut *tx, tenant, &fields(&c, &input), &actor.label(), now).await?;
     audit(&mut tx, actor, tenant, "campaign.created", id, now).await?;

@@ -43,6 +43,7 @@ pub async fn send(
     let file = match upload {
         Some(u) => {
             let size = u.data.len() as i64;
+            crate::actions::plans::ensure_storage(app, tenant, size).await?;
             let attached =
                 composer::store_upload(app, u.data, u.filename.as_deref(), u.declared_mime.as_deref()).await?;
             match attached.source {

@@ -48,6 +48,7 @@ fn person(actor: &Actor, tenant: TenantId) -> ActionResult<&User> {
 /// The conversation, if `actor` is an active member of it ("not found" otherwise).
 async fn require_member(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<(User, Opened)> {
     let me = person(actor, tenant)?.clone();
+    crate::actions::plans::require_feature(app, tenant, crate::domain::plans::Feature::Chat).await?;
     let reader = app.db.reader();
     let conversation = store::chat::get(reader, tenant, id).await?.ok_or(ActionError::NotFound)?;
     let last_read = store::chat::membership(reader, tenant, id, me.id).await?.ok_or(ActionError::NotFound)?;
@@ -77,6 +78,7 @@ pub async fn open(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> Action
 /// The person's conversations, most recent first, with unread counts.
 pub async fn list(app: &App, actor: &Actor, tenant: TenantId) -> ActionResult<Vec<Listed>> {
     let me = person(actor, tenant)?;
+    crate::actions::plans::require_feature(app, tenant, crate::domain::plans::Feature::Chat).await?;
     Ok(store::chat::list_for(app.db.reader(), tenant, me.id, LIST_LIMIT).await?)
 }
 
@@ -151,6 +153,7 @@ async fn audit(
 /// The direct conversation between the actor and `other`: the existing one, or a new one.
 pub async fn open_direct(app: &App, actor: &Actor, tenant: TenantId, other: UserId) -> ActionResult<i64> {
     let me = person(actor, tenant)?.clone();
+    crate::actions::plans::require_feature(app, tenant, crate::domain::plans::Feature::Chat).await?;
     if other == me.id {
         return Err(ActionError::invalid("chat_self", "pick someone else to talk to"));
     }
@@ -190,6 +193,7 @@ pub async fn create_group(
     members: &[UserId],
 ) -> ActionResult<i64> {
     let me = person(actor, tenant)?.clone();
+    crate::actions::plans::require_feature(app, tenant, crate::domain::plans::Feature::Chat).await?;
     let name = rules::clean_name(name)
         .ok_or_else(|| ActionError::invalid("invalid_chat_name", "a group's name has 1 to 80 characters"))?;
     let mut everyone = vec![me.id];

@@ -295,6 +295,10 @@ pub async fn upsert_many(
             consent_changed,
         });
     }
+    // New contacts count against the plan; a batch that would pass the limit is refused whole.
+    let new_contacts = groups.iter().filter(|(key, _, _)| !stored.contains_key(key)).count() as i64;
+    crate::actions::plans::ensure_room(app, &mut tx, tenant, crate::domain::plans::Limit::Contacts, new_contacts)
+        .await?;
     let writes: Vec<FullContact<'_>> = groups
         .iter()
         .zip(&finals)

@@ -212,6 +212,7 @@ pub async fn create_contact(
         consent_source: c.consent.map(|_| source),
     };
     let mut tx = app.db.begin().await?;
+    crate::actions::plans::ensure_room(app, &mut tx, tenant, crate::domain::plans::Limit::Contacts, 1).await?;
     let Some(id) = store::contacts::insert(&mut tx, tenant, &write, now).await? else {
         return Err(ActionError::Conflict {
             code: "phone_taken",

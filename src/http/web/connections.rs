@@ -71,6 +71,8 @@ struct ConnectionsPage {
     error: Option<String>,
     /// The server has a WhatsApp gateway: QR-code connections can be added.
     qr_available: bool,
+    /// "3 de 5 conexões no plano", when the plan limits connections.
+    plan_usage: Option<String>,
 }
 
 async fn connections_page(p: &Page, notice: Option<String>, error: Option<String>) -> Response {
@@ -93,7 +95,8 @@ async fn connections_page(p: &Page, notice: Option<String>, error: Option<String
                 })
                 .collect();
             let qr_available = actions::qr_sessions::available(app);
-            render(ConnectionsPage { layout, connections, departments, notice, error, qr_available })
+            let plan_usage = super::plans::usage_line(p, crate::domain::plans::Limit::Connections).await;
+            render(ConnectionsPage { layout, connections, departments, notice, error, qr_available, plan_usage })
         }
         Err(e) => p.failure(&e),
     }

@@ -66,6 +66,8 @@ icon!(
 );
 // An office building: the companies of the platform.
 icon!(TENANTS, r#"<path d="M4 21V4h10v17M14 9h6v12M3 21h18"/><path d="M8 8h2M8 12h2M8 16h2M17 13h0M17 17h0"/>"#);
+// Stacked layers: plans and what each includes.
+icon!(PLANS, r#"<path d="M12 3 3 8l9 5 9-5z"/><path d="M3 13l9 5 9-5"/><path d="M3 17.5l9 5 9-5"/>"#);
 // Three lines: opens the menu on a phone.
 icon!(MENU, r#"<path d="M4 6h16M4 12h16M4 18h16"/>"#);
 // A double chevron: folds the sidebar to its icons.

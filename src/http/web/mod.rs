@@ -21,6 +21,8 @@ mod multipart;
 mod nav;
 mod new_conversation;
 mod pages;
+mod plans;
+mod platform;
 mod qr;
 mod quick_replies;
 pub mod reports;
@@ -132,8 +134,14 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/chatbot/{id}", axum::routing::post(chatbot::change))
         .route("/admin/connections/{id}/chatbot", axum::routing::post(chatbot::set_connection))
         .route("/account/signature", axum::routing::post(admin::set_signature))
-        .route("/platform/tenants", get(pages::list_tenants).post(pages::create_tenant))
-        .route("/platform/tenants/{id}/private-networks", axum::routing::post(pages::set_private_networks))
+        .route("/platform/tenants", get(platform::list_tenants).post(platform::create_tenant))
+        .route("/platform/tenants/{id}", get(platform::tenant))
+        .route("/platform/tenants/{id}/plan", axum::routing::post(platform::set_plan))
+        .route("/platform/tenants/{id}/active", axum::routing::post(platform::set_active))
+        .route("/platform/tenants/{id}/private-networks", axum::routing::post(platform::set_private_networks))
+        .route("/platform/plans", get(plans::list_plans).post(plans::create_plan))
+        .route("/platform/plans/{id}", get(plans::edit_plan).post(plans::update_plan))
+        .route("/admin/plan", get(plans::company_plan))
         .merge(webhooks::routes())
         .route("/assets/app.css", get(|| asset(include_str!("../../../assets/app.css"), "text/css; charset=utf-8")))
         .route(
@@ -477,6 +485,10 @@ pub fn error_message(lang: Lang, e: &ActionError) -> String {
                 _ => message.clone(),
             }
         }
+        ActionError::PlanLimit { limit, allowed } => {
+            let key = format!("plan.limit.{limit}");
+            format!("{} ({}: {allowed})", lang.t("err.plan_limit_reached"), lang.t(&key))
+        }
         ActionError::NotFound => lang.t("error.not_found").to_string(),
         ActionError::Forbidden | ActionError::Unauthorized => lang.t("error.forbidden").to_string(),
         ActionError::RateLimited { .. } => lang.t("login.rate_limited").to_string(),
@@ -492,7 +504,10 @@ pub fn error_status(e: &ActionError) -> StatusCode {
     match e {
         ActionError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         ActionError::NotFound => StatusCode::NOT_FOUND,
-        ActionError::Forbidden | ActionError::Unauthorized | ActionError::Disabled { .. } => StatusCode::FORBIDDEN,
+        ActionError::Forbidden
+        | ActionError::Unauthorized
+        | ActionError::Disabled { .. }
+        | ActionError::PlanLimit { .. } => StatusCode::FORBIDDEN,
         ActionError::Conflict { .. } => StatusCode::CONFLICT,
         ActionError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ActionError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -88,6 +88,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
         "nav.group.account",
         &[
             ("/admin/settings", "nav.settings", icons::SETTINGS, Audience::TenantAdmins),
+            ("/admin/plan", "nav.plan", icons::PLANS, Audience::TenantAdmins),
             ("/admin/audit", "nav.audit", icons::ACCOUNT, Audience::TenantAdmins),
         ],
     ),
@@ -99,6 +100,7 @@ const PLATFORM_NAV: &[(&str, &[NavEntry])] = &[(
     "nav.group.platform",
     &[
         ("/platform/tenants", "nav.tenants", icons::TENANTS, Audience::PlatformAdmins),
+        ("/platform/plans", "nav.plans", icons::PLANS, Audience::PlatformAdmins),
         ("/admin/users", "nav.users", icons::USERS, Audience::PlatformAdmins),
     ],
 )];

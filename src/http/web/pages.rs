@@ -15,10 +15,9 @@ use crate::actions::auth::{LoginError, LoginStep};
 use crate::actions::{self, ActionError};
 use crate::app::App;
 use crate::domain::ids::TokenId;
-use crate::domain::{Role, Scope, TenantId, UserId};
+use crate::domain::{Role, Scope, UserId};
 use crate::http::cookies;
 use crate::store::sessions::Origin;
-use crate::store::tenants::Tenant;
 use crate::store::tokens::ApiToken;
 use crate::store::users::User;
 
@@ -371,6 +370,8 @@ struct UsersPage {
     grantable: Vec<Role>,
     notice: Option<String>,
     error: Option<String>,
+    /// "3 de 5 usuários no plano", when the plan limits people.
+    plan_usage: Option<String>,
 }
 
 fn grantable(by: Role) -> Vec<Role> {
@@ -380,7 +381,10 @@ fn grantable(by: Role) -> Vec<Role> {
 async fn users_page(p: &Page, notice: Option<String>, error: Option<String>) -> Response {
     let layout = p.layout("nav.users", "/admin/users");
     match actions::users::list_users(&p.app, &p.actor(), p.tenant()).await {
-        Ok(users) => render(UsersPage { layout, users, grantable: grantable(p.user.user.role), notice, error }),
+        Ok(users) => {
+            let plan_usage = super::plans::usage_line(p, crate::domain::plans::Limit::Agents).await;
+            render(UsersPage { layout, users, grantable: grantable(p.user.user.role), notice, error, plan_usage })
+        }
         Err(e) => p.failure(&e),
     }
 }
@@ -583,74 +587,6 @@ pub async fn revoke_token(p: Page, Path(id): Path<i64>, CsrfForm(_): CsrfForm<Em
     match actions::tokens::revoke_token(&p.app, &p.actor(), p.tenant(), TokenId(id)).await {
         Ok(()) => Redirect::to("/admin/tokens").into_response(),
         Err(e) => p.failure(&e),
-    }
-}
-
-// ---------- tenants (platform admin) ----------
-
-#[derive(Template)]
-#[template(path = "tenants.html")]
-struct TenantsPage {
-    layout: Layout,
-    /// Each company with whether its webhooks may reach private networks.
-    tenants: Vec<(Tenant, bool)>,
-    notice: Option<String>,
-    error: Option<String>,
-}
-
-async fn tenants_page(p: &Page, notice: Option<String>, error: Option<String>) -> Response {
-    let layout = p.layout("nav.tenants", "/platform/tenants");
-    let actor = p.actor();
-    let rows = async {
-        let mut rows = Vec::new();
-        for t in actions::tenants::list_tenants(&p.app, &actor).await? {
-            let private = actions::webhooks::allow_private_networks(&p.app, &actor, t.id).await?;
-            rows.push((t, private));
-        }
-        Ok::<_, ActionError>(rows)
-    };
-    match rows.await {
-        Ok(tenants) => render(TenantsPage { layout, tenants, notice, error }),
-        Err(e) => p.failure(&e),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct PrivateNetworksForm {
-    allow: String,
-}
-
-/// The platform admin lets a company's webhooks reach private networks, or stops it.
-pub async fn set_private_networks(
-    p: Page,
-    Path(id): Path<i64>,
-    CsrfForm(form): CsrfForm<PrivateNetworksForm>,
-) -> Response {
-    let allow = form.allow == "1";
-    match actions::webhooks::set_allow_private_networks(&p.app, &p.actor(), TenantId(id), allow).await {
-        Ok(()) => Redirect::to("/platform/tenants").into_response(),
-        Err(e) => p.failure(&e),
-    }
-}
-
-pub async fn list_tenants(p: Page) -> Response {
-    tenants_page(&p, None, None).await
-}
-
-#[derive(Deserialize)]
-pub struct CreateTenantForm {
-    name: String,
-    slug: String,
-}
-
-pub async fn create_tenant(p: Page, CsrfForm(form): CsrfForm<CreateTenantForm>) -> Response {
-    match actions::tenants::create_tenant(&p.app, &p.actor(), &form.name, &form.slug).await {
-        Ok(t) => tenants_page(&p, Some(format!("{} ({})", t.name, t.slug)), None).await,
-        Err(e) => {
-            let lang = p.lang();
-            let status = error_status(&e);
-            (status, tenants_page(&p, None, Some(error_message(lang, &e))).await).into_response()
-        }
     }
 }
 

@@ -114,7 +114,7 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("saved.campaign_resume", "Campanha retomada.", "Campaign resumed."),
     ("saved.campaign_cancel", "Campanha cancelada.", "Campaign cancelled."),
     ("saved.campaign_resend", "Os desconhecidos voltaram para a fila.", "The unknown ones are queued again."),
-    ("err.feature_disabled", "Campanhas não fazem parte do plano da empresa.", "Campaigns are not part of the company's plan."),
+    ("err.feature_disabled", "Este recurso não faz parte do plano da empresa.", "This feature is not part of the company's plan."),
     ("err.message_required", "Escreva uma mensagem ou escolha um modelo.", "Write a message or choose a template."),
     ("err.too_many_variations", "No máximo 5 variações.", "At most 5 variations."),
     ("err.invalid_spacing", "Intervalo aleatório: de 0 a 90 %.", "Random spacing: 0 to 90 %."),

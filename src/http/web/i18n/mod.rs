@@ -11,6 +11,7 @@ mod errors;
 mod inbox;
 mod kanban;
 mod pages;
+mod plans;
 mod reports;
 mod schedules;
 mod security;
@@ -90,6 +91,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(vault::TEXTS)
         .chain(tasks::TEXTS)
         .chain(chat::TEXTS)
+        .chain(plans::TEXTS)
 }
 
 /// (key, pt-BR, en)
