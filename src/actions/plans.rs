@@ -36,7 +36,7 @@ fn check_fields(f: PlanFields) -> ActionResult<PlanFields> {
         return Err(ActionError::invalid("invalid_price", "the price must be between 0 and 1,000,000.00"));
     }
     if !plans::PERIODS.contains(&f.period.as_str()) {
-        return Err(ActionError::invalid("invalid_period", "the period must be monthly or yearly"));
+        return Err(ActionError::invalid("invalid_billing_period", "the period must be monthly or yearly"));
     }
     if f.limits.iter().flatten().any(|n| !(0..=1_000_000_000).contains(n)) {
         return Err(ActionError::invalid("invalid_limit", "a limit must be a whole number from 0, or empty for none"));

@@ -51,6 +51,7 @@ mod kanban;
 mod layers;
 mod mail;
 mod ops;
+mod plans;
 mod processes;
 mod processes_campaign;
 mod processes_cli;

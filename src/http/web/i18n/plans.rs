@@ -57,6 +57,6 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("err.unknown_plan", "Este plano não existe.", "There is no such plan."),
     ("err.plan_exists", "Já existe um plano com este nome.", "A plan with this name exists."),
     ("err.invalid_price", "Informe o preço como 99,90.", "Type the price as 99.90."),
-    ("err.invalid_period", "O período é mensal ou anual.", "The period is monthly or yearly."),
+    ("err.invalid_billing_period", "O período é mensal ou anual.", "The period is monthly or yearly."),
     ("err.invalid_limit", "Um limite é um número inteiro a partir de 0, ou em branco para nenhum.", "A limit is a whole number from 0, or empty for none."),
 ];
