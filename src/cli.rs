@@ -244,6 +244,7 @@ async fn serve(mut settings: Settings) -> anyhow::Result<()> {
         crate::demo::set_up_status_page(&app).await?;
         crate::demo::set_up_kanban(&app).await?;
         crate::demo::set_up_chat(&app).await?;
+        crate::demo::set_up_plans(&app).await?;
     }
     let simulator = crate::demo::start_simulator(&app, local).await?;
     if simulator.is_some() {

@@ -353,3 +353,54 @@ pub async fn set_up_chat(app: &App) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The platform's demo catalogue: "Básico" and "Profissional" (Whaticket's kind of plans), the
+/// Demo company on Profissional, whose limits sit well above what the demo holds, so "Plano"
+/// shows usage and the platform admin's pages show plans. Only when the platform has none.
+pub async fn set_up_plans(app: &App) -> anyhow::Result<()> {
+    let Some(tenant) = crate::store::tenants::find_by_slug(app.db.reader(), bootstrap::DEMO_SLUG).await? else {
+        return Ok(());
+    };
+    if !crate::store::plans::list(app.db.reader()).await?.is_empty() {
+        return Ok(());
+    }
+    let plan = |name: &str, price_cents, limits, features| crate::store::plans::PlanFields {
+        name: name.into(),
+        price_cents,
+        period: "monthly".into(),
+        limits,
+        features,
+        active: true,
+    };
+    let op = Actor::Operator;
+    let created = async {
+        crate::actions::plans::create(
+            app,
+            &op,
+            plan(
+                "Básico",
+                9_900,
+                [Some(1), Some(3), Some(2), Some(1), Some(0), Some(2_000), Some(1_024)],
+                [false, false, true, true, false],
+            ),
+        )
+        .await?;
+        let pro = crate::actions::plans::create(
+            app,
+            &op,
+            plan(
+                "Profissional",
+                29_900,
+                [Some(5), Some(20), Some(10), Some(5), Some(20), Some(50_000), Some(10_240)],
+                [true; 5],
+            ),
+        )
+        .await?;
+        crate::actions::plans::set_tenant_plan(app, &op, tenant.id, Some(pro.id)).await
+    };
+    match created.await {
+        // Another instance starting on the same database made them a moment ago.
+        Ok(()) | Err(ActionError::Conflict { .. }) => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("creating the demo plans: {e}")),
+    }
+}

@@ -27,6 +27,7 @@ const PAGES: &[&str] = &[
     "/admin/tokens",
     "/admin/webhooks",
     "/admin/settings",
+    "/admin/plan",
     "/admin/automation",
     "/admin/chatbot",
     "/contacts/import",
@@ -55,7 +56,7 @@ const SUPERVISOR_PAGES: &[&str] = &[
     "/admin/status",
     "/admin/webhooks",
 ];
-const PLATFORM_PAGES: &[&str] = &["/platform/tenants", "/account"];
+const PLATFORM_PAGES: &[&str] = &["/platform/tenants", "/platform/plans", "/account"];
 
 /// `paths` at the current size, each without horizontal overflow.
 async fn walk_only(b: &Browser, t: &TestApp, paths: &[String], label: &str) {

@@ -92,6 +92,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
         "/admin/tokens",
         "/admin/webhooks",
         "/admin/settings",
+        "/admin/plan",
         "/admin/audit",
     ];
     assert_eq!(sidebar_links(&html), admin_links);
@@ -102,7 +103,7 @@ engine_test!(the_sidebar_shows_each_role_the_pages_it_may_open, |t: TestApp| asy
     );
 
     let (_, html) = page(&platform, t.url("/platform/tenants")).await;
-    let platform_links = vec!["/platform/tenants", "/admin/users"];
+    let platform_links = vec!["/platform/tenants", "/platform/plans", "/admin/users"];
     assert_eq!(sidebar_links(&html), platform_links, "the platform admin sees Empresas and its operators");
     assert_eq!(sidebar_groups(&html), ["Plataforma"]);
 

@@ -37,7 +37,7 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("plan.limit.contacts", "contatos", "contacts"),
     ("plan.limit.storage_mb", "armazenamento (MB)", "storage (MB)"),
     ("plan.feature.campaigns", "Campanhas", "Campaigns"),
-    ("plan.feature.api", "API e webhooks de integração", "API and integration tokens"),
+    ("plan.feature.api", "API REST (chaves de integração)", "REST API (integration tokens)"),
     ("plan.feature.chat", "Chat interno", "Internal chat"),
     ("plan.feature.chatbot", "Chatbot", "Chatbot"),
     ("plan.feature.kanban", "Kanban", "Kanban"),
