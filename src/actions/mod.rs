@@ -37,6 +37,7 @@ pub mod send;
 pub mod settings;
 pub mod sla;
 pub mod status_page;
+pub mod support;
 pub mod tags;
 pub mod tasks;
 pub mod templates;

@@ -65,6 +65,8 @@ pub struct WebUser {
     pub tenant: Tenant,
     /// Hash of the session cookie, to keep this session when others are ended.
     pub session_hash: String,
+    /// A support session: the platform admin working in this account (every page says so).
+    pub support_by: Option<String>,
 }
 
 /// Where a person whose company requires two-step sign-in goes until they set it up; only it
@@ -101,7 +103,12 @@ impl FromRequestParts<Arc<App>> for WebUser {
                 if owner.must_enrol && !path.starts_with(TWO_FACTOR_SETUP) && path != "/logout" {
                     return Err(LoginRedirect(TWO_FACTOR_SETUP.to_string()));
                 }
-                Ok(WebUser { user: owner.user, tenant: owner.tenant, session_hash: crate::crypto::sha256_hex(&token) })
+                Ok(WebUser {
+                    user: owner.user,
+                    tenant: owner.tenant,
+                    session_hash: crate::crypto::sha256_hex(&token),
+                    support_by: owner.support_by,
+                })
             }
             Ok(None) => Err(redirect()),
             Err(e) => {

@@ -22,6 +22,8 @@ pub struct SessionOwner {
     pub must_enrol: bool,
     /// When the session was last seen in use (kept within [`SEEN_EVERY_MS`]).
     pub last_seen_at: i64,
+    /// A support session: the platform admin working in this account.
+    pub support_by: Option<String>,
 }
 
 /// How stale a session's `last_seen_at` may get before a request writes it again: the list of
@@ -63,6 +65,20 @@ pub async fn insert<'e>(
     Ok(())
 }
 
+/// Marks a session as a support session opened by `by` (a platform admin).
+pub async fn mark_support<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    token_hash: &str,
+    by: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET support_by = $1 WHERE token_hash = $2")
+        .bind(by)
+        .bind(token_hash)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
 /// The live session for this token: unexpired, its user active, its tenant active.
 pub async fn find<'e>(
     ex: impl Executor<'e, Database = Any>,
@@ -73,7 +89,7 @@ pub async fn find<'e>(
         "SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.locale, u.active, u.created_at, u.signature_enabled, u.away,
                 t.slug AS t_slug, t.name AS t_name, t.is_platform AS t_is_platform, t.created_at AS t_created_at,
                 COALESCE(a.time_zone, 'America/Sao_Paulo') AS t_time_zone,
-                s.last_seen_at AS s_last_seen_at,
+                s.last_seen_at AS s_last_seen_at, s.support_by AS s_support_by,
                 CAST(CASE WHEN t.require_two_factor = 1 AND u.totp_secret IS NULL THEN 1 ELSE 0 END AS BIGINT) AS must_enrol
          FROM sessions s
          JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
@@ -98,7 +114,8 @@ pub async fn find<'e>(
     };
     let must_enrol = super::flag(r.try_get("must_enrol")?);
     let last_seen_at = r.try_get("s_last_seen_at")?;
-    Ok(Some(SessionOwner { user, tenant, must_enrol, last_seen_at }))
+    let support_by = r.try_get("s_support_by")?;
+    Ok(Some(SessionOwner { user, tenant, must_enrol, last_seen_at, support_by }))
 }
 
 /// Ends one session; returns whose it was (none when it was already gone).

@@ -311,3 +311,36 @@ engine_test!(plan_pages_are_the_platform_admins_and_suspension_stops_the_company
     let me = reqwest::Client::new().get(t.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(me.status(), 200);
 });
+
+engine_test!(a_support_session_is_visible_to_the_company, |t: TestApp| async move {
+    let demo = t.demo_tenant().await;
+    let op = platform(&t).await;
+    let path = format!("/platform/tenants/{}/support", demo.0);
+    assert_eq!(post(&t, &op, &path, &[("reason", "  ")]).await.0, 422, "a reason is required");
+    let admin = t.login_demo_admin().await;
+    assert_eq!(post(&t, &admin, &path, &[("reason", "ajuda")]).await.0, 403, "only the platform admin");
+    let (status, _) = post(&t, &op, &path, &[("reason", "Chamado 42: conexão caiu")]).await;
+    assert_eq!(status, 303);
+    // The same browser now works in the company's account, and every page says who it is.
+    let (status, page) = get(&t, &op, "/inbox").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Sessão de suporte da plataforma:") && page.contains("admin@atende.local"), "{page}");
+    let (_, own) = get(&t, &admin, "/inbox").await;
+    assert!(!own.contains("Sessão de suporte"), "the company's own session has no banner");
+    // In the company's audit log with the reason, and an hour long.
+    let (details,): (String,) =
+        sqlx::query_as("SELECT details FROM audit_log WHERE tenant_id = $1 AND action = 'support.session_started'")
+            .bind(demo.0)
+            .fetch_one(t.app.db.reader())
+            .await
+            .unwrap();
+    assert!(details.contains("Chamado 42") && details.contains("admin@atende.local"), "{details}");
+    let cond =
+        format!("tenant_id = {} AND support_by = 'admin@atende.local' AND expires_at - created_at = 3600000", demo.0);
+    assert_eq!(t.count("sessions", &cond).await, 1);
+    let (_, audit) = get(&t, &admin, "/admin/audit").await;
+    assert!(
+        audit.contains("support.session_started") || audit.contains("suporte"),
+        "the company sees it on its audit page"
+    );
+});

@@ -138,6 +138,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/platform/tenants/{id}", get(platform::tenant))
         .route("/platform/tenants/{id}/plan", axum::routing::post(platform::set_plan))
         .route("/platform/tenants/{id}/active", axum::routing::post(platform::set_active))
+        .route("/platform/tenants/{id}/support", axum::routing::post(platform::start_support))
         .route("/platform/tenants/{id}/private-networks", axum::routing::post(platform::set_private_networks))
         .route("/platform/plans", get(plans::list_plans).post(plans::create_plan))
         .route("/platform/plans/{id}", get(plans::edit_plan).post(plans::update_plan))
@@ -353,6 +354,8 @@ pub struct Layout {
     pub here: String,
     /// The brand link's target: the person's landing page.
     pub home_href: &'static str,
+    /// A support session: who from the platform is working in this account.
+    pub support_by: Option<String>,
 }
 
 impl Layout {
@@ -390,6 +393,7 @@ impl Layout {
             away: user.user.away,
             here: "/".to_string(),
             home_href: landing(user.user.role).unwrap_or("/inbox"),
+            support_by: user.support_by.clone(),
         }
     }
 
@@ -408,6 +412,7 @@ impl Layout {
             away: false,
             here: "/".to_string(),
             home_href: "/inbox",
+            support_by: None,
         }
     }
 

@@ -155,3 +155,18 @@ pub async fn set_active(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<A
         Err(e) => p.failure(&e),
     }
 }
+
+#[derive(Deserialize)]
+pub struct SupportForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Opens a support session in the company's account (this browser leaves the platform's
+/// session for it; "Sair" ends it).
+pub async fn start_support(p: Page, Path(id): Path<i64>, CsrfForm(form): CsrfForm<SupportForm>) -> Response {
+    match actions::support::start(&p.app, &p.actor(), TenantId(id), &form.reason).await {
+        Ok(logged_in) => super::pages::signed_in(&p.app, logged_in, "/"),
+        Err(e) => p.failure(&e),
+    }
+}
