@@ -32,6 +32,7 @@ pub mod totp;
 pub mod validate;
 pub mod vault;
 pub mod webhooks;
+pub mod zip;
 
 pub use access::{Role, Scope};
 pub use ids::{TenantId, UserId};
