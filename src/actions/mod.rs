@@ -25,6 +25,7 @@ pub mod home;
 pub mod idempotency;
 pub mod inbox;
 pub mod kanban;
+pub mod lgpd;
 pub mod keyword_rules;
 pub mod new_conversation;
 pub mod qr_sessions;

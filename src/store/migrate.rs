@@ -48,6 +48,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 37, name: "chat", sql: include_str!("migrations/0037_chat.sql") },
     Migration { version: 38, name: "kanban", sql: include_str!("migrations/0038_kanban.sql") },
     Migration { version: 39, name: "idle_away", sql: include_str!("migrations/0039_idle_away.sql") },
+    Migration { version: 42, name: "lgpd", sql: include_str!("migrations/0042_lgpd.sql") },
 ];
 
 /// Fills the engine-specific tokens of a migration and splits it into statements.

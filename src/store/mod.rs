@@ -26,6 +26,7 @@ pub mod inbox;
 pub mod inbox_extras;
 pub mod jobs;
 pub mod kanban;
+pub mod lgpd;
 pub mod keyword_rules;
 pub mod messages;
 pub mod migrate;
