@@ -48,6 +48,7 @@ mod inbox_ui_extra;
 mod inbox_web;
 mod jobs;
 mod kanban;
+mod lgpd;
 mod layers;
 mod mail;
 mod ops;

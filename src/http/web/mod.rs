@@ -10,6 +10,7 @@ mod chatbot;
 mod connections;
 mod contact_list;
 mod contacts;
+mod lgpd;
 mod errors;
 mod flow_graph;
 pub mod i18n;
@@ -153,6 +154,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
             get(|| asset(include_str!("../../../assets/flow.js"), "text/javascript; charset=utf-8")),
         )
         .merge(contacts::routes())
+        .merge(lgpd::routes())
         .merge(reports::routes())
         .merge(security::routes())
         .merge(status_page::routes())

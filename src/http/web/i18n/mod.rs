@@ -10,6 +10,7 @@ mod consent;
 mod errors;
 mod inbox;
 mod kanban;
+mod lgpd;
 mod pages;
 mod reports;
 mod schedules;
@@ -90,6 +91,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(vault::TEXTS)
         .chain(tasks::TEXTS)
         .chain(chat::TEXTS)
+        .chain(lgpd::TEXTS)
 }
 
 /// (key, pt-BR, en)
