@@ -154,7 +154,8 @@ engine_test!(a_contact_is_exported_then_erased_everywhere_and_the_figures_stay, 
     assert_eq!(media_of_contact(&t, other).await, image);
     // Out: an agent's answer naming the customer; a private note; a task; an opt-out.
     let body = json!({"ticket_id": ticket, "type": "text", "text": {"body": format!("Olá {NAME}!")}});
-    let r = reqwest::Client::new().post(t.url("/api/v1/messages")).bearer_auth(&token).json(&body).send().await.unwrap();
+    let r =
+        reqwest::Client::new().post(t.url("/api/v1/messages")).bearer_auth(&token).json(&body).send().await.unwrap();
     assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
     sent_to_sim(&sim, "the answer", |m| m["text"]["body"].as_str().is_some_and(|b| b.contains(NAME))).await;
     actions::inbox::add_note(&t.app, &Actor::Operator, tenant, ticket, &format!("{NAME} ligou, fone {PHONE}"))
@@ -188,8 +189,16 @@ engine_test!(a_contact_is_exported_then_erased_everywhere_and_the_figures_stay, 
     let (status, zip) = get_bytes(&t, &token, &format!("/api/v1/contacts/{contact}/export")).await;
     assert_eq!(status, 200);
     let files = unzip(&zip);
-    for part in ["contact.json", "identities.json", "consent_history.json", "tickets.json", "messages.json",
-        "notes.json", "tasks.json", "manifest.json"] {
+    for part in [
+        "contact.json",
+        "identities.json",
+        "consent_history.json",
+        "tickets.json",
+        "messages.json",
+        "notes.json",
+        "tasks.json",
+        "manifest.json",
+    ] {
         assert!(files.contains_key(part), "{part} in {:?}", files.keys());
     }
     let profile: Value = serde_json::from_slice(&files["contact.json"]).unwrap();
@@ -200,7 +209,10 @@ engine_test!(a_contact_is_exported_then_erased_everywhere_and_the_figures_stay, 
     assert!(String::from_utf8_lossy(&files["notes.json"]).contains("ligou"));
     assert!(String::from_utf8_lossy(&files["tasks.json"]).contains("Retornar"));
     assert!(files.keys().any(|k| k.starts_with(&format!("media/{image}"))), "{:?}", files.keys());
-    assert!(!files.values().any(|v| String::from_utf8_lossy(v).contains("5511966660000")), "nothing of another contact");
+    assert!(
+        !files.values().any(|v| String::from_utf8_lossy(v).contains("5511966660000")),
+        "nothing of another contact"
+    );
     assert!(files.keys().all(|k| !k.contains("..") && !k.starts_with('/')));
 
     // An agent may not erase; a supervisor's erasure through the API.
@@ -258,7 +270,8 @@ engine_test!(the_erase_page_asks_for_confirmation, |t: TestApp| async move {
     let page = web.get(t.url(&format!("/contacts/{contact}/erase"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Eliminar definitivamente") && page.contains("Rosalva Pimentel"), "{page}");
     let csrf = t.csrf(&web).await;
-    let unconfirmed = web.post(t.url(&format!("/contacts/{contact}/erase"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let unconfirmed =
+        web.post(t.url(&format!("/contacts/{contact}/erase"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert!(unconfirmed.text().await.unwrap().contains("Marque a confirmação"));
     assert_eq!(t.count("contacts", &format!("id = {contact} AND erased_at IS NULL")).await, 1);
     let done = web
@@ -268,7 +281,10 @@ engine_test!(the_erase_page_asks_for_confirmation, |t: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(done.status(), 303);
-    assert_eq!(t.count("contacts", &format!("id = {contact} AND erased_at IS NOT NULL AND name = 'Anônimo #{contact}'")).await, 1);
+    assert_eq!(
+        t.count("contacts", &format!("id = {contact} AND erased_at IS NOT NULL AND name = 'Anônimo #{contact}'")).await,
+        1
+    );
     assert!(text_hits(&t, "Rosalva").await.is_empty());
     t.stop().await;
 });
@@ -277,7 +293,9 @@ engine_test!(retention_purges_old_content_and_files_and_keeps_the_figures, |t: T
     let tenant = t.create_tenant("retencao").await;
     let token = t.token(tenant, &Scope::ALL).await;
     let (sim, _) = connected(&t, tenant).await;
-    sim.customer_sends("5511944443333", "Antigo", CustomerMessage::Image { caption: Some("velha".into()) }).await.unwrap();
+    sim.customer_sends("5511944443333", "Antigo", CustomerMessage::Image { caption: Some("velha".into()) })
+        .await
+        .unwrap();
     let (old_contact, _) = contact_and_ticket(&t, "5511944443333").await;
     let image = media_of_contact(&t, old_contact).await;
     assert!(media_file(&t, &image).is_file());
@@ -337,7 +355,10 @@ engine_test!(the_company_export_holds_its_own_data_only, |t: TestApp| async move
     let (sim_a, _) = connected(&t, mine).await;
     let (sim_b, _) = connected(&t, theirs).await;
     sim_a.customer_sends("5511922221111", "Cliente Meu", CustomerMessage::Image { caption: None }).await.unwrap();
-    sim_b.customer_sends("5511911110000", "Cliente Alheio", CustomerMessage::Text("segredo alheio".into())).await.unwrap();
+    sim_b
+        .customer_sends("5511911110000", "Cliente Alheio", CustomerMessage::Text("segredo alheio".into()))
+        .await
+        .unwrap();
     let (a, _) = contact_and_ticket(&t, "5511922221111").await;
     let image = media_of_contact(&t, a).await;
     t.create_user(mine, "ana@exporta.test", atende::domain::Role::Admin, "senha-forte-123").await;

@@ -72,7 +72,8 @@ pub async fn erase_contact(app: &App, actor: &Actor, tenant: TenantId, id: i64) 
     for needle in &needles {
         scrubbed += store::lgpd::erase::scrub(&mut tx, tenant, needle).await?;
     }
-    let details = serde_json::json!({ "messages": erased.messages, "tickets": erased.tickets, "copies_scrubbed": scrubbed });
+    let details =
+        serde_json::json!({ "messages": erased.messages, "tickets": erased.tickets, "copies_scrubbed": scrubbed });
     store::audit::record(&mut *tx, tenant, &actor.label(), "contact.erased", &format!("contact:{id}"), &details, now)
         .await?;
     let event = app

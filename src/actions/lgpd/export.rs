@@ -72,7 +72,11 @@ async fn contact(app: &App, tenant: TenantId, id: i64, out: &mut ZipOut) -> anyh
     let parts: [(&str, &str, &str); 13] = [
         ("contact.json", "contacts", "tenant_id = $1 AND id = $2"),
         ("custom_field_labels.json", "contact_fields", "tenant_id = $1 AND $2 = $2"),
-        ("tags.json", "tags", "tenant_id = $1 AND id IN (SELECT tag_id FROM contact_tags WHERE tenant_id = $1 AND contact_id = $2)"),
+        (
+            "tags.json",
+            "tags",
+            "tenant_id = $1 AND id IN (SELECT tag_id FROM contact_tags WHERE tenant_id = $1 AND contact_id = $2)",
+        ),
         ("identities.json", "contact_identities", "tenant_id = $1 AND contact_id = $2"),
         ("consent_history.json", "consent_events", "tenant_id = $1 AND contact_id = $2"),
         ("tickets.json", "tickets", "tenant_id = $1 AND contact_id = $2"),
@@ -99,7 +103,9 @@ async fn contact(app: &App, tenant: TenantId, id: i64, out: &mut ZipOut) -> anyh
             files += 1;
         }
     }
-    Ok(serde_json::json!({ "kind": "contact", "contact_id": id, "exported_at": out.now, "entries": counts, "media_files": files }))
+    Ok(
+        serde_json::json!({ "kind": "contact", "contact_id": id, "exported_at": out.now, "entries": counts, "media_files": files }),
+    )
 }
 
 async fn company(app: &App, tenant: TenantId, out: &mut ZipOut) -> anyhow::Result<serde_json::Value> {
@@ -137,5 +143,7 @@ async fn company(app: &App, tenant: TenantId, out: &mut ZipOut) -> anyhow::Resul
             files += 1;
         }
     }
-    Ok(serde_json::json!({ "kind": "company", "tenant_id": tenant.0, "exported_at": out.now, "tables": counts, "media_files": files }))
+    Ok(
+        serde_json::json!({ "kind": "company", "tenant_id": tenant.0, "exported_at": out.now, "tables": counts, "media_files": files }),
+    )
 }

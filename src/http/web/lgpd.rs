@@ -84,7 +84,7 @@ struct RetentionForm {
 async fn set_retention(p: Page, CsrfForm(form): CsrfForm<RetentionForm>) -> Response {
     let months = form.months.trim().parse::<i64>().unwrap_or(0);
     match lgpd::retention::set_months(&p.app, &p.actor(), p.tenant(), months).await {
-        Ok(_) => Redirect::to("/admin/settings?saved=retention#retention").into_response(),
+        Ok(_) => Redirect::to("/admin/settings?saved=conversation_retention#retention").into_response(),
         Err(e) => p.failure(&e),
     }
 }

@@ -86,7 +86,8 @@ pub async fn erase_contact(
         ),
         "DELETE FROM contact_tags WHERE tenant_id = $1 AND contact_id = $2".into(),
         "UPDATE consent_events SET detail = '' WHERE tenant_id = $1 AND contact_id = $2".into(),
-        "UPDATE campaign_recipients SET body = NULL, error_title = NULL WHERE tenant_id = $1 AND contact_id = $2".into(),
+        "UPDATE campaign_recipients SET body = NULL, error_title = NULL WHERE tenant_id = $1 AND contact_id = $2"
+            .into(),
         "UPDATE schedules SET body = '', last_error = NULL, media = NULL, updated_at = $3,
              status = CASE WHEN status IN ('active', 'paused') THEN 'cancelled' ELSE status END
          WHERE tenant_id = $1 AND contact_id = $2"

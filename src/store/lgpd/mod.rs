@@ -240,7 +240,10 @@ pub async fn media_of<'e>(
 }
 
 /// The files of the company's internal chat.
-pub async fn chat_files<'e>(ex: impl Executor<'e, Database = Any>, tenant: TenantId) -> Result<Vec<String>, sqlx::Error> {
+pub async fn chat_files<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    tenant: TenantId,
+) -> Result<Vec<String>, sqlx::Error> {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT file_sha256 FROM chat_messages WHERE tenant_id = $1 AND file_sha256 IS NOT NULL",
     )

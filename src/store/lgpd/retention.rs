@@ -82,13 +82,7 @@ pub async fn set_months(tx: &mut Tx, tenant: TenantId, months: i64, now: i64) ->
 }
 
 /// Records a pass over the company: when it ran and, when it purged something, what.
-pub async fn record_run(
-    tx: &mut Tx,
-    tenant: TenantId,
-    messages: i64,
-    files: i64,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn record_run(tx: &mut Tx, tenant: TenantId, messages: i64, files: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO retention_settings (tenant_id, months, last_run_at, last_purge_at, last_purge_messages,
              last_purge_files, total_messages, updated_at)

@@ -31,7 +31,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("lgpd.company_export_help", "Um arquivo ZIP com todas as tabelas da empresa (JSON, uma linha por registro) e os arquivos de mídia, para levar seus dados a outro lugar. Senhas e chaves não são incluídas.", "A ZIP file with every table of the company (JSON, one line per record) and the media files, to take your data elsewhere. Passwords and keys are not included."),
     ("lgpd.company_export_button", "Baixar exportação completa", "Download the full export"),
     ("saved.contact_erased", "Dados pessoais do contato eliminados.", "The contact's personal data was erased."),
-    ("saved.retention", "Retenção das conversas salva.", "Conversation retention saved."),
+    ("saved.conversation_retention", "Retenção das conversas salva.", "Conversation retention saved."),
     ("err.contact_already_erased", "Os dados deste contato já foram eliminados.", "This contact's data was already erased."),
     ("err.invalid_retention_months", "Escolha de 1 a 120 meses.", "Choose 1 to 120 months."),
 ];
