@@ -26,6 +26,7 @@ pub mod idempotency;
 pub mod inbox;
 pub mod kanban;
 pub mod keyword_rules;
+pub mod lgpd;
 pub mod new_conversation;
 pub mod plans;
 pub mod qr_sessions;

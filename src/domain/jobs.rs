@@ -46,10 +46,12 @@ pub enum JobKind {
     AuditRetention,
     /// Remind assignees of tasks whose early reminder or due time came (each reminder once).
     TaskReminders,
+    /// Remove the content of conversations older than each company's retention (paced, hourly).
+    Retention,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 21] = [
+    pub const ALL: [JobKind; 22] = [
         JobKind::Diagnostic,
         JobKind::Purge,
         JobKind::Send,
@@ -71,6 +73,7 @@ impl JobKind {
         JobKind::SlaScan,
         JobKind::AuditRetention,
         JobKind::TaskReminders,
+        JobKind::Retention,
     ];
 
     /// The name stored in `jobs.kind` (stable: rows outlive releases).
@@ -97,6 +100,7 @@ impl JobKind {
             JobKind::SlaScan => "sla.scan",
             JobKind::AuditRetention => "audit.retention",
             JobKind::TaskReminders => "tasks.remind",
+            JobKind::Retention => "lgpd.retention",
         }
     }
 

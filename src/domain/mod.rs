@@ -33,6 +33,7 @@ pub mod totp;
 pub mod validate;
 pub mod vault;
 pub mod webhooks;
+pub mod zip;
 
 pub use access::{Role, Scope};
 pub use ids::{TenantId, UserId};

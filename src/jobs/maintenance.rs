@@ -90,6 +90,9 @@ pub async fn scheduler(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
         if let Err(e) = super::tasks::schedule(&app).await {
             tracing::warn!(error = %e, "scheduling the task reminders failed");
         }
+        if let Err(e) = super::retention::schedule(&app).await {
+            tracing::warn!(error = %e, "scheduling the conversation retention failed");
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
             _ = shutdown.changed() => {}

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod maintenance;
 pub mod reconnect;
 pub mod report_alerts;
+pub mod retention;
 pub mod schedules;
 pub mod sla;
 pub mod tasks;
@@ -95,6 +96,7 @@ async fn dispatch(app: &App, job: &Job, shutdown: &watch::Receiver<bool>) -> Res
         Some(JobKind::SlaScan) => sla::run(app, job).await,
         Some(JobKind::AuditRetention) => audit_retention::run(app, job).await,
         Some(JobKind::TaskReminders) => tasks::run(app, job).await,
+        Some(JobKind::Retention) => retention::run(app, job).await,
         None => Err(JobError::Permanent(format!("unknown job kind {:?}", job.kind))),
     }
 }

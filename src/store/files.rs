@@ -52,6 +52,23 @@ pub async fn read(data_dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
     tokio::fs::read(&path).await.with_context(|| format!("reading {}", path.display()))
 }
 
+/// Opens the stored file named `name` for reading in pieces; refuses any other name.
+pub async fn open(data_dir: &Path, name: &str) -> anyhow::Result<tokio::fs::File> {
+    let path = media_path(data_dir, name).with_context(|| format!("{name:?} is not a media file name"))?;
+    tokio::fs::File::open(&path).await.with_context(|| format!("opening {}", path.display()))
+}
+
+/// Deletes the stored file named `name`; `false` when there was none (or the name is not a
+/// media name). Callers first make sure no row names it any more.
+pub async fn remove(data_dir: &Path, name: &str) -> anyhow::Result<bool> {
+    let Some(path) = media_path(data_dir, name) else { return Ok(false) };
+    match tokio::fs::remove_file(&path).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("deleting {}", path.display())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

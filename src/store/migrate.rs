@@ -49,6 +49,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 38, name: "kanban", sql: include_str!("migrations/0038_kanban.sql") },
     Migration { version: 39, name: "idle_away", sql: include_str!("migrations/0039_idle_away.sql") },
     Migration { version: 40, name: "plans", sql: include_str!("migrations/0040_plans.sql") },
+    Migration { version: 42, name: "lgpd", sql: include_str!("migrations/0042_lgpd.sql") },
     Migration { version: 43, name: "support_sessions", sql: include_str!("migrations/0043_support_sessions.sql") },
 ];
 

@@ -27,6 +27,7 @@ pub mod inbox_extras;
 pub mod jobs;
 pub mod kanban;
 pub mod keyword_rules;
+pub mod lgpd;
 pub mod messages;
 pub mod migrate;
 pub mod plans;

@@ -122,13 +122,14 @@ async fn settle_startup_jobs(t: &TestApp) {
     loop {
         // The scheduler's first round: this hour's purge, this minute's timed-rules pass, this
         // minute's Painel alert check, SLA scan and task reminder scan, and today's audit
-        // retention pass.
+        // retention pass, and this hour's conversation retention pass.
         let purged = t.count("jobs", "kind = 'maintenance.purge' AND state = 'done'").await;
         let timed = t.count("jobs", "kind = 'automation.timed' AND state = 'done'").await;
         let alerts = t.count("jobs", "kind = 'reports.alerts' AND state = 'done'").await;
         let sla = t.count("jobs", "kind = 'sla.scan' AND state = 'done'").await;
         let retention = t.count("jobs", "kind = 'audit.retention' AND state = 'done'").await;
         let reminders = t.count("jobs", "kind = 'tasks.remind' AND state = 'done'").await;
+        let conversations = t.count("jobs", "kind = 'lgpd.retention' AND state = 'done'").await;
         let pending = t.count("jobs", "state IN ('queued', 'running')").await;
         let counted = t.app.metrics.jobs_completed.load(std::sync::atomic::Ordering::Relaxed);
         if purged == 1
@@ -137,14 +138,15 @@ async fn settle_startup_jobs(t: &TestApp) {
             && sla == 1
             && retention == 1
             && reminders == 1
+            && conversations == 1
             && pending == 0
-            && counted == 6
+            && counted == 7
         {
             return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "start-up jobs never settled: {purged} purge, {timed} timed pass, {alerts} alert check, {sla} SLA scan, {reminders} task reminder scan and {retention} retention pass done, {pending} pending, {counted} counted"
+            "start-up jobs never settled: {purged} purge, {timed} timed pass, {alerts} alert check, {sla} SLA scan, {reminders} task reminder scan, {retention} audit retention and {conversations} conversation retention pass done, {pending} pending, {counted} counted"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

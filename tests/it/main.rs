@@ -49,6 +49,7 @@ mod inbox_web;
 mod jobs;
 mod kanban;
 mod layers;
+mod lgpd;
 mod mail;
 mod ops;
 mod plans;

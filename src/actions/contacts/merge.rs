@@ -37,7 +37,7 @@ pub async fn merge_contacts(
         &actor.label(),
         "contact.merged",
         &format!("contact:{target}"),
-        &serde_json::json!({ "from": from, "moved": moved }),
+        &serde_json::json!({ "from": from.id, "moved": moved }),
         now,
     )
     .await?;

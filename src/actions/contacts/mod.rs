@@ -437,17 +437,17 @@ pub async fn list_matching(
     Ok(ContactPage { contacts, tags, next_after })
 }
 
-/// Deletes a contact that has no tickets (one with history is merged instead:
-/// `contact_has_tickets`).
+/// Deletes a contact that has no tickets (one with history is merged or erased instead:
+/// `contact_has_tickets`, see `actions::lgpd::erase_contact`).
 pub async fn delete_contact(app: &App, actor: &Actor, tenant: TenantId, id: i64) -> ActionResult<()> {
     actor.require_supervisor_of(tenant)?;
     let now = app.clock.now_ms();
     let mut tx = app.db.begin().await?;
-    let contact = store::contacts::get(&mut *tx, tenant, id).await?.ok_or(ActionError::NotFound)?;
+    store::contacts::get(&mut *tx, tenant, id).await?.ok_or(ActionError::NotFound)?;
     if store::contacts::has_tickets(&mut tx, tenant, id).await? {
         return Err(ActionError::Conflict {
             code: "contact_has_tickets",
-            message: "this contact has tickets; merge it into another contact instead".into(),
+            message: "this contact has tickets; merge it into another contact, or erase its data (LGPD) instead".into(),
         });
     }
     store::contacts::delete_row(&mut tx, tenant, id).await?;
@@ -457,7 +457,8 @@ pub async fn delete_contact(app: &App, actor: &Actor, tenant: TenantId, id: i64)
         &actor.label(),
         "contact.deleted",
         &format!("contact:{id}"),
-        &serde_json::to_value(&contact).map_err(anyhow::Error::from)?,
+        // The id only: the audit log outlives the contact and must not keep its personal data.
+        &serde_json::json!({}),
         now,
     )
     .await?;

@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod departments;
 pub mod docs;
 pub mod guard;
+pub mod lgpd;
 pub mod messages;
 pub mod quick_replies;
 pub mod reports;
@@ -71,6 +72,7 @@ pub fn routes() -> Router<Arc<App>> {
         .merge(vault::routes())
         .merge(audit::routes())
         .merge(tasks::routes())
+        .merge(lgpd::routes())
 }
 
 /// `/api/v1` as served: the routes behind the rate limit, the input guard and idempotency.
@@ -99,6 +101,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge_from(status_page::StatusPageApi::openapi())
         .merge_from(vault::VaultApi::openapi())
         .merge_from(audit::AuditApi::openapi())
+        .merge_from(lgpd::LgpdApi::openapi())
 }
 
 /// The root document: info, servers, the bearer scheme, tags, shared schemas and `/me`.
@@ -136,6 +139,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         (name = "credentials", description = "A ticket's credential vault: metadata lists, audited reveals, destroyed on close"),
         (name = "audit", description = "The company's audit log with filters"),
         (name = "tasks", description = "Tasks: assignee, due time in the company's zone, status, reminders, comments"),
+        (name = "lgpd", description = "LGPD: a contact's export and erasure, the company's export, conversation retention"),
     )
 )]
 pub struct ApiDoc;

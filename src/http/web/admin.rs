@@ -326,6 +326,8 @@ struct SettingsPage {
     /// Zones offered first (Brazil's, then a few others); any IANA name is accepted.
     zones: &'static [&'static str],
     require_two_factor: bool,
+    /// The LGPD block (retention, the company's export): `http::web::lgpd::settings_html`.
+    lgpd_html: String,
 }
 
 /// Brazil's time zones (west to east, then Noronha) and a few of the neighbours' and others'.
@@ -367,7 +369,8 @@ pub async fn show_settings(p: Page, Query(q): Query<NoticeQuery>) -> Response {
             let form = SettingsForm::of(&s, &p.user.tenant.time_zone);
             let require_two_factor =
                 actions::two_factor::required_in(&p.app, &p.actor(), p.tenant()).await.unwrap_or(false);
-            render(SettingsPage { layout, form, notice, error: None, zones: ZONES, require_two_factor })
+            let lgpd_html = super::lgpd::settings_html(&p, &layout).await;
+            render(SettingsPage { layout, form, notice, error: None, zones: ZONES, require_two_factor, lgpd_html })
         }
         Err(e) => p.failure(&e),
     }
@@ -438,7 +441,9 @@ pub async fn update_settings(p: Page, CsrfForm(form): CsrfForm<SettingsFields>) 
             };
             let require_two_factor =
                 actions::two_factor::required_in(&p.app, &p.actor(), p.tenant()).await.unwrap_or(false);
-            let page = SettingsPage { layout, form: typed, notice: None, error, zones: ZONES, require_two_factor };
+            let lgpd_html = super::lgpd::settings_html(&p, &layout).await;
+            let page =
+                SettingsPage { layout, form: typed, notice: None, error, zones: ZONES, require_two_factor, lgpd_html };
             (error_status(&e), render(page)).into_response()
         }
     }

@@ -16,6 +16,7 @@ pub mod i18n;
 pub(crate) mod icons;
 mod inbox;
 mod kanban;
+mod lgpd;
 mod message_templates;
 mod multipart;
 mod nav;
@@ -162,6 +163,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
             get(|| asset(include_str!("../../../assets/flow.js"), "text/javascript; charset=utf-8")),
         )
         .merge(contacts::routes())
+        .merge(lgpd::routes())
         .merge(reports::routes())
         .merge(security::routes())
         .merge(status_page::routes())

@@ -81,7 +81,7 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("err.already_assigned", "Outra pessoa já está neste atendimento.", "Someone else is already attending this ticket."),
     ("err.ticket_superseded", "Este contato já tem um atendimento em andamento neste número.", "This contact already has a ticket in progress on this number."),
     ("err.connection_exists", "Este número já está conectado.", "This number is already connected."),
-    ("err.contact_has_tickets", "Este contato tem atendimentos: mescle-o com outro contato em vez de excluir.", "This contact has tickets: merge it into another contact instead."),
+    ("err.contact_has_tickets", "Este contato tem atendimentos: mescle-o com outro contato ou elimine seus dados (LGPD) em vez de excluir.", "This contact has tickets: merge it into another contact, or erase its data (LGPD), instead."),
     ("err.delivery_not_replayable", "Só entregas que falharam podem ser reenviadas, e esta mudou enquanto isso: recarregue a página.", "Only failed deliveries can be replayed, and this one changed meanwhile: reload the page."),
     ("err.duplicate_message", "Esta mensagem já foi enviada.", "This message was sent already."),
     ("err.email_taken", "Este e-mail já tem uma conta nesta empresa.", "This e-mail already has an account in this company."),

@@ -10,6 +10,7 @@ mod consent;
 mod errors;
 mod inbox;
 mod kanban;
+mod lgpd;
 mod pages;
 mod plans;
 mod reports;
@@ -92,6 +93,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(tasks::TEXTS)
         .chain(chat::TEXTS)
         .chain(plans::TEXTS)
+        .chain(lgpd::TEXTS)
 }
 
 /// (key, pt-BR, en)

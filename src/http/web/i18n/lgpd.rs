@@ -1,0 +1,37 @@
+//! Texts of LGPD and retention: a contact's export and erasure, the retention setting on
+//! Configurações, the company's export, and their errors.
+
+/// (key, pt-BR, en)
+pub const TEXTS: &[(&str, &str, &str)] = &[
+    ("lgpd.title", "Dados pessoais (LGPD)", "Personal data (LGPD)"),
+    ("lgpd.contact_help", "Exporte tudo o que a empresa guarda sobre este contato, ou elimine seus dados pessoais a pedido dele.", "Export everything the company keeps about this contact, or erase their personal data at their request."),
+    ("lgpd.export", "Exportar dados (LGPD)", "Export data (LGPD)"),
+    ("lgpd.erase", "Eliminar dados (LGPD)", "Erase data (LGPD)"),
+    ("lgpd.tickets_kept", "atendimento(s) mantido(s) nas estatísticas", "ticket(s) kept in the statistics"),
+    ("lgpd.erase_explain", "A eliminação não pode ser desfeita. O que acontece:", "Erasure cannot be undone. What happens:"),
+    ("lgpd.erase_messages", "O texto e os arquivos das mensagens são apagados (um arquivo só sai do servidor quando nenhuma outra mensagem o usa).", "Message text and files are deleted (a file leaves the server only when no other message uses it)."),
+    ("lgpd.erase_profile", "Nome, telefone, e-mail, observações, campos personalizados, etiquetas e identidades do WhatsApp são removidos; o contato vira \"Anônimo\".", "Name, phone, e-mail, notes, custom fields, tags and WhatsApp identities are removed; the contact becomes \"Anonymous\"."),
+    ("lgpd.erase_copies", "Onde o nome, o telefone ou o e-mail foram copiados (tarefas, chat interno, histórico, webhooks, auditoria) eles viram [removido].", "Wherever the name, phone or e-mail were copied (tasks, internal chat, history, webhooks, audit) they become [removido]."),
+    ("lgpd.erase_stats", "Os atendimentos continuam contando nos relatórios do Painel.", "The tickets still count in the Painel's reports."),
+    ("lgpd.erase_final", "Depois disso não há como recuperar estes dados.", "After this, the data cannot be recovered."),
+    ("lgpd.export_first", "Exportar os dados antes", "Export the data first"),
+    ("lgpd.erase_check", "Entendo que a eliminação é definitiva.", "I understand erasure is final."),
+    ("lgpd.erase_button", "Eliminar definitivamente", "Erase for good"),
+    ("lgpd.erase_confirm_needed", "Marque a confirmação para eliminar os dados.", "Tick the confirmation to erase the data."),
+    ("lgpd.back", "Voltar ao contato", "Back to the contact"),
+    ("lgpd.retention", "Retenção das conversas", "Conversation retention"),
+    ("lgpd.retention_months", "Guardar conversas por (meses)", "Keep conversations for (months)"),
+    ("lgpd.retention_help", "De 1 a 120 meses (padrão 12). Mensagens e arquivos mais antigos são apagados automaticamente; as estatísticas do Painel continuam.", "1 to 120 months (12 by default). Older messages and files are deleted automatically; the Painel's statistics stay."),
+    ("lgpd.last_purge", "Última limpeza", "Last purge"),
+    ("lgpd.purged_messages", "mensagens", "messages"),
+    ("lgpd.purged_files", "arquivos", "files"),
+    ("lgpd.never", "nenhuma ainda", "none yet"),
+    ("lgpd.last_check", "última verificação", "last check"),
+    ("lgpd.company_export", "Exportar todos os dados da empresa", "Export all of the company's data"),
+    ("lgpd.company_export_help", "Um arquivo ZIP com todas as tabelas da empresa (JSON, uma linha por registro) e os arquivos de mídia, para levar seus dados a outro lugar. Senhas e chaves não são incluídas.", "A ZIP file with every table of the company (JSON, one line per record) and the media files, to take your data elsewhere. Passwords and keys are not included."),
+    ("lgpd.company_export_button", "Baixar exportação completa", "Download the full export"),
+    ("saved.contact_erased", "Dados pessoais do contato eliminados.", "The contact's personal data was erased."),
+    ("saved.conversation_retention", "Retenção das conversas salva.", "Conversation retention saved."),
+    ("err.contact_already_erased", "Os dados deste contato já foram eliminados.", "This contact's data was already erased."),
+    ("err.invalid_retention_months", "Escolha de 1 a 120 meses.", "Choose 1 to 120 months."),
+];
