@@ -33,6 +33,7 @@ mod sla;
 mod status_page;
 mod tags;
 pub mod tasks;
+mod tokens;
 mod vault_access;
 mod webhooks;
 
@@ -102,9 +103,9 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/users", get(pages::list_users).post(pages::create_user))
         .route("/admin/users/{id}", get(pages::edit_user).post(pages::update_user))
         .route("/admin/users/{id}/reset-password", axum::routing::post(pages::reset_password))
-        .route("/admin/tokens", get(pages::list_tokens).post(pages::create_token))
+        .route("/admin/tokens", get(tokens::list_tokens).post(tokens::create_token))
         .route("/admin/connections", get(connections::list_connections).post(connections::create_connection))
-        .route("/admin/tokens/{id}/revoke", axum::routing::post(pages::revoke_token))
+        .route("/admin/tokens/{id}/revoke", axum::routing::post(tokens::revoke_token))
         .route("/admin/connections/{id}/department", axum::routing::post(connections::set_connection_department))
         .route("/admin/connections/{id}/token", axum::routing::post(connections::set_connection_token))
         .route("/admin/connections/{id}/active", axum::routing::post(connections::set_connection_active))
